@@ -1,0 +1,5 @@
+"""Allows ``python -m triage``."""
+
+from triage.cli import main
+
+main()

@@ -1,0 +1,37 @@
+"""Registry of analyzers: one line per analyzer, ``name -> "module:Class"``.
+
+Adding an analyzer is adding its file in this folder and one line here. Modules
+are imported on first use so that ``triage --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from triage.analyzers.base import Analyzer
+
+REGISTRY: dict[str, str] = {
+    # "metadata": "triage.analyzers.metadata:MetadataAnalyzer",
+}
+
+
+@cache
+def get(name: str) -> Analyzer:
+    module_name, class_name = REGISTRY[name].split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls()
+
+
+def all_analyzers() -> list[Analyzer]:
+    return [get(name) for name in REGISTRY]
+
+
+def select(only: list[str] | None = None, skip: list[str] | None = None) -> list[Analyzer]:
+    """Analyzers by name, in registry order. Unknown names raise ``ValueError``."""
+    for name in (only or []) + (skip or []):
+        if name not in REGISTRY:
+            known = ", ".join(REGISTRY)
+            raise ValueError(f"unknown analyzer {name!r}; known: {known}")
+    names = [n for n in REGISTRY if (not only or n in only) and n not in (skip or [])]
+    return [get(n) for n in names]

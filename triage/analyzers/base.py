@@ -1,0 +1,107 @@
+"""The analyzer contract.
+
+An analyzer is a class with ``name``, ``version``, ``questions``, ``kinds`` and two
+methods, ``applies_to(media)`` and ``run(media, ctx)``. It returns an
+:class:`AnalyzerResult`: findings, raw metrics, artifacts, and which questions it
+could actually examine on this file (``examined``). It knows nothing of other
+analyzers, of scoring or of output formats.
+
+A finding's strength is not invented by the analyzer: its log-likelihood ratio
+comes from ``triage/data/weights.json`` under the finding's id (measured by the
+evaluation harness). An analyzer may scale it with ``strength`` (0..1+) when its
+own statistic says the effect is weaker or stronger than typical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from triage.report import Question
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from triage.media import Media
+
+
+@dataclass
+class RawFinding:
+    """What an analyzer says it saw; scoring turns it into a report ``Finding``."""
+
+    id: str
+    question: Question
+    title: str
+    detail: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    strength: float = 1.0
+
+
+@dataclass
+class Artifact:
+    """A visual piece of evidence (heatmap, overlay, timeline), kept as PNG bytes."""
+
+    kind: str
+    title: str
+    png: bytes
+    contains_pixels: bool = True  # derived from the image's pixels (omitted with --no-pixels)
+
+
+@dataclass
+class AnalyzerResult:
+    findings: list[RawFinding] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    artifacts: list[Artifact] = field(default_factory=list)
+    # Share (0..1) of each question this analyzer could examine on this file.
+    # Missing = 0 (nothing examined). 1 means "looked everywhere it knows how to".
+    examined: dict[str, float] = field(default_factory=dict)
+    not_checked: list[str] = field(default_factory=list)
+    # Status "skipped" with this message when it could not examine anything.
+    skipped_reason: str | None = None
+
+
+@dataclass
+class Context:
+    """Per-run options an analyzer may read. Never holds other analyzers' results."""
+
+    want_artifacts: bool = False
+    no_pixels: bool = False
+    db_path: Path | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def png(self, image: np.ndarray) -> bytes:
+        """Encode an H x W (x 3 RGB) uint8 array as PNG bytes."""
+        import cv2
+        import numpy as np
+
+        arr = np.ascontiguousarray(image)
+        if arr.ndim == 3:
+            arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
+        ok, buf = cv2.imencode(".png", arr)
+        if not ok:
+            raise RuntimeError("PNG encoding failed")
+        return buf.tobytes()
+
+
+class Analyzer:
+    """Base class. Subclasses set the class attributes and implement ``run``."""
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+    questions: ClassVar[tuple[Question, ...]]
+    kinds: ClassVar[tuple[str, ...]] = ("image",)  # "image", "video"
+    formats: ClassVar[tuple[str, ...] | None] = None  # None = every format of its kinds
+    description: ClassVar[str] = ""
+
+    def applies_to(self, media: Media) -> bool:
+        if media.kind not in self.kinds:
+            return False
+        return self.formats is None or media.format in self.formats
+
+    def run(self, media: Media, ctx: Context) -> AnalyzerResult:
+        raise NotImplementedError
+
+    def available(self) -> str | None:
+        """None when usable here; otherwise a one-line reason (missing library)."""
+        return None

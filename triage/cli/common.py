@@ -1,0 +1,65 @@
+"""Helpers shared by CLI commands: option parsing, atomic output, consoles."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import typer
+
+
+def split_names(values: list[str] | None) -> list[str] | None:
+    """``--only a,b --only c`` -> ['a', 'b', 'c']; None when not given."""
+    if not values:
+        return None
+    out = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    return out or None
+
+
+def parse_priors(values: list[str] | None) -> dict[str, float]:
+    """``--prior manipulation=0.2`` or ``--prior 0.2`` (all questions)."""
+    from triage.report import QUESTIONS
+
+    priors: dict[str, float] = {}
+    for raw in values or []:
+        key, _, val = raw.rpartition("=")
+        try:
+            p = float(val)
+        except ValueError:
+            raise typer.BadParameter(f"{raw!r}: expected QUESTION=P or P, with P in (0, 1)") from None
+        if not 0 < p < 1:
+            raise typer.BadParameter(f"{raw!r}: a prior must be strictly between 0 and 1")
+        keys = [key] if key else list(QUESTIONS)
+        for k in keys:
+            if k not in QUESTIONS:
+                raise typer.BadParameter(f"unknown question {k!r}; use one of {', '.join(QUESTIONS)}")
+            priors[k] = p
+    return priors
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder and rename, so readers never see half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def usage_error(message: str) -> typer.Exit:
+    """Print a one-line usage error on stderr; the caller raises the returned Exit(2)."""
+    typer.echo(f"triage: error: {message}", err=True)
+    return typer.Exit(code=2)

@@ -1,0 +1,290 @@
+"""A file under analysis: sniffed type, hash, and a lazy, shared, one-time decode.
+
+Analyzers never open the file themselves for pixels; they ask ``Media`` so that a
+12 MP JPEG is decoded once whatever the number of analyzers. The file is opened
+read-only and never written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from triage.errors import MediaError
+from triage.sniff import Sniffed, sniff
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+DEFAULT_MAX_PIXELS = 200_000_000
+DEFAULT_MAX_BYTES = 2 * 1024**3
+_HEAD_BYTES = 4096
+_CHUNK = 1 << 20
+
+
+class Media:
+    """One input file. Construct with :meth:`open`; every decode is cached."""
+
+    def __init__(
+        self,
+        path: Path,
+        sniffed: Sniffed,
+        size: int,
+        sha256: str,
+        mtime: float,
+        head: bytes,
+        max_pixels: int,
+    ) -> None:
+        self.path = path
+        self.format = sniffed.format
+        self.kind = sniffed.kind
+        self.size = size
+        self.sha256 = sha256
+        self.mtime = mtime
+        self.head = head
+        self.max_pixels = max_pixels
+        self.width: int | None = None
+        self.height: int | None = None
+        self.duration: float | None = None
+        self._reduced: dict[int, Any] = {}
+
+    # ------------------------------------------------------------------ open
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> Media:
+        """Check, hash and sniff ``path``; read the image header (not the pixels).
+
+        Raises :class:`MediaError` with a one-line reason for anything that is not
+        analyzable media.
+        """
+        p = Path(path)
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            raise MediaError("no such file; check the path") from None
+        except PermissionError:
+            raise MediaError("permission denied reading the file's folder") from None
+        except OSError as exc:
+            raise MediaError(f"cannot stat the file: {exc.strerror or exc}") from None
+        if stat.S_ISDIR(st.st_mode):
+            raise MediaError("this is a directory; use `triage scan DIR` for folders")
+        if not stat.S_ISREG(st.st_mode):
+            raise MediaError("not a regular file (device, pipe or socket)")
+        if st.st_size == 0:
+            raise MediaError("the file is empty (0 bytes)")
+        if st.st_size > max_bytes:
+            raise MediaError(
+                f"the file is {st.st_size:,} bytes, over the {max_bytes:,}-byte limit (--max-bytes)"
+            )
+        digest = hashlib.sha256()
+        head = b""
+        try:
+            with open(p, "rb") as fh:
+                while chunk := fh.read(_CHUNK):
+                    if not head:
+                        head = chunk[:_HEAD_BYTES]
+                    digest.update(chunk)
+        except PermissionError:
+            raise MediaError("permission denied: the file is not readable by this user") from None
+        except OSError as exc:
+            raise MediaError(f"cannot read the file: {exc.strerror or exc}") from None
+        sniffed = sniff(head)
+        media = cls(p, sniffed, st.st_size, digest.hexdigest(), st.st_mtime, head, max_pixels)
+        if sniffed.kind == "unknown":
+            raise MediaError(
+                "not a supported image or video (its first bytes match no known format)"
+            )
+        if sniffed.kind == "image":
+            media._read_image_header()
+        else:
+            media._read_video_header()
+        return media
+
+    def _read_image_header(self) -> None:
+        img = self.pil_header
+        w, h = img.size
+        self.width, self.height = int(w), int(h)
+        if w <= 0 or h <= 0:
+            raise MediaError(f"the image declares an impossible size {w}x{h}")
+        if w * h > self.max_pixels:
+            raise MediaError(
+                f"the image declares {w}x{h} = {w * h / 1e6:,.0f} MP, over the "
+                f"{self.max_pixels / 1e6:,.0f} MP limit (possible decompression bomb; "
+                "raise --max-pixels if it is genuine)"
+            )
+
+    def _read_video_header(self) -> None:
+        try:
+            import av
+
+            with av.open(str(self.path), mode="r") as container:
+                streams = container.streams.video
+                if streams:
+                    vs = streams[0]
+                    self.width = int(vs.codec_context.width or 0) or None
+                    self.height = int(vs.codec_context.height or 0) or None
+                if container.duration is not None:
+                    self.duration = float(container.duration) / 1_000_000
+                elif streams and streams[0].duration and streams[0].time_base:
+                    self.duration = float(streams[0].duration * streams[0].time_base)
+        except Exception as exc:  # a damaged container still gets a report
+            self.video_header_error = f"the container could not be read: {exc}"
+
+    # --------------------------------------------------------------- raw data
+    @property
+    def extension(self) -> str:
+        return self.path.suffix.lower()
+
+    @property
+    def is_image(self) -> bool:
+        return self.kind == "image"
+
+    @property
+    def is_video(self) -> bool:
+        return self.kind == "video"
+
+    @cached_property
+    def data(self) -> bytes:
+        """The whole file. Images only: videos are streamed by their analyzer."""
+        if self.kind == "video":
+            raise MediaError("video files are streamed, not read whole")
+        with open(self.path, "rb") as fh:
+            return fh.read()
+
+    @cached_property
+    def pil_header(self) -> Image.Image:
+        """A Pillow image opened on the bytes, header parsed, pixels not decoded.
+
+        Use it for ``.info``, ``.getexif()``, text chunks; never call ``load()`` on it
+        (call :meth:`image` for pixels).
+        """
+        import io
+
+        from PIL import Image, UnidentifiedImageError
+
+        Image.MAX_IMAGE_PIXELS = None  # our own limit is checked before any decode
+        try:
+            return Image.open(io.BytesIO(self.data))
+        except UnidentifiedImageError:
+            raise MediaError(
+                f"the {self.format.upper()} header is damaged; no decoder accepts it"
+            ) from None
+        except Exception as exc:
+            raise MediaError(f"the {self.format.upper()} header cannot be parsed: {exc}") from None
+
+    # ----------------------------------------------------------------- pixels
+    @cached_property
+    def _decoded(self) -> Image.Image:
+        import io
+
+        from PIL import Image
+
+        Image.MAX_IMAGE_PIXELS = None
+        if self.kind != "image":
+            raise MediaError("no still image to decode in a video file")
+        try:
+            img = Image.open(io.BytesIO(self.data))
+            img.load()
+        except Exception as exc:
+            raise MediaError(f"the image data cannot be decoded ({_short(exc)})") from None
+        return img
+
+    def image(self) -> Image.Image:
+        """The decoded first frame as an 8-bit RGB Pillow image (decoded once)."""
+        return self._rgb_image
+
+    @cached_property
+    def _rgb_image(self) -> Image.Image:
+        img = self._decoded
+        if img.mode == "RGB":
+            return img
+        if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+            import numpy as np
+            from PIL import Image
+
+            arr = np.asarray(img, dtype=np.float64)
+            top = max(float(arr.max()), 1.0)
+            grey = Image.fromarray((arr * (255.0 / top)).astype("uint8"))
+            return grey.convert("RGB")
+        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+            from PIL import Image
+
+            rgba = img.convert("RGBA")
+            canvas = Image.new("RGB", rgba.size, (255, 255, 255))
+            canvas.paste(rgba, mask=rgba.getchannel("A"))
+            return canvas
+        return img.convert("RGB")
+
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        """Decoded pixels, H x W x 3 uint8, read-only (shared between analyzers)."""
+        import numpy as np
+
+        arr = np.asarray(self.image())
+        arr.flags.writeable = False
+        return arr
+
+    @cached_property
+    def gray(self) -> np.ndarray:
+        """Luma, H x W float32 in 0..255 (ITU-R BT.601 weights), read-only."""
+        import cv2
+        import numpy as np
+
+        g = cv2.cvtColor(np.ascontiguousarray(self.rgb), cv2.COLOR_RGB2GRAY).astype(np.float32)
+        g.flags.writeable = False
+        return g
+
+    def reduced(self, max_side: int) -> np.ndarray:
+        """RGB uint8 pixels with the long side at most ``max_side`` (cached per size).
+
+        For a JPEG not yet fully decoded, uses Pillow's DCT-domain draft mode, which
+        skips most of the inverse DCT work.
+        """
+        if max_side in self._reduced:
+            return self._reduced[max_side]
+        import numpy as np
+
+        w, h = self.width or 0, self.height or 0
+        if max(w, h) <= max_side:
+            out = self.rgb
+        elif "_rgb_image" not in self.__dict__ and self.format == "jpeg":
+            out = self._draft_reduce(max_side)
+        else:
+            import cv2
+
+            scale = max_side / max(w, h)
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            out = cv2.resize(np.asarray(self.rgb), size, interpolation=cv2.INTER_AREA)
+        out.flags.writeable = False
+        self._reduced[max_side] = out
+        return out
+
+    def _draft_reduce(self, max_side: int) -> np.ndarray:
+        import io
+
+        import numpy as np
+        from PIL import Image
+
+        try:
+            img = Image.open(io.BytesIO(self.data))
+            img.draft("RGB", (max_side, max_side))
+            img = img.convert("RGB")
+        except Exception as exc:
+            raise MediaError(f"the image data cannot be decoded ({_short(exc)})") from None
+        if max(img.size) > max_side:
+            img.thumbnail((max_side, max_side), Image.Resampling.BOX)
+        return np.asarray(img)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,252 @@
+"""Runs the applicable analyzers on one file and assembles its report.
+
+Each analyzer is independent: one that raises gets status ``error`` with a
+one-line message and the others go on. Nothing here knows what an analyzer does.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from triage import __version__
+from triage.analyzers import select
+from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context
+from triage.errors import MediaError, one_line
+from triage.media import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, Media
+from triage.report import (
+    QUESTIONS,
+    AnalyzerRun,
+    ArtifactRef,
+    ErrorEntry,
+    FileInfo,
+    Finding,
+    Report,
+    ToolInfo,
+)
+from triage.scoring import AnalyzerOutcome, attention, score_all, to_finding
+
+
+@dataclass
+class Options:
+    only: list[str] | None = None
+    skip: list[str] | None = None
+    artifacts_dir: str | Path | None = None
+    keep_artifacts: bool = False  # keep PNG bytes in memory (HTML report)
+    no_pixels: bool = False
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = DEFAULT_MAX_BYTES
+    prior: dict[str, float] = field(default_factory=dict)
+    db_path: str | Path | None = None
+    debug: bool = False
+    analyzer_options: dict[str, Any] = field(default_factory=dict)
+
+
+def analyze_path(path: str | Path, options: Options | None = None) -> Report:
+    """Analyze one file; never raises for bad input (the report carries the error)."""
+    opts = options or Options()
+    started = time.perf_counter()
+    analyzers = select(opts.only, opts.skip)  # ValueError for unknown names: a usage error
+    try:
+        media = Media.open(path, max_pixels=opts.max_pixels, max_bytes=opts.max_bytes)
+    except MediaError as exc:
+        return failed_report(str(path), str(exc), started, opts)
+    return analyze_media(media, analyzers, opts, started, display_path=str(path))
+
+
+def analyze_media(
+    media: Media,
+    analyzers: list[Analyzer],
+    opts: Options,
+    started: float | None = None,
+    display_path: str | None = None,
+) -> Report:
+    started = time.perf_counter() if started is None else started
+    ctx = Context(
+        want_artifacts=bool(opts.artifacts_dir) or opts.keep_artifacts,
+        no_pixels=opts.no_pixels,
+        db_path=Path(opts.db_path) if opts.db_path else None,
+        options=dict(opts.analyzer_options),
+    )
+    runs: list[AnalyzerRun] = []
+    findings: list[Finding] = []
+    outcomes: list[AnalyzerOutcome] = []
+    errors: list[ErrorEntry] = []
+    produced: list[tuple[str, Artifact]] = []
+    header_error = getattr(media, "video_header_error", None)
+    if header_error:
+        errors.append(ErrorEntry(stage="open", message=header_error))
+    selected = {a.name for a in analyzers}
+    from triage.analyzers import all_analyzers
+
+    for analyzer in all_analyzers():
+        if not analyzer.applies_to(media):
+            continue
+        if analyzer.name not in selected:
+            outcomes.append(AnalyzerOutcome(analyzer.name, "excluded", {}))
+            continue
+        run, result = _run_one(analyzer, media, ctx, opts, errors)
+        runs.append(run)
+        if result is None:
+            outcomes.append(AnalyzerOutcome(analyzer.name, run.status, {}, run.message))
+            continue
+        outcomes.append(
+            AnalyzerOutcome(
+                analyzer.name,
+                run.status,
+                result.examined,
+                result.skipped_reason or (result.not_checked[0] if result.not_checked else None),
+            )
+        )
+        findings.extend(to_finding(analyzer.name, raw) for raw in result.findings)
+        produced.extend((analyzer.name, art) for art in result.artifacts)
+    for a in (a for a in analyzers if not a.applies_to(media)):
+        runs.append(
+            AnalyzerRun(
+                name=a.name,
+                version=a.version,
+                status="not-applicable",
+                seconds=0.0,
+                message=f"does not apply to {media.format} files",
+            )
+        )
+    questions = score_all(findings, outcomes, opts.prior)
+    report = Report(
+        tool=ToolInfo(version=__version__),
+        file=_file_info(media, display_path),
+        analyzed_at=_now(),
+        seconds=round(time.perf_counter() - started, 4),
+        questions=questions,
+        attention=attention(questions),
+        findings=findings,
+        analyzers=runs,
+        artifacts=[],
+        errors=errors,
+    )
+    _attach_artifacts(report, produced, opts)
+    return report
+
+
+def _run_one(
+    analyzer: Analyzer,
+    media: Media,
+    ctx: Context,
+    opts: Options,
+    errors: list[ErrorEntry],
+) -> tuple[AnalyzerRun, AnalyzerResult | None]:
+    t0 = time.perf_counter()
+    unavailable = analyzer.available()
+    if unavailable:
+        return _run(analyzer, "unavailable", t0, unavailable), None
+    try:
+        result = analyzer.run(media, ctx)
+    except MediaError as exc:
+        # The file itself is broken (e.g. truncated pixels): one error for the file.
+        msg = str(exc)
+        if not any(e.message == msg for e in errors):
+            errors.append(ErrorEntry(stage="decode", message=msg))
+        return _run(analyzer, "skipped", t0, msg), None
+    except Exception as exc:
+        msg = one_line(exc)
+        if opts.debug:
+            msg += " | " + traceback.format_exc().replace("\n", " | ")
+        errors.append(ErrorEntry(stage=analyzer.name, message=f"analyzer failed: {one_line(exc)}"))
+        return _run(analyzer, "error", t0, msg), None
+    status = "skipped" if result.skipped_reason else "ok"
+    run = _run(analyzer, status, t0, result.skipped_reason)
+    run.not_checked = list(result.not_checked)
+    run.metrics = dict(result.metrics)
+    return run, result
+
+
+def _run(analyzer: Analyzer, status: str, t0: float, message: str | None) -> AnalyzerRun:
+    return AnalyzerRun(
+        name=analyzer.name,
+        version=analyzer.version,
+        status=status,  # type: ignore[arg-type]
+        seconds=round(time.perf_counter() - t0, 4),
+        message=message,
+    )
+
+
+def _attach_artifacts(report: Report, produced: list[tuple[str, Artifact]], opts: Options) -> None:
+    """Write artifacts under --artifacts (never next to the input) and reference them."""
+    data: list[bytes] = []
+    out_dir = Path(opts.artifacts_dir) if opts.artifacts_dir else None
+    stem = _safe_stem(report.file)
+    for analyzer_name, art in produced:
+        if opts.no_pixels and art.contains_pixels:
+            continue
+        ref = ArtifactRef(kind=art.kind, analyzer=analyzer_name, title=art.title)
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            target = out_dir / f"{stem}.{art.kind}.png"
+            tmp = target.with_suffix(".png.tmp")
+            tmp.write_bytes(art.png)
+            tmp.replace(target)
+            ref.path = str(target)
+        report.artifacts.append(ref)
+        data.append(art.png)
+    if opts.keep_artifacts:
+        set_artifact_data(report, data)
+
+
+def set_artifact_data(report: Report, data: list[bytes]) -> None:
+    report._artifact_png = data
+
+
+def artifact_data(report: Report) -> list[bytes]:
+    """PNG bytes of each entry of ``report.artifacts`` (only with keep_artifacts)."""
+    return list(report._artifact_png)
+
+
+def _safe_stem(info: FileInfo) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(info.path).stem)[:60] or "file"
+    return f"{name}-{(info.sha256 or '0' * 8)[:8]}"
+
+
+def _file_info(media: Media, display_path: str | None) -> FileInfo:
+    return FileInfo(
+        path=display_path or str(media.path),
+        sha256=media.sha256,
+        format=media.format,
+        kind=media.kind,  # type: ignore[arg-type]
+        extension=media.extension,
+        bytes=media.size,
+        width=media.width,
+        height=media.height,
+        duration=media.duration,
+        mtime=media.mtime,
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def failed_report(path: str, message: str, started: float, opts: Options, stage: str = "open") -> Report:
+    """The report of a file that could not be analyzed at all."""
+    questions = score_all([], [], opts.prior)
+    info = FileInfo(path=path, extension=Path(path).suffix.lower() or None)
+    try:
+        st = Path(path).stat()
+        info.bytes = st.st_size
+        info.mtime = st.st_mtime
+    except OSError:
+        pass
+    for q in QUESTIONS:
+        questions[q].statement = f"Nothing could be examined: {message}."
+    return Report(
+        tool=ToolInfo(version=__version__),
+        file=info,
+        analyzed_at=_now(),
+        seconds=round(time.perf_counter() - started, 4),
+        questions=questions,
+        attention=0.0,
+        errors=[ErrorEntry(stage=stage, message=message)],
+    )

@@ -1,0 +1,133 @@
+"""The report: pydantic models whose JSON Schema is the contract (``triage schema``).
+
+Field names are stable; additions must be backward compatible. Bump
+``SCHEMA_VERSION``'s minor number for additions and its major for removals.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+SCHEMA_VERSION = "1.0"
+
+Question = Literal["manipulation", "synthetic", "provenance"]
+QUESTIONS: tuple[Question, ...] = ("manipulation", "synthetic", "provenance")
+Band = Literal[
+    "insufficient-evidence",
+    "no-indicators",
+    "weak-indicators",
+    "notable-indicators",
+    "strong-indicators",
+]
+BANDS: tuple[Band, ...] = (
+    "insufficient-evidence",
+    "no-indicators",
+    "weak-indicators",
+    "notable-indicators",
+    "strong-indicators",
+)
+AnalyzerStatus = Literal["ok", "not-applicable", "skipped", "unavailable", "error"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ToolInfo(_Model):
+    name: str = "triage"
+    version: str
+
+
+class FileInfo(_Model):
+    path: str = Field(description="The path as given on the command line or to analyze().")
+    sha256: str | None = Field(default=None, description="Hex SHA-256 of the file's bytes.")
+    format: str | None = Field(default=None, description="Format sniffed from magic bytes.")
+    kind: Literal["image", "video", "unknown"] | None = None
+    extension: str | None = Field(default=None, description="Lower-cased file name suffix.")
+    bytes: int | None = None
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = Field(default=None, description="Seconds, for video.")
+    mtime: float | None = Field(default=None, description="Modification time, Unix seconds.")
+
+
+class Finding(_Model):
+    id: str = Field(description="Stable id, `analyzer.check`; filter on it downstream.")
+    analyzer: str
+    question: Question
+    llr: float = Field(
+        description="Signed natural log-likelihood ratio; positive = evidence for editing, "
+        "synthesis or a prior sighting, negative = evidence against."
+    )
+    llr_range: tuple[float, float] = Field(description="Plausible [low, high] of llr.")
+    title: str
+    detail: str
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class QuestionResult(_Model):
+    score: float = Field(ge=0.0, le=1.0, description="Posterior probability under the prior.")
+    interval: tuple[float, float]
+    band: Band
+    coverage: float = Field(
+        ge=0.0, le=1.0, description="Share of the analyzers able to speak to this question that could."
+    )
+    prior: float = Field(ge=0.0, le=1.0)
+    statement: str
+
+
+class AnalyzerRun(_Model):
+    name: str
+    version: str
+    status: AnalyzerStatus
+    seconds: float
+    message: str | None = Field(default=None, description="Why it did not run, or its error.")
+    not_checked: list[str] = Field(
+        default_factory=list, description="What it could not check on this file, and why."
+    )
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+class ArtifactRef(_Model):
+    kind: str
+    analyzer: str
+    title: str
+    path: str | None = Field(default=None, description="Where it was written (--artifacts).")
+    media_type: str = "image/png"
+
+
+class ErrorEntry(_Model):
+    stage: str = Field(description="`open`, `decode` or an analyzer's name.")
+    message: str = Field(description="One line, says what happened and what to do.")
+
+
+class Report(_Model):
+    schema_version: str = SCHEMA_VERSION
+    tool: ToolInfo
+    file: FileInfo
+    analyzed_at: str = Field(description="UTC, ISO 8601.")
+    seconds: float
+    questions: dict[Question, QuestionResult]
+    attention: float = Field(
+        ge=0.0, le=1.0, description="Orders files in a batch for human review; not a verdict."
+    )
+    findings: list[Finding] = Field(default_factory=list)
+    analyzers: list[AnalyzerRun] = Field(default_factory=list)
+    artifacts: list[ArtifactRef] = Field(default_factory=list)
+    errors: list[ErrorEntry] = Field(default_factory=list)
+    # PNG bytes of each artifact, kept in memory for the HTML report; never serialized.
+    _artifact_png: list[bytes] = PrivateAttr(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """True when the file could not be analyzed as a whole or in part."""
+        return bool(self.errors)
+
+
+def report_json_schema() -> dict[str, Any]:
+    schema = Report.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"triage-report-{SCHEMA_VERSION}"
+    return schema
