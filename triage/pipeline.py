@@ -105,6 +105,7 @@ def analyze_media(
         )
         findings.extend(to_finding(analyzer.name, raw) for raw in result.findings)
         produced.extend((analyzer.name, art) for art in result.artifacts)
+    _check_decodes(media, errors)
     for a in (a for a in analyzers if not a.applies_to(media)):
         runs.append(
             AnalyzerRun(
@@ -130,6 +131,16 @@ def analyze_media(
     )
     _attach_artifacts(report, produced, opts)
     return report
+
+
+def _check_decodes(media: Media, errors: list[ErrorEntry]) -> None:
+    """Make sure a broken image is reported even when no pixel analyzer ran."""
+    if media.kind != "image" or "_decoded" in media.__dict__ or errors:
+        return
+    try:
+        media.image()
+    except MediaError as exc:
+        errors.append(ErrorEntry(stage="decode", message=str(exc)))
 
 
 def _run_one(

@@ -12,7 +12,7 @@ from functools import cache
 from triage.analyzers.base import Analyzer
 
 REGISTRY: dict[str, str] = {
-    # "metadata": "triage.analyzers.metadata:MetadataAnalyzer",
+    "metadata": "triage.analyzers.metadata:MetadataAnalyzer",
 }
 
 

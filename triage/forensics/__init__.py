@@ -1,0 +1,1 @@
+"""Pure forensic functions over bytes and numpy arrays; analyzers wrap them."""

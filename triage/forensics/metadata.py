@@ -1,0 +1,392 @@
+"""Reading capture metadata (EXIF, XMP, PNG text) into plain values, and the pure
+consistency checks the metadata analyzer reports.
+
+References: CIPA DC-008 (Exif 2.32) for tag meanings and date formats; Adobe XMP
+specification part 2 for ``xmpMM:History``; Kee & Farid, "Digital image
+authentication from thumbnails" (SPIE 2010) for the thumbnail check.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from importlib import resources
+from typing import Any
+
+# EXIF IFD tags read through Pillow (cheap, lazy): maker note presence and core
+# capture fields that every camera and phone writes.
+_EXIF_IFD = 0x8769
+_MAKER_NOTE = 0x927C
+_CAPTURE_FIELDS = {0x829A: "ExposureTime", 0x829D: "FNumber", 0x8827: "ISOSpeedRatings"}
+_DATE_RE = re.compile(r"^\s*(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_OFFSET_RE = re.compile(r"^\s*([+-])(\d{2}):(\d{2})")
+
+
+@dataclass
+class Metadata:
+    """Facts read from a file, grouped by family as ExifTool does (EXIF:, XMP:, PNG:)."""
+
+    exif: dict[str, str] = field(default_factory=dict)  # exifread names, e.g. "Image Make"
+    thumbnail: bytes | None = None
+    has_maker_note: bool = False
+    capture_fields: list[str] = field(default_factory=list)
+    xmp: dict[str, list[str]] = field(default_factory=dict)
+    png_text: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.exif or self.xmp or self.png_text)
+
+    def get(self, *names: str) -> str | None:
+        for name in names:
+            value = self.exif.get(name)
+            if value is not None and value.strip() and value.strip("\x00 "):
+                return value.strip()
+        return None
+
+    @property
+    def make(self) -> str | None:
+        return self.get("Image Make")
+
+    @property
+    def model(self) -> str | None:
+        return self.get("Image Model")
+
+
+def read_metadata(data: bytes, pil_image: Any | None) -> Metadata:
+    """Everything the checks need, from the bytes and the header-only Pillow image.
+
+    Never raises for damaged metadata: a reader that fails leaves its part empty.
+    """
+    from triage.xmp import read_xmp
+
+    meta = Metadata()
+    try:
+        import exifread
+
+        logging.getLogger("exifread").setLevel(logging.CRITICAL)
+        tags = exifread.process_file(io.BytesIO(data), details=False)
+        for key, value in tags.items():
+            if key == "JPEGThumbnail":
+                if isinstance(value, bytes | bytearray) and value[:2] == b"\xff\xd8":
+                    meta.thumbnail = bytes(value)
+                continue
+            if key in ("TIFFThumbnail", "Filename", "EXIF MakerNote"):
+                continue
+            meta.exif[key] = str(value)[:2000]
+    except Exception:  # exifread raises a variety of errors on malformed EXIF
+        meta.exif = {}
+    if pil_image is not None:
+        try:
+            exif = pil_image.getexif()
+            ifd = exif.get_ifd(_EXIF_IFD)
+            meta.has_maker_note = _MAKER_NOTE in ifd
+            meta.capture_fields = [name for tag, name in _CAPTURE_FIELDS.items() if tag in ifd]
+        except Exception:
+            pass
+        info = getattr(pil_image, "info", {}) or {}
+        text = getattr(pil_image, "text", None) if pil_image.format == "PNG" else None
+        for key, value in (text or {}).items():
+            if isinstance(value, str) and key.lower() not in ("xml:com.adobe.xmp",):
+                meta.png_text[str(key)[:80]] = value[:4000]
+        if "comment" in info and isinstance(info["comment"], bytes):
+            meta.png_text.setdefault("Comment", info["comment"][:4000].decode("latin-1"))
+    try:
+        meta.xmp = read_xmp(data)
+    except Exception:
+        meta.xmp = {}
+    return meta
+
+
+# ----------------------------------------------------------------- software
+@dataclass(frozen=True)
+class Editor:
+    pattern: re.Pattern[str]
+    name: str
+    kind: str
+    strength: float
+
+
+@cache
+def editors() -> tuple[Editor, ...]:
+    text = resources.files("triage.data").joinpath("editors.tsv").read_text("utf-8")
+    rows = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        pattern, name, kind, strength = line.split("\t")
+        rows.append(Editor(re.compile(pattern, re.I), name, kind, float(strength)))
+    return tuple(rows)
+
+
+def software_strings(meta: Metadata) -> list[tuple[str, str]]:
+    """(where, value) for every field that names the software that wrote the file."""
+    out: list[tuple[str, str]] = []
+    for key in ("Image Software", "Image ProcessingSoftware", "EXIF Software"):
+        if (v := meta.get(key)) is not None:
+            out.append((f"EXIF:{key.split()[-1]}", v))
+    for key in ("xmp:CreatorTool", "xap:CreatorTool", "tiff:Software", "photoshop:History"):
+        out.extend((f"XMP:{key}", v) for v in meta.xmp.get(key, []))
+    out.extend(
+        ("XMP:xmpMM:History softwareAgent", v)
+        for v in dict.fromkeys(meta.xmp.get("xmpMM:History/stEvt:softwareAgent", []))
+    )
+    for key in ("Software", "Comment"):
+        if key in meta.png_text:
+            out.append((f"PNG:{key}", meta.png_text[key][:200]))
+    return out
+
+
+def match_editors(meta: Metadata) -> list[tuple[str, str, Editor]]:
+    """(field, value, editor) for each software string naming a known editor."""
+    hits = []
+    for where, value in software_strings(meta):
+        for editor in editors():
+            if editor.pattern.search(value):
+                hits.append((where, value, editor))
+                break
+    return hits
+
+
+# -------------------------------------------------------------------- dates
+def parse_exif_date(text: str | None, offset: str | None = None) -> datetime | None:
+    """EXIF 'YYYY:MM:DD HH:MM:SS' (+ optional OffsetTime '+HH:MM') -> datetime.
+
+    Placeholders such as '0000:00:00 00:00:00' and blank fields give None.
+    """
+    if not text:
+        return None
+    m = _DATE_RE.match(text)
+    if not m:
+        return None
+    try:
+        dt = datetime(*(int(g) for g in m.groups()))  # type: ignore[misc]
+    except ValueError:
+        return None
+    if offset and (o := _OFFSET_RE.match(offset)):
+        sign = 1 if o.group(1) == "+" else -1
+        tz = timedelta(hours=int(o.group(2)), minutes=int(o.group(3))) * sign
+        dt = dt.replace(tzinfo=UTC) - tz
+    return dt
+
+
+def gps_datetime(meta: Metadata) -> datetime | None:
+    """UTC date and time from GPSDateStamp + GPSTimeStamp, if both present."""
+    date = meta.get("GPS GPSDate")
+    time = meta.get("GPS GPSTimeStamp")
+    if not date or not time:
+        return None
+    try:
+        y, mo, d = (int(x) for x in re.split(r"[:\-]", date.strip())[:3])
+        parts = [_rational(x) for x in time.strip("[] ").split(",")]
+        h, mi, s = parts[0], parts[1], parts[2]
+        return datetime(y, mo, d, tzinfo=UTC) + timedelta(hours=h, minutes=mi, seconds=s)
+    except (ValueError, IndexError, ZeroDivisionError):
+        return None
+
+
+def _rational(text: str) -> float:
+    text = text.strip()
+    if "/" in text:
+        num, den = text.split("/", 1)
+        return float(num) / float(den)
+    return float(text)
+
+
+@dataclass
+class DateFacts:
+    original: datetime | None
+    digitized: datetime | None
+    modified: datetime | None
+    gps: datetime | None
+    offset_known: bool
+    raw: dict[str, str]
+
+
+def date_facts(meta: Metadata) -> DateFacts:
+    off_o = meta.get("EXIF OffsetTimeOriginal")
+    off_d = meta.get("EXIF OffsetTimeDigitized")
+    off_m = meta.get("EXIF OffsetTime")
+    raw = {
+        k: v
+        for k, v in {
+            "DateTimeOriginal": meta.get("EXIF DateTimeOriginal"),
+            "DateTimeDigitized": meta.get("EXIF DateTimeDigitized"),
+            "ModifyDate": meta.get("Image DateTime"),
+            "OffsetTimeOriginal": off_o,
+            "GPSDateStamp": meta.get("GPS GPSDate"),
+            "GPSTimeStamp": meta.get("GPS GPSTimeStamp"),
+        }.items()
+        if v
+    }
+    return DateFacts(
+        original=parse_exif_date(meta.get("EXIF DateTimeOriginal"), off_o),
+        digitized=parse_exif_date(meta.get("EXIF DateTimeDigitized"), off_d or off_o),
+        modified=parse_exif_date(meta.get("Image DateTime"), off_m or off_o),
+        gps=gps_datetime(meta),
+        offset_known=bool(off_o or off_d or off_m),
+        raw=raw,
+    )
+
+
+def date_problems(facts: DateFacts, now: datetime | None = None) -> tuple[list[str], list[str]]:
+    """(inconsistencies, impossibilities) among the capture dates, as sentences.
+
+    Tolerances: a minute between capture fields (cameras write them in one go; some
+    round sub-seconds); GPS fixes lag capture, so GPS time is compared modulo whole
+    hours of time zone unless an OffsetTime is present, with 10 minutes' slack.
+    """
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    # Compare naive local times among EXIF fields (their offsets, when present, agree);
+    # use the offset only against GPS, which is UTC.
+    inconsistent: list[str] = []
+    impossible: list[str] = []
+    minute = timedelta(seconds=60)
+    named = [
+        ("DateTimeOriginal", facts.original),
+        ("DateTimeDigitized", facts.digitized),
+        ("ModifyDate", facts.modified),
+    ]
+    for name, value in named:
+        if value is None:
+            continue
+        naive = value.replace(tzinfo=None)
+        if naive > now + timedelta(days=1):
+            impossible.append(f"{name} {naive:%Y-%m-%d %H:%M} is in the future")
+        elif naive.year < 1990:
+            impossible.append(f"{name} {naive:%Y-%m-%d} is before digital cameras wrote EXIF")
+    o, d, m = (
+        v.replace(tzinfo=None) if v else None for v in (facts.original, facts.digitized, facts.modified)
+    )
+    if o and d and abs(o - d) > minute:
+        inconsistent.append(
+            f"DateTimeOriginal and DateTimeDigitized differ by {_span(abs(o - d))} "
+            "(a scan of a film photo does this; a camera does not)"
+        )
+    capture = o or d
+    if capture and m:
+        if m - capture > minute:
+            inconsistent.append(
+                f"ModifyDate is {_span(m - capture)} after capture: the file was rewritten later"
+            )
+        elif capture - m > minute:
+            impossible.append(f"ModifyDate is {_span(capture - m)} before capture")
+    utc_capture = facts.original or facts.digitized
+    if capture and utc_capture and facts.gps:
+        gps = facts.gps.replace(tzinfo=None)
+        local = utc_capture.replace(tzinfo=None)
+        diff = (local - gps).total_seconds()
+        if facts.offset_known and utc_capture.tzinfo is not None:
+            off = abs(diff)
+        else:
+            # unknown time zone: distance to the nearest whole quarter-hour offset within ±14 h
+            off = min(abs(diff - q * 900) for q in range(-56, 57))
+            if abs(diff) > 15 * 3600:
+                off = abs(diff)
+        if off > 600:
+            inconsistent.append(
+                f"GPS time and capture time disagree by {_span(timedelta(seconds=off))} "
+                "beyond any time-zone offset"
+            )
+    return inconsistent, impossible
+
+
+def _span(delta: timedelta) -> str:
+    s = abs(delta.total_seconds())
+    if s < 3600:
+        return f"{s / 60:.0f} min"
+    if s < 86400 * 2:
+        return f"{s / 3600:.1f} h"
+    if s < 86400 * 365 * 2:
+        return f"{s / 86400:.0f} days"
+    return f"{s / 86400 / 365.25:.1f} years"
+
+
+# ---------------------------------------------------------------- thumbnail
+def thumbnail_similarity(thumb_jpeg: bytes, main_small: Any) -> dict[str, float] | None:
+    """Compare the embedded EXIF thumbnail with the main image.
+
+    Returns the thumbnail's content aspect ratio (black letterbox bars removed),
+    the main image's aspect ratio, and the correlation of their 16x16 grey
+    versions (1 = same picture). None if the thumbnail cannot be decoded.
+    """
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(thumb_jpeg)) as im:
+            im.draft("L", (160, 160))
+            thumb = np.asarray(im.convert("L"), dtype=np.float32)
+    except Exception:
+        return None
+    if thumb.shape[0] < 8 or thumb.shape[1] < 8:
+        return None
+    main = np.asarray(main_small, dtype=np.float32)
+    if main.ndim == 3:
+        main = main @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    m_aspect = main.shape[1] / main.shape[0]
+    best: tuple[float, float, float] | None = None  # (correlation, aspect diff, aspect)
+    # Cameras letterbox the 160x120 preview of a 3:2 or 16:9 picture: compare both the
+    # thumbnail as stored and with uniform dark edge bands removed, keep the better.
+    for cand_thumb in (thumb, _strip_bars(thumb)):
+        t_aspect = cand_thumb.shape[1] / cand_thumb.shape[0]
+        aspect_diff = float(min(abs(np.log(t_aspect / m_aspect)), abs(np.log(t_aspect * m_aspect))))
+        a = cv2.resize(cand_thumb, (16, 16), interpolation=cv2.INTER_AREA).ravel()
+        a = a - a.mean()
+        # The preview may be stored unrotated while the image was rotated: try all four.
+        for k in range(4):
+            b = cv2.resize(
+                np.ascontiguousarray(np.rot90(main, k)), (16, 16), interpolation=cv2.INTER_AREA
+            ).ravel()
+            b = b - b.mean()
+            den = float(np.linalg.norm(a) * np.linalg.norm(b))
+            corr = float(a @ b / den) if den > 1e-6 else (1.0 if np.allclose(a, b, atol=2) else 0.0)
+            if best is None or corr - aspect_diff > best[0] - best[1]:
+                best = (corr, aspect_diff, t_aspect)
+    assert best is not None
+    return {
+        "thumbnail_aspect": round(best[2], 4),
+        "image_aspect": round(m_aspect, 4),
+        "aspect_log_diff": round(best[1], 4),
+        "correlation": round(best[0], 4),
+    }
+
+
+def _strip_bars(grey: Any, level: float = 24.0, spread: float = 6.0) -> Any:
+    """Remove uniform dark bands (letterboxing) running in from the edges."""
+    import numpy as np
+
+    def keep(profile_mean: Any, profile_std: Any) -> tuple[int, int]:
+        bar = (profile_mean < level) & (profile_std < spread)
+        n = len(bar)
+        start = 0
+        while start < n and bar[start]:
+            start += 1
+        end = n
+        while end > start and bar[end - 1]:
+            end -= 1
+        return start, end
+
+    r0, r1 = keep(grey.mean(axis=1), grey.std(axis=1))
+    c0, c1 = keep(grey.mean(axis=0), grey.std(axis=0))
+    if r1 - r0 < 4 or c1 - c0 < 4:
+        return grey
+    return grey[r0:r1, c0:c1]
+
+
+def declared_dimensions(meta: Metadata) -> tuple[int, int] | None:
+    w = meta.get("EXIF ExifImageWidth")
+    h = meta.get("EXIF ExifImageLength")
+    try:
+        wi = int(str(w).strip("[] ").split(",")[0])
+        hi = int(str(h).strip("[] ").split(",")[0])
+    except (TypeError, ValueError):
+        return None
+    if wi <= 0 or hi <= 0:
+        return None
+    return wi, hi
