@@ -1,0 +1,123 @@
+"""The metadata analyzer on the core fixtures, and its pure checks on made-up values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import triage
+from triage.forensics import metadata as md
+
+CORE = Path(__file__).resolve().parent.parent / "fixtures" / "core"
+
+
+def ids(path: Path) -> set[str]:
+    report = triage.analyze(str(path), only=["metadata"])
+    return {f.id for f in report.findings}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected", "absent"),
+    [
+        ("camera_original.jpg", {"metadata.camera_consistent"}, {"metadata.editing_software"}),
+        (
+            "camera_edited.jpg",
+            {"metadata.editing_software", "metadata.dates_inconsistent", "metadata.xmp_history", "metadata.derived_document"},
+            {"metadata.camera_consistent"},
+        ),
+        ("stale_thumbnail.jpg", {"metadata.thumbnail_mismatch"}, set()),
+        ("dimensions_mismatch.jpg", {"metadata.dimensions_mismatch"}, {"metadata.thumbnail_mismatch"}),
+        ("dates_forged.jpg", {"metadata.dates_impossible", "metadata.dates_inconsistent"}, set()),
+        ("stripped.jpg", {"metadata.no_metadata"}, {"metadata.camera_consistent"}),
+        ("scene.png", {"metadata.no_metadata"}, {"metadata.extension_mismatch"}),
+        ("jpeg_named.png", {"metadata.extension_mismatch"}, set()),
+    ],
+)
+def test_fixture_findings(name: str, expected: set[str], absent: set[str]) -> None:
+    found = ids(CORE / name)
+    assert expected <= found, found
+    assert not (absent & found), found
+
+
+def test_edited_scores_above_its_untouched_twin() -> None:
+    original = triage.analyze(str(CORE / "camera_original.jpg"))
+    edited = triage.analyze(str(CORE / "camera_edited.jpg"))
+    assert edited.questions["manipulation"].score > original.questions["manipulation"].score
+    assert original.questions["manipulation"].band not in ("notable-indicators", "strong-indicators")
+
+
+def test_stripped_file_is_insufficient_not_clean() -> None:
+    report = triage.analyze(str(CORE / "stripped.jpg"), only=["metadata"])
+    q = report.questions["manipulation"]
+    assert q.band == "insufficient-evidence"
+    assert "not checked" in q.statement.lower() or "could run" in q.statement.lower()
+
+
+def test_date_checks_on_values() -> None:
+    facts = md.DateFacts(
+        original=datetime(2020, 1, 1, 10, 0, 0),
+        digitized=datetime(2020, 1, 1, 10, 0, 0),
+        modified=datetime(2020, 1, 1, 10, 0, 30),
+        gps=None,
+        offset_known=False,
+        raw={},
+    )
+    assert md.date_problems(facts) == ([], [])
+    facts.modified = datetime(2020, 3, 1)
+    inconsistent, impossible = md.date_problems(facts)
+    assert inconsistent and not impossible
+    facts.modified = datetime(1985, 1, 1)
+    _, impossible = md.date_problems(facts)
+    assert any("1985" in p for p in impossible)
+    assert md.parse_exif_date("0000:00:00 00:00:00") is None
+    assert md.parse_exif_date("2020:13:45 10:00:00") is None
+
+
+def test_gps_time_zone_tolerance() -> None:
+    from datetime import UTC
+
+    base = dict(original=datetime(2020, 6, 1, 14, 0), digitized=None, modified=None, offset_known=False, raw={})
+    # 2 h off: a time zone, not an inconsistency
+    ok = md.DateFacts(gps=datetime(2020, 6, 1, 12, 1, tzinfo=UTC), **base)  # type: ignore[arg-type]
+    assert md.date_problems(ok)[0] == []
+    bad = md.DateFacts(gps=datetime(2020, 6, 1, 12, 31, tzinfo=UTC), **base)  # type: ignore[arg-type]
+    assert md.date_problems(bad)[0]
+
+
+def test_thumbnail_similarity_sees_letterbox_and_content() -> None:
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    main = (rng.random((60, 90)) * 255).astype(np.uint8)
+    main = np.kron(main, np.ones((8, 8), np.uint8))  # 480x720, 3:2
+    thumb = np.zeros((120, 160), np.uint8)
+    small = np.asarray(Image.fromarray(main).resize((160, 107)))
+    thumb[6:113] = small  # letterboxed preview of the same picture
+    buf = io.BytesIO()
+    Image.fromarray(thumb).save(buf, "JPEG", quality=90)
+    sim = md.thumbnail_similarity(buf.getvalue(), main)
+    assert sim is not None and sim["correlation"] > 0.9 and sim["aspect_log_diff"] < 0.05
+    other = (rng.random((120, 160)) * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(other).save(buf, "JPEG", quality=90)
+    sim = md.thumbnail_similarity(buf.getvalue(), main)
+    assert sim is not None and sim["correlation"] < 0.5
+
+
+def test_editor_table_matches_common_editors() -> None:
+    names = {e.name for e in md.editors()}
+    assert {"Adobe Photoshop", "GIMP", "Snapseed"} <= names
+    meta = md.Metadata(exif={"Image Software": "GIMP 2.10.34"})
+    assert md.match_editors(meta)[0][2].name == "GIMP"
+    assert md.match_editors(md.Metadata(exif={"Image Software": "Ver.1.00"})) == []
+
+
+def test_corpus_camera_originals_rarely_notable(corpus_dir: Path) -> None:
+    files = sorted((corpus_dir / "camera").rglob("*.jpg"))
+    strong = [f for f in files if triage.analyze(str(f), only=["metadata"]).questions["manipulation"].band == "strong-indicators"]
+    assert len(strong) <= max(1, len(files) // 50), strong
