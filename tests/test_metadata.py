@@ -80,11 +80,17 @@ def test_gps_time_zone_tolerance() -> None:
     from datetime import UTC
 
     base = dict(original=datetime(2020, 6, 1, 14, 0), digitized=None, modified=None, offset_known=False, raw={})
-    # 2 h off: a time zone, not an inconsistency
-    ok = md.DateFacts(gps=datetime(2020, 6, 1, 12, 1, tzinfo=UTC), **base)  # type: ignore[arg-type]
+    # zone unknown: 2 h 29 min off could be a time zone, 20 h cannot
+    ok = md.DateFacts(gps=datetime(2020, 6, 1, 11, 31, tzinfo=UTC), **base)  # type: ignore[arg-type]
     assert md.date_problems(ok)[0] == []
-    bad = md.DateFacts(gps=datetime(2020, 6, 1, 12, 31, tzinfo=UTC), **base)  # type: ignore[arg-type]
+    bad = md.DateFacts(gps=datetime(2020, 5, 31, 18, 0, tzinfo=UTC), **base)  # type: ignore[arg-type]
     assert md.date_problems(bad)[0]
+    # zone known (+02:00): capture 14:00 local = 12:00 UTC; GPS 12:31 UTC is 31 min off
+    tz = md.parse_exif_date("2020:06:01 14:00:00", "+02:00")
+    known = md.DateFacts(original=tz, digitized=None, modified=None, gps=datetime(2020, 6, 1, 12, 31, tzinfo=UTC), offset_known=True, raw={})
+    assert md.date_problems(known)[0]
+    known.gps = datetime(2020, 6, 1, 12, 3, tzinfo=UTC)
+    assert md.date_problems(known)[0] == []
 
 
 def test_thumbnail_similarity_sees_letterbox_and_content() -> None:

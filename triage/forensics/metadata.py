@@ -238,7 +238,8 @@ def date_problems(facts: DateFacts, now: datetime | None = None) -> tuple[list[s
 
     Tolerances: a minute between capture fields (cameras write them in one go; some
     round sub-seconds); GPS fixes lag capture, so GPS time is compared modulo whole
-    hours of time zone unless an OffsetTime is present, with 10 minutes' slack.
+    UTC against the stated OffsetTime with 10 minutes' slack; without OffsetTime only a
+    gap beyond any time zone (14 h) counts.
     """
     now = now or datetime.now(UTC).replace(tzinfo=None)
     # Compare naive local times among EXIF fields (their offsets, when present, agree);
@@ -283,10 +284,9 @@ def date_problems(facts: DateFacts, now: datetime | None = None) -> tuple[list[s
         if facts.offset_known and utc_capture.tzinfo is not None:
             off = abs(diff)
         else:
-            # unknown time zone: distance to the nearest whole quarter-hour offset within ±14 h
-            off = min(abs(diff - q * 900) for q in range(-56, 57))
-            if abs(diff) > 15 * 3600:
-                off = abs(diff)
+            # Time zone unknown: any offset within ±14 h is possible, so only a gap
+            # beyond that says something.
+            off = max(0.0, abs(diff) - 14 * 3600)
         if off > 600:
             inconsistent.append(
                 f"GPS time and capture time disagree by {_span(timedelta(seconds=off))} "
