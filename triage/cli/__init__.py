@@ -14,11 +14,14 @@ app = typer.Typer(
         "copies. Reports what each analyzer found, a score with an interval per question, "
         "and why it is not more certain. It never says 'fake' or 'real'. Nothing leaves "
         "this machine.\n\n"
+        "Start with: triage check FILE (one file), triage scan DIR (a folder), "
+        "triage analyzers (what is checked).\n\n"
         "Exit codes: 0 every file analyzed, 1 some file could not be analyzed, 2 usage error."
     ),
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -40,9 +43,11 @@ def _root(
 
 # One line per command module; each module adds its commands to ``app``.
 from triage.cli import check as _check  # noqa: E402
+from triage.cli import evaluate as _evaluate  # noqa: E402
 from triage.cli import info as _info  # noqa: E402
+from triage.cli import scan as _scan  # noqa: E402
 
-for _module in (_check, _info):
+for _module in (_check, _evaluate, _info, _scan):
     _module.register(app)
 
 

@@ -22,15 +22,15 @@ class OutputFormat(str, Enum):
     jsonl = "jsonl"
 
 
-EXAMPLES = """
-[bold]Examples[/bold]
+EXAMPLES = """Examples:
 
-  triage check photo.jpg                       [dim]# table on the terminal[/dim]
-  triage check photo.jpg --format json | jq .questions.manipulation
-  triage check a.jpg b.png clip.mp4 --format jsonl --output reports.jsonl
-  triage check photo.jpg --artifacts out/ --html photo.html   [dim]# heatmaps + visual page[/dim]
+\b
+  triage check photo.jpg                         # table on the terminal
+  triage check photo.jpg -f json | jq .questions.manipulation
+  triage check a.jpg b.png clip.mp4 -o reports.jsonl
+  triage check photo.jpg --artifacts out/ --html photo.html
   triage check photo.jpg --only metadata,compression
-  triage check photo.jpg --prior manipulation=0.1   [dim]# a desk where edits are rare[/dim]
+  triage check photo.jpg --prior manipulation=0.1   # a desk where edits are rare
 """
 
 
@@ -81,9 +81,10 @@ def check_command(
 ) -> None:
     """Analyze files and report findings and scores for each of the three questions.
 
-    Each file gets: a score with an interval and a band for [bold]manipulation[/bold],
-    [bold]synthetic[/bold] and [bold]provenance[/bold]; the findings behind them; and what
-    could not be checked. Bad files get a one-line error entry; the others go on.
+    Each file gets a score with an interval and a band for manipulation, synthetic and
+    provenance; the findings behind them; and what could not be checked. Bad files get a
+    one-line error entry and the others go on. Bands: insufficient-evidence, no-indicators,
+    weak-indicators, notable-indicators, strong-indicators. None of them is a verdict.
     """
     from triage.pipeline import Options, analyze_path
 
