@@ -74,6 +74,7 @@ def check_command(
     no_pixels: bool = typer.Option(
         False,
         "--no-pixels",
+        envvar="TRIAGE_NO_PIXELS",
         help="Write no thumbnails, heatmaps or contact sheets (sensitive material). "
         "Hashes, findings and scores never need pixels.",
     ),
