@@ -1,0 +1,203 @@
+"""`triage scan DIR...`: analyze every media file under folders, isolated per file,
+streamed to JSONL, resumable, on this machine or a Dask cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from triage.cli.common import parse_priors, split_names, usage_error
+
+EXAMPLES = """
+[bold]Examples[/bold]
+
+  triage scan inbox/ --output inbox.jsonl --csv inbox.csv
+  triage scan inbox/ --output inbox.jsonl --resume      [dim]# after a crash or Ctrl-C[/dim]
+  triage scan archive/ --jobs 8 --timeout 300 --exclude '.*' --include '*.jpg'
+  triage scan inbox/ > inbox.jsonl                      [dim]# JSONL on stdout, summary on stderr[/dim]
+  triage scan /mnt/shared/archive --scheduler tcp://10.0.0.5:8786 --output archive.jsonl
+  triage scan inbox/ --html inbox.html --no-pixels      [dim]# visual page without image pixels[/dim]
+
+Non-media files are listed as skipped (not failures). Exit code 0 when every media
+file was analyzed, 1 when some failed (reasons in the summary and the JSONL), 2 usage error.
+"""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scan", epilog=EXAMPLES)(scan_command)
+
+
+def scan_command(
+    roots: list[Path] = typer.Argument(
+        ..., help="Folders (or files) to scan, recursively.", show_default=False
+    ),
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        help="Worker processes (default: all cores). Ignored with --scheduler.",
+        min=1,
+    ),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="JSONL file, one report per line, written as each file finishes. Default: stdout "
+        "when it is not a terminal, otherwise none.",
+    ),
+    csv: Path | None = typer.Option(
+        None, "--csv", help="Also write a CSV summary, one row per file."
+    ),
+    html: Path | None = typer.Option(
+        None, "--html", help="Also write an HTML report of the batch."
+    ),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Keep --output and skip files whose path and sha256 are already in it "
+        "(a torn last line from a kill is cut off).",
+    ),
+    include: list[str] | None = typer.Option(
+        None, "--include", help="Only files matching this glob (name or relative path); repeatable."
+    ),
+    exclude: list[str] | None = typer.Option(
+        None,
+        "--exclude",
+        help="Leave out files and folders matching this glob; repeatable. "
+        "'.*' leaves out hidden ones.",
+    ),
+    follow_symlinks: bool = typer.Option(
+        False,
+        "--follow-symlinks",
+        help="Follow links that point outside the scanned folders (links inside are always followed; loops are cut).",
+    ),
+    max_bytes: int | None = typer.Option(
+        None,
+        "--max-bytes",
+        help="Skip files larger than this many bytes (listed as skipped).",
+        min=1,
+    ),
+    timeout: float = typer.Option(
+        120.0,
+        "--timeout",
+        help="Seconds per file; a file over it gets an error entry and its worker is replaced. 0 = none.",
+        min=0,
+    ),
+    db: Path | None = typer.Option(
+        None, "--db", envvar="TRIAGE_DB", help="Reference hash store (SQLite) for provenance."
+    ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786): run on a cluster. Files must be "
+        "readable by the workers at the same paths. Needs `pip install 'triage[dask]'`.",
+    ),
+    only: list[str] | None = typer.Option(
+        None, "--only", help="Run only these analyzers (comma-separated; see `triage analyzers`)."
+    ),
+    skip: list[str] | None = typer.Option(None, "--skip", help="Do not run these analyzers."),
+    prior: list[str] | None = typer.Option(
+        None, "--prior", help="Prior probability, QUESTION=P or P for all (default 0.5)."
+    ),
+    max_pixels: int = typer.Option(
+        200_000_000, "--max-pixels", help="Refuse images declaring more pixels (bomb guard)."
+    ),
+    no_pixels: bool = typer.Option(
+        False,
+        "--no-pixels",
+        help="No thumbnails or heatmaps in the HTML report (sensitive material).",
+    ),
+    top: int = typer.Option(
+        25, "--top", help="Rows of the summary table (highest attention first)."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for analyzer failures."),
+) -> None:
+    """Scan folders: every media file analyzed in an isolated worker, streamed to JSONL.
+
+    Files are chosen by their sniffed type, not their extension. Each file runs in a
+    worker process with a timeout; a file that hangs or crashes its worker gets an error
+    entry and the scan goes on. Killing the scan loses nothing already written, and
+    [bold]--resume[/bold] continues where it stopped. At the end: files by attention,
+    counts per band, near-duplicate groups, failures with reasons.
+    """
+    import sys
+
+    from triage.pipeline import Options
+    from triage.scan import scan
+    from triage.scan.core import LineProgress, RichProgress
+    from triage.scan.walker import WalkError
+
+    try:
+        options = Options(
+            only=split_names(only),
+            skip=split_names(skip),
+            no_pixels=no_pixels,
+            max_pixels=max_pixels,
+            prior=parse_priors(prior),
+            db_path=db,
+            debug=debug,
+        )
+        from triage.analyzers import select
+
+        select(options.only, options.skip)
+    except (ValueError, typer.BadParameter) as exc:
+        raise usage_error(str(exc)) from None
+    if resume and output is None:
+        raise usage_error("--resume needs --output FILE.jsonl (the file to resume)")
+    if scheduler is not None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise usage_error(
+                "--scheduler needs dask.distributed: pip install 'triage[dask]'"
+            ) from None
+    jsonl_to_stdout = output is None and not sys.stdout.isatty()
+    target: str | Path | None = output if output is not None else ("-" if jsonl_to_stdout else None)
+    progress = RichProgress() if sys.stderr.isatty() else LineProgress()
+    try:
+        result = scan(
+            [str(r) for r in roots],
+            options,
+            jobs=jobs,
+            output=target,
+            resume=resume,
+            include=include or (),
+            exclude=exclude or (),
+            follow_symlinks=follow_symlinks,
+            max_bytes=max_bytes,
+            timeout=timeout or None,
+            scheduler=scheduler,
+            keep_reports=html is not None,
+            progress=progress,
+        )
+    except WalkError as exc:
+        raise usage_error(str(exc)) from None
+    except KeyboardInterrupt:
+        typer.echo(
+            "triage: interrupted; reports written so far are complete"
+            + (f"; continue with --resume --output {output}" if output else ""),
+            err=True,
+        )
+        raise typer.Exit(code=130) from None
+
+    from rich.console import Console
+
+    console = Console(stderr=jsonl_to_stdout, highlight=False)
+    if result.torn_bytes:
+        console.print(f"resume: cut a torn last line ({result.torn_bytes} bytes) off {output}")
+    result.summary.render(console, top=top)
+    if csv is not None:
+        from triage.render.csv import write_csv
+
+        write_csv(result.summary.rows, csv, result.summary.skipped)
+    if html is not None:
+        try:
+            from triage.render.html import write_html
+        except ImportError:
+            console.print(
+                "[yellow]--html: the HTML renderer is not installed in this build[/yellow]"
+            )
+        else:
+            write_html(result.reports, html, no_pixels=no_pixels)
+    raise typer.Exit(code=result.exit_code)

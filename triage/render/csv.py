@@ -1,0 +1,71 @@
+"""CSV summary of a batch for spreadsheets: one row per file.
+
+Columns: path, sha256, format, status (ok / failed / skipped), the score and band
+of each question, attention, the top finding, and the error or skip reason. Text
+cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
+``@``) are prefixed with ``'``: file names in a downloaded archive are untrusted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from triage.report import QUESTIONS
+
+if TYPE_CHECKING:
+    from triage.report import Report
+    from triage.scan.summary import FileRow
+
+COLUMNS = [
+    "path",
+    "sha256",
+    "format",
+    "status",
+    *[f"{q}_{part}" for q in QUESTIONS for part in ("score", "band")],
+    "attention",
+    "top_finding",
+    "error",
+]
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def rows_from_reports(reports: Iterable[Report]) -> list[FileRow]:
+    from triage.scan.summary import row_from_report
+
+    return [row_from_report(r.model_dump(mode="json")) for r in reports]
+
+
+def csv_text(rows: Iterable[FileRow], skipped: Iterable[tuple[str, str]] = ()) -> str:
+    """The CSV as text; ``skipped`` adds (path, reason) rows with status ``skipped``."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for r in sorted(rows, key=lambda r: (-r.attention, r.path)):
+        cells: list[object] = [r.path, r.sha256, r.format, "failed" if r.failed else "ok"]
+        for q in QUESTIONS:
+            score = r.scores.get(q)
+            cells += ["" if score is None else f"{score:.4f}", r.bands.get(q, "")]
+        cells += [f"{r.attention:.4f}", r.top_finding, "; ".join(f"{s}: {m}" for s, m in r.errors)]
+        writer.writerow([_cell(c) for c in cells])
+    for path, reason in skipped:
+        writer.writerow([_cell(c) for c in [path, "", "", "skipped", *[""] * 6, "", "", reason]])
+    return buf.getvalue()
+
+
+def write_csv(
+    rows: Iterable[FileRow], path: str | Path, skipped: Iterable[tuple[str, str]] = ()
+) -> None:
+    """Write the CSV atomically (UTF-8)."""
+    from triage.cli.common import write_atomic
+
+    write_atomic(Path(path), csv_text(rows, skipped))

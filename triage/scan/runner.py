@@ -1,0 +1,339 @@
+"""The per-file function of a scan and the local process pool that runs it.
+
+:func:`analyze_file` analyzes one path and returns an :class:`Outcome` that crosses
+process boundaries cheaply: the JSONL line (built in the worker), a compact
+:class:`~triage.scan.summary.FileRow`, and the artifact PNG bytes when an HTML
+report was asked for. The Dask path runs the very same function.
+
+Why not ``concurrent.futures.ProcessPoolExecutor``: when one of its workers dies
+(a decoder segfault, an out-of-memory kill) the whole executor is marked broken
+and every pending future fails. :class:`IsolatedPool` instead keeps N worker
+processes, each with its own pipe and exactly one file at a time, so the parent
+knows which file each worker is on:
+
+* a worker that exceeds ``timeout`` seconds on a file is killed (SIGKILL) and
+  replaced; the file gets an error entry with stage ``timeout``;
+* a worker that dies on a file is replaced; the file gets an error entry with
+  stage ``crash`` naming the signal;
+* workers are recycled after ``max_tasks`` files to bound slow leaks.
+
+Workers come from a ``forkserver`` that has already imported the pipeline and the
+analyzers, so replacing one costs a fork (milliseconds), not an interpreter start.
+Workers ignore SIGINT; the parent handles Ctrl-C and stops them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import BaseContext
+    from multiprocessing.process import BaseProcess
+
+    from triage.pipeline import Options
+    from triage.report import Report
+    from triage.scan.summary import FileRow
+
+DEFAULT_TIMEOUT = 120.0
+MAX_TASKS_PER_WORKER = 500
+
+
+@dataclass
+class Outcome:
+    """One file's result, as sent back by a worker."""
+
+    path: str
+    line: str  # the report as one JSONL line
+    row: FileRow
+    artifacts: list[bytes] = field(default_factory=list)
+
+    def report(self) -> Report:
+        """The full report (parsed from the line; artifact bytes reattached)."""
+        from triage.pipeline import set_artifact_data
+        from triage.report import Report
+
+        rep = Report.model_validate_json(self.line)
+        set_artifact_data(rep, list(self.artifacts))
+        return rep
+
+
+def analyze_file(path: str, options: Options) -> Outcome:
+    """Analyze one file; never raises (a bug in the pipeline becomes an error entry)."""
+    from triage.pipeline import analyze_path, artifact_data
+
+    try:
+        report = analyze_path(path, options)
+    except Exception as exc:  # a pipeline bug must not stop a batch
+        detail = traceback.format_exc().replace("\n", " | ") if options.debug else ""
+        return failure_outcome(
+            path, f"internal error: {type(exc).__name__}: {exc} {detail}".strip(), "scan", options
+        )
+    if report.file.sha256 is None:
+        _fill_identity(report, path)  # so that --resume recognizes a failed file
+    arts = artifact_data(report) if options.keep_artifacts else []
+    return _outcome(path, report, arts)
+
+
+def _outcome(path: str, report: Report, artifacts: list[bytes]) -> Outcome:
+    import json
+
+    from triage.scan.summary import row_from_report
+
+    data = report.model_dump(mode="json")
+    line = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return Outcome(path, line, row_from_report(data), artifacts)
+
+
+def failure_outcome(path: str, message: str, stage: str, options: Options) -> Outcome:
+    """The outcome of a file whose worker timed out or died (built in the parent).
+
+    The file is hashed and sniffed here so that ``--resume`` recognizes it.
+    """
+    from triage.pipeline import failed_report
+
+    report = failed_report(path, message, time.perf_counter(), options, stage=stage)
+    _fill_identity(report, path)
+    return _outcome(path, report, [])
+
+
+def _fill_identity(report: Report, path: str) -> None:
+    """Hash and sniff a file whose analysis stopped before it did (None if unreadable)."""
+    from triage.scan.sink import sha256_of
+    from triage.sniff import sniff
+
+    report.file.sha256 = sha256_of(path)
+    try:
+        with open(path, "rb") as fh:
+            sniffed = sniff(fh.read(64))
+    except OSError:
+        return
+    if report.file.format is None and sniffed.kind != "unknown":
+        report.file.format, report.file.kind = sniffed.format, sniffed.kind  # type: ignore[assignment]
+
+
+# ----------------------------------------------------------------- worker side
+def _worker_main(conn: Connection, options: Options) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        if task is None:
+            return
+        index, path = task
+        outcome = analyze_file(path, options)
+        try:
+            conn.send((index, outcome))
+        except (BrokenPipeError, OSError):
+            return
+
+
+def warm_up() -> None:
+    """Import the pipeline and every analyzer module (run in the forkserver)."""
+    try:
+        from triage.analyzers import all_analyzers
+        from triage.pipeline import analyze_path  # noqa: F401
+
+        all_analyzers()
+        import numpy  # noqa: F401
+        from PIL import Image  # noqa: F401
+    except Exception:
+        pass  # a broken analyzer fails per file, with its reason, not here
+
+
+def _context() -> BaseContext:
+    import multiprocessing as mp
+
+    if sys.platform.startswith("linux") and "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["triage.scan._preload"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+# ----------------------------------------------------------------- parent side
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    tasks: int = 0
+    index: int | None = None  # the task it is on
+    path: str | None = None
+    deadline: float = 0.0
+
+
+class IsolatedPool:
+    """N single-file-at-a-time worker processes with a per-file timeout.
+
+    ``run(paths)`` yields ``(index, Outcome)`` in completion order; every path
+    yields exactly one outcome, including those whose worker hung or died.
+    """
+
+    def __init__(
+        self,
+        jobs: int,
+        options: Options,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        max_tasks: int = MAX_TASKS_PER_WORKER,
+    ) -> None:
+        self.jobs = max(1, jobs)
+        self.options = options
+        self.timeout = timeout if timeout and timeout > 0 else None
+        self.max_tasks = max_tasks
+        self._ctx = _context()
+        self._workers: list[_Worker] = []
+        self.replaced = 0
+
+    def _spawn(self) -> _Worker:
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        proc = self._ctx.Process(  # type: ignore[attr-defined]
+            target=_worker_main,
+            args=(child_conn, self.options),
+            daemon=True,
+            name="triage-scan-worker",
+        )
+        proc.start()
+        child_conn.close()
+        return _Worker(proc, parent_conn)
+
+    def _retire(self, worker: _Worker, kill: bool) -> None:
+        if kill and worker.process.is_alive():
+            worker.process.kill()
+        elif not kill:
+            with contextlib.suppress(OSError):
+                worker.conn.send(None)
+        worker.process.join(timeout=None if kill else 5)
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join()
+        worker.conn.close()
+
+    def close(self) -> None:
+        for w in self._workers:
+            self._retire(w, kill=w.index is not None)
+        self._workers = []
+
+    def __enter__(self) -> IsolatedPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, paths: Iterable[str]) -> Iterator[tuple[int, Outcome]]:
+        from multiprocessing.connection import wait
+
+        pending: deque[tuple[int, str]] = deque(enumerate(paths))
+        total = len(pending)
+        done = 0
+        while len(self._workers) < min(self.jobs, total):
+            self._workers.append(self._spawn())
+        while done < total:
+            for i, w in enumerate(self._workers):
+                if w.index is None and pending:
+                    if w.tasks >= self.max_tasks:
+                        self._retire(w, kill=False)
+                        w = self._workers[i] = self._spawn()
+                    index, path = pending.popleft()
+                    try:
+                        w.conn.send((index, path))
+                    except OSError:  # died while idle: replace and retry this file
+                        pending.appendleft((index, path))
+                        self._retire(w, kill=True)
+                        self._workers[i] = self._spawn()
+                        continue
+                    w.index, w.path, w.tasks = index, path, w.tasks + 1
+                    w.deadline = time.monotonic() + self.timeout if self.timeout else float("inf")
+            busy = [w for w in self._workers if w.index is not None]
+            now = time.monotonic()
+            wait_for = max(0.0, min(w.deadline for w in busy) - now) if busy else 0.0
+            handles: list[Any] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+            ready = set(wait(handles, timeout=None if wait_for == float("inf") else wait_for))
+            gone: list[int] = []
+            for i, w in enumerate(self._workers):
+                if w.index is None:
+                    continue
+                index, path = w.index, w.path or ""
+                result: Outcome | None = None
+                if w.conn in ready:
+                    try:
+                        got_index, result = w.conn.recv()
+                        assert got_index == index
+                    except (EOFError, OSError):
+                        result = None
+                if result is not None:
+                    w.index = w.path = None
+                    done += 1
+                    yield index, result
+                    continue
+                died = w.process.sentinel in ready or w.conn in ready
+                if not died and time.monotonic() < w.deadline:
+                    continue
+                if died:
+                    w.process.join(timeout=1)
+                    stage, message = "crash", _death_message(w.process.exitcode)
+                else:
+                    stage, message = (
+                        "timeout",
+                        (
+                            f"analysis took longer than the {self.timeout:g} s timeout; the worker "
+                            "was stopped (raise --timeout for very large files)"
+                        ),
+                    )
+                self._retire(w, kill=True)
+                self.replaced += 1
+                if pending:
+                    self._workers[i] = self._spawn()
+                else:
+                    gone.append(i)
+                done += 1
+                yield index, failure_outcome(path, message, stage, self.options)
+            if gone:
+                self._workers = [w for i, w in enumerate(self._workers) if i not in gone]
+
+
+def _death_message(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return (
+            f"the worker process died with {name} while analyzing this file (a decoder "
+            "crash or the out-of-memory killer); the scan went on with a new worker"
+        )
+    return (
+        f"the worker process exited (code {exitcode}) while analyzing this file; "
+        "the scan went on with a new worker"
+    )
+
+
+def run_local(
+    paths: list[str],
+    options: Options,
+    jobs: int,
+    timeout: float | None,
+    on_outcome: Callable[[int, Outcome], None],
+) -> int:
+    """Run ``paths`` on an :class:`IsolatedPool`; returns how many workers were replaced."""
+    with IsolatedPool(jobs, options, timeout) as pool:
+        for index, outcome in pool.run(paths):
+            on_outcome(index, outcome)
+        return pool.replaced
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
