@@ -7,6 +7,7 @@ are imported on first use so that ``triage --help`` stays fast.
 from __future__ import annotations
 
 import importlib
+import os
 from functools import cache
 
 from triage.analyzers.base import Analyzer
@@ -14,6 +15,11 @@ from triage.analyzers.base import Analyzer
 REGISTRY: dict[str, str] = {
     "metadata": "triage.analyzers.metadata:MetadataAnalyzer",
 }
+
+# Extra analyzers from outside the package (tests, local plug-ins), registered under
+# each class's ``name``: TRIAGE_EXTRA_ANALYZERS="pkg.module:Class,other.module:Class".
+for _spec in filter(None, (s.strip() for s in os.environ.get("TRIAGE_EXTRA_ANALYZERS", "").split(","))):
+    REGISTRY[getattr(importlib.import_module(_spec.split(":")[0]), _spec.split(":")[1]).name] = _spec
 
 
 @cache
