@@ -1,0 +1,438 @@
+"""The self-contained HTML report: structure, embedded images, escaping, size, and
+a real headless Chromium load (skipped when chromium is not installed)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import html5lib
+import numpy as np
+import pytest
+from PIL import Image
+
+from triage.analyzers.base import Context
+from triage.pipeline import Options, analyze_path, artifact_data, set_artifact_data
+from triage.render import html as html_render
+from triage.render.html import CSP, evidence_rows, near_duplicate_groups, render_html, write_html
+from triage.report import AnalyzerRun, ArtifactRef, Finding, Report
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "fixtures"))
+from generators.scenes import scene  # noqa: E402
+
+EVIL = "<img src=x onerror=alert(1)>.jpg"
+MEDIA_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".mp4", ".mov", ".webm", ".mkv", ".avi"}  # fmt: skip
+VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".mkv", ".avi"}
+SVG = "{http://www.w3.org/2000/svg}"  # html5lib puts inline SVG in its own namespace
+
+
+# ------------------------------------------------------------------ helpers
+def parse(text: str):  # type: ignore[no-untyped-def]
+    return html5lib.parse(text, namespaceHTMLElements=False)
+
+
+def text_of(el) -> str:  # type: ignore[no-untyped-def]
+    return "".join(el.itertext())
+
+
+def by_id(doc, ident: str):  # type: ignore[no-untyped-def]
+    found = doc.find(f".//*[@id='{ident}']")
+    assert found is not None, f"no element with id {ident!r}"
+    return found
+
+
+def decode_data_uri(src: str) -> Image.Image:
+    match = re.fullmatch(r"data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)", src)
+    assert match, src[:60]
+    img = Image.open(io.BytesIO(base64.b64decode(match.group(2))))
+    img.load()
+    return img
+
+
+def fixture_files(limit_per_dir: int = 2, limit: int = 12) -> list[Path]:
+    """A few of the committed fixtures (whatever topics exist), plus one video."""
+    fixtures = ROOT / "fixtures"
+    picked: list[Path] = []
+    videos: list[Path] = []
+    for folder in sorted(p for p in fixtures.iterdir() if p.is_dir() and p.name != "generators"):
+        files = sorted(
+            p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES
+        )
+        images = [
+            p for p in files if p.suffix.lower() not in VIDEO_SUFFIXES and "mask" not in p.name
+        ]
+        picked.extend(images[:limit_per_dir])
+        videos.extend(p for p in files if p.suffix.lower() in VIDEO_SUFFIXES)
+    return picked[:limit] + videos[:1]
+
+
+def artifact_png(width: int, height: int, seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    return Context().png(rng.integers(0, 255, (height, width, 3), dtype=np.uint8))
+
+
+def set_phash(report: Report, value: str) -> None:
+    for run in report.analyzers:
+        if run.name == "provenance":
+            run.metrics["phash"] = value
+            return
+    report.analyzers.append(
+        AnalyzerRun(
+            name="provenance", version="1", status="ok", seconds=0.0, metrics={"phash": value}
+        )
+    )
+
+
+# ------------------------------------------------------------------ data
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Reports for temp images (incl. odd ones) and the fixtures, with a few additions
+    that do not depend on which analyzers exist yet: artifacts, boxes, hashes."""
+    d = tmp_path_factory.mktemp("html_inputs")
+    Image.fromarray(scene(480, 360, 11)).save(d / "scene.jpg", quality=90)
+    Image.fromarray(scene(400, 300, 12)).save(d / "other.png")
+    rgba = Image.fromarray(scene(200, 150, 13)).convert("RGBA")
+    rgba.putalpha(128)
+    rgba.save(d / "alpha.png")
+    Image.fromarray(np.arange(64 * 48, dtype=np.uint16).reshape(48, 64) * 20).save(d / "deep16.png")
+    (d / EVIL).write_bytes((d / "scene.jpg").read_bytes())
+    (d / "truncated.jpg").write_bytes((d / "scene.jpg").read_bytes()[:300])
+    (d / "notes.txt.jpg").write_bytes(b"this is not an image at all")
+    temp_files = sorted(d.iterdir())
+    fixtures = fixture_files()
+    opts = Options(keep_artifacts=True)
+    reports = [analyze_path(p, opts) for p in temp_files + fixtures]
+    by_name = {Path(r.file.path).name: r for r in reports}
+
+    scene_report = by_name["scene.jpg"]
+    scene_report.findings.append(
+        Finding(
+            id="test.region",
+            analyzer="zz_test",
+            question="manipulation",
+            llr=1.2,
+            llr_range=(0.2, 2.0),
+            title="A region with odd statistics",
+            detail="Injected by the test to check boxes and evidence rendering.",
+            evidence={
+                "boxes": [[40, 30, 200, 150], [300, 200, 420, 330]],
+                "area_fraction": 0.1234567,
+                "per_block": {"q": [70, 92], "note": "<b>not bold</b>"},
+                "flag": True,
+            },
+        )
+    )
+    refs = [
+        ArtifactRef(kind="ela", analyzer="zz_test", title="Error levels (test)"),
+        ArtifactRef(kind="noise_map", analyzer="zz_test", title="Noise <map> & residue"),
+    ]
+    pngs = [artifact_png(1600, 1200, 1), artifact_png(300, 200, 2)]
+    scene_report.artifacts.extend(refs)
+    set_artifact_data(scene_report, [*artifact_data(scene_report), *pngs])
+    set_phash(scene_report, "ffffffffffff0000")
+    set_phash(by_name[EVIL], "ffffffffffff000f")  # distance 4: near-duplicates
+    set_phash(by_name["other.png"], "0123456789abcdef")  # far from both
+    return {"reports": reports, "by_name": by_name, "fixtures": fixtures}
+
+
+@pytest.fixture(scope="module")
+def batch_html(batch: dict[str, object]) -> str:
+    return render_html(batch["reports"])  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ tests
+def test_batch_page_has_every_section_and_links(batch, batch_html) -> None:  # type: ignore[no-untyped-def]
+    reports: list[Report] = batch["reports"]
+    doc = parse(batch_html)
+    meta = doc.find(".//meta[@http-equiv='Content-Security-Policy']")
+    assert meta is not None and meta.get("content") == CSP
+    for ident in ("summary", "duplicates", "failures", "files-table", "legend"):
+        by_id(doc, ident)
+    sections = doc.findall(".//section[@class='file']")
+    assert len(sections) == len(reports)
+    ids = {s.get("id") for s in sections}
+    rows = doc.findall(".//table[@id='files-table']/tbody/tr")
+    assert len(rows) == len(reports)
+    links = [a.get("href") for a in doc.findall(".//table[@id='files-table']//a")]
+    assert sorted(h.lstrip("#") for h in links) == sorted(ids)
+    # rows come sorted by attention, highest first
+    shown = [float(r.findall("td")[2].get("data-sort")) for r in rows]
+    assert shown == sorted(shown, reverse=True)
+    for section in sections:
+        assert section.find(".//table[@class='questions']") is not None
+        assert section.find(".//dl[@class='facts']") is not None
+        assert section.find(".//div[@class='findings']") is not None
+        assert len(section.findall(f".//table[@class='questions']//{SVG}svg[@role='img']")) == 3
+        # bands are always words, never colour alone
+        words = {text_of(b) for b in section.findall(".//span") if "band" in (b.get("class") or "")}
+        assert words and words <= set(html_render.BAND_WORDS.values())
+    # no external anything: every link is in-page, every image is a data URI
+    for el in doc.iter():
+        for attr in ("href", "src", "action", "srcset", "poster"):
+            value = el.get(attr)
+            if value is not None and attr == "href":
+                assert value.startswith("#"), value
+            elif value is not None:
+                assert value.startswith("data:image/"), value[:40]
+        assert not any(k.lower().startswith("on") for k in el.attrib), el.attrib
+    scripts = doc.findall(".//script")
+    assert len(scripts) == 1 and scripts[0].get("src") is None
+    assert doc.find(".//link") is None
+
+
+def test_images_are_embedded_and_small(batch, batch_html) -> None:  # type: ignore[no-untyped-def]
+    doc = parse(batch_html)
+    by_name = batch["by_name"]
+    for name, report in by_name.items():
+        section = by_id(doc, f"file-{batch['reports'].index(report) + 1}")
+        thumb = section.find(".//figure[@class='thumb']//img")
+        decodable = report.file.kind == "image" and not report.errors
+        if decodable:
+            assert thumb is not None, name
+            img = decode_data_uri(thumb.get("src"))
+            assert max(img.size) <= html_render.THUMB_SIDE
+            assert thumb.get("alt") == f"Thumbnail of {name}"
+        if name in ("truncated.jpg", "notes.txt.jpg"):
+            assert thumb is None and "no thumbnail" in text_of(section)
+        # every artifact of the report is there, and shrunk
+        figures = section.findall(".//figure[@class='artifact']")
+        refs = list(report.artifacts)
+        sheets = [a for a in refs if "contact" in a.kind or "sheet" in a.kind]
+        if report.file.kind == "video" and sheets:
+            refs.remove(sheets[0])  # the first contact sheet is the video's thumbnail
+        assert len(figures) == len(refs), name
+        for fig, ref in zip(figures, refs, strict=True):
+            assert ref.title in text_of(fig)
+            img_el = fig.find(".//img")
+            assert img_el is not None, ref.title
+            assert decode_data_uri(img_el.get("src")).width <= html_render.ARTIFACT_WIDTH
+    scene = by_id(doc, f"file-{batch['reports'].index(by_name['scene.jpg']) + 1}")
+    big = scene.find(".//img[@alt='Error levels (test)']")
+    assert big is not None and decode_data_uri(big.get("src")).size == (640, 480)
+    assert len(big.get("src")) < 200_000
+    assert scene.find(".//img[@alt='Noise <map> & residue']") is not None
+    # the boxes of a finding are drawn over the thumbnail, in original coordinates
+    rects = scene.findall(f".//{SVG}svg[@class='boxes']/{SVG}rect")
+    assert [r.get("x") for r in rects] == ["40.0", "300.0"]
+    assert scene.find(f".//{SVG}svg[@class='boxes']").get("viewBox") == "0 0 480 360"
+    evidence = text_of(scene.find(".//table[@class='evidence']"))
+    assert "<b>not bold</b>" in evidence and "0.1235" in evidence
+
+
+def test_untrusted_file_name_is_escaped(batch, batch_html) -> None:  # type: ignore[no-untyped-def]
+    assert "<img src=x onerror" not in batch_html
+    assert "&lt;img src=x onerror=alert(1)&gt;.jpg" in batch_html
+    doc = parse(batch_html)
+    for img in doc.iter("img"):
+        assert img.get("src", "").startswith("data:image/")
+        assert img.get("onerror") is None
+    index = batch["reports"].index(batch["by_name"][EVIL]) + 1
+    heading = by_id(doc, f"file-{index}-h")
+    assert text_of(heading).strip().endswith(EVIL)
+    link = doc.find(f".//table[@id='files-table']//a[@href='#file-{index}']")
+    assert text_of(link) == EVIL
+    assert "<b>not bold</b>" not in batch_html
+
+
+def test_near_duplicates_and_failures(batch, batch_html) -> None:  # type: ignore[no-untyped-def]
+    reports = batch["reports"]
+    by_name = batch["by_name"]
+    i_scene, i_evil, i_other = (reports.index(by_name[n]) for n in ("scene.jpg", EVIL, "other.png"))
+    groups = near_duplicate_groups(reports)
+    mine = [g for g in groups if i_scene in g]
+    assert len(mine) == 1 and i_evil in mine[0] and i_other not in mine[0]
+    doc = parse(batch_html)
+    dup = by_id(doc, "duplicates")
+    hrefs = [
+        {a.get("href") for a in li.findall(".//a")} for li in dup.findall(".//li[@class='group']")
+    ]
+    assert any({f"#file-{i_scene + 1}", f"#file-{i_evil + 1}"} <= h for h in hrefs)
+    failures = by_id(doc, "failures")
+    failed_names = {text_of(a) for a in failures.findall(".//a")}
+    assert {"truncated.jpg", "notes.txt.jpg"} <= failed_names
+    assert failed_names == {Path(r.file.path).name for r in reports if r.errors}
+
+
+def test_near_duplicate_groups_by_hash_and_bytes(batch) -> None:  # type: ignore[no-untyped-def]
+    base = batch["by_name"]["other.png"]
+    clones = [base.model_copy(deep=True) for _ in range(4)]
+    for i, h in enumerate(
+        ["00000000000000ff", "00000000000001ff", "ffff000000000000", "0f0f0f0f0f0f0f0f"]
+    ):
+        clones[i].file.sha256 = f"{i:064x}"
+        set_phash(clones[i], h)
+    assert near_duplicate_groups(clones) == [[0, 1]]
+    clones[3].file.sha256 = clones[2].file.sha256  # identical bytes, whatever the hashes
+    assert near_duplicate_groups(clones) == [[0, 1], [2, 3]]
+    assert near_duplicate_groups(clones[:1]) == []
+
+
+def test_single_file_page(batch) -> None:  # type: ignore[no-untyped-def]
+    report = batch["by_name"]["scene.jpg"]
+    text = render_html([report])
+    doc = parse(text)
+    assert doc.find(".//table[@id='files-table']") is None
+    assert doc.find(".//*[@id='duplicates']") is None
+    (section,) = doc.findall(".//section[@class='file']")
+    assert "scene.jpg" in text_of(doc.find(".//title"))
+    bars = section.findall(f".//table[@class='questions']//{SVG}svg[@role='img']")
+    assert [b.get("aria-label").startswith("score ") for b in bars] == [True] * 3
+    for q in ("manipulation", "synthetic", "provenance"):
+        body = section.find(f".//tbody[@class='question q-{q}']")
+        assert report.questions[q].statement in text_of(body)
+    groups = [text_of(h) for h in section.findall(".//section[@class='analyzer']/h4")]
+    assert "zz_test" in groups
+    assert section.find(".//figure[@class='thumb']//img") is not None
+
+
+def test_no_pixels_page_has_no_images(batch) -> None:  # type: ignore[no-untyped-def]
+    text = render_html(batch["reports"], no_pixels=True, title="sensitive <batch>")
+    doc = parse(text)
+    assert doc.find(".//img") is None
+    assert "data:image" not in text
+    by_id(doc, "no-pixels")
+    assert text_of(doc.find(".//title")) == "sensitive <batch>"
+    assert "omitted (--no-pixels)" in text
+
+
+def test_missing_or_changed_file_still_renders(tmp_path: Path) -> None:
+    path = tmp_path / "gone.png"
+    Image.fromarray(scene(120, 90, 3)).save(path)
+    report = analyze_path(path, Options(keep_artifacts=True))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n broken now")  # thumbnail decode fails
+    doc = parse(render_html([report]))
+    assert doc.find(".//figure[@class='thumb']//img") is None
+    path.unlink()
+    out = tmp_path / "out" / "page.html"
+    write_html([report, report.model_copy(deep=True)], out)
+    assert out.is_file() and [p.name for p in out.parent.iterdir()] == ["page.html"]
+    assert "no thumbnail" in out.read_text("utf-8")
+
+
+def test_empty_batch_renders() -> None:
+    doc = parse(render_html([]))
+    by_id(doc, "no-files")
+
+
+def test_evidence_rows_formats_and_cuts() -> None:
+    rows = {
+        r["key"]: r
+        for r in evidence_rows(
+            {
+                "f": 0.000123456,
+                "n": 12,
+                "xs": list(range(30)),
+                "boxes": [[1, 2, 3, 4]],
+                "deep": {"a": {"b": [1.23456789]}},
+                "long": "x" * 5000,
+                "none": None,
+            }
+        )
+    }
+    assert rows["f"]["text"] == "0.0001235" or rows["f"]["text"] == "1.235e-04"
+    assert rows["n"]["text"] == "12"
+    assert rows["xs"]["text"].endswith("… (6 more)]")
+    assert rows["boxes"] == {"key": "boxes", "text": "[1, 2, 3, 4]", "pre": True}
+    assert rows["deep"]["pre"] and "1.235" in rows["deep"]["text"]
+    assert len(rows["long"]["text"]) < 1600 and rows["long"]["text"].endswith("whole)")
+    assert rows["none"]["text"] == "null"
+
+
+def test_cli_check_writes_html(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from triage.cli import app
+
+    img = tmp_path / "cli.jpg"
+    Image.fromarray(scene(160, 120, 5)).save(img, quality=90)
+    out = tmp_path / "cli.html"
+    result = CliRunner().invoke(app, ["check", str(img), "--format", "json", "--html", str(out)])
+    assert result.exit_code == 0, result.output
+    doc = parse(out.read_text("utf-8"))
+    assert doc.find(".//figure[@class='thumb']//img") is not None
+    assert text_of(doc.find(".//section[@class='file']/h2")).strip() == "cli.jpg"
+
+
+# ------------------------------------------------------------------ browser
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _run_chromium(exe: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-extensions",
+        # networking off: no name resolves and every proxy-able request goes nowhere
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=127.0.0.1:9",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *args,
+    ]
+    env = {**os.environ, "HOME": str(profile)}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, check=False)
+
+
+@pytest.mark.slow
+def test_headless_chromium_renders_page(batch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("chromium is not installed (.ci/run installs it with apt-get)")
+    page = tmp_path / "report.html"
+    write_html(batch["reports"], page)
+    url = page.resolve().as_uri()
+    dom = _run_chromium(exe, tmp_path / "profile1", "--dump-dom", url)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    doc = parse(dom.stdout)
+    root = doc.getroot() if hasattr(doc, "getroot") else doc
+    html_el = root if root.tag == "html" else root.find(".//html")
+    # the script ran to its end (no exception before it) and showed the controls
+    assert html_el.get("data-js") == "ready"
+    assert by_id(doc, "controls").get("hidden") is None
+    assert "shown" in text_of(by_id(doc, "shown"))
+    for ident in ("summary", "duplicates", "failures"):
+        by_id(doc, ident)
+    assert len(doc.findall(".//section[@class='file']")) == len(batch["reports"])
+    assert len(doc.findall(".//table[@id='files-table']//th/button")) >= 6
+    console = [ln for ln in dom.stderr.splitlines() if ":CONSOLE" in ln]
+    bad = [
+        ln
+        for ln in console
+        if re.search(r"Uncaught|Content Security Policy|Refused|error", ln, re.I)
+    ]
+    assert not bad, bad
+
+    shot = tmp_path / "shot.png"
+    run = _run_chromium(
+        exe,
+        tmp_path / "profile2",
+        "--hide-scrollbars",
+        "--window-size=1280,1600",
+        f"--screenshot={shot}",
+        url,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert shot.is_file() and shot.stat().st_size > 10_000
+    with Image.open(shot) as img:
+        assert img.size == (1280, 1600)
+        # not a blank page: the rendered page has text and pictures
+        assert np.asarray(img.convert("L")).std() > 10

@@ -1,0 +1,604 @@
+"""Self-contained HTML report for one file or a batch.
+
+One file, no external requests: thumbnails and artifacts are embedded as
+``data:`` URIs (shrunk so that a page for 500 files stays light), CSS and the
+small sorting script are inline, and a Content-Security-Policy forbids anything
+else. The page reads fully without JavaScript and prints to PDF.
+
+File names, metadata and finding texts are untrusted: the Jinja2 environment
+autoescapes everything, and nothing user-controlled is marked safe.
+
+Thumbnails are made here from the original file (opened read-only) unless
+``no_pixels`` is set; a file that cannot be decoded simply gets no thumbnail.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from triage.report import BANDS, QUESTIONS, Finding, Report
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+THUMB_SIDE = 320  # long side of a file's thumbnail, px
+ARTIFACT_WIDTH = 640  # artifacts wider than this are shrunk before embedding
+ARTIFACT_WIDTH_LARGE_BATCH = 480  # ... and to this in batches of more than 100 files
+LARGE_BATCH = 100
+ARTIFACT_MAX_BYTES = 120_000  # an artifact still larger than this is re-encoded as JPEG
+THUMB_SOURCE_MAX_PIXELS = 200_000_000  # never decode more than this for a thumbnail
+NEAR_DUPLICATE_RADIUS = 8  # pHash Hamming distance (of 64 bits) for near-duplicate groups
+EVIDENCE_MAX_CHARS = 1500  # longer evidence values are cut (the JSON report has them whole)
+
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+
+BAND_WORDS = {
+    "insufficient-evidence": "insufficient evidence",
+    "no-indicators": "no indicators",
+    "weak-indicators": "weak indicators",
+    "notable-indicators": "notable indicators",
+    "strong-indicators": "strong indicators",
+}
+BAND_MEANING = {
+    "insufficient-evidence": "too little could be checked, or the interval spans most of the range",
+    "no-indicators": "the whole interval stays below 0.5 with enough checks run",
+    "weak-indicators": "the score is above 0.5 but the interval still reaches below it",
+    "notable-indicators": "even the low end of the interval is above 0.5",
+    "strong-indicators": "even the low end of the interval is at or above 0.8",
+}
+QUESTION_WORDS = {
+    "manipulation": "Edited after capture?",
+    "synthetic": "Made or altered by a generator?",
+    "provenance": "Seen before?",
+}
+STATUS_WORDS = {
+    "ok": "ran",
+    "not-applicable": "not applicable",
+    "skipped": "could not examine",
+    "unavailable": "unavailable",
+    "error": "failed",
+}
+
+
+# ------------------------------------------------------------------ public API
+def write_html(
+    reports: Sequence[Report],
+    path: Path,
+    no_pixels: bool = False,
+    title: str | None = None,
+) -> None:
+    """Render ``reports`` to one self-contained HTML file at ``path`` (atomically)."""
+    text = render_html(reports, no_pixels=no_pixels, title=title)
+    _write_atomic(Path(path), text)
+
+
+def render_html(
+    reports: Sequence[Report],
+    no_pixels: bool = False,
+    title: str | None = None,
+) -> str:
+    """The HTML page for ``reports``: a file page for one, a batch page for more."""
+    reports = list(reports)
+    batch = len(reports) > 1
+    artifact_width = ARTIFACT_WIDTH if len(reports) <= LARGE_BATCH else ARTIFACT_WIDTH_LARGE_BATCH
+    files = [
+        _file_view(i, r, no_pixels=no_pixels, artifact_width=artifact_width)
+        for i, r in enumerate(reports, start=1)
+    ]
+    if title is None:
+        if len(reports) == 1:
+            title = f"triage report: {Path(reports[0].file.path).name}"
+        else:
+            title = f"triage report: {len(reports)} files"
+    rows = sorted(files, key=lambda f: (-f["attention"], f["index"]))
+    failures = [f for f in files if f["errors"]]
+    template = _environment().get_template("page.html")
+    return template.render(
+        title=title,
+        csp=CSP,
+        batch=batch,
+        files=files,
+        rows=rows,
+        failures=failures,
+        groups=_duplicate_view(reports, files) if batch else [],
+        questions=QUESTIONS,
+        question_words=QUESTION_WORDS,
+        bands=BANDS,
+        band_words=BAND_WORDS,
+        band_meaning=BAND_MEANING,
+        no_pixels=no_pixels,
+        generated=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        tool_version=reports[0].tool.version if reports else "",
+        radius=NEAR_DUPLICATE_RADIUS,
+        style=_resource("style.css"),
+        script=_resource("sort.js"),
+    )
+
+
+# ------------------------------------------------------------------ one file
+def _file_view(index: int, report: Report, no_pixels: bool, artifact_width: int) -> dict[str, Any]:
+    from triage.pipeline import artifact_data
+
+    f = report.file
+    anchor = f"file-{index}"
+    pngs = artifact_data(report)
+    artifacts: list[dict[str, Any]] = []
+    thumb: dict[str, Any] | None = None
+    omitted = 0
+    for i, ref in enumerate(report.artifacts):
+        png = pngs[i] if i < len(pngs) else b""
+        item: dict[str, Any] = {
+            "title": ref.title,
+            "kind": ref.kind,
+            "analyzer": ref.analyzer,
+            "path": ref.path,
+            "image": None,
+        }
+        if no_pixels:
+            # ArtifactRef does not say whether an artifact holds pixels: omit them all.
+            omitted += 1
+            continue
+        if png:
+            item["image"] = _embed_artifact(png, artifact_width)
+        if (
+            thumb is None
+            and f.kind == "video"
+            and item["image"] is not None
+            and ("contact" in ref.kind or "sheet" in ref.kind)
+        ):
+            thumb = {**item["image"], "caption": ref.title, "boxes": []}
+            continue
+        artifacts.append(item)
+    if thumb is None and not no_pixels and f.kind == "image":
+        made = _thumbnail(f.path)
+        if made is not None:
+            thumb = {**made, "caption": "The file as stored (EXIF rotation not applied)"}
+            thumb["boxes"] = _boxes(report) if f.width and f.height else []
+    questions = []
+    for q in QUESTIONS:
+        r = report.questions.get(q)
+        if r is None:
+            continue
+        questions.append(
+            {
+                "key": q,
+                "words": QUESTION_WORDS[q],
+                "score": r.score,
+                "low": r.interval[0],
+                "high": r.interval[1],
+                "band": r.band,
+                "band_words": BAND_WORDS.get(r.band, r.band),
+                "coverage": r.coverage,
+                "prior": r.prior,
+                "statement": r.statement,
+                "bar": _bar(r.interval[0], r.score, r.interval[1]),
+            }
+        )
+    gaps: list[dict[str, str]] = []
+    for run in report.analyzers:
+        if run.status in ("error", "skipped", "unavailable") and run.message:
+            gaps.append(
+                {"analyzer": run.name, "text": f"{STATUS_WORDS[run.status]}: {run.message}"}
+            )
+        gaps.extend({"analyzer": run.name, "text": nc} for nc in run.not_checked)
+    top = _top_finding(report.findings)
+    return {
+        "index": index,
+        "anchor": anchor,
+        "path": f.path,
+        "name": Path(f.path).name or f.path,
+        "facts": _facts(report),
+        "attention": report.attention,
+        "questions": questions,
+        "qmap": {q["key"]: q for q in questions},
+        "findings": _findings_view(report.findings),
+        "artifacts": artifacts,
+        "omitted_artifacts": omitted,
+        "thumb": thumb,
+        "gaps": gaps,
+        "runs": [
+            {
+                "name": r.name,
+                "version": r.version,
+                "status": r.status,
+                "status_words": STATUS_WORDS.get(r.status, r.status),
+                "seconds": r.seconds,
+                "message": r.message or "",
+                "n_findings": sum(1 for x in report.findings if x.analyzer == r.name),
+            }
+            for r in report.analyzers
+        ],
+        "errors": [{"stage": e.stage, "message": e.message} for e in report.errors],
+        "analyzed": f.sha256 is not None,
+        "top": top,
+        "kind": f.kind or "unknown",
+        "seconds": report.seconds,
+    }
+
+
+def _facts(report: Report) -> list[tuple[str, str]]:
+    f = report.file
+    facts: list[tuple[str, str]] = [("path", f.path)]
+    if f.format:
+        facts.append(("format", f"{f.format} ({f.kind})" if f.kind else f.format))
+    if f.extension:
+        facts.append(("extension", f.extension))
+    if f.width and f.height:
+        facts.append(("size", f"{f.width} × {f.height} px ({f.width * f.height / 1e6:.1f} MP)"))
+    if f.duration:
+        facts.append(("duration", f"{f.duration:.2f} s"))
+    if f.bytes is not None:
+        facts.append(("bytes", f"{f.bytes:,}"))
+    if f.sha256:
+        facts.append(("sha256", f.sha256))
+    if f.mtime:
+        when = datetime.fromtimestamp(f.mtime, UTC).replace(microsecond=0)
+        facts.append(("modified", when.isoformat().replace("+00:00", "Z")))
+    facts.append(("analyzed", f"{report.analyzed_at} in {report.seconds:.2f} s"))
+    facts.append(("attention", f"{report.attention:.2f} (orders a batch; not a verdict)"))
+    return facts
+
+
+def _bar(low: float, point: float, high: float) -> dict[str, float]:
+    """Geometry (in a 0..100 viewBox) of an interval bar."""
+
+    def pct(v: float) -> float:
+        return round(min(max(float(v), 0.0), 1.0) * 100, 2)
+
+    lo, hi = pct(min(low, high)), pct(max(low, high))
+    width = max(hi - lo, 0.8)  # a very tight interval stays visible
+    return {"x": min(lo, 100 - width), "w": round(width, 2), "p": pct(point)}
+
+
+def _top_finding(findings: list[Finding]) -> dict[str, Any] | None:
+    positive = [x for x in findings if x.llr > 0]
+    if not positive:
+        return None
+    top = max(positive, key=lambda x: x.llr)
+    return {"title": top.title, "question": top.question, "llr": top.llr, "id": top.id}
+
+
+def _findings_view(findings: list[Finding]) -> list[dict[str, Any]]:
+    groups: dict[str, list[Finding]] = {}
+    for x in findings:
+        groups.setdefault(x.analyzer, []).append(x)
+    out = []
+    for name, items in sorted(groups.items(), key=lambda g: -max(abs(x.llr) for x in g[1])):
+        out.append(
+            {
+                "analyzer": name,
+                "findings": [
+                    {
+                        "id": x.id,
+                        "question": x.question,
+                        "title": x.title,
+                        "detail": x.detail,
+                        "llr": x.llr,
+                        "lo": x.llr_range[0],
+                        "hi": x.llr_range[1],
+                        "direction": "for"
+                        if x.llr > 0
+                        else ("against" if x.llr < 0 else "neutral"),
+                        "evidence": evidence_rows(x.evidence),
+                    }
+                    for x in sorted(items, key=lambda x: -abs(x.llr))
+                ],
+            }
+        )
+    return out
+
+
+def evidence_rows(evidence: dict[str, Any]) -> list[dict[str, Any]]:
+    """Evidence as (key, text, preformatted) rows: scalars and short lists inline,
+    nested structures as indented JSON, everything cut at EVIDENCE_MAX_CHARS."""
+    rows = []
+    for key, value in evidence.items():
+        pre = False
+        if isinstance(value, bool) or value is None:
+            text = json.dumps(value)
+        elif isinstance(value, float):
+            text = _num(value)
+        elif isinstance(value, int | str):
+            text = str(value)
+        elif isinstance(value, list | tuple) and all(
+            isinstance(v, int | float | str | bool) or v is None for v in value
+        ):
+            shown = [_num(v) if isinstance(v, float) else str(v) for v in value[:24]]
+            text = ", ".join(shown)
+            if len(value) > 24:
+                text += f", … ({len(value) - 24} more)"
+            text = f"[{text}]"
+        elif isinstance(value, list | tuple) and all(
+            isinstance(v, list | tuple) and len(v) <= 8 for v in value
+        ):
+            # e.g. boxes: one compact row per item
+            lines = [json.dumps(_rounded(v), ensure_ascii=False) for v in value[:24]]
+            if len(value) > 24:
+                lines.append(f"… ({len(value) - 24} more)")
+            text, pre = "\n".join(lines), True
+        else:
+            text = json.dumps(_rounded(value), indent=1, ensure_ascii=False, default=str)
+            pre = True
+        if len(text) > EVIDENCE_MAX_CHARS:
+            text = text[:EVIDENCE_MAX_CHARS] + " … (cut; the JSON report has it whole)"
+        rows.append({"key": str(key), "text": text, "pre": pre})
+    return rows
+
+
+def _num(v: float) -> str:
+    if not math.isfinite(v):
+        return str(v)
+    if v == 0 or 1e-3 <= abs(v) < 1e6:
+        return f"{v:.4g}" if abs(v) < 1 else f"{v:,.4g}".replace(",", "")
+    return f"{v:.3e}"
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return float(_num(value)) if math.isfinite(value) else str(value)
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _rounded(v) for k, v in value.items()}
+    return value
+
+
+def _boxes(report: Report) -> list[dict[str, Any]]:
+    """Regions named by findings (``evidence["boxes"]``), in original pixel coordinates."""
+    w, h = report.file.width or 0, report.file.height or 0
+    out: list[dict[str, Any]] = []
+    for x in report.findings:
+        boxes = x.evidence.get("boxes") if isinstance(x.evidence, dict) else None
+        if not isinstance(boxes, list):
+            continue
+        for box in boxes[:20]:
+            try:
+                x0, y0, x1, y1 = (float(v) for v in box)
+            except (TypeError, ValueError):
+                continue
+            x0, x1 = sorted((min(max(x0, 0), w), min(max(x1, 0), w)))
+            y0, y1 = sorted((min(max(y0, 0), h), min(max(y1, 0), h)))
+            if x1 - x0 < 1 or y1 - y0 < 1:
+                continue
+            out.append({"x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0, "label": x.title, "id": x.id})
+    return out[:40]
+
+
+# ------------------------------------------------------------------ pixels
+def _thumbnail(path: str, side: int = THUMB_SIDE) -> dict[str, Any] | None:
+    """A small JPEG of the original image, or None when it cannot be made.
+
+    The file is opened read-only. Any failure (missing, damaged, exotic, too large)
+    gives no thumbnail: it must never break the page.
+    """
+    try:
+        from PIL import Image
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with open(path, "rb") as fh, Image.open(fh) as img:
+                w, h = img.size
+                if w <= 0 or h <= 0 or w * h > THUMB_SOURCE_MAX_PIXELS:
+                    return None
+                if img.format == "JPEG":
+                    img.draft("RGB", (side * 2, side * 2))
+                rgb = _to_rgb(img)
+                rgb.thumbnail((side, side), Image.Resampling.LANCZOS)
+                buf = io.BytesIO()
+                rgb.save(buf, "JPEG", quality=80, optimize=True)
+        return {
+            "src": _data_uri(buf.getvalue(), "image/jpeg"),
+            "width": rgb.width,
+            "height": rgb.height,
+            "orig_w": w,
+            "orig_h": h,
+        }
+    except Exception:
+        return None
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    from PIL import Image
+
+    img.load()
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        import numpy as np
+
+        arr = np.asarray(img, dtype=np.float64)
+        top = max(float(np.nanmax(arr)), 1.0)
+        return Image.fromarray((arr.clip(0, top) * (255.0 / top)).astype("uint8")).convert("RGB")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, (255, 255, 255))
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        return canvas
+    return img.convert("RGB")
+
+
+def _embed_artifact(png: bytes, max_width: int) -> dict[str, Any] | None:
+    """An artifact as a data URI, at most ``max_width`` wide; PNG unless JPEG is much smaller."""
+    try:
+        from PIL import Image
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(png)) as src:
+                w, h = src.size
+                if w * h > THUMB_SOURCE_MAX_PIXELS:
+                    return None
+                img = _to_rgb(src) if src.mode not in ("L", "RGB") else src.copy()
+        if img.width > max_width:
+            img = img.resize(
+                (max_width, max(1, round(img.height * max_width / img.width))),
+                Image.Resampling.LANCZOS,
+            )
+        if img.size == (w, h) and len(png) <= ARTIFACT_MAX_BYTES // 2:
+            data, media = png, "image/png"  # small already: embed as produced
+        else:
+            buf = io.BytesIO()
+            img.save(buf, "PNG", optimize=True)
+            data, media = buf.getvalue(), "image/png"
+            if len(data) > ARTIFACT_MAX_BYTES // 2:
+                jbuf = io.BytesIO()
+                img.convert("RGB").save(jbuf, "JPEG", quality=82, optimize=True)
+                # Flat charts stay PNG (sharp text); photographic maps go JPEG when much smaller.
+                if len(jbuf.getvalue()) * 2 < len(data) or len(data) > ARTIFACT_MAX_BYTES:
+                    data, media = jbuf.getvalue(), "image/jpeg"
+        return {"src": _data_uri(data, media), "width": img.width, "height": img.height}
+    except Exception:
+        return None
+
+
+def _data_uri(data: bytes, media_type: str) -> str:
+    return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+# ------------------------------------------------------------------ batch
+def _phash_of(report: Report) -> str | None:
+    runs = sorted(report.analyzers, key=lambda r: r.name != "provenance")
+    for run in runs:
+        value = run.metrics.get("phash") if isinstance(run.metrics, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return f"{value:016x}"
+        if isinstance(value, str):
+            text = value.strip().lower().removeprefix("0x")
+            try:
+                int(text, 16)
+            except ValueError:
+                continue
+            if text:
+                return text
+    return None
+
+
+def near_duplicate_groups(
+    reports: Sequence[Report], radius: int = NEAR_DUPLICATE_RADIUS
+) -> list[list[int]]:
+    """Groups (0-based indices into ``reports``, at least two each) of files whose
+    pHash lies within ``radius`` bits, or whose bytes are identical."""
+    n = len(reports)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    by_sha: dict[str, int] = {}
+    for i, r in enumerate(reports):
+        if r.file.sha256:
+            if r.file.sha256 in by_sha:
+                union(by_sha[r.file.sha256], i)
+            else:
+                by_sha[r.file.sha256] = i
+    hashed = [(i, h) for i, r in enumerate(reports) if (h := _phash_of(r))]
+    pairs = _hash_groups(hashed, radius)
+    for group in pairs:
+        for other in group[1:]:
+            union(group[0], other)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    return [g for _, g in sorted(groups.items()) if len(g) > 1]
+
+
+def _hash_groups(hashed: list[tuple[int, str]], radius: int) -> list[list[int]]:
+    """Index groups from hashing.near_duplicate_groups when present, else a plain scan."""
+    try:
+        from triage.hashing import near_duplicate_groups as library_groups
+
+        by_len: dict[int, list[tuple[str, str]]] = {}
+        for i, h in hashed:
+            by_len.setdefault(len(h), []).append((str(i), h))
+        out: list[list[int]] = []
+        for items in by_len.values():
+            out.extend([int(k) for k in g] for g in library_groups(items, radius))
+        return out
+    except Exception:
+        pass
+    out = []
+    for a in range(len(hashed)):
+        for b in range(a + 1, len(hashed)):
+            (i, ha), (j, hb) = hashed[a], hashed[b]
+            if len(ha) == len(hb) and (int(ha, 16) ^ int(hb, 16)).bit_count() <= radius:
+                out.append([i, j])
+    return out
+
+
+def _duplicate_view(reports: Sequence[Report], files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for group in near_duplicate_groups(reports):
+        first = reports[group[0]]
+        h0 = _phash_of(first)
+        members = []
+        for i in group:
+            r = reports[i]
+            h = _phash_of(r)
+            if i != group[0] and r.file.sha256 and r.file.sha256 == first.file.sha256:
+                relation = "identical bytes"
+            elif i != group[0] and h and h0 and len(h) == len(h0):
+                relation = f"pHash distance {(int(h, 16) ^ int(h0, 16)).bit_count()}"
+            elif i != group[0]:
+                relation = "linked through another member"
+            else:
+                relation = "first in group"
+            members.append({"file": files[i], "relation": relation, "phash": h or ""})
+        out.append({"members": members})
+    return out
+
+
+# ------------------------------------------------------------------ plumbing
+def _environment():  # type: ignore[no-untyped-def]
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(
+        loader=PackageLoader("triage.render", "templates"),
+        autoescape=True,  # every file name, tag and text is untrusted
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["f2"] = lambda v: f"{float(v):.2f}"
+    env.filters["pct"] = lambda v: f"{float(v):.0%}"
+    env.filters["signed"] = lambda v: f"{float(v):+.2f}"
+    return env
+
+
+def _resource(name: str) -> Any:
+    """Static CSS/JS shipped beside the templates, inserted verbatim (our own text)."""
+    from importlib import resources
+
+    from markupsafe import Markup
+
+    text = resources.files("triage.render").joinpath("templates", name).read_text("utf-8")
+    return Markup(text)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
