@@ -9,18 +9,19 @@ import typer
 
 from triage.cli.common import parse_priors, split_names, usage_error
 
-EXAMPLES = """
-[bold]Examples[/bold]
+EXAMPLES = """Examples:
 
-  triage scan inbox/ --output inbox.jsonl --csv inbox.csv
-  triage scan inbox/ --output inbox.jsonl --resume      [dim]# after a crash or Ctrl-C[/dim]
-  triage scan archive/ --jobs 8 --timeout 300 --exclude '.*' --include '*.jpg'
-  triage scan inbox/ > inbox.jsonl                      [dim]# JSONL on stdout, summary on stderr[/dim]
-  triage scan /mnt/shared/archive --scheduler tcp://10.0.0.5:8786 --output archive.jsonl
-  triage scan inbox/ --html inbox.html --no-pixels      [dim]# visual page without image pixels[/dim]
+\b
+  triage scan inbox/ -o inbox.jsonl --csv inbox.csv
+  triage scan inbox/ -o inbox.jsonl --resume        # after a crash or Ctrl-C
+  triage scan archive/ -j 8 --timeout 300 --exclude '.*' --include '*.jpg'
+  triage scan inbox/ > inbox.jsonl                  # JSONL on stdout, summary on stderr
+  triage scan /mnt/shared/archive --scheduler tcp://10.0.0.5:8786 -o archive.jsonl
+  triage scan inbox/ --html inbox.html --no-pixels  # visual page without pixels
 
-Non-media files are listed as skipped (not failures). Exit code 0 when every media
-file was analyzed, 1 when some failed (reasons in the summary and the JSONL), 2 usage error.
+Non-media files are listed as skipped, not failed. Exit code 0 when every media
+file was analyzed, 1 when some failed (reasons in the summary and the JSONL),
+2 usage error. Scaling to a cluster: docs/scaling.md.
 """
 
 
@@ -118,8 +119,8 @@ def scan_command(
     Files are chosen by their sniffed type, not their extension. Each file runs in a
     worker process with a timeout; a file that hangs or crashes its worker gets an error
     entry and the scan goes on. Killing the scan loses nothing already written, and
-    [bold]--resume[/bold] continues where it stopped. At the end: files by attention,
-    counts per band, near-duplicate groups, failures with reasons.
+    --resume continues where it stopped. At the end: files by attention, counts per
+    band, near-duplicate groups, failures with reasons.
     """
     import sys
 

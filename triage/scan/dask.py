@@ -78,17 +78,14 @@ def run_dask(
             try:
                 outcome, stuck = fut.result()
             except Exception as exc:  # KilledWorker, lost worker, unpicklable result
-                kind = type(exc).__name__
-                outcome, stuck = (
-                    failure_outcome(
-                        path,
-                        f"the Dask task failed ({kind}): the worker died while analyzing this "
-                        f"file (a decoder crash or the out-of-memory killer): {exc}".strip(),
-                        "crash",
-                        options,
-                    ),
-                    None,
+                from triage.errors import one_line
+
+                detail = "" if type(exc).__name__ == "KilledWorker" else f": {one_line(exc)[:300]}"
+                message = (
+                    f"the Dask task failed ({type(exc).__name__}): workers died while analyzing "
+                    f"this file (a decoder crash or the out-of-memory killer){detail}"
                 )
+                outcome, stuck = failure_outcome(path, message, "crash", options), None
             on_outcome(index, outcome)
             if stuck:
                 restarts += 1
