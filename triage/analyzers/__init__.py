@@ -14,6 +14,8 @@ from triage.analyzers.base import Analyzer
 
 REGISTRY: dict[str, str] = {
     "metadata": "triage.analyzers.metadata:MetadataAnalyzer",
+    "credentials": "triage.analyzers.credentials:CredentialsAnalyzer",
+    "generator": "triage.analyzers.generator:GeneratorAnalyzer",
 }
 
 # Extra analyzers from outside the package (tests, local plug-ins), registered under
