@@ -30,9 +30,8 @@ def make_images(folder: Path, n: int) -> list[Path]:
     import cv2
 
     sys.path.insert(0, str(ROOT / "fixtures"))
-    from generators.scenes import scene
-
     import numpy as np
+    from generators.scenes import scene
 
     bases = [scene(640, 480, seed=1000 + i) for i in range(min(n, 40))]
     rng = np.random.default_rng(7)
@@ -72,7 +71,9 @@ def main(argv: list[str]) -> int:
         for p in paths:
             analyze_path(p, Options())
         inproc = time.perf_counter() - t
-        print(f"in-process pipeline: {inproc:.2f} s ({n / inproc:.1f} files/s, {inproc / n * 1000:.1f} ms/file)")
+        print(
+            f"in-process pipeline: {inproc:.2f} s ({n / inproc:.1f} files/s, {inproc / n * 1000:.1f} ms/file)"
+        )
 
         warm = Path(tmp) / "warm"
         warm.mkdir()
@@ -94,7 +95,9 @@ def main(argv: list[str]) -> int:
             print(f"scan --jobs {jobs}: {times[jobs]:.2f} s ({n / times[jobs]:.1f} files/s)")
 
         print(f"throughput ratio --jobs 2 / --jobs 1: {times[1] / times[2]:.2f}x (target >= 1.7x)")
-        print(f"per-file overhead ratio at --jobs 1 (scan / in-process): {times[1] / inproc:.3f}x (target <= 1.15x)")
+        print(
+            f"per-file overhead ratio at --jobs 1 (scan / in-process): {times[1] / inproc:.3f}x (target <= 1.15x)"
+        )
         print(f"  including pool start-up once: {(times[1] + startup) / inproc:.3f}x")
     return 0
 
