@@ -16,6 +16,7 @@ REGISTRY: dict[str, str] = {
     "metadata": "triage.analyzers.metadata:MetadataAnalyzer",
     "credentials": "triage.analyzers.credentials:CredentialsAnalyzer",
     "generator": "triage.analyzers.generator:GeneratorAnalyzer",
+    "provenance": "triage.analyzers.provenance:ProvenanceAnalyzer",
 }
 
 # Extra analyzers from outside the package (tests, local plug-ins), registered under

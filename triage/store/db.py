@@ -1,0 +1,438 @@
+"""``HashStore``: the SQLite file of reference hashes (the store of record).
+
+One file, WAL journal, so that readers (a running scan) and a writer (``triage db
+add``) do not block each other and two writers queue instead of failing. Only
+hashes and the words the user attached are stored, never pixels or paths.
+
+Searching runs on a :class:`~triage.store.index.BandIndex` per algorithm built from
+the table, cached beside the store (``<store>.index/<algorithm>.npz``) and rebuilt
+when the store has changed since (its key: a generation counter that every write
+through this class bumps, the highest row id ever given and the row count).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from triage.store.schema import ALGORITHMS, HASH_BITS, MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from triage.store.index import BandIndex
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used (message is one line, for the user)."""
+
+
+@dataclass
+class HashRow:
+    """One reference hash and what the user knows about its picture."""
+
+    algorithm: str
+    hash: str  # hex
+    quality: int | None = None
+    label: str = ""
+    source: str = ""
+    first_seen: str | None = None
+    note: str = ""
+    sha256: str | None = None
+    time: float | None = None  # keyframe offset in seconds (video)
+    added_at: str | None = None
+    id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Match:
+    """A stored row within the search radius of a query hash."""
+
+    row: HashRow
+    distance: int
+    variant: int = 0  # index of the dihedral variant of the query that matched (0 = as is)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def validate_row(row: HashRow) -> HashRow:
+    """Normalise a row's fields; raises ``ValueError`` with a short reason."""
+    from triage.hashing import normalize_hex
+
+    algo = row.algorithm.strip().lower()
+    if algo not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {row.algorithm!r} (use {', '.join(ALGORITHMS)})")
+    row.algorithm = algo
+    row.hash = normalize_hex(row.hash, HASH_BITS[algo])
+    if row.quality is not None:
+        q = int(row.quality)
+        if not 0 <= q <= 100:
+            raise ValueError(f"quality {q} is outside 0..100")
+        row.quality = q
+    if row.sha256:
+        s = row.sha256.strip().lower()
+        if len(s) != 64 or any(c not in "0123456789abcdef" for c in s):
+            raise ValueError("sha256 must be 64 hex digits")
+        row.sha256 = s
+    else:
+        row.sha256 = None
+    if row.time is not None:
+        row.time = float(row.time)
+    row.label = (row.label or "").strip()
+    row.source = (row.source or "").strip()
+    row.note = (row.note or "").strip()
+    row.first_seen = (row.first_seen or "").strip() or None
+    return row
+
+
+class HashStore:
+    """The reference store. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.conn = conn
+        self._indexes: dict[str, tuple[str, BandIndex]] = {}
+
+    # ------------------------------------------------------------------ open
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], create: bool = True) -> HashStore:
+        """Open (and with ``create``, create) the store; apply pending migrations."""
+        p = Path(path).expanduser()
+        if not create and not p.is_file():
+            raise StoreError(f"no reference store at {p}")
+        if create:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        mode = "rwc" if create else "rw"
+        try:
+            conn = sqlite3.connect(
+                f"file:{p}?mode={mode}", uri=True, timeout=60.0, isolation_level=None
+            )
+            conn.execute("PRAGMA busy_timeout = 60000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            store = cls(p, conn)
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the reference store {p}: {exc}") from None
+        return store
+
+    def _migrate(self) -> None:
+        version = self._user_version()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}; this triage knows up to "
+                f"{SCHEMA_VERSION} (upgrade triage)"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        with self._write():
+            version = self._user_version()  # another process may have migrated meanwhile
+            for step in range(version, SCHEMA_VERSION):
+                for statement in _statements(MIGRATIONS[step]):
+                    self.conn.execute(statement)
+            self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _user_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> HashStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------- transactions
+    class _Tx:
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn = conn
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return self.conn
+
+        def __exit__(self, exc_type: object, *rest: object) -> None:
+            if exc_type is None:
+                self.conn.execute("COMMIT")
+            else:
+                self.conn.execute("ROLLBACK")
+
+    def _write(self) -> HashStore._Tx:
+        return HashStore._Tx(self.conn)
+
+    def _bump(self) -> None:
+        self.conn.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+        )
+
+    # ----------------------------------------------------------------- write
+    def add(self, rows: Iterable[HashRow]) -> int:
+        """Insert rows in one transaction (duplicates ignored); returns rows added."""
+        stamp = now_iso()
+        params = []
+        for r in rows:
+            validate_row(r)
+            params.append(
+                (
+                    r.algorithm,
+                    bytes.fromhex(r.hash),
+                    r.quality,
+                    r.label,
+                    r.source,
+                    r.first_seen or stamp[:10],
+                    r.note,
+                    r.sha256,
+                    r.time,
+                    r.added_at or stamp,
+                )
+            )
+        if not params:
+            return 0
+        with self._write() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO hashes (algorithm, hash, quality, label, source, "
+                "first_seen, note, sha256, media_time, added_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                params,
+            )
+            added = conn.total_changes - before
+            if added:
+                self._bump()
+        return added
+
+    def remove(
+        self,
+        ids: list[int] | None = None,
+        sha256: list[str] | None = None,
+        label: str | None = None,
+        source: str | None = None,
+    ) -> int:
+        """Delete rows matching every given filter; at least one filter is required."""
+        where: list[str] = []
+        args: list[Any] = []
+        if ids:
+            where.append(f"id IN ({','.join('?' * len(ids))})")
+            args.extend(ids)
+        if sha256:
+            where.append(f"sha256 IN ({','.join('?' * len(sha256))})")
+            args.extend(s.lower() for s in sha256)
+        if label is not None:
+            where.append("label = ?")
+            args.append(label)
+        if source is not None:
+            where.append("source = ?")
+            args.append(source)
+        if not where:
+            raise ValueError("remove needs at least one filter")
+        with self._write() as conn:
+            cur = conn.execute("DELETE FROM hashes WHERE " + " AND ".join(where), args)
+            removed = cur.rowcount
+            if removed:
+                self._bump()
+        return int(removed)
+
+    # ------------------------------------------------------------------ read
+    def count(self, algorithm: str | None = None) -> int:
+        if algorithm is None:
+            return int(self.conn.execute("SELECT COUNT(*) FROM hashes").fetchone()[0])
+        q = "SELECT COUNT(*) FROM hashes WHERE algorithm = ?"
+        return int(self.conn.execute(q, (algorithm,)).fetchone()[0])
+
+    def rows(self, algorithm: str | None = None) -> Iterator[HashRow]:
+        """Every row (id order), optionally of one algorithm."""
+        sql = "SELECT " + _COLUMNS + " FROM hashes"
+        args: tuple[Any, ...] = ()
+        if algorithm:
+            sql += " WHERE algorithm = ?"
+            args = (algorithm,)
+        for rec in self.conn.execute(sql + " ORDER BY id", args):
+            yield _row(rec)
+
+    def get(self, ids: list[int]) -> dict[int, HashRow]:
+        out: dict[int, HashRow] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            sql = f"SELECT {_COLUMNS} FROM hashes WHERE id IN ({','.join('?' * len(chunk))})"
+            for rec in self.conn.execute(sql, chunk):
+                row = _row(rec)
+                out[int(row.id or 0)] = row
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        per_algo = {
+            a: n
+            for a, n in self.conn.execute(
+                "SELECT algorithm, COUNT(*) FROM hashes GROUP BY algorithm ORDER BY algorithm"
+            )
+        }
+        labels = {
+            (lab or "(none)"): n
+            for lab, n in self.conn.execute(
+                "SELECT label, COUNT(DISTINCT IFNULL(sha256, hash)) FROM hashes "
+                "GROUP BY label ORDER BY 2 DESC"
+            )
+        }
+        files = self.conn.execute(
+            "SELECT COUNT(DISTINCT sha256) FROM hashes WHERE sha256 IS NOT NULL"
+        ).fetchone()[0]
+        span = self.conn.execute("SELECT MIN(added_at), MAX(added_at) FROM hashes").fetchone()
+        size = sum(f.stat().st_size for f in (self.path, Path(f"{self.path}-wal")) if f.exists())
+        return {
+            "path": str(self.path),
+            "schema_version": self._user_version(),
+            "rows": self.count(),
+            "by_algorithm": per_algo,
+            "files_with_sha256": int(files),
+            "by_label": labels,
+            "first_added": span[0],
+            "last_added": span[1],
+            "bytes": size,
+        }
+
+    # ---------------------------------------------------------------- search
+    def state_key(self) -> str:
+        """Changes whenever rows are added, removed or changed through this API."""
+        gen = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        seq = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'hashes'").fetchone()
+        n = self.count()
+        return f"v{SCHEMA_VERSION}-g{gen[0] if gen else 0}-s{seq[0] if seq else 0}-n{n}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.path.with_name(self.path.name + ".index")
+
+    def index(self, algorithm: str) -> BandIndex:
+        """The search index of one algorithm: cached in memory, on disk, or rebuilt."""
+        from triage.store.index import BandIndex
+
+        key = self.state_key()
+        cached = self._indexes.get(algorithm)
+        if cached and cached[0] == key:
+            return cached[1]
+        file = self.index_dir / f"{algorithm}.npz"
+        idx = BandIndex.load(file, key) if file.is_file() else None
+        if idx is None:
+            idx = self._build_index(algorithm)
+            if not idx.banded:  # small: rebuilding from SQLite is quicker than a cache
+                self._indexes[algorithm] = (key, idx)
+                return idx
+            try:
+                self.index_dir.mkdir(exist_ok=True)
+                idx.save(file, key)
+            except OSError:
+                pass  # a read-only folder: keep the index in memory only
+        self._indexes[algorithm] = (key, idx)
+        return idx
+
+    def _build_index(self, algorithm: str) -> BandIndex:
+        import numpy as np
+
+        from triage.store.index import BandIndex
+
+        nbytes = HASH_BITS[algorithm] // 8
+        ids: list[int] = []
+        chunks: list[bytes] = []
+        cur = self.conn.execute(
+            "SELECT id, hash FROM hashes WHERE algorithm = ? ORDER BY id", (algorithm,)
+        )
+        while batch := cur.fetchmany(100_000):
+            ids.extend(r[0] for r in batch)
+            chunks.append(b"".join(r[1] for r in batch))
+        raw = b"".join(chunks)
+        if len(raw) != nbytes * len(ids):
+            raise StoreError(f"{self.path}: a {algorithm} row has a hash of the wrong length")
+        words = np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(len(ids), nbytes // 8)
+        return BandIndex.build(words, np.array(ids, dtype=np.int64))
+
+    def lookup(self, algorithm: str, queries: list[str], radius: int) -> list[Match]:
+        """Rows within ``radius`` of any of ``queries`` (e.g. the 8 dihedral variants).
+
+        Each row appears once, with its smallest distance and the variant that
+        reached it; nearest first.
+        """
+        from triage.hashing import hex_to_words
+
+        if not queries:
+            return []
+        idx = self.index(algorithm)
+        if len(idx) == 0:
+            return []
+        results = idx.search_many(hex_to_words(queries), radius)
+        best: dict[int, tuple[int, int]] = {}
+        for variant, res in enumerate(results):
+            for pos, dist in zip(res.positions.tolist(), res.distances.tolist(), strict=True):
+                row_id = int(idx.ids[pos])
+                if row_id not in best or dist < best[row_id][0]:
+                    best[row_id] = (int(dist), variant)
+        rows = self.get(list(best))
+        matches = [Match(rows[i], d, v) for i, (d, v) in best.items() if i in rows]
+        matches.sort(key=lambda m: (m.distance, m.variant, m.row.id or 0))
+        return matches
+
+
+_COLUMNS = (
+    "id, algorithm, hash, quality, label, source, first_seen, note, sha256, media_time, added_at"
+)
+
+
+def _row(rec: tuple[Any, ...]) -> HashRow:
+    return HashRow(
+        id=rec[0],
+        algorithm=rec[1],
+        hash=bytes(rec[2]).hex(),
+        quality=rec[3],
+        label=rec[4],
+        source=rec[5],
+        first_seen=rec[6],
+        note=rec[7],
+        sha256=rec[8],
+        time=rec[9],
+        added_at=rec[10],
+    )
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript() would commit mid-way)."""
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def default_db_path() -> Path:
+    """The per-user default store: ``<user data dir>/triage/references.sqlite``."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("triage", appauthor=False)) / "references.sqlite"
+
+
+def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--db`` if given, else ``$TRIAGE_DB``, else the per-user default."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("TRIAGE_DB")
+    if env:
+        return Path(env).expanduser()
+    return default_db_path()
+
+
+def store_has_rows(path: Path) -> bool:
+    """True when ``path`` is a store with at least one row (never creates anything)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+        try:
+            row = conn.execute("SELECT 1 FROM hashes LIMIT 1").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False
+    return row is not None

@@ -1,0 +1,43 @@
+"""The reference store's SQL schema and its migrations.
+
+``PRAGMA user_version`` holds the schema version. ``MIGRATIONS[i]`` takes a store
+from version ``i`` to ``i + 1``; opening a store applies the missing ones in one
+transaction, so an old file is upgraded in place and a newer file is refused.
+"""
+
+from __future__ import annotations
+
+ALGORITHMS = ("pdq", "phash", "dhash")
+HASH_BITS = {"pdq": 256, "phash": 64, "dhash": 64}
+
+_V1 = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hashes (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    algorithm  TEXT NOT NULL CHECK (algorithm IN ('pdq', 'phash', 'dhash')),
+    hash       BLOB NOT NULL,
+    quality    INTEGER,
+    label      TEXT NOT NULL DEFAULT '',
+    source     TEXT NOT NULL DEFAULT '',
+    first_seen TEXT,
+    note       TEXT NOT NULL DEFAULT '',
+    sha256     TEXT,
+    media_time REAL,
+    added_at   TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS hashes_unique ON hashes (
+    algorithm, hash, IFNULL(sha256, ''), IFNULL(media_time, -1.0), label, source
+);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0');
+"""
+
+# v2: lookups by file digest (remove FILE, "is this exact file known?").
+_V2 = """
+CREATE INDEX IF NOT EXISTS hashes_sha256 ON hashes (sha256) WHERE sha256 IS NOT NULL;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2]
+SCHEMA_VERSION = len(MIGRATIONS)
