@@ -17,6 +17,7 @@ REGISTRY: dict[str, str] = {
     "credentials": "triage.analyzers.credentials:CredentialsAnalyzer",
     "generator": "triage.analyzers.generator:GeneratorAnalyzer",
     "provenance": "triage.analyzers.provenance:ProvenanceAnalyzer",
+    "video": "triage.analyzers.video:VideoAnalyzer",
 }
 
 # Extra analyzers from outside the package (tests, local plug-ins), registered under

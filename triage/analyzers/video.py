@@ -1,0 +1,461 @@
+"""Video forensics: container tags and dates, packet timestamps, and frame-level
+breaks, duplicates and quality shifts, in one streaming pass.
+
+The work is done by the pure functions of :mod:`triage.video`; this class runs
+the pass, turns what they report into findings (each event with its time and
+frame number), and draws the timeline and contact sheet on request.
+docs/analyzers/video.md is the card: method, innocent causes, measured numbers.
+
+Options (``Context.options``):
+  ``video_max_seconds``               decode frames up to this many seconds (1800)
+  ``video_quality_pixels_per_second`` budget of the sampled quality checks (8e6)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context, RawFinding
+from triage.errors import MediaError
+from triage.media import Media
+from triage.report import Question
+
+MAX_EVENTS_PER_KIND = 10
+# Formats whose timing is meant to be constant (Matroska/WebM recorders are
+# variable frame rate by design).
+_CFR_FORMATS = {"mp4", "mov", "avi"}
+_PYAV_CHECKS = (
+    "container tags, brands and dates",
+    "packet timestamps (gaps, duplicates, order, variable frame rate)",
+    "keyframe intervals",
+)
+# Share of the manipulation question each part covers.
+_SHARE = {"container": 0.2, "timestamps": 0.3, "frames": 0.5}
+
+
+class VideoAnalyzer(Analyzer):
+    name = "video"
+    version = "1"
+    questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
+    kinds: ClassVar[tuple[str, ...]] = ("video",)
+    description = (
+        "Container tags and dates, packet timestamps and keyframe intervals, and "
+        "frame-level breaks, duplicated frames and segment quality shifts "
+        "(scene cuts told apart from breaks)."
+    )
+
+    def run(self, media: Media, ctx: Context) -> AnalyzerResult:
+        from triage.video import scan as sc
+
+        opts = ctx.options
+        max_seconds = float(opts.get("video_max_seconds", sc.DEFAULT_MAX_SECONDS))
+        qpps = float(
+            opts.get("video_quality_pixels_per_second", sc.DEFAULT_QUALITY_PIXELS_PER_SECOND)
+        )
+        result = AnalyzerResult()
+        try:
+            scan = sc.scan_pyav(media.path, max_seconds, qpps)
+        except Exception as exc:
+            pyav_error = _short(exc)
+            try:
+                scan = sc.scan_opencv(media.path, max_seconds, qpps)
+            except Exception as exc2:
+                raise MediaError(
+                    f"the video cannot be decoded (PyAV: {pyav_error}; OpenCV: {_short(exc2)})"
+                ) from None
+            result.not_checked.extend(
+                f"{c}: PyAV cannot open the file ({pyav_error}); frames read through OpenCV"
+                for c in _PYAV_CHECKS
+            )
+        if scan.n_frames == 0:
+            result.skipped_reason = "no frame could be decoded"
+            return result
+        result.not_checked.extend(scan.notes)
+        return _assess(media, ctx, scan, result)
+
+
+def _assess(media: Media, ctx: Context, scan: Any, result: AnalyzerResult) -> AnalyzerResult:
+    from triage.video import container as ct
+    from triage.video import frames as fr
+    from triage.video import timestamps as ts
+
+    n = scan.n_frames
+    times = scan.frame_time
+    rate = scan.fps or (1.0 / scan.time_base if scan.time_base else 30.0)
+    findings = result.findings
+
+    def at(frame: int) -> dict[str, Any]:
+        f = min(max(int(frame), 0), n - 1)
+        return {"frame": int(frame), "time_s": round(float(times[f]), 3)}
+
+    examined = 0.0
+    timeline_events: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------ frames
+    fa = fr.find_events(scan.diff, scan.diff2, scan.ncc)
+    result.not_checked.extend(fa.notes if not fa.cadence else [])
+    cuts = [e.frame for e in fa.events if e.kind == "cut"]
+    by_kind: dict[str, list[fr.FrameEvent]] = {}
+    for e in fa.events:
+        by_kind.setdefault(e.kind, []).append(e)
+    # A single repeated frame, or one at the very ends, is routine (encoders
+    # repeat a frame when the camera drops one; clips start on a held frame).
+    dups = [e for e in by_kind.get("duplicate", []) if e.frames >= 2 and 2 <= e.frame < n - 2]
+    for e in dups[:MAX_EVENTS_PER_KIND]:
+        findings.append(
+            RawFinding(
+                "video.duplicate_frames",
+                "manipulation",
+                f"{e.frames} duplicated frames at {times[e.frame]:.2f} s (frame {e.frame})",
+                f"Frames {e.frame}-{e.frame + e.frames - 1} repeat the frame before them while the "
+                "picture around them moves: a freeze or padding, as where a removed stretch was "
+                "filled. Streaming stalls and recorders under load also repeat frames.",
+                at(e.frame) | {"frames": e.frames, **e.detail},
+                strength=min(1.3, 0.6 + 0.1 * e.frames),
+            )
+        )
+        timeline_events.append({"kind": "duplicate", "frame": e.frame})
+    for e in by_kind.get("break", [])[:MAX_EVENTS_PER_KIND]:
+        ratio = float(e.detail["ratio"])
+        findings.append(
+            RawFinding(
+                "video.frame_break",
+                "manipulation",
+                f"Frames missing at {times[e.frame]:.2f} s (frame {e.frame})",
+                f"The picture jumps {ratio:.1f} times further than its usual frame-to-frame motion "
+                "while staying in the same shot (aligned correlation "
+                f"{e.detail['aligned_ncc']:.2f}): frames were removed or dropped here. "
+                "Recorders that drop frames under load and streams with packet loss do this too.",
+                at(e.frame) | e.detail,
+                strength=float(min(1.3, max(0.6, 0.6 + 0.07 * (ratio - fr.SPIKE_RATIO)))),
+            )
+        )
+        timeline_events.append({"kind": "break", "frame": e.frame})
+    for e in by_kind.get("inserted", [])[:MAX_EVENTS_PER_KIND]:
+        findings.append(
+            RawFinding(
+                "video.inserted_frame",
+                "manipulation",
+                f"Out-of-place frame at {times[e.frame]:.2f} s (frame {e.frame})",
+                "One frame differs sharply from both neighbours, which match each other: an "
+                "inserted frame, or a flash or glitch.",
+                at(e.frame) | e.detail,
+            )
+        )
+        timeline_events.append({"kind": "inserted", "frame": e.frame})
+    if cuts:
+        findings.append(
+            RawFinding(
+                "video.scene_cuts",
+                "manipulation",
+                f"{len(cuts)} scene cut{'s' if len(cuts) > 1 else ''}: the clip is assembled from shots",
+                "The content changes completely at these frames and each new segment is "
+                "consistent in itself: ordinary cuts between shots, not breaks inside a shot. "
+                "A camera original has none; an edited programme or trailer has many.",
+                {
+                    "cuts": [at(c) for c in cuts[:100]],
+                    "count": len(cuts),
+                },
+            )
+        )
+        timeline_events.extend({"kind": "cut", "frame": c} for c in cuts)
+
+    steps = fr.quality_steps(scan.quality_frames, scan.quality)
+    segments, lone = fr.quality_segments(steps, cuts)
+    sampled = len(scan.quality_frames)
+    sampling = (
+        f"quality measured on every frame ({sampled})"
+        if scan.quality_step == 1
+        else f"quality measured on every {scan.quality_step}th frame ({sampled} frames)"
+    )
+    for seg in segments[:MAX_EVENTS_PER_KIND]:
+        a, b = int(seg["start_frame"]), int(seg["end_frame"])
+        findings.append(
+            RawFinding(
+                "video.quality_shift",
+                "manipulation",
+                f"Frames {a}-{b - 1} ({times[min(a, n - 1)]:.2f}-{times[min(b, n - 1)]:.2f} s) "
+                f"have {seg['direction']} compression quality than the rest",
+                "Sharpness, noise and block artifacts step away at the start of this segment "
+                "and back at its end, with no scene cut to explain it: frames spliced in from "
+                "another encode. Camera exposure or focus changes rarely step both ways abruptly.",
+                at(a)
+                | {
+                    "end_frame": b,
+                    "end_time_s": round(float(times[min(b, n - 1)]), 3),
+                    "direction": seg["direction"],
+                    "step_in_z": seg["step_in"],
+                    "step_out_z": seg["step_out"],
+                    "frames_examined": sampling,
+                },
+            )
+        )
+    examined += _SHARE["frames"] * (1.0 if scan.decoded_all else _decoded_share(scan, media))
+
+    # ------------------------------------------------------------ timestamps
+    tsr = None
+    if scan.backend == "pyav" and len(scan.pkt_pts):
+        tsr = ts.analyze(scan.pkt_pts, scan.pkt_dts, scan.pkt_key, scan.time_base)
+        if tsr.checked:
+            examined += _SHARE["timestamps"]
+        result.not_checked.extend(tsr.skipped)
+        counts: dict[str, int] = {}
+        for ev in tsr.events:
+            counts[ev.kind] = counts.get(ev.kind, 0) + 1
+            if counts[ev.kind] > MAX_EVENTS_PER_KIND:
+                continue
+            fid, title, detail = _timestamp_text(ev)
+            findings.append(
+                RawFinding(
+                    fid,
+                    "manipulation",
+                    title,
+                    detail,
+                    {"frame": ev.frame, "time_s": ev.time, "kind": ev.kind, **ev.detail},
+                )
+            )
+            timeline_events.append({"kind": "timestamp", "frame": min(ev.frame, n - 1)})
+        if media.format in _CFR_FORMATS and tsr.vfr_fraction >= 0.1:
+            findings.append(
+                RawFinding(
+                    "video.variable_frame_rate",
+                    "manipulation",
+                    f"Variable frame timing in a {media.format.upper()} file",
+                    f"{tsr.vfr_fraction:.0%} of frame durations differ by more than 10% from the "
+                    "typical one. Phones record variable frame rate in low light and screen "
+                    "recorders always do; splicing clips of different rates does too.",
+                    {
+                        "vfr_fraction": tsr.vfr_fraction,
+                        "delta_cv": tsr.delta_cv,
+                        "typical_step_s": tsr.typical_delta,
+                    },
+                    strength=min(1.5, 0.5 + tsr.vfr_fraction * 2),
+                )
+            )
+        irregular = [k for k in tsr.irregular_keyframes if all(abs(k - c) > 2 for c in cuts)]
+        if irregular:
+            findings.append(
+                RawFinding(
+                    "video.keyframe_irregular",
+                    "manipulation",
+                    f"Unscheduled keyframe{'s' if len(irregular) > 1 else ''} at "
+                    + ", ".join(f"{times[min(k, n - 1)]:.2f} s" for k in irregular[:5]),
+                    f"The stream uses a fixed keyframe interval of {tsr.gop} frames, but a "
+                    "keyframe comes early here without a scene cut: an edit point in a "
+                    "stream-copied clip restarts the interval. Some encoders also insert "
+                    "keyframes on fast motion or on request (video calls, streaming).",
+                    at(irregular[0])
+                    | {
+                        "frames": irregular[:50],
+                        "gop": tsr.gop,
+                        "regular_share": tsr.gop_regular_share,
+                    },
+                )
+            )
+            timeline_events.extend({"kind": "timestamp", "frame": k} for k in irregular[:50])
+    elif scan.backend == "pyav":
+        result.not_checked.append("timestamps: the stream has no timed packets")
+
+    # ------------------------------------------------------------ container
+    container_metrics: dict[str, Any] | None = None
+    if scan.container is not None:
+        examined += _SHARE["container"]
+        span = None
+        if n >= 2 and scan.decoded_all:
+            span = float(times[-1] - times[0]) + (
+                tsr.typical_delta if tsr and tsr.typical_delta else 1.0 / rate
+            )
+        issues = ct.check_container(scan.container, n if scan.decoded_all else None, span)
+        for issue in issues:
+            fid = {
+                "reencoded": "video.reencoded",
+                "dates_inconsistent": "video.dates_inconsistent",
+                "dates_future": "video.dates_inconsistent",
+                "duration_mismatch": "video.duration_mismatch",
+            }[issue.kind]
+            findings.append(
+                RawFinding(
+                    fid,
+                    "manipulation",
+                    _CONTAINER_TITLES[issue.kind],
+                    _container_detail(issue),
+                    issue.evidence,
+                )
+            )
+        c = scan.container
+        container_metrics = {
+            k: c.get(k)
+            for k in (
+                "format",
+                "major_brand",
+                "compatible_brands",
+                "writer",
+                "bitstream_encoder",
+                "creation_time",
+                "other_dates",
+                "duration_s",
+            )
+        } | {"streams": c.get("streams")}
+        stream_types = [s["type"] for s in c.get("streams", [])]
+        if "audio" not in stream_types:
+            result.metrics["no_audio"] = True
+
+    result.examined = {"manipulation": round(min(examined, 1.0), 3)}
+    result.metrics.update(
+        {
+            "backend": scan.backend,
+            "frames_decoded": n,
+            "decoded_all": scan.decoded_all,
+            "fps": round(rate, 4),
+            "width": scan.width,
+            "height": scan.height,
+            "sampling": {
+                "signatures": f"all {n} decoded frames (64x36 grey)",
+                "quality": sampling,
+            },
+            "motion_median": fa.motion_median,
+            "duplicate_share": fa.duplicate_share,
+            "frame_rate_conversion_cadence": fa.cadence,
+            "scene_cuts": [at(c) for c in cuts[:200]],
+            "frame_events": [
+                {"kind": e.kind, **at(e.frame), "frames": e.frames} for e in fa.events[:200]
+            ],
+            "quality_lone_steps": [{**at(s.frame), "z": s.z} for s in lone[:50]],
+            "pict_types": scan.pict_types,
+            "keyframe_hashes": scan.keyframe_hashes,
+            "keyframe_hash_algorithm": "phash (imagehash layout) of the keyframe luma at <= 512 px",
+        }
+    )
+    if tsr is not None:
+        result.metrics["timestamps"] = {
+            "packets": tsr.frames,
+            "typical_step_s": tsr.typical_delta,
+            "vfr_fraction": tsr.vfr_fraction,
+            "delta_cv": tsr.delta_cv,
+            "keyframes": len(tsr.keyframes),
+            "gop": tsr.gop,
+            "gop_regular_share": tsr.gop_regular_share,
+            "events": len(tsr.events),
+        }
+    if container_metrics is not None:
+        result.metrics["container"] = container_metrics
+
+    if ctx.want_artifacts:
+        _artifacts(media, ctx, scan, result, timeline_events, segments)
+    return result
+
+
+_CONTAINER_TITLES = {
+    "reencoded": "Re-encoded or re-muxed by software (FFmpeg/x264 tags)",
+    "dates_inconsistent": "Creation dates in the container disagree",
+    "dates_future": "A creation date lies in the future",
+    "duration_mismatch": "Declared duration or frame count differs from the frames",
+}
+
+
+def _container_detail(issue: Any) -> str:
+    if issue.kind == "reencoded":
+        return (
+            f"{issue.detail}. The file was written by a tool, not straight by a camera: "
+            "platforms, messaging apps, editors and converters all do this, so it is "
+            "processing, not proof of editing."
+        )
+    if issue.kind == "duration_mismatch":
+        return (
+            f"{issue.detail}. Cutting with stream copy, edit lists and damaged files cause "
+            "this; so do some muxers' rounding."
+        )
+    return (
+        f"{issue.detail}. A recorder writes these together; streams re-dated or taken from "
+        "different recordings disagree. Time-zone offsets of whole hours are ignored."
+    )
+
+
+def _timestamp_text(ev: Any) -> tuple[str, str, str]:
+    t = f"{ev.time:.2f} s (frame {ev.frame})"
+    if ev.kind == "gap":
+        miss = ev.detail.get("frames_missing_approx")
+        return (
+            "video.timestamp_gap",
+            f"Timestamp gap at {t}",
+            f"Presentation time jumps {ev.detail['step_s']:.3f} s where a frame lasts "
+            f"{ev.detail['typical_step_s']:.4f} s: about {miss} frame durations with no frame. "
+            "A cut without re-timing leaves this; so do recorders that drop frames.",
+        )
+    if ev.kind == "duplicate_pts":
+        return (
+            "video.timestamp_duplicate",
+            f"Repeated timestamp at {t}",
+            "Two frames carry the same presentation time: concatenated or re-muxed streams "
+            "produce this; a recorder does not.",
+        )
+    return (
+        "video.timestamp_order",
+        f"Timestamps out of order at {t}",
+        f"The {'decode' if ev.kind.startswith('dts') else 'presentation'} timestamps step "
+        "back or repeat: segments were joined or re-muxed without re-timing.",
+    )
+
+
+def _decoded_share(scan: Any, media: Media) -> float:
+    if not media.duration or media.duration <= 0 or not len(scan.frame_time):
+        return 0.5
+    return float(min(1.0, (scan.frame_time[-1] + 1.0 / (scan.fps or 30.0)) / media.duration))
+
+
+def _artifacts(
+    media: Media,
+    ctx: Context,
+    scan: Any,
+    result: AnalyzerResult,
+    events: list[dict[str, Any]],
+    segments: list[dict[str, Any]],
+) -> None:
+    from triage.video import timeline as tl
+
+    keyframes = [int(i) for i in np.flatnonzero(scan.frame_key)] if len(scan.frame_key) else []
+    img = tl.timeline_image(
+        scan.diff,
+        events,
+        keyframes,
+        [(int(s["start_frame"]), int(s["end_frame"])) for s in segments],
+        scan.fps,
+    )
+    result.artifacts.append(
+        Artifact(
+            "timeline",
+            "Frame-difference timeline with cuts and flagged events",
+            ctx.png(img),
+            contains_pixels=False,
+        )
+    )
+    if ctx.no_pixels:
+        return  # the contact sheet is pixels: do not even decode it
+    flagged = [e for e in events if e["kind"] != "cut"]
+    for s in segments:
+        flagged.append({"kind": "quality", "frame": int(s["start_frame"])})
+        flagged.append({"kind": "quality", "frame": int(s["end_frame"])})
+    marks: list[tuple[str, int]] = sorted(
+        {(str(e["kind"]), int(e["frame"])) for e in flagged}, key=lambda x: x[1]
+    )[:8]
+    if not marks:
+        return
+    n = scan.n_frames
+    rows: list[tuple[str, list[int]]] = []
+    wanted: set[int] = set()
+    for kind, f in marks:
+        ids = [i for i in range(f - 2, f + 3) if 0 <= i < n]
+        rows.append((f"{kind} at frame {f} ({scan.frame_time[min(f, n - 1)]:.2f} s)", ids))
+        wanted.update(ids)
+    thumbs = tl.collect_frames(media.path, wanted, backend=scan.backend)
+    sheet = tl.contact_sheet(rows, thumbs)
+    result.artifacts.append(
+        Artifact("contact_sheet", "Frames around each flagged event", ctx.png(sheet))
+    )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:160] if text else type(exc).__name__

@@ -1,0 +1,336 @@
+"""The one streaming pass over a video: packets and frames in, small series out.
+
+Nothing here keeps a frame. Per packet it records pts, dts and the keyframe flag;
+per decoded frame a 64 x 36 grey signature is compared with the previous two and
+dropped, leaving three numbers per frame (difference, two-back difference,
+aligned correlation). Every ``quality_step``-th frame also gets the three quality
+measures of its full-resolution luma, and every keyframe a perceptual hash
+(for the provenance question). Memory is therefore constant in the video's length
+apart from these few numbers per frame.
+
+Budget: frames are decoded up to ``max_seconds`` of video; after that the packets
+are still demuxed (fast) so timestamp checks cover the whole file.
+
+PyAV is the primary reader; :func:`scan_opencv` is the fallback for files PyAV
+cannot open (no packet timestamps, no container tags there).
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from triage.video import frames as fr
+
+DEFAULT_MAX_SECONDS = 1800.0
+# Heavier per-frame checks (quality measures) get this many luma pixels per second
+# of video; e.g. every 4th frame of 720p30, every frame of 320x240.
+DEFAULT_QUALITY_PIXELS_PER_SECOND = 8_000_000
+MAX_KEYFRAME_HASHES = 500
+_PLANAR_8BIT = {
+    "yuv420p",
+    "yuvj420p",
+    "yuv422p",
+    "yuvj422p",
+    "yuv444p",
+    "yuvj444p",
+    "yuv440p",
+    "yuvj440p",
+    "yuv411p",
+    "yuv410p",
+    "nv12",
+    "nv21",
+    "gray",
+}
+
+
+@dataclass
+class Scan:
+    backend: str  # "pyav" or "opencv"
+    container: dict[str, Any] | None
+    time_base: float
+    pkt_pts: np.ndarray
+    pkt_dts: np.ndarray
+    pkt_key: np.ndarray
+    frame_time: np.ndarray  # seconds, as decoded (presentation order)
+    frame_key: np.ndarray
+    diff: np.ndarray
+    diff2: np.ndarray
+    ncc: np.ndarray
+    quality_frames: np.ndarray
+    quality: np.ndarray  # n x 3: sharpness, noise, blockiness
+    quality_step: int
+    keyframe_hashes: list[dict[str, Any]]
+    width: int
+    height: int
+    fps: float | None
+    decoded_all: bool
+    pict_types: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.diff)
+
+
+class FrameSeries:
+    """Online accumulator: push one luma plane per frame, keep only numbers."""
+
+    def __init__(self, quality_step: int, hashes: bool = True) -> None:
+        self.quality_step = max(1, quality_step)
+        self.hashes = hashes
+        self.time = array("d")
+        self.key = array("b")
+        self.diff = array("f")
+        self.diff2 = array("f")
+        self.ncc = array("f")
+        self.q_frames = array("l")
+        self.q = array("f")
+        self.keyframe_hashes: list[dict[str, Any]] = []
+        self._prev: np.ndarray | None = None
+        self._prev2: np.ndarray | None = None
+        self._phash: Any = None
+        if hashes:
+            try:
+                from triage.hashing import phash
+
+                self._phash = phash
+            except ImportError:  # the provenance module is optional here
+                self._phash = None
+
+    def push(self, sig: np.ndarray, t: float, key: bool, luma: Callable[[], np.ndarray]) -> None:
+        """Add one frame: its signature, time, keyframe flag and a way to get its
+        full-resolution luma (called only for sampled frames and keyframes)."""
+        i = len(self.diff)
+        if self._prev is None:
+            d, ncc = 0.0, 1.0
+        else:
+            d = float(np.abs(sig - self._prev).mean())
+            ncc = fr.aligned_ncc(self._prev, sig)[0] if d > fr.SPIKE_MARGIN else 1.0
+        d2 = float(np.abs(sig - self._prev2).mean()) if self._prev2 is not None else d
+        self.time.append(t)
+        self.key.append(1 if key else 0)
+        self.diff.append(d)
+        self.diff2.append(d2)
+        self.ncc.append(ncc)
+        y = None
+        if i % self.quality_step == 0:
+            y = luma()
+            self.q_frames.append(i)
+            self.q.extend(fr.quality_measures(y))
+        if key and self._phash is not None and len(self.keyframe_hashes) < MAX_KEYFRAME_HASHES:
+            y = luma() if y is None else y
+            self.keyframe_hashes.append(
+                {"frame": i, "time": round(t, 3), "phash": self._phash(_shrink(y, 512))}
+            )
+        self._prev2, self._prev = self._prev, sig
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "frame_time": np.frombuffer(self.time, dtype=np.float64).copy(),
+            "frame_key": np.frombuffer(self.key, dtype=np.int8).astype(bool),
+            "diff": np.frombuffer(self.diff, dtype=np.float32).copy(),
+            "diff2": np.frombuffer(self.diff2, dtype=np.float32).copy(),
+            "ncc": np.frombuffer(self.ncc, dtype=np.float32).copy(),
+            "quality_frames": np.asarray(self.q_frames, dtype=np.int64),
+            "quality": np.frombuffer(self.q, dtype=np.float32).reshape(-1, 3).copy(),
+        }
+
+
+def _shrink(luma: np.ndarray, max_side: int) -> np.ndarray:
+    import cv2
+
+    h, w = luma.shape
+    if max(h, w) <= max_side:
+        return np.ascontiguousarray(luma)
+    s = max_side / max(h, w)
+    return cv2.resize(
+        luma, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA
+    )
+
+
+def luma_of(frame: Any) -> np.ndarray:
+    """The 8-bit luma plane of a PyAV frame, without a copy when the layout allows."""
+    name = frame.format.name
+    if name in _PLANAR_8BIT:
+        plane = frame.planes[0]
+        buf = np.frombuffer(plane, np.uint8)
+        return buf.reshape(-1, plane.line_size)[: frame.height, : frame.width]
+    arr: np.ndarray = frame.to_ndarray(format="gray")
+    return arr
+
+
+def signature_of(frame: Any) -> np.ndarray:
+    """The 64 x 36 grey signature of a PyAV frame, area-averaged by swscale
+    (about twice as fast as reading the luma plane and resizing it)."""
+    small = frame.reformat(fr.SIG_W, fr.SIG_H, "gray", interpolation="AREA").to_ndarray()
+    return np.asarray(small, dtype=np.float32)
+
+
+def quality_step_for(width: int, height: int, fps: float | None, pixels_per_second: float) -> int:
+    rate = fps or 30.0
+    return max(1, math.ceil(width * height * rate / max(pixels_per_second, 1.0)))
+
+
+def scan_pyav(
+    path: str | Path,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
+    quality_pixels_per_second: float = DEFAULT_QUALITY_PIXELS_PER_SECOND,
+    hashes: bool = True,
+) -> Scan:
+    """Stream the first video stream once: packets for timestamps, frames for series.
+
+    Raises whatever ``av.open`` raises when the file cannot be opened; decode
+    errors midway end the frame series there (recorded in ``notes``).
+    """
+    import av
+
+    from triage.video.container import read_container
+
+    notes: list[str] = []
+    with av.open(str(path), mode="r") as container:
+        if not container.streams.video:
+            raise ValueError("no video stream")
+        vs = container.streams.video[0]
+        vs.thread_type = "AUTO"
+        cc = vs.codec_context
+        width, height = int(cc.width or 0), int(cc.height or 0)
+        fps = float(vs.average_rate) if vs.average_rate else None
+        tb = float(vs.time_base) if vs.time_base else 1.0 / (fps or 30.0)
+        series = FrameSeries(
+            quality_step_for(width, height, fps, quality_pixels_per_second), hashes=hashes
+        )
+        pts, dts, key = array("d"), array("d"), array("b")
+        first_packets: list[bytes] = []
+        pict: dict[str, int] = {}
+        decoding = True
+        decoded_all = True
+        t_first: float | None = None
+        for packet in container.demux(vs):
+            if packet.size == 0 and packet.pts is None and packet.dts is None:
+                frames_out = _decode(packet, notes) if decoding else []  # the flush packet
+            else:
+                pts.append(float(packet.pts) if packet.pts is not None else math.nan)
+                dts.append(float(packet.dts) if packet.dts is not None else math.nan)
+                key.append(1 if packet.is_keyframe else 0)
+                if len(first_packets) < 3:
+                    first_packets.append(bytes(packet)[:4096])
+                frames_out = _decode(packet, notes) if decoding else []
+            for frame in frames_out:
+                if frame.pts is not None:
+                    t = float(frame.pts * tb)
+                else:
+                    t = len(series.diff) / (fps or 30.0)
+                if t_first is None:
+                    t_first = t
+                if t - t_first > max_seconds:
+                    decoding = False
+                    decoded_all = False
+                    break
+                ptype = str(getattr(frame.pict_type, "name", frame.pict_type))
+                pict[ptype] = pict.get(ptype, 0) + 1
+                series.push(
+                    signature_of(frame),
+                    t - t_first,
+                    bool(frame.key_frame),
+                    lambda f=frame: luma_of(f),
+                )
+        info = read_container(container, first_packets)
+    if not decoded_all:
+        notes.append(
+            f"frames after {max_seconds:g} s were not decoded (budget); timestamps cover the whole file"
+        )
+    a = series.arrays()
+    return Scan(
+        backend="pyav",
+        container=info,
+        time_base=tb,
+        pkt_pts=np.frombuffer(pts, dtype=np.float64).copy(),
+        pkt_dts=np.frombuffer(dts, dtype=np.float64).copy(),
+        pkt_key=np.frombuffer(key, dtype=np.int8).astype(bool),
+        frame_time=a["frame_time"],
+        frame_key=a["frame_key"],
+        diff=a["diff"],
+        diff2=a["diff2"],
+        ncc=a["ncc"],
+        quality_frames=a["quality_frames"],
+        quality=a["quality"],
+        quality_step=series.quality_step,
+        keyframe_hashes=series.keyframe_hashes,
+        width=width,
+        height=height,
+        fps=fps,
+        decoded_all=decoded_all,
+        pict_types=pict,
+        notes=notes,
+    )
+
+
+def _decode(packet: Any, notes: list[str] | None = None) -> list[Any]:
+    try:
+        return list(packet.decode())
+    except Exception as exc:  # corrupt packet: skip it, say so once
+        if notes is not None and not any(n.startswith("undecodable packet") for n in notes):
+            notes.append(f"undecodable packet(s) skipped: {exc}")
+        return []
+
+
+def scan_opencv(
+    path: str | Path,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
+    quality_pixels_per_second: float = DEFAULT_QUALITY_PIXELS_PER_SECOND,
+) -> Scan:
+    """Fallback pass through OpenCV's reader: frames only (no packets, no tags)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise ValueError("OpenCV cannot open the file either")
+    try:
+        fps = float(cap.get(cv2.CAP_PROP_FPS)) or None
+        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        series = FrameSeries(quality_step_for(width, height, fps, quality_pixels_per_second))
+        decoded_all = True
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            t = float(cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
+            if t > max_seconds:
+                decoded_all = False
+                break
+            gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
+            series.push(fr.signature(gray), t, len(series.diff) == 0, lambda g=gray: g)
+    finally:
+        cap.release()
+    a = series.arrays()
+    empty = np.zeros(0)
+    return Scan(
+        backend="opencv",
+        container=None,
+        time_base=1.0 / (fps or 30.0),
+        pkt_pts=empty,
+        pkt_dts=empty,
+        pkt_key=np.zeros(0, bool),
+        frame_time=a["frame_time"],
+        frame_key=a["frame_key"],
+        diff=a["diff"],
+        diff2=a["diff2"],
+        ncc=a["ncc"],
+        quality_frames=a["quality_frames"],
+        quality=a["quality"],
+        quality_step=series.quality_step,
+        keyframe_hashes=series.keyframe_hashes,
+        width=width,
+        height=height,
+        fps=fps,
+        decoded_all=decoded_all,
+        notes=[],
+    )

@@ -1,0 +1,182 @@
+"""Pictures for the report: the timeline of the difference series with cuts and
+events marked, and a contact sheet of the frames around each event.
+
+Drawn with numpy and OpenCV only. The timeline holds no pixels of the video
+(only numbers), the contact sheet does (it is dropped under ``--no-pixels``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# RGB colours per event kind.
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "cut": (70, 130, 220),
+    "break": (220, 40, 40),
+    "duplicate": (240, 150, 20),
+    "inserted": (200, 40, 200),
+    "timestamp": (130, 60, 200),
+    "quality": (250, 220, 120),
+    "keyframe": (120, 120, 120),
+}
+
+
+def timeline_image(
+    diff: np.ndarray,
+    events: list[dict[str, Any]],
+    keyframes: list[int],
+    segments: list[tuple[int, int]],
+    fps: float | None,
+    width: int = 1200,
+    height: int = 320,
+) -> np.ndarray:
+    """RGB uint8 timeline: log-scaled difference series, events as coloured lines.
+
+    ``events`` items need ``kind`` (a key of :data:`COLOURS`) and ``frame``;
+    ``segments`` are [start, end) frame ranges shaded as quality segments.
+    """
+    import cv2
+
+    img = np.full((height, width, 3), 255, np.uint8)
+    n = max(len(diff), 2)
+    left, right, top, bottom = 50, 10, 26, 40
+    pw, ph = width - left - right, height - top - bottom
+
+    def x_of(i: float) -> int:
+        return int(left + pw * i / (n - 1))
+
+    for a, b in segments:
+        cv2.rectangle(
+            img, (x_of(a), top), (max(x_of(a) + 1, x_of(b)), top + ph), COLOURS["quality"], -1
+        )
+    v = np.log10(1.0 + np.nan_to_num(np.asarray(diff, np.float64)))
+    vmax = max(float(v.max()) if len(v) else 1.0, 0.5)
+
+    def y_of(val: float) -> int:
+        return int(top + ph - ph * val / vmax)
+
+    for g in (0.1, 1, 10, 100):
+        lv = np.log10(1 + g)
+        if lv <= vmax:
+            y = y_of(lv)
+            cv2.line(img, (left, y), (left + pw, y), (225, 225, 225), 1)
+            cv2.putText(img, f"{g:g}", (4, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (90, 90, 90), 1)
+    for k in keyframes:
+        x = x_of(k)
+        cv2.line(img, (x, top + ph), (x, top + ph + 6), COLOURS["keyframe"], 1)
+    pts = np.stack([[x_of(i) for i in range(len(v))], [y_of(float(val)) for val in v]], axis=1)
+    if len(pts) >= 2:
+        cv2.polylines(img, [pts.astype(np.int32).reshape(-1, 1, 2)], False, (30, 30, 30), 1)
+    for e in events:
+        colour = COLOURS.get(e["kind"], (0, 0, 0))
+        x = x_of(e["frame"])
+        cv2.line(img, (x, top), (x, top + ph), colour, 2 if e["kind"] != "cut" else 1)
+    cv2.rectangle(img, (left, top), (left + pw, top + ph), (0, 0, 0), 1)
+    # Time axis.
+    rate = fps or 30.0
+    total_s = (n - 1) / rate
+    step = _nice_step(total_s)
+    t = 0.0
+    while t <= total_s + 1e-9:
+        x = x_of(t * rate)
+        cv2.line(img, (x, top + ph), (x, top + ph + 3), (0, 0, 0), 1)
+        cv2.putText(
+            img, f"{t:g}s", (x - 8, top + ph + 18), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1
+        )
+        t += step
+    cv2.putText(
+        img,
+        "frame difference (log scale); lines: red break, orange duplicate, magenta inserted, "
+        "purple timestamp, blue cut; shaded: quality segment",
+        (left, 16),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.38,
+        (0, 0, 0),
+        1,
+    )
+    return img
+
+
+def _nice_step(total: float) -> float:
+    for s in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 3600):
+        if total / s <= 12:
+            return float(s)
+    return 7200.0
+
+
+def collect_frames(
+    path: str | Path, wanted: set[int], thumb_width: int = 192, backend: str = "pyav"
+) -> dict[int, np.ndarray]:
+    """Decode forward once and keep small RGB thumbnails of the ``wanted`` frames."""
+    import cv2
+
+    out: dict[int, np.ndarray] = {}
+    if not wanted:
+        return out
+    last = max(wanted)
+
+    def thumb(rgb: np.ndarray) -> np.ndarray:
+        h, w = rgb.shape[:2]
+        tw = thumb_width
+        th = max(1, round(h * tw / max(w, 1)))
+        return cv2.resize(rgb, (tw, th), interpolation=cv2.INTER_AREA)
+
+    if backend == "pyav":
+        import av
+
+        with av.open(str(path)) as c:
+            vs = c.streams.video[0]
+            vs.thread_type = "AUTO"
+            for i, frame in enumerate(c.decode(vs)):
+                if i in wanted:
+                    out[i] = thumb(frame.to_ndarray(format="rgb24"))
+                if i >= last:
+                    break
+    else:
+        cap = cv2.VideoCapture(str(path))
+        try:
+            i = 0
+            while i <= last:
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                if i in wanted:
+                    out[i] = thumb(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                i += 1
+        finally:
+            cap.release()
+    return out
+
+
+def contact_sheet(
+    rows: list[tuple[str, list[int]]], thumbs: dict[int, np.ndarray], thumb_width: int = 192
+) -> np.ndarray:
+    """One row per event: its label, then the thumbnails of its frames, labelled."""
+    import cv2
+
+    th = max((t.shape[0] for t in thumbs.values()), default=108)
+    cols = max((len(fr) for _, fr in rows), default=1)
+    label_h = 18
+    row_h = th + label_h + 22
+    sheet = np.full((row_h * len(rows) + 6, thumb_width * cols + 8 * (cols + 1), 3), 255, np.uint8)
+    for r, (label, frame_ids) in enumerate(rows):
+        y0 = r * row_h + 4
+        cv2.putText(sheet, label[:110], (8, y0 + 13), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1)
+        for c, fid in enumerate(frame_ids):
+            x0 = 8 + c * (thumb_width + 8)
+            t = thumbs.get(fid)
+            if t is not None:
+                sheet[y0 + label_h : y0 + label_h + t.shape[0], x0 : x0 + t.shape[1]] = t
+            cv2.putText(
+                sheet,
+                f"frame {fid}",
+                (x0, y0 + label_h + th + 14),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.38,
+                (60, 60, 60),
+                1,
+            )
+    return sheet
