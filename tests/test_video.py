@@ -211,7 +211,7 @@ def test_rounded_millisecond_timestamps_are_not_variable_rate() -> None:
 
 
 def test_keyframe_regularity() -> None:
-    gop, share, irregular = ts.keyframe_regularity([0, 30, 60, 90, 107, 137, 167], 200)
+    gop, _share, irregular = ts.keyframe_regularity([0, 30, 60, 90, 107, 137, 167], 200)
     assert gop == 30 and irregular == [107]
     assert ts.keyframe_regularity([0, 30, 76, 137, 187, 242], 250)[0] is None  # adaptive GOP
 
@@ -264,8 +264,18 @@ def test_container_dates_and_writer() -> None:
         "creation_time": "2023-05-01T10:00:00.000000Z",
         "other_dates": {"com.apple.quicktime.creationdate": "2023-05-01T12:00:00+0200"},
         "streams": [
-            {"index": 0, "type": "video", "creation_time": "2023-05-01T10:00:00Z", "handler": "Core Media Video"},
-            {"index": 1, "type": "audio", "creation_time": "2023-05-01T10:00:01Z", "handler": "Core Media Audio"},
+            {
+                "index": 0,
+                "type": "video",
+                "creation_time": "2023-05-01T10:00:00Z",
+                "handler": "Core Media Video",
+            },
+            {
+                "index": 1,
+                "type": "audio",
+                "creation_time": "2023-05-01T10:00:01Z",
+                "handler": "Core Media Audio",
+            },
         ],
     }
     assert ct.check_container(base, None, None) == []
@@ -281,7 +291,15 @@ def test_container_dates_and_writer() -> None:
 
 def test_declared_frames_against_decoded() -> None:
     info = {
-        "streams": [{"index": 0, "type": "video", "declared_frames": 300, "duration_s": 10.0, "average_rate": 30.0}],
+        "streams": [
+            {
+                "index": 0,
+                "type": "video",
+                "declared_frames": 300,
+                "duration_s": 10.0,
+                "average_rate": 30.0,
+            }
+        ],
     }
     kinds = [i.kind for i in ct.check_container(info, 290, 9.67)]
     assert kinds == ["duration_mismatch", "duration_mismatch"]
