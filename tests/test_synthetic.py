@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,9 @@ def test_generator_parameters_found_and_extracted(
     for key, value in expect.items():
         assert ev[key] == value, (key, ev)
     report = _report(syn / name)
-    assert report.questions["synthetic"].band == "strong-indicators"
+    # strong with these two analyzers alone; other analyzers left out widen the interval
+    assert report.questions["synthetic"].band in ("notable-indicators", "strong-indicators")
+    assert report.questions["synthetic"].interval[0] > 0.75
     assert "generation parameters" in report.questions["synthetic"].statement.lower()
 
 
@@ -161,10 +164,17 @@ def test_controls_raise_nothing_and_say_absence_proves_nothing(syn: Path, name: 
     assert syn_q.band in ("insufficient-evidence", "no-indicators")
     gen = next(a for a in rep.analyzers if a.name == "generator")
     cred = next(a for a in rep.analyzers if a.name == "credentials")
-    assert any("proves nothing" in s for s in gen.not_checked)
-    assert any("proves nothing" in s for s in cred.not_checked)
-    assert "proves nothing" in syn_q.statement
+    assert any(re.search(r"proves? nothing", s) for s in gen.not_checked)
+    assert any(re.search(r"proves? nothing", s) for s in cred.not_checked)
+    assert re.search(r"proves? nothing", syn_q.statement)
     assert any("watermark" in s for s in gen.not_checked)
+
+
+def test_stripped_credentials_hint(syn: Path) -> None:
+    rep = _report(syn / "c2pa_stripped.jpg")
+    f = next(f for f in rep.findings if f.id == "credentials.stripped")
+    assert f.question == "manipulation" and f.llr_range[0] == 0
+    assert rep.questions["manipulation"].band not in ("notable-indicators", "strong-indicators")
 
 
 def test_signature_file_is_well_formed() -> None:
@@ -383,7 +393,8 @@ def test_c2pa_ai_credentials_strong_synthetic(signed: dict[str, Path]) -> None:
     assert f.evidence["digital_source_type"].endswith("trainedAlgorithmicMedia")
     assert f.evidence["software_agent"] == "TestDiffusion 1.0"
     assert f.evidence["signer"] == "triage test signer"
-    assert rep.questions["synthetic"].band == "strong-indicators"
+    assert rep.questions["synthetic"].band in ("notable-indicators", "strong-indicators")
+    assert rep.questions["synthetic"].interval[0] > 0.75
     run = next(a for a in rep.analyzers if a.name == "credentials")
     assert run.metrics["validation_state"] == "Valid"
     assert run.metrics["bound_to_bytes"] and run.metrics["signature_intact"]

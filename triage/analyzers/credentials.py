@@ -56,7 +56,18 @@ _MIME = {
 _BINDING_MISMATCH = re.compile(
     r"^assertion\.(?:data|boxes|bmff|collection)Hash\.(?:mismatch|malformed)$"
 )
-_TRUST_PREFIXES = ("signingCredential.", "timeStamp.", "cawg.", "ingredient.unknownProvenance")
+_TRUST_PREFIXES = ("signingCredential.", "cawg.", "ingredient.unknownProvenance")
+
+
+def _is_trust_code(code: str) -> bool:
+    """Codes about who signed and when (trust lists, OCSP, timestamps), not integrity.
+
+    A timestamp whose digest no longer matches the signature is integrity, not trust.
+    """
+    if code.startswith(_TRUST_PREFIXES):
+        return True
+    return code.startswith("timeStamp.") and not code.endswith("mismatch")
+
 
 # Actions that change what the picture shows vs. ones that only re-wrap it.
 _CONTENT_EDITS = {
@@ -410,8 +421,9 @@ class CredentialsAnalyzer(Analyzer):
         result.examined = {"synthetic": 0.1, "manipulation": 0.05}
         result.not_checked.insert(
             0,
-            "no content credentials (C2PA) in the file; their absence proves nothing "
-            "(most cameras do not sign and most platforms strip them)",
+            "no content credentials (C2PA) in the file; missing credentials prove nothing "
+            "(most cameras do not sign, and most platforms strip credentials and generator "
+            "metadata alike)",
         )
 
     def _unreadable(self, exc: Exception, media: Media, result: AnalyzerResult) -> AnalyzerResult:
@@ -427,6 +439,14 @@ class CredentialsAnalyzer(Analyzer):
         if kind in ("NotSupported",):
             result.skipped_reason = (
                 f"the C2PA library cannot read this {media.format} file ({text[:120]})"
+            )
+            return result
+        if media.kind == "image" and not (b"jumb" in media.data and b"c2pa" in media.data):
+            # The container itself is broken (no JUMBF box anywhere): not a credentials issue.
+            self._absent(media, result)
+            result.metrics["error"] = text[:200]
+            result.not_checked.append(
+                f"the C2PA reader could not parse the file's container ({text[:120]})"
             )
             return result
         result.findings.append(
@@ -455,9 +475,9 @@ class CredentialsAnalyzer(Analyzer):
         summary = summarize(active) if active else {}
         chain = [summarize(m) for label, m in store.manifests.items() if label != store.active]
         binding = [c for c in store.failures if _BINDING_MISMATCH.match(c)]
-        trust_codes = [c for c in store.failures if c.startswith(_TRUST_PREFIXES)]
+        trust_codes = [c for c in store.failures if _is_trust_code(c)]
         other = [c for c in store.failures if c not in binding and c not in trust_codes]
-        ing_bad = [c for c in store.ingredient_failures if not c.startswith(_TRUST_PREFIXES)]
+        ing_bad = [c for c in store.ingredient_failures if not _is_trust_code(c)]
         intact = not binding and not other and active != {}
         trusted = store.state == "Trusted"
         facts: dict[str, Any] = {
@@ -596,6 +616,11 @@ class CredentialsAnalyzer(Analyzer):
             else:
                 act, dst = {}, history_ai[0][1]
                 where = f"an earlier version in its chain declared {dst.rsplit('/', 1)[-1]}"
+            # An earlier version that was wholly generated (then cropped or retouched)
+            # weighs more than a generative fill in a photograph.
+            wholly = any(classify_source_type(d) == "ai" for _, d in history_ai)
+            if wholly:
+                where += " (an earlier version in its chain was wholly generated)"
             result.findings.append(
                 RawFinding(
                     id="credentials.ai_composite",
@@ -609,8 +634,9 @@ class CredentialsAnalyzer(Analyzer):
                         **base,
                         "digital_source_type": dst,
                         "history": [h[1] for h in history_ai][:5],
+                        "earlier_version_wholly_generated": wholly,
                     },
-                    strength=strength,
+                    strength=strength * (1.3 if wholly else 1.0),
                 )
             )
         if not declared_ai and (genai_labels or named):
