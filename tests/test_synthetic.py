@@ -187,6 +187,10 @@ def test_signature_file_is_well_formed() -> None:
     assert match_software("Canon EOS R5 firmware 1.8.1") is None
     assert match_software("Adobe Photoshop 25.0 (Macintosh)") is None
     assert match_software("GIMP 2.10.34") is None
+    # bare words that are also people's or studios' names do not count
+    for artist in ("Firefly Photography", "Imagen Estudio", "Sora Tanaka"):
+        assert match_software(artist) is None, artist
+    assert match_software("Google Imagen 3") == "Google Imagen / Gemini"
 
 
 def test_helpers_on_built_inputs() -> None:
