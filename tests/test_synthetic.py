@@ -383,6 +383,10 @@ def signed(syn: Path, chain, tmp_path_factory) -> dict[str, Path]:
         + comment
         + capture[cut:]
     )
+    # The manifest itself altered after signing (one byte inside the JUMBF store).
+    ai = bytearray(files["ai"])
+    ai[files["ai"].find(b"jumb") + 3000] ^= 0xFF
+    files["ai_altered"] = bytes(ai)
     paths = {}
     for name, data in files.items():
         p = out / f"{name}.jpg"
@@ -404,6 +408,20 @@ def test_c2pa_ai_credentials_strong_synthetic(signed: dict[str, Path]) -> None:
     assert run.metrics["bound_to_bytes"] and run.metrics["signature_intact"]
     assert run.metrics["trusted"] is False
     assert any("signer trust" in s for s in run.not_checked)
+
+
+def test_c2pa_manifest_altered_after_signing(signed: dict[str, Path]) -> None:
+    rep = _report(signed["ai_altered"])
+    ids = _ids(rep)
+    assert "credentials.signature_invalid" in ids
+    bad = next(f for f in rep.findings if f.id == "credentials.signature_invalid")
+    assert bad.evidence["codes"]
+    # what a damaged manifest declares still counts, but less
+    ai = next((f for f in rep.findings if f.id == "credentials.ai_generated"), None)
+    if ai is not None:
+        assert ai.llr < 4.5
+    run = next(a for a in rep.analyzers if a.name == "credentials")
+    assert run.metrics["validation_state"] == "Invalid" and not run.metrics["signature_intact"]
 
 
 def test_c2pa_capture_counts_against_manipulation(signed: dict[str, Path], chain) -> None:

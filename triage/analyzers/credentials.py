@@ -699,7 +699,7 @@ class CredentialsAnalyzer(Analyzer):
                         "actions": [e for e, _ in edits][:20],
                         "other_actions": unknown[:10],
                     },
-                    strength=top,
+                    strength=top * (1.0 if intact else 0.6),
                 )
             )
         capture = [c for c in classes if c[2] == "capture"]
