@@ -16,6 +16,7 @@ moving ball, libx264 at a phone-like bitrate), never into the repository.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -63,14 +64,16 @@ def _child(path: str) -> None:
     from triage.media import Media
 
     media = Media.open(path)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = VideoAnalyzer().run(media, Context())
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(
             {
                 "wall_s": wall,
+                "cpu_s": cpu,
+                "load_avg_1min": os.getloadavg()[0],
                 "duration_s": media.duration,
                 "maxrss_mb": rss_kb / 1024,
                 "findings": [f.id for f in result.findings],
@@ -116,6 +119,11 @@ def main() -> int:
         mem_ratio = r40["maxrss_mb"] / r10["maxrss_mb"]
     print(f"clip 1280x720 30 fps 20 s: analysis {r20['wall_s']:.2f} s, {r20['frames']} frames")
     print(f"speed (duration / wall time): {speed:.1f}x real time (target >= 10)")
+    print(
+        f"  (process CPU time {r20['cpu_s']:.2f} s, i.e. {r20['duration_s'] / r20['cpu_s']:.1f}x "
+        f"real time per CPU second; machine load average {r20['load_avg_1min']:.1f} "
+        f"on {os.cpu_count()} cores during the run)"
+    )
     print(
         f"peak RSS 10 s clip {r10['maxrss_mb']:.1f} MB, 40 s clip {r40['maxrss_mb']:.1f} MB; "
         f"ratio {mem_ratio:.3f} (target <= 1.2)"

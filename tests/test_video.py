@@ -59,6 +59,8 @@ def test_removed_frames_found_as_a_break_not_a_cut() -> None:
     hits = frames_of(res, "video.frame_break")
     assert any(abs(f - TRUTH["dropped.mp4"]["frame"]) <= 2 for f in hits), res.findings
     assert "video.scene_cuts" not in ids(res)
+    brk = next(f for f in res.findings if f.id == "video.frame_break")
+    assert 7 <= brk.evidence["frames_missing_approx"] <= 12  # 10 were removed
     assert report("dropped.mp4").questions["manipulation"].score > 0.6
 
 

@@ -8,7 +8,7 @@ docs/analyzers/video.md is the card: method, innocent causes, measured numbers.
 
 Options (``Context.options``):
   ``video_max_seconds``               decode frames up to this many seconds (1800)
-  ``video_quality_pixels_per_second`` budget of the sampled quality checks (8e6)
+  ``video_quality_pixels_per_second`` budget of the sampled quality checks (6e6)
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def _assess(media: Media, ctx: Context, scan: Any, result: AnalyzerResult) -> An
     timeline_events: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------ frames
-    fa = fr.find_events(scan.diff, scan.diff2, scan.ncc)
+    fa = fr.find_events(scan.diff, scan.diff2, scan.ncc, scan.shift)
     result.not_checked.extend(fa.notes if not fa.cadence else [])
     cuts = [e.frame for e in fa.events if e.kind == "cut"]
     by_kind: dict[str, list[fr.FrameEvent]] = {}

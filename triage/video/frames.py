@@ -176,11 +176,14 @@ def find_events(
     diff: np.ndarray,
     diff2: np.ndarray,
     ncc: np.ndarray,
+    shift: np.ndarray | None = None,
 ) -> FrameAnalysis:
     """Duplicates, breaks, cuts and inserted frames from the per-frame series.
 
     ``diff[i]`` compares frame i with i-1 (``diff[0]`` is ignored), ``diff2[i]``
-    frame i with i-2, ``ncc[i]`` frame i with i-1 after alignment.
+    frame i with i-2, ``ncc[i]`` frame i with i-1 after alignment, ``shift[i]``
+    the length of that alignment (NaN where not measured): with a steady global
+    motion it counts the frames missing at a break better than the difference.
     """
     diff = np.asarray(diff, np.float32)
     diff2 = np.asarray(diff2, np.float32)
@@ -259,9 +262,23 @@ def find_events(
             i += 2
             continue
         if ncc[i] >= SAME_SHOT_NCC:
-            # Motion is roughly proportional to elapsed time within a shot, so the
-            # spike/motion ratio estimates how many frames are missing.
-            info["frames_missing_approx"] = max(1, round(ratio) - 1)
+            # Motion is roughly proportional to elapsed time within a shot: the
+            # jump over the usual step estimates how many frames are missing. The
+            # global shift does that well under steady panning; the difference
+            # ratio (which saturates, so it undercounts) is the fallback.
+            missing = max(1, round(ratio) - 1)
+            if shift is not None:
+                lo_, hi_ = max(1, i - WINDOW), min(n, i + WINDOW + 1)
+                around = np.concatenate([shift[lo_:i], shift[i + 1 : hi_]])
+                around = around[np.isfinite(around)]
+                if len(around) >= WINDOW and np.isfinite(shift[i]):
+                    step = float(np.median(around))
+                    spread = float(np.median(np.abs(around - step)))
+                    if step >= 0.3 and spread <= 0.25 * step:
+                        missing = max(1, round(float(shift[i]) / step) - 1)
+                        info["shift_px"] = round(float(shift[i]), 2)
+                        info["usual_shift_px"] = round(step, 2)
+            info["frames_missing_approx"] = missing
             events.append(FrameEvent("break", i, 1, info))
         else:
             events.append(FrameEvent("cut", i, 1, info))

@@ -30,8 +30,9 @@ from triage.video import frames as fr
 
 DEFAULT_MAX_SECONDS = 1800.0
 # Heavier per-frame checks (quality measures) get this many luma pixels per second
-# of video; e.g. every 4th frame of 720p30, every frame of 320x240.
-DEFAULT_QUALITY_PIXELS_PER_SECOND = 8_000_000
+# of video; e.g. every 5th frame of 720p30, every 11th of 1080p30, every frame of
+# 320x240 at 30 fps.
+DEFAULT_QUALITY_PIXELS_PER_SECOND = 6_000_000
 MAX_KEYFRAME_HASHES = 500
 _PLANAR_8BIT = {
     "yuv420p",
@@ -63,6 +64,7 @@ class Scan:
     diff: np.ndarray
     diff2: np.ndarray
     ncc: np.ndarray
+    shift: np.ndarray  # global shift to the previous frame, signature pixels (NaN if not measured)
     quality_frames: np.ndarray
     quality: np.ndarray  # n x 3: sharpness, noise, blockiness
     quality_step: int
@@ -90,6 +92,7 @@ class FrameSeries:
         self.diff = array("f")
         self.diff2 = array("f")
         self.ncc = array("f")
+        self.shift = array("f")
         self.q_frames = array("l")
         self.q = array("f")
         self.keyframe_hashes: list[dict[str, Any]] = []
@@ -108,17 +111,22 @@ class FrameSeries:
         """Add one frame: its signature, time, keyframe flag and a way to get its
         full-resolution luma (called only for sampled frames and keyframes)."""
         i = len(self.diff)
+        shift = float("nan")
         if self._prev is None:
             d, ncc = 0.0, 1.0
         else:
             d = float(np.abs(sig - self._prev).mean())
-            ncc = fr.aligned_ncc(self._prev, sig)[0] if d > fr.SPIKE_MARGIN else 1.0
+            ncc = 1.0
+            if d > fr.SPIKE_MARGIN:
+                ncc, (dx, dy) = fr.aligned_ncc(self._prev, sig)
+                shift = float(np.hypot(dx, dy))
         d2 = float(np.abs(sig - self._prev2).mean()) if self._prev2 is not None else d
         self.time.append(t)
         self.key.append(1 if key else 0)
         self.diff.append(d)
         self.diff2.append(d2)
         self.ncc.append(ncc)
+        self.shift.append(shift)
         y = None
         if i % self.quality_step == 0:
             y = luma()
@@ -138,6 +146,7 @@ class FrameSeries:
             "diff": np.frombuffer(self.diff, dtype=np.float32).copy(),
             "diff2": np.frombuffer(self.diff2, dtype=np.float32).copy(),
             "ncc": np.frombuffer(self.ncc, dtype=np.float32).copy(),
+            "shift": np.frombuffer(self.shift, dtype=np.float32).copy(),
             "quality_frames": np.asarray(self.q_frames, dtype=np.int64),
             "quality": np.frombuffer(self.q, dtype=np.float32).reshape(-1, 3).copy(),
         }
@@ -259,6 +268,7 @@ def scan_pyav(
         diff=a["diff"],
         diff2=a["diff2"],
         ncc=a["ncc"],
+        shift=a["shift"],
         quality_frames=a["quality_frames"],
         quality=a["quality"],
         quality_step=series.quality_step,
@@ -324,6 +334,7 @@ def scan_opencv(
         diff=a["diff"],
         diff2=a["diff2"],
         ncc=a["ncc"],
+        shift=a["shift"],
         quality_frames=a["quality_frames"],
         quality=a["quality"],
         quality_step=series.quality_step,
