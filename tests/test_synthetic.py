@@ -383,6 +383,16 @@ def signed(syn: Path, chain, tmp_path_factory) -> dict[str, Path]:
         ],
         "edited.jpg",
     )
+    files["adjusted"] = _sign(
+        base,
+        chain,
+        [
+            {"action": "c2pa.created", "digitalSourceType": DST + "digitalCapture"},
+            {"action": "c2pa.color_adjustments"},
+            {"action": "c2pa.cropped"},
+        ],
+        "adjusted.jpg",
+    )
     # Pixels changed after signing: keep the signed header (with the manifest), swap the
     # image data for that of a copy with a painted region.
     rgb = np.array(Image.open(io.BytesIO(base)).convert("RGB"))
@@ -472,10 +482,18 @@ def test_c2pa_capture_counts_against_manipulation(signed: dict[str, Path], chain
 def test_c2pa_declared_edits(signed: dict[str, Path]) -> None:
     rep = _report(signed["edited"])
     ids = _ids(rep)
-    assert "credentials.edits_declared" in ids
+    assert "credentials.content_edits_declared" in ids
     assert "credentials.capture_unedited" not in ids
-    f = next(f for f in rep.findings if f.id == "credentials.edits_declared")
+    f = next(f for f in rep.findings if f.id == "credentials.content_edits_declared")
     assert set(f.evidence["actions"]) == {"c2pa.drawing", "c2pa.filtered"}
+    assert f.evidence["content_edits"] == ["c2pa.drawing"]
+    assert rep.questions["manipulation"].band in ("notable-indicators", "strong-indicators")
+    # routine adjustments only: recorded, but not enough to call it edited
+    adj = _report(signed["adjusted"])
+    g = next(f for f in adj.findings if f.id == "credentials.edits_declared")
+    assert set(g.evidence["routine_edits"]) == {"c2pa.color_adjustments", "c2pa.cropped"}
+    assert "credentials.capture_unedited" not in _ids(adj)
+    assert adj.questions["manipulation"].band not in ("notable-indicators", "strong-indicators")
 
 
 def test_c2pa_pixels_changed_after_signing(signed: dict[str, Path]) -> None:

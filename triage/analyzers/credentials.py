@@ -70,15 +70,15 @@ def _is_trust_code(code: str) -> bool:
 
 
 # Actions that change what the picture shows vs. ones that only re-wrap it.
-_CONTENT_EDITS = {
+_CONTENT_EDITS = {  # >= 0.8: changes what the picture shows; below: routine adjustment
     "c2pa.edited": 1.0,
     "c2pa.drawing": 1.0,
     "c2pa.placed": 1.0,
     "c2pa.removed": 1.0,
-    "c2pa.filtered": 0.7,
-    "c2pa.color_adjustments": 0.6,
-    "c2pa.cropped": 0.6,
     "c2pa.redacted": 0.8,
+    "c2pa.filtered": 0.5,
+    "c2pa.color_adjustments": 0.5,
+    "c2pa.cropped": 0.5,
     "c2pa.edited.metadata": 0.0,
 }
 _NON_EDITORIAL = {
@@ -683,23 +683,41 @@ class CredentialsAnalyzer(Analyzer):
             and str(a.get("action")) not in _NON_EDITORIAL
         ]
         if edits:
-            top = max(w for _, w in edits)
+            # Edits that add, remove or repaint content vs. routine adjustments
+            # (colour, crop, filters) that newsrooms accept as normal processing.
+            content = [e for e, w in edits if w >= 0.8]
+            routine = [e for e, w in edits if w < 0.8]
+            actions = sorted({e for e, _ in edits})
             result.findings.append(
                 RawFinding(
-                    id="credentials.edits_declared",
+                    id="credentials.content_edits_declared"
+                    if content
+                    else "credentials.edits_declared",
                     question="manipulation",
-                    title="Content credentials record edits",
+                    title=(
+                        "Content credentials record edits to the picture's content"
+                        if content
+                        else "Content credentials record routine adjustments"
+                    ),
                     detail=(
                         "The manifest lists editing actions: "
-                        + ", ".join(sorted({e for e, _ in edits}))
-                        + ". These are declared by the editor itself; they say that, not how much, the picture changed."
+                        + ", ".join(actions)
+                        + (
+                            ". They are declared by the editor itself and say that, not how much, "
+                            "the content changed."
+                            if content
+                            else ". Colour, crop and filter adjustments are normal processing; "
+                            "they say nothing of what the picture shows."
+                        )
                     ),
                     evidence={
                         **base,
-                        "actions": [e for e, _ in edits][:20],
+                        "actions": actions[:20],
+                        "content_edits": sorted(set(content)),
+                        "routine_edits": sorted(set(routine)),
                         "other_actions": unknown[:10],
                     },
-                    strength=top * (1.0 if intact else 0.6),
+                    strength=1.0 if intact else 0.6,
                 )
             )
         capture = [c for c in classes if c[2] == "capture"]
