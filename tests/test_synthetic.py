@@ -170,6 +170,23 @@ def test_xmp_digital_source_type(syn: Path) -> None:
     assert cap.questions["synthetic"].band not in ("notable-indicators", "strong-indicators")
 
 
+def test_compressed_xmp_in_png_itxt(tmp_path: Path) -> None:
+    from PIL.PngImagePlugin import PngInfo
+
+    packet = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description Iptc4xmpExt:DigitalSourceType="' + DST + 'trainedAlgorithmicMedia"/>'
+        "</rdf:RDF></x:xmpmeta>"
+    )
+    info = PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", packet, zip=True)
+    path = tmp_path / "xmp_itxt.png"
+    Image.new("RGB", (8, 8), (90, 90, 90)).save(path, pnginfo=info)
+    assert b"xmpmeta" not in path.read_bytes()  # really compressed
+    result = GeneratorAnalyzer().run(Media.open(path), Context())
+    assert [f.id for f in result.findings] == ["generator.source_type_ai"]
+
+
 def test_software_names_generator(syn: Path) -> None:
     rep = _report(syn / "firefly_tool.jpg")
     f = next(f for f in rep.findings if f.id == "generator.software")

@@ -253,6 +253,10 @@ def read_fields(media: Media) -> Fields:
     from triage.xmp import read_xmp
 
     props = read_xmp(data)
+    # A compressed iTXt XMP packet is not visible in the raw bytes: read it from the chunk.
+    packet = png.get("XML:com.adobe.xmp")
+    if packet and not props:
+        props = read_xmp(packet.encode("utf-8", "replace"))
     source_types: list[tuple[str, str]] = []
     if props:
         containers.append("xmp")
