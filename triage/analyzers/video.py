@@ -8,7 +8,7 @@ docs/analyzers/video.md is the card: method, innocent causes, measured numbers.
 
 Options (``Context.options``):
   ``video_max_seconds``               decode frames up to this many seconds (1800)
-  ``video_quality_pixels_per_second`` budget of the sampled quality checks (6e6)
+  ``video_quality_pixels_per_second`` budget of the sampled quality checks (4e6)
 """
 
 from __future__ import annotations
@@ -93,10 +93,17 @@ def _assess(media: Media, ctx: Context, scan: Any, result: AnalyzerResult) -> An
     examined = 0.0
     timeline_events: list[dict[str, Any]] = []
 
+    tsr = None
+    gaps: list[int] = []
+    if scan.backend == "pyav" and len(scan.pkt_pts):
+        tsr = ts.analyze(scan.pkt_pts, scan.pkt_dts, scan.pkt_key, scan.time_base)
+        gaps = [ev.frame for ev in tsr.events if ev.kind == "gap"]
+
     # ------------------------------------------------------------ frames
     fa = fr.find_events(scan.diff, scan.diff2, scan.ncc, scan.shift)
     result.not_checked.extend(fa.notes if not fa.cadence else [])
     cuts = [e.frame for e in fa.events if e.kind == "cut"]
+    breaks = [e.frame for e in fa.events if e.kind == "break"]
     by_kind: dict[str, list[fr.FrameEvent]] = {}
     for e in fa.events:
         by_kind.setdefault(e.kind, []).append(e)
@@ -118,6 +125,9 @@ def _assess(media: Media, ctx: Context, scan: Any, result: AnalyzerResult) -> An
         )
         timeline_events.append({"kind": "duplicate", "frame": e.frame})
     for e in by_kind.get("break", [])[:MAX_EVENTS_PER_KIND]:
+        timeline_events.append({"kind": "break", "frame": e.frame})
+        if any(abs(e.frame - g) <= 1 for g in gaps):
+            continue  # the timestamps jump too: reported once, as a recorder-style gap
         ratio = float(e.detail["ratio"])
         findings.append(
             RawFinding(
@@ -132,7 +142,6 @@ def _assess(media: Media, ctx: Context, scan: Any, result: AnalyzerResult) -> An
                 strength=float(min(1.3, max(0.6, 0.6 + 0.07 * (ratio - fr.SPIKE_RATIO)))),
             )
         )
-        timeline_events.append({"kind": "break", "frame": e.frame})
     for e in by_kind.get("inserted", [])[:MAX_EVENTS_PER_KIND]:
         findings.append(
             RawFinding(
@@ -195,9 +204,8 @@ def _assess(media: Media, ctx: Context, scan: Any, result: AnalyzerResult) -> An
     examined += _SHARE["frames"] * (1.0 if scan.decoded_all else _decoded_share(scan, media))
 
     # ------------------------------------------------------------ timestamps
-    tsr = None
-    if scan.backend == "pyav" and len(scan.pkt_pts):
-        tsr = ts.analyze(scan.pkt_pts, scan.pkt_dts, scan.pkt_key, scan.time_base)
+    motion = fr.local_motion(np.asarray(scan.diff, np.float32))
+    if tsr is not None:
         if tsr.checked:
             examined += _SHARE["timestamps"]
         result.not_checked.extend(tsr.skipped)
@@ -207,15 +215,28 @@ def _assess(media: Media, ctx: Context, scan: Any, result: AnalyzerResult) -> An
             if counts[ev.kind] > MAX_EVENTS_PER_KIND:
                 continue
             fid, title, detail = _timestamp_text(ev)
-            findings.append(
-                RawFinding(
-                    fid,
-                    "manipulation",
-                    title,
-                    detail,
-                    {"frame": ev.frame, "time_s": ev.time, "kind": ev.kind, **ev.detail},
-                )
-            )
+            evidence = {"frame": ev.frame, "time_s": ev.time, "kind": ev.kind, **ev.detail}
+            strength = 1.0
+            if ev.kind == "gap":
+                # Do the pixels jump with the clock? A recorder that drops frames
+                # leaves both; re-written timestamps move the clock only.
+                f = min(ev.frame, n - 1)
+                if any(abs(f - b) <= 1 for b in breaks):
+                    evidence["pixels"] = "jump with the gap (frames dropped or cut)"
+                    detail += (
+                        " The picture jumps at the same frame, as when a recorder drops frames."
+                    )
+                    strength = 0.6
+                elif motion[f] >= fr.MIN_MOTION_FOR_DUP:
+                    evidence["pixels"] = "continuous across the gap"
+                    detail += (
+                        " Yet the picture moves on smoothly across it: the timestamps were "
+                        "rewritten, not frames lost."
+                    )
+                    strength = 1.2
+                else:
+                    evidence["pixels"] = "too still to tell"
+            findings.append(RawFinding(fid, "manipulation", title, detail, evidence, strength))
             timeline_events.append({"kind": "timestamp", "frame": min(ev.frame, n - 1)})
         if media.format in _CFR_FORMATS and tsr.vfr_fraction >= 0.1:
             findings.append(

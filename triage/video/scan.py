@@ -17,6 +17,7 @@ cannot open (no packet timestamps, no container tags there).
 
 from __future__ import annotations
 
+import functools
 import math
 from array import array
 from collections.abc import Callable
@@ -30,9 +31,9 @@ from triage.video import frames as fr
 
 DEFAULT_MAX_SECONDS = 1800.0
 # Heavier per-frame checks (quality measures) get this many luma pixels per second
-# of video; e.g. every 5th frame of 720p30, every 11th of 1080p30, every frame of
+# of video; e.g. every 7th frame of 720p30, every 16th of 1080p30, every frame of
 # 320x240 at 30 fps.
-DEFAULT_QUALITY_PIXELS_PER_SECOND = 6_000_000
+DEFAULT_QUALITY_PIXELS_PER_SECOND = 4_000_000
 MAX_KEYFRAME_HASHES = 500
 _PLANAR_8BIT = {
     "yuv420p",
@@ -152,6 +153,10 @@ class FrameSeries:
         }
 
 
+def _same(arr: np.ndarray) -> np.ndarray:
+    return arr
+
+
 def _shrink(luma: np.ndarray, max_side: int) -> np.ndarray:
     import cv2
 
@@ -175,11 +180,13 @@ def luma_of(frame: Any) -> np.ndarray:
     return arr
 
 
-def signature_of(frame: Any) -> np.ndarray:
-    """The 64 x 36 grey signature of a PyAV frame, area-averaged by swscale
-    (about twice as fast as reading the luma plane and resizing it)."""
-    small = frame.reformat(fr.SIG_W, fr.SIG_H, "gray", interpolation="AREA").to_ndarray()
-    return np.asarray(small, dtype=np.float32)
+def signature_of(luma: np.ndarray) -> np.ndarray:
+    """The 64 x 36 grey signature of a luma plane, from a strided view so that each
+    signature cell still averages >= 16 samples (a 720p frame is read at every 5th
+    pixel of every 5th row: about 6x cheaper than averaging every pixel)."""
+    h, w = luma.shape
+    stride = max(1, min(w // (fr.SIG_W * 4), h // (fr.SIG_H * 4)))
+    return fr.signature(luma[::stride, ::stride] if stride > 1 else luma)
 
 
 def quality_step_for(width: int, height: int, fps: float | None, pixels_per_second: float) -> int:
@@ -244,11 +251,9 @@ def scan_pyav(
                     break
                 ptype = str(getattr(frame.pict_type, "name", frame.pict_type))
                 pict[ptype] = pict.get(ptype, 0) + 1
+                y = luma_of(frame)
                 series.push(
-                    signature_of(frame),
-                    t - t_first,
-                    bool(frame.key_frame),
-                    lambda f=frame: luma_of(f),
+                    signature_of(y), t - t_first, bool(frame.key_frame), functools.partial(_same, y)
                 )
         info = read_container(container, first_packets)
     if not decoded_all:
@@ -317,7 +322,9 @@ def scan_opencv(
                 decoded_all = False
                 break
             gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
-            series.push(fr.signature(gray), t, len(series.diff) == 0, lambda g=gray: g)
+            series.push(
+                signature_of(gray), t, len(series.diff) == 0, functools.partial(_same, gray)
+            )
     finally:
         cap.release()
     a = series.arrays()
