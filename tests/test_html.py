@@ -29,7 +29,6 @@ from generators.scenes import scene  # noqa: E402
 
 EVIL = "<img src=x onerror=alert(1)>.jpg"
 MEDIA_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".mp4", ".mov", ".webm", ".mkv", ".avi"}  # fmt: skip
-VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".mkv", ".avi"}
 SVG = "{http://www.w3.org/2000/svg}"  # html5lib puts inline SVG in its own namespace
 
 
@@ -48,6 +47,10 @@ def by_id(doc, ident: str):  # type: ignore[no-untyped-def]
     return found
 
 
+def file_sections(doc) -> list:  # type: ignore[no-untyped-def]
+    return [s for s in doc.iter("section") if "file" in (s.get("class") or "").split()]
+
+
 def decode_data_uri(src: str) -> Image.Image:
     match = re.fullmatch(r"data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)", src)
     assert match, src[:60]
@@ -56,21 +59,32 @@ def decode_data_uri(src: str) -> Image.Image:
     return img
 
 
-def fixture_files(limit_per_dir: int = 2, limit: int = 12) -> list[Path]:
-    """A few of the committed fixtures (whatever topics exist), plus one video."""
+# Fixtures that exercise the page (artifacts, a near-duplicate pair, a video, a broken
+# file); whichever exist are used, else the first file of each fixture folder.
+PREFERRED_FIXTURES = [
+    "core/camera_edited.jpg",
+    "pixels/copymove.jpg",
+    "synthetic/a1111.png",
+    "provenance/orig_a.jpg",
+    "provenance/orig_a_q60.jpg",
+    "video/scene_cut.mp4",
+    "bad/truncated.jpg",
+]
+
+
+def fixture_files(limit: int = 8) -> list[Path]:
     fixtures = ROOT / "fixtures"
-    picked: list[Path] = []
-    videos: list[Path] = []
+    picked = [fixtures / p for p in PREFERRED_FIXTURES if (fixtures / p).is_file()]
+    if len(picked) >= 3:
+        return picked
     for folder in sorted(p for p in fixtures.iterdir() if p.is_dir() and p.name != "generators"):
         files = sorted(
-            p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES
+            p
+            for p in folder.rglob("*")
+            if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES and "mask" not in p.name
         )
-        images = [
-            p for p in files if p.suffix.lower() not in VIDEO_SUFFIXES and "mask" not in p.name
-        ]
-        picked.extend(images[:limit_per_dir])
-        videos.extend(p for p in files if p.suffix.lower() in VIDEO_SUFFIXES)
-    return picked[:limit] + videos[:1]
+        picked.extend(files[:1])
+    return picked[:limit]
 
 
 def artifact_png(width: int, height: int, seed: int) -> bytes:
@@ -103,12 +117,18 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     rgba.save(d / "alpha.png")
     Image.fromarray(np.arange(64 * 48, dtype=np.uint16).reshape(48, 64) * 20).save(d / "deep16.png")
     (d / EVIL).write_bytes((d / "scene.jpg").read_bytes())
-    (d / "truncated.jpg").write_bytes((d / "scene.jpg").read_bytes()[:300])
+    data = (d / "scene.jpg").read_bytes()
+    (d / "truncated.jpg").write_bytes(data[: len(data) // 2])  # header fine, pixels cut
     (d / "notes.txt.jpg").write_bytes(b"this is not an image at all")
     temp_files = sorted(d.iterdir())
     fixtures = fixture_files()
-    opts = Options(keep_artifacts=True)
-    reports = [analyze_path(p, opts) for p in temp_files + fixtures]
+    from triage.analyzers import REGISTRY
+
+    # the temp images only need cheap analyzers; the fixtures get every analyzer
+    light = Options(keep_artifacts=True, skip=[n for n in ("copymove",) if n in REGISTRY])
+    full = Options(keep_artifacts=True)
+    reports = [analyze_path(p, light) for p in temp_files]
+    reports += [analyze_path(p, full) for p in fixtures]
     by_name = {Path(r.file.path).name: r for r in reports}
 
     scene_report = by_name["scene.jpg"]
@@ -155,7 +175,7 @@ def test_batch_page_has_every_section_and_links(batch, batch_html) -> None:  # t
     assert meta is not None and meta.get("content") == CSP
     for ident in ("summary", "duplicates", "failures", "files-table", "legend"):
         by_id(doc, ident)
-    sections = doc.findall(".//section[@class='file']")
+    sections = file_sections(doc)
     assert len(sections) == len(reports)
     ids = {s.get("id") for s in sections}
     rows = doc.findall(".//table[@id='files-table']/tbody/tr")
@@ -165,10 +185,16 @@ def test_batch_page_has_every_section_and_links(batch, batch_html) -> None:  # t
     # rows come sorted by attention, highest first
     shown = [float(r.findall("td")[2].get("data-sort")) for r in rows]
     assert shown == sorted(shown, reverse=True)
-    for section in sections:
-        assert section.find(".//table[@class='questions']") is not None
+    for section, report in zip(sections, reports, strict=True):
+        assert section.get("id") == f"file-{reports.index(report) + 1}"
         assert section.find(".//dl[@class='facts']") is not None
+        if report.file.sha256 is None:  # could not even be opened: a short section
+            assert "Nothing could be examined" in text_of(section)
+            assert section.find(".//*[@class='errors']") is not None
+            continue
+        assert section.find(".//table[@class='questions']") is not None
         assert section.find(".//div[@class='findings']") is not None
+        assert section.find(".//figure[@class='thumb']") is not None
         assert len(section.findall(f".//table[@class='questions']//{SVG}svg[@role='img']")) == 3
         # bands are always words, never colour alone
         words = {text_of(b) for b in section.findall(".//span") if "band" in (b.get("class") or "")}
@@ -199,8 +225,10 @@ def test_images_are_embedded_and_small(batch, batch_html) -> None:  # type: igno
             img = decode_data_uri(thumb.get("src"))
             assert max(img.size) <= html_render.THUMB_SIDE
             assert thumb.get("alt") == f"Thumbnail of {name}"
-        if name in ("truncated.jpg", "notes.txt.jpg"):
+        if name == "truncated.jpg":  # opened, but its pixels cannot be decoded
             assert thumb is None and "no thumbnail" in text_of(section)
+        if name == "notes.txt.jpg":  # not an image at all
+            assert thumb is None and "Nothing could be examined" in text_of(section)
         # every artifact of the report is there, and shrunk
         figures = section.findall(".//figure[@class='artifact']")
         refs = list(report.artifacts)
@@ -280,7 +308,7 @@ def test_single_file_page(batch) -> None:  # type: ignore[no-untyped-def]
     doc = parse(text)
     assert doc.find(".//table[@id='files-table']") is None
     assert doc.find(".//*[@id='duplicates']") is None
-    (section,) = doc.findall(".//section[@class='file']")
+    (section,) = file_sections(doc)
     assert "scene.jpg" in text_of(doc.find(".//title"))
     bars = section.findall(f".//table[@class='questions']//{SVG}svg[@role='img']")
     assert [b.get("aria-label").startswith("score ") for b in bars] == [True] * 3
@@ -357,7 +385,7 @@ def test_cli_check_writes_html(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     doc = parse(out.read_text("utf-8"))
     assert doc.find(".//figure[@class='thumb']//img") is not None
-    assert text_of(doc.find(".//section[@class='file']/h2")).strip() == "cli.jpg"
+    assert text_of(file_sections(doc)[0].find("h2")).strip() == "cli.jpg"
 
 
 # ------------------------------------------------------------------ browser
@@ -411,7 +439,7 @@ def test_headless_chromium_renders_page(batch, tmp_path: Path) -> None:  # type:
     assert "shown" in text_of(by_id(doc, "shown"))
     for ident in ("summary", "duplicates", "failures"):
         by_id(doc, ident)
-    assert len(doc.findall(".//section[@class='file']")) == len(batch["reports"])
+    assert len(file_sections(doc)) == len(batch["reports"])
     assert len(doc.findall(".//table[@id='files-table']//th/button")) >= 6
     console = [ln for ln in dom.stderr.splitlines() if ":CONSOLE" in ln]
     bad = [

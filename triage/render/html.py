@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 THUMB_SIDE = 320  # long side of a file's thumbnail, px
+MINI_SIDE = 96  # long side of the tiny thumbnails in near-duplicate groups
 ARTIFACT_WIDTH = 640  # artifacts wider than this are shrunk before embedding
 ARTIFACT_WIDTH_LARGE_BATCH = 480  # ... and to this in batches of more than 100 files
 LARGE_BATCH = 100
@@ -197,6 +198,7 @@ def _file_view(index: int, report: Report, no_pixels: bool, artifact_width: int)
         "anchor": anchor,
         "path": f.path,
         "name": Path(f.path).name or f.path,
+        "folder": _short_folder(f.path),
         "facts": _facts(report),
         "attention": report.attention,
         "questions": questions,
@@ -224,6 +226,15 @@ def _file_view(index: int, report: Report, no_pixels: bool, artifact_width: int)
         "kind": f.kind or "unknown",
         "seconds": report.seconds,
     }
+
+
+def _short_folder(path: str) -> str:
+    """The last two folders of a path, to tell apart files of the same name."""
+    parts = Path(path).parent.parts
+    if not parts or parts == (".",):
+        return ""
+    tail = "/".join(p for p in parts[-2:] if p != "/")
+    return ("…/" if len(parts) > 2 else "") + tail
 
 
 def _facts(report: Report) -> list[tuple[str, str]]:
@@ -319,10 +330,10 @@ def evidence_rows(evidence: dict[str, Any]) -> list[dict[str, Any]]:
                 text += f", … ({len(value) - 24} more)"
             text = f"[{text}]"
         elif isinstance(value, list | tuple) and all(
-            isinstance(v, list | tuple) and len(v) <= 8 for v in value
+            len(json.dumps(_rounded(v), ensure_ascii=False, default=str)) <= 120 for v in value[:24]
         ):
-            # e.g. boxes: one compact row per item
-            lines = [json.dumps(_rounded(v), ensure_ascii=False) for v in value[:24]]
+            # e.g. boxes or cuts: one compact line per item
+            lines = [json.dumps(_rounded(v), ensure_ascii=False, default=str) for v in value[:24]]
             if len(value) > 24:
                 lines.append(f"… ({len(value) - 24} more)")
             text, pre = "\n".join(lines), True
@@ -459,6 +470,26 @@ def _embed_artifact(png: bytes, max_width: int) -> dict[str, Any] | None:
         return None
 
 
+def _mini(src: str, side: int = MINI_SIDE) -> dict[str, Any] | None:
+    """A tiny JPEG made from an embedded thumbnail (near-duplicate groups)."""
+    try:
+        from PIL import Image
+
+        raw = base64.b64decode(src.split(",", 1)[1])
+        with Image.open(io.BytesIO(raw)) as img:
+            small = img.convert("RGB")
+        small.thumbnail((side, side), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        small.save(buf, "JPEG", quality=75)
+        return {
+            "src": _data_uri(buf.getvalue(), "image/jpeg"),
+            "width": small.width,
+            "height": small.height,
+        }
+    except Exception:
+        return None
+
+
 def _data_uri(data: bytes, media_type: str) -> str:
     return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
 
@@ -558,7 +589,8 @@ def _duplicate_view(reports: Sequence[Report], files: list[dict[str, Any]]) -> l
                 relation = "linked through another member"
             else:
                 relation = "first in group"
-            members.append({"file": files[i], "relation": relation, "phash": h or ""})
+            mini = _mini(files[i]["thumb"]["src"]) if files[i]["thumb"] else None
+            members.append({"file": files[i], "relation": relation, "phash": h or "", "mini": mini})
         out.append({"members": members})
     return out
 
