@@ -18,9 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 
 def make_jpeg(path: Path) -> None:
     import cv2
-    from PIL import Image
-
     from generators.scenes import scene
+    from PIL import Image
 
     small = scene(1000, 750, seed=12)
     big = cv2.resize(small, (4000, 3000), interpolation=cv2.INTER_CUBIC)

@@ -76,11 +76,20 @@ def test_bad_inputs_give_one_line_errors_and_exit_1(tmp_path: Path) -> None:
     assert "Traceback" not in out.stderr + out.stdout
     reports = {r["file"]["path"]: r for r in map(json.loads, out.stdout.splitlines())}
     assert len(reports) == len(inputs)
-    for name in ("empty.jpg", "random_bytes.jpg", "truncated.jpg", "bad_crc.png", "bomb_60000x60000.png"):
+    for name in (
+        "empty.jpg",
+        "random_bytes.jpg",
+        "truncated.jpg",
+        "bad_crc.png",
+        "bomb_60000x60000.png",
+    ):
         errs = reports[str(BAD / name)]["errors"]
         assert errs, name
         assert all("\n" not in e["message"] for e in errs)
-        assert all(q["band"] == "insufficient-evidence" for q in reports[str(BAD / name)]["questions"].values())
+        assert all(
+            q["band"] == "insufficient-evidence"
+            for q in reports[str(BAD / name)]["questions"].values()
+        )
     assert "directory" in reports[str(tmp_path)]["errors"][0]["message"]
     assert "no such file" in reports[str(tmp_path / "missing.jpg")]["errors"][0]["message"]
     if os.geteuid() != 0:  # root reads anything; the check is meaningful for users only
@@ -104,7 +113,13 @@ def test_output_is_written_atomically_and_text_mode_renders(tmp_path: Path) -> N
     assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
     text = run_cli("check", str(CORE / "camera_edited.jpg"), "--format", "text")
     assert text.returncode == 0
-    for word in ("manipulation", "synthetic", "provenance", "Findings", "metadata.editing_software"):
+    for word in (
+        "manipulation",
+        "synthetic",
+        "provenance",
+        "Findings",
+        "metadata.editing_software",
+    ):
         assert word in text.stdout
 
 
@@ -124,7 +139,9 @@ def test_only_and_skip_select_analyzers() -> None:
 
 def test_prior_is_reported_and_moves_the_score() -> None:
     low = json.loads(
-        run_cli("check", str(CORE / "camera_edited.jpg"), "-f", "json", "--prior", "manipulation=0.1").stdout
+        run_cli(
+            "check", str(CORE / "camera_edited.jpg"), "-f", "json", "--prior", "manipulation=0.1"
+        ).stdout
     )
     mid = json.loads(run_cli("check", str(CORE / "camera_edited.jpg"), "-f", "json").stdout)
     assert low["questions"]["manipulation"]["prior"] == pytest.approx(0.1)

@@ -72,8 +72,12 @@ def test_media_decodes_jpeg_draft_for_reduced(tmp_path: Path) -> None:
     assert "_rgb_image" not in media.__dict__  # no full decode was needed
 
 
-def _finding(analyzer: str, fid: str, llr: float, lo: float, hi: float, q: str = "manipulation") -> Finding:
-    return Finding(id=fid, analyzer=analyzer, question=q, llr=llr, llr_range=(lo, hi), title=fid, detail="")  # type: ignore[arg-type]
+def _finding(
+    analyzer: str, fid: str, llr: float, lo: float, hi: float, q: str = "manipulation"
+) -> Finding:
+    return Finding(
+        id=fid, analyzer=analyzer, question=q, llr=llr, llr_range=(lo, hi), title=fid, detail=""
+    )  # type: ignore[arg-type]
 
 
 def test_scoring_combines_within_analyzer_by_strongest_and_sums_across() -> None:
@@ -96,7 +100,9 @@ def test_scoring_empty_is_insufficient() -> None:
 
 
 def test_scoring_unobserved_widens_interval() -> None:
-    seen = score_question("manipulation", [], [AnalyzerOutcome("metadata", "ok", {"manipulation": 1.0})])
+    seen = score_question(
+        "manipulation", [], [AnalyzerOutcome("metadata", "ok", {"manipulation": 1.0})]
+    )
     unseen = score_question("manipulation", [], [AnalyzerOutcome("metadata", "ok", {})])
     assert (unseen.interval[1] - unseen.interval[0]) > (seen.interval[1] - seen.interval[0])
     assert unseen.band == "insufficient-evidence"
@@ -110,9 +116,13 @@ def test_scoring_unobserved_widens_interval() -> None:
     ),
     st.floats(0.01, 0.99),
 )
-def test_scoring_interval_contains_score(items: list[tuple[float, float, float]], prior: float) -> None:
+def test_scoring_interval_contains_score(
+    items: list[tuple[float, float, float]], prior: float
+) -> None:
     findings = [_finding("metadata", f"f{i}", v, v - a, v + b) for i, (v, a, b) in enumerate(items)]
-    res = score_question("manipulation", findings, [AnalyzerOutcome("metadata", "ok", {"manipulation": 0.5})], prior)
+    res = score_question(
+        "manipulation", findings, [AnalyzerOutcome("metadata", "ok", {"manipulation": 0.5})], prior
+    )
     assert 0 <= res.interval[0] <= res.score <= res.interval[1] <= 1
     assert not math.isnan(res.score)
 

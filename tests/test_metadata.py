@@ -25,11 +25,20 @@ def ids(path: Path) -> set[str]:
         ("camera_original.jpg", {"metadata.camera_consistent"}, {"metadata.editing_software"}),
         (
             "camera_edited.jpg",
-            {"metadata.editing_software", "metadata.dates_inconsistent", "metadata.xmp_history", "metadata.derived_document"},
+            {
+                "metadata.editing_software",
+                "metadata.dates_inconsistent",
+                "metadata.xmp_history",
+                "metadata.derived_document",
+            },
             {"metadata.camera_consistent"},
         ),
         ("stale_thumbnail.jpg", {"metadata.thumbnail_mismatch"}, set()),
-        ("dimensions_mismatch.jpg", {"metadata.dimensions_mismatch"}, {"metadata.thumbnail_mismatch"}),
+        (
+            "dimensions_mismatch.jpg",
+            {"metadata.dimensions_mismatch"},
+            {"metadata.thumbnail_mismatch"},
+        ),
         ("dates_forged.jpg", {"metadata.dates_impossible", "metadata.dates_inconsistent"}, set()),
         ("stripped.jpg", {"metadata.no_metadata"}, {"metadata.camera_consistent"}),
         ("scene.png", {"metadata.no_metadata"}, {"metadata.extension_mismatch"}),
@@ -46,7 +55,10 @@ def test_edited_scores_above_its_untouched_twin() -> None:
     original = triage.analyze(str(CORE / "camera_original.jpg"))
     edited = triage.analyze(str(CORE / "camera_edited.jpg"))
     assert edited.questions["manipulation"].score > original.questions["manipulation"].score
-    assert original.questions["manipulation"].band not in ("notable-indicators", "strong-indicators")
+    assert original.questions["manipulation"].band not in (
+        "notable-indicators",
+        "strong-indicators",
+    )
 
 
 def test_stripped_file_is_insufficient_not_clean() -> None:
@@ -79,7 +91,13 @@ def test_date_checks_on_values() -> None:
 def test_gps_time_zone_tolerance() -> None:
     from datetime import UTC
 
-    base = dict(original=datetime(2020, 6, 1, 14, 0), digitized=None, modified=None, offset_known=False, raw={})
+    base = dict(
+        original=datetime(2020, 6, 1, 14, 0),
+        digitized=None,
+        modified=None,
+        offset_known=False,
+        raw={},
+    )
     # zone unknown: 2 h 29 min off could be a time zone, 20 h cannot
     ok = md.DateFacts(gps=datetime(2020, 6, 1, 11, 31, tzinfo=UTC), **base)  # type: ignore[arg-type]
     assert md.date_problems(ok)[0] == []
@@ -87,7 +105,14 @@ def test_gps_time_zone_tolerance() -> None:
     assert md.date_problems(bad)[0]
     # zone known (+02:00): capture 14:00 local = 12:00 UTC; GPS 12:31 UTC is 31 min off
     tz = md.parse_exif_date("2020:06:01 14:00:00", "+02:00")
-    known = md.DateFacts(original=tz, digitized=None, modified=None, gps=datetime(2020, 6, 1, 12, 31, tzinfo=UTC), offset_known=True, raw={})
+    known = md.DateFacts(
+        original=tz,
+        digitized=None,
+        modified=None,
+        gps=datetime(2020, 6, 1, 12, 31, tzinfo=UTC),
+        offset_known=True,
+        raw={},
+    )
     assert md.date_problems(known)[0]
     known.gps = datetime(2020, 6, 1, 12, 3, tzinfo=UTC)
     assert md.date_problems(known)[0] == []
@@ -125,5 +150,10 @@ def test_editor_table_matches_common_editors() -> None:
 
 def test_corpus_camera_originals_rarely_notable(corpus_dir: Path) -> None:
     files = sorted((corpus_dir / "camera").rglob("*.jpg"))
-    strong = [f for f in files if triage.analyze(str(f), only=["metadata"]).questions["manipulation"].band == "strong-indicators"]
+    strong = [
+        f
+        for f in files
+        if triage.analyze(str(f), only=["metadata"]).questions["manipulation"].band
+        == "strong-indicators"
+    ]
     assert len(strong) <= max(1, len(files) // 50), strong

@@ -275,9 +275,9 @@ class Media:
         from PIL import Image
 
         try:
-            img = Image.open(io.BytesIO(self.data))
-            img.draft("RGB", (max_side, max_side))
-            img = img.convert("RGB")
+            src = Image.open(io.BytesIO(self.data))
+            src.draft("RGB", (max_side, max_side))
+            img = src.convert("RGB")
         except Exception as exc:
             raise MediaError(f"the image data cannot be decoded ({_short(exc)})") from None
         if max(img.size) > max_side:

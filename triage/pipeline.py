@@ -240,7 +240,9 @@ def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def failed_report(path: str, message: str, started: float, opts: Options, stage: str = "open") -> Report:
+def failed_report(
+    path: str, message: str, started: float, opts: Options, stage: str = "open"
+) -> Report:
     """The report of a file that could not be analyzed at all."""
     questions = score_all([], [], opts.prior)
     info = FileInfo(path=path, extension=Path(path).suffix.lower() or None)

@@ -72,7 +72,9 @@ class QuestionResult(_Model):
     interval: tuple[float, float]
     band: Band
     coverage: float = Field(
-        ge=0.0, le=1.0, description="Share of the analyzers able to speak to this question that could."
+        ge=0.0,
+        le=1.0,
+        description="Share of the analyzers able to speak to this question that could.",
     )
     prior: float = Field(ge=0.0, le=1.0)
     statement: str

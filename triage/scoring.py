@@ -220,7 +220,9 @@ def _statement(
     neg = [f for _, f in drivers if f.llr < 0][:1]
     parts: list[str] = []
     if pos:
-        parts.append("Evidence for " + _ASKS[question] + ": " + "; ".join(_lc(f.title) for f in pos) + ".")
+        parts.append(
+            "Evidence for " + _ASKS[question] + ": " + "; ".join(_lc(f.title) for f in pos) + "."
+        )
     else:
         parts.append(f"No finding points to {_ASKS[question]}.")
     if neg:
@@ -234,7 +236,9 @@ def _statement(
     elif pos and interval[1] - interval[0] > 0.3:
         doubt.append("these findings also have innocent causes (see each analyzer's card)")
     if not pos and band == "no-indicators":
-        doubt.append("a clean result is not proof of authenticity: the checks find only what they know")
+        doubt.append(
+            "a clean result is not proof of authenticity: the checks find only what they know"
+        )
     if doubt:
         parts.append("Uncertain because " + "; ".join(doubt) + ".")
     return " ".join(parts)
@@ -247,9 +251,7 @@ def _lc(text: str) -> str:
 def score_all(
     findings: list[Finding], outcomes: list[AnalyzerOutcome], priors: dict[str, float]
 ) -> dict[Question, QuestionResult]:
-    return {
-        q: score_question(q, findings, outcomes, priors.get(q, NEUTRAL)) for q in QUESTIONS
-    }
+    return {q: score_question(q, findings, outcomes, priors.get(q, NEUTRAL)) for q in QUESTIONS}
 
 
 def attention(results: dict[Question, QuestionResult]) -> float:

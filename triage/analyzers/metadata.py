@@ -69,7 +69,8 @@ class MetadataAnalyzer(Analyzer):
 
         camera = bool(meta.make or meta.model)
         has_dates = any(
-            meta.get(k) for k in ("EXIF DateTimeOriginal", "EXIF DateTimeDigitized", "Image DateTime")
+            meta.get(k)
+            for k in ("EXIF DateTimeOriginal", "EXIF DateTimeDigitized", "Image DateTime")
         )
         # How much of the metadata checks could run: camera + dates is the full set.
         result.examined["manipulation"] = 1.0 if camera and has_dates else 0.5
@@ -281,7 +282,16 @@ def _capture_fields(meta: md.Metadata) -> list[RawFinding]:
     ]
 
 
-_EDIT_ACTIONS = {"saved", "converted", "derived", "edited", "cropped", "filtered", "produced", "printed"}
+_EDIT_ACTIONS = {
+    "saved",
+    "converted",
+    "derived",
+    "edited",
+    "cropped",
+    "filtered",
+    "produced",
+    "printed",
+}
 
 
 def _xmp(meta: md.Metadata) -> list[RawFinding]:
@@ -322,9 +332,7 @@ def _xmp(meta: md.Metadata) -> list[RawFinding]:
         )
     doc = meta.xmp.get("xmpMM:DocumentID", [None])[0]
     orig = meta.xmp.get("xmpMM:OriginalDocumentID", [None])[0]
-    derived = meta.xmp.get("xmpMM:DerivedFrom/stRef:documentID") or meta.xmp.get(
-        "stRef:documentID"
-    )
+    derived = meta.xmp.get("xmpMM:DerivedFrom/stRef:documentID") or meta.xmp.get("stRef:documentID")
     if (doc and orig and doc != orig) or derived:
         out.append(
             RawFinding(

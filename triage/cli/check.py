@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -16,7 +16,7 @@ from triage.cli.common import (
 )
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     text = "text"
     json = "json"
     jsonl = "jsonl"
@@ -39,7 +39,9 @@ def register(app: typer.Typer) -> None:
 
 
 def check_command(
-    paths: list[Path] = typer.Argument(..., help="Image or video files to analyze.", show_default=False),
+    paths: list[Path] = typer.Argument(
+        ..., help="Image or video files to analyze.", show_default=False
+    ),
     fmt: OutputFormat | None = typer.Option(
         None,
         "--format",
@@ -54,7 +56,9 @@ def check_command(
     artifacts: Path | None = typer.Option(
         None, "--artifacts", help="Folder for heatmaps and overlays (PNG). Never beside the input."
     ),
-    html: Path | None = typer.Option(None, "--html", help="Also write a self-contained HTML report."),
+    html: Path | None = typer.Option(
+        None, "--html", help="Also write a self-contained HTML report."
+    ),
     only: list[str] | None = typer.Option(
         None, "--only", help="Run only these analyzers (comma-separated; see `triage analyzers`)."
     ),
@@ -109,7 +113,9 @@ def check_command(
     if fmt is None:
         if output is not None:
             suffix = output.suffix.lower()
-            fmt = {".jsonl": OutputFormat.jsonl, ".json": OutputFormat.json}.get(suffix, OutputFormat.text)
+            fmt = {".jsonl": OutputFormat.jsonl, ".json": OutputFormat.json}.get(
+                suffix, OutputFormat.text
+            )
         else:
             fmt = OutputFormat.text if stdout_is_terminal() else OutputFormat.json
 

@@ -28,13 +28,17 @@ def parse_priors(values: list[str] | None) -> dict[str, float]:
         try:
             p = float(val)
         except ValueError:
-            raise typer.BadParameter(f"{raw!r}: expected QUESTION=P or P, with P in (0, 1)") from None
+            raise typer.BadParameter(
+                f"{raw!r}: expected QUESTION=P or P, with P in (0, 1)"
+            ) from None
         if not 0 < p < 1:
             raise typer.BadParameter(f"{raw!r}: a prior must be strictly between 0 and 1")
         keys = [key] if key else list(QUESTIONS)
         for k in keys:
             if k not in QUESTIONS:
-                raise typer.BadParameter(f"unknown question {k!r}; use one of {', '.join(QUESTIONS)}")
+                raise typer.BadParameter(
+                    f"unknown question {k!r}; use one of {', '.join(QUESTIONS)}"
+                )
             priors[k] = p
     return priors
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 
@@ -18,7 +19,7 @@ def analyzers_command(
     """List the analyzers: name, version, questions they inform, file types, availability."""
     from triage.analyzers import all_analyzers
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for a in all_analyzers():
         rows.append(
             {

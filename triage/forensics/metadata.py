@@ -164,7 +164,8 @@ def parse_exif_date(text: str | None, offset: str | None = None) -> datetime | N
     if not m:
         return None
     try:
-        dt = datetime(*(int(g) for g in m.groups()))  # type: ignore[misc]
+        y, mo, d, h, mi, sec = (int(g) for g in m.groups())
+        dt = datetime(y, mo, d, h, mi, sec)
     except ValueError:
         return None
     if offset and (o := _OFFSET_RE.match(offset)):
@@ -261,7 +262,8 @@ def date_problems(facts: DateFacts, now: datetime | None = None) -> tuple[list[s
         elif naive.year < 1990:
             impossible.append(f"{name} {naive:%Y-%m-%d} is before digital cameras wrote EXIF")
     o, d, m = (
-        v.replace(tzinfo=None) if v else None for v in (facts.original, facts.digitized, facts.modified)
+        v.replace(tzinfo=None) if v else None
+        for v in (facts.original, facts.digitized, facts.modified)
     )
     if o and d and abs(o - d) > minute:
         inconsistent.append(
@@ -359,7 +361,6 @@ def thumbnail_similarity(thumb_jpeg: bytes, main_small: Any) -> dict[str, float]
 
 def _strip_bars(grey: Any, level: float = 24.0, spread: float = 6.0) -> Any:
     """Remove uniform dark bands (letterboxing) running in from the edges."""
-    import numpy as np
 
     def keep(profile_mean: Any, profile_std: Any) -> tuple[int, int]:
         bar = (profile_mean < level) & (profile_std < spread)

@@ -44,13 +44,17 @@ def report_renderable(report: Report) -> Group:
     f = report.file
     head = Text()
     head.append(f.path, style="bold")
-    facts = [x for x in (
-        f.format,
-        f"{f.width}x{f.height}" if f.width and f.height else None,
-        f"{f.duration:.1f} s" if f.duration else None,
-        f"{f.bytes:,} bytes" if f.bytes is not None else None,
-        f"sha256 {f.sha256[:16]}…" if f.sha256 else None,
-    ) if x]
+    facts = [
+        x
+        for x in (
+            f.format,
+            f"{f.width}x{f.height}" if f.width and f.height else None,
+            f"{f.duration:.1f} s" if f.duration else None,
+            f"{f.bytes:,} bytes" if f.bytes is not None else None,
+            f"sha256 {f.sha256[:16]}…" if f.sha256 else None,
+        )
+        if x
+    ]
     if facts:
         head.append("  " + " · ".join(facts), style="dim")
     parts: list[object] = [head]
@@ -89,7 +93,10 @@ def report_renderable(report: Report) -> Group:
             sign = "+" if fd.llr > 0 else ("−" if fd.llr < 0 else "·")
             line = Text(f"  {sign} ")
             line.append(fd.title, style="bold")
-            line.append(f"  [{fd.question}, LLR {fd.llr:+.2f} ({fd.llr_range[0]:+.2f}..{fd.llr_range[1]:+.2f})]  ", style="dim")
+            line.append(
+                f"  [{fd.question}, LLR {fd.llr:+.2f} ({fd.llr_range[0]:+.2f}..{fd.llr_range[1]:+.2f})]  ",
+                style="dim",
+            )
             line.append(fd.id, style="dim italic")
             parts.append(line)
             parts.append(Text(f"      {fd.detail}"))
@@ -106,7 +113,12 @@ def report_renderable(report: Report) -> Group:
         parts.append(Text("\nArtifacts", style="bold underline"))
         parts.extend(Text(f"  {a.title}: {a.path or '(in HTML report)'}") for a in report.artifacts)
     timing = ", ".join(f"{r.name} {r.seconds:.2f}s" for r in report.analyzers if r.status == "ok")
-    parts.append(Text(f"\nanalyzed in {report.seconds:.2f} s ({timing}); attention {report.attention:.2f} (orders a batch; not a verdict)", style="dim"))
+    parts.append(
+        Text(
+            f"\nanalyzed in {report.seconds:.2f} s ({timing}); attention {report.attention:.2f} (orders a batch; not a verdict)",
+            style="dim",
+        )
+    )
     return Group(*parts)  # type: ignore[arg-type]
 
 
