@@ -87,7 +87,7 @@ def test_timestamp_gap_found_and_frame_rate_variation_reported() -> None:
     assert "video.frame_break" not in ids(res)
 
 
-@pytest.mark.parametrize("name", ["clean.mp4", "scene_cut.mp4"])
+@pytest.mark.parametrize("name", ["clean.mp4", "scene_cut.mp4", "handheld.mp4"])
 def test_clean_and_scene_cut_stay_below_notable(name: str) -> None:
     res = run(name)
     defects = {

@@ -46,10 +46,14 @@ SPIKE_RATIO = 3.0
 SPIKE_MARGIN = 1.5
 # Across a cut the aligned correlation drops below this; within a shot it stays above.
 SAME_SHOT_NCC = 0.55
-# Duplicates: difference below this share of local motion (and below DUP_ABS).
+# Duplicates: difference below this share of local motion and below DUP_ABS grey
+# levels (identical source frames decode to differences of ~0.01; a still moment
+# of a noisy scene stays above 0.1).
 DUP_RATIO = 0.12
-DUP_ABS = 0.35
+DUP_ABS = 0.1
 MIN_MOTION_FOR_DUP = 1.0
+# Motion right before and after a freeze, as a share of the local motion.
+ABRUPT_SHARE = 0.4
 # More duplicated frames than this share means a frame-rate conversion cadence.
 CADENCE_SHARE = 0.04
 
@@ -220,6 +224,12 @@ def find_events(
         )
     else:
         for start, length in runs:
+            # A freeze interrupts motion: the picture moves normally right up to the
+            # run and right after it. A camera coming to rest slows down first.
+            before = dd[start - 1] if start >= 2 else np.inf
+            after = dd[start + length] if start + length < n else np.inf
+            if min(before, after) < ABRUPT_SHARE * wide[start]:
+                continue
             events.append(
                 FrameEvent(
                     "duplicate",
@@ -313,6 +323,11 @@ def _regular(runs: list[tuple[int, int]]) -> bool:
 
 
 # ------------------------------------------------------------ quality segments
+# A segment needs the blockiness to move with the other measures by this many
+# jitter units at one of its ends at least.
+BLOCK_Z = 2.5
+
+
 @dataclass
 class QualityStep:
     frame: int  # first frame after the step (presentation index)
@@ -406,7 +421,11 @@ def quality_segments(
             e = kept[i + 1]
             size_in = float(np.sqrt(sum(v * v for v in s.z.values())))
             size_out = float(np.sqrt(sum(v * v for v in e.z.values())))
-            if max(size_in, size_out) <= 2.5 * min(size_in, size_out):
+            # Blur (focus hunting, motion) lowers sharpness and noise too, but does
+            # not change the block grid; a different encode does, at least at one end.
+            sign = -1.0 if s.direction < 0 else 1.0  # blockiness rises when quality drops
+            blocky = max(-sign * s.z["blockiness"], sign * e.z["blockiness"]) >= BLOCK_Z
+            if blocky and max(size_in, size_out) <= 2.5 * min(size_in, size_out):
                 segments.append(
                     {
                         "start_frame": s.frame,
