@@ -14,6 +14,7 @@ from triage.analyzers.base import Analyzer
 
 REGISTRY: dict[str, str] = {
     "metadata": "triage.analyzers.metadata:MetadataAnalyzer",
+    "compression": "triage.analyzers.compression:CompressionAnalyzer",
     "credentials": "triage.analyzers.credentials:CredentialsAnalyzer",
     "generator": "triage.analyzers.generator:GeneratorAnalyzer",
     "provenance": "triage.analyzers.provenance:ProvenanceAnalyzer",

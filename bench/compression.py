@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Benchmark: the compression analyzer on a 12-megapixel JPEG, as a ratio over a
+plain Pillow decode of the same file, both measured in this run.
+
+    python bench/compression.py [--repeat N]
+
+Target (issue 3): ratio <= 6 for the full set of checks. The analyzer runs on a
+fresh ``Media`` each time, so its time includes the shared decode it triggers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "fixtures"))
+
+
+def make_jpeg(path: Path) -> None:
+    import cv2
+    from generators.scenes import scene
+    from PIL import Image
+
+    small = scene(1000, 750, seed=12)
+    big = cv2.resize(small, (4000, 3000), interpolation=cv2.INTER_CUBIC)
+    rng = __import__("numpy").random.default_rng(1)
+    big = (big.astype("float32") + rng.normal(0, 2.0, big.shape)).clip(0, 255).astype("uint8")
+    Image.fromarray(big).save(path, "JPEG", quality=90)
+
+
+def pillow_decode(path: Path) -> float:
+    from PIL import Image
+
+    data = path.read_bytes()
+    t = time.perf_counter()
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    return time.perf_counter() - t
+
+
+def analyzer_run(path: Path) -> tuple[float, dict[str, float]]:
+    from triage.analyzers.base import Context
+    from triage.analyzers.compression import CompressionAnalyzer
+    from triage.media import Media
+
+    media = Media.open(path)
+    media.data  # noqa: B018  (file read is not part of the analysis)
+    t = time.perf_counter()
+    result = CompressionAnalyzer().run(media, Context())
+    total = time.perf_counter() - t
+    return total, {"findings": float(len(result.findings))}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench_12mp.jpg"
+        make_jpeg(path)
+        # Warm up imports and caches once.
+        pillow_decode(path)
+        analyzer_run(path)
+        decode, analyze = [], []
+        for _ in range(args.repeat):
+            decode.append(pillow_decode(path))
+            a, info = analyzer_run(path)
+            analyze.append(a)
+        d, a = statistics.median(decode), statistics.median(analyze)
+        print(f"file: 4000x3000 JPEG q90, {path.stat().st_size / 1e6:.1f} MB")
+        print(f"Pillow decode (median of {args.repeat}): {d * 1000:.1f} ms")
+        print(
+            f"compression analyzer (median of {args.repeat}): {a * 1000:.1f} ms, findings={int(info['findings'])}"
+        )
+        print(f"ratio analyzer / decode: {a / d:.2f}x (target <= 6x)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,498 @@
+"""Compression analyzer: what JPEG compression left behind.
+
+JPEG files: marker structure and encoder fingerprint, quantization-table quality,
+"camera named in EXIF but a generic library's tables", aligned double compression
+(with the primary quality), non-aligned double compression (a crop on a shifted
+grid), and localized evidence: error-level outliers, JPEG ghosts and regions
+carrying a shifted 8x8 grid. Other formats (PNG, WebP, TIFF...): whether the
+pixels carry an earlier JPEG compression (hidden history), and if they do, the
+same localized checks against that earlier compression.
+
+Re-encoding is processing, not proof of editing: the global findings carry small
+likelihood ratios whose low end is about zero (weights.json). The pure functions
+live in :mod:`triage.forensics.jpeg`, :mod:`triage.forensics.dct` and
+:mod:`triage.forensics.ela`; docs/analyzers/compression.md is the card.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context, RawFinding
+from triage.report import Question
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from triage.forensics.jpeg import JpegInfo
+    from triage.media import Media
+
+MIN_SIDE = 64
+TERMS = 21  # zig-zag DCT terms kept per block (DC + 20 AC carry the evidence)
+# Thresholds measured on fixtures/compression and scenes (see the card).
+DOUBLE_RATIO = 0.85  # best double model / single model distance (singles >= 1.0)
+NONALIGNED_FIT = 0.25  # integer periodicity on the best shifted grid
+HISTORY_FIT = 0.3  # integer periodicity that marks earlier JPEG compression
+ELA_Z = 4.0  # lossless file with a known earlier quality (confirmed by lattice)
+ELA_Z_JPEG = 6.0  # JPEG: unconfirmed, so stricter
+GHOST_Z = 4.0
+GHOST_LATTICE = 0.2  # region's table fit minus the rest's, at the ghost quality
+ELA_QUALITY_DEFAULT = 90
+
+
+class CompressionAnalyzer(Analyzer):
+    name: ClassVar[str] = "compression"
+    version: ClassVar[str] = "1"
+    questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
+    kinds: ClassVar[tuple[str, ...]] = ("image",)
+    formats = None
+    description: ClassVar[str] = (
+        "JPEG structure and quantization tables, double compression, error levels, "
+        "JPEG ghosts and block-grid alignment; hidden JPEG history in lossless files."
+    )
+
+    def run(self, media: Media, ctx: Context) -> AnalyzerResult:
+        res = AnalyzerResult()
+        w, h = media.width or 0, media.height or 0
+        if min(w, h) < MIN_SIDE:
+            res.skipped_reason = f"image too small ({w}x{h}) for 8x8 block statistics"
+            return res
+        if media.format == "jpeg":
+            self._run_jpeg(media, ctx, res)
+        else:
+            self._run_other(media, ctx, res)
+        return res
+
+    # ------------------------------------------------------------------ JPEG
+    def _run_jpeg(self, media: Media, ctx: Context, res: AnalyzerResult) -> None:
+        from triage.forensics import encoders
+        from triage.forensics.dct import block_dct, double_compression, phase_scan
+        from triage.forensics.jpeg import JpegError, fingerprint, parse_jpeg
+
+        try:
+            info = parse_jpeg(media.data)
+        except JpegError as exc:  # sniffed as JPEG, so this is unlikely
+            res.not_checked.append(f"JPEG structure: {exc}")
+            info = None
+        fp: dict[str, Any] = fingerprint(info) if info else {}
+        known = encoders.match(info) if info else {"libraries": [], "cameras": []}
+        res.metrics["fingerprint"] = fp
+        res.metrics["known_encoders"] = known
+        if info and info.warnings:
+            res.metrics["structure_warnings"] = info.warnings[:5]
+
+        make, model = _exif_camera(media)
+        if info:
+            self._check_resave(info, fp, known, make, model, res)
+
+        gray = media.gray
+        coeffs = block_dct(gray, terms=TERMS)
+        q2 = info.luma_table() if info else None
+        quality = fp["quant_tables"][0]["quality"] if fp.get("quant_tables") else None
+        res.metrics["quality"] = quality
+        lossy_ok = bool(info and info.frame and info.frame.kind in _DCT_KINDS and q2)
+        if not lossy_ok:
+            res.not_checked.append(
+                "double compression, ghosts and error levels: no usable DCT quantization table"
+            )
+            res.examined["manipulation"] = 0.4
+            return
+        assert q2 is not None
+
+        # Aligned double compression on a subsample of block rows.
+        nblocks = coeffs.shape[0] * coeffs.shape[1]
+        step = max(1, nblocks // 20_000)
+        cal = block_dct(gray, 4, 4, row_step=step, terms=13)
+        dc = double_compression(coeffs[::step], cal, q2)
+        res.metrics["double_compression"] = dc
+        if (
+            dc.get("ratio") is not None
+            and dc["ratio"] < DOUBLE_RATIO
+            and dc["primary_quality"] < 100
+        ):
+            strength = min(1.5, 0.5 + (DOUBLE_RATIO - dc["ratio"]) * 2.0)
+            pq = dc["primary_quality"]
+            res.findings.append(
+                RawFinding(
+                    id="compression.double_compressed",
+                    question="manipulation",
+                    title="Compressed twice (aligned double JPEG)",
+                    detail=(
+                        f"The DCT coefficient histograms show the periodic gaps and peaks of a "
+                        f"second quantization: the file is at quality ~{quality}, an earlier "
+                        f"compression was at about quality {pq}. Re-saving (editing, messaging "
+                        "apps, platforms) causes this; it is processing, not proof of editing."
+                    ),
+                    evidence={
+                        "current_quality": quality,
+                        "primary_quality": pq,
+                        "model_ratio": dc["ratio"],
+                    },
+                    strength=round(strength, 3),
+                )
+            )
+
+        # Non-aligned double compression: an earlier grid at another phase.
+        scan = phase_scan(gray, interior_only=True)
+        self._check_nonaligned(scan, quality, res)
+
+        # Localized: error levels and ghosts against the current grid.
+        ela_q = ELA_QUALITY_DEFAULT if (quality or 100) <= 85 else 75
+        ghost_qs = [q for q in range(40, 100, 10) if quality is None or q <= quality - 5]
+        self._localize(media, ctx, coeffs, (0, 0), ela_q, ghost_qs, res)
+        self._local_grid(gray, (0, 0), True, res)
+        res.examined["manipulation"] = 1.0
+
+    def _check_resave(
+        self,
+        info: JpegInfo,
+        fp: dict[str, Any],
+        known: dict[str, Any],
+        make: str,
+        model: str,
+        res: AnalyzerResult,
+    ) -> None:
+        if not (make or model) or not fp.get("quant_tables"):
+            return
+        standard = all(t["standard"] for t in fp["quant_tables"])
+        first_app = info.apps[0][1] if info.apps else None
+        same_camera = any(
+            c["make"].lower() == make.lower() and c["model"].lower() == model.lower()
+            for c in known["cameras"]
+        )
+        if same_camera:
+            res.metrics["camera_tables"] = "match the measured tables of this camera model"
+            return
+        # Cameras write EXIF in APP1 right after SOI (Exif 2.3, 4.5.4); libraries
+        # write a JFIF APP0 first. Generic IJG-scaled tables plus a JFIF-first
+        # layout is what a library re-save of a camera file looks like.
+        if standard and first_app == "JFIF":
+            q = fp["quant_tables"][0]["quality"]
+            libs = sorted({lib["encoder"] for lib in known["libraries"]})
+            res.findings.append(
+                RawFinding(
+                    id="compression.generic_resave",
+                    question="manipulation",
+                    title="Re-encoded after capture by a generic JPEG library",
+                    detail=(
+                        f"EXIF names a camera ({make} {model}".strip()
+                        + f") but the quantization tables are the standard IJG tables at "
+                        f"quality {q} and the file starts with a JFIF segment, the layout of "
+                        "a library re-save (editor, converter, resizer). Re-encoding is "
+                        "processing, not proof of editing."
+                    ),
+                    evidence={
+                        "make": make,
+                        "model": model,
+                        "quality": q,
+                        "huffman": fp["huffman"],
+                        "subsampling": fp["subsampling"],
+                        "first_app_segment": first_app,
+                        "matching_libraries": libs,
+                    },
+                )
+            )
+
+    def _check_nonaligned(self, scan: np.ndarray, quality: int | None, res: AnalyzerResult) -> None:
+        import numpy as np
+
+        inner = scan[1:, 1:]
+        iy, ix = np.unravel_index(int(inner.argmax()), inner.shape)
+        best = float(inner.max())
+        med = float(np.median(inner))
+        res.metrics["grid_scan"] = {
+            "best_shifted_phase": [int(iy) + 1, int(ix) + 1],
+            "best_shifted_fit": round(best, 3),
+            "median_fit": round(med, 3),
+        }
+        if best >= NONALIGNED_FIT and best >= 3.0 * med:
+            res.findings.append(
+                RawFinding(
+                    id="compression.nonaligned_double",
+                    question="manipulation",
+                    title="Earlier compression on a shifted 8x8 grid",
+                    detail=(
+                        f"Besides its own grid, the image carries JPEG quantization on a grid "
+                        f"shifted by ({int(iy) + 1}, {int(ix) + 1}) pixels (rows, columns): it "
+                        "was compressed, then cropped or shifted, then compressed again. "
+                        "Cropping a photo before re-saving does this innocently."
+                    ),
+                    evidence={"shift": [int(iy) + 1, int(ix) + 1], "fit": round(best, 3)},
+                    strength=round(min(1.5, 0.5 + best), 3),
+                )
+            )
+
+    # ------------------------------------------------------------- non-JPEG
+    def _run_other(self, media: Media, ctx: Context, res: AnalyzerResult) -> None:
+        import numpy as np
+
+        from triage.forensics.dct import block_dct, phase_scan, prior_quality
+
+        gray = media.gray
+        scan = phase_scan(gray)
+        dy, dx = (int(v) for v in np.unravel_index(int(scan.argmax()), scan.shape))
+        best = float(scan.max())
+        med = float(np.median(scan))
+        res.metrics["grid_scan"] = {
+            "best_phase": [dy, dx],
+            "best_fit": round(best, 3),
+            "median_fit": round(med, 3),
+        }
+        res.not_checked.append(
+            f"JPEG structure, quantization tables and encoder fingerprint: the file is "
+            f"{media.format.upper()}, not JPEG"
+        )
+        if best < HISTORY_FIT or best < 3.0 * med:
+            res.not_checked.append(
+                "double compression, error levels and ghosts: no trace of earlier JPEG "
+                "compression in the pixels"
+            )
+            # A JPEG fragment in an otherwise lossless picture still shows its grid.
+            self._local_grid(gray, None, False, res)
+            res.examined["manipulation"] = 0.3
+            return
+        coeffs = block_dct(gray, dy, dx, terms=TERMS)
+        pq = prior_quality(coeffs)
+        res.metrics["prior_quality"] = pq
+        quality = pq["quality"]
+        res.findings.append(
+            RawFinding(
+                id="compression.previously_compressed",
+                question="manipulation",
+                title=f"{media.format.upper()} that was a JPEG before",
+                detail=(
+                    f"The pixels carry 8x8 JPEG quantization (grid offset {dy},{dx}"
+                    + (f", quality about {quality}" if quality else ", non-standard tables")
+                    + f"): the image was JPEG-compressed, then stored as "
+                    f"{media.format.upper()}, which hides its compression history. "
+                    "Screenshots and format converters do this innocently."
+                ),
+                evidence={"grid_offset": [dy, dx], "fit": round(best, 3), "quality": quality},
+            )
+        )
+        ela_q = quality or ELA_QUALITY_DEFAULT
+        ghost_qs = [q for q in range(40, 100, 10) if quality is None or abs(q - quality) >= 5]
+        self._localize(media, ctx, coeffs, (dy, dx), ela_q, ghost_qs, res, quality)
+        self._local_grid(gray, (dy, dx), False, res)
+        res.examined["manipulation"] = 0.6
+
+    # ------------------------------------------------------------ localized
+    def _localize(
+        self,
+        media: Media,
+        ctx: Context,
+        coeffs: np.ndarray,
+        origin: tuple[int, int],
+        ela_q: int,
+        ghost_qs: list[int],
+        res: AnalyzerResult,
+        history_quality: int | None = None,
+    ) -> None:
+        """Error-level outliers (high) and ghost minima (low), each confirmed.
+
+        A ghost region must also sit on the lattice of the ghost quality's table
+        clearly more than the rest of the image does; an error-level region of a
+        file with a known earlier quality must sit on that lattice clearly less.
+        Content alone (foliage, flat sky, text) passes neither test.
+        """
+        from triage.forensics.ela import heatmap, normalized_error, outlier_regions, texture_map
+
+        texture = texture_map(coeffs)
+        informative = float((texture >= 60.0).mean()) if texture.size else 0.0
+        res.metrics["informative_blocks"] = round(informative, 3)
+        if informative < 0.1:
+            res.not_checked.append("error levels and ghosts: the image is too flat")
+            return
+        ela = normalized_error(coeffs, ela_q, texture)
+        z_ela = ELA_Z if history_quality else ELA_Z_JPEG
+        regions, _ = outlier_regions(ela, +1, origin, z_threshold=z_ela)
+        res.metrics["ela_quality"] = ela_q
+        if regions and history_quality:
+            regions = [
+                r for r in regions if _lattice_contrast(coeffs, r.cells, history_quality) <= -0.25
+            ]
+        if regions:
+            res.findings.append(_region_finding("compression.ela_region", regions, ela_q, "ela"))
+        best: tuple[float, int, list[Any], Any] | None = None
+        checked: dict[str, Any] = {}
+        for q in ghost_qs:
+            g = normalized_error(coeffs, q, texture)
+            regs, _ = outlier_regions(g, -1, origin, z_threshold=GHOST_Z)
+            confirmed = []
+            for r in regs[:3]:
+                contrast = _lattice_contrast(coeffs, r.cells, q)
+                checked[f"q{q}"] = round(contrast, 3)
+                if contrast >= GHOST_LATTICE:
+                    confirmed.append(r)
+            if confirmed:
+                score = confirmed[0].score * confirmed[0].blocks
+                if best is None or score > best[0]:
+                    best = (score, q, confirmed, g)
+        res.metrics["ghost_qualities"] = ghost_qs
+        if checked:
+            res.metrics["ghost_candidates_lattice_contrast"] = checked
+        if best is not None:
+            res.findings.append(
+                _region_finding("compression.ghost_region", best[2], best[1], "ghost")
+            )
+        if ctx.want_artifacts:
+            shape = (media.height or 0, media.width or 0)
+            res.artifacts.append(
+                Artifact(
+                    "ela_map",
+                    f"Error levels (re-save at quality {ela_q}; bright = more change)",
+                    ctx.png(heatmap(ela, shape, origin)),
+                )
+            )
+            if best is not None:
+                res.artifacts.append(
+                    Artifact(
+                        "ghost_map",
+                        f"JPEG ghost at quality {best[1]} (dark = low error)",
+                        ctx.png(heatmap(best[3], shape, origin)),
+                    )
+                )
+
+    def _local_grid(
+        self,
+        gray: np.ndarray,
+        origin: tuple[int, int] | None,
+        exclude_aligned: bool,
+        res: AnalyzerResult,
+    ) -> None:
+        """Regions whose blocking grid sits at another phase than the image's,
+        confirmed by integer periodicity of their DCT on that phase."""
+        import numpy as np
+
+        from triage.forensics.dct import block_dct, integer_periodicity, local_grid
+        from triage.forensics.ela import outlier_regions
+
+        tile = 32
+        lg = local_grid(gray, tile=tile, exclude_aligned=exclude_aligned)
+        if lg["strength"].size < 16:
+            return
+        if exclude_aligned or origin is None:
+            other = np.ones(lg["strength"].shape, bool)
+        else:
+            other = (lg["phase_y"] != origin[0]) | (lg["phase_x"] != origin[1])
+        m = np.where(other & (lg["strength"] >= 0.25), lg["strength"], 0.0).astype(np.float32)
+        regions, _ = outlier_regions(
+            m, +1, (0, 0), z_threshold=5.0, min_blocks=4, block=tile, smooth=False
+        )
+        confirmed = []
+        for r in regions[:3]:
+            r0, c0, r1, c1 = r.cells
+            py = lg["phase_y"][r0:r1, c0:c1].ravel()
+            px = lg["phase_x"][r0:r1, c0:c1].ravel()
+            dy = int(np.bincount(py, minlength=8).argmax())
+            dx = int(np.bincount(px, minlength=8).argmax())
+            ref = (0, 0) if exclude_aligned else origin
+            if ref is not None and (dy == ref[0] or dx == ref[1]):
+                continue  # shares rows or columns with the image's own grid
+            x0, y0, x1, y1 = r.box
+            patch = gray[y0:y1, x0:x1]
+            fit = integer_periodicity(block_dct(patch, (dy - y0) % 8, (dx - x0) % 8, terms=11))
+            control = integer_periodicity(
+                block_dct(patch, (dy - y0 + 4) % 8, (dx - x0 + 4) % 8, terms=11)
+            )
+            if fit >= 0.3 and fit >= 2.5 * control:
+                r = _grow(r, lg, dy, dx, tile)
+                confirmed.append(r)
+                res.metrics.setdefault("grid_regions", []).append(
+                    {"box": list(r.box), "phase": [dy, dx], "fit": round(fit, 3)}
+                )
+        if confirmed:
+            res.findings.append(
+                _region_finding("compression.grid_shift_region", confirmed, None, "grid")
+            )
+
+
+def _grow(region: Any, lg: dict[str, np.ndarray], dy: int, dx: int, tile: int) -> Any:
+    """Extend a confirmed grid region over touching tiles on the same phase."""
+    import cv2
+    import numpy as np
+
+    from triage.forensics.ela import Region
+
+    same = (lg["phase_y"] == dy) & (lg["phase_x"] == dx) & (lg["strength"] >= 0.2)
+    r0, c0, r1, c1 = region.cells
+    same[r0:r1, c0:c1] = True
+    _, labels = cv2.connectedComponents(same.astype(np.uint8), connectivity=8)
+    lab = labels[(r0 + r1) // 2, (c0 + c1) // 2]
+    ys, xs = np.nonzero(labels == lab)
+    cells = (int(ys.min()), int(xs.min()), int(ys.max()) + 1, int(xs.max()) + 1)
+    if (cells[2] - cells[0]) * (cells[3] - cells[1]) > 0.5 * same.size:
+        return region
+    box = (cells[1] * tile, cells[0] * tile, cells[3] * tile, cells[2] * tile)
+    n = int((labels == lab).sum())
+    return Region(box, n, n / same.size, region.score, cells)
+
+
+def _lattice_contrast(coeffs: np.ndarray, cells: tuple[int, int, int, int], quality: int) -> float:
+    """Table fit inside a block region minus the fit in the rest of the image."""
+    import numpy as np
+
+    from triage.forensics.dct import table_fit
+
+    r0, c0, r1, c1 = cells
+    inside = table_fit(coeffs[r0:r1, c0:c1], quality)
+    mask = np.ones(coeffs.shape[:2], bool)
+    mask[r0:r1, c0:c1] = False
+    rest = coeffs[mask]
+    if rest.shape[0] > 20_000:
+        rest = rest[:: rest.shape[0] // 20_000]
+    outside = table_fit(rest, quality)
+    if inside is None or outside is None:
+        return 0.0
+    return inside - outside
+
+
+_DCT_KINDS = {"baseline", "extended-sequential", "progressive"}
+
+
+def _region_finding(fid: str, regions: list[Any], quality: int | None, kind: str) -> RawFinding:
+    top = regions[:3]
+    area = sum(r.area_fraction for r in top)
+    boxes = [list(r.box) for r in top]
+    if kind == "ela":
+        title = "Region with an outlying error level"
+        detail = (
+            f"Re-saving at quality {quality}, {len(top)} region(s) covering {area:.1%} of the "
+            "image change much more than the rest (robust z-score over blocks): their "
+            "compression history differs. Very different texture or sharpening can do "
+            "this too."
+        )
+    elif kind == "ghost":
+        title = "Region with a different compression history (JPEG ghost)"
+        detail = (
+            f"At quality {quality}, {len(top)} region(s) covering {area:.1%} of the image "
+            "re-compress with much less error than the rest: they were compressed at about "
+            "that quality before, the rest was not (Farid 2009)."
+        )
+    else:
+        title = "Region on a shifted 8x8 block grid"
+        detail = (
+            f"{len(top)} region(s) covering {area:.1%} of the image show JPEG blocking on "
+            "another grid phase than the rest: typical of a pasted JPEG fragment."
+        )
+    zs = max(r.score for r in top)
+    strength = min(1.5, max(0.5, zs / 8.0))
+    evidence: dict[str, Any] = {
+        "boxes": boxes,
+        "area_fraction": round(area, 4),
+        "z": round(min(zs, 99.0), 2),
+    }
+    if quality is not None:
+        evidence["quality"] = quality
+    return RawFinding(fid, "manipulation", title, detail, evidence, round(strength, 3))
+
+
+def _exif_camera(media: Media) -> tuple[str, str]:
+    """EXIF Make and Model (0x010F, 0x0110), cheaply from the Pillow header."""
+    try:
+        exif = media.pil_header.getexif()
+        make = str(exif.get(0x010F, "") or "")
+        model = str(exif.get(0x0110, "") or "")
+    except Exception:  # damaged EXIF is the metadata analyzer's business
+        return "", ""
+    return make.strip("\x00 ").strip()[:64], model.strip("\x00 ").strip()[:64]

@@ -1,0 +1,152 @@
+"""Error-level and JPEG-ghost maps at block level, and robust outlier regions.
+
+Both maps come from requantizing the block DCT (see :mod:`triage.forensics.dct`):
+the error of re-saving at quality Q is, by Parseval, the squared requantization
+error of the coefficients. A block's error depends on its texture as much as on
+its history, so each map is divided by the block's error at a coarse reference
+quality (30), and blocks too flat to say anything are left out.
+
+Outliers are found with robust statistics (median and MAD over informative
+blocks, never mean and standard deviation), the map is smoothed over 3x3 blocks,
+and only connected regions of a meaningful size are reported, so that a
+uniformly compressed image stays quiet.
+
+References
+----------
+Krawetz, N. (2007). A picture's worth (error level analysis).
+Farid, H. (2009). Exposing digital forgeries from JPEG ghosts. IEEE TIFS 4(1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from triage.forensics.dct import requant_error
+
+__all__ = ["Region", "heatmap", "normalized_error", "outlier_regions", "texture_map"]
+
+REFERENCE_QUALITY = 30
+MIN_TEXTURE = 60.0  # squared luma error at quality 30 below which a block is "flat"
+
+
+@dataclass
+class Region:
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels (x1, y1 exclusive)
+    blocks: int
+    area_fraction: float
+    score: float  # median robust z inside the region
+    cells: tuple[int, int, int, int]  # row0, col0, row1, col1 in map cells (exclusive)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "box": list(self.box),
+            "area_fraction": round(self.area_fraction, 4),
+            "score": round(self.score, 2),
+        }
+
+
+def texture_map(coeffs: np.ndarray) -> np.ndarray:
+    """Per-block error at the coarse reference quality (a texture measure)."""
+    return requant_error(coeffs, REFERENCE_QUALITY)
+
+
+def normalized_error(coeffs: np.ndarray, quality: int, texture: np.ndarray) -> np.ndarray:
+    """Requantization error at ``quality`` over the block's texture (NaN when flat)."""
+    err = requant_error(coeffs, quality)
+    out = err / np.maximum(texture, 1e-6)
+    out[texture < MIN_TEXTURE] = np.nan
+    return out.astype(np.float32)
+
+
+def _smooth(m: np.ndarray) -> np.ndarray:
+    """3x3 mean over valid (non-NaN) blocks."""
+    import cv2
+
+    valid = np.isfinite(m).astype(np.float32)
+    vals = np.where(np.isfinite(m), m, 0.0).astype(np.float32)
+    s = cv2.blur(vals, (3, 3), borderType=cv2.BORDER_REFLECT)
+    w = cv2.blur(valid, (3, 3), borderType=cv2.BORDER_REFLECT)
+    out = np.full(m.shape, np.nan, np.float32)
+    ok = w >= 0.34
+    out[ok] = s[ok] / w[ok]
+    return out
+
+
+def robust_z(m: np.ndarray, direction: int) -> np.ndarray:
+    """(m - median) / (1.4826 MAD) over finite entries, signed by ``direction``."""
+    finite = m[np.isfinite(m)]
+    if finite.size < 16:
+        return np.zeros(m.shape, np.float32)
+    med = float(np.median(finite))
+    mad = float(np.median(np.abs(finite - med))) * 1.4826
+    mad = max(mad, 0.02 * abs(med), 1e-4)
+    z = direction * (m - med) / mad
+    return np.where(np.isfinite(z), z, 0.0).astype(np.float32)
+
+
+def outlier_regions(
+    m: np.ndarray,
+    direction: int,
+    origin: tuple[int, int] = (0, 0),
+    z_threshold: float = 4.0,
+    min_fraction: float = 0.01,
+    min_blocks: int = 24,
+    max_fraction: float = 0.5,
+    block: int = 8,
+    smooth: bool = True,
+) -> tuple[list[Region], np.ndarray]:
+    """Connected regions whose smoothed map value is a robust outlier.
+
+    ``direction`` +1 looks for high values (error levels), -1 for low values
+    (ghost minima). ``smooth`` averages over 3x3 cells first (for block maps;
+    tile maps are already aggregated). Returns the regions (largest score
+    first) and the z map.
+    """
+    import cv2
+
+    sm = _smooth(m) if smooth else m
+    z = robust_z(sm, direction)
+    n_valid = int(np.isfinite(m).sum())
+    total = m.size
+    if n_valid < max(min_blocks * 4, 64):
+        return [], z
+    mask: Any = (z > z_threshold).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    regions: list[Region] = []
+    need = max(min_blocks, int(min_fraction * total))
+    for i in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if area < need or area > max_fraction * total:
+            continue
+        zin = z[labels == i]
+        oy, ox = origin
+        box = (ox + x * block, oy + y * block, ox + (x + w) * block, oy + (y + h) * block)
+        cells = (y, x, y + h, x + w)
+        regions.append(Region(box, area, area / total, float(np.median(zin)), cells))
+    regions.sort(key=lambda r: -r.score * r.blocks)
+    return regions, z
+
+
+def heatmap(m: np.ndarray, shape: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """An RGB uint8 heatmap (full image size) of a block map; NaN shows dark."""
+    import cv2
+
+    finite = m[np.isfinite(m)]
+    lo, hi = np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0)
+    norm = np.where(np.isfinite(m), (m - lo) / max(hi - lo, 1e-6), 0.0)
+    small = (np.clip(norm, 0, 1) * 255).astype(np.uint8)
+    colored = cv2.applyColorMap(small, cv2.COLORMAP_INFERNO)
+    colored = cv2.cvtColor(colored, cv2.COLOR_BGR2RGB)
+    h, w = shape
+    big = cv2.resize(
+        colored, (small.shape[1] * 8, small.shape[0] * 8), interpolation=cv2.INTER_NEAREST
+    )
+    out = np.zeros((h, w, 3), np.uint8)
+    oy, ox = origin
+    hh, ww = min(h - oy, big.shape[0]), min(w - ox, big.shape[1])
+    out[oy : oy + hh, ox : ox + ww] = big[:hh, :ww]
+    return out
