@@ -216,7 +216,7 @@ def test_timeout_and_crash_give_error_entries(tmp_path: Path) -> None:
     csv_path = tmp_path / "out.csv"
     env = _env(TRIAGE_EXTRA_ANALYZERS="scan_analyzers:HangAnalyzer,scan_analyzers:CrashAnalyzer")
     res = subprocess.run(
-        _cli(str(d), "--jobs", "2", "--timeout", "3", "--output", str(out), "--csv", str(csv_path)),
+        _cli(str(d), "--jobs", "2", "--timeout", "5", "--output", str(out), "--csv", str(csv_path)),
         env=env,
         capture_output=True,
         text=True,

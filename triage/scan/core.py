@@ -22,12 +22,16 @@ if TYPE_CHECKING:
 
 
 class ProgressSink(Protocol):
+    def note(self, text: str) -> None: ...
     def start(self, total: int) -> None: ...
     def advance(self, path: str, failed: bool) -> None: ...
     def stop(self) -> None: ...
 
 
 class NoProgress:
+    def note(self, text: str) -> None:
+        pass
+
     def start(self, total: int) -> None:
         pass
 
@@ -47,10 +51,12 @@ class LineProgress:
         self.total = self.done = self.errors = 0
         self.t0 = self.last = 0.0
 
+    def note(self, text: str) -> None:
+        print(f"scan: {text}", file=self.stream, flush=True)
+
     def start(self, total: int) -> None:
         self.total, self.t0 = total, time.monotonic()
         self.last = self.t0
-        print(f"scan: {total} files to analyze", file=self.stream, flush=True)
 
     def advance(self, path: str, failed: bool) -> None:
         self.done += 1
@@ -96,13 +102,17 @@ class RichProgress:
             TextColumn("ETA"),
             TimeRemainingColumn(),
             TextColumn("[red]{task.fields[errors]} errors"),
-            console=Console(stderr=True),
+            console=self._console,
             transient=True,
         )
+        self._console = Console(stderr=True)
         self._task: Any = None
         self.errors = 0
         self.t0 = 0.0
         self.done = 0
+
+    def note(self, text: str) -> None:
+        self._console.print(f"scan: {text}", highlight=False)
 
     def start(self, total: int) -> None:
         self.t0 = time.monotonic()
@@ -175,6 +185,7 @@ def scan(
 
     stats = WalkStats()
     todo: list[str] = []
+    progress.note("listing and sniffing files…")
     entries = list(discover(roots, include, exclude, follow_symlinks, max_bytes, stats))
     summary.excluded = stats.excluded
     done = read_done(output) if resume and output is not None else None
@@ -210,6 +221,12 @@ def scan(
             result.reports.append(outcome.report())
         progress.advance(outcome.path, outcome.row.failed)
 
+    media = len(entries) - len(summary.skipped)
+    progress.note(
+        f"{media} media files ({summary.resumed} already in the output), "
+        f"{len(summary.skipped)} skipped, {summary.excluded} excluded; {len(todo)} to analyze"
+        + (f" on {scheduler}" if isinstance(scheduler, str) else "")
+    )
     progress.start(len(todo))
     try:
         if not todo:

@@ -146,6 +146,7 @@ def warm_up() -> None:
         from triage.pipeline import analyze_path  # noqa: F401
 
         all_analyzers()
+        import cv2  # noqa: F401
         import numpy  # noqa: F401
         from PIL import Image  # noqa: F401
     except Exception:

@@ -24,7 +24,7 @@ DUPLICATE_RADIUS = 8  # pHash bits: near-duplicates within a batch
 TOP_ROWS = 25
 
 
-@dataclass
+@dataclass(slots=True)
 class FileRow:
     path: str
     sha256: str | None

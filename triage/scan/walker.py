@@ -37,7 +37,7 @@ SNIFF_BYTES = 64
 Status = Literal["media", "skipped"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One file found by the walk."""
 
