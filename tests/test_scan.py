@@ -320,3 +320,23 @@ def test_html_output(tmp_path: Path) -> None:
     target = tmp_path / "scan.html"
     html.write_html(result.reports, target, no_pixels=True)
     assert "a.jpg" in target.read_text(encoding="utf-8")
+
+
+def test_progress_reporters_run(tmp_path: Path) -> None:
+    import io
+
+    from triage.scan.core import LineProgress, RichProgress
+
+    d = tmp_path / "in"
+    d.mkdir()
+    _jpeg(d / "a.jpg", 1)
+    stream = io.StringIO()
+    scan([d], jobs=1, timeout=60, progress=LineProgress(stream, every=0))
+    text = stream.getvalue()
+    assert "1 media files" in text and "1/1 files" in text and "0 errors" in text
+    bar = RichProgress()
+    bar.note("x")
+    bar.start(2)
+    bar.advance("a", failed=True)
+    bar.stop()
+    assert bar.errors == 1

@@ -94,6 +94,7 @@ class RichProgress:
             TimeRemainingColumn,
         )
 
+        self._console = Console(stderr=True)
         self._progress = Progress(
             TextColumn("[bold]scan"),
             BarColumn(),
@@ -105,7 +106,6 @@ class RichProgress:
             console=self._console,
             transient=True,
         )
-        self._console = Console(stderr=True)
         self._task: Any = None
         self.errors = 0
         self.t0 = 0.0
