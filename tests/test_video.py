@@ -149,6 +149,75 @@ def test_artifacts_timeline_without_pixels_and_contact_sheet() -> None:
     assert [a.kind for a in res2.artifacts] == ["timeline"]
 
 
+# ------------------------------------------------------------ real containers
+def _remux(src: Path, dst: Path, fmt_options: dict[str, str] | None = None, **meta: str) -> None:
+    """Copy the video packets of ``src`` into ``dst`` (no re-encode), with tags."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w", options=fmt_options or {}) as out:
+        for k, v in meta.items():
+            out.metadata[k] = v
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.dts is None:
+                continue
+            packet.stream = stream
+            out.mux(packet)
+
+
+def test_creation_dates_that_disagree_in_a_real_file(tmp_path: Path) -> None:
+    dst = tmp_path / "dated.mov"
+    _remux(
+        VIDEO / "clean.mp4",
+        dst,
+        {"movflags": "use_metadata_tags"},
+        creation_time="2024-03-01T10:00:00.000000Z",
+        **{"com.apple.quicktime.creationdate": "2024-05-07T18:22:10+0200"},
+    )
+    res = VideoAnalyzer().run(Media.open(dst), Context())
+    assert "video.dates_inconsistent" in ids(res)
+    same = tmp_path / "same.mov"
+    _remux(
+        VIDEO / "clean.mp4",
+        same,
+        {"movflags": "use_metadata_tags"},
+        creation_time="2024-03-01T10:00:00.000000Z",
+        **{"com.apple.quicktime.creationdate": "2024-03-01T11:00:00+0100"},
+    )
+    assert "video.dates_inconsistent" not in ids(VideoAnalyzer().run(Media.open(same), Context()))
+
+
+def test_truncated_matroska_duration_mismatch(tmp_path: Path) -> None:
+    full = tmp_path / "full.mkv"
+    _remux(VIDEO / "clean.mp4", full)
+    assert "video.duration_mismatch" not in ids(VideoAnalyzer().run(Media.open(full), Context()))
+    cut = tmp_path / "cut.mkv"
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    res = VideoAnalyzer().run(Media.open(cut), Context())
+    assert "video.duration_mismatch" in ids(res)
+
+
+def test_unreadable_video_is_one_error_not_two(tmp_path: Path) -> None:
+    bad = tmp_path / "trunc.mp4"
+    bad.write_bytes((VIDEO / "clean.mp4").read_bytes()[:20000])  # moov atom is at the end
+    rep = analyze_path(bad, MANIPULATION_ONLY)
+    assert len(rep.errors) == 1
+    run_ = next(a for a in rep.analyzers if a.name == "video")
+    assert run_.status == "skipped"
+
+
+def test_decoding_budget_stops_frames_but_not_timestamps() -> None:
+    media = Media.open(VIDEO / "irregular_ts.mp4")
+    res = VideoAnalyzer().run(media, Context(options={"video_max_seconds": 1.0}))
+    assert not res.metrics["decoded_all"]
+    assert res.metrics["frames_decoded"] <= 31
+    assert any("budget" in n for n in res.not_checked)
+    assert res.examined["manipulation"] < 1.0
+    # The gap at 1.63 s is beyond the decoded second, but packets cover it.
+    assert "video.timestamp_gap" in ids(res)
+
+
 # ------------------------------------------------------------ OpenCV fallback
 def test_opencv_fallback_says_what_it_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     from triage.video import scan

@@ -62,9 +62,12 @@ class VideoAnalyzer(Analyzer):
             try:
                 scan = sc.scan_opencv(media.path, max_seconds, qpps)
             except Exception as exc2:
-                raise MediaError(
-                    f"the video cannot be decoded (PyAV: {pyav_error}; OpenCV: {_short(exc2)})"
-                ) from None
+                reason = f"the video cannot be decoded (PyAV: {pyav_error}; OpenCV: {_short(exc2)})"
+                if getattr(media, "video_header_error", None):
+                    # The file already carries its "open" error; do not report it twice.
+                    result.skipped_reason = reason
+                    return result
+                raise MediaError(reason) from None
             result.not_checked.extend(
                 f"{c}: PyAV cannot open the file ({pyav_error}); frames read through OpenCV"
                 for c in _PYAV_CHECKS
@@ -220,8 +223,10 @@ def _assess(media: Media, ctx: Context, scan: Any, result: AnalyzerResult) -> An
             if ev.kind == "gap":
                 # Do the pixels jump with the clock? A recorder that drops frames
                 # leaves both; re-written timestamps move the clock only.
-                f = min(ev.frame, n - 1)
-                if any(abs(f - b) <= 1 for b in breaks):
+                f = ev.frame
+                if f >= n:
+                    evidence["pixels"] = "not decoded (beyond the decoding budget)"
+                elif any(abs(f - b) <= 1 for b in breaks):
                     evidence["pixels"] = "jump with the gap (frames dropped or cut)"
                     detail += (
                         " The picture jumps at the same frame, as when a recorder drops frames."

@@ -227,6 +227,10 @@ def check_container(
             )
         )
     sdur = vs.get("duration_s")
+    if sdur is None and len(info["streams"]) == 1:
+        # Matroska/WebM give no per-stream duration; with one stream the
+        # container's duration is the video's.
+        sdur = info.get("duration_s")
     if frame_span_s and sdur:
         rate = vs.get("average_rate") or 30.0
         if abs(sdur - frame_span_s) > max(3.0 / rate, 0.1):
