@@ -16,7 +16,7 @@ from PIL import Image
 
 from triage import hashing as H
 from triage.analyzers.base import Context
-from triage.analyzers.provenance import ProvenanceAnalyzer, media_hashes
+from triage.analyzers.provenance import ProvenanceAnalyzer, media_hashes, reference_rows
 from triage.media import Media
 from triage.store import HashRow, HashStore, StoreError
 from triage.store.exchange import export_rows, import_file
@@ -34,26 +34,8 @@ def _rgb(path: Path) -> np.ndarray:
 def _add_files(store: HashStore, names: list[str], label: str = "debunked") -> None:
     for name in names:
         media = Media.open(PROV / name)
-        rows = []
-        for f in media_hashes(media):
-            rows += [
-                HashRow(
-                    "pdq",
-                    f.pdq,
-                    f.pdq_quality,
-                    label,
-                    "fact-check 12",
-                    sha256=media.sha256,
-                    time=f.time,
-                ),
-                HashRow(
-                    "phash", f.phash, None, label, "fact-check 12", sha256=media.sha256, time=f.time
-                ),
-                HashRow(
-                    "dhash", f.dhash, None, label, "fact-check 12", sha256=media.sha256, time=f.time
-                ),
-            ]
-        store.add(rows)
+        frames = media_hashes(media, reference=True)
+        store.add(reference_rows(media, frames, label, "fact-check 12"))
 
 
 @pytest.fixture()
@@ -441,11 +423,11 @@ def test_cli_db_commands(tmp_path: Path) -> None:
     assert lines[0]["match"]["label"] == "debunked" and lines[1]["match"] is None
     out = tmp_path / "x.jsonl"
     assert runner.invoke(app, ["db", "export", str(out), "--db", db]).exit_code == 0
-    assert len(out.read_text().splitlines()) == 3
+    assert len(out.read_text().splitlines()) == 7  # 3 hashes + 2 x 2 of central crops
     r = runner.invoke(app, ["db", "import", str(out), "--db", str(tmp_path / "b.sqlite")])
     assert r.exit_code == 0
     r = runner.invoke(app, ["db", "stats", "--json"], env={"TRIAGE_DB": db})
-    assert json.loads(r.stdout)["rows"] == 3
+    assert json.loads(r.stdout)["rows"] == 7
     r = runner.invoke(app, ["db", "remove", str(PROV / "orig_a.jpg"), "--db", db])
     assert r.exit_code == 0
     assert json.loads(runner.invoke(app, ["db", "stats", "--json", "--db", db]).stdout)["rows"] == 0

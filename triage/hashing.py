@@ -40,7 +40,13 @@ PDQ_BITS = 256
 # docs/analyzers/provenance.md.
 PDQ_RADIUS = 31
 PHASH_RADIUS = 4
+# pHash of a nearly flat picture (PDQ quality < 50 on either side) is less stable.
+PHASH_RADIUS_LOW_DETAIL = 2
 DHASH_RADIUS = 4
+# A pHash-only match is refused when the same reference's PDQ is farther than this:
+# unrelated pictures measured 84+ bits apart; copies after the six everyday
+# changes at most 72 (a 5% crop, before the reference crops were stored).
+PDQ_CONTRADICTS = 96
 # Below this PDQ quality the picture is nearly flat and its bits are mostly noise;
 # Meta's reference matcher ignores such hashes.
 PDQ_MIN_QUALITY = 50
@@ -204,6 +210,26 @@ def _box_mean(a: np.ndarray, window: int, axis: int) -> np.ndarray:
     return out
 
 
+_MATRIX_LIMIT = 1024
+
+
+@cache
+def _pdq_reducer(n: int) -> np.ndarray:
+    """64 x n matrix: PDQ's two box-filter passes then decimation to 64 samples."""
+    import numpy as np
+
+    window = _jarosz_window(n)
+    half = (window + 2) // 2
+    o = np.arange(n)
+    lo = np.clip(o - (window - half), 0, n)
+    hi = np.clip(o + half, 0, n)
+    box = ((o[None, :] >= lo[:, None]) & (o[None, :] < hi[:, None])) / (hi - lo)[:, None]
+    pick = (((np.arange(64) + 0.5) * n) / 64).astype(np.int64)
+    out: np.ndarray = box[pick] @ box
+    out.flags.writeable = False
+    return out
+
+
 def pdq_dct(rgb: np.ndarray) -> tuple[np.ndarray, int]:
     """PDQ's 16 x 16 DCT matrix and quality (0..100) of an RGB or grey picture."""
     import numpy as np
@@ -215,15 +241,19 @@ def pdq_dct(rgb: np.ndarray) -> tuple[np.ndarray, int]:
     else:
         luma = arr.astype(np.float64)
     rows, cols = luma.shape
-    win_rows = _jarosz_window(cols)  # along each row: depends on the number of columns
-    win_cols = _jarosz_window(rows)
-    buf = luma
-    for _ in range(2):  # two passes of the box filter = a tent filter
-        buf = _box_mean(buf, win_rows, axis=1)
-        buf = _box_mean(buf, win_cols, axis=0)
-    ri = (((np.arange(64) + 0.5) * rows) / 64).astype(np.int64)
-    ci = (((np.arange(64) + 0.5) * cols) / 64).astype(np.int64)
-    small = buf[np.ix_(ri, ci)]
+    if max(rows, cols) <= _MATRIX_LIMIT:
+        # Filtering and decimation are linear and separable: two small matrices.
+        small = _pdq_reducer(rows) @ luma @ _pdq_reducer(cols).T
+    else:
+        win_rows = _jarosz_window(cols)  # along each row: depends on the number of columns
+        win_cols = _jarosz_window(rows)
+        buf = luma
+        for _ in range(2):  # two passes of the box filter = a tent filter
+            buf = _box_mean(buf, win_rows, axis=1)
+            buf = _box_mean(buf, win_cols, axis=0)
+        ri = (((np.arange(64) + 0.5) * rows) / 64).astype(np.int64)
+        ci = (((np.arange(64) + 0.5) * cols) / 64).astype(np.int64)
+        small = buf[np.ix_(ri, ci)]
     quality = _pdq_quality(small)
     d = _dct_matrix(16, 64, True) * math.sqrt(2.0 / 64)
     out: np.ndarray = d @ small @ d.T
@@ -298,7 +328,8 @@ def trim_uniform_border(rgb: np.ndarray, tolerance: float = 6.0, min_fraction: f
 
     Returns the cropped view, or None when no side has a uniform band covering at
     least ``min_fraction`` of the picture. A row/column belongs to the frame when
-    its pixels stay within ``tolerance`` grey levels of the frame colour.
+    its pixels stay within ``tolerance`` grey levels of the frame colour on average
+    (and within 6 x ``tolerance`` everywhere: JPEG noise on small pictures).
     """
     import numpy as np
 
@@ -308,24 +339,36 @@ def trim_uniform_border(rgb: np.ndarray, tolerance: float = 6.0, min_fraction: f
     if h < 16 or w < 16:
         return None
 
-    def run(lines: np.ndarray) -> int:
-        """Leading lines close to the first line's colour (JPEG ringing tolerated)."""
-        dev = np.abs(lines - np.median(lines[0]))
-        bad = (dev.mean(axis=1) > tolerance / 2) | (dev.max(axis=1) > tolerance * 4)
+    def run(lines: np.ndarray, ref: float) -> int:
+        """Leading lines close to the frame colour ``ref`` (JPEG ringing tolerated)."""
+        dev = np.abs(lines - ref)
+        bad = (dev.mean(axis=1) > tolerance) | (dev.max(axis=1) > tolerance * 6)
         first = np.nonzero(bad)[0]
-        n = int(first[0]) if first.size else lines.shape[0]
-        return n + 1 if 0 < n < lines.shape[0] else n  # and the blurred seam line
+        return int(first[0]) if first.size else lines.shape[0]
 
-    top = bottom = left = right = 0
-    for _ in range(3):  # bars first, then the margins beside the content, and so on
-        inner = g[top : h - bottom, left : w - right]
+    # Each side's frame colour is fixed by the side's first line; passes repeat so
+    # that side margins are found once the bars above and below are gone (a
+    # margin column crosses the bars), but a side never changes colour, so
+    # uniform content (sky, paper) next to a frame is not eaten.
+    cut = {"top": 0, "bottom": 0, "left": 0, "right": 0}
+    colour: dict[str, float] = {}
+    for _ in range(3):
+        inner = g[cut["top"] : h - cut["bottom"], cut["left"] : w - cut["right"]]
         if inner.shape[0] < 8 or inner.shape[1] < 8:
             return None
-        t, b = run(inner), run(inner[::-1])
-        lft, rgt = run(inner.T), run(inner.T[::-1])
-        if t + b + lft + rgt == 0:
+        views = {"top": inner, "bottom": inner[::-1], "left": inner.T, "right": inner.T[::-1]}
+        moved = False
+        for side, lines in views.items():
+            ref = colour.get(side, float(np.median(lines[0])))
+            n = run(lines, ref)
+            if n and side not in colour:
+                colour[side] = ref
+            if n:
+                cut[side] += n + 1  # and the blurred seam line next to the frame
+                moved = True
+        if not moved:
             break
-        top, bottom, left, right = top + t, bottom + b, left + lft, right + rgt
+    top, bottom, left, right = cut["top"], cut["bottom"], cut["left"], cut["right"]
     if top + bottom >= h * 0.8 or left + right >= w * 0.8:
         return None
     if max(top / h, bottom / h, left / w, right / w) < min_fraction:

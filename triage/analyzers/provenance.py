@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from triage.media import Media
-    from triage.store import HashStore, Match
+    from triage.store import HashRow, HashStore, Match
 
 DEFAULT_MAX_KEYFRAMES = 24
 MAX_MATCHES_REPORTED = 5
@@ -43,6 +43,8 @@ class FrameHashes:
     pdq_variants: list[str] = field(default_factory=list)  # 8 dihedral (+8 of the trimmed)
     phash_variants: list[str] = field(default_factory=list)
     trimmed: bool = False
+    # Reference side only: (name, pdq, pdq quality, phash) of central crops.
+    crops: list[tuple[str, str, int, str]] = field(default_factory=list)
 
     def metrics(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -56,8 +58,19 @@ class FrameHashes:
         return out
 
 
-def frame_hashes(rgb: np.ndarray, time: float | None = None) -> FrameHashes:
-    """All hashes of one RGB picture (pass the <= 512 px decode)."""
+# Central crops hashed for a reference (share of width and height kept): a copy
+# cropped by a few percent moves PDQ by 40-70 bits and pHash by 8-14, but lands
+# near the reference's crop of about the same size.
+REFERENCE_CROPS = (("crop95", 0.95), ("crop90", 0.90))
+
+
+def frame_hashes(
+    rgb: np.ndarray, time: float | None = None, reference: bool = False
+) -> FrameHashes:
+    """All hashes of one RGB picture (pass the <= 512 px decode).
+
+    ``reference``: also hash the central crops of ``REFERENCE_CROPS`` (for storing).
+    """
     from triage import hashing
 
     pdq_vars, quality = hashing.pdq_dihedral(rgb)
@@ -80,19 +93,74 @@ def frame_hashes(rgb: np.ndarray, time: float | None = None) -> FrameHashes:
         fh.pdq_variants.extend(more_pdq)
         fh.phash_variants.extend(hashing.phash_dihedral(inner))
         fh.trimmed = True
+    if reference:
+        import numpy as np
+
+        h, w = rgb.shape[:2]
+        for name, keep in REFERENCE_CROPS:
+            dy, dx = round(h * (1 - keep) / 2), round(w * (1 - keep) / 2)
+            if dy < 1 or dx < 1:
+                continue
+            crop = np.ascontiguousarray(rgb[dy : h - dy, dx : w - dx])
+            cp, cq = hashing.pdq(crop)
+            fh.crops.append((name, cp, cq, hashing.phash(crop)))
     return fh
 
 
-def media_hashes(media: Media, max_keyframes: int = DEFAULT_MAX_KEYFRAMES) -> list[FrameHashes]:
-    """Hashes of a picture (one entry) or of up to ``max_keyframes`` video keyframes."""
+def media_hashes(
+    media: Media, max_keyframes: int = DEFAULT_MAX_KEYFRAMES, reference: bool = False
+) -> list[FrameHashes]:
+    """Hashes of a picture (one entry) or of up to ``max_keyframes`` video keyframes.
+
+    ``reference``: also hash central crops, for adding to a store.
+    """
     from triage.hashing import WORKING_SIZE
 
     if media.kind == "video":
-        return keyframe_hashes(media, max_keyframes)
-    return [frame_hashes(media.reduced(WORKING_SIZE))]
+        return keyframe_hashes(media, max_keyframes, reference)
+    return [frame_hashes(media.reduced(WORKING_SIZE), reference=reference)]
 
 
-def keyframe_hashes(media: Media, max_keyframes: int) -> list[FrameHashes]:
+def reference_rows(
+    media: Media,
+    frames: list[FrameHashes],
+    label: str = "",
+    source: str = "",
+    note: str = "",
+    first_seen: str | None = None,
+) -> list[HashRow]:
+    """Store rows for a reference file: PDQ, pHash, dHash per frame, and the crops."""
+    from triage.store import HashRow
+
+    rows: list[HashRow] = []
+
+    def row(algo: str, value: str, quality: int | None, time: float | None, derived: str) -> None:
+        rows.append(
+            HashRow(
+                algorithm=algo,
+                hash=value,
+                quality=quality,
+                label=label,
+                source=source,
+                first_seen=first_seen,
+                note=note,
+                sha256=media.sha256,
+                time=time,
+                derived=derived,
+            )
+        )
+
+    for fr in frames:
+        row("pdq", fr.pdq, fr.pdq_quality, fr.time, "")
+        row("phash", fr.phash, None, fr.time, "")
+        row("dhash", fr.dhash, None, fr.time, "")
+        for name, cp, cq, cph in fr.crops:
+            row("pdq", cp, cq, fr.time, name)
+            row("phash", cph, None, fr.time, name)
+    return rows
+
+
+def keyframe_hashes(media: Media, max_keyframes: int, reference: bool = False) -> list[FrameHashes]:
     """Decode only keyframes (PyAV ``skip_frame = NONKEY``), spread over the duration.
 
     Keeps at most ``max_keyframes``, at least ``duration / max_keyframes`` seconds
@@ -126,7 +194,7 @@ def keyframe_hashes(media: Media, max_keyframes: int) -> list[FrameHashes]:
                     width=max(1, round(w * scale)),
                     height=max(1, round(h * scale)),
                 )
-                fh = frame_hashes(rgb, t)
+                fh = frame_hashes(rgb, t, reference)
                 last_time = t
                 if out and hamming(fh.pdq, out[-1].pdq) <= 8:
                     continue
@@ -168,11 +236,11 @@ class ProvenanceAnalyzer(Analyzer):
             )
             return result
         store = _open_store(path)
-        result.metrics["store_rows"] = store.count()
         finding = _exact_file(store, media)
         if finding is not None:
             result.findings.append(finding)
         found = lookup_frames(store, frames, media.kind == "video")
+        result.metrics["reference_hashes"] = sum(len(store.index(a)) for a in ("pdq", "phash"))
         result.examined = {"provenance": 1.0}
         if any(f.pdq_quality < _min_quality() for f in frames):
             result.not_checked.append(
@@ -251,21 +319,25 @@ def _exact_file(store: HashStore, media: Media) -> RawFinding | None:
 
 
 @dataclass
-class _Ref:
+class MatchedReference:
     """One stored reference (a file, or one keyframe of it) reached by a lookup."""
 
     key: str
     best: dict[str, Match] = field(default_factory=dict)  # algorithm -> nearest match
-    pair_pdq: int | None = None  # PDQ distance of the reference's own PDQ row
+    pair_pdq: int | None = None  # nearest PDQ among the reference rows pHash reached
+    best_phash_pdq: int | None = None  # PDQ distance of the row with the best pHash
+    low_detail: bool = False  # the best pHash pairs a nearly flat picture (PDQ quality < 50)
     times: list[dict[str, Any]] = field(default_factory=list)
 
     def rules(self) -> dict[str, float]:
         """Match rules this reference meets -> distance as a fraction of the line."""
         from triage.hashing import (
+            PDQ_CONTRADICTS,
             PDQ_PAIR_RADIUS,
             PDQ_RADIUS,
             PHASH_PAIR_RADIUS,
             PHASH_RADIUS,
+            PHASH_RADIUS_LOW_DETAIL,
         )
 
         out: dict[str, float] = {}
@@ -273,19 +345,29 @@ class _Ref:
         ph = self.best.get("phash")
         if pdq is not None and pdq.distance <= PDQ_RADIUS:
             out["pdq"] = pdq.distance / PDQ_RADIUS
-        if ph is not None and ph.distance <= PHASH_RADIUS:
-            out["phash"] = ph.distance / PHASH_RADIUS
+        ph_radius = PHASH_RADIUS_LOW_DETAIL if self.low_detail else PHASH_RADIUS
+        contradicted = self.best_phash_pdq is not None and self.best_phash_pdq > PDQ_CONTRADICTS
+        if ph is not None and ph.distance <= ph_radius and not contradicted:
+            out["phash"] = ph.distance / max(ph_radius, 1)
         pair = self.pair_pdq if pdq is None else min(pdq.distance, self.pair_pdq or 999)
-        pair_ok = pair is not None and pair <= PDQ_PAIR_RADIUS
-        if ph is not None and ph.distance <= PHASH_PAIR_RADIUS and pair is not None and pair_ok:
+        if ph is not None and pair is not None and pair <= PDQ_PAIR_RADIUS:
             out["phash+pdq"] = max(ph.distance / PHASH_PAIR_RADIUS, pair / PDQ_PAIR_RADIUS)
         return out
 
 
-def lookup_frames(store: HashStore, frames: list[FrameHashes], is_video: bool) -> RawFinding | None:
+def match_references(
+    store: HashStore, frames: list[FrameHashes], is_video: bool
+) -> list[MatchedReference]:
+    """Every stored reference meeting a match rule, strongest first.
+
+    Rules: PDQ within 31 (both pictures with PDQ quality >= 50); or pHash within 4
+    (within 2 when either picture is nearly flat), unless the same reference's
+    PDQ is over 96 bits away (then PDQ says they differ); or pHash within 8 and
+    the same reference's PDQ within 50.
+    """
     from triage.hashing import PDQ_RADIUS, PHASH_PAIR_RADIUS
 
-    refs: dict[str, _Ref] = {}
+    refs: dict[str, MatchedReference] = {}
     for frame in frames:
         use_pdq = frame.pdq_quality >= _min_quality()
         per_algo: list[tuple[str, list[Match]]] = [
@@ -297,10 +379,20 @@ def lookup_frames(store: HashStore, frames: list[FrameHashes], is_video: bool) -
         for algo, matches in per_algo:
             for m in matches:
                 key = m.row.sha256 or f"row{m.row.id}"  # one reference file
-                ref = refs.setdefault(key, _Ref(key))
+                ref = refs.setdefault(key, MatchedReference(key))
                 prev = ref.best.get(algo)
-                if prev is None or m.distance < prev.distance:
+                is_best = prev is None or m.distance < prev.distance
+                if is_best:
                     ref.best[algo] = m
+                if algo == "phash":
+                    d, ref_quality = _companion_pdq(store, m, frame.pdq_variants if use_pdq else [])
+                    if d is not None and (ref.pair_pdq is None or d < ref.pair_pdq):
+                        ref.pair_pdq = d
+                    if is_best:
+                        ref.best_phash_pdq = d
+                        ref.low_detail = not use_pdq or (
+                            ref_quality is not None and ref_quality < _min_quality()
+                        )
                 if is_video:
                     ref.times.append(
                         {
@@ -310,17 +402,14 @@ def lookup_frames(store: HashStore, frames: list[FrameHashes], is_video: bool) -
                             "distance": m.distance,
                         }
                     )
-        if use_pdq:
-            for ref in refs.values():
-                ph = ref.best.get("phash")
-                if ph is not None and "pdq" not in ref.best:
-                    d = _companion_pdq(store, ph, frame.pdq_variants)
-                    if d is not None and (ref.pair_pdq is None or d < ref.pair_pdq):
-                        ref.pair_pdq = d
-    accepted = [r for r in refs.values() if r.rules()]
-    if not accepted:
+    return sorted((r for r in refs.values() if r.rules()), key=lambda r: -_strength(r))
+
+
+def lookup_frames(store: HashStore, frames: list[FrameHashes], is_video: bool) -> RawFinding | None:
+    """The ``provenance.known_match`` finding for the best matching reference, or None."""
+    ranked = match_references(store, frames, is_video)
+    if not ranked:
         return None
-    ranked = sorted(accepted, key=lambda r: -_strength(r))
     top = ranked[0]
     algo, m = _headline(top)
     return _finding(algo, m, top, ranked, is_video)
@@ -331,27 +420,36 @@ def _reliable(m: Match) -> bool:
     return m.row.quality is None or m.row.quality >= _min_quality()
 
 
-def _companion_pdq(store: HashStore, ph: Match, variants: list[str]) -> int | None:
-    """PDQ distance between the query and the PDQ stored for the same reference."""
+def _companion_pdq(
+    store: HashStore, ph: Match, variants: list[str]
+) -> tuple[int | None, int | None]:
+    """(PDQ distance to the query, PDQ quality) of the PDQ row stored with a pHash row.
+
+    The distance is None when the row has no reliable PDQ (or no ``variants``
+    are given); the quality is None when the reference has no PDQ row at all.
+    """
     from triage.hashing import hamming
 
     if not ph.row.sha256:
-        return None
+        return None, None
     recs = store.conn.execute(
         "SELECT hash, quality FROM hashes WHERE algorithm = 'pdq' AND sha256 = ? "
-        "AND IFNULL(media_time, -1.0) = IFNULL(?, -1.0)",
-        (ph.row.sha256, ph.row.time),
+        "AND IFNULL(media_time, -1.0) = IFNULL(?, -1.0) AND derived = ?",
+        (ph.row.sha256, ph.row.time, ph.row.derived),
     ).fetchall()
+    if not recs:
+        return None, None
+    quality = max((q for _, q in recs if q is not None), default=None)
     dists = [
         hamming(bytes(h).hex(), v)
         for h, q in recs
         if q is None or q >= _min_quality()
         for v in variants
     ]
-    return min(dists) if dists else None
+    return (min(dists) if dists else None), quality
 
 
-def _strength(ref: _Ref) -> float:
+def _strength(ref: MatchedReference) -> float:
     """1.5 at distance 0 down to 0.5 at the match line; +0.25 when two rules agree."""
     rules = ref.rules()
     if not rules:
@@ -360,7 +458,7 @@ def _strength(ref: _Ref) -> float:
     return round(min(1.5, agree + 1.5 - min(rules.values())), 3)
 
 
-def _headline(ref: _Ref) -> tuple[str, Match]:
+def _headline(ref: MatchedReference) -> tuple[str, Match]:
     rules = ref.rules()
     if "pdq" in rules or ("phash" not in rules and "pdq" in ref.best):
         return "pdq", ref.best["pdq"]
@@ -379,12 +477,18 @@ _VARIANT_NAMES = (
 )
 
 
-def _variant_name(v: int) -> str:
+def _variant_name(v: int, derived: str = "") -> str:
     base = _VARIANT_NAMES[v % 8]
-    return base + (" (after removing a flat border)" if v >= 8 else "")
+    if v >= 8:
+        base += " (after removing a flat border)"
+    if derived.startswith("crop") and derived[4:].isdigit():
+        base += f", against the reference's central {derived[4:]}% crop"
+    return base
 
 
-def _finding(algo: str, m: Match, top: _Ref, ranked: list[_Ref], is_video: bool) -> RawFinding:
+def _finding(
+    algo: str, m: Match, top: MatchedReference, ranked: list[MatchedReference], is_video: bool
+) -> RawFinding:
     from triage.hashing import (
         PDQ_PAIR_RADIUS,
         PDQ_RADIUS,
@@ -416,7 +520,7 @@ def _finding(algo: str, m: Match, top: _Ref, ranked: list[_Ref], is_video: bool)
     detail = (
         f"{algo.upper()} distance {m.distance} of {bits} bits (match line {radius}) to a stored "
         f"reference{_described(row.label, row.source, row.first_seen)}; matched "
-        f"{_variant_name(m.variant)}."
+        f"{_variant_name(m.variant, m.row.derived)}."
     )
     if algo == "phash" and "phash" not in top.rules() and top.pair_pdq is not None:
         detail += (
@@ -456,7 +560,7 @@ def _match_evidence(algo: str, m: Match) -> dict[str, Any]:
     return {
         "algorithm": algo,
         "distance": m.distance,
-        "variant": _variant_name(m.variant),
+        "variant": _variant_name(m.variant, r.derived),
         "label": r.label,
         "source": r.source,
         "first_seen": r.first_seen,

@@ -117,10 +117,9 @@ def add_command(
     db: Path | None = DbOption,
 ) -> None:
     """Hash pictures and videos (keyframes) and add the hashes to the store."""
-    from triage.analyzers.provenance import media_hashes
+    from triage.analyzers.provenance import media_hashes, reference_rows
     from triage.errors import MediaError
     from triage.media import Media
-    from triage.store import HashRow
 
     files, problems = _media_files(paths)
     if not files and problems:
@@ -137,33 +136,14 @@ def add_command(
                 progress.update(task, description=f"hashing {f.name}")
             try:
                 media = Media.open(f)
-                frames = media_hashes(media, max_keyframes)
+                frames = media_hashes(media, max_keyframes, reference=True)
             except MediaError as exc:
                 problems.append(f"{f}: {exc}")
                 continue
             finally:
                 if progress and task is not None:
                     progress.advance(task)
-            rows = []
-            for fr in frames:
-                for algo, value, quality in (
-                    ("pdq", fr.pdq, fr.pdq_quality),
-                    ("phash", fr.phash, None),
-                    ("dhash", fr.dhash, None),
-                ):
-                    rows.append(
-                        HashRow(
-                            algorithm=algo,
-                            hash=value,
-                            quality=quality,
-                            label=label,
-                            source=source,
-                            first_seen=first_seen,
-                            note=note,
-                            sha256=media.sha256,
-                            time=fr.time,
-                        )
-                    )
+            rows = reference_rows(media, frames, label, source, note, first_seen)
             added += store.add(rows)
             hashed += 1
     finally:

@@ -7,7 +7,8 @@ hashes and the words the user attached are stored, never pixels or paths.
 Searching runs on a :class:`~triage.store.index.BandIndex` per algorithm built from
 the table, cached beside the store (``<store>.index/<algorithm>.npz``) and rebuilt
 when the store has changed since (its key: a generation counter that every write
-through this class bumps, the highest row id ever given and the row count).
+through this class bumps, the highest row id ever given). Rows deleted by other tools
+than triage are not noticed until the next write through triage.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class HashRow:
     sha256: str | None = None
     time: float | None = None  # keyframe offset in seconds (video)
     added_at: str | None = None
+    derived: str = ""  # "" = the picture as is; "crop95" = its central 95% (see provenance)
     id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -86,6 +88,9 @@ def validate_row(row: HashRow) -> HashRow:
         row.sha256 = None
     if row.time is not None:
         row.time = float(row.time)
+    row.derived = (row.derived or "").strip().lower()
+    if len(row.derived) > 16 or not all(c.isalnum() for c in row.derived):
+        raise ValueError("derived must be a short word (e.g. crop95)")
     row.label = (row.label or "").strip()
     row.source = (row.source or "").strip()
     row.note = (row.note or "").strip()
@@ -194,6 +199,7 @@ class HashStore:
                     r.sha256,
                     r.time,
                     r.added_at or stamp,
+                    r.derived,
                 )
             )
         if not params:
@@ -202,7 +208,8 @@ class HashStore:
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO hashes (algorithm, hash, quality, label, source, "
-                "first_seen, note, sha256, media_time, added_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "first_seen, note, sha256, media_time, added_at, derived) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 params,
             )
             added = conn.total_changes - before
@@ -301,11 +308,12 @@ class HashStore:
 
     # ---------------------------------------------------------------- search
     def state_key(self) -> str:
-        """Changes whenever rows are added, removed or changed through this API."""
+        """Changes whenever rows are added (any writer: the AUTOINCREMENT counter
+        moves) or removed or changed through this API (the generation counter).
+        Cheap: two one-row reads, no count over the table."""
         gen = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         seq = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'hashes'").fetchone()
-        n = self.count()
-        return f"v{SCHEMA_VERSION}-g{gen[0] if gen else 0}-s{seq[0] if seq else 0}-n{n}"
+        return f"v{SCHEMA_VERSION}-g{gen[0] if gen else 0}-s{seq[0] if seq else 0}"
 
     @property
     def index_dir(self) -> Path:
@@ -381,7 +389,8 @@ class HashStore:
 
 
 _COLUMNS = (
-    "id, algorithm, hash, quality, label, source, first_seen, note, sha256, media_time, added_at"
+    "id, algorithm, hash, quality, label, source, first_seen, note, sha256, media_time, "
+    "added_at, derived"
 )
 
 
@@ -398,6 +407,7 @@ def _row(rec: tuple[Any, ...]) -> HashRow:
         sha256=rec[8],
         time=rec[9],
         added_at=rec[10],
+        derived=rec[11],
     )
 
 

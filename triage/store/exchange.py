@@ -34,6 +34,7 @@ EXPORT_FIELDS = (
     "sha256",
     "time",
     "added_at",
+    "derived",
 )
 
 
@@ -177,5 +178,6 @@ def _to_row(
         sha256=str(rec["sha256"]) if rec.get("sha256") else None,
         time=float(t) if t not in (None, "") else None,
         added_at=str(rec["added_at"]) if rec.get("added_at") else None,
+        derived=str(rec.get("derived") or ""),
     )
     return validate_row(row)

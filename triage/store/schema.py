@@ -39,5 +39,15 @@ _V2 = """
 CREATE INDEX IF NOT EXISTS hashes_sha256 ON hashes (sha256) WHERE sha256 IS NOT NULL;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2]
+# v3: hashes derived from the reference picture (central crops, so that a cropped
+# copy still matches); '' for the picture as it is.
+_V3 = """
+ALTER TABLE hashes ADD COLUMN derived TEXT NOT NULL DEFAULT '';
+DROP INDEX IF EXISTS hashes_unique;
+CREATE UNIQUE INDEX hashes_unique ON hashes (
+    algorithm, hash, IFNULL(sha256, ''), IFNULL(media_time, -1.0), derived, label, source
+);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)
