@@ -1,0 +1,490 @@
+"""Metrics over evaluation records (see :mod:`triage.evaluate.runner` for their shape).
+
+Which labels count as positive and negative for each question:
+
+=============  ==================  ==========================
+question       positive            negative
+=============  ==================  ==========================
+manipulation   manipulated         authentic
+synthetic      synthetic           authentic, manipulated
+provenance     (no labels)         (no labels)
+=============  ==================  ==========================
+
+``malformed`` and ``unknown`` files never enter a score metric; malformed files are
+counted by :func:`robustness`. Files that timed out or crashed have no scores and are
+left out of the score metrics (and counted by :func:`robustness`).
+
+Everything here is plain numpy and pure functions, testable on hand-made records.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from triage.report import BANDS, QUESTIONS
+
+Record = dict[str, Any]
+
+POSITIVE: dict[str, frozenset[str]] = {
+    "manipulation": frozenset({"manipulated"}),
+    "synthetic": frozenset({"synthetic"}),
+    "provenance": frozenset(),
+}
+NEGATIVE: dict[str, frozenset[str]] = {
+    "manipulation": frozenset({"authentic"}),
+    "synthetic": frozenset({"authentic", "manipulated"}),
+    "provenance": frozenset(),
+}
+# What each band claims about the truth: True = "the indicators are real", False =
+# "nothing here". weak-indicators and insufficient-evidence claim nothing.
+BAND_CLAIMS: dict[str, bool] = {
+    "strong-indicators": True,
+    "notable-indicators": True,
+    "no-indicators": False,
+}
+SCORED_OUTCOMES = frozenset({"ok", "error"})
+
+
+# ------------------------------------------------------------------ basic statistics
+def average_ranks(values: Any) -> Any:
+    """1-based ranks with ties given the average of the ranks they span."""
+    import numpy as np
+
+    x = np.asarray(values, dtype=np.float64)
+    if x.size == 0:
+        return x
+    _uniq, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)  # last 1-based rank of each distinct value
+    starts = ends - counts + 1
+    return ((starts + ends) / 2.0)[inverse]
+
+
+def roc_auc(scores: Sequence[float], positive: Sequence[bool]) -> float | None:
+    """Area under the ROC curve via the Mann-Whitney U statistic, ties counted as 1/2.
+
+    None when either class is empty.
+    """
+    import numpy as np
+
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(positive, dtype=bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    ranks = average_ranks(s)
+    u = float(ranks[y].sum()) - n_pos * (n_pos + 1) / 2.0
+    return u / (n_pos * n_neg)
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for a proportion k/n (95% by default); (0, 1) when n = 0."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def smoothed_llr(
+    fired_pos: int, n_pos: int, fired_neg: int, n_neg: int, alpha: float = 1.0
+) -> float:
+    """log(P(fired | positive) / P(fired | negative)) with add-``alpha`` smoothing."""
+    p = (fired_pos + alpha) / (n_pos + 2 * alpha)
+    q = (fired_neg + alpha) / (n_neg + 2 * alpha)
+    return math.log(p / q)
+
+
+# ----------------------------------------------------------------------- record helpers
+def truth(record: Record, question: str) -> bool | None:
+    """True for a positive, False for a negative, None when the label does not count."""
+    label = record.get("label")
+    if label in POSITIVE.get(question, ()):
+        return True
+    if label in NEGATIVE.get(question, ()):
+        return False
+    return None
+
+
+def scored(records: Iterable[Record], question: str) -> list[tuple[Record, bool]]:
+    """(record, is_positive) for records with a label for ``question`` and a report."""
+    out = []
+    for r in records:
+        t = truth(r, question)
+        if t is None or r.get("outcome") not in SCORED_OUTCOMES:
+            continue
+        if question not in r.get("questions", {}):
+            continue
+        out.append((r, t))
+    return out
+
+
+def fired_ids(record: Record, question: str | None = None) -> set[str]:
+    return {
+        f["id"]
+        for f in record.get("findings", [])
+        if question is None or f.get("question") == question
+    }
+
+
+def examined_share(record: Record, analyzer: str, question: str) -> float:
+    """How much of ``question`` the analyzer examined on this file (0 if it did not run)."""
+    entry = record.get("analyzers", {}).get(analyzer)
+    if not entry or entry.get("status") != "ok":
+        return 0.0
+    examined = entry.get("examined")
+    if examined:
+        return float(min(max(examined.get(question, 0.0), 0.0), 1.0))
+    return 1.0  # no capture available: an analyzer that ran ok is taken as having looked
+
+
+# ----------------------------------------------------------------------------- metrics
+def auc_for(records: Iterable[Record], question: str, key: str = "score") -> dict[str, Any]:
+    """ROC AUC of the point score (``key='score'``) or of the interval's low end (``'low'``)."""
+    pairs = scored(records, question)
+    scores = [_value(r, question, key) for r, _ in pairs]
+    labels = [t for _, t in pairs]
+    return {
+        "auc": roc_auc(scores, labels),
+        "n_pos": sum(labels),
+        "n_neg": len(labels) - sum(labels),
+    }
+
+
+def _value(record: Record, question: str, key: str) -> float:
+    q = record["questions"][question]
+    if key == "low":
+        return float(q["interval"][0])
+    if key == "high":
+        return float(q["interval"][1])
+    return float(q["score"])
+
+
+def band_rates(records: Iterable[Record], question: str) -> dict[str, dict[str, Any]]:
+    """Per label: n and the count and share of each band for ``question``."""
+    by_label: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in records:
+        if r.get("outcome") not in SCORED_OUTCOMES or question not in r.get("questions", {}):
+            continue
+        by_label[r["label"]][r["questions"][question]["band"]] += 1
+    out: dict[str, dict[str, Any]] = {}
+    for label, counts in sorted(by_label.items()):
+        n = sum(counts.values())
+        out[label] = {
+            "n": n,
+            "counts": {b: counts.get(b, 0) for b in BANDS},
+            "rates": {b: counts.get(b, 0) / n for b in BANDS},
+        }
+    return out
+
+
+def claim_coverage(records: Iterable[Record], question: str) -> dict[str, Any]:
+    """How often the truth falls on the side of 0.5 that the band claims.
+
+    ``strong``/``notable`` claim the interval lies above 0.5 (indicators are real);
+    ``no-indicators`` claims it lies below. For each claiming band: n, correct, the
+    share correct with a Wilson interval; the same pooled over all claims; and how
+    many files got a band that claims nothing (weak, insufficient).
+    """
+    pairs = scored(records, question)
+    per_band: dict[str, dict[str, Any]] = {}
+    total_n = total_ok = 0
+    for band, claim in BAND_CLAIMS.items():
+        hits = [t == claim for r, t in pairs if r["questions"][question]["band"] == band]
+        n, ok = len(hits), sum(hits)
+        total_n += n
+        total_ok += ok
+        per_band[band] = {
+            "claims": "positive" if claim else "negative",
+            "n": n,
+            "correct": ok,
+            "share": ok / n if n else None,
+            "wilson": list(wilson(ok, n)) if n else None,
+        }
+    return {
+        "bands": per_band,
+        "n": total_n,
+        "correct": total_ok,
+        "share": total_ok / total_n if total_n else None,
+        "no_claim": len(pairs) - total_n,
+    }
+
+
+def reliability(records: Iterable[Record], question: str, bins: int = 10) -> dict[str, Any]:
+    """Reliability bins of the point score, Brier score, log loss and expected calibration error."""
+    import numpy as np
+
+    pairs = scored(records, question)
+    if not pairs:
+        return {"bins": [], "n": 0, "brier": None, "log_loss": None, "ece": None}
+    s = np.array([float(r["questions"][question]["score"]) for r, _ in pairs])
+    lo = np.array([float(r["questions"][question]["interval"][0]) for r, _ in pairs])
+    hi = np.array([float(r["questions"][question]["interval"][1]) for r, _ in pairs])
+    y = np.array([1.0 if t else 0.0 for _, t in pairs])
+    idx = np.minimum((s * bins).astype(int), bins - 1)
+    out_bins = []
+    ece = 0.0
+    for b in range(bins):
+        m = idx == b
+        n = int(m.sum())
+        if n == 0:
+            continue
+        k = int(y[m].sum())
+        mean = float(s[m].mean())
+        rate = k / n
+        ece += n / len(s) * abs(mean - rate)
+        out_bins.append(
+            {
+                "lo": b / bins,
+                "hi": (b + 1) / bins,
+                "n": n,
+                "positives": k,
+                "mean_score": mean,
+                "mean_low": float(lo[m].mean()),
+                "mean_high": float(hi[m].mean()),
+                "observed": rate,
+                "wilson": list(wilson(k, n)),
+            }
+        )
+    eps = 1e-6
+    clipped = np.clip(s, eps, 1 - eps)
+    log_loss = float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))
+    return {
+        "bins": out_bins,
+        "n": len(s),
+        "brier": float(np.mean((s - y) ** 2)),
+        "log_loss": log_loss,
+        "ece": ece,
+    }
+
+
+def finding_stats(records: Iterable[Record], alpha: float = 1.0) -> dict[str, dict[str, Any]]:
+    """Per finding id: how often it fired on positives and negatives of its question,
+    its count on every label, and its empirical LLR with add-``alpha`` smoothing."""
+    recs = [r for r in records if r.get("outcome") in SCORED_OUTCOMES]
+    question_of: dict[str, str] = {}
+    by_label: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in recs:
+        for f in r.get("findings", []):
+            question_of.setdefault(f["id"], f["question"])
+        for fid in fired_ids(r):
+            by_label[fid][r["label"]] += 1
+    out: dict[str, dict[str, Any]] = {}
+    for fid in sorted(question_of):
+        q = question_of[fid]
+        pairs = scored(recs, q)
+        n_pos = sum(1 for _, t in pairs if t)
+        n_neg = len(pairs) - n_pos
+        f_pos = sum(1 for r, t in pairs if t and fid in fired_ids(r))
+        f_neg = sum(1 for r, t in pairs if not t and fid in fired_ids(r))
+        out[fid] = {
+            "question": q,
+            "fired_pos": f_pos,
+            "n_pos": n_pos,
+            "fired_neg": f_neg,
+            "n_neg": n_neg,
+            "by_label": dict(by_label[fid]),
+            "empirical_llr": smoothed_llr(f_pos, n_pos, f_neg, n_neg, alpha)
+            if n_pos and n_neg
+            else None,
+        }
+    return out
+
+
+def clean_stats(records: Iterable[Record], alpha: float = 1.0) -> dict[str, dict[str, Any]]:
+    """Per ``analyzer/question``: how often the analyzer examined the file and stayed
+    silent on positives and on negatives, and the empirical LLR of that silence."""
+    recs = [r for r in records if r.get("outcome") in SCORED_OUTCOMES]
+    names = sorted({a for r in recs for a in r.get("analyzers", {})})
+    out: dict[str, dict[str, Any]] = {}
+    for q in QUESTIONS:
+        pairs = scored(recs, q)
+        if not pairs:
+            continue
+        for name in names:
+            looked = [(r, t) for r, t in pairs if examined_share(r, name, q) > 0]
+            if not looked:
+                continue
+            silent = [
+                (r, t)
+                for r, t in looked
+                if not any(
+                    f["analyzer"] == name and f["question"] == q for f in r.get("findings", [])
+                )
+            ]
+            n_pos = sum(1 for _, t in looked if t)
+            n_neg = len(looked) - n_pos
+            s_pos = sum(1 for _, t in silent if t)
+            s_neg = len(silent) - s_pos
+            out[f"{name}/{q}"] = {
+                "analyzer": name,
+                "question": q,
+                "silent_pos": s_pos,
+                "n_pos": n_pos,
+                "silent_neg": s_neg,
+                "n_neg": n_neg,
+                "empirical_llr": smoothed_llr(s_pos, n_pos, s_neg, n_neg, alpha)
+                if n_pos and n_neg
+                else None,
+            }
+    return out
+
+
+def box_mask(
+    boxes: Sequence[Sequence[float]],
+    shape: tuple[int, int],
+    scale: tuple[float, float] = (1.0, 1.0),
+) -> Any:
+    """A boolean H x W mask of the union of ``[x0, y0, x1, y1]`` boxes (x1, y1 exclusive),
+    with box coordinates multiplied by ``scale`` = (sx, sy) first."""
+    import numpy as np
+
+    h, w = shape
+    mask = np.zeros((h, w), dtype=bool)
+    sx, sy = scale
+    for x0, y0, x1, y1 in boxes:
+        c0 = int(max(0, min(w, math.floor(min(x0, x1) * sx))))
+        c1 = int(max(0, min(w, math.ceil(max(x0, x1) * sx))))
+        r0 = int(max(0, min(h, math.floor(min(y0, y1) * sy))))
+        r1 = int(max(0, min(h, math.ceil(max(y0, y1) * sy))))
+        mask[r0:r1, c0:c1] = True
+    return mask
+
+
+def iou(a: Any, b: Any) -> float:
+    """Intersection over union of two boolean masks (1.0 when both are empty)."""
+    import numpy as np
+
+    union = int(np.logical_or(a, b).sum())
+    if union == 0:
+        return 1.0
+    return int(np.logical_and(a, b).sum()) / union
+
+
+def read_mask(path: str) -> Any:
+    """A ground-truth mask PNG as a boolean array (bright = manipulated)."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as img:
+        arr = np.asarray(img.convert("L"))
+    top = int(arr.max()) if arr.size else 0
+    return arr > (top / 2 if top > 1 else 0)
+
+
+def localization(records: Iterable[Record], question: str = "manipulation") -> dict[str, Any]:
+    """IoU of the union of finding boxes (per analyzer, and all analyzers together)
+    against each record's mask. A file with no box scores 0."""
+    per_file = []
+    per_analyzer: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        if not r.get("mask") or r.get("outcome") not in SCORED_OUTCOMES:
+            continue
+        try:
+            gt = read_mask(r["mask"])
+        except Exception as exc:
+            per_file.append({"name": r["name"], "error": f"mask unreadable: {exc}"})
+            continue
+        h, w = gt.shape
+        size = r.get("size")
+        scale = (w / size[0], h / size[1]) if size and size[0] and size[1] else (1.0, 1.0)
+        boxes_by: dict[str, list[list[float]]] = defaultdict(list)
+        for f in r.get("findings", []):
+            if f.get("question") == question and f.get("boxes"):
+                boxes_by[f["analyzer"]].extend(f["boxes"])
+        all_boxes = [b for bs in boxes_by.values() for b in bs]
+        value = iou(box_mask(all_boxes, (h, w), scale), gt) if all_boxes else 0.0
+        per_file.append(
+            {
+                "name": r["name"],
+                "iou": value,
+                "boxes": len(all_boxes),
+                "mask_fraction": float(gt.mean()),
+            }
+        )
+        for name in {a for a in r.get("analyzers", {})}:
+            bs = boxes_by.get(name, [])
+            per_analyzer[name].append(iou(box_mask(bs, (h, w), scale), gt) if bs else 0.0)
+    ok = [p for p in per_file if "iou" in p]
+    with_boxes = [p["iou"] for p in ok if p["boxes"]]
+    return {
+        "n": len(ok),
+        "with_boxes": len(with_boxes),
+        "mean_iou": sum(p["iou"] for p in ok) / len(ok) if ok else None,
+        "mean_iou_with_boxes": sum(with_boxes) / len(with_boxes) if with_boxes else None,
+        "per_analyzer": {
+            name: {"mean_iou": sum(v) / len(v), "with_boxes": sum(1 for x in v if x > 0)}
+            for name, v in sorted(per_analyzer.items())
+            if any(x > 0 for x in v)
+        },
+        "files": per_file,
+    }
+
+
+def robustness(records: Iterable[Record]) -> dict[str, Any]:
+    """Outcome counts per label, slowest files, and every timeout and crash."""
+    recs = list(records)
+    by_label: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in recs:
+        by_label[r["label"]][r.get("outcome", "crash")] += 1
+    failures = [
+        {"name": r["name"], "outcome": r["outcome"], "message": r.get("message")}
+        for r in recs
+        if r.get("outcome") in ("timeout", "crash")
+    ]
+    analyzer_errors: Counter[str] = Counter()
+    for r in recs:
+        for name, a in r.get("analyzers", {}).items():
+            if a.get("status") == "error":
+                analyzer_errors[name] += 1
+    slowest = sorted(recs, key=lambda r: -float(r.get("seconds") or 0))[:5]
+    return {
+        "n": len(recs),
+        "outcomes": {label: dict(c) for label, c in sorted(by_label.items())},
+        "timeouts": sum(1 for r in recs if r.get("outcome") == "timeout"),
+        "crashes": sum(1 for r in recs if r.get("outcome") == "crash"),
+        "failures": failures,
+        "analyzer_errors": dict(analyzer_errors),
+        "slowest": [{"name": r["name"], "seconds": r.get("seconds")} for r in slowest],
+        "seconds_total": round(sum(float(r.get("seconds") or 0) for r in recs), 2),
+    }
+
+
+def auc_by_group(records: Iterable[Record], question: str) -> dict[str, dict[str, Any]]:
+    """AUC within each manifest group (first folder) that has both classes."""
+    groups: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        groups[r.get("group", ".")].append(r)
+    out = {}
+    for g, rs in sorted(groups.items()):
+        res = auc_for(rs, question)
+        if res["auc"] is not None:
+            out[g] = res
+    return out
+
+
+def evaluate(records: Sequence[Record]) -> dict[str, Any]:
+    """Every metric, per question, as one JSON-serializable dict."""
+    questions: dict[str, Any] = {}
+    for q in QUESTIONS:
+        questions[q] = {
+            "auc": auc_for(records, q),
+            "auc_low": auc_for(records, q, key="low"),
+            "auc_by_group": auc_by_group(records, q),
+            "band_rates": band_rates(records, q),
+            "claims": claim_coverage(records, q),
+            "reliability": reliability(records, q),
+        }
+    return {
+        "n": len(records),
+        "labels": dict(Counter(r["label"] for r in records)),
+        "questions": questions,
+        "findings": finding_stats(records),
+        "clean": clean_stats(records),
+        "localization": localization(records),
+        "robustness": robustness(records),
+    }
