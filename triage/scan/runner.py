@@ -122,8 +122,9 @@ def _fill_identity(report: Report, path: str) -> None:
 
 
 # ----------------------------------------------------------------- worker side
-def _worker_main(conn: Connection, options: Options) -> None:
+def _worker_main(conn: Connection, options: Options, threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_threads(threads)
     while True:
         try:
             task = conn.recv()
@@ -137,6 +138,16 @@ def _worker_main(conn: Connection, options: Options) -> None:
             conn.send((index, outcome))
         except (BrokenPipeError, OSError):
             return
+
+
+def _limit_threads(threads: int) -> None:
+    """Cap OpenCV's internal thread pool: N workers x all-core pools oversubscribe."""
+    try:
+        import cv2
+
+        cv2.setNumThreads(threads)
+    except Exception:
+        pass
 
 
 def warm_up() -> None:
@@ -192,6 +203,8 @@ class IsolatedPool:
         self.options = options
         self.timeout = timeout if timeout and timeout > 0 else None
         self.max_tasks = max_tasks
+        # Cores per worker for OpenCV's own threads (1 when the pool fills the machine).
+        self.threads = max(1, default_jobs() // self.jobs)
         self._ctx = _context()
         self._workers: list[_Worker] = []
         self.replaced = 0
@@ -200,7 +213,7 @@ class IsolatedPool:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         proc = self._ctx.Process(  # type: ignore[attr-defined]
             target=_worker_main,
-            args=(child_conn, self.options),
+            args=(child_conn, self.options, self.threads),
             daemon=True,
             name="triage-scan-worker",
         )
