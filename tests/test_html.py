@@ -159,7 +159,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     set_phash(scene_report, "ffffffffffff0000")
     set_phash(by_name[EVIL], "ffffffffffff000f")  # distance 4: near-duplicates
     set_phash(by_name["other.png"], "0123456789abcdef")  # far from both
-    return {"reports": reports, "by_name": by_name, "fixtures": fixtures}
+    return {"reports": reports, "by_name": by_name, "fixtures": fixtures, "n_temp": len(temp_files)}
 
 
 @pytest.fixture(scope="module")
@@ -421,12 +421,12 @@ def _run_chromium(exe: str, profile: Path, *args: str) -> subprocess.CompletedPr
 
 
 @pytest.mark.slow
-def test_headless_chromium_renders_page(batch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_headless_chromium_renders_page(batch, batch_html, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     exe = _chromium()
     if exe is None:
         pytest.skip("chromium is not installed (.ci/run installs it with apt-get)")
     page = tmp_path / "report.html"
-    write_html(batch["reports"], page)
+    page.write_text(batch_html, encoding="utf-8")
     url = page.resolve().as_uri()
     dom = _run_chromium(exe, tmp_path / "profile1", "--dump-dom", url)
     assert dom.returncode == 0, dom.stderr[-2000:]
@@ -464,3 +464,23 @@ def test_headless_chromium_renders_page(batch, tmp_path: Path) -> None:  # type:
         assert img.size == (1280, 1600)
         # not a blank page: the rendered page has text and pictures
         assert np.asarray(img.convert("L")).std() > 10
+
+
+def test_page_size_budget_leaves_out_low_attention_images_first(batch, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    assert html_render.sizing_for(1)[0] == html_render.ARTIFACT_WIDTH
+    assert html_render.sizing_for(500)[0] < html_render.sizing_for(50)[0]
+    reports = batch["reports"][: batch["n_temp"]]  # the cheap ones: temp images only
+    full = render_html(reports)
+    images = re.findall(r'src="(data:image/[^"]+)"', full)
+    # allow about half of the images: the rest must be left out, with a note
+    monkeypatch.setattr(html_render, "IMAGE_BUDGET", sum(map(len, images)) // 2)
+    doc = parse(render_html(reports))
+    kept = [img for img in doc.iter("img") if "mini" not in (img.get("class") or "")]
+    assert 0 < len(kept) < len(images)
+    assert "left out" in text_of(doc.getroot() if hasattr(doc, "getroot") else doc).lower()
+    scene_index = reports.index(batch["by_name"]["scene.jpg"]) + 1
+    top = max(reports, key=lambda r: r.attention)
+    top_section = by_id(doc, f"file-{reports.index(top) + 1}")
+    if top.file.kind == "image" and not top.errors:
+        assert top_section.find(".//figure[@class='thumb']//img") is not None
+    assert by_id(doc, f"file-{scene_index}") is not None

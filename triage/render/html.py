@@ -33,10 +33,19 @@ if TYPE_CHECKING:
 
 THUMB_SIDE = 320  # long side of a file's thumbnail, px
 MINI_SIDE = 96  # long side of the tiny thumbnails in near-duplicate groups
-ARTIFACT_WIDTH = 640  # artifacts wider than this are shrunk before embedding
-ARTIFACT_WIDTH_LARGE_BATCH = 480  # ... and to this in batches of more than 100 files
-LARGE_BATCH = 100
-ARTIFACT_MAX_BYTES = 120_000  # an artifact still larger than this is re-encoded as JPEG
+# Artifact width (px) and JPEG quality by batch size, so that a page stays light:
+# (up to N files, width, quality). Measured on 12 camera photos with full-size ELA and
+# noise maps: ~315 KB per file at 640 px, ~85 KB at 320 px (docs/html-report.md).
+SIZE_TIERS: tuple[tuple[float, int, int], ...] = (
+    (20, 640, 82),
+    (100, 480, 75),
+    (250, 400, 70),
+    (math.inf, 320, 65),
+)
+ARTIFACT_WIDTH = SIZE_TIERS[0][1]  # the widest an embedded artifact ever is
+ARTIFACT_SMALL_BYTES = 60_000  # a PNG artifact up to this size is kept as PNG
+ARTIFACT_MAX_BYTES = 120_000  # past this it becomes JPEG whatever the savings
+IMAGE_BUDGET = 45_000_000  # bytes of embedded images per page; past it, images are left out
 THUMB_SOURCE_MAX_PIXELS = 200_000_000  # never decode more than this for a thumbnail
 NEAR_DUPLICATE_RADIUS = 8  # pHash Hamming distance (of 64 bits) for near-duplicate groups
 EVIDENCE_MAX_CHARS = 1500  # longer evidence values are cut (the JSON report has them whole)
@@ -91,11 +100,22 @@ def render_html(
     """The HTML page for ``reports``: a file page for one, a batch page for more."""
     reports = list(reports)
     batch = len(reports) > 1
-    artifact_width = ARTIFACT_WIDTH if len(reports) <= LARGE_BATCH else ARTIFACT_WIDTH_LARGE_BATCH
-    files = [
-        _file_view(i, r, no_pixels=no_pixels, artifact_width=artifact_width)
-        for i, r in enumerate(reports, start=1)
-    ]
+    width, quality = sizing_for(len(reports))
+
+    def view(item: tuple[int, Report]) -> dict[str, Any]:
+        return _file_view(item[0], item[1], no_pixels, width, quality)
+
+    numbered = list(enumerate(reports, start=1))
+    workers = min(4, os.cpu_count() or 1)
+    if len(reports) > 2 and workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        # decoding and resizing release the GIL: threads give the cores real work
+        with ThreadPoolExecutor(workers) as pool:
+            files = list(pool.map(view, numbered))
+    else:
+        files = [view(item) for item in numbered]
+    _apply_budget(files, IMAGE_BUDGET)
     if title is None:
         if len(reports) == 1:
             title = f"triage report: {Path(reports[0].file.path).name}"
@@ -126,8 +146,40 @@ def render_html(
     )
 
 
+def sizing_for(n_files: int) -> tuple[int, int]:
+    """(artifact width in px, JPEG quality) for a page of ``n_files`` files."""
+    for limit, width, quality in SIZE_TIERS:
+        if n_files <= limit:
+            return width, quality
+    return SIZE_TIERS[-1][1], SIZE_TIERS[-1][2]
+
+
+def _apply_budget(files: list[dict[str, Any]], budget: int) -> None:
+    """Leave out images once the page holds ``budget`` bytes of them, the files with
+    the highest attention keeping theirs first (thumbnails before artifacts)."""
+    used = 0
+    ordered = sorted(files, key=lambda f: (-f["attention"], f["index"]))
+    for f in ordered:
+        if f["thumb"]:
+            used += len(f["thumb"]["src"])
+    for f in ordered:
+        if f["thumb"] and used > budget:
+            used -= len(f["thumb"]["src"])
+            f["thumb"], f["thumb_dropped"] = None, True
+        for a in f["artifacts"]:
+            if a["image"] is None:
+                continue
+            size = len(a["image"]["src"])
+            if used + size > budget:
+                a["image"], a["dropped"] = None, True
+            else:
+                used += size
+
+
 # ------------------------------------------------------------------ one file
-def _file_view(index: int, report: Report, no_pixels: bool, artifact_width: int) -> dict[str, Any]:
+def _file_view(
+    index: int, report: Report, no_pixels: bool, artifact_width: int, quality: int
+) -> dict[str, Any]:
     from triage.pipeline import artifact_data
 
     f = report.file
@@ -144,13 +196,14 @@ def _file_view(index: int, report: Report, no_pixels: bool, artifact_width: int)
             "analyzer": ref.analyzer,
             "path": ref.path,
             "image": None,
+            "dropped": False,
         }
         if no_pixels:
             # ArtifactRef does not say whether an artifact holds pixels: omit them all.
             omitted += 1
             continue
         if png:
-            item["image"] = _embed_artifact(png, artifact_width)
+            item["image"] = _embed_artifact(png, artifact_width, quality)
         if (
             thumb is None
             and f.kind == "video"
@@ -207,6 +260,7 @@ def _file_view(index: int, report: Report, no_pixels: bool, artifact_width: int)
         "artifacts": artifacts,
         "omitted_artifacts": omitted,
         "thumb": thumb,
+        "thumb_dropped": False,
         "gaps": gaps,
         "runs": [
             {
@@ -436,36 +490,45 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def _embed_artifact(png: bytes, max_width: int) -> dict[str, Any] | None:
-    """An artifact as a data URI, at most ``max_width`` wide; PNG unless JPEG is much smaller."""
-    try:
-        from PIL import Image
+def _embed_artifact(png: bytes, max_width: int, quality: int = 82) -> dict[str, Any] | None:
+    """An artifact as a data URI, at most ``max_width`` wide.
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(png)) as src:
-                w, h = src.size
-                if w * h > THUMB_SOURCE_MAX_PIXELS:
-                    return None
-                img = _to_rgb(src) if src.mode not in ("L", "RGB") else src.copy()
-        if img.width > max_width:
-            img = img.resize(
-                (max_width, max(1, round(img.height * max_width / img.width))),
-                Image.Resampling.LANCZOS,
+    Flat charts stay PNG (sharp text); photographic maps become JPEG when that is
+    much smaller. Decoded with OpenCV, which is faster than Pillow on the large
+    PNGs analyzers produce and releases the GIL.
+    """
+    try:
+        import cv2
+        import numpy as np
+
+        arr = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+        if arr is None or arr.size == 0:
+            return None
+        if arr.dtype != np.uint8:
+            top = max(float(np.nanmax(arr)), 1.0)
+            arr = (np.nan_to_num(arr.astype(np.float64)).clip(0, top) * (255.0 / top)).astype(
+                np.uint8
             )
-        if img.size == (w, h) and len(png) <= ARTIFACT_MAX_BYTES // 2:
+        if arr.ndim == 3 and arr.shape[2] == 4:  # BGRA over white
+            alpha = arr[..., 3:].astype(np.float32) / 255.0
+            arr = (arr[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+        h, w = arr.shape[:2]
+        if w > max_width:
+            size = (max_width, max(1, round(h * max_width / w)))
+            arr = cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
+        out_h, out_w = arr.shape[:2]
+        if (out_w, out_h) == (w, h) and len(png) <= ARTIFACT_SMALL_BYTES:
             data, media = png, "image/png"  # small already: embed as produced
         else:
-            buf = io.BytesIO()
-            img.save(buf, "PNG", optimize=True)
-            data, media = buf.getvalue(), "image/png"
-            if len(data) > ARTIFACT_MAX_BYTES // 2:
-                jbuf = io.BytesIO()
-                img.convert("RGB").save(jbuf, "JPEG", quality=82, optimize=True)
-                # Flat charts stay PNG (sharp text); photographic maps go JPEG when much smaller.
-                if len(jbuf.getvalue()) * 2 < len(data) or len(data) > ARTIFACT_MAX_BYTES:
-                    data, media = jbuf.getvalue(), "image/jpeg"
-        return {"src": _data_uri(data, media), "width": img.width, "height": img.height}
+            ok, enc = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+            if not ok:
+                return None
+            data, media = enc.tobytes(), "image/png"
+            if len(data) > ARTIFACT_SMALL_BYTES:
+                ok, jpg = cv2.imencode(".jpg", arr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+                if ok and (len(jpg) * 2 < len(data) or len(data) > ARTIFACT_MAX_BYTES):
+                    data, media = jpg.tobytes(), "image/jpeg"
+        return {"src": _data_uri(data, media), "width": out_w, "height": out_h}
     except Exception:
         return None
 
