@@ -38,9 +38,10 @@ def _add_files(store: HashStore, names: list[str], label: str = "debunked") -> N
         store.add(reference_rows(media, frames, label, "fact-check 12"))
 
 
-@pytest.fixture()
-def ref_store(tmp_path: Path) -> Path:
-    db = tmp_path / "refs.sqlite"
+@pytest.fixture(scope="module")
+def ref_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with orig_a.jpg and clip.mp4 (debunked) and orig_b.jpg (original)."""
+    db = tmp_path_factory.mktemp("provenance") / "refs.sqlite"
     with HashStore.open(db) as store:
         _add_files(store, ["orig_a.jpg", "clip.mp4"], "debunked")
         _add_files(store, ["orig_b.jpg"], "original")
