@@ -55,9 +55,15 @@ class VideoAnalyzer(Analyzer):
             opts.get("video_quality_pixels_per_second", sc.DEFAULT_QUALITY_PIXELS_PER_SECOND)
         )
         result = AnalyzerResult()
+        import av
+
         try:
             scan = sc.scan_pyav(media.path, max_seconds, qpps)
-        except Exception as exc:
+        except sc.NoVideoStream as exc:
+            result.skipped_reason = str(exc)
+            return result
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            # PyAV cannot open or demux the file; anything else is a bug and propagates.
             pyav_error = _short(exc)
             try:
                 scan = sc.scan_opencv(media.path, max_seconds, qpps)

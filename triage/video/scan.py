@@ -52,6 +52,10 @@ _PLANAR_8BIT = {
 }
 
 
+class NoVideoStream(ValueError):
+    """The container opened but holds no video stream."""
+
+
 @dataclass
 class Scan:
     backend: str  # "pyav" or "opencv"
@@ -212,7 +216,7 @@ def scan_pyav(
     notes: list[str] = []
     with av.open(str(path), mode="r") as container:
         if not container.streams.video:
-            raise ValueError("no video stream")
+            raise NoVideoStream("the file holds no video stream (audio only?)")
         vs = container.streams.video[0]
         vs.thread_type = "AUTO"
         cc = vs.codec_context
