@@ -59,6 +59,7 @@ def _media_folder(tmp_path: Path) -> Path:
     locked = d / "locked.jpg"
     _jpeg(locked, 9)
     locked.chmod(0)
+    os.mkfifo(d / "pipe.jpg")  # never opened (it would block)
     os.symlink("..", d / "sub" / "loop")  # a folder link loop
     os.symlink("loop2", d / "loop2")  # a link to itself
     outside = tmp_path / "outside.jpg"
@@ -91,12 +92,14 @@ def test_folder_scan_counts_and_outputs(tmp_path: Path) -> None:
         "notes.md",
         "photo.jpg.txt",
         "empty.jpg",
+        "pipe.jpg",
         "loop",
         "loop2",
         "outside_link.jpg",
         "alias.jpg",
     }
     assert "not an image or video" in skipped["notes.md"]
+    assert "not a regular file" in skipped["pipe.jpg"]
     assert "empty" in skipped["empty.jpg"]
     assert "loop" in skipped["loop"] and "loop" in skipped["loop2"]
     assert "outside the scanned folders" in skipped["outside_link.jpg"]
@@ -109,7 +112,7 @@ def test_folder_scan_counts_and_outputs(tmp_path: Path) -> None:
     assert failed <= {"corrupt.jpg", "locked.jpg"}
     assert result.exit_code == 1
     counts = s.as_dict()
-    assert counts["files"] == 8 and counts["skipped"] == 7
+    assert counts["files"] == 8 and counts["skipped"] == 8
     assert counts["failed"] + counts["analyzed"] == 8
     for q in ("manipulation", "synthetic", "provenance"):
         assert sum(counts["bands"][q].values()) == 8
@@ -118,9 +121,16 @@ def test_folder_scan_counts_and_outputs(tmp_path: Path) -> None:
     assert len(lines) == 8
     assert {Path(json.loads(x)["file"]["path"]).name for x in lines} == expected
     # With --follow-symlinks the outside link is followed; the loop still ends.
-    followed = scan([d], jobs=1, follow_symlinks=True, exclude=["locked*", "corrupt*"], timeout=60)
+    followed = scan(
+        [d, d / "img1.jpg"],
+        jobs=1,
+        follow_symlinks=True,
+        exclude=["locked*", "corrupt*"],
+        timeout=60,
+    )
     names = {Path(r.path).name for r in followed.summary.rows}
     assert "outside_link.jpg" in names and followed.exit_code == 0
+    assert len(names) == len(followed.summary.rows)  # img1.jpg given twice: analyzed once
     assert followed.summary.excluded == 2
 
 

@@ -174,6 +174,11 @@ def scan_command(
         )
     except WalkError as exc:
         raise usage_error(str(exc)) from None
+    except BrokenPipeError:  # e.g. `triage scan DIR | head`: the reader left
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(code=1) from None
     except KeyboardInterrupt:
         typer.echo(
             "triage: interrupted; reports written so far are complete"
