@@ -15,6 +15,10 @@ from triage.analyzers.base import Analyzer
 REGISTRY: dict[str, str] = {
     "metadata": "triage.analyzers.metadata:MetadataAnalyzer",
     "compression": "triage.analyzers.compression:CompressionAnalyzer",
+    "noise": "triage.analyzers.noise:NoiseAnalyzer",
+    "copymove": "triage.analyzers.copymove:CopyMoveAnalyzer",
+    "resampling": "triage.analyzers.resampling:ResamplingAnalyzer",
+    "spectral": "triage.analyzers.spectral:SpectralAnalyzer",
     "credentials": "triage.analyzers.credentials:CredentialsAnalyzer",
     "generator": "triage.analyzers.generator:GeneratorAnalyzer",
     "provenance": "triage.analyzers.provenance:ProvenanceAnalyzer",

@@ -1,0 +1,134 @@
+"""Noise inconsistency: regions whose sensor-like noise differs from the rest.
+
+Wraps :mod:`triage.forensics.noise`. Size policy: runs on a downscale with the long
+side at most ``WORK_SIDE`` pixels (block statistics survive downscaling; the ratio
+between two noise levels is what matters), and maps boxes back to full resolution.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, ClassVar
+
+from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context, RawFinding
+from triage.report import Question
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from triage.media import Media
+
+WORK_SIDE = 800
+MIN_SIDE = 128
+
+
+def working_gray(media: Media, max_side: int) -> tuple[np.ndarray, float]:
+    """Grey working image (float32) from ``media.reduced(max_side)`` and the factor
+    that maps its coordinates back to full resolution."""
+    import cv2
+    import numpy
+
+    rgb = media.reduced(max_side)
+    gray = cv2.cvtColor(numpy.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY).astype(numpy.float32)
+    full_w = media.width or rgb.shape[1]
+    return gray, full_w / rgb.shape[1]
+
+
+def to_full(box: tuple[int, int, int, int], scale: float, w: int, h: int) -> list[int]:
+    """Map a working-image box (x1, y1 exclusive) to full-resolution pixels."""
+    x0, y0, x1, y1 = box
+    return [
+        max(0, int(x0 * scale)),
+        max(0, int(y0 * scale)),
+        min(w, round(x1 * scale)),
+        min(h, round(y1 * scale)),
+    ]
+
+
+class NoiseAnalyzer(Analyzer):
+    name = "noise"
+    version = "1"
+    questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
+    kinds = ("image",)
+    description = "Local noise level per block (Immerkær residual); regions that stand out."
+
+    def run(self, media: Media, ctx: Context) -> AnalyzerResult:
+        from triage.forensics.noise import block_noise_map, heatmap, outlier_regions
+
+        result = AnalyzerResult()
+        w, h = media.width or 0, media.height or 0
+        if min(w, h) < MIN_SIDE:
+            result.skipped_reason = f"image too small for noise statistics ({w}x{h})"
+            return result
+        gray, scale = working_gray(media, WORK_SIDE)
+        gh, gw = gray.shape
+        block = 32 if max(gh, gw) >= 640 else 16
+        nm = block_noise_map(gray, block)
+        valid_share = float(nm.valid.mean()) if nm.valid.size else 0.0
+        result.metrics = {
+            "working_size": [gw, gh],
+            "working_scale": round(1 / scale, 4),
+            "block": block,
+            "blocks_valid": int(nm.valid.sum()),
+            "blocks_total": int(nm.valid.size),
+            "median_sigma": round(nm.median_sigma, 3),
+            "log_ratio_spread": round(nm.spread, 3),
+        }
+        if nm.valid.sum() < 16:
+            result.skipped_reason = "too few usable blocks (image mostly flat or clipped)"
+            return result
+        result.examined = {"manipulation": round(min(1.0, valid_share), 3)}
+        if valid_share < 0.9:
+            result.not_checked.append(
+                f"{1 - valid_share:.0%} of blocks are clipped or flat and were not compared"
+            )
+        regions = outlier_regions(nm)
+        boxes = [to_full(r.box, scale, w, h) for r in regions[:3]]
+        if regions:
+            top = regions[0]
+            area = sum((b[2] - b[0]) * (b[3] - b[1]) for b in boxes) / float(w * h)
+            ratio = float(math.exp(abs(top.log_ratio)))
+            strength = min(1.5, max(0.5, abs(top.z) / 8.0))
+            result.findings.append(
+                RawFinding(
+                    id="noise.inconsistent_region",
+                    question="manipulation",
+                    title="Region with a different noise level",
+                    detail=(
+                        f"A region of about {area:.1%} of the image has {ratio:.1f}x "
+                        f"{'more' if top.direction == 'higher' else 'less'} noise than the rest "
+                        f"at the same brightness (robust z = {top.z:.1f}). Pasted or inpainted "
+                        "areas do this; so do defocused, smoothed or heavily textured areas."
+                    ),
+                    evidence={
+                        "boxes": boxes,
+                        "area_fraction": round(area, 4),
+                        "direction": top.direction,
+                        "sigma_ratio": round(ratio, 3),
+                        "z": round(top.z, 2),
+                        "regions": [
+                            {
+                                "box": b,
+                                "blocks": r.blocks,
+                                "direction": r.direction,
+                                "sigma_ratio": round(float(math.exp(r.log_ratio)), 3),
+                                "z": round(r.z, 2),
+                            }
+                            for b, r in zip(boxes, regions[:3], strict=True)
+                        ],
+                        "working_scale": round(1 / scale, 4),
+                        "block_px_full_res": round(block * scale, 1),
+                    },
+                    strength=round(strength, 3),
+                )
+            )
+        if ctx.want_artifacts:
+            art = heatmap(nm, (gh, gw), gray)
+            result.artifacts.append(
+                Artifact(
+                    kind="noise_map",
+                    title="Local noise level relative to the image (red more, blue less)",
+                    png=ctx.png(art),
+                )
+            )
+        return result

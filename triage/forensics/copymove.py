@@ -1,0 +1,401 @@
+"""Copy-move (cloning) detection by keypoint self-matching.
+
+Keypoints (SIFT) of an image are matched against the same image: for every keypoint,
+its nearest neighbours other than itself; a generalised 2-NN ratio test keeps only
+distinctive matches, matches between points closer than ``min_shift`` pixels are
+dropped (a point always resembles its neighbour), and RANSAC fits an affine transform
+to the surviving pairs. A cloned region gives many pairs obeying one transform.
+
+Repeated things in authentic images (windows, tiles, letters, a logo printed twice)
+also produce such pairs. Two guards keep them apart from clones: the transform must
+gather enough inliers spread over an area, and the *pixels* must agree after the
+transform — a clone copies the sensor noise too, so the high-pass residuals of the
+source and the warped target correlate; two separate windows of a building do not.
+
+References
+----------
+I. Amerini, L. Ballan, R. Caldelli, A. Del Bimbo, G. Serra, "A SIFT-based forensic
+method for copy-move attack detection and transformation recovery", IEEE TIFS 6(3),
+2011 (g2NN test, clustering, transform estimation).
+D. G. Lowe, "Distinctive image features from scale-invariant keypoints", IJCV 2004.
+V. Christlein et al., "An evaluation of popular copy-move forgery detection
+approaches", IEEE TIFS 7(6), 2012.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from triage.forensics.noise import structure_mask
+
+# Fewest smooth (non-edge) pixels on which the residual correlation is trusted.
+MIN_FLAT = 120
+
+
+@dataclass
+class CloneMatch:
+    """One source -> target correspondence, in working-image pixels."""
+
+    source_box: tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
+    target_box: tuple[int, int, int, int]
+    transform: np.ndarray  # 2x3 affine, source -> target
+    inliers: int
+    src_points: np.ndarray  # N x 2
+    dst_points: np.ndarray  # N x 2
+    residual_corr: (
+        float  # correlation of high-pass residuals after the transform (nan: unmeasurable)
+    )
+    pixel_corr: float  # correlation of pixels after the transform
+    scale: float
+    rotation_deg: float
+    shift: float  # displacement of the region centre, pixels
+
+
+def keypoints(gray_u8: np.ndarray, max_features: int = 3000) -> tuple[np.ndarray, np.ndarray]:
+    """SIFT keypoint positions (N x 2, float32) and descriptors (N x 128, float32).
+
+    The contrast threshold is lower than OpenCV's default so that smooth, low-contrast
+    regions (skies, walls) still yield points; clones hide there.
+    """
+    import cv2
+
+    sift = cv2.SIFT_create(nfeatures=max_features, contrastThreshold=0.01)  # type: ignore[attr-defined]
+    kps, desc = sift.detectAndCompute(gray_u8, None)
+    if desc is None or len(kps) == 0:
+        return np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32)
+    pts = np.array([k.pt for k in kps], np.float32)
+    return pts, desc.astype(np.float32)
+
+
+def self_matches(
+    pts: np.ndarray,
+    desc: np.ndarray,
+    ratio: float = 0.6,
+    min_shift: float = 20.0,
+    k: int = 6,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i, j) of keypoints with near-identical descriptors (g2NN test).
+
+    For each keypoint the ``k`` nearest descriptors are taken (the first is itself);
+    following Amerini et al., consecutive distances d_n / d_{n+1} are compared and
+    every neighbour before the first ratio above ``ratio`` is a match (so a region
+    cloned twice yields both copies). Pairs closer than ``min_shift`` pixels, and
+    duplicates (j, i) of (i, j), are dropped. Returns two index arrays.
+    """
+    import cv2
+
+    n = len(pts)
+    if n < 3:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    kk = min(k, n)
+    matcher = cv2.BFMatcher(cv2.NORM_L2)
+    knn = matcher.knnMatch(desc, desc, k=kk)
+    src: list[int] = []
+    dst: list[int] = []
+    for i, row in enumerate(knn):
+        cand = [m for m in row if m.trainIdx != i]
+        for a in range(len(cand) - 1):
+            d0, d1 = cand[a].distance, cand[a + 1].distance
+            if d1 <= 0 or d0 / d1 > ratio:
+                break
+            j = cand[a].trainIdx
+            if float(np.hypot(*(pts[i] - pts[j]))) >= min_shift:
+                src.append(i)
+                dst.append(j)
+    if not src:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lo = np.minimum(src, dst)
+    hi = np.maximum(src, dst)
+    pairs = np.unique(np.stack([lo, hi], 1), axis=0)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def _decompose(m: np.ndarray) -> tuple[float, float]:
+    a, b = float(m[0, 0]), float(m[0, 1])
+    c, d = float(m[1, 0]), float(m[1, 1])
+    det = a * d - b * c
+    scale = float(np.sqrt(abs(det)))
+    rot = float(np.degrees(np.arctan2(c - b, a + d)))
+    return scale, rot
+
+
+def _box(p: np.ndarray, pad: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    h, w = shape
+    x0 = int(max(0, np.floor(p[:, 0].min() - pad)))
+    y0 = int(max(0, np.floor(p[:, 1].min() - pad)))
+    x1 = int(min(w, np.ceil(p[:, 0].max() + pad) + 1))
+    y1 = int(min(h, np.ceil(p[:, 1].max() + pad) + 1))
+    return x0, y0, x1, y1
+
+
+def _compact(p: np.ndarray) -> np.ndarray:
+    """Points within 3x the median distance from the median point (robust core)."""
+    d = np.hypot(*(p - np.median(p, axis=0)).T)
+    return np.asarray(d <= max(3.0 * float(np.median(d)), 12.0))
+
+
+def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    a = a - a.mean()
+    b = b - b.mean()
+    den = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / den) if den > 1e-6 else 0.0
+
+
+def _roi(pts: np.ndarray, pad: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    h, w = shape
+    x0 = max(0, int(np.floor(pts[:, 0].min() - pad)))
+    y0 = max(0, int(np.floor(pts[:, 1].min() - pad)))
+    x1 = min(w, int(np.ceil(pts[:, 0].max() + pad)) + 1)
+    y1 = min(h, int(np.ceil(pts[:, 1].max() + pad)) + 1)
+    return x0, y0, x1, y1
+
+
+def _warp_roi(
+    g: np.ndarray, m: np.ndarray, roi: tuple[int, int, int, int], flags: int, border: float
+) -> np.ndarray:
+    """For each pixel of ``roi`` (source side), the image at its image under ``m``."""
+    import cv2
+
+    x0, y0, x1, y1 = roi
+    mm = m.astype(np.float64).copy()
+    mm[:, 2] = m[:, 2] + m[:, :2] @ np.array([x0, y0], np.float64)
+    return cv2.warpAffine(
+        g, mm, (x1 - x0, y1 - y0), flags=flags | cv2.WARP_INVERSE_MAP, borderValue=border
+    )
+
+
+def verify(
+    gray: np.ndarray, m: np.ndarray, src_pts: np.ndarray, radius: float = 8.0
+) -> tuple[float, float]:
+    """Correlation of pixels and of high-pass residuals between the source region
+    and the target region mapped back through ``m``, sampled over the inliers' convex
+    hull widened by ``radius`` (residuals: away from edges only).
+
+    Clones score high on both; repeated but distinct objects agree in pixels only
+    loosely and in residuals hardly at all. A periodic pattern shared by the whole
+    image (JPEG block grid, up-sampling checkerboard) also makes residuals agree, so
+    the residual correlation is reported net of a control: the same transform moved
+    by 16 px (a multiple of the 2- and 8-pixel periods), which keeps any periodic
+    pattern aligned but not a clone's noise.
+    """
+    import cv2
+
+    g = np.asarray(gray, np.float32)
+    roi = _roi(src_pts, radius + 4, g.shape)
+    x0, y0, x1, y1 = roi
+    gs = g[y0:y1, x0:x1]
+    mask: np.ndarray = np.zeros(gs.shape, np.uint8)
+    # The inliers' convex hull, widened by ``radius``: the smooth background between
+    # keypoints is where a clone's copied noise shows (and where two separately
+    # rendered copies of the same text or logo differ).
+    hull = cv2.convexHull(np.round(src_pts - [x0, y0]).astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, 1)
+    mask = cv2.dilate(
+        mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * int(radius) + 1,) * 2)
+    )
+    hp_src = gs - cv2.GaussianBlur(gs, (0, 0), 1.0)
+    edges = structure_mask(gs)
+
+    def sample(mm: np.ndarray) -> tuple[float, float, int]:
+        warped = _warp_roi(g, mm, roi, cv2.INTER_LINEAR, -1.0)
+        sel = (mask > 0) & (warped >= 0)
+        if sel.sum() < 50:
+            return float("nan"), float("nan"), 0
+        pixel = _corr(gs[sel], warped[sel])
+        flat = sel & ~edges & ~structure_mask(warped)
+        if flat.sum() < MIN_FLAT:
+            return pixel, float("nan"), int(flat.sum())
+        hp_dst = warped - cv2.GaussianBlur(warped, (0, 0), 1.0)
+        return pixel, _corr(hp_src[flat], hp_dst[flat]), int(flat.sum())
+
+    pixel, res, _ = sample(m)
+    if np.isnan(pixel):
+        return 0.0, 0.0
+    if np.isnan(res):
+        return pixel, res  # too little smooth area to tell
+    control = 0.0
+    for dx, dy in ((16, 0), (0, 16), (-16, 0), (0, -16)):
+        mm = m.copy()
+        mm[0, 2] += dx
+        mm[1, 2] += dy
+        _, c, n = sample(mm)
+        if n >= MIN_FLAT and not np.isnan(c):
+            control = max(control, c)
+    return pixel, res - control
+
+
+def grow_region(
+    gray: np.ndarray, m: np.ndarray, src_pts: np.ndarray, win: int = 7, thresh: float = 0.8
+) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None:
+    """Dense extent of a clone: the source pixels whose neighbourhood matches the
+    transformed neighbourhood (local zero-mean normalised cross-correlation over a
+    ``win`` x ``win`` window >= ``thresh``), kept where connected to the keypoint
+    inliers, searched within half the inliers' extent around them. Returns the
+    (source box, target box), or None. Christlein et al. (2012) use the same ZNCC
+    post-processing."""
+    import cv2
+
+    g = np.asarray(gray, np.float32)
+    span = float(np.max(src_pts.max(axis=0) - src_pts.min(axis=0)))
+    roi = _roi(src_pts, max(24.0, 0.5 * span), g.shape)
+    x0, y0, x1, y1 = roi
+    gs = g[y0:y1, x0:x1]
+    warped = _warp_roi(g, m, roi, cv2.INTER_LINEAR, -1.0)
+    inside = (warped >= 0).astype(np.uint8)
+    k = (win, win)
+    ma, mb = cv2.boxFilter(gs, -1, k), cv2.boxFilter(warped, -1, k)
+    va = cv2.boxFilter(gs * gs, -1, k) - ma * ma
+    vb = cv2.boxFilter(warped * warped, -1, k) - mb * mb
+    cov = cv2.boxFilter(gs * warped, -1, k) - ma * mb
+    ncc = cov / np.sqrt(np.maximum(va * vb, 1e-6))
+    good = ((ncc >= thresh) & (inside > 0) & (va > 0.5)).astype(np.uint8)
+    good = cv2.morphologyEx(good, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    good = cv2.morphologyEx(good, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
+    n, labels = cv2.connectedComponents(good, connectivity=8)
+    keep = np.zeros(n, bool)
+    xs = np.clip(np.round(src_pts[:, 0]).astype(int) - x0, 0, x1 - x0 - 1)
+    ys = np.clip(np.round(src_pts[:, 1]).astype(int) - y0, 0, y1 - y0 - 1)
+    keep[labels[ys, xs]] = True
+    keep[0] = False
+    ys_m, xs_m = np.nonzero(keep[labels])
+    if len(xs_m) == 0:
+        return None
+    src = np.stack([xs_m + x0, ys_m + y0], axis=1).astype(np.float64)
+    dst = src @ m[:, :2].T + m[:, 2]
+    h, w = g.shape
+    return _box(src, 0.0, (h, w)), _box(dst, 0.0, (h, w))
+
+
+def find_clones(
+    gray: np.ndarray,
+    max_features: int = 4000,
+    min_inliers: int = 10,
+    min_shift_frac: float = 0.04,
+    max_models: int = 3,
+    grow: bool = True,
+) -> tuple[list[CloneMatch], dict[str, float]]:
+    """Candidate cloned regions in a grey image (float or uint8, 0..255).
+
+    Returns the candidates (strongest first, before any decision threshold on their
+    correlations) and counters for the evidence (keypoints, matched pairs).
+    """
+    import cv2
+
+    g = np.asarray(gray)
+    g8 = np.clip(g, 0, 255).astype(np.uint8) if g.dtype != np.uint8 else g
+    h, w = g8.shape
+    diag = float(np.hypot(h, w))
+    min_shift = max(12.0, min_shift_frac * diag)
+    pts, desc = keypoints(g8, max_features)
+    i, j = self_matches(pts, desc, min_shift=min_shift)
+    stats = {"keypoints": float(len(pts)), "matched_pairs": float(len(i))}
+    out: list[CloneMatch] = []
+    if len(i) < min_inliers:
+        return out, stats
+    # Each pair in both directions: a clone's pairs obey T one way and T^-1 the other,
+    # so RANSAC picks up one consistent direction without knowing which is the copy.
+    a = np.concatenate([pts[i], pts[j]])
+    b = np.concatenate([pts[j], pts[i]])
+    pair_id = np.concatenate([np.arange(len(i)), np.arange(len(i))])
+    alive = np.ones(len(a), bool)
+    for _ in range(max_models):
+        idx = np.flatnonzero(alive)
+        if len(idx) < min_inliers:
+            break
+        m, inl = cv2.estimateAffine2D(
+            a[idx],
+            b[idx],
+            method=cv2.RANSAC,
+            ransacReprojThreshold=3.0,
+            maxIters=3000,
+            confidence=0.995,
+        )
+        if m is None or inl is None:
+            break
+        inl = inl.ravel().astype(bool)
+        used = np.isin(pair_id, pair_id[idx[inl]])
+        alive &= ~used
+        if inl.sum() < min_inliers:
+            break
+        sp, dp = a[idx[inl]], b[idx[inl]]
+        # RANSAC can admit a stray pair that happens to fit; keep the compact core.
+        core = _compact(sp) & _compact(dp)
+        sp, dp = sp[core], dp[core]
+        if len(sp) < min_inliers:
+            continue
+        scale, rot = _decompose(m)
+        shift = float(np.hypot(*(dp.mean(0) - sp.mean(0))))
+        if not (0.5 <= scale <= 2.0) or shift < min_shift:
+            continue
+        # Keep only distinct keypoint locations (a pair seen twice is one piece of evidence).
+        uniq = np.unique(np.round(sp).astype(np.int32), axis=0)
+        if len(uniq) < min_inliers:
+            continue
+        # Interpolation blurs whichever side is resampled: check both directions.
+        gf = g.astype(np.float32)
+        pix, res = verify(gf, m, sp)
+        pix2, res2 = verify(gf, cv2.invertAffineTransform(m), dp)
+        if np.isnan(res) or (not np.isnan(res2) and res2 > res):
+            pix, res = pix2, res2
+        pad = 8.0
+        src_box, dst_box = _box(sp, pad, (h, w)), _box(dp, pad, (h, w))
+        if grow and not res < 0.2:  # also when unmeasurable (nan)
+            grown = grow_region(gf, m, sp)
+            if grown is not None:
+                src_box, dst_box = _union(src_box, grown[0]), _union(dst_box, grown[1])
+        out.append(
+            CloneMatch(
+                source_box=src_box,
+                target_box=dst_box,
+                transform=m,
+                inliers=len(uniq),
+                src_points=sp,
+                dst_points=dp,
+                residual_corr=res,
+                pixel_corr=pix,
+                scale=scale,
+                rotation_deg=rot,
+                shift=shift,
+            )
+        )
+    out.sort(key=lambda c: -c.inliers)
+    return out, stats
+
+
+def overlay(rgb: np.ndarray, clones: list[CloneMatch], scale: float = 1.0) -> np.ndarray:
+    """The image with each source (green) and target (red) box outlined, inlier pairs
+    joined by thin lines and the box centres by a thick one. ``scale`` maps working
+    coordinates onto ``rgb``."""
+    import cv2
+
+    img = np.ascontiguousarray(rgb).copy()
+    t = max(1, round(max(img.shape[:2]) / 500))
+    for c in clones:
+        s = [round(v * scale) for v in c.source_box]
+        d = [round(v * scale) for v in c.target_box]
+        for p, q in list(zip(c.src_points, c.dst_points, strict=True))[:60]:
+            cv2.line(
+                img,
+                (round(p[0] * scale), round(p[1] * scale)),
+                (round(q[0] * scale), round(q[1] * scale)),
+                (255, 220, 0),
+                1,
+                cv2.LINE_AA,
+            )
+        cv2.rectangle(img, (s[0], s[1]), (s[2] - 1, s[3] - 1), (0, 255, 0), 2 * t)
+        cv2.rectangle(img, (d[0], d[1]), (d[2] - 1, d[3] - 1), (255, 0, 0), 2 * t)
+        cv2.line(
+            img,
+            ((s[0] + s[2]) // 2, (s[1] + s[3]) // 2),
+            ((d[0] + d[2]) // 2, (d[1] + d[3]) // 2),
+            (255, 0, 255),
+            2 * t,
+            cv2.LINE_AA,
+        )
+    return img
