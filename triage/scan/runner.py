@@ -255,7 +255,9 @@ class IsolatedPool:
         while done < total:
             for i, w in enumerate(self._workers):
                 if w.index is None and pending:
-                    if w.tasks >= self.max_tasks:
+                    if w.tasks >= self.max_tasks or not w.process.is_alive():
+                        # Recycle (bounded leaks), or replace one that died between files
+                        # so that its death is not blamed on the next file.
                         self._retire(w, kill=False)
                         w = self._workers[i] = self._spawn()
                     index, path = pending.popleft()
