@@ -18,6 +18,7 @@ timed scans run warm; the "cold" ratio adds that start-up back to --jobs 1.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -94,6 +95,8 @@ def main(argv: list[str]) -> int:
             assert lines == n and not result.summary.failures, (lines, result.summary.failures[:3])
             print(f"scan --jobs {jobs}: {times[jobs]:.2f} s ({n / times[jobs]:.1f} files/s)")
 
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"load average at the end (1/5/15 min, {os.cpu_count()} cores): {load}")
         print(f"throughput ratio --jobs 2 / --jobs 1: {times[1] / times[2]:.2f}x (target >= 1.7x)")
         print(
             f"per-file overhead ratio at --jobs 1 (scan / in-process): {times[1] / inproc:.3f}x (target <= 1.15x)"
