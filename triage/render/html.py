@@ -204,14 +204,11 @@ def _file_view(
             continue
         if png:
             item["image"] = _embed_artifact(png, artifact_width, quality)
-        if (
-            thumb is None
-            and f.kind == "video"
-            and item["image"] is not None
-            and ("contact" in ref.kind or "sheet" in ref.kind)
-        ):
-            thumb = {**item["image"], "caption": ref.title, "boxes": []}
-            continue
+        if thumb is None and f.kind == "video" and png and _is_contact_sheet(ref.kind):
+            # a video's thumbnail: its contact sheet, small (the sheet itself follows)
+            small = _embed_artifact(png, THUMB_SIDE, 75)
+            if small is not None:
+                thumb = {**small, "caption": f"{ref.title} (small; full size beside)", "boxes": []}
         artifacts.append(item)
     if thumb is None and not no_pixels and f.kind == "image":
         made = _thumbnail(f.path)
@@ -289,6 +286,10 @@ def _short_folder(path: str) -> str:
         return ""
     tail = "/".join(p for p in parts[-2:] if p != "/")
     return ("…/" if len(parts) > 2 else "") + tail
+
+
+def _is_contact_sheet(kind: str) -> bool:
+    return "contact" in kind or "sheet" in kind
 
 
 def _facts(report: Report) -> list[tuple[str, str]]:
