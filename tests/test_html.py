@@ -213,6 +213,13 @@ def test_batch_page_has_every_section_and_links(batch, batch_html) -> None:  # t
     assert doc.find(".//link") is None
 
 
+def test_page_parses_without_errors(batch, batch_html) -> None:  # type: ignore[no-untyped-def]
+    for text in (batch_html, render_html(batch["reports"][:1]), render_html([])):
+        parser = html5lib.HTMLParser()
+        parser.parse(text)
+        assert parser.errors == []
+
+
 def test_images_are_embedded_and_small(batch, batch_html) -> None:  # type: ignore[no-untyped-def]
     doc = parse(batch_html)
     by_name = batch["by_name"]
