@@ -308,6 +308,9 @@ def test_summary_rows_and_duplicate_groups() -> None:
     }
     row = row_from_report(rep)
     assert row.top_finding == "x.big: Big" and row.phash == "ffff0000ffff0000" and not row.failed
+    # A flat image (1x1 pixel, blank frame): its hash would collide with every other.
+    rep["analyzers"] = [{"name": "provenance", "metrics": {"phash": "0" * 16, "pdq_quality": 0}}]
+    assert row_from_report(rep).phash is None
     groups = _groups(
         [("a", "ffff0000ffff0000"), ("b", "ffff0000ffff00ff"), ("c", "0000ffff0000ffff")], 8
     )

@@ -51,8 +51,10 @@ def row_from_report(report: dict[str, Any]) -> FileRow:
     phash = None
     for run in report.get("analyzers", []):
         if run.get("name") == "provenance":
-            value = (run.get("metrics") or {}).get("phash")
-            phash = value if isinstance(value, str) and value else None
+            metrics = run.get("metrics") or {}
+            value = metrics.get("phash")
+            if isinstance(value, str) and value and _informative(value, metrics.get("pdq_quality")):
+                phash = value
     return FileRow(
         path=str(file.get("path", "")),
         sha256=file.get("sha256"),
@@ -67,6 +69,22 @@ def row_from_report(report: dict[str, Any]) -> FileRow:
         ],
         seconds=float(report.get("seconds", 0.0)),
     )
+
+
+def _informative(phash: str, pdq_quality: object) -> bool:
+    """False for flat images (a 1x1 pixel, a blank frame): their hashes all collide.
+
+    A nearly constant pHash (<= 4 or >= 60 of 64 bits set) or a PDQ quality under
+    10 (of 100) marks an image with too little structure to group on.
+    """
+    try:
+        ones = int(phash, 16).bit_count()
+    except ValueError:
+        return False
+    bits = 4 * len(phash)
+    if ones <= bits // 16 or ones >= bits - bits // 16:
+        return False
+    return not (isinstance(pdq_quality, int | float) and pdq_quality < 10)
 
 
 def duplicate_groups(rows: Iterable[FileRow], radius: int = DUPLICATE_RADIUS) -> list[list[str]]:
