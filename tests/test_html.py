@@ -491,3 +491,25 @@ def test_page_size_budget_leaves_out_low_attention_images_first(batch, monkeypat
     if top.file.kind == "image" and not top.errors:
         assert top_section.find(".//figure[@class='thumb']//img") is not None
     assert by_id(doc, f"file-{scene_index}") is not None
+
+
+def test_raw_metrics_are_shown_and_trimmed(batch) -> None:  # type: ignore[no-untyped-def]
+    report = batch["by_name"]["other.png"].model_copy(deep=True)
+    report.analyzers.append(
+        AnalyzerRun(
+            name="zz_metrics",
+            version="1",
+            status="ok",
+            seconds=0.1,
+            metrics={"series": [0.5] * 10_000, "nested": {"k": {"deeper": ["<script>"] * 3}}},
+        )
+    )
+    text = render_html([report])
+    doc = parse(text)
+    tables = doc.findall(".//details[@class='metrics']/table")
+    mine = [t for t in tables if text_of(t.find("caption")) == "zz_metrics"]
+    assert len(mine) == 1
+    body = text_of(mine[0])
+    assert "more)" in body and "<script>" in body
+    assert len(body) < 4000
+    assert '<script>"' not in text and text.count("<script>") == 1

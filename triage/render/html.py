@@ -49,6 +49,7 @@ IMAGE_BUDGET = 45_000_000  # bytes of embedded images per page; past it, images 
 THUMB_SOURCE_MAX_PIXELS = 200_000_000  # never decode more than this for a thumbnail
 NEAR_DUPLICATE_RADIUS = 8  # pHash Hamming distance (of 64 bits) for near-duplicate groups
 EVIDENCE_MAX_CHARS = 1500  # longer evidence values are cut (the JSON report has them whole)
+EVIDENCE_MAX_ITEMS = 60  # items of a list or keys of a dict shown before cutting
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
@@ -268,6 +269,7 @@ def _file_view(
                 "seconds": r.seconds,
                 "message": r.message or "",
                 "n_findings": sum(1 for x in report.findings if x.analyzer == r.name),
+                "metrics": evidence_rows(r.metrics) if isinstance(r.metrics, dict) else [],
             }
             for r in report.analyzers
         ],
@@ -409,13 +411,23 @@ def _num(v: float) -> str:
     return f"{v:.3e}"
 
 
-def _rounded(value: Any) -> Any:
+def _rounded(value: Any, depth: int = 0) -> Any:
+    """Floats to 4 significant digits; long lists and deep nesting trimmed (cheap to dump)."""
+    if depth > 6:
+        return "…"
     if isinstance(value, float):
         return float(_num(value)) if math.isfinite(value) else str(value)
     if isinstance(value, list | tuple):
-        return [_rounded(v) for v in value]
+        items = [_rounded(v, depth + 1) for v in value[:EVIDENCE_MAX_ITEMS]]
+        if len(value) > EVIDENCE_MAX_ITEMS:
+            items.append(f"… ({len(value) - EVIDENCE_MAX_ITEMS} more)")
+        return items
     if isinstance(value, dict):
-        return {str(k): _rounded(v) for k, v in value.items()}
+        keys = list(value)[:EVIDENCE_MAX_ITEMS]
+        out = {str(k): _rounded(value[k], depth + 1) for k in keys}
+        if len(value) > EVIDENCE_MAX_ITEMS:
+            out["…"] = f"{len(value) - EVIDENCE_MAX_ITEMS} more keys"
+        return out
     return value
 
 
