@@ -361,3 +361,21 @@ def test_progress_reporters_run(tmp_path: Path) -> None:
     bar.advance("a", failed=True)
     bar.stop()
     assert bar.errors == 1
+
+
+def test_file_name_that_is_not_utf8(tmp_path: Path) -> None:
+    d = tmp_path / "in"
+    d.mkdir()
+    _jpeg(d / "x.jpg", 3)
+    os.rename(bytes(d / "x.jpg"), bytes(d) + b"/\xffodd.jpg")
+    out, csv_path = tmp_path / "o.jsonl", tmp_path / "o.csv"
+    result = scan([d], jobs=1, output=out, timeout=60)
+    assert result.exit_code == 0
+    path = json.loads(out.read_text(encoding="utf-8"))["file"]["path"]
+    assert os.fsencode(path).endswith(b"/\xffodd.jpg")  # round-trips to the real name
+    again = scan([d], jobs=1, output=out, resume=True, timeout=60)
+    assert again.summary.resumed == 1 and out.read_text().count("\n") == 1
+    from triage.render.csv import write_csv
+
+    write_csv(again.summary.rows, csv_path)
+    assert "\\xffodd.jpg" in csv_path.read_text(encoding="utf-8")

@@ -205,5 +205,9 @@ def scan_command(
                 "[yellow]--html: the HTML renderer is not installed in this build[/yellow]"
             )
         else:
+            from triage.scan.summary import printable
+
+            for report in result.reports:  # a non-UTF-8 file name, shown with \xNN escapes
+                report.file.path = printable(report.file.path)
             write_html(result.reports, html, no_pixels=no_pixels)
     raise typer.Exit(code=result.exit_code)

@@ -34,6 +34,10 @@ COLUMNS = [
 
 def _cell(value: object) -> str:
     text = "" if value is None else str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a file name that is not UTF-8: \xNN escapes
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + text
     return text

@@ -203,7 +203,7 @@ def scan(
         if keep_reports:
             from triage.report import Report
 
-            result.reports.append(Report.model_validate_json(line))
+            result.reports.append(Report.model_validate(data))
 
     sink = (
         JsonlSink(None if str(output) == "-" else output, resume=resume)

@@ -62,7 +62,11 @@ class Outcome:
         from triage.pipeline import set_artifact_data
         from triage.report import Report
 
-        rep = Report.model_validate_json(self.line)
+        import json
+
+        # json.loads, not model_validate_json: a path that is not valid UTF-8 is
+        # carried as lone surrogate escapes, which pydantic's JSON parser refuses.
+        rep = Report.model_validate(json.loads(self.line))
         set_artifact_data(rep, list(self.artifacts))
         return rep
 
@@ -91,6 +95,10 @@ def _outcome(path: str, report: Report, artifacts: list[bytes]) -> Outcome:
 
     data = report.model_dump(mode="json")
     line = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:  # a file name that is not UTF-8: escape it (round-trips)
+        line = json.dumps(data, ensure_ascii=True, separators=(",", ":")) + "\n"
     return Outcome(path, line, row_from_report(data), artifacts)
 
 

@@ -215,7 +215,7 @@ class ScanSummary:
                 )
             )
             for i, g in enumerate(groups[:top], 1):
-                console.print(f"  {i}. " + "\n     ".join(g))
+                console.print(f"  {i}. " + "\n     ".join(printable(p) for p in g))
         elif any(r.phash for r in self.rows):
             console.print("Near-duplicate groups: none")
 
@@ -226,7 +226,7 @@ class ScanSummary:
             )
             for r in failures:
                 reasons = "; ".join(f"{stage}: {msg}" for stage, msg in r.errors)
-                console.print(f"  {r.path}\n      {reasons}", highlight=False)
+                console.print(f"  {printable(r.path)}\n      {printable(reasons)}", highlight=False)
         if self.skipped:
             by_reason = Counter(_reason_kind(why) for _, why in self.skipped)
             console.print(
@@ -234,7 +234,7 @@ class ScanSummary:
                 + Text(", ".join(f"{n} {k}" for k, n in by_reason.most_common()))
             )
             for p, why in self.skipped[:top]:
-                console.print(f"  {p}: {why}", highlight=False, soft_wrap=True)
+                console.print(f"  {printable(p)}: {why}", highlight=False, soft_wrap=True)
             if len(self.skipped) > top:
                 console.print(f"  … and {len(self.skipped) - top} more (see --csv)")
         console.print(
@@ -256,6 +256,15 @@ SHORT_BAND = {
 }
 
 
+def printable(text: str) -> str:
+    """A file name that is not valid UTF-8 shown with \\xNN escapes instead of failing."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
+
+
 def _display(path: str) -> str:
     """A path relative to the working directory when it is under it."""
     import os
@@ -263,8 +272,8 @@ def _display(path: str) -> str:
     try:
         rel = os.path.relpath(path)
     except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
+        return printable(path)
+    return printable(path if rel.startswith("..") else rel)
 
 
 def _reason_kind(reason: str) -> str:
