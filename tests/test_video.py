@@ -64,6 +64,17 @@ def test_removed_frames_found_as_a_break_not_a_cut() -> None:
     assert report("dropped.mp4").questions["manipulation"].score > 0.6
 
 
+def test_stream_copy_splice_is_a_break_and_an_unscheduled_keyframe() -> None:
+    res = run("spliced_copy.mp4")
+    truth = TRUTH["spliced_copy.mp4"]
+    assert any(abs(f - truth["frame"]) <= 2 for f in frames_of(res, "video.frame_break"))
+    kf = next(f for f in res.findings if f.id == "video.keyframe_irregular")
+    assert truth["keyframe"] in kf.evidence["frames"] and kf.evidence["gop"] == 15
+    brk = next(f for f in res.findings if f.id == "video.frame_break")
+    assert 18 <= brk.evidence["frames_missing_approx"] <= 28  # 24 were removed
+    assert "video.timestamp_gap" not in ids(res)  # re-timed: the clock hides the cut
+
+
 def test_low_quality_segment_found_with_both_ends() -> None:
     res = run("lowq_segment.mp4")
     truth = TRUTH["lowq_segment.mp4"]
