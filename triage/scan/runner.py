@@ -59,10 +59,10 @@ class Outcome:
 
     def report(self) -> Report:
         """The full report (parsed from the line; artifact bytes reattached)."""
+        import json
+
         from triage.pipeline import set_artifact_data
         from triage.report import Report
-
-        import json
 
         # json.loads, not model_validate_json: a path that is not valid UTF-8 is
         # carried as lone surrogate escapes, which pydantic's JSON parser refuses.
