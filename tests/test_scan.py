@@ -269,8 +269,13 @@ def _comparable(line: str) -> object:
     return _untimed(json.loads(line))
 
 
-def test_dask_path_matches_local_pool(tmp_path: Path) -> None:
+def test_dask_path_matches_local_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     distributed = pytest.importorskip("distributed")
+    import triage.scan.dask as scan_dask
+
+    # A window of 2 tasks in flight on 2 workers: exercises streaming submission.
+    monkeypatch.setattr(scan_dask, "WINDOW_MIN", 1)
+    monkeypatch.setattr(scan_dask, "WINDOW_PER_THREAD", 1)
     d = tmp_path / "in"
     d.mkdir()
     for i in range(5):

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from triage.pipeline import Options
 
 
+WINDOW_MIN = 64
+WINDOW_PER_THREAD = 4
+
+
 def _task(path: str, options: Options, timeout: float | None) -> tuple[Outcome, str | None]:
     """Runs on a Dask worker. Returns the outcome and, on timeout, the worker address."""
     if not timeout:
@@ -67,14 +71,28 @@ def run_dask(
         import uuid
 
         run = uuid.uuid4().hex[:12]
-        futures = {}
-        for index, path in enumerate(paths):
+        futures: dict[Any, tuple[int, str]] = {}
+        todo = iter(enumerate(paths))
+
+        def submit_next() -> Any:
+            item = next(todo, None)
+            if item is None:
+                return None
             fut = client.submit(
-                _task, path, options, timeout, pure=False, key=f"triage-scan-{run}-{index}"
+                _task, item[1], options, timeout, pure=False, key=f"triage-scan-{run}-{item[0]}"
             )
-            futures[fut] = (index, path)
-        for fut in as_completed(futures):
+            futures[fut] = item
+            return fut
+
+        # A bounded window of tasks in flight, not a million futures on the scheduler.
+        threads = sum(client.nthreads().values()) or 1
+        window = max(WINDOW_MIN, WINDOW_PER_THREAD * threads)
+        stream = as_completed([f for f in (submit_next() for _ in range(window)) if f is not None])
+        for fut in stream:
             index, path = futures.pop(fut)
+            nxt = submit_next()
+            if nxt is not None:
+                stream.add(nxt)
             try:
                 outcome, stuck = fut.result()
             except Exception as exc:  # KilledWorker, lost worker, unpicklable result
