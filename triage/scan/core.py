@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from triage.report import Report
 
 
+HASH_THREADS = 4
+
+
 class ProgressSink(Protocol):
     def note(self, text: str) -> None: ...
     def start(self, total: int) -> None: ...
@@ -189,11 +192,22 @@ def scan(
     entries = list(discover(roots, include, exclude, follow_symlinks, max_bytes, stats))
     summary.excluded = stats.excluded
     done = read_done(output) if resume and output is not None else None
-    for entry in entries:
+    earlier: list[str | None] = [None] * len(entries)
+    if done:
+        # Hash the files an earlier run finished (hashlib releases the GIL: threads help).
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=HASH_THREADS) as pool:
+            earlier = list(
+                pool.map(
+                    lambda e: already_done(done, e.path, e.size) if e.status == "media" else None,
+                    entries,
+                )
+            )
+    for entry, line in zip(entries, earlier, strict=True):
         if entry.status == "skipped":
             summary.add_skipped(entry)
             continue
-        line = already_done(done, entry.path, entry.size) if done is not None else None
         if line is None:
             todo.append(entry.path)
             continue
