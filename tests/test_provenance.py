@@ -363,6 +363,13 @@ def test_no_store_means_not_examined_and_nothing_created(
     HashStore.open(empty).close()
     result = ProvenanceAnalyzer().run(Media.open(PROV / "orig_a.jpg"), Context(db_path=empty))
     assert result.examined == {"provenance": 0.0}
+    future = tmp_path / "future.sqlite"
+    with HashStore.open(future) as store:
+        store.add([HashRow("phash", "0" * 16)])
+        store.conn.execute("PRAGMA user_version = 99")
+    result = ProvenanceAnalyzer().run(Media.open(PROV / "orig_a.jpg"), Context(db_path=future))
+    assert result.examined == {"provenance": 0.0}
+    assert "could not be opened" in result.not_checked[0]
 
 
 def test_pipeline_bands(ref_store: Path) -> None:

@@ -363,9 +363,17 @@ def trim_uniform_border(rgb: np.ndarray, tolerance: float = 6.0, min_fraction: f
         """Leading lines close to the frame colour ``ref`` (JPEG ringing tolerated)."""
         lines = lines[: max(1, int(lines.shape[0] * 0.4))]  # frames wider than 40% are refused
         dev = np.abs(lines - ref)
-        bad = (dev.mean(axis=1) > tolerance) | (dev.max(axis=1) > tolerance * 6)
+        mean_dev = dev.mean(axis=1)
+        bad = (mean_dev > tolerance) | (dev.max(axis=1) > tolerance * 6)
         first = np.nonzero(bad)[0]
-        return int(first[0]) if first.size else lines.shape[0]
+        if not first.size:
+            return lines.shape[0]
+        n = int(first[0])
+        # A frame ends in a step to the content; a smooth sky or wall that slowly
+        # drifts away from its edge colour is content, not a frame.
+        if n and mean_dev[n : n + 3].max() < tolerance * 4:
+            return 0
+        return n
 
     # Each side's frame colour is fixed by the side's first line; passes repeat so
     # that side margins are found once the bars above and below are gone (a

@@ -235,7 +235,14 @@ class ProvenanceAnalyzer(Analyzer):
                 "add known pictures with `triage db add FILES --label LABEL --source SOURCE`"
             )
             return result
-        store = _open_store(path)
+        from triage.store import StoreError
+
+        try:
+            store = _open_store(path)
+        except StoreError as exc:
+            result.examined = {"provenance": 0.0}
+            result.not_checked.append(f"the reference store could not be opened: {exc}")
+            return result
         finding = _exact_file(store, media)
         if finding is not None:
             result.findings.append(finding)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 BAND_BITS = 16
 MAX_PROBE_RADIUS = 2
+QUERY_CHUNK = 16
 # Below this many rows a scan is as fast as probing and needs no tables (and no
 # multi-megabyte cache file for a store of a few hundred pictures).
 MIN_INDEXED_ROWS = 20_000
@@ -162,10 +163,24 @@ class BandIndex:
 
     # --------------------------------------------------------------- search
     def search_many(self, queries: np.ndarray, radius: int) -> list[SearchResult]:
-        """Exact radius search for Q x W uint64 queries; one result per query."""
+        """Exact radius search for Q x W uint64 queries; one result per query.
+
+        Queries go through in chunks of ``QUERY_CHUNK`` so that the candidate
+        arrays stay in cache.
+        """
         import numpy as np
 
         queries = np.ascontiguousarray(queries, dtype=np.uint64).reshape(-1, self.words.shape[1])
+        if queries.shape[0] > QUERY_CHUNK:
+            out: list[SearchResult] = []
+            for start in range(0, queries.shape[0], QUERY_CHUNK):
+                out.extend(self._search_chunk(queries[start : start + QUERY_CHUNK], radius))
+            return out
+        return self._search_chunk(queries, radius)
+
+    def _search_chunk(self, queries: np.ndarray, radius: int) -> list[SearchResult]:
+        import numpy as np
+
         nq = queries.shape[0]
         n = len(self)
         if n == 0 or nq == 0:
@@ -206,7 +221,7 @@ class BandIndex:
         pair = np.unique(qid * n + cand)  # a row found through several bands once
         qid_u, cand_u = pair // n, pair % n
         dist_u = popcount_rows(self.words[cand_u] ^ queries[qid_u])
-        out: list[SearchResult] = []
+        out = []
         bounds = np.searchsorted(qid_u, np.arange(nq + 1))
         for i in range(nq):
             c = cand_u[bounds[i] : bounds[i + 1]]
