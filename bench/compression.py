@@ -55,7 +55,8 @@ def analyzer_run(path: Path) -> tuple[float, dict[str, float]]:
     t = time.perf_counter()
     result = CompressionAnalyzer().run(media, Context())
     total = time.perf_counter() - t
-    return total, {"findings": float(len(result.findings))}
+    stages = {k: float(v) for k, v in result.metrics.get("timings_ms", {}).items()}
+    return total, {"findings": float(len(result.findings)), **stages}
 
 
 def main() -> int:
@@ -69,16 +70,23 @@ def main() -> int:
         pillow_decode(path)
         analyzer_run(path)
         decode, analyze = [], []
+        stages: dict[str, list[float]] = {}
         for _ in range(args.repeat):
             decode.append(pillow_decode(path))
             a, info = analyzer_run(path)
             analyze.append(a)
+            for k, v in info.items():
+                stages.setdefault(k, []).append(v)
         d, a = statistics.median(decode), statistics.median(analyze)
         print(f"file: 4000x3000 JPEG q90, {path.stat().st_size / 1e6:.1f} MB")
         print(f"Pillow decode (median of {args.repeat}): {d * 1000:.1f} ms")
         print(
             f"compression analyzer (median of {args.repeat}): {a * 1000:.1f} ms, findings={int(info['findings'])}"
         )
+        parts = ", ".join(
+            f"{k} {statistics.median(v):.0f}" for k, v in stages.items() if k != "findings"
+        )
+        print(f"stages (median ms; decode = shared Media.gray incl. RGB decode): {parts}")
         print(f"ratio analyzer / decode: {a / d:.2f}x (target <= 6x)")
     return 0
 

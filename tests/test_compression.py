@@ -224,12 +224,14 @@ def test_encoders_data_file_is_measured_and_consistent() -> None:
 def test_block_dct_matches_matrix_dct_in_zigzag_order() -> None:
     g = np.random.default_rng(1).uniform(0, 255, (24, 32)).astype(np.float32)
     c = block_dct(g)
-    assert c.shape == (3, 4, 64)
+    assert c.shape == (64, 3, 4)
     d = dct_matrix().astype(np.float64)
     block = g[8:16, 16:24].astype(np.float64) - 128.0
     ref = (d @ block @ d.T).ravel()[list(ZIGZAG)]
-    assert np.allclose(c[1, 2], ref, atol=1e-3)
-    assert block_dct(g, 3, 5, terms=10).shape == (2, 3, 10)
+    assert np.allclose(c[:, 1, 2], ref, atol=1e-3)
+    assert block_dct(g, 3, 5, terms=10).shape == (10, 2, 3)
+    assert np.allclose(block_dct(g, terms=21), c[:21], atol=1e-3)
+    assert block_dct(g, row_step=2).shape == (64, 2, 4)
 
 
 def _gray(data: bytes) -> np.ndarray:

@@ -85,8 +85,11 @@ class CompressionAnalyzer(Analyzer):
         if info:
             self._check_resave(info, fp, known, make, model, res)
 
+        clock = _Clock(res)
         gray = media.gray
+        clock.lap("decode")
         coeffs = block_dct(gray, terms=TERMS)
+        clock.lap("block_dct")
         q2 = info.luma_table() if info else None
         quality = fp["quant_tables"][0]["quality"] if fp.get("quant_tables") else None
         res.metrics["quality"] = quality
@@ -100,10 +103,11 @@ class CompressionAnalyzer(Analyzer):
         assert q2 is not None
 
         # Aligned double compression on a subsample of block rows.
-        nblocks = coeffs.shape[0] * coeffs.shape[1]
-        step = max(1, nblocks // 20_000)
+        nblocks = coeffs.shape[1] * coeffs.shape[2]
+        step = max(1, nblocks // 12_000)
         cal = block_dct(gray, 4, 4, row_step=step, terms=13)
-        dc = double_compression(coeffs[::step], cal, q2)
+        dc = double_compression(coeffs[:, ::step], cal, q2)
+        clock.lap("double_compression")
         res.metrics["double_compression"] = dc
         if (
             dc.get("ratio") is not None
@@ -135,12 +139,15 @@ class CompressionAnalyzer(Analyzer):
         # Non-aligned double compression: an earlier grid at another phase.
         scan = phase_scan(gray, interior_only=True)
         self._check_nonaligned(scan, quality, res)
+        clock.lap("phase_scan")
 
         # Localized: error levels and ghosts against the current grid.
         ela_q = ELA_QUALITY_DEFAULT if (quality or 100) <= 85 else 75
         ghost_qs = [q for q in range(40, 100, 10) if quality is None or q <= quality - 5]
         self._localize(media, ctx, coeffs, (0, 0), ela_q, ghost_qs, res)
+        clock.lap("ela_ghosts")
         self._local_grid(gray, (0, 0), True, res)
+        clock.lap("local_grid")
         res.examined["manipulation"] = 1.0
 
     def _check_resave(
@@ -295,15 +302,22 @@ class CompressionAnalyzer(Analyzer):
         file with a known earlier quality must sit on that lattice clearly less.
         Content alone (foliage, flat sky, text) passes neither test.
         """
-        from triage.forensics.ela import heatmap, normalized_error, outlier_regions, texture_map
+        from triage.forensics.ela import (
+            heatmap,
+            low_terms,
+            normalized_error,
+            outlier_regions,
+            texture_map,
+        )
 
-        texture = texture_map(coeffs)
+        low = low_terms(coeffs)
+        texture = texture_map(low)
         informative = float((texture >= 60.0).mean()) if texture.size else 0.0
         res.metrics["informative_blocks"] = round(informative, 3)
         if informative < 0.1:
             res.not_checked.append("error levels and ghosts: the image is too flat")
             return
-        ela = normalized_error(coeffs, ela_q, texture)
+        ela = normalized_error(low, ela_q, texture)
         z_ela = ELA_Z if history_quality else ELA_Z_JPEG
         regions, _ = outlier_regions(ela, +1, origin, z_threshold=z_ela)
         res.metrics["ela_quality"] = ela_q
@@ -316,7 +330,7 @@ class CompressionAnalyzer(Analyzer):
         best: tuple[float, int, list[Any], Any] | None = None
         checked: dict[str, Any] = {}
         for q in ghost_qs:
-            g = normalized_error(coeffs, q, texture)
+            g = normalized_error(low, q, texture)
             regs, _ = outlier_regions(g, -1, origin, z_threshold=GHOST_Z)
             confirmed = []
             for r in regs[:3]:
@@ -435,16 +449,33 @@ def _lattice_contrast(coeffs: np.ndarray, cells: tuple[int, int, int, int], qual
     from triage.forensics.dct import table_fit
 
     r0, c0, r1, c1 = cells
-    inside = table_fit(coeffs[r0:r1, c0:c1], quality)
-    mask = np.ones(coeffs.shape[:2], bool)
-    mask[r0:r1, c0:c1] = False
-    rest = coeffs[mask]
-    if rest.shape[0] > 20_000:
-        rest = rest[:: rest.shape[0] // 20_000]
-    outside = table_fit(rest, quality)
+    inside = table_fit(coeffs[:, r0:r1, c0:c1], quality)
+    # The rest, on a regular subsample of at most ~20k blocks.
+    step = max(1, int(np.sqrt(coeffs.shape[1] * coeffs.shape[2] / 20_000)))
+    sub = coeffs[:, ::step, ::step]
+    ys = np.arange(sub.shape[1])[:, None] * step
+    xs = np.arange(sub.shape[2])[None, :] * step
+    outside_mask = ~((ys >= r0) & (ys < r1) & (xs >= c0) & (xs < c1))
+    outside = table_fit(sub[:, outside_mask], quality)
     if inside is None or outside is None:
         return 0.0
     return inside - outside
+
+
+class _Clock:
+    """Stage timings (ms) into ``metrics["timings_ms"]`` (for bench/compression.py)."""
+
+    def __init__(self, res: AnalyzerResult) -> None:
+        import time
+
+        self._now = time.perf_counter
+        self._t = self._now()
+        self._out: dict[str, float] = res.metrics.setdefault("timings_ms", {})
+
+    def lap(self, name: str) -> None:
+        t = self._now()
+        self._out[name] = round((t - self._t) * 1000.0, 1)
+        self._t = t
 
 
 _DCT_KINDS = {"baseline", "extended-sequential", "progressive"}

@@ -57,9 +57,9 @@ def dct_matrix() -> np.ndarray:
 
 
 @cache
-def _gather(terms: int) -> np.ndarray:
-    # block_dct's raw layout is (v, u) per block: natural index u*8+v sits at v*8+u.
-    return np.array([(n % 8) * 8 + n // 8 for n in ZIGZAG[:terms]], dtype=np.intp)
+def _zz_uv(terms: int) -> tuple[np.ndarray, np.ndarray]:
+    zz = np.array(ZIGZAG[:terms], dtype=np.intp)
+    return zz // 8, zz % 8
 
 
 @cache
@@ -78,29 +78,39 @@ def block_dct(
 ) -> np.ndarray:
     """Block DCT of ``gray - 128`` on the grid starting at (y0, x0).
 
-    Returns float32 coefficients (block_rows, block_cols, terms) in zig-zag
-    order (term 0 = DC), the first ``terms`` only. ``row_step`` > 1 keeps every
-    n-th block row (a cheap subsample for statistics).
+    Returns float32 coefficient planes (terms, block_rows, block_cols): plane k
+    is zig-zag term k (0 = DC) of every block; only the first ``terms`` are
+    computed. ``row_step`` > 1 keeps every n-th block row (a cheap subsample for
+    statistics).
     """
     import cv2
 
     g = gray[y0:, x0:]
     h8, w8 = g.shape[0] // 8, g.shape[1] // 8
-    if h8 == 0 or w8 == 0:
-        return np.zeros((0, 0, terms), np.float32)
-    blocks = np.asarray(g[: h8 * 8, : w8 * 8], dtype=np.float32).reshape(h8, 8, w8, 8)
+    if h8 == 0 or w8 == 0 or terms == 0:
+        return np.zeros((terms, h8, w8), np.float32)
+    x = np.asarray(g[: h8 * 8, : w8 * 8], dtype=np.float32)
     if row_step > 1:
-        blocks = blocks[::row_step]
-    hb = blocks.shape[0]
-    # cv2.dct with DCT_ROWS transforms every 8-sample row at once (SIMD): first
-    # the pixel rows of all blocks, then, after one transpose, their columns.
+        x = x.reshape(h8, 8, w8 * 8)[::row_step].reshape(-1, w8 * 8)
+    x = np.ascontiguousarray(x)
+    hb = x.shape[0] // 8
+    us, vs = _zz_uv(terms)
+    n = int(max(us.max(), vs.max())) + 1  # frequencies needed per axis
+    basis = np.ascontiguousarray(dct_matrix()[:n].T)  # (8, n)
+    # Separable transform as small matrix products (cv2.gemm, SIMD, one call
+    # each) with whole-image transposes between them, keeping only the n lowest
+    # frequencies per axis: columns first, then rows, which leaves the result
+    # laid out as [block row, u, block col, v].
+    gemm: Any = cv2.gemm  # (src3 None = no addend; the stubs insist on an array)
+    xt = cv2.transpose(x)  # [x, y]
+    a = gemm(xt.reshape(-1, 8), basis, 1.0, None, 0.0)  # [x, (by, u)]
+    b = cv2.transpose(a.reshape(w8 * 8, hb * n))  # [(by, u), x]
+    c = gemm(b.reshape(-1, 8), basis, 1.0, None, 0.0).reshape(hb, n, w8, n)
+    out = np.empty((terms, hb, w8), np.float32)
+    for k in range(terms):
+        out[k] = c[:, us[k], :, vs[k]]
     # The level shift only moves the DC term (by 128 * 64 / 8 = 1024): apply it there.
-    rows = np.ascontiguousarray(blocks).reshape(-1, 8)
-    t = cv2.dct(rows, flags=cv2.DCT_ROWS).reshape(hb, 8, w8, 8).transpose(0, 2, 3, 1)
-    c = cv2.dct(np.ascontiguousarray(t).reshape(-1, 8), flags=cv2.DCT_ROWS)
-    out: np.ndarray = c.reshape(hb, w8, 64)[..., _gather(terms)]
-    if terms:
-        out[..., 0] -= np.float32(1024.0)
+    out[0] -= np.float32(1024.0)
     return out
 
 
@@ -127,17 +137,20 @@ def local_grid(
         z = np.zeros((0, 0))
         return {"phase_y": z.astype(int), "phase_x": z.astype(int), "strength": z}
     h, w = th * tile, tw * tile
-    g: Any = np.asarray(gray, dtype=np.float32)
+    # Luma is integer-valued (decoded 8-bit): uint8 keeps the arithmetic cheap.
+    g: Any = np.asarray(gray)
+    if g.dtype != np.uint8:
+        g = g.astype(np.uint8)
     if g.shape[0] == h or g.shape[1] == w:  # need one pixel beyond the last tile
         g = cv2.copyMakeBorder(g[:h, :w], 0, 1, 0, 1, cv2.BORDER_REPLICATE)
-    # Every other row (column) is enough for a tile average and halves the work.
-    gx = g[:h:2]
-    gy = g[:, :w:2]
-    dx = np.minimum(cv2.absdiff(gx[:, 1 : w + 1], gx[:, :w]), 24.0)
-    dy = np.minimum(cv2.absdiff(gy[1 : h + 1], gy[:h]), 24.0)
-    # INTER_AREA at an integer factor is a box mean: average within tiles fast.
-    colmean = cv2.resize(dx, (w, th), interpolation=cv2.INTER_AREA)  # (th, w)
-    rowmean = cv2.resize(dy, (tw, h), interpolation=cv2.INTER_AREA)  # (h, tw)
+    dx = cv2.absdiff(g[:h, 1 : w + 1], g[:h, :w])
+    dy = cv2.absdiff(g[1 : h + 1, :w], g[:h, :w])
+    # Clip strong edges (THRESH_TRUNC = min(value, 24)), then average within tiles.
+    dx = cv2.threshold(dx, 24, 24, cv2.THRESH_TRUNC)[1]
+    dy = cv2.threshold(dy, 24, 24, cv2.THRESH_TRUNC)[1]
+    colmean = dx.reshape(th, tile, w).sum(axis=1, dtype=np.uint32) / float(tile)  # (th, w)
+    rowsum = cv2.reduce(dy.reshape(h * tw, tile), 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
+    rowmean = rowsum.reshape(h, tw) / float(tile)  # (h, tw)
     px = colmean.reshape(th, tw, tile // 8, 8).mean(axis=2)
     py = rowmean.reshape(th, tile // 8, 8, tw).mean(axis=1).transpose(0, 2, 1)
     out: dict[str, np.ndarray] = {}
@@ -164,7 +177,8 @@ def local_grid(
 
 
 def _flat(coeffs: np.ndarray) -> np.ndarray:
-    return coeffs.reshape(-1, coeffs.shape[-1])
+    """Coefficient planes (terms, ...) as a (blocks, terms) view."""
+    return coeffs.reshape(coeffs.shape[0], -1).T
 
 
 def prior_quality(coeffs: np.ndarray, max_blocks: int = 20_000) -> dict[str, Any]:
@@ -176,9 +190,9 @@ def prior_quality(coeffs: np.ndarray, max_blocks: int = 20_000) -> dict[str, Any
     fit, so the coarsest quality that fits is reported. Returns ``{"quality",
     "fit", "baseline_fit", "terms"}``; ``quality`` is None when nothing fits.
     """
-    c = _flat(coeffs)
-    if c.shape[0] > max_blocks:
-        c = c[:: int(np.ceil(c.shape[0] / max_blocks))]
+    c = coeffs.reshape(coeffs.shape[0], -1)  # planes (terms, blocks)
+    if c.shape[1] > max_blocks:
+        c = c[:, :: int(np.ceil(c.shape[1] / max_blocks))]
     fits: dict[int, float] = {}
     for q in range(20, 101):
         f = table_fit(c, q)
@@ -299,14 +313,18 @@ def requant_error(coeffs: np.ndarray, quality: int, n_terms: int = 15) -> np.nda
     """Per-block squared error of requantizing at an IJG ``quality``.
 
     By Parseval this is the luma error of re-saving the block at that quality
-    (before rounding and clipping) restricted to the first ``n_terms`` zig-zag
-    terms, which carry nearly all of it. Shape (block_rows, block_cols).
+    (before rounding and clipping), restricted to the first ``n_terms`` zig-zag
+    terms, which carry nearly all of it. ``coeffs``: planes from
+    :func:`block_dct`. Returns a (block_rows, block_cols) map.
     """
-    c = coeffs[..., :n_terms]
-    q = zz_table(quality)[: c.shape[-1]]
-    r = c / q
-    err = (r - np.rint(r)) * q
-    return np.einsum("ijk,ijk->ij", err, err)
+    q = zz_table(quality)
+    out = np.zeros(coeffs.shape[1:], np.float32)
+    for k in range(min(n_terms, coeffs.shape[0])):
+        r = coeffs[k] * np.float32(1.0 / q[k])
+        np.subtract(r, np.rint(r), out=r)
+        r *= q[k]
+        out += r * r
+    return out
 
 
 # --------------------------------------------- grid phase from periodicity
@@ -351,7 +369,7 @@ def integer_periodicity(coeffs: np.ndarray, n_terms: int = 10) -> float:
     return float(best[usable].mean())
 
 
-def phase_scan(gray: np.ndarray, max_blocks: int = 1500, interior_only: bool = False) -> np.ndarray:
+def phase_scan(gray: np.ndarray, max_blocks: int = 1000, interior_only: bool = False) -> np.ndarray:
     """Integer periodicity on each of the 64 grid phases: an (8, 8) array.
 
     Entry [dy, dx] is measured on blocks starting at row dy, column dx; block
@@ -368,6 +386,6 @@ def phase_scan(gray: np.ndarray, max_blocks: int = 1500, interior_only: bool = F
         for dx in range(8):
             if interior_only and (dy == 0 or dx == 0):
                 continue
-            c = block_dct(gray[: (h8 + 1) * 8], dy, dx, row_step=row_step, terms=11)[:, :w8]
+            c = block_dct(gray[: (h8 + 1) * 8], dy, dx, row_step=row_step, terms=11)[:, :, :w8]
             out[dy, dx] = integer_periodicity(c)
     return out
