@@ -289,7 +289,7 @@ def finding_stats(records: Iterable[Record], alpha: float = 1.0) -> dict[str, di
             "n_neg": n_neg,
             "by_label": dict(by_label[fid]),
             "empirical_llr": smoothed_llr(f_pos, n_pos, f_neg, n_neg, alpha)
-            if n_pos and n_neg
+            if n_pos and n_neg and (f_pos or f_neg)
             else None,
         }
     return out

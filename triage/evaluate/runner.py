@@ -226,6 +226,7 @@ def _worker_main(conn: Connection, options: RunOptions) -> None:
 
     module_name, func_name = options.record_function.split(":")
     record = getattr(importlib.import_module(module_name), func_name)
+    conn.send(READY)  # the parent starts a file's clock only once the worker is ready
     while True:
         try:
             task = conn.recv()
@@ -251,12 +252,17 @@ def _worker_main(conn: Connection, options: RunOptions) -> None:
 
 
 # ----------------------------------------------------------------------- parent side
+READY = "ready"
+STARTUP_TIMEOUT = 300.0  # seconds for a worker to import the analyzers (a loaded machine)
+
+
 @dataclass
 class _Slot:
     process: Any
     conn: Connection
+    started: float  # when spawned, or when its current task was sent
+    ready: bool = False
     task: int | None = None
-    started: float = 0.0
 
 
 def _base_record(item: Item) -> Record:
@@ -282,7 +288,8 @@ def run_manifest(
 ) -> list[Record]:
     """Analyze every item; records come back in manifest order.
 
-    ``progress(done, total, record)`` is called as each file finishes.
+    ``progress(done, total, record)`` is called as each file finishes. Raises
+    ``RuntimeError`` only if a worker cannot start at all (broken installation).
     """
     opts = options or RunOptions()
     todo = list(items)
@@ -297,7 +304,7 @@ def run_manifest(
         proc = ctx.Process(target=_worker_main, args=(child, opts), daemon=True)
         proc.start()
         child.close()
-        return _Slot(proc, parent)
+        return _Slot(proc, parent, time.monotonic())
 
     def finish(index: int, result: dict[str, Any]) -> None:
         rec = _base_record(todo[index])
@@ -312,6 +319,9 @@ def run_manifest(
         slot.process.join(5)
         slot.conn.close()
 
+    def deadline(slot: _Slot) -> float:
+        return slot.started + (opts.timeout if slot.ready else STARTUP_TIMEOUT)
+
     pending = list(range(len(todo)))
     pending.reverse()
     try:
@@ -319,24 +329,28 @@ def run_manifest(
             slots.append(spawn())
         while pending or any(s.task is not None for s in slots):
             for slot in slots:
-                if slot.task is None and pending:
+                if slot.ready and slot.task is None and pending:
                     index = pending.pop()
                     slot.conn.send((index, str(todo[index].path)))
                     slot.task, slot.started = index, time.monotonic()
-            busy = [s for s in slots if s.task is not None]
+            watched = [s for s in slots if s.task is not None or not s.ready]
             now = time.monotonic()
-            wait_for = min(max(0.0, s.started + opts.timeout - now) for s in busy)
-            ready = wait([s.conn for s in busy], timeout=wait_for + 0.01)
+            wait_for = min(max(0.0, deadline(s) - now) for s in watched)
+            ready = wait([s.conn for s in watched], timeout=wait_for + 0.01)
             now = time.monotonic()
             for i, slot in enumerate(slots):
-                if slot.task is None:
+                if slot not in watched:
                     continue
                 if slot.conn in ready:
                     try:
-                        index, result = slot.conn.recv()
+                        message = slot.conn.recv()
                     except (EOFError, OSError):
                         slot.process.join(5)
                         code = slot.process.exitcode
+                        if slot.task is None:
+                            raise RuntimeError(
+                                f"an evaluation worker could not start (exit code {code})"
+                            ) from None
                         finish(
                             slot.task,
                             {
@@ -348,9 +362,17 @@ def run_manifest(
                         retire(slot)
                         slots[i] = spawn()
                         continue
+                    if message == READY:
+                        slot.ready = True
+                        continue
+                    index, result = message
                     finish(index, result)
                     slot.task = None
-                elif now - slot.started >= opts.timeout:
+                elif now >= deadline(slot):
+                    if slot.task is None:
+                        raise RuntimeError(
+                            f"an evaluation worker did not start within {STARTUP_TIMEOUT:g} s"
+                        )
                     finish(
                         slot.task,
                         {
