@@ -322,6 +322,26 @@ def test_regular_duplicates_are_a_cadence_not_freezes() -> None:
     out = fr.find_events(diff, diff * 2, np.ones(200, np.float32))
     assert out.cadence
     assert not [e for e in out.events if e.kind == "duplicate"]
+    diff[101:105] = 0.0  # a 4-frame freeze inside the cadence is still reported
+    out = fr.find_events(diff, diff * 2, np.ones(200, np.float32))
+    assert out.cadence
+    # frames 100 and 105 are the cadence's own repeats, joined to the freeze
+    assert [(e.frame, e.frames) for e in out.events if e.kind == "duplicate"] == [(100, 6)]
+
+
+def test_lighting_change_is_not_a_break() -> None:
+    rng = np.random.default_rng(2)
+    a = rng.uniform(40, 200, (fr.SIG_H, fr.SIG_W)).astype(np.float32)
+    assert fr.photometric_diff(a, a * 1.4 + 20) < 0.01  # a lamp switched on
+    shifted = np.roll(a, 6, axis=1)
+    assert fr.photometric_diff(a, shifted) > 10  # a jump in time
+    n = 80
+    diff = np.full(n, 2.0, np.float32)
+    diff[40] = 30.0
+    photometric = np.full(n, np.nan, np.float32)
+    photometric[40] = 1.0
+    out = fr.find_events(diff, diff * 2, np.full(n, 0.99, np.float32), None, photometric)
+    assert [e.kind for e in out.events] == ["lighting"]
 
 
 def test_quality_steps_pair_into_a_segment_and_cuts_explain_steps() -> None:

@@ -109,7 +109,7 @@ def _assess(media: Media, ctx: Context, scan: Any, result: AnalyzerResult) -> An
         gaps = [ev.frame for ev in tsr.events if ev.kind == "gap"]
 
     # ------------------------------------------------------------ frames
-    fa = fr.find_events(scan.diff, scan.diff2, scan.ncc, scan.shift)
+    fa = fr.find_events(scan.diff, scan.diff2, scan.ncc, scan.shift, scan.photometric)
     result.not_checked.extend(fa.notes if not fa.cadence else [])
     cuts = [e.frame for e in fa.events if e.kind == "cut"]
     breaks = [e.frame for e in fa.events if e.kind == "break"]

@@ -94,6 +94,19 @@ def aligned_ncc(a: np.ndarray, b: np.ndarray) -> tuple[float, tuple[float, float
     return _ncc(pa, pb), (float(dx), float(dy))
 
 
+def photometric_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference after giving ``b`` the mean and contrast of ``a``.
+
+    A light switched on, a flash or an exposure jump changes every pixel but
+    leaves this near the usual motion level; a jump in time does not.
+    """
+    sa, sb = float(a.std()), float(b.std())
+    if sb < 1e-6:
+        return float(np.abs(a - a.mean()).mean())
+    matched = (b - b.mean()) * (sa / sb) + a.mean()
+    return float(np.abs(matched - a).mean())
+
+
 def _ncc(a: np.ndarray, b: np.ndarray) -> float:
     a = a - a.mean()
     b = b - b.mean()
@@ -144,7 +157,7 @@ def quality_measures(luma: np.ndarray) -> tuple[float, float, float]:
 
 @dataclass
 class FrameEvent:
-    kind: str  # duplicate / break / cut / inserted
+    kind: str  # duplicate / break / cut / inserted / lighting
     frame: int  # first frame of the event (presentation index)
     frames: int = 1  # frames involved (duplicates in the run, estimated drop)
     detail: dict[str, Any] = field(default_factory=dict)
@@ -181,13 +194,17 @@ def find_events(
     diff2: np.ndarray,
     ncc: np.ndarray,
     shift: np.ndarray | None = None,
+    photometric: np.ndarray | None = None,
 ) -> FrameAnalysis:
     """Duplicates, breaks, cuts and inserted frames from the per-frame series.
 
     ``diff[i]`` compares frame i with i-1 (``diff[0]`` is ignored), ``diff2[i]``
     frame i with i-2, ``ncc[i]`` frame i with i-1 after alignment, ``shift[i]``
     the length of that alignment (NaN where not measured): with a steady global
-    motion it counts the frames missing at a break better than the difference.
+    motion it counts the frames missing at a break better than the difference;
+    ``photometric[i]`` the difference after matching brightness and contrast: a
+    spike that vanishes there is a lighting change (lamp, flash, exposure), not a
+    jump in time, and is only noted.
     """
     diff = np.asarray(diff, np.float32)
     diff2 = np.asarray(diff2, np.float32)
@@ -217,30 +234,36 @@ def find_events(
     dup_share = float(is_dup.sum() / max(n - 1, 1))
     runs = _runs(is_dup)
     cadence = dup_share > CADENCE_SHARE and len(runs) >= 4 and _regular(runs)
+    min_run = 1
     if cadence:
+        # Repeats of the cadence's own length are the conversion; a longer run
+        # inside it is still a freeze.
+        typical = int(np.median([length for _, length in runs]))
+        min_run = max(3, 2 * typical + 1)
         notes.append(
             f"{is_dup.sum()} duplicated frames in a regular cadence (frame-rate conversion "
-            "or a low-frame-rate source); not reported as freezes"
+            f"or a low-frame-rate source); only runs of {min_run} or more reported as freezes"
         )
-    else:
-        for start, length in runs:
-            # A freeze interrupts motion: the picture moves normally right up to the
-            # run and right after it. A camera coming to rest slows down first.
-            before = dd[start - 1] if start >= 2 else np.inf
-            after = dd[start + length] if start + length < n else np.inf
-            if min(before, after) < ABRUPT_SHARE * wide[start]:
-                continue
-            events.append(
-                FrameEvent(
-                    "duplicate",
-                    start,
-                    length,
-                    {
-                        "difference": round(float(dd[start : start + length].max()), 3),
-                        "local_motion": round(float(wide[start]), 3),
-                    },
-                )
+    for start, length in runs:
+        if length < min_run:
+            continue
+        # A freeze interrupts motion: the picture moves normally right up to the
+        # run and right after it. A camera coming to rest slows down first.
+        before = dd[start - 1] if start >= 2 else np.inf
+        after = dd[start + length] if start + length < n else np.inf
+        if min(before, after) < ABRUPT_SHARE * wide[start]:
+            continue
+        events.append(
+            FrameEvent(
+                "duplicate",
+                start,
+                length,
+                {
+                    "difference": round(float(dd[start : start + length].max()), 3),
+                    "local_motion": round(float(wide[start]), 3),
+                },
             )
+        )
 
     # --- spikes: breaks, cuts, inserted frames
     spike = np.zeros(n, bool)
@@ -271,7 +294,14 @@ def find_events(
             events.append(FrameEvent("inserted", i, 1, info))
             i += 2
             continue
-        if ncc[i] >= SAME_SHOT_NCC:
+        if (
+            photometric is not None
+            and np.isfinite(photometric[i])
+            and photometric[i] <= SPIKE_RATIO * base + SPIKE_MARGIN
+        ):
+            info["photometric_difference"] = round(float(photometric[i]), 3)
+            events.append(FrameEvent("lighting", i, 1, info))
+        elif ncc[i] >= SAME_SHOT_NCC:
             # Motion is roughly proportional to elapsed time within a shot: the
             # jump over the usual step estimates how many frames are missing. The
             # global shift does that well under steady panning; the difference

@@ -70,6 +70,9 @@ class Scan:
     diff2: np.ndarray
     ncc: np.ndarray
     shift: np.ndarray  # global shift to the previous frame, signature pixels (NaN if not measured)
+    photometric: (
+        np.ndarray
+    )  # difference after matching brightness and contrast (NaN if not measured)
     quality_frames: np.ndarray
     quality: np.ndarray  # n x 3: sharpness, noise, blockiness
     quality_step: int
@@ -98,6 +101,7 @@ class FrameSeries:
         self.diff2 = array("f")
         self.ncc = array("f")
         self.shift = array("f")
+        self.photometric = array("f")
         self.q_frames = array("l")
         self.q = array("f")
         self.keyframe_hashes: list[dict[str, Any]] = []
@@ -116,7 +120,7 @@ class FrameSeries:
         """Add one frame: its signature, time, keyframe flag and a way to get its
         full-resolution luma (called only for sampled frames and keyframes)."""
         i = len(self.diff)
-        shift = float("nan")
+        shift = photometric = float("nan")
         if self._prev is None:
             d, ncc = 0.0, 1.0
         else:
@@ -125,6 +129,7 @@ class FrameSeries:
             if d > fr.SPIKE_MARGIN:
                 ncc, (dx, dy) = fr.aligned_ncc(self._prev, sig)
                 shift = float(np.hypot(dx, dy))
+                photometric = fr.photometric_diff(self._prev, sig)
         d2 = float(np.abs(sig - self._prev2).mean()) if self._prev2 is not None else d
         self.time.append(t)
         self.key.append(1 if key else 0)
@@ -132,6 +137,7 @@ class FrameSeries:
         self.diff2.append(d2)
         self.ncc.append(ncc)
         self.shift.append(shift)
+        self.photometric.append(photometric)
         y = None
         if i % self.quality_step == 0:
             y = luma()
@@ -152,6 +158,7 @@ class FrameSeries:
             "diff2": np.frombuffer(self.diff2, dtype=np.float32).copy(),
             "ncc": np.frombuffer(self.ncc, dtype=np.float32).copy(),
             "shift": np.frombuffer(self.shift, dtype=np.float32).copy(),
+            "photometric": np.frombuffer(self.photometric, dtype=np.float32).copy(),
             "quality_frames": np.asarray(self.q_frames, dtype=np.int64),
             "quality": np.frombuffer(self.q, dtype=np.float32).reshape(-1, 3).copy(),
         }
@@ -278,6 +285,7 @@ def scan_pyav(
         diff2=a["diff2"],
         ncc=a["ncc"],
         shift=a["shift"],
+        photometric=a["photometric"],
         quality_frames=a["quality_frames"],
         quality=a["quality"],
         quality_step=series.quality_step,
@@ -346,6 +354,7 @@ def scan_opencv(
         diff2=a["diff2"],
         ncc=a["ncc"],
         shift=a["shift"],
+        photometric=a["photometric"],
         quality_frames=a["quality_frames"],
         quality=a["quality"],
         quality_step=series.quality_step,
