@@ -163,44 +163,35 @@ def reference_rows(
 def keyframe_hashes(media: Media, max_keyframes: int, reference: bool = False) -> list[FrameHashes]:
     """Decode only keyframes (PyAV ``skip_frame = NONKEY``), spread over the duration.
 
-    Keeps at most ``max_keyframes``, at least ``duration / max_keyframes`` seconds
-    apart, and drops a keyframe whose PDQ is within 8 bits of the previous kept
-    one (a static shot). Raises ``MediaError`` when no keyframe decodes.
+    Short videos (under 2 s per wanted keyframe) are read forward, keeping
+    keyframes at least ``duration / max_keyframes`` apart; longer ones seek to
+    ``max_keyframes`` evenly spaced times and take the keyframe at or before each
+    (falling back to reading forward when the container cannot seek). A keyframe
+    whose PDQ is within 8 bits of the previous kept one (a static shot) is dropped.
+    Raises ``MediaError`` when no keyframe decodes.
     """
     import av
 
     from triage.errors import MediaError
-    from triage.hashing import WORKING_SIZE, hamming
 
+    duration = media.duration or 0.0
     out: list[FrameHashes] = []
-    min_gap = (media.duration or 0.0) / max(1, max_keyframes)
-    decoded = 0
-    last_time = -1e18
     try:
         with av.open(str(media.path), mode="r") as container:
             if not container.streams.video:
                 raise MediaError("the container holds no video stream")
             stream = container.streams.video[0]
             stream.codec_context.skip_frame = "NONKEY"
-            for frame in container.decode(stream):
-                decoded += 1
-                t = float(frame.time) if frame.time is not None else 0.0
-                if out and t - last_time < min_gap:
-                    continue
-                w, h = frame.width, frame.height
-                scale = min(1.0, WORKING_SIZE / max(w, h, 1))
-                rgb = frame.to_ndarray(
-                    format="rgb24",
-                    width=max(1, round(w * scale)),
-                    height=max(1, round(h * scale)),
-                )
-                fh = frame_hashes(rgb, t, reference)
-                last_time = t
-                if out and hamming(fh.pdq, out[-1].pdq) <= 8:
-                    continue
-                out.append(fh)
-                if len(out) >= max_keyframes or decoded >= 20 * max_keyframes:
-                    break
+            if duration > 2.0 * max_keyframes:
+                try:
+                    out = _keyframes_by_seeking(
+                        container, stream, duration, max_keyframes, reference
+                    )
+                except av.error.FFmpegError:
+                    out = []
+                    container.seek(0, stream=stream)
+            if not out:
+                out = _keyframes_forward(container, stream, duration, max_keyframes, reference)
     except MediaError:
         raise
     except (av.error.FFmpegError, OSError) as exc:
@@ -208,6 +199,58 @@ def keyframe_hashes(media: Media, max_keyframes: int, reference: bool = False) -
             raise MediaError(f"no keyframe could be decoded ({exc})") from None
     if not out:
         raise MediaError("no keyframe could be decoded")
+    return out
+
+
+def _keep(out: list[FrameHashes], frame: Any, reference: bool) -> None:
+    from triage.hashing import WORKING_SIZE, hamming
+
+    w, h = frame.width, frame.height
+    scale = min(1.0, WORKING_SIZE / max(w, h, 1))
+    rgb = frame.to_ndarray(
+        format="rgb24", width=max(1, round(w * scale)), height=max(1, round(h * scale))
+    )
+    t = float(frame.time) if frame.time is not None else 0.0
+    fh = frame_hashes(rgb, t, reference)
+    if not out or hamming(fh.pdq, out[-1].pdq) > 8:
+        out.append(fh)
+
+
+def _keyframes_forward(
+    container: Any, stream: Any, duration: float, max_keyframes: int, reference: bool
+) -> list[FrameHashes]:
+    out: list[FrameHashes] = []
+    min_gap = duration / max(1, max_keyframes)
+    last_time = -1e18
+    for decoded, frame in enumerate(container.decode(stream), start=1):
+        t = float(frame.time) if frame.time is not None else 0.0
+        if decoded > 1 and t - last_time < min_gap:
+            continue
+        last_time = t
+        _keep(out, frame, reference)
+        if len(out) >= max_keyframes or decoded >= 20 * max_keyframes:
+            break
+    return out
+
+
+def _keyframes_by_seeking(
+    container: Any, stream: Any, duration: float, max_keyframes: int, reference: bool
+) -> list[FrameHashes]:
+    out: list[FrameHashes] = []
+    seen: set[float] = set()
+    base = float(stream.time_base) if stream.time_base else 1e-6
+    start = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+    for i in range(max_keyframes):
+        target = start + duration * (i + 0.5) / max_keyframes
+        container.seek(int(target / base), stream=stream, backward=True, any_frame=False)
+        frame = next(iter(container.decode(stream)), None)
+        if frame is None:
+            continue
+        t = round(float(frame.time) if frame.time is not None else target, 3)
+        if t in seen:
+            continue
+        seen.add(t)
+        _keep(out, frame, reference)
     return out
 
 
