@@ -439,3 +439,30 @@ def test_cli_db_commands(tmp_path: Path) -> None:
     r = runner.invoke(app, ["db", "remove", str(PROV / "orig_a.jpg"), "--db", db])
     assert r.exit_code == 0
     assert json.loads(runner.invoke(app, ["db", "stats", "--json", "--db", db]).stdout)["rows"] == 0
+
+
+def test_long_video_keyframes_are_spread_over_its_duration(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    import av
+
+    sys.path.insert(0, str(ROOT / "fixtures"))
+    from generators.scenes import scene
+
+    path = tmp_path / "long.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        stream.codec_context.gop_size = 10
+        stream.options = {"x264-params": "scenecut=0", "preset": "ultrafast"}
+        for i in range(300):  # 60 s, a keyframe and a new scene every 2 s
+            frame = av.VideoFrame.from_ndarray(scene(96, 64, 900 + i // 10, 1.0), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 5)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    frames = media_hashes(Media.open(path), max_keyframes=6)
+    times = [f.time for f in frames]
+    assert len(frames) == 6 and times == sorted(times)
+    assert times[0] is not None and times[0] <= 6 and times[-1] is not None and times[-1] >= 48
