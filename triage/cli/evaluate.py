@@ -90,6 +90,10 @@ def evaluate_command(
 
     metrics = evaluate(records)
     meta = _meta(options)
+    if diagram is not None and markdown is not None:
+        import os
+
+        meta["diagram"] = os.path.relpath(diagram, markdown.parent)
     if json_out is not None:
         write_atomic(json_out, rep.to_json(metrics, records, meta))
     if markdown is not None:

@@ -261,7 +261,7 @@ def render_markdown(
             "```",
             "",
         ]
-    facts = [f"{k}: {v}" for k, v in meta.items() if k != "command"]
+    facts = [f"{k}: {v}" for k, v in meta.items() if k not in ("command", "diagram")]
     if facts:
         lines += ["- " + f for f in facts] + [""]
     lines += [
@@ -285,6 +285,15 @@ def render_markdown(
             lines.append(f"Declared-generator files below notable: {', '.join(t['missed'])}")
             lines.append("")
     lines += ["## Summary", "", _md_table(_SUMMARY_HEAD, summary_rows(metrics)), ""]
+    if meta.get("diagram"):
+        lines += [
+            f"![Reliability: observed rate of positives per score bin]({meta['diagram']})",
+            "",
+            "Reliability diagram: dots are the observed share of positives among files whose "
+            "score fell in each bin (size = count, bars = 95% Wilson interval); on the grey "
+            "diagonal the score would mean what it says.",
+            "",
+        ]
     for q in SCORED_QUESTIONS:
         groups = metrics["questions"][q]["auc_by_group"]
         lines += [f"## {q}: bands per label", ""]
