@@ -47,6 +47,8 @@ class VideoAnalyzer(Analyzer):
     )
 
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
+        import av
+
         from triage.video import scan as sc
 
         opts = ctx.options
@@ -55,8 +57,6 @@ class VideoAnalyzer(Analyzer):
             opts.get("video_quality_pixels_per_second", sc.DEFAULT_QUALITY_PIXELS_PER_SECOND)
         )
         result = AnalyzerResult()
-        import av
-
         try:
             scan = sc.scan_pyav(media.path, max_seconds, qpps)
         except sc.NoVideoStream as exc:
@@ -86,138 +86,162 @@ class VideoAnalyzer(Analyzer):
 
 
 def _assess(media: Media, ctx: Context, scan: Any, result: AnalyzerResult) -> AnalyzerResult:
-    from triage.video import container as ct
-    from triage.video import frames as fr
+    """Turn the pass's series into findings, metrics and (on request) artifacts."""
     from triage.video import timestamps as ts
 
-    n = scan.n_frames
-    times = scan.frame_time
-    rate = scan.fps or (1.0 / scan.time_base if scan.time_base else 30.0)
-    findings = result.findings
-
-    def at(frame: int) -> dict[str, Any]:
-        f = min(max(int(frame), 0), n - 1)
-        return {"frame": int(frame), "time_s": round(float(times[f]), 3)}
-
-    examined = 0.0
-    timeline_events: list[dict[str, Any]] = []
-
+    a = _Assessment(media, scan, result)
     tsr = None
-    gaps: list[int] = []
     if scan.backend == "pyav" and len(scan.pkt_pts):
         tsr = ts.analyze(scan.pkt_pts, scan.pkt_dts, scan.pkt_key, scan.time_base)
-        gaps = [ev.frame for ev in tsr.events if ev.kind == "gap"]
+    examined = a.frames([e.frame for e in tsr.events if e.kind == "gap"] if tsr else [])
+    if tsr is not None:
+        examined += a.timestamps(tsr)
+    elif scan.backend == "pyav":
+        result.not_checked.append("timestamps: the stream has no timed packets")
+    if scan.container is not None:
+        examined += a.container(tsr)
+    result.examined = {"manipulation": round(min(examined, 1.0), 3)}
+    a.metrics(tsr)
+    if ctx.want_artifacts:
+        _artifacts(media, ctx, scan, result, a.timeline, a.segments)
+    return result
+
+
+class _Assessment:
+    """Shared state while one scan is turned into findings, section by section."""
+
+    def __init__(self, media: Media, scan: Any, result: AnalyzerResult) -> None:
+        self.media, self.scan, self.result = media, scan, result
+        self.n = scan.n_frames
+        self.times = scan.frame_time
+        self.rate = scan.fps or (1.0 / scan.time_base if scan.time_base else 30.0)
+        self.timeline: list[dict[str, Any]] = []  # events marked on the timeline
+        self.cuts: list[int] = []
+        self.breaks: list[int] = []
+        self.segments: list[dict[str, Any]] = []
+        self.fa: Any = None
+        self.lone: list[Any] = []
+        self.sampling = ""
+
+    def at(self, frame: int) -> dict[str, Any]:
+        f = min(max(int(frame), 0), self.n - 1)
+        return {"frame": int(frame), "time_s": round(float(self.times[f]), 3)}
+
+    def add(
+        self, fid: str, title: str, detail: str, evidence: dict[str, Any], strength: float = 1.0
+    ) -> None:
+        self.result.findings.append(
+            RawFinding(fid, "manipulation", title, detail, evidence, strength)
+        )
 
     # ------------------------------------------------------------ frames
-    fa = fr.find_events(scan.diff, scan.diff2, scan.ncc, scan.shift, scan.photometric)
-    result.not_checked.extend(fa.notes if not fa.cadence else [])
-    cuts = [e.frame for e in fa.events if e.kind == "cut"]
-    breaks = [e.frame for e in fa.events if e.kind == "break"]
-    by_kind: dict[str, list[fr.FrameEvent]] = {}
-    for e in fa.events:
-        by_kind.setdefault(e.kind, []).append(e)
-    # A single repeated frame, or one at the very ends, is routine (encoders
-    # repeat a frame when the camera drops one; clips start on a held frame).
-    dups = [e for e in by_kind.get("duplicate", []) if e.frames >= 2 and 2 <= e.frame < n - 2]
-    for e in dups[:MAX_EVENTS_PER_KIND]:
-        findings.append(
-            RawFinding(
+    def frames(self, gaps: list[int]) -> float:
+        """Frame events and quality segments; returns the share examined."""
+        from triage.video import frames as fr
+
+        scan, n, times = self.scan, self.n, self.times
+        fa = self.fa = fr.find_events(scan.diff, scan.diff2, scan.ncc, scan.shift, scan.photometric)
+        self.result.not_checked.extend(fa.notes if not fa.cadence else [])
+        self.cuts = [e.frame for e in fa.events if e.kind == "cut"]
+        self.breaks = [e.frame for e in fa.events if e.kind == "break"]
+        by_kind: dict[str, list[fr.FrameEvent]] = {}
+        for e in fa.events:
+            by_kind.setdefault(e.kind, []).append(e)
+        # A single repeated frame, or one at the very ends, is routine (encoders
+        # repeat a frame when the camera drops one; clips start on a held frame).
+        dups = [e for e in by_kind.get("duplicate", []) if e.frames >= 2 and 2 <= e.frame < n - 2]
+        for e in dups[:MAX_EVENTS_PER_KIND]:
+            self.add(
                 "video.duplicate_frames",
-                "manipulation",
                 f"{e.frames} duplicated frames at {times[e.frame]:.2f} s (frame {e.frame})",
                 f"Frames {e.frame}-{e.frame + e.frames - 1} repeat the frame before them while the "
                 "picture around them moves: a freeze or padding, as where a removed stretch was "
                 "filled. Streaming stalls and recorders under load also repeat frames.",
-                at(e.frame) | {"frames": e.frames, **e.detail},
+                self.at(e.frame) | {"frames": e.frames, **e.detail},
                 strength=min(1.3, 0.6 + 0.1 * e.frames),
             )
-        )
-        timeline_events.append({"kind": "duplicate", "frame": e.frame})
-    for e in by_kind.get("break", [])[:MAX_EVENTS_PER_KIND]:
-        timeline_events.append({"kind": "break", "frame": e.frame})
-        if any(abs(e.frame - g) <= 1 for g in gaps):
-            continue  # the timestamps jump too: reported once, as a recorder-style gap
-        ratio = float(e.detail["ratio"])
-        findings.append(
-            RawFinding(
+            self.timeline.append({"kind": "duplicate", "frame": e.frame})
+        for e in by_kind.get("break", [])[:MAX_EVENTS_PER_KIND]:
+            self.timeline.append({"kind": "break", "frame": e.frame})
+            if any(abs(e.frame - g) <= 1 for g in gaps):
+                continue  # the timestamps jump too: reported once, as a recorder-style gap
+            ratio = float(e.detail["ratio"])
+            self.add(
                 "video.frame_break",
-                "manipulation",
                 f"Frames missing at {times[e.frame]:.2f} s (frame {e.frame})",
                 f"The picture jumps {ratio:.1f} times further than its usual frame-to-frame motion "
                 "while staying in the same shot (aligned correlation "
-                f"{e.detail['aligned_ncc']:.2f}): frames were removed or dropped here. "
-                "Recorders that drop frames under load and streams with packet loss do this too.",
-                at(e.frame) | e.detail,
+                f"{e.detail['aligned_ncc']:.2f})"
+                + (
+                    " and the timestamps run on: frames were removed and the rest re-timed."
+                    if scan.backend == "pyav"
+                    else ": frames were removed or dropped here."
+                )
+                + " Recorders that drop frames under load and streams with packet loss do "
+                "this too.",
+                self.at(e.frame) | e.detail,
                 strength=float(min(1.3, max(0.6, 0.6 + 0.07 * (ratio - fr.SPIKE_RATIO)))),
             )
-        )
-    for e in by_kind.get("inserted", [])[:MAX_EVENTS_PER_KIND]:
-        findings.append(
-            RawFinding(
+        for e in by_kind.get("inserted", [])[:MAX_EVENTS_PER_KIND]:
+            self.add(
                 "video.inserted_frame",
-                "manipulation",
                 f"Out-of-place frame at {times[e.frame]:.2f} s (frame {e.frame})",
                 "One frame differs sharply from both neighbours, which match each other: an "
                 "inserted frame, or a flash or glitch.",
-                at(e.frame) | e.detail,
+                self.at(e.frame) | e.detail,
             )
-        )
-        timeline_events.append({"kind": "inserted", "frame": e.frame})
-    if cuts:
-        findings.append(
-            RawFinding(
+            self.timeline.append({"kind": "inserted", "frame": e.frame})
+        if self.cuts:
+            k = len(self.cuts)
+            self.add(
                 "video.scene_cuts",
-                "manipulation",
-                f"{len(cuts)} scene cut{'s' if len(cuts) > 1 else ''}: the clip is assembled from shots",
+                f"{k} scene cut{'s' if k > 1 else ''}: the clip is assembled from shots",
                 "The content changes completely at these frames and each new segment is "
                 "consistent in itself: ordinary cuts between shots, not breaks inside a shot. "
                 "A camera original has none; an edited programme or trailer has many.",
-                {
-                    "cuts": [at(c) for c in cuts[:100]],
-                    "count": len(cuts),
-                },
+                {"cuts": [self.at(c) for c in self.cuts[:100]], "count": k},
             )
-        )
-        timeline_events.extend({"kind": "cut", "frame": c} for c in cuts)
+            self.timeline.extend({"kind": "cut", "frame": c} for c in self.cuts)
 
-    steps = fr.quality_steps(scan.quality_frames, scan.quality)
-    segments, lone = fr.quality_segments(steps, cuts)
-    sampled = len(scan.quality_frames)
-    sampling = (
-        f"quality measured on every frame ({sampled})"
-        if scan.quality_step == 1
-        else f"quality measured on every {scan.quality_step}th frame ({sampled} frames)"
-    )
-    for seg in segments[:MAX_EVENTS_PER_KIND]:
-        a, b = int(seg["start_frame"]), int(seg["end_frame"])
-        findings.append(
-            RawFinding(
+        steps = fr.quality_steps(scan.quality_frames, scan.quality)
+        self.segments, self.lone = fr.quality_segments(steps, self.cuts)
+        sampled = len(scan.quality_frames)
+        self.sampling = (
+            f"quality measured on every frame ({sampled})"
+            if scan.quality_step == 1
+            else f"quality measured on 1 frame in {scan.quality_step} ({sampled} frames)"
+        )
+        for seg in self.segments[:MAX_EVENTS_PER_KIND]:
+            s, e_ = int(seg["start_frame"]), int(seg["end_frame"])
+            t0, t1 = times[min(s, n - 1)], times[min(e_, n - 1)]
+            self.add(
                 "video.quality_shift",
-                "manipulation",
-                f"Frames {a}-{b - 1} ({times[min(a, n - 1)]:.2f}-{times[min(b, n - 1)]:.2f} s) "
-                f"have {seg['direction']} compression quality than the rest",
+                f"Frames {s}-{e_ - 1} ({t0:.2f}-{t1:.2f} s) have {seg['direction']} "
+                "compression quality than the rest",
                 "Sharpness, noise and block artifacts step away at the start of this segment "
                 "and back at its end, with no scene cut to explain it: frames spliced in from "
                 "another encode. Camera exposure or focus changes rarely step both ways abruptly.",
-                at(a)
+                self.at(s)
                 | {
-                    "end_frame": b,
-                    "end_time_s": round(float(times[min(b, n - 1)]), 3),
+                    "end_frame": e_,
+                    "end_time_s": round(float(t1), 3),
                     "direction": seg["direction"],
                     "step_in_z": seg["step_in"],
                     "step_out_z": seg["step_out"],
-                    "frames_examined": sampling,
+                    "frames_examined": self.sampling,
                 },
             )
-        )
-    examined += _SHARE["frames"] * (1.0 if scan.decoded_all else _decoded_share(scan, media))
+        share = 1.0 if scan.decoded_all else _decoded_share(scan, self.media)
+        return _SHARE["frames"] * share
 
     # ------------------------------------------------------------ timestamps
-    motion = fr.local_motion(np.asarray(scan.diff, np.float32))
-    if tsr is not None:
-        if tsr.checked:
-            examined += _SHARE["timestamps"]
-        result.not_checked.extend(tsr.skipped)
+    def timestamps(self, tsr: Any) -> float:
+        """Timestamp events, variable frame rate, keyframe schedule; share examined."""
+        from triage.video import frames as fr
+
+        n, times, media = self.n, self.times, self.media
+        self.result.not_checked.extend(tsr.skipped)
+        motion = fr.local_motion(np.asarray(self.scan.diff, np.float32))
         counts: dict[str, int] = {}
         for ev in tsr.events:
             counts[ev.kind] = counts.get(ev.kind, 0) + 1
@@ -228,11 +252,11 @@ def _assess(media: Media, ctx: Context, scan: Any, result: AnalyzerResult) -> An
             strength = 1.0
             if ev.kind == "gap":
                 # Do the pixels jump with the clock? A recorder that drops frames
-                # leaves both; re-written timestamps move the clock only.
+                # leaves both; rewritten timestamps move the clock only.
                 f = ev.frame
                 if f >= n:
                     evidence["pixels"] = "not decoded (beyond the decoding budget)"
-                elif any(abs(f - b) <= 1 for b in breaks):
+                elif any(abs(f - b) <= 1 for b in self.breaks):
                     evidence["pixels"] = "jump with the gap (frames dropped or cut)"
                     detail += (
                         " The picture jumps at the same frame, as when a recorder drops frames."
@@ -247,121 +271,41 @@ def _assess(media: Media, ctx: Context, scan: Any, result: AnalyzerResult) -> An
                     strength = 1.2
                 else:
                     evidence["pixels"] = "too still to tell"
-            findings.append(RawFinding(fid, "manipulation", title, detail, evidence, strength))
-            timeline_events.append({"kind": "timestamp", "frame": min(ev.frame, n - 1)})
+            self.add(fid, title, detail, evidence, strength)
+            self.timeline.append({"kind": "timestamp", "frame": min(ev.frame, n - 1)})
         if media.format in _CFR_FORMATS and tsr.vfr_fraction >= 0.1:
-            findings.append(
-                RawFinding(
-                    "video.variable_frame_rate",
-                    "manipulation",
-                    f"Variable frame timing in a {media.format.upper()} file",
-                    f"{tsr.vfr_fraction:.0%} of frame durations differ by more than 10% from the "
-                    "typical one. Phones record variable frame rate in low light and screen "
-                    "recorders always do; splicing clips of different rates does too.",
-                    {
-                        "vfr_fraction": tsr.vfr_fraction,
-                        "delta_cv": tsr.delta_cv,
-                        "typical_step_s": tsr.typical_delta,
-                    },
-                    strength=min(1.5, 0.5 + tsr.vfr_fraction * 2),
-                )
+            self.add(
+                "video.variable_frame_rate",
+                f"Variable frame timing in a {media.format.upper()} file",
+                f"{tsr.vfr_fraction:.0%} of frame durations differ by more than 10% from the "
+                "typical one. Phones record variable frame rate in low light and screen "
+                "recorders always do; splicing clips of different rates does too.",
+                {
+                    "vfr_fraction": tsr.vfr_fraction,
+                    "delta_cv": tsr.delta_cv,
+                    "typical_step_s": tsr.typical_delta,
+                },
+                strength=min(1.5, 0.5 + tsr.vfr_fraction * 2),
             )
-        irregular = [k for k in tsr.irregular_keyframes if all(abs(k - c) > 2 for c in cuts)]
+        irregular = [k for k in tsr.irregular_keyframes if all(abs(k - c) > 2 for c in self.cuts)]
         if irregular:
-            findings.append(
-                RawFinding(
-                    "video.keyframe_irregular",
-                    "manipulation",
-                    f"Unscheduled keyframe{'s' if len(irregular) > 1 else ''} at "
-                    + ", ".join(f"{times[min(k, n - 1)]:.2f} s" for k in irregular[:5]),
-                    f"The stream uses a fixed keyframe interval of {tsr.gop} frames, but a "
-                    "keyframe comes early here without a scene cut: an edit point in a "
-                    "stream-copied clip restarts the interval. Some encoders also insert "
-                    "keyframes on fast motion or on request (video calls, streaming).",
-                    at(irregular[0])
-                    | {
-                        "frames": irregular[:50],
-                        "gop": tsr.gop,
-                        "regular_share": tsr.gop_regular_share,
-                    },
-                )
+            self.add(
+                "video.keyframe_irregular",
+                f"Unscheduled keyframe{'s' if len(irregular) > 1 else ''} at "
+                + ", ".join(f"{times[min(k, n - 1)]:.2f} s" for k in irregular[:5]),
+                f"The stream uses a fixed keyframe interval of {tsr.gop} frames, but a "
+                "keyframe comes early here without a scene cut: an edit point in a "
+                "stream-copied clip restarts the interval. Some encoders also insert "
+                "keyframes on fast motion or on request (video calls, streaming).",
+                self.at(irregular[0])
+                | {
+                    "frames": irregular[:50],
+                    "gop": tsr.gop,
+                    "regular_share": tsr.gop_regular_share,
+                },
             )
-            timeline_events.extend({"kind": "timestamp", "frame": k} for k in irregular[:50])
-    elif scan.backend == "pyav":
-        result.not_checked.append("timestamps: the stream has no timed packets")
-
-    # ------------------------------------------------------------ container
-    container_metrics: dict[str, Any] | None = None
-    if scan.container is not None:
-        examined += _SHARE["container"]
-        span = None
-        if n >= 2 and scan.decoded_all:
-            span = float(times[-1] - times[0]) + (
-                tsr.typical_delta if tsr and tsr.typical_delta else 1.0 / rate
-            )
-        issues = ct.check_container(scan.container, n if scan.decoded_all else None, span)
-        for issue in issues:
-            fid = {
-                "reencoded": "video.reencoded",
-                "dates_inconsistent": "video.dates_inconsistent",
-                "dates_future": "video.dates_inconsistent",
-                "duration_mismatch": "video.duration_mismatch",
-            }[issue.kind]
-            findings.append(
-                RawFinding(
-                    fid,
-                    "manipulation",
-                    _CONTAINER_TITLES[issue.kind],
-                    _container_detail(issue),
-                    issue.evidence,
-                )
-            )
-        c = scan.container
-        container_metrics = {
-            k: c.get(k)
-            for k in (
-                "format",
-                "major_brand",
-                "compatible_brands",
-                "writer",
-                "bitstream_encoder",
-                "creation_time",
-                "other_dates",
-                "duration_s",
-            )
-        } | {"streams": c.get("streams")}
-        stream_types = [s["type"] for s in c.get("streams", [])]
-        if "audio" not in stream_types:
-            result.metrics["no_audio"] = True
-
-    result.examined = {"manipulation": round(min(examined, 1.0), 3)}
-    result.metrics.update(
-        {
-            "backend": scan.backend,
-            "frames_decoded": n,
-            "decoded_all": scan.decoded_all,
-            "fps": round(rate, 4),
-            "width": scan.width,
-            "height": scan.height,
-            "sampling": {
-                "signatures": f"all {n} decoded frames (64x36 grey)",
-                "quality": sampling,
-            },
-            "motion_median": fa.motion_median,
-            "duplicate_share": fa.duplicate_share,
-            "frame_rate_conversion_cadence": fa.cadence,
-            "scene_cuts": [at(c) for c in cuts[:200]],
-            "frame_events": [
-                {"kind": e.kind, **at(e.frame), "frames": e.frames} for e in fa.events[:200]
-            ],
-            "quality_lone_steps": [{**at(s.frame), "z": s.z} for s in lone[:50]],
-            "pict_types": scan.pict_types,
-            "keyframe_hashes": scan.keyframe_hashes,
-            "keyframe_hash_algorithm": "phash (imagehash layout) of the keyframe luma at <= 512 px",
-        }
-    )
-    if tsr is not None:
-        result.metrics["timestamps"] = {
+            self.timeline.extend({"kind": "timestamp", "frame": k} for k in irregular[:50])
+        self.result.metrics["timestamps"] = {
             "packets": tsr.frames,
             "typical_step_s": tsr.typical_delta,
             "vfr_fraction": tsr.vfr_fraction,
@@ -371,12 +315,80 @@ def _assess(media: Media, ctx: Context, scan: Any, result: AnalyzerResult) -> An
             "gop_regular_share": tsr.gop_regular_share,
             "events": len(tsr.events),
         }
-    if container_metrics is not None:
-        result.metrics["container"] = container_metrics
+        return _SHARE["timestamps"] if tsr.checked else 0.0
 
-    if ctx.want_artifacts:
-        _artifacts(media, ctx, scan, result, timeline_events, segments)
-    return result
+    # ------------------------------------------------------------ container
+    def container(self, tsr: Any) -> float:
+        """Writer tags, dates, duration against frames; share examined."""
+        from triage.video import container as ct
+
+        scan, n, times = self.scan, self.n, self.times
+        span = None
+        if n >= 2 and scan.decoded_all:
+            step = tsr.typical_delta if tsr and tsr.typical_delta else 1.0 / self.rate
+            span = float(times[-1] - times[0]) + step
+        for issue in ct.check_container(scan.container, n if scan.decoded_all else None, span):
+            self.add(
+                _CONTAINER_IDS[issue.kind],
+                _CONTAINER_TITLES[issue.kind],
+                _container_detail(issue),
+                issue.evidence,
+            )
+        c = scan.container
+        keys = (
+            "format",
+            "major_brand",
+            "compatible_brands",
+            "writer",
+            "bitstream_encoder",
+            "creation_time",
+            "other_dates",
+            "duration_s",
+        )
+        self.result.metrics["container"] = {k: c.get(k) for k in keys} | {
+            "streams": c.get("streams")
+        }
+        if "audio" not in [s["type"] for s in c.get("streams", [])]:
+            self.result.metrics["no_audio"] = True
+        return _SHARE["container"]
+
+    # ------------------------------------------------------------ metrics
+    def metrics(self, tsr: Any) -> None:
+        scan, n, fa = self.scan, self.n, self.fa
+        self.result.metrics.update(
+            {
+                "backend": scan.backend,
+                "frames_decoded": n,
+                "decoded_all": scan.decoded_all,
+                "fps": round(self.rate, 4),
+                "width": scan.width,
+                "height": scan.height,
+                "sampling": {
+                    "signatures": f"all {n} decoded frames (64x36 grey)",
+                    "quality": self.sampling,
+                },
+                "motion_median": fa.motion_median,
+                "duplicate_share": fa.duplicate_share,
+                "frame_rate_conversion_cadence": fa.cadence,
+                "scene_cuts": [self.at(c) for c in self.cuts[:200]],
+                "frame_events": [
+                    {"kind": e.kind, **self.at(e.frame), "frames": e.frames}
+                    for e in fa.events[:200]
+                ],
+                "quality_lone_steps": [{**self.at(s.frame), "z": s.z} for s in self.lone[:50]],
+                "pict_types": scan.pict_types,
+                "keyframe_hashes": scan.keyframe_hashes,
+                "keyframe_hash_algorithm": "phash (imagehash layout) of the keyframe luma at <= 512 px",
+            }
+        )
+
+
+_CONTAINER_IDS = {
+    "reencoded": "video.reencoded",
+    "dates_inconsistent": "video.dates_inconsistent",
+    "dates_future": "video.dates_inconsistent",
+    "duration_mismatch": "video.duration_mismatch",
+}
 
 
 _CONTAINER_TITLES = {
