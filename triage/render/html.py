@@ -34,18 +34,18 @@ if TYPE_CHECKING:
 THUMB_SIDE = 320  # long side of a file's thumbnail, px
 MINI_SIDE = 96  # long side of the tiny thumbnails in near-duplicate groups
 # Artifact width (px) and JPEG quality by batch size, so that a page stays light:
-# (up to N files, width, quality). Measured on 12 camera photos with full-size ELA and
-# noise maps: ~315 KB per file at 640 px, ~85 KB at 320 px (docs/html-report.md).
+# (up to N files, width, quality). Measured on 12 camera photos with two full-size
+# heatmaps each: ~320 KB per file at 640 px, ~93 KB at 320 px (docs/html-report.md).
 SIZE_TIERS: tuple[tuple[float, int, int], ...] = (
     (20, 640, 82),
     (100, 480, 75),
     (250, 400, 70),
-    (math.inf, 320, 65),
+    (math.inf, 320, 55),
 )
 ARTIFACT_WIDTH = SIZE_TIERS[0][1]  # the widest an embedded artifact ever is
 ARTIFACT_SMALL_BYTES = 60_000  # a PNG artifact up to this size is kept as PNG
 ARTIFACT_MAX_BYTES = 120_000  # past this it becomes JPEG whatever the savings
-IMAGE_BUDGET = 45_000_000  # bytes of embedded images per page; past it, images are left out
+IMAGE_BUDGET = 40_000_000  # bytes of embedded images per page; past it, images are left out
 THUMB_SOURCE_MAX_PIXELS = 200_000_000  # never decode more than this for a thumbnail
 NEAR_DUPLICATE_RADIUS = 8  # pHash Hamming distance (of 64 bits) for near-duplicate groups
 EVIDENCE_MAX_CHARS = 1500  # longer evidence values are cut (the JSON report has them whole)
@@ -530,17 +530,18 @@ def _embed_artifact(png: bytes, max_width: int, quality: int = 82) -> dict[str, 
             size = (max_width, max(1, round(h * max_width / w)))
             arr = cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
         out_h, out_w = arr.shape[:2]
-        if (out_w, out_h) == (w, h) and len(png) <= ARTIFACT_SMALL_BYTES:
-            data, media = png, "image/png"  # small already: embed as produced
+        if (out_w, out_h) == (w, h):
+            data = png  # not resized: the analyzer's own PNG
         else:
-            ok, enc = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+            ok, enc = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, 6])
             if not ok:
                 return None
-            data, media = enc.tobytes(), "image/png"
-            if len(data) > ARTIFACT_SMALL_BYTES:
-                ok, jpg = cv2.imencode(".jpg", arr, [cv2.IMWRITE_JPEG_QUALITY, quality])
-                if ok and (len(jpg) * 2 < len(data) or len(data) > ARTIFACT_MAX_BYTES):
-                    data, media = jpg.tobytes(), "image/jpeg"
+            data = enc.tobytes()
+        media = "image/png"
+        if len(data) > ARTIFACT_SMALL_BYTES:
+            ok, jpg = cv2.imencode(".jpg", arr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+            if ok and (len(jpg) * 2 < len(data) or len(data) > ARTIFACT_MAX_BYTES):
+                data, media = jpg.tobytes(), "image/jpeg"
         return {"src": _data_uri(data, media), "width": out_w, "height": out_h}
     except Exception:
         return None
