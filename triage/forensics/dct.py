@@ -223,11 +223,17 @@ def table_fit(coeffs: np.ndarray, quality: int, n_terms: int = 20) -> float | No
     if sub.shape[0] < 16:
         return None
     table = zz_table(quality)[1 : sub.shape[1] + 1].astype(np.float64)
-    ok = (sub.std(axis=0) >= 1.5 * table) & (table >= 2)
+    # Coefficients that quantize to zero sit on every lattice: only the others
+    # say anything (flat sky would otherwise "fit" any table).
+    live = np.abs(sub) >= 0.5 * table
+    count = live.sum(axis=0)
+    ok = (sub.std(axis=0) >= 1.5 * table) & (table >= 2) & (count >= 20)
     if ok.sum() < 3:
         return None
     ang = (2 * np.pi) * sub[:, ok] / table[ok]
-    mag = np.hypot(np.cos(ang).mean(axis=0), np.sin(ang).mean(axis=0))
+    w = live[:, ok]
+    n = count[ok]
+    mag = np.hypot((np.cos(ang) * w).sum(axis=0) / n, (np.sin(ang) * w).sum(axis=0) / n)
     return float(mag.mean())
 
 
