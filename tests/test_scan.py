@@ -98,7 +98,7 @@ def test_folder_scan_counts_and_outputs(tmp_path: Path) -> None:
         "outside_link.jpg",
         "alias.jpg",
     }
-    assert "not an image or video" in skipped["notes.md"]
+    assert "not a supported image or video" in skipped["notes.md"]
     assert "not a regular file" in skipped["pipe.jpg"]
     assert "empty" in skipped["empty.jpg"]
     assert "loop" in skipped["loop"] and "loop" in skipped["loop2"]

@@ -133,6 +133,12 @@ def _fill_identity(report: Report, path: str) -> None:
 def _worker_main(conn: Connection, options: Options, threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limit_threads(threads)
+    if not options.debug:
+        # Decoder warnings about odd inputs ("Tag data larger than file") would
+        # interleave with the progress bar; the report carries what matters.
+        import warnings
+
+        warnings.simplefilter("ignore")
     while True:
         try:
             task = conn.recv()

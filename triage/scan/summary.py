@@ -278,7 +278,7 @@ def _display(path: str) -> str:
 
 def _reason_kind(reason: str) -> str:
     for key, label in (
-        ("not an image", "not media"),
+        ("not a supported image", "not media"),
         ("link", "links"),
         ("same file", "duplicates by link"),
         ("empty", "empty"),

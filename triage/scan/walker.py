@@ -194,7 +194,10 @@ def _file(st: _State, path: str, root: str, fst: os.stat_result) -> Iterator[Ent
     sniffed = sniff(head)
     if sniffed.kind == "unknown":
         yield Entry(
-            path, "skipped", size=fst.st_size, reason="not an image or video (sniffed type unknown)"
+            path,
+            "skipped",
+            size=fst.st_size,
+            reason="not a supported image or video (its first bytes match no known format)",
         )
         return
     yield Entry(path, "media", format=sniffed.format, size=fst.st_size)
