@@ -209,6 +209,24 @@ def test_truncated_matroska_duration_mismatch(tmp_path: Path) -> None:
     assert "video.duration_mismatch" in ids(res)
 
 
+def test_ten_bit_video_goes_through_swscale_and_still_finds_the_break(tmp_path: Path) -> None:
+    import av
+
+    dst = tmp_path / "ten.mkv"
+    with av.open(str(VIDEO / "dropped.mp4")) as inp, av.open(str(dst), "w") as out:
+        stream = out.add_stream("ffv1", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p10le"
+        for frame in inp.decode(video=0):
+            frame.pts = None
+            for packet in stream.encode(frame.reformat(format="yuv420p10le")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    res = VideoAnalyzer().run(Media.open(dst), Context())
+    assert res.metrics["frames_decoded"] == 90
+    assert any(abs(f - 50) <= 2 for f in frames_of(res, "video.frame_break"))
+
+
 def test_unreadable_video_is_one_error_not_two(tmp_path: Path) -> None:
     bad = tmp_path / "trunc.mp4"
     bad.write_bytes((VIDEO / "clean.mp4").read_bytes()[:20000])  # moov atom is at the end

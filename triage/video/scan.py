@@ -262,10 +262,14 @@ def scan_pyav(
                     break
                 ptype = str(getattr(frame.pict_type, "name", frame.pict_type))
                 pict[ptype] = pict.get(ptype, 0) + 1
-                y = luma_of(frame)
-                series.push(
-                    signature_of(y), t - t_first, bool(frame.key_frame), functools.partial(_same, y)
-                )
+                if frame.format.name in _PLANAR_8BIT:
+                    y = luma_of(frame)  # a view: no conversion
+                    sig, get_luma = signature_of(y), functools.partial(_same, y)
+                else:  # 10-bit HDR, RGB codecs: let swscale shrink it, convert only if sampled
+                    small = frame.reformat(fr.SIG_W, fr.SIG_H, "gray", interpolation="AREA")
+                    sig = np.asarray(small.to_ndarray(), np.float32)
+                    get_luma = functools.partial(luma_of, frame)
+                series.push(sig, t - t_first, bool(frame.key_frame), get_luma)
         info = read_container(container, first_packets)
     if not decoded_all:
         notes.append(
