@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from triage.forensics.copymove import CloneMatch
     from triage.media import Media
 
-MAX_FEATURES = 3000
+MAX_FEATURES = 4000
 MIN_SIDE = 64
 # Decision thresholds (see docs/analyzers/copymove.md for how they were measured).
 MIN_RESIDUAL_CORR = 0.25  # noise residuals must agree: a clone copies the noise

@@ -32,6 +32,9 @@ from triage.forensics.noise import structure_mask
 
 # Fewest smooth (non-edge) pixels on which the residual correlation is trusted.
 MIN_FLAT = 120
+# Residuals are compared this many pixels away from edges: sharpening halos and
+# ringing around identical glyphs or logos are deterministic and would agree too.
+EDGE_GROW = 3
 
 
 @dataclass
@@ -171,7 +174,12 @@ def _warp_roi(
 
 
 def verify(
-    gray: np.ndarray, m: np.ndarray, src_pts: np.ndarray, radius: float = 8.0
+    gray: np.ndarray,
+    m: np.ndarray,
+    src_pts: np.ndarray,
+    radius: float = 8.0,
+    away: tuple[float, float] | None = None,
+    controls: bool = True,
 ) -> tuple[float, float]:
     """Correlation of pixels and of high-pass residuals between the source region
     and the target region mapped back through ``m``, sampled over the inliers' convex
@@ -182,7 +190,8 @@ def verify(
     image (JPEG block grid, up-sampling checkerboard) also makes residuals agree, so
     the residual correlation is reported net of a control: the same transform moved
     by 16 px (a multiple of the 2- and 8-pixel periods), which keeps any periodic
-    pattern aligned but not a clone's noise.
+    pattern aligned but not a clone's noise; and, when ``away`` (the region's size)
+    is given, the same displacement applied beside the region.
     """
     import cv2
 
@@ -200,7 +209,7 @@ def verify(
         mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * int(radius) + 1,) * 2)
     )
     hp_src = gs - cv2.GaussianBlur(gs, (0, 0), 1.0)
-    edges = structure_mask(gs)
+    edges = structure_mask(gs, grow=EDGE_GROW)
 
     def sample(mm: np.ndarray) -> tuple[float, float, int]:
         warped = _warp_roi(g, mm, roi, cv2.INTER_LINEAR, -1.0)
@@ -208,7 +217,7 @@ def verify(
         if sel.sum() < 50:
             return float("nan"), float("nan"), 0
         pixel = _corr(gs[sel], warped[sel])
-        flat = sel & ~edges & ~structure_mask(warped)
+        flat = sel & ~edges & ~structure_mask(warped, grow=EDGE_GROW)
         if flat.sum() < MIN_FLAT:
             return pixel, float("nan"), int(flat.sum())
         hp_dst = warped - cv2.GaussianBlur(warped, (0, 0), 1.0)
@@ -217,8 +226,8 @@ def verify(
     pixel, res, _ = sample(m)
     if np.isnan(pixel):
         return 0.0, 0.0
-    if np.isnan(res):
-        return pixel, res  # too little smooth area to tell
+    if np.isnan(res) or not controls:
+        return pixel, res  # nan: too little smooth area to tell
     control = 0.0
     for dx, dy in ((16, 0), (0, 16), (-16, 0), (0, -16)):
         mm = m.copy()
@@ -227,6 +236,34 @@ def verify(
         _, c, n = sample(mm)
         if n >= MIN_FLAT and not np.isnan(c):
             control = max(control, c)
+    # Periodicity control: the same transform applied once more (target -> next) and
+    # once less (previous -> source). Text lines, a fence or a screen's moiré repeat
+    # with the displacement itself; a clone does not have a third copy.
+    inv = cv2.invertAffineTransform(m)
+    for pts in (src_pts @ m[:, :2].T + m[:, 2], src_pts @ inv[:, :2].T + inv[:, 2]):
+        if pts.min() < 0 or pts[:, 0].max() >= g.shape[1] or pts[:, 1].max() >= g.shape[0]:
+            continue
+        _, c = verify(g, m, pts.astype(np.float32), radius, controls=False)
+        if not np.isnan(c):
+            control = max(control, c)
+    if away is not None:
+        # Second control: the same displacement next to the region (source and target
+        # both moved by the region's size). A clone ends at its border; a pattern
+        # repeating across the image (a screen's pixel grid, a fence, fabric) does not.
+        ax, ay = away
+        for sx, sy in ((ax, 0.0), (-ax, 0.0), (0.0, ay), (0.0, -ay)):
+            moved = src_pts + np.array([sx, sy], np.float32)
+            if (
+                moved.min() < 0
+                or moved[:, 0].max() >= g.shape[1]
+                or moved[:, 1].max() >= g.shape[0]
+            ):
+                continue
+            mm = m.astype(np.float64).copy()
+            mm[:, 2] = m[:, 2] + np.array([sx, sy]) - m[:, :2] @ np.array([sx, sy])
+            _, c = verify(g, mm, moved, radius, controls=False)
+            if not np.isnan(c):
+                control = max(control, c)
     return pixel, res - control
 
 
@@ -279,6 +316,7 @@ def find_clones(
     min_shift_frac: float = 0.04,
     max_models: int = 3,
     grow: bool = True,
+    max_anisotropy: float = 1.12,
 ) -> tuple[list[CloneMatch], dict[str, float]]:
     """Candidate cloned regions in a grey image (float or uint8, 0..255).
 
@@ -331,24 +369,29 @@ def find_clones(
             continue
         scale, rot = _decompose(m)
         shift = float(np.hypot(*(dp.mean(0) - sp.mean(0))))
-        if not (0.5 <= scale <= 2.0) or shift < min_shift:
+        sv = np.linalg.svd(m[:, :2], compute_uv=False)
+        # Clones are moved, scaled, rotated or mirrored: a similarity. A strongly
+        # sheared or anisotropic fit is chance alignment (text lines, perspective).
+        if not (0.5 <= scale <= 2.0) or shift < min_shift or sv[0] > max_anisotropy * sv[1]:
             continue
         # Keep only distinct keypoint locations (a pair seen twice is one piece of evidence).
         uniq = np.unique(np.round(sp).astype(np.int32), axis=0)
         if len(uniq) < min_inliers:
             continue
-        # Interpolation blurs whichever side is resampled: check both directions.
         gf = g.astype(np.float32)
-        pix, res = verify(gf, m, sp)
-        pix2, res2 = verify(gf, cv2.invertAffineTransform(m), dp)
-        if np.isnan(res) or (not np.isnan(res2) and res2 > res):
-            pix, res = pix2, res2
         pad = 8.0
         src_box, dst_box = _box(sp, pad, (h, w)), _box(dp, pad, (h, w))
-        if grow and not res < 0.2:  # also when unmeasurable (nan)
-            grown = grow_region(gf, m, sp)
-            if grown is not None:
-                src_box, dst_box = _union(src_box, grown[0]), _union(dst_box, grown[1])
+        grown = grow_region(gf, m, sp)
+        if grown is not None:
+            src_box, dst_box = _union(src_box, grown[0]), _union(dst_box, grown[1])
+        away = (src_box[2] - src_box[0] + 8.0, src_box[3] - src_box[1] + 8.0)
+        # Interpolation blurs whichever side is resampled: check both directions.
+        pix, res = verify(gf, m, sp, away=away)
+        pix2, res2 = verify(gf, cv2.invertAffineTransform(m), dp, away=away)
+        if np.isnan(res) or (not np.isnan(res2) and res2 > res):
+            pix, res = pix2, res2
+        if not grow:
+            src_box, dst_box = _box(sp, pad, (h, w)), _box(dp, pad, (h, w))
         out.append(
             CloneMatch(
                 source_box=src_box,

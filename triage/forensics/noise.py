@@ -38,10 +38,10 @@ def noise_residual(gray: np.ndarray) -> np.ndarray:
     return cv2.filter2D(g, -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT)
 
 
-def structure_mask(gray: np.ndarray, rel: float = 4.0) -> np.ndarray:
+def structure_mask(gray: np.ndarray, rel: float = 4.0, grow: int = 1) -> np.ndarray:
     """Pixels on or next to edges, lines and text: gradient magnitude of the lightly
     smoothed image above ``rel`` times its median, plus an absolute floor, dilated by
-    one pixel. Immerkær (1996) likewise excludes edges before estimating noise."""
+    ``grow`` pixels. Immerkær (1996) likewise excludes edges before estimating noise."""
     import cv2
 
     s = cv2.GaussianBlur(np.asarray(gray, np.float32), (0, 0), 1.0)
@@ -50,7 +50,7 @@ def structure_mask(gray: np.ndarray, rel: float = 4.0) -> np.ndarray:
     mag = cv2.magnitude(gx, gy)
     thresh = max(rel * float(np.median(mag)), 24.0)
     mask = (mag > thresh).astype(np.uint8)
-    return cv2.dilate(mask, np.ones((3, 3), np.uint8)).astype(bool)
+    return cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
 
 
 def _blocks(a: np.ndarray, block: int) -> np.ndarray:
