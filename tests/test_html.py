@@ -88,8 +88,13 @@ def fixture_files(limit: int = 8) -> list[Path]:
 
 
 def artifact_png(width: int, height: int, seed: int) -> bytes:
+    """A heatmap-like PNG: smooth colour ramps with a noisy patch."""
     rng = np.random.default_rng(seed)
-    return Context().png(rng.integers(0, 255, (height, width, 3), dtype=np.uint8))
+    yy, xx = np.mgrid[0:height, 0:width]
+    img = np.stack([xx * 255 // width, yy * 255 // height, (xx + yy) * 127 // (width + height)], -1)
+    img = img.astype(np.uint8)
+    img[: height // 4, : width // 4] = rng.integers(0, 255, (height // 4, width // 4, 3))
+    return Context().png(img)
 
 
 def set_phash(report: Report, value: str) -> None:
@@ -341,14 +346,19 @@ def test_missing_or_changed_file_still_renders(tmp_path: Path) -> None:
     path = tmp_path / "gone.png"
     Image.fromarray(scene(120, 90, 3)).save(path)
     report = analyze_path(path, Options(keep_artifacts=True))
-    path.write_bytes(b"\x89PNG\r\n\x1a\n broken now")  # thumbnail decode fails
+    Image.fromarray(scene(120, 90, 4)).save(path)  # another picture under the same name
     doc = parse(render_html([report]))
     assert doc.find(".//figure[@class='thumb']//img") is None
+    assert "changed since it was analyzed" in text_of(doc.find(".//figure[@class='thumb']"))
     path.unlink()
     out = tmp_path / "out" / "page.html"
     write_html([report, report.model_copy(deep=True)], out)
     assert out.is_file() and [p.name for p in out.parent.iterdir()] == ["page.html"]
-    assert "no thumbnail" in out.read_text("utf-8")
+    assert "no longer there" in out.read_text("utf-8")
+    fifo = tmp_path / "fifo.png"  # a path that became a pipe must not hang the page
+    os.mkfifo(fifo)
+    report.file.path = str(fifo)
+    assert "not a regular file" in render_html([report])
 
 
 def test_empty_batch_renders() -> None:
@@ -433,15 +443,37 @@ def test_headless_chromium_renders_page(batch, batch_html, tmp_path: Path) -> No
     if exe is None:
         pytest.skip("chromium is not installed (.ci/run installs it with apt-get)")
     page = tmp_path / "report.html"
+    # After the page's own script: sort by file name, then filter, and note the results.
+    probe = """<script>
+(function () {
+  var t = document.getElementById("files-table");
+  t.tHead.rows[0].cells[1].querySelector("button").click();
+  var names = [].map.call(t.tBodies[0].rows, function (r) {
+    return r.cells[1].textContent.trim().toLowerCase();
+  });
+  var ok = names.every(function (n, i) { return i === 0 || names[i - 1] <= n; });
+  document.documentElement.setAttribute("data-test-sorted", String(ok));
+  var f = document.getElementById("filter");
+  f.value = "scene.jpg";
+  f.dispatchEvent(new Event("input"));
+  var shown = [].filter.call(t.tBodies[0].rows, function (r) { return !r.hidden; });
+  document.documentElement.setAttribute("data-test-shown", String(shown.length));
+}());
+</script>
+</body>"""
     page.write_text(batch_html, encoding="utf-8")
+    probed = tmp_path / "probed.html"
+    probed.write_text(batch_html.replace("</body>", probe), encoding="utf-8")
     url = page.resolve().as_uri()
-    dom = _run_chromium(exe, tmp_path / "profile1", "--dump-dom", url)
+    dom = _run_chromium(exe, tmp_path / "profile1", "--dump-dom", probed.resolve().as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     doc = parse(dom.stdout)
     root = doc.getroot() if hasattr(doc, "getroot") else doc
     html_el = root if root.tag == "html" else root.find(".//html")
     # the script ran to its end (no exception before it) and showed the controls
     assert html_el.get("data-js") == "ready"
+    assert html_el.get("data-test-sorted") == "true"
+    assert 1 <= int(html_el.get("data-test-shown")) < len(batch["reports"])
     assert by_id(doc, "controls").get("hidden") is None
     assert "shown" in text_of(by_id(doc, "shown"))
     for ident in ("summary", "duplicates", "failures"):

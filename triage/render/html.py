@@ -47,6 +47,7 @@ ARTIFACT_SMALL_BYTES = 60_000  # a PNG artifact up to this size is kept as PNG
 ARTIFACT_MAX_BYTES = 120_000  # past this it becomes JPEG whatever the savings
 IMAGE_BUDGET = 40_000_000  # bytes of embedded images per page; past it, images are left out
 THUMB_SOURCE_MAX_PIXELS = 200_000_000  # never decode more than this for a thumbnail
+THUMB_SOURCE_MAX_BYTES = 512 * 1024**2  # ... nor read a file larger than this
 NEAR_DUPLICATE_RADIUS = 8  # pHash Hamming distance (of 64 bits) for near-duplicate groups
 EVIDENCE_MAX_CHARS = 1500  # longer evidence values are cut (the JSON report has them whole)
 EVIDENCE_MAX_ITEMS = 60  # items of a list or keys of a dict shown before cutting
@@ -188,6 +189,7 @@ def _file_view(
     pngs = artifact_data(report)
     artifacts: list[dict[str, Any]] = []
     thumb: dict[str, Any] | None = None
+    why_not = ""  # why there is no thumbnail
     omitted = 0
     for i, ref in enumerate(report.artifacts):
         png = pngs[i] if i < len(pngs) else b""
@@ -212,7 +214,7 @@ def _file_view(
                 thumb = {**small, "caption": f"{ref.title} (small; full size beside)", "boxes": []}
         artifacts.append(item)
     if thumb is None and not no_pixels and f.kind == "image":
-        made = _thumbnail(f.path)
+        made, why_not = _thumbnail(f.path, f.sha256)
         if made is not None:
             thumb = {**made, "caption": "The file as stored (EXIF rotation not applied)"}
             thumb["boxes"] = _boxes(report) if f.width and f.height else []
@@ -259,6 +261,7 @@ def _file_view(
         "omitted_artifacts": omitted,
         "thumb": thumb,
         "thumb_dropped": False,
+        "why_no_thumb": why_not,
         "gaps": gaps,
         "runs": [
             {
@@ -453,36 +456,53 @@ def _boxes(report: Report) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------ pixels
-def _thumbnail(path: str, side: int = THUMB_SIDE) -> dict[str, Any] | None:
-    """A small JPEG of the original image, or None when it cannot be made.
+def _thumbnail(
+    path: str, expected_sha256: str | None = None, side: int = THUMB_SIDE
+) -> tuple[dict[str, Any] | None, str]:
+    """A small JPEG of the original image, or (None, why not).
 
-    The file is opened read-only. Any failure (missing, damaged, exotic, too large)
-    gives no thumbnail: it must never break the page.
+    The file is opened read-only, and only when it is still a regular file with the
+    bytes that were analyzed (a thumbnail of something else would be false evidence).
+    Any failure (missing, changed, damaged, exotic, too large) gives no thumbnail: it
+    must never break the page.
     """
     try:
+        import hashlib
+        import stat
+
         from PIL import Image
 
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > THUMB_SOURCE_MAX_BYTES:
+            return None, "The file is not a regular file of a readable size."
+        with open(path, "rb") as fh:
+            data = fh.read(THUMB_SOURCE_MAX_BYTES + 1)
+        if expected_sha256 and hashlib.sha256(data).hexdigest() != expected_sha256:
+            return None, "The file has changed since it was analyzed."
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with open(path, "rb") as fh, Image.open(fh) as img:
+            with Image.open(io.BytesIO(data)) as img:
                 w, h = img.size
                 if w <= 0 or h <= 0 or w * h > THUMB_SOURCE_MAX_PIXELS:
-                    return None
+                    return None, "The image is too large to decode for a thumbnail."
                 if img.format == "JPEG":
                     img.draft("RGB", (side * 2, side * 2))
                 rgb = _to_rgb(img)
                 rgb.thumbnail((side, side), Image.Resampling.LANCZOS)
                 buf = io.BytesIO()
                 rgb.save(buf, "JPEG", quality=80, optimize=True)
-        return {
+        thumb = {
             "src": _data_uri(buf.getvalue(), "image/jpeg"),
             "width": rgb.width,
             "height": rgb.height,
             "orig_w": w,
             "orig_h": h,
         }
+        return thumb, ""
+    except FileNotFoundError:
+        return None, "The file is no longer there."
     except Exception:
-        return None
+        return None, "The file could not be decoded for a thumbnail."
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
