@@ -360,6 +360,12 @@ def test_lighting_change_is_not_a_break() -> None:
     photometric[40] = 1.0
     out = fr.find_events(diff, diff * 2, np.full(n, 0.99, np.float32), None, photometric)
     assert [e.kind for e in out.events] == ["lighting"]
+    # A one-frame flash: into and out of a brighter copy of the picture.
+    diff[41], photometric[41] = 30.0, 1.0
+    diff2 = diff * 2
+    diff2[41] = 2.0
+    out = fr.find_events(diff, diff2, np.full(n, 0.99, np.float32), None, photometric)
+    assert [e.kind for e in out.events] == ["lighting", "lighting"]
 
 
 def test_quality_steps_pair_into_a_segment_and_cuts_explain_steps() -> None:

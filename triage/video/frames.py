@@ -218,7 +218,7 @@ def find_events(
     d = diff.copy()
     d[0] = np.nan
     dd = np.nan_to_num(d, nan=0.0)
-    motion = local_motion(np.where(np.isnan(d), np.nan, d).astype(np.float32))
+    motion = local_motion(d)
     moving = float(np.nanmedian(d))
 
     # --- duplicates: runs of near-zero difference inside moving content
@@ -283,24 +283,25 @@ def find_events(
             "ratio": round(ratio, 2),
             "aligned_ncc": round(float(ncc[i]), 3),
         }
-        # Inserted single frame: into and straight out of it, neighbours match.
-        if (
-            i + 1 < n
-            and spike[i + 1]
-            and diff2[i + 1] <= SPIKE_RATIO * base + SPIKE_MARGIN
-            and diff2[i + 1] < 0.5 * min(dd[i], dd[i + 1])
-        ):
-            info["neighbours_difference"] = round(float(diff2[i + 1]), 3)
-            events.append(FrameEvent("inserted", i, 1, info))
-            i += 2
-            continue
         if (
             photometric is not None
             and np.isfinite(photometric[i])
             and photometric[i] <= SPIKE_RATIO * base + SPIKE_MARGIN
         ):
+            # Same picture, other brightness/contrast: a lamp, a flash, an exposure jump.
             info["photometric_difference"] = round(float(photometric[i]), 3)
             events.append(FrameEvent("lighting", i, 1, info))
+        elif (
+            i + 1 < n
+            and spike[i + 1]
+            and diff2[i + 1] <= SPIKE_RATIO * base + SPIKE_MARGIN
+            and diff2[i + 1] < 0.5 * min(dd[i], dd[i + 1])
+        ):
+            # Inserted single frame: into and straight out of it, neighbours match.
+            info["neighbours_difference"] = round(float(diff2[i + 1]), 3)
+            events.append(FrameEvent("inserted", i, 1, info))
+            i += 2
+            continue
         elif ncc[i] >= SAME_SHOT_NCC:
             # Motion is roughly proportional to elapsed time within a shot: the
             # jump over the usual step estimates how many frames are missing. The
