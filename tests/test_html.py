@@ -354,7 +354,7 @@ def test_missing_or_changed_file_still_renders(tmp_path: Path) -> None:
     out = tmp_path / "out" / "page.html"
     write_html([report, report.model_copy(deep=True)], out)
     assert out.is_file() and [p.name for p in out.parent.iterdir()] == ["page.html"]
-    assert "no longer there" in out.read_text("utf-8")
+    assert "No file is at this path" in out.read_text("utf-8")
     fifo = tmp_path / "fifo.png"  # a path that became a pipe must not hang the page
     os.mkfifo(fifo)
     report.file.path = str(fifo)
@@ -545,3 +545,15 @@ def test_raw_metrics_are_shown_and_trimmed(batch) -> None:  # type: ignore[no-un
     assert "more)" in body and "<script>" in body
     assert len(body) < 4000
     assert '<script>"' not in text and text.count("<script>") == 1
+
+
+def test_non_utf8_file_name(tmp_path: Path) -> None:
+    raw = os.fsencode(tmp_path) + b"/caf\xe9.jpg"  # Latin-1 bytes: not UTF-8
+    with open(raw, "wb") as fh:
+        Image.fromarray(scene(120, 90, 6)).save(fh, "JPEG")
+    report = analyze_path(os.fsdecode(raw), Options())
+    out = tmp_path / "page.html"
+    write_html([report], out)
+    text = out.read_text("utf-8")
+    assert "caf\\udce9.jpg" in text
+    assert parse(text).find(".//figure[@class='thumb']//img") is not None

@@ -500,7 +500,7 @@ def _thumbnail(
         }
         return thumb, ""
     except FileNotFoundError:
-        return None, "The file is no longer there."
+        return None, "No file is at this path any more."
     except Exception:
         return None, "The file could not be decoded for a thumbnail."
 
@@ -723,7 +723,8 @@ def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        # a non-UTF-8 file name (surrogate escapes) shows as \udcXX rather than failing
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
