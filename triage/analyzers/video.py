@@ -493,7 +493,9 @@ def _artifacts(
         ids = [i for i in range(f - 2, f + 3) if 0 <= i < n]
         rows.append((f"{kind} at frame {f} ({scan.frame_time[min(f, n - 1)]:.2f} s)", ids))
         wanted.update(ids)
-    thumbs = tl.collect_frames(media.path, wanted, backend=scan.backend)
+    thumbs = tl.collect_frames(
+        media.path, wanted, backend=scan.backend, times=scan.frame_time, start=scan.start_time
+    )
     sheet = tl.contact_sheet(rows, thumbs)
     result.artifacts.append(
         Artifact("contact_sheet", "Frames around each flagged event", ctx.png(sheet))

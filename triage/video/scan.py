@@ -82,6 +82,9 @@ class Scan:
     fps: float | None
     decoded_all: bool
     pict_types: dict[str, int] = field(default_factory=dict)
+    start_time: float = (
+        0.0  # presentation time of the first frame, seconds (frame_time is relative)
+    )
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -299,6 +302,7 @@ def scan_pyav(
         fps=fps,
         decoded_all=decoded_all,
         pict_types=pict,
+        start_time=t_first or 0.0,
         notes=notes,
     )
 

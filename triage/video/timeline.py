@@ -108,22 +108,82 @@ def _nice_step(total: float) -> float:
 
 
 def collect_frames(
-    path: str | Path, wanted: set[int], thumb_width: int = 192, backend: str = "pyav"
+    path: str | Path,
+    wanted: set[int],
+    thumb_width: int = 192,
+    backend: str = "pyav",
+    times: np.ndarray | None = None,
+    start: float = 0.0,
 ) -> dict[int, np.ndarray]:
-    """Decode forward once and keep small RGB thumbnails of the ``wanted`` frames."""
-    import cv2
+    """Small RGB thumbnails of the ``wanted`` frames (presentation indices).
 
+    With PyAV and the frames' times (``times`` relative to ``start``, as the scan
+    recorded them), each group of nearby frames is reached by seeking to the
+    keyframe before it, so a contact sheet of a long video does not decode it all;
+    frames that seeking misses are then read by decoding forward from the start.
+    """
     out: dict[int, np.ndarray] = {}
     if not wanted:
         return out
+    if backend == "pyav" and times is not None and len(times):
+        try:
+            out.update(_collect_by_seeking(path, wanted, thumb_width, times, start))
+        except Exception:  # odd containers that refuse to seek: decode forward instead
+            out.clear()
+    missing = wanted - set(out)
+    if missing:
+        out.update(_collect_forward(path, missing, thumb_width, backend))
+    return out
+
+
+def _thumb(rgb: np.ndarray, width: int) -> np.ndarray:
+    import cv2
+
+    h, w = rgb.shape[:2]
+    th = max(1, round(h * width / max(w, 1)))
+    return cv2.resize(rgb, (width, th), interpolation=cv2.INTER_AREA)
+
+
+def _collect_by_seeking(
+    path: str | Path, wanted: set[int], width: int, times: np.ndarray, start: float
+) -> dict[int, np.ndarray]:
+    import av
+
+    out: dict[int, np.ndarray] = {}
+    order = sorted(wanted)
+    groups: list[list[int]] = [[order[0]]]
+    for f in order[1:]:
+        if times[min(f, len(times) - 1)] - times[min(groups[-1][-1], len(times) - 1)] > 2.0:
+            groups.append([f])
+        else:
+            groups[-1].append(f)
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
+    with av.open(str(path)) as c:
+        vs = c.streams.video[0]
+        tb = float(vs.time_base or 0) or 1.0 / 90000
+        for group in groups:
+            t_lo = float(times[min(group[0], len(times) - 1)])
+            t_hi = float(times[min(group[-1], len(times) - 1)])
+            c.seek(max(0, int((start + t_lo - 1.0) / tb)), stream=vs, backward=True)
+            for frame in c.decode(vs):
+                if frame.pts is None:
+                    continue
+                rel = float(frame.pts * tb) - start
+                k = int(np.argmin(np.abs(times - rel)))
+                if abs(float(times[k]) - rel) < 0.5 * step and k in wanted:
+                    out[k] = _thumb(frame.to_ndarray(format="rgb24"), width)
+                if rel > t_hi + step:
+                    break
+    return out
+
+
+def _collect_forward(
+    path: str | Path, wanted: set[int], width: int, backend: str
+) -> dict[int, np.ndarray]:
+    import cv2
+
+    out: dict[int, np.ndarray] = {}
     last = max(wanted)
-
-    def thumb(rgb: np.ndarray) -> np.ndarray:
-        h, w = rgb.shape[:2]
-        tw = thumb_width
-        th = max(1, round(h * tw / max(w, 1)))
-        return cv2.resize(rgb, (tw, th), interpolation=cv2.INTER_AREA)
-
     if backend == "pyav":
         import av
 
@@ -132,7 +192,7 @@ def collect_frames(
             vs.thread_type = "AUTO"
             for i, frame in enumerate(c.decode(vs)):
                 if i in wanted:
-                    out[i] = thumb(frame.to_ndarray(format="rgb24"))
+                    out[i] = _thumb(frame.to_ndarray(format="rgb24"), width)
                 if i >= last:
                     break
     else:
@@ -144,7 +204,7 @@ def collect_frames(
                 if not ok:
                     break
                 if i in wanted:
-                    out[i] = thumb(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                    out[i] = _thumb(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), width)
                 i += 1
         finally:
             cap.release()
