@@ -247,6 +247,19 @@ def test_decoding_budget_stops_frames_but_not_timestamps() -> None:
     assert "video.timestamp_gap" in ids(res)
 
 
+def test_contact_sheet_frames_by_seeking_match_forward_decoding() -> None:
+    from triage.video import scan, timeline
+
+    path = VIDEO / "spliced_copy.mp4"
+    sc = scan.scan_pyav(path)
+    wanted = {1, 2, 49, 50, 51, 52, 93}
+    seek = timeline.collect_frames(path, wanted, 64, "pyav", sc.frame_time, sc.start_time)
+    forward = timeline._collect_forward(path, wanted, 64, "pyav")
+    assert set(seek) == set(forward) == wanted
+    for k in wanted:
+        assert np.array_equal(seek[k], forward[k]), k
+
+
 # ------------------------------------------------------------ OpenCV fallback
 def test_opencv_fallback_says_what_it_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     from triage.video import scan
