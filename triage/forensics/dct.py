@@ -74,14 +74,19 @@ def to_zigzag(table: tuple[int, ...] | list[int]) -> np.ndarray:
 
 
 def block_dct(
-    gray: np.ndarray, y0: int = 0, x0: int = 0, row_step: int = 1, terms: int = 64
+    gray: np.ndarray,
+    y0: int = 0,
+    x0: int = 0,
+    row_step: int = 1,
+    terms: int = 64,
+    col_step: int = 1,
 ) -> np.ndarray:
     """Block DCT of ``gray - 128`` on the grid starting at (y0, x0).
 
     Returns float32 coefficient planes (terms, block_rows, block_cols): plane k
     is zig-zag term k (0 = DC) of every block; only the first ``terms`` are
-    computed. ``row_step`` > 1 keeps every n-th block row (a cheap subsample for
-    statistics).
+    computed. ``row_step`` / ``col_step`` > 1 keep every n-th block row / column
+    (a cheap subsample for statistics, or a coarser map of a large image).
     """
     import cv2
 
@@ -90,8 +95,10 @@ def block_dct(
     if h8 == 0 or w8 == 0 or terms == 0:
         return np.zeros((terms, h8, w8), np.float32)
     x = np.asarray(g[: h8 * 8, : w8 * 8], dtype=np.float32)
-    if row_step > 1:
-        x = x.reshape(h8, 8, w8 * 8)[::row_step].reshape(-1, w8 * 8)
+    if row_step > 1 or col_step > 1:
+        x = x.reshape(h8, 8, w8, 8)[::row_step, :, ::col_step]
+        w8 = x.shape[2]
+        x = x.reshape(-1, 8 * w8)
     x = np.ascontiguousarray(x)
     hb = x.shape[0] // 8
     us, vs = _zz_uv(terms)
@@ -215,9 +222,10 @@ def prior_quality(coeffs: np.ndarray, max_blocks: int = 20_000) -> dict[str, Any
 def table_fit(coeffs: np.ndarray, quality: int, n_terms: int = 20) -> float | None:
     """How tightly coefficients sit on the lattice of one IJG quality's luma table.
 
-    Mean over usable AC terms 1..n_terms (spread >= 1.5 steps, step >= 2) of
-    ``|mean exp(2 pi i c / q)|``: about 1 on the lattice, about 0 off it. None
-    when fewer than 3 terms are usable (flat content says nothing).
+    Mean over usable AC terms 1..n_terms (step >= 2, at least 20 coefficients
+    that do not quantize to zero) of ``|mean exp(2 pi i c / q)|`` over those
+    coefficients: about 1 on the lattice, low off it. None when fewer than 3
+    terms are usable (flat content says nothing).
     """
     sub = _flat(coeffs)[:, 1 : n_terms + 1].astype(np.float64)
     if sub.shape[0] < 16:
@@ -227,7 +235,7 @@ def table_fit(coeffs: np.ndarray, quality: int, n_terms: int = 20) -> float | No
     # say anything (flat sky would otherwise "fit" any table).
     live = np.abs(sub) >= 0.5 * table
     count = live.sum(axis=0)
-    ok = (sub.std(axis=0) >= 1.5 * table) & (table >= 2) & (count >= 20)
+    ok = (table >= 2) & (count >= 20)
     if ok.sum() < 3:
         return None
     ang = (2 * np.pi) * sub[:, ok] / table[ok]

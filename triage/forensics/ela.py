@@ -150,8 +150,10 @@ def outlier_regions(
     return regions, z
 
 
-def heatmap(m: np.ndarray, shape: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> np.ndarray:
-    """An RGB uint8 heatmap (full image size) of a block map; NaN shows dark."""
+def heatmap(
+    m: np.ndarray, shape: tuple[int, int], origin: tuple[int, int] = (0, 0), cell: int = 8
+) -> np.ndarray:
+    """An RGB uint8 heatmap (full image size) of a map of ``cell``-pixel cells; NaN shows dark."""
     import cv2
 
     finite = m[np.isfinite(m)]
@@ -162,7 +164,7 @@ def heatmap(m: np.ndarray, shape: tuple[int, int], origin: tuple[int, int] = (0,
     colored = cv2.cvtColor(colored, cv2.COLOR_BGR2RGB)
     h, w = shape
     big = cv2.resize(
-        colored, (small.shape[1] * 8, small.shape[0] * 8), interpolation=cv2.INTER_NEAREST
+        colored, (small.shape[1] * cell, small.shape[0] * cell), interpolation=cv2.INTER_NEAREST
     )
     out = np.zeros((h, w, 3), np.uint8)
     oy, ox = origin
