@@ -515,6 +515,8 @@ def _headline(ref: MatchedReference) -> tuple[str, Match]:
     return "phash", ref.best["phash"]
 
 
+_NAMES = {"pdq": "PDQ", "phash": "pHash", "dhash": "dHash"}
+
 _VARIANT_NAMES = (
     "as is",
     "mirrored left-right",
@@ -568,7 +570,7 @@ def _finding(
         "matched_references": len(ranked),
     }
     detail = (
-        f"{algo.upper()} distance {m.distance} of {bits} bits (match line {radius}) to a stored "
+        f"{_NAMES[algo]} distance {m.distance} of {bits} bits (match line {radius}) to a stored "
         f"reference{_described(row.label, row.source, row.first_seen)}; matched "
         f"{_variant_name(m.variant, m.row.derived)}."
     )
@@ -579,7 +581,7 @@ def _finding(
         )
     elif len(top.best) == 2:
         other = "phash" if algo == "pdq" else "pdq"
-        detail += f" {other.upper()} agrees (distance {top.best[other].distance})."
+        detail += f" {_NAMES[other]} agrees (distance {top.best[other].distance})."
     detail += (
         f" Unrelated pictures come this close at a measured rate of at most {chance:.1g} "
         "per stored reference (pairs of unrelated pictures; see the analyzer's card)."
