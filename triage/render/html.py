@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 THUMB_SIDE = 320  # long side of a file's thumbnail, px
-MINI_SIDE = 96  # long side of the tiny thumbnails in near-duplicate groups
+MINI_SIDE = 72  # long side of the tiny thumbnails in the batch table and duplicate groups
 # Artifact width (px) and JPEG quality by batch size, so that a page stays light:
 # (up to N files, width, quality). Measured on 12 camera photos with two full-size
 # heatmaps each: ~320 KB per file at 640 px, ~93 KB at 320 px (docs/html-report.md).
@@ -45,7 +45,7 @@ SIZE_TIERS: tuple[tuple[float, int, int], ...] = (
 ARTIFACT_WIDTH = SIZE_TIERS[0][1]  # the widest an embedded artifact ever is
 ARTIFACT_SMALL_BYTES = 60_000  # a PNG artifact up to this size is kept as PNG
 ARTIFACT_MAX_BYTES = 120_000  # past this it becomes JPEG whatever the savings
-IMAGE_BUDGET = 40_000_000  # bytes of embedded images per page; past it, images are left out
+IMAGE_BUDGET = 38_000_000  # bytes of embedded images per page; past it, images are left out
 THUMB_SOURCE_MAX_PIXELS = 200_000_000  # never decode more than this for a thumbnail
 THUMB_SOURCE_MAX_BYTES = 512 * 1024**2  # ... nor read a file larger than this
 NEAR_DUPLICATE_RADIUS = 8  # pHash Hamming distance (of 64 bits) for near-duplicate groups
@@ -218,6 +218,7 @@ def _file_view(
         if made is not None:
             thumb = {**made, "caption": "The file as stored (EXIF rotation not applied)"}
             thumb["boxes"] = _boxes(report) if f.width and f.height else []
+    mini = _mini(thumb["src"]) if thumb else None
     questions = []
     for q in QUESTIONS:
         r = report.questions.get(q)
@@ -261,6 +262,7 @@ def _file_view(
         "omitted_artifacts": omitted,
         "thumb": thumb,
         "thumb_dropped": False,
+        "mini": mini,
         "why_no_thumb": why_not,
         "gaps": gaps,
         "runs": [
@@ -686,8 +688,7 @@ def _duplicate_view(reports: Sequence[Report], files: list[dict[str, Any]]) -> l
                 relation = "linked through another member"
             else:
                 relation = "first in group"
-            mini = _mini(files[i]["thumb"]["src"]) if files[i]["thumb"] else None
-            members.append({"file": files[i], "relation": relation, "phash": h or "", "mini": mini})
+            members.append({"file": files[i], "relation": relation, "phash": h or ""})
         out.append({"members": members})
     return out
 
