@@ -439,6 +439,18 @@ def test_cli_db_commands(tmp_path: Path) -> None:
     r = runner.invoke(app, ["db", "remove", str(PROV / "orig_a.jpg"), "--db", db])
     assert r.exit_code == 0
     assert json.loads(runner.invoke(app, ["db", "stats", "--json", "--db", db]).stdout)["rows"] == 0
+    # A folder: its notes and sidecars (truth.json here) are left out, not errors.
+    folder_db = str(tmp_path / "folder.sqlite")
+    r = runner.invoke(app, ["db", "add", str(PROV), "--label", "original", "--db", folder_db])
+    assert r.exit_code == 0 and "16 file(s) hashed" in r.output
+    r = runner.invoke(
+        app, ["db", "lookup", "--json", str(PROV / "orig_b_crop5.jpg"), "--db", folder_db]
+    )
+    best = json.loads(r.stdout)["match"]
+    assert (
+        best["distance"] == 0
+        and best["reference_sha256"] == Media.open(PROV / "orig_b_crop5.jpg").sha256
+    )
 
 
 def test_long_video_keyframes_are_spread_over_its_duration(tmp_path: Path) -> None:

@@ -452,7 +452,21 @@ def match_references(
                             "distance": m.distance,
                         }
                     )
-    return sorted((r for r in refs.values() if r.rules()), key=lambda r: -_strength(r))
+    return sorted((r for r in refs.values() if r.rules()), key=_rank)
+
+
+def _rank(ref: MatchedReference) -> tuple[float, ...]:
+    """Strongest first; then nearest by PDQ, by pHash, by both; the picture as is
+    before its stored crops."""
+    rules = ref.rules()
+    derived = any(m.row.derived for m in ref.best.values())
+    return (
+        -_strength(ref),
+        rules.get("pdq", 2.0),
+        rules.get("phash", 2.0),
+        rules.get("phash+pdq", 2.0),
+        float(derived),
+    )
 
 
 def lookup_frames(store: HashStore, frames: list[FrameHashes], is_video: bool) -> RawFinding | None:

@@ -47,8 +47,24 @@ def register(app: typer.Typer) -> None:
 
 
 # ------------------------------------------------------------------ helpers
+def _not_media(path: Path) -> bool:
+    """True for a file whose first bytes match no image or video format."""
+    from triage.sniff import sniff
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return bool(head) and sniff(head).kind == "unknown"
+
+
 def _media_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    """Files given, and files under folders given (hidden ones skipped), sorted."""
+    """Files given, and media files under folders given (hidden ones skipped), sorted.
+
+    Inside folders, files that are not images or videos (notes, sidecars) are
+    left out silently; a file named explicitly is always tried.
+    """
     files: list[Path] = []
     problems: list[str] = []
     for p in paths:
@@ -59,6 +75,7 @@ def _media_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
                     for f in p.rglob("*")
                     if f.is_file()
                     and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                    and not _not_media(f)
                 )
             )
         elif p.exists():
