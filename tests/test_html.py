@@ -504,6 +504,17 @@ def test_headless_chromium_renders_page(batch, batch_html, tmp_path: Path) -> No
         # not a blank page: the rendered page has text and pictures
         assert np.asarray(img.convert("L")).std() > 10
 
+    pdf = tmp_path / "page.pdf"  # printing: one page per analyzed file, and more
+    run = _run_chromium(
+        exe, tmp_path / "profile3", "--no-pdf-header-footer", f"--print-to-pdf={pdf}", url
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
+    analyzed = sum(1 for r in batch["reports"] if r.file.sha256)
+    assert pages >= analyzed  # each analyzed file starts a new page
+
 
 def test_page_size_budget_leaves_out_low_attention_images_first(batch, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     assert html_render.sizing_for(1)[0] == html_render.ARTIFACT_WIDTH
