@@ -389,6 +389,11 @@ def test_odd_inputs(tmp_path: Path) -> None:
     Image.fromarray(arr16).save(deep)
     result = CompressionAnalyzer().run(Media.open(deep), Context())
     assert result.skipped_reason is None
+    cmyk = tmp_path / "cmyk.jpg"
+    Image.fromarray(_noise(96, 128)).convert("CMYK").save(cmyk, "JPEG", quality=80)
+    result = CompressionAnalyzer().run(Media.open(cmyk), Context())
+    assert any("4-component" in s for s in result.not_checked)
+    assert result.findings == []
     odd = tmp_path / "odd.jpg"
     odd.write_bytes(_jpeg(_noise(101, 203), 70))
     result = CompressionAnalyzer().run(Media.open(odd), Context())

@@ -96,10 +96,18 @@ class CompressionAnalyzer(Analyzer):
         quality = fp["quant_tables"][0]["quality"] if fp.get("quant_tables") else None
         res.metrics["quality"] = quality
         lossy_ok = bool(info and info.frame and info.frame.kind in _DCT_KINDS and q2)
-        if not lossy_ok:
+        components = len(info.frame.components) if info and info.frame else 0
+        if lossy_ok and components not in (1, 3):
+            lossy_ok = False
+            res.not_checked.append(
+                f"double compression, ghosts and error levels: a {components}-component "
+                "(CMYK/YCCK) JPEG has no luma plane to compare with the decoded pixels"
+            )
+        elif not lossy_ok:
             res.not_checked.append(
                 "double compression, ghosts and error levels: no usable DCT quantization table"
             )
+        if not lossy_ok:
             res.examined["manipulation"] = 0.4
             return
         assert q2 is not None
@@ -334,7 +342,9 @@ class CompressionAnalyzer(Analyzer):
             res.findings.append(_region_finding("compression.ela_region", regions, ela_q, "ela"))
         best: tuple[float, int, list[Any], Any] | None = None
         checked: dict[str, Any] = {}
-        for q in ghost_qs:
+
+        def ghost_at(q: int) -> None:
+            nonlocal best
             g = normalized_error(low, q, texture)
             regs, _ = outlier_regions(g, -1, origin, z_threshold=GHOST_Z, block=cell)
             confirmed = []
@@ -347,6 +357,15 @@ class CompressionAnalyzer(Analyzer):
                 score = confirmed[0].score * confirmed[0].blocks
                 if best is None or score > best[0]:
                     best = (score, q, confirmed, g)
+
+        # Coarse qualities first, then refine around the best one.
+        for q in ghost_qs:
+            ghost_at(q)
+        if best is not None:
+            coarse = best[1]
+            for q in (coarse - 5, coarse + 5):
+                if q not in ghost_qs and 20 <= q <= max(ghost_qs):
+                    ghost_at(q)
         res.metrics["ghost_qualities"] = ghost_qs
         if checked:
             res.metrics["ghost_candidates_lattice_contrast"] = checked
