@@ -75,6 +75,13 @@ def test_stream_copy_splice_is_a_break_and_an_unscheduled_keyframe() -> None:
     assert "video.timestamp_gap" not in ids(res)  # re-timed: the clock hides the cut
 
 
+def test_inserted_foreign_frame_found_not_as_cuts() -> None:
+    res = run("inserted.mp4")
+    hits = frames_of(res, "video.inserted_frame")
+    assert any(abs(f - TRUTH["inserted.mp4"]["frame"]) <= 2 for f in hits), res.findings
+    assert "video.scene_cuts" not in ids(res) and "video.frame_break" not in ids(res)
+
+
 def test_low_quality_segment_found_with_both_ends() -> None:
     res = run("lowq_segment.mp4")
     truth = TRUTH["lowq_segment.mp4"]
