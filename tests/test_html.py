@@ -568,3 +568,23 @@ def test_non_utf8_file_name(tmp_path: Path) -> None:
     text = out.read_text("utf-8")
     assert "caf\\udce9.jpg" in text
     assert parse(text).find(".//figure[@class='thumb']//img") is not None
+
+
+def test_budget_order() -> None:
+    def view(i: int, attention: float, thumb: int, arts: list[int]) -> dict[str, object]:
+        return {
+            "index": i,
+            "attention": attention,
+            "thumb": {"src": "x" * thumb} if thumb else None,
+            "mini": None,
+            "thumb_dropped": False,
+            "artifacts": [{"image": {"src": "y" * a}, "dropped": False} for a in arts],
+        }
+
+    files = [view(1, 0.1, 10, [50]), view(2, 0.9, 10, [50]), view(3, 0.5, 10, [50])]
+    html_render._apply_budget(files, 100)  # thumbnails first, then the top file's artifact
+    assert [bool(f["artifacts"][0]["image"]) for f in files] == [False, True, False]
+    assert all(f["thumb"] for f in files)
+    files = [view(1, 0.1, 10, []), view(2, 0.9, 10, []), view(3, 0.5, 10, [])]
+    html_render._apply_budget(files, 15)  # too many thumbnails: the lowest attention lose theirs
+    assert [bool(f["thumb"]) for f in files] == [False, True, False]

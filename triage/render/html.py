@@ -157,25 +157,28 @@ def sizing_for(n_files: int) -> tuple[int, int]:
 
 
 def _apply_budget(files: list[dict[str, Any]], budget: int) -> None:
-    """Leave out images once the page holds ``budget`` bytes of them, the files with
-    the highest attention keeping theirs first (thumbnails before artifacts)."""
-    used = 0
+    """Leave out images once the page holds ``budget`` bytes of them: the files with
+    the highest attention keep theirs longest; thumbnails go last."""
+
+    def size(image: dict[str, Any] | None) -> int:
+        return len(image["src"]) if image else 0
+
     ordered = sorted(files, key=lambda f: (-f["attention"], f["index"]))
-    for f in ordered:
+    used = sum(size(f["thumb"]) + size(f["mini"]) for f in files)
+    for f in reversed(ordered):  # only when thumbnails alone are too many
+        if used <= budget:
+            break
         if f["thumb"]:
-            used += len(f["thumb"]["src"])
-    for f in ordered:
-        if f["thumb"] and used > budget:
-            used -= len(f["thumb"]["src"])
+            used -= size(f["thumb"])
             f["thumb"], f["thumb_dropped"] = None, True
+    for f in ordered:
         for a in f["artifacts"]:
             if a["image"] is None:
                 continue
-            size = len(a["image"]["src"])
-            if used + size > budget:
+            if used + size(a["image"]) > budget:
                 a["image"], a["dropped"] = None, True
             else:
-                used += size
+                used += size(a["image"])
 
 
 # ------------------------------------------------------------------ one file
