@@ -28,7 +28,8 @@ MAX_EVENTS_PER_KIND = 10
 _CFR_FORMATS = {"mp4", "mov", "avi"}
 _PYAV_CHECKS = (
     "container tags, brands and dates",
-    "packet timestamps (gaps, duplicates, order, variable frame rate)",
+    "decode timestamps and packet order (frame times from OpenCV checked for gaps, "
+    "repeats and variable rate only)",
     "keyframe intervals",
 )
 # Share of the manipulation question each part covers.
@@ -93,6 +94,12 @@ def _assess(media: Media, ctx: Context, scan: Any, result: AnalyzerResult) -> An
     tsr = None
     if scan.backend == "pyav" and len(scan.pkt_pts):
         tsr = ts.analyze(scan.pkt_pts, scan.pkt_dts, scan.pkt_key, scan.time_base)
+    elif scan.backend == "opencv" and len(scan.frame_time) >= 3:
+        # OpenCV reports each frame's presentation time: gaps, repeats and variable
+        # rate can still be read from it (no decode times, no keyframe flags).
+        micro = np.round(np.asarray(scan.frame_time, np.float64) * 1e6)
+        nan = np.full(len(micro), np.nan)
+        tsr = ts.analyze(micro, nan, np.zeros(len(micro), bool), 1e-6)
     examined = a.frames([e.frame for e in tsr.events if e.kind == "gap"] if tsr else [])
     if tsr is not None:
         examined += a.timestamps(tsr)
@@ -315,7 +322,9 @@ class _Assessment:
             "gop_regular_share": tsr.gop_regular_share,
             "events": len(tsr.events),
         }
-        return _SHARE["timestamps"] if tsr.checked else 0.0
+        if not tsr.checked:
+            return 0.0
+        return _SHARE["timestamps"] * (1.0 if self.scan.backend == "pyav" else 0.5)
 
     # ------------------------------------------------------------ container
     def container(self, tsr: Any) -> float:
