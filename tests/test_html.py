@@ -425,6 +425,7 @@ def _run_chromium(exe: str, profile: Path, *args: str) -> subprocess.CompletedPr
         "--disable-sync",
         "--no-first-run",
         "--disable-extensions",
+        "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
         # networking off: no name resolves and every proxy-able request goes nowhere
         "--host-resolver-rules=MAP * ~NOTFOUND",
         "--proxy-server=127.0.0.1:9",
