@@ -172,9 +172,13 @@ def scan(
     Raises :class:`~triage.scan.walker.WalkError` for a missing root and
     ``ValueError`` for ``resume`` without an output file.
     """
+    import dataclasses
+
     from triage.pipeline import Options
 
-    opts = options or Options()
+    opts = (
+        dataclasses.replace(options) if options is not None else Options()
+    )  # caller's stays as is
     if max_bytes is not None:
         opts.max_bytes = max_bytes
     if keep_reports:
