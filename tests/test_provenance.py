@@ -194,13 +194,16 @@ def test_index_cache_beside_store_is_rebuilt_on_change(
     with HashStore.open(db) as store:
         store.add([HashRow("pdq", "a" * 64, 100)])
         assert len(store.lookup("pdq", ["a" * 64], 0)) == 1
-    cache = tmp_path / "c.sqlite.index" / "pdq.npz"
-    assert cache.is_file()
+    cache = tmp_path / "c.sqlite.index"
+    assert len(list(cache.glob("pdq-*.ok"))) == 1 and len(list(cache.glob("pdq-*.npy"))) == 4
     with HashStore.open(db) as store:  # another process adds: the cache must not go stale
         store.add([HashRow("pdq", "a" * 63 + "b", 100)])
     with HashStore.open(db) as store:
         assert len(store.lookup("pdq", ["a" * 64], 1)) == 2
         store.remove(ids=[1])
+        assert [m.row.id for m in store.lookup("pdq", ["a" * 64], 1)] == [2]
+    assert len(list(cache.glob("pdq-*.ok"))) == 1  # the stale set was removed
+    with HashStore.open(db) as store:  # a fresh process maps the cached arrays
         assert [m.row.id for m in store.lookup("pdq", ["a" * 64], 1)] == [2]
 
 

@@ -5,7 +5,8 @@ add``) do not block each other and two writers queue instead of failing. Only
 hashes and the words the user attached are stored, never pixels or paths.
 
 Searching runs on a :class:`~triage.store.index.BandIndex` per algorithm built from
-the table, cached beside the store (``<store>.index/<algorithm>.npz``) and rebuilt
+the table, cached beside the store (``<store>.index/<algorithm>-<key>.*.npy``,
+memory-mapped, so the processes of a batch scan share one copy) and rebuilt
 when the store has changed since (its key: a generation counter that every write
 through this class bumps, the highest row id ever given). Rows deleted by other tools
 than triage are not noticed until the next write through triage.
@@ -13,6 +14,7 @@ than triage are not noticed until the next write through triage.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -327,18 +329,14 @@ class HashStore:
         cached = self._indexes.get(algorithm)
         if cached and cached[0] == key:
             return cached[1]
-        file = self.index_dir / f"{algorithm}.npz"
-        idx = BandIndex.load(file, key) if file.is_file() else None
+        idx = BandIndex.load(self.index_dir, algorithm, key)
         if idx is None:
             idx = self._build_index(algorithm)
             if not idx.banded:  # small: rebuilding from SQLite is quicker than a cache
                 self._indexes[algorithm] = (key, idx)
                 return idx
-            try:
-                self.index_dir.mkdir(exist_ok=True)
-                idx.save(file, key)
-            except OSError:
-                pass  # a read-only folder: keep the index in memory only
+            with contextlib.suppress(OSError):  # read-only folder: keep it in memory only
+                idx.save(self.index_dir, algorithm, key)
         self._indexes[algorithm] = (key, idx)
         return idx
 

@@ -34,7 +34,8 @@ MAX_PROBE_RADIUS = 2
 QUERY_CHUNK = 16
 # Below this many rows a scan is as fast as probing and needs no tables (and no
 # multi-megabyte cache file for a store of a few hundred pictures).
-MIN_INDEXED_ROWS = 20_000
+MIN_INDEXED_ROWS = 20_000  # for 256-bit hashes; 64-bit ones need 4x as many
+
 _NVALUES = 1 << BAND_BITS
 
 
@@ -112,7 +113,9 @@ class BandIndex:
 
         words = np.ascontiguousarray(words, dtype=np.uint64)
         ids = np.asarray(ids, dtype=np.int64)
-        if words.shape[0] < (MIN_INDEXED_ROWS if min_rows is None else min_rows):
+        if min_rows is None:  # a scan's cost grows with the hash length (measured crossover)
+            min_rows = MIN_INDEXED_ROWS * 4 // max(1, words.shape[1])
+        if words.shape[0] < min_rows:
             none = np.zeros((0, 0), dtype=np.int32)
             return cls(words, ids, none, none)
         bands = band_values(words)
@@ -130,36 +133,49 @@ class BandIndex:
     def banded(self) -> bool:
         return self.order.size > 0
 
-    def save(self, path: Path, key: str) -> None:
-        """Write the index atomically as an uncompressed .npz tagged with ``key``."""
+    _PARTS = ("words", "ids", "order", "offsets")
+
+    def save(self, folder: Path, name: str, key: str) -> None:
+        """Write the index as ``<name>-<key>.<part>.npy`` files in ``folder``.
+
+        Each part is written to a temporary file and renamed; a ``.ok`` marker
+        written last says the set is complete. Files of other keys are removed
+        afterwards (a process still reading them keeps its open copy).
+        """
         import os
 
         import numpy as np
 
-        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(
-                fh,
-                words=self.words,
-                ids=self.ids,
-                order=self.order,
-                offsets=self.offsets,
-                key=np.array(key),
-            )
-        os.replace(tmp, path)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"{name}-{key}"
+        for part in self._PARTS:
+            target = folder / f"{stem}.{part}.npy"
+            tmp = folder / f".{stem}.{part}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as fh:
+                np.save(fh, np.ascontiguousarray(getattr(self, part)))
+            os.replace(tmp, target)
+        (folder / f"{stem}.ok").write_text(key)
+        for old in folder.glob(f"{name}-*"):
+            if not old.name.startswith(stem + "."):
+                old.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, path: Path, key: str) -> BandIndex | None:
-        """The cached index at ``path`` if it was built for ``key``, else None."""
+    def load(cls, folder: Path, name: str, key: str) -> BandIndex | None:
+        """The cached index built for ``key``, memory-mapped (shared between the
+        processes of a batch scan), or None."""
         import numpy as np
 
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                if str(data["key"]) != key:
-                    return None
-                return cls(data["words"], data["ids"], data["order"], data["offsets"])
-        except (OSError, KeyError, ValueError):
+        stem = f"{name}-{key}"
+        if not (folder / f"{stem}.ok").is_file():
             return None
+        try:
+            parts = [
+                np.load(folder / f"{stem}.{part}.npy", mmap_mode="r", allow_pickle=False)
+                for part in cls._PARTS
+            ]
+        except (OSError, ValueError):
+            return None
+        return cls(*parts)
 
     # --------------------------------------------------------------- search
     def search_many(self, queries: np.ndarray, radius: int) -> list[SearchResult]:
