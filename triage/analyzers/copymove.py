@@ -23,6 +23,9 @@ MAX_FEATURES = 4000
 MIN_SIDE = 64
 # Decision thresholds (see docs/analyzers/copymove.md for how they were measured).
 MIN_RESIDUAL_CORR = 0.25  # noise residuals must agree: a clone copies the noise
+# Few inliers (8-11) are easier to gather by chance: then the noise must agree more.
+FEW_INLIERS = 12
+MIN_RESIDUAL_CORR_FEW = 0.5
 
 
 def accept(c: CloneMatch) -> tuple[bool, float]:
@@ -32,7 +35,8 @@ def accept(c: CloneMatch) -> tuple[bool, float]:
     logos and products match geometrically and in pixels, and only the noise tells a
     copy from a second rendering. Unmeasurable candidates stay in the metrics.
     """
-    if math.isnan(c.residual_corr) or c.residual_corr < MIN_RESIDUAL_CORR:
+    bar = MIN_RESIDUAL_CORR if c.inliers >= FEW_INLIERS else MIN_RESIDUAL_CORR_FEW
+    if math.isnan(c.residual_corr) or c.residual_corr < bar:
         return False, 0.0
     strength = 0.6 + 0.6 * min(1.0, c.residual_corr) + 0.2 * min(1.0, c.inliers / 60)
     return True, min(1.4, strength)

@@ -312,7 +312,7 @@ def grow_region(
 def find_clones(
     gray: np.ndarray,
     max_features: int = 4000,
-    min_inliers: int = 10,
+    min_inliers: int = 8,
     min_shift_frac: float = 0.04,
     max_models: int = 3,
     grow: bool = True,
