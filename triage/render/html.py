@@ -403,12 +403,27 @@ def evidence_rows(evidence: dict[str, Any]) -> list[dict[str, Any]]:
                 lines.append(f"… ({len(value) - 24} more)")
             text, pre = "\n".join(lines), True
         else:
-            text = json.dumps(_rounded(value), indent=1, ensure_ascii=False, default=str)
-            pre = True
+            text, pre = _pretty(_rounded(value)), True
         if len(text) > EVIDENCE_MAX_CHARS:
             text = text[:EVIDENCE_MAX_CHARS] + " … (cut; the JSON report has it whole)"
         rows.append({"key": str(key), "text": text, "pre": pre})
     return rows
+
+
+def _pretty(value: Any, level: int = 0, width: int = 90) -> str:
+    """JSON, indented only where a one-line form would be longer than ``width``."""
+    flat = json.dumps(value, ensure_ascii=False, default=str)
+    if len(flat) + 2 * level <= width or not isinstance(value, dict | list) or not value:
+        return flat
+    pad = "  " * (level + 1)
+    if isinstance(value, dict):
+        inner = [
+            f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {_pretty(v, level + 1, width)}"
+            for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(inner) + "\n" + "  " * level + "}"
+    inner = [pad + _pretty(v, level + 1, width) for v in value]
+    return "[\n" + ",\n".join(inner) + "\n" + "  " * level + "]"
 
 
 def _num(v: float) -> str:
