@@ -234,6 +234,31 @@ def test_ten_bit_video_goes_through_swscale_and_still_finds_the_break(tmp_path: 
     assert any(abs(f - 50) <= 2 for f in frames_of(res, "video.frame_break"))
 
 
+def test_scroll_in_a_still_screen_recording_stays_weak(tmp_path: Path) -> None:
+    import av
+
+    rng = np.random.default_rng(4)
+    page = rng.integers(0, 255, (480, 320, 3), dtype=np.uint8)
+    page = np.repeat(np.repeat(page[::8, ::8], 8, axis=0), 8, axis=1)  # blocky "text"
+    dst = tmp_path / "screen.mp4"
+    with av.open(str(dst), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for i in range(60):
+            top = 0 if i < 40 else 64  # one scroll step at frame 40
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(page[top : top + 240]), "rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    res = VideoAnalyzer().run(Media.open(dst), Context())
+    breaks = [f for f in res.findings if f.id == "video.frame_break"]
+    assert breaks and breaks[0].evidence["still_scene"] is True
+    assert breaks[0].strength == 0.5
+    band = analyze_path(dst, MANIPULATION_ONLY).questions["manipulation"].band
+    assert band not in ("notable-indicators", "strong-indicators")
+
+
 def test_unreadable_video_is_one_error_not_two(tmp_path: Path) -> None:
     bad = tmp_path / "trunc.mp4"
     bad.write_bytes((VIDEO / "clean.mp4").read_bytes()[:20000])  # moov atom is at the end

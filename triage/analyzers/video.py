@@ -173,6 +173,8 @@ class _Assessment:
             if any(abs(e.frame - g) <= 1 for g in gaps):
                 continue  # the timestamps jump too: reported once, as a recorder-style gap
             ratio = float(e.detail["ratio"])
+            # A jump out of stillness is as likely an event in the scene as a cut in time.
+            still = float(e.detail["local_motion"]) < fr.MIN_MOTION_FOR_DUP
             self.add(
                 "video.frame_break",
                 f"Frames missing at {times[e.frame]:.2f} s (frame {e.frame})",
@@ -185,9 +187,18 @@ class _Assessment:
                     else ": frames were removed or dropped here."
                 )
                 + " Recorders that drop frames under load and streams with packet loss do "
-                "this too.",
-                self.at(e.frame) | e.detail,
-                strength=float(min(1.3, max(0.6, 0.6 + 0.07 * (ratio - fr.SPIKE_RATIO)))),
+                "this too."
+                + (
+                    " The scene around it is nearly still, so one sudden change in it "
+                    "(scrolling in a screen recording, an object moved, the camera bumped) "
+                    "explains it as well."
+                    if still
+                    else ""
+                ),
+                self.at(e.frame) | e.detail | {"still_scene": still},
+                strength=0.5
+                if still
+                else float(min(1.3, max(0.6, 0.6 + 0.07 * (ratio - fr.SPIKE_RATIO)))),
             )
         for e in by_kind.get("inserted", [])[:MAX_EVENTS_PER_KIND]:
             self.add(
