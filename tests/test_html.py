@@ -339,7 +339,7 @@ def test_no_pixels_page_has_no_images(batch) -> None:  # type: ignore[no-untyped
     assert "data:image" not in text
     by_id(doc, "no-pixels")
     assert text_of(doc.find(".//title")) == "sensitive <batch>"
-    assert "omitted (--no-pixels)" in text
+    assert "Pixels omitted (--no-pixels)" in text
 
 
 def test_missing_or_changed_file_still_renders(tmp_path: Path) -> None:
