@@ -208,14 +208,16 @@ def test_batch_page_has_every_section_and_links(batch, batch_html) -> None:  # t
     for el in doc.iter():
         for attr in ("href", "src", "action", "srcset", "poster"):
             value = el.get(attr)
-            if value is not None and attr == "href":
+            if value is not None and attr == "href" and el.tag == "link":
+                assert value == "data:," and el.get("rel") == "icon"  # no favicon request
+            elif value is not None and attr == "href":
                 assert value.startswith("#"), value
             elif value is not None:
                 assert value.startswith("data:image/"), value[:40]
         assert not any(k.lower().startswith("on") for k in el.attrib), el.attrib
     scripts = doc.findall(".//script")
     assert len(scripts) == 1 and scripts[0].get("src") is None
-    assert doc.find(".//link") is None
+    assert len(doc.findall(".//link")) == 1
 
 
 def test_page_parses_without_errors(batch, batch_html) -> None:  # type: ignore[no-untyped-def]
