@@ -87,7 +87,7 @@ def main() -> int:
         parts = ", ".join(
             f"{k} {statistics.median(v):.0f}" for k, v in stages.items() if k != "findings"
         )
-        print(f"stages (median ms; decode = shared Media.gray incl. RGB decode): {parts}")
+        print(f"stages (median ms; decode = shared Pillow decode + luma): {parts}")
         print(
             f"best of {args.repeat}: decode {d_min * 1000:.1f} ms, analyzer {a_min * 1000:.1f} ms"
         )

@@ -94,12 +94,12 @@ def block_dct(
     h8, w8 = g.shape[0] // 8, g.shape[1] // 8
     if h8 == 0 or w8 == 0 or terms == 0:
         return np.zeros((terms, h8, w8), np.float32)
-    x = np.asarray(g[: h8 * 8, : w8 * 8], dtype=np.float32)
+    x = np.asarray(g[: h8 * 8, : w8 * 8])  # any dtype; converted after subsampling
     if row_step > 1 or col_step > 1:
         x = x.reshape(h8, 8, w8, 8)[::row_step, :, ::col_step]
         w8 = x.shape[2]
         x = x.reshape(-1, 8 * w8)
-    x = np.ascontiguousarray(x)
+    x = np.ascontiguousarray(x, dtype=np.float32)
     hb = x.shape[0] // 8
     us, vs = _zz_uv(terms)
     n = int(max(us.max(), vs.max())) + 1  # frequencies needed per axis
