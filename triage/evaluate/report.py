@@ -465,7 +465,7 @@ def reliability_png(metrics: dict[str, Any], questions: Sequence[str] = SCORED_Q
     width = len(questions) * (panel + 2 * margin)
     height = panel + 2 * margin + 24
     img = np.full((height, width, 3), 255, np.uint8)
-    black, grey, blue, red = (30, 30, 30), (200, 200, 200), (180, 90, 20), (40, 40, 200)
+    black, grey, bar, dot = (30, 30, 30), (200, 200, 200), (180, 90, 20), (40, 40, 200)  # RGB
     font = cv2.FONT_HERSHEY_SIMPLEX
     for i, q in enumerate(questions):
         ox, oy = i * (panel + 2 * margin) + margin, margin
@@ -501,9 +501,9 @@ def reliability_png(metrics: dict[str, Any], questions: Sequence[str] = SCORED_Q
             cv2.rectangle(img, pt(b["lo"] + 0.01, 0), pt(b["hi"] - 0.01, h), (220, 220, 220), -1)
         for b in bins:
             x = b["mean_score"]
-            cv2.line(img, pt(x, b["wilson"][0]), pt(x, b["wilson"][1]), blue, 1, cv2.LINE_AA)
+            cv2.line(img, pt(x, b["wilson"][0]), pt(x, b["wilson"][1]), bar, 1, cv2.LINE_AA)
             radius = int(3 + 7 * (b["n"] / top) ** 0.5)
-            cv2.circle(img, pt(x, b["observed"]), radius, red, -1, cv2.LINE_AA)
+            cv2.circle(img, pt(x, b["observed"]), radius, dot, -1, cv2.LINE_AA)
         title = f"{q}: n={rel['n']}  ECE={_f(rel['ece'], 2)}  Brier={_f(rel['brier'], 2)}"
         cv2.putText(img, title, (ox, oy - 14), font, 0.45, black, 1, cv2.LINE_AA)
         cv2.putText(
