@@ -8,7 +8,8 @@
 Steps: ``fixtures/generators/training.py`` writes ``--n`` images (authentic camera-like
 JPEG/PNG files and manipulated versions: splice, copy-move, region resize, noise
 change, retouch + re-save, metadata edit) into a temporary folder, split by scene into
-train and held-out parts; the pipeline analyzes both (in worker processes); the fit
+train and held-out parts; the labeled fixtures (``fixtures/labels.tsv``) join the train
+part; the pipeline analyzes both (in worker processes); the fit
 (``triage.evaluate.calibrate``) uses only the train part; the held-out part is
 re-scored with the provisional and with the fitted weights and both are printed. The
 corpus in ../shared/corpus is never used here.
@@ -159,6 +160,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--out", type=Path, help="keep the training set here (default: a temp folder)")
     ap.add_argument("--records", type=Path, help="reuse/save the analyzed records (JSON)")
     ap.add_argument("--k", type=float, help="shrinkage constant (default: cross-validated)")
+    ap.add_argument("--no-fixtures", action="store_true", help="train on the generated set only")
     ap.add_argument("--margin", type=float, default=0.25, help="range widening per side")
     ap.add_argument("--write", action="store_true", help="write triage/data/weights.json")
     ap.add_argument("--doc", type=Path, help="rewrite the numbers table in this Markdown file")
@@ -193,6 +195,16 @@ def main(argv: list[str]) -> int:
             out = args.out
         paths = generate_training(out, args.n, seed=args.seed)
         train_items = read_manifest(paths["train"])
+        if not args.no_fixtures:  # the committed fixtures' labeled files join the training part
+            fixtures = [
+                i
+                for i in read_manifest(ROOT / "fixtures" / "labels.tsv")
+                if i.label in ("authentic", "manipulated")
+            ]
+            train_items += fixtures
+            print(
+                f"plus {len(fixtures)} labeled fixtures (fixtures/labels.tsv) in the training part"
+            )
         held_items = read_manifest(paths["heldout"])
         print(
             f"generated {len(train_items)} train + {len(held_items)} held-out files in {out} "
@@ -230,7 +242,8 @@ def main(argv: list[str]) -> int:
         print(f"warning: {len(bad)} files timed out or crashed: {[r['name'] for r in bad][:5]}")
 
     for r in train + held:
-        r["unit"] = Path(r["name"]).name.split("_")[0]  # a scene and its edit
+        # a scene and its edit (generated), or a fixture topic folder
+        r["unit"] = Path(r["name"]).name.split("_")[0] if r.get("kind") else r["group"]
     weights = json.loads(weights_path().read_text("utf-8"))
     cfg = FitConfig(
         margin=args.margin,

@@ -517,3 +517,17 @@ def test_training_generator_is_deterministic_and_labeled(tmp_path: Path) -> None
         if i.mask:
             m = M.read_mask(str(i.mask))
             assert 0.005 < m.mean() < 0.5
+
+
+def test_bad_fixtures_give_error_entries_not_crashes(fixtures_dir: Path) -> None:
+    items = [i for i in read_manifest(fixtures_dir / "labels.tsv") if i.label == "malformed"]
+    assert len(items) == 5 and all(i.path.exists() for i in items)
+    records = run_manifest(items, RunOptions(jobs=2, timeout=60, max_memory_mb=2048))
+    assert [r["outcome"] for r in records] == ["error"] * 5
+    assert all(r["message"] for r in records)
+
+
+def test_fixture_labels_point_at_existing_files(fixtures_dir: Path) -> None:
+    items = read_manifest(fixtures_dir / "labels.tsv")
+    assert all(i.path.exists() for i in items)
+    assert all(i.mask.exists() for i in items if i.mask)
