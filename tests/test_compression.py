@@ -436,3 +436,26 @@ def test_coarse_block_maps_for_large_images_still_localize(monkeypatch: pytest.M
     for name in ORIGINALS[:3]:
         quiet, _ = _run(name)
         assert [g.id for g in quiet.findings] == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("quality", [40, 50, 60])
+def test_smooth_blocky_single_compression_is_not_called_double(
+    tmp_path: Path, quality: int
+) -> None:
+    # Very smooth content at low quality: most AC terms are zero and the 4-pixel
+    # calibration is off by itself; the analyzer must not read that as a re-save.
+    import sys
+
+    sys.path.insert(0, str(FIX.parent))
+    from generators.scenes import scene
+
+    smooth = cv2.GaussianBlur(scene(768, 576, 8), (0, 0), 4)
+    path = tmp_path / "smooth.jpg"
+    Image.fromarray(smooth).save(path, "JPEG", quality=quality)
+    result = CompressionAnalyzer().run(Media.open(path), Context())
+    assert [f.id for f in result.findings] == []
+    # ... while a real double compression of the same content is still seen.
+    again = tmp_path / "again.jpg"
+    Image.open(path).save(again, "JPEG", quality=90)
+    result = CompressionAnalyzer().run(Media.open(again), Context())
+    assert "compression.double_compressed" in {f.id for f in result.findings}

@@ -32,12 +32,16 @@ TERMS = 21  # zig-zag DCT terms kept per block (DC + 20 AC carry the evidence)
 LARGE_PIXELS = 4_000_000  # above this, the block maps sample every other block
 # Thresholds measured on fixtures/compression and scenes (see the card).
 DOUBLE_RATIO = 0.85  # best double model / single model distance (singles >= 1.0)
+DOUBLE_RATIO_SPARSE = 0.3  # the same when < SPARSE of the AC terms are non-zero
+SPARSE = 0.2
+MIN_SCALE_GAP = 1.25  # primary and current IJG table scales must differ by this factor
 NONALIGNED_FIT = 0.25  # integer periodicity on the best shifted grid
 HISTORY_FIT = 0.3  # integer periodicity that marks earlier JPEG compression
 ELA_Z = 4.0  # lossless file with a known earlier quality (confirmed by lattice)
 ELA_Z_JPEG = 6.0  # JPEG: unconfirmed, so stricter
 GHOST_Z = 4.0
 GHOST_LATTICE = 0.2  # region's table fit minus the rest's, at the ghost quality
+GRID_FIT = 0.35  # integer periodicity of a region on its own (shifted) grid phase
 ELA_QUALITY_DEFAULT = 90
 
 
@@ -119,12 +123,18 @@ class CompressionAnalyzer(Analyzer):
         dc = double_compression(coeffs[:, ::step], cal, q2)
         clock.lap("double_compression")
         res.metrics["double_compression"] = dc
+        # On sparse (smooth or coarsely quantized) content the 4-pixel calibration
+        # itself is off by ratios down to ~0.45: demand a much clearer fit there.
+        limit = DOUBLE_RATIO if dc.get("nonzero_fraction", 0.0) >= SPARSE else DOUBLE_RATIO_SPARSE
         if (
             dc.get("ratio") is not None
-            and dc["ratio"] < DOUBLE_RATIO
+            and dc["ratio"] < limit
             and dc["primary_quality"] < 100
+            # A "primary" whose tables are within ~25% of the current ones is what
+            # the calibration's own error looks like.
+            and _scale_gap(dc["primary_quality"], quality) >= MIN_SCALE_GAP
         ):
-            strength = min(1.5, 0.5 + (DOUBLE_RATIO - dc["ratio"]) * 2.0)
+            strength = min(1.5, 0.5 + (limit - dc["ratio"]) * 2.0)
             pq = dc["primary_quality"]
             res.findings.append(
                 RawFinding(
@@ -154,7 +164,15 @@ class CompressionAnalyzer(Analyzer):
         # Localized: error levels and ghosts against the current grid.
         ela_q = ELA_QUALITY_DEFAULT if (quality or 100) <= 85 else 75
         ghost_qs = [q for q in range(40, 100, 10) if quality is None or q <= quality - 5]
-        self._localize(media, ctx, coeffs, (0, 0), ela_q, ghost_qs, res, stride=stride)
+        # Error levels of a JPEG are judged against its earlier compression: a region
+        # that lacks the primary quantization the rest carries. Without a detected
+        # primary quality only the map is produced (as an artifact), no finding.
+        primary = (
+            dc.get("primary_quality")
+            if res.findings and any(f.id == "compression.double_compressed" for f in res.findings)
+            else None
+        )
+        self._localize(media, ctx, coeffs, (0, 0), ela_q, ghost_qs, res, primary, stride, jpeg=True)
         clock.lap("ela_ghosts")
         self._local_grid(gray, (0, 0), True, res)
         clock.lap("local_grid")
@@ -222,7 +240,9 @@ class CompressionAnalyzer(Analyzer):
             "best_shifted_fit": round(best, 3),
             "median_fit": round(med, 3),
         }
-        if best >= NONALIGNED_FIT and best >= 3.0 * med:
+        measurable = int((inner > 0).sum())  # phases with enough texture to measure
+        res.metrics["grid_scan"]["measurable_phases"] = measurable
+        if best >= NONALIGNED_FIT and best >= 3.0 * med and measurable >= inner.size // 2:
             res.findings.append(
                 RawFinding(
                     id="compression.nonaligned_double",
@@ -259,7 +279,9 @@ class CompressionAnalyzer(Analyzer):
             f"JPEG structure, quantization tables and encoder fingerprint: the file is "
             f"{media.format.upper()}, not JPEG"
         )
-        if best < HISTORY_FIT or best < 3.0 * med:
+        measurable = int((scan > 0).sum())
+        res.metrics["grid_scan"]["measurable_phases"] = measurable
+        if best < HISTORY_FIT or best < 3.0 * med or measurable < scan.size // 2:
             res.not_checked.append(
                 "double compression, error levels and ghosts: no trace of earlier JPEG "
                 "compression in the pixels"
@@ -306,6 +328,7 @@ class CompressionAnalyzer(Analyzer):
         res: AnalyzerResult,
         history_quality: int | None = None,
         stride: int = 1,
+        jpeg: bool = False,
     ) -> None:
         """Error-level outliers (high) and ghost minima (low), each confirmed.
 
@@ -330,14 +353,16 @@ class CompressionAnalyzer(Analyzer):
             res.not_checked.append("error levels and ghosts: the image is too flat")
             return
         ela = normalized_error(low, ela_q, texture)
-        z_ela = ELA_Z if history_quality else ELA_Z_JPEG
+        z_ela = ELA_Z_JPEG if jpeg else ELA_Z
         cell = 8 * stride
         regions, _ = outlier_regions(ela, +1, origin, z_threshold=z_ela, block=cell)
         res.metrics["ela_quality"] = ela_q
-        if regions and history_quality:
+        if history_quality:
             regions = [
                 r for r in regions if _lattice_contrast(coeffs, r.cells, history_quality) <= -0.25
             ]
+        else:
+            regions = []
         if regions:
             res.findings.append(_region_finding("compression.ela_region", regions, ela_q, "ela"))
         best: tuple[float, int, list[Any], Any] | None = None
@@ -433,7 +458,7 @@ class CompressionAnalyzer(Analyzer):
             control = integer_periodicity(
                 block_dct(patch, (dy - y0 + 4) % 8, (dx - x0 + 4) % 8, terms=11)
             )
-            if fit >= 0.3 and fit >= 2.5 * control:
+            if fit >= GRID_FIT and fit >= 2.5 * control:
                 r = _grow(r, lg, dy, dx, tile)
                 confirmed.append(r)
                 res.metrics.setdefault("grid_regions", []).append(
@@ -484,6 +509,18 @@ def _lattice_contrast(coeffs: np.ndarray, cells: tuple[int, int, int, int], qual
     if inside is None or outside is None:
         return 0.0
     return inside - outside
+
+
+def _scale_gap(q1: int, q2: int | None) -> float:
+    """Ratio (>= 1) of the IJG table scale factors of two qualities."""
+
+    def scale(q: int) -> float:
+        return max(5000.0 / q if q < 50 else 200.0 - 2.0 * q, 1.0)
+
+    if q2 is None:
+        return float("inf")
+    a, b = scale(q1), scale(q2)
+    return max(a, b) / min(a, b)
 
 
 def _luma(media: Media) -> np.ndarray:

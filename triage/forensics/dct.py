@@ -284,6 +284,9 @@ def double_compression(
         return h / values.shape[0]
 
     obs_h = hist(obs)
+    live = round(float(obs_h.sum()) * obs.shape[0])
+    if live < 2000:  # too few non-zero coefficients (flat or tiny image): no test
+        return {"ratio": None, "primary_quality": None, "nonzero": live}
 
     def distance(q1: np.ndarray | None) -> float:
         v = cal if q1 is None else np.rint(cal / q1) * q1
@@ -314,6 +317,7 @@ def double_compression(
     return {
         "ratio": round(ratio, 4),
         "primary_quality": best_q,
+        "nonzero_fraction": round(live / (obs.shape[0] * nf), 4),
         "d_single": round(d_single, 5),
         "d_double": round(scores[best_q], 5),
         "blocks": int(obs.shape[0]),
