@@ -310,6 +310,12 @@ def render_markdown(
                 "",
             ]
         claims = metrics["questions"][q]["claims"]["bands"]
+        if not any(c["n"] for c in claims.values()):
+            lines += [
+                "No file got a band that claims something (notable, strong or no-indicators) "
+                "for this question: every interval straddled 0.5 or stayed weak.",
+                "",
+            ]
         lines += [
             _md_table(
                 ["band", "claims", "n", "right", "share [95% Wilson]"],
@@ -353,6 +359,16 @@ def render_markdown(
             _md_table(
                 ["file", "synthetic band", "score [interval]", "findings"],
                 [_file_row(r, "synthetic") for r in synthetic],
+            ),
+            "",
+        ]
+    manipulated = [r for r in records if r["label"] == "manipulated"]
+    if manipulated:
+        lines += ["## Files labeled manipulated", ""]
+        lines += [
+            _md_table(
+                ["file", "manipulation band", "score [interval]", "findings"],
+                [_file_row(r, "manipulation") for r in manipulated],
             ),
             "",
         ]
