@@ -38,9 +38,12 @@ MIN_SCALE_GAP = 1.25  # primary and current IJG table scales must differ by this
 NONALIGNED_FIT = 0.25  # integer periodicity on the best shifted grid
 HISTORY_FIT = 0.3  # integer periodicity that marks earlier JPEG compression
 ELA_Z = 4.0  # lossless file with a known earlier quality (confirmed by lattice)
-ELA_Z_JPEG = 6.0  # JPEG: unconfirmed, so stricter
+ELA_Z_JPEG = 6.0  # JPEG: error levels vary more with content there, so stricter
 GHOST_Z = 4.0
 GHOST_LATTICE = 0.2  # region's table fit minus the rest's, at the ghost quality
+# ... and at the earlier quality for an error-level region (text with clipped
+# strokes in a re-saved image measured down to -0.45; pastes -0.56 to -0.69).
+ELA_LATTICE = -0.5
 GRID_FIT = 0.35  # integer periodicity of a region on its own (shifted) grid phase
 ELA_QUALITY_DEFAULT = 90
 
@@ -172,6 +175,8 @@ class CompressionAnalyzer(Analyzer):
             if res.findings and any(f.id == "compression.double_compressed" for f in res.findings)
             else None
         )
+        if primary is not None:
+            ela_q = int(primary)  # re-save where the rest of the image changes least
         self._localize(media, ctx, coeffs, (0, 0), ela_q, ghost_qs, res, primary, stride, jpeg=True)
         clock.lap("ela_ghosts")
         self._local_grid(gray, (0, 0), True, res)
@@ -359,7 +364,9 @@ class CompressionAnalyzer(Analyzer):
         res.metrics["ela_quality"] = ela_q
         if history_quality:
             regions = [
-                r for r in regions if _lattice_contrast(coeffs, r.cells, history_quality) <= -0.25
+                r
+                for r in regions
+                if _lattice_contrast(coeffs, r.cells, history_quality) <= ELA_LATTICE
             ]
         else:
             regions = []
