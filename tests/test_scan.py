@@ -384,3 +384,21 @@ def test_file_name_that_is_not_utf8(tmp_path: Path) -> None:
 
     write_csv(again.summary.rows, csv_path)
     assert "\\xffodd.jpg" in csv_path.read_text(encoding="utf-8")
+
+
+def test_pool_reports_equal_in_process_reports(tmp_path: Path) -> None:
+    """Forked workers must behave like the pipeline called directly (no state broken
+    by the fork, e.g. a native library initialized in the forkserver)."""
+    from triage.pipeline import analyze_path
+
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(2):
+        _jpeg(d / f"p{i}.jpg", 50 + i)
+    out = tmp_path / "o.jsonl"
+    scan([d], jobs=1, output=out, timeout=60)
+    pooled = {json.loads(x)["file"]["path"]: _comparable(x) for x in out.read_text().splitlines()}
+    direct = {
+        str(p): _untimed(analyze_path(str(p)).model_dump(mode="json")) for p in sorted(d.iterdir())
+    }
+    assert pooled == direct

@@ -164,11 +164,13 @@ def scan(
     scheduler: Any = None,
     keep_reports: bool = False,
     progress: ProgressSink | None = None,
+    threads: int | None = None,
 ) -> ScanResult:
     """Scan folders (or files). ``output``: a JSONL path, ``"-"`` for stdout, None for none.
 
     ``scheduler``: a Dask scheduler address (or ``Client``) to run on a cluster;
-    None runs a local pool of ``jobs`` worker processes (default: all cores).
+    None runs a local pool of ``jobs`` worker processes (default: all cores), each
+    capping OpenCV's threads at ``threads`` (default: cores // jobs).
     Raises :class:`~triage.scan.walker.WalkError` for a missing root and
     ``ValueError`` for ``resume`` without an output file.
     """
@@ -255,7 +257,7 @@ def scan(
             result.replaced_workers = run_dask(todo, opts, scheduler, timeout, on_outcome)
         else:
             result.replaced_workers = run_local(
-                todo, opts, jobs or default_jobs(), timeout, on_outcome
+                todo, opts, jobs or default_jobs(), timeout, on_outcome, threads
             )
     finally:
         progress.stop()

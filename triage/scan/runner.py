@@ -170,6 +170,8 @@ def warm_up() -> None:
         from triage.analyzers import all_analyzers
         from triage.pipeline import analyze_path  # noqa: F401
 
+        # Imports only: running an analysis here would start library state that does
+        # not survive a fork (measured: the C2PA reader then fails in every worker).
         all_analyzers()
         import cv2  # noqa: F401
         import numpy  # noqa: F401
@@ -212,13 +214,14 @@ class IsolatedPool:
         options: Options,
         timeout: float | None = DEFAULT_TIMEOUT,
         max_tasks: int = MAX_TASKS_PER_WORKER,
+        threads: int | None = None,
     ) -> None:
         self.jobs = max(1, jobs)
         self.options = options
         self.timeout = timeout if timeout and timeout > 0 else None
         self.max_tasks = max_tasks
         # Cores per worker for OpenCV's own threads (1 when the pool fills the machine).
-        self.threads = max(1, default_jobs() // self.jobs)
+        self.threads = threads or max(1, default_jobs() // self.jobs)
         self._ctx = _context()
         self._workers: list[_Worker] = []
         self.replaced = 0
@@ -354,9 +357,10 @@ def run_local(
     jobs: int,
     timeout: float | None,
     on_outcome: Callable[[int, Outcome], None],
+    threads: int | None = None,
 ) -> int:
     """Run ``paths`` on an :class:`IsolatedPool`; returns how many workers were replaced."""
-    with IsolatedPool(jobs, options, timeout) as pool:
+    with IsolatedPool(jobs, options, timeout, threads=threads) as pool:
         for index, outcome in pool.run(paths):
             on_outcome(index, outcome)
         return pool.replaced
