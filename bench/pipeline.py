@@ -17,13 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 
 
 def make_jpeg(path: Path) -> None:
-    import cv2
     from generators.scenes import scene
     from PIL import Image
 
-    small = scene(1000, 750, seed=12)
-    big = cv2.resize(small, (4000, 3000), interpolation=cv2.INTER_CUBIC)
-    Image.fromarray(big).save(path, "JPEG", quality=90)
+    # Full-resolution synthetic scene with sensor-like noise: decodes like a camera
+    # JPEG of the same size (an upscaled smooth picture decodes unrealistically fast).
+    Image.fromarray(scene(4000, 3000, seed=12)).save(path, "JPEG", quality=90)
 
 
 def pillow_decode(path: Path) -> float:

@@ -246,29 +246,34 @@ class Media:
     def reduced(self, max_side: int) -> np.ndarray:
         """RGB uint8 pixels with the long side at most ``max_side`` (cached per size).
 
-        For a JPEG not yet fully decoded, uses Pillow's DCT-domain draft mode, which
-        skips most of the inverse DCT work.
+        Sizes up to ``REDUCED_BASE`` are all derived from one cached base reduction,
+        so every analyzer sees the same pixels whichever analyzers ran before it
+        (results must not depend on --only). For a JPEG the base comes from Pillow's
+        DCT-domain draft decode, which skips most of the inverse DCT.
         """
         if max_side in self._reduced:
             return self._reduced[max_side]
-        import numpy as np
-
         w, h = self.width or 0, self.height or 0
         if max(w, h) <= max_side:
             out = self.rgb
-        elif "_rgb_image" not in self.__dict__ and self.format == "jpeg":
-            out = self._draft_reduce(max_side)
+        elif max_side <= REDUCED_BASE:
+            out = _area_resize(self._base, max_side)
         else:
-            import cv2
-
-            scale = max_side / max(w, h)
-            size = (max(1, round(w * scale)), max(1, round(h * scale)))
-            out = cv2.resize(np.asarray(self.rgb), size, interpolation=cv2.INTER_AREA)
+            out = _area_resize(self.rgb, max_side)
         out.flags.writeable = False
         self._reduced[max_side] = out
         return out
 
-    def _draft_reduce(self, max_side: int) -> np.ndarray:
+    @cached_property
+    def _base(self) -> np.ndarray:
+        w, h = self.width or 0, self.height or 0
+        if max(w, h) <= REDUCED_BASE:
+            return self.rgb
+        if self.format == "jpeg":
+            return _area_resize(self._draft(REDUCED_BASE), REDUCED_BASE)
+        return _area_resize(self.rgb, REDUCED_BASE)
+
+    def _draft(self, max_side: int) -> np.ndarray:
         import io
 
         import numpy as np
@@ -280,9 +285,22 @@ class Media:
             img = src.convert("RGB")
         except Exception as exc:
             raise MediaError(f"the image data cannot be decoded ({_short(exc)})") from None
-        if max(img.size) > max_side:
-            img.thumbnail((max_side, max_side), Image.Resampling.BOX)
         return np.asarray(img)
+
+
+REDUCED_BASE = 1024
+
+
+def _area_resize(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    import cv2
+    import numpy as np
+
+    h, w = rgb.shape[:2]
+    if max(w, h) <= max_side:
+        return rgb
+    scale = max_side / max(w, h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
 
 
 def _short(exc: BaseException) -> str:
