@@ -151,6 +151,24 @@ def _write_doc(doc: Path, table: str) -> None:
     doc.write_text(text, "utf-8")
 
 
+def _public_args(argv: list[str], n: int | None) -> list[str]:
+    """The command line without ``--records FILE`` (a local cache), with ``--n``."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == "--records":
+            skip = True
+            continue
+        if a.startswith("--records="):
+            continue
+        out.append(a)
+    if n is not None and not any(a == "--n" or a.startswith("--n=") for a in out):
+        out = ["--n", str(n), *out]
+    return out
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=200, help="images to generate (two per scene)")
@@ -304,7 +322,8 @@ def main(argv: list[str]) -> int:
             from datetime import UTC, datetime
 
             meta = {
-                "command": "python bench/calibrate.py " + " ".join(shlex.quote(a) for a in argv),
+                "command": "python bench/calibrate.py "
+                + " ".join(shlex.quote(a) for a in _public_args(argv, meta_n)),
                 "date": datetime.now(UTC).strftime("%Y-%m-%d"),
                 "n_train": len(train),
                 "n_heldout": len(held),

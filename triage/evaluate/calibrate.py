@@ -10,15 +10,16 @@ Method (docs/scoring.md describes it with the resulting numbers):
    ``f = a + b`` is how often the finding fired at all; ``k`` is chosen from
    (2, 5, 10, 20) by 5-fold cross-validated log loss on the training files
    (:func:`choose_k`, folds keep a scene and its edit together).
-3. Sign constraints: a finding meant as evidence *for* (provisional LLR > 0) keeps
-   LLR >= 0 and a range low end >= 0; one meant as evidence *against* keeps <= 0.
-   The range is widened by ``margin`` on each side (the training set is synthetic:
-   real files differ) before the constraint is applied, and its decisive end (the
-   low end for evidence for, the high end for evidence against) never goes past the
-   provisional one: an author's low end of 0 records innocent causes (platform
-   re-compression, resizing) that a synthetic training set under-represents.
+3. Bounds (:func:`_bounded`): a finding meant as evidence *for* (provisional LLR
+   > 0) keeps LLR and range within [0, provisional high] and a low end no higher
+   than the provisional one; evidence *against* is mirrored. The range is first
+   widened by ``margin`` on each side. So the fit can make a number less decisive
+   freely, but more decisive only up to the author's bound: an author's low end of 0
+   records innocent causes (platform re-compression, resizing) that synthetic scenes
+   under-represent, and synthetic scenes separate edits more cleanly than photos.
 4. "Clean" per analyzer and question: the same from how often the analyzer stayed
-   silent having examined, on positives and negatives; kept in [-1, 0].
+   silent having examined, on positives and negatives; silence is weak evidence, so
+   the LLR stays in [-0.5, 0] and the range in [-1, 0] with its high end at 0.
 5. Summing per-finding LLRs across analyzers double-counts correlated evidence
    (naive Bayes). A single factor per question, ``scale`` in (0, 1], multiplies every
    fitted LLR and range; it minimizes the log loss of the re-scored training files.
@@ -35,6 +36,7 @@ import copy
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -277,12 +279,13 @@ def fit(
             emp = smoothed_llr(a, len(pos), b, len(neg), cfg.alpha)
             lo, hi = _bootstrap(pos, neg, cfg)
             shrink = (a + b) / (a + b + cfg.k)
-            prov_range = entry.get("range") or [0.0, 0.0]
+            prov_llr, prov_low, prov_high = provisional_of(entry)
             raw[fid] = {
                 "question": q,
-                "sign": 1.0 if float(entry.get("llr", 0.0)) >= 0 else -1.0,
-                "prov_low": float(prov_range[0]),
-                "prov_high": float(prov_range[1]),
+                "sign": 1.0 if prov_llr >= 0 else -1.0,
+                "prov": (prov_llr, prov_low, prov_high),
+                "prov_low": prov_low,
+                "prov_high": prov_high,
                 "fired_pos": a,
                 "n_pos": len(pos),
                 "fired_neg": b,
@@ -301,6 +304,8 @@ def fit(
             if len(pos) < cfg.min_fired or len(neg) < cfg.min_fired:
                 continue
             a, b = sum(pos), sum(neg)
+            if a + b < cfg.min_fired:  # (almost) never silent: nothing to learn
+                continue
             emp = smoothed_llr(a, len(pos), b, len(neg), cfg.alpha)
             lo, hi = _bootstrap(pos, neg, cfg)
             n = len(pos) + len(neg)
@@ -320,22 +325,7 @@ def fit(
             f = scale.get(s["question"], 1.0) * s["shrink"]
             llr = f * s["empirical"]
             lo, hi = f * s["boot"][0] - cfg.margin, f * s["boot"][1] + cfg.margin
-            if s["sign"] > 0:
-                # the low end never rises above the author's: a low end of 0 says the
-                # finding has common innocent causes the synthetic set may lack
-                llr, lo, hi = (
-                    max(llr, 0.0),
-                    min(max(lo, 0.0), max(s["prov_low"], 0.0)),
-                    max(hi, 0.0),
-                )
-            else:
-                # likewise for evidence against: never more decisive than the author's
-                llr, lo, hi = (
-                    min(llr, 0.0),
-                    min(lo, 0.0),
-                    max(min(hi, 0.0), min(s["prov_high"], 0.0)),
-                )
-            lo, hi = min(lo, llr), max(hi, llr)
+            lo, hi, llr = _bounded(lo, hi, llr, s["sign"], s["prov_low"], s["prov_high"])
             findings[fid] = {
                 "llr": _r(llr),
                 "range": [_r(lo), _r(hi)],
@@ -345,19 +335,29 @@ def fit(
                     f"{s['fired_neg']}/{s['n_neg']} negatives for {s['question']}; empirical LLR "
                     f"{s['empirical']:.2f} [{s['boot'][0]:.2f}, {s['boot'][1]:.2f}] x shrink "
                     f"{s['shrink']:.2f} x scale {scale.get(s['question'], 1.0):.2f}, range "
-                    f"+-{cfg.margin}" + (_PRIOR_NOTE + s["note"] if s["note"] else "")
+                    f"+-{cfg.margin}, bounded by the provisional {s['prov'][0]:g} "
+                    f"[{s['prov'][1]:g}, {s['prov'][2]:g}]"
+                    + (_PRIOR_NOTE + s["note"] if s["note"] else "")
                 ),
             }
         clean: dict[str, dict[str, Any]] = {}
         for name, qs in clean_raw.items():
             for q, s in qs.items():
                 f = scale.get(q, 1.0) * s["shrink"]
-                llr = min(0.0, max(-1.0, f * s["empirical"]))
-                lo = min(0.0, max(-1.5, f * s["boot"][0] - cfg.margin / 2))
-                hi = min(0.0, f * s["boot"][1] + cfg.margin / 2)
+                # silence is weak evidence: LLR in [-0.5, 0], range in [-1, 0] with its
+                # high end at 0 (never decisive on its own)
+                lo, hi, llr = _bounded(
+                    f * s["boot"][0] - cfg.margin / 2,
+                    0.0,
+                    f * s["empirical"],
+                    -1.0,
+                    -1.0,
+                    0.0,
+                )
+                llr = max(llr, -0.5)
                 clean.setdefault(name, {})[q] = {
                     "llr": _r(llr),
-                    "range": [_r(min(lo, llr)), _r(max(hi, llr))],
+                    "range": [_r(lo), _r(hi)],
                     "stats": s,
                 }
         return {"findings": findings, "clean": clean}
@@ -412,6 +412,44 @@ def choose_k(
         losses[k] = total / count if count else math.inf
     best = min(grid, key=lambda k: (losses[k], -k))
     return best, losses
+
+
+_PROVISIONAL = re.compile(r"bounded by the provisional (-?[\d.]+) \[(-?[\d.]+), (-?[\d.]+)\]")
+
+
+def provisional_of(entry: dict[str, Any]) -> tuple[float, float, float]:
+    """The author's (llr, low, high) of a finding entry: its values, or, once fitted,
+    the provisional values recorded in its source string (so refitting is idempotent)."""
+    source = str(entry.get("source", ""))
+    m = _PROVISIONAL.search(source) if source.startswith("fitted") else None
+    if m:
+        return float(m.group(1)), float(m.group(2)), float(m.group(3))
+    lo, hi = entry.get("range") or [0.0, 0.0]
+    return float(entry.get("llr", 0.0)), float(lo), float(hi)
+
+
+def _bounded(
+    lo: float, hi: float, llr: float, sign: float, prov_low: float, prov_high: float
+) -> tuple[float, float, float]:
+    """Fitted (low, high, llr) kept on the finding's side of 0 and within the author's
+    provisional range at its decisive end.
+
+    Evidence for (sign > 0): LLR and range in [0, provisional high]; the low end no
+    higher than the provisional low end. Evidence against: mirrored. The fit can thus
+    make a number less decisive freely, more decisive only up to the author's bound:
+    synthetic training scenes separate edits more cleanly than photographs do.
+    """
+    if sign > 0:
+        top = max(prov_high, 0.0)
+        llr = min(max(llr, 0.0), top)
+        lo = min(max(lo, 0.0), max(prov_low, 0.0), llr)
+        hi = min(max(hi, llr), top)
+    else:
+        bottom = min(prov_low, 0.0)
+        llr = max(min(llr, 0.0), bottom)
+        hi = max(min(hi, 0.0), min(prov_high, 0.0), llr)
+        lo = max(min(lo, llr), bottom)
+    return lo, hi, llr
 
 
 def log_loss(records: Sequence[Record], question: str) -> float:
