@@ -134,11 +134,22 @@ def _meta(options) -> dict[str, str]:  # type: ignore[no-untyped-def]
         "command": "triage " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "triage version": __version__,
-        "weights": str(weights.get("version", "?")),
+        "weights": _weights_summary(weights),
         "analyzers": ", ".join(a.name for a in select(options.only, options.skip))
         or "none registered",
         "per-file timeout": f"{options.timeout:g} s",
     }
+
+
+def _weights_summary(weights: dict) -> str:  # type: ignore[type-arg]
+    entries = [
+        e for a in weights.get("analyzers", {}).values() for e in a.get("findings", {}).values()
+    ]
+    fitted = sum(1 for e in entries if str(e.get("source", "")).startswith("fitted"))
+    return (
+        f"triage/data/weights.json ({weights.get('version', '?')}): {fitted} of {len(entries)} "
+        "finding weights fitted by bench/calibrate.py, the rest provisional (docs/scoring.md)"
+    )
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
