@@ -201,6 +201,10 @@ def test_reliability_bins() -> None:
     y = np.array([1, 1, 1, 0, 0, 0, 0])
     s = np.array([0.9, 0.7, 0.4, 0.6, 0.2, 0.1, 0.5])
     assert rel["brier"] == pytest.approx(float(np.mean((s - y) ** 2)))
+    # 3 positives of 7: balanced weights 0.5/(3/7) and 0.5/(4/7); a pure bin stays pure
+    assert rel["base_rate"] == pytest.approx(3 / 7)
+    assert by_lo[0.9]["observed_balanced"] == 1.0 and by_lo[0.6]["observed_balanced"] == 0.0
+    assert 0 <= rel["ece_balanced"] <= 1
 
 
 def test_finding_and_clean_stats() -> None:

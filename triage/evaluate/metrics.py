@@ -220,14 +220,28 @@ def reliability(records: Iterable[Record], question: str, bins: int = 10) -> dic
 
     pairs = scored(records, question)
     if not pairs:
-        return {"bins": [], "n": 0, "brier": None, "log_loss": None, "ece": None}
+        return {
+            "bins": [],
+            "n": 0,
+            "brier": None,
+            "log_loss": None,
+            "ece": None,
+            "ece_balanced": None,
+            "base_rate": None,
+        }
     s = np.array([float(r["questions"][question]["score"]) for r, _ in pairs])
     lo = np.array([float(r["questions"][question]["interval"][0]) for r, _ in pairs])
     hi = np.array([float(r["questions"][question]["interval"][1]) for r, _ in pairs])
     y = np.array([1.0 if t else 0.0 for _, t in pairs])
     idx = np.minimum((s * bins).astype(int), bins - 1)
+    # The scores assume the prior (0.5 by default); a labeled set has its own mix of
+    # positives. "balanced" re-weights each class to half the set, as the neutral prior
+    # assumes, so that a bin's observed rate can be compared with its stated interval.
+    pi = float(y.mean())
+    w_pos = 0.5 / pi if pi > 0 else 0.0
+    w_neg = 0.5 / (1 - pi) if pi < 1 else 0.0
     out_bins = []
-    ece = 0.0
+    ece = ece_bal = 0.0
     for b in range(bins):
         m = idx == b
         n = int(m.sum())
@@ -237,6 +251,9 @@ def reliability(records: Iterable[Record], question: str, bins: int = 10) -> dic
         mean = float(s[m].mean())
         rate = k / n
         ece += n / len(s) * abs(mean - rate)
+        bal_den = k * w_pos + (n - k) * w_neg
+        balanced = k * w_pos / bal_den if bal_den > 0 else rate
+        ece_bal += n / len(s) * abs(mean - balanced)
         out_bins.append(
             {
                 "lo": b / bins,
@@ -247,6 +264,7 @@ def reliability(records: Iterable[Record], question: str, bins: int = 10) -> dic
                 "mean_low": float(lo[m].mean()),
                 "mean_high": float(hi[m].mean()),
                 "observed": rate,
+                "observed_balanced": balanced,
                 "wilson": list(wilson(k, n)),
             }
         )
@@ -259,6 +277,8 @@ def reliability(records: Iterable[Record], question: str, bins: int = 10) -> dic
         "brier": float(np.mean((s - y) ** 2)),
         "log_loss": log_loss,
         "ece": ece,
+        "ece_balanced": ece_bal,
+        "base_rate": pi,
     }
 
 

@@ -338,18 +338,36 @@ def render_markdown(
         if rel["bins"]:
             lines += [
                 _md_table(
-                    ["score bin", "n", "mean score", "observed", "95% Wilson"],
+                    [
+                        "score bin",
+                        "n",
+                        "mean score",
+                        "mean interval",
+                        "observed",
+                        "95% Wilson",
+                        "observed, balanced",
+                        "balanced in interval",
+                    ],
                     [
                         [
                             f"{b['lo']:.1f}-{b['hi']:.1f}",
                             str(b["n"]),
                             _f(b["mean_score"], 2),
+                            f"{b['mean_low']:.2f}-{b['mean_high']:.2f}",
                             _f(b["observed"], 2),
                             f"{b['wilson'][0]:.2f}-{b['wilson'][1]:.2f}",
+                            _f(b["observed_balanced"], 2),
+                            "yes" if _inside(b) else "**no**",
                         ]
                         for b in rel["bins"]
                     ],
                 ),
+                "",
+                f"Positives are {_pct(rel['base_rate'])} of these files, the scores assume the "
+                "prior (0.5): *balanced* re-weights both classes to half, as that prior does. "
+                f"In {sum(1 for b in rel['bins'] if _inside(b))} of {len(rel['bins'])} score bins "
+                "the balanced observed rate lies inside the bin's mean stated interval; "
+                f"balanced ECE {_f(rel['ece_balanced'])}.",
                 "",
             ]
     synthetic = [r for r in records if r["label"] == "synthetic"]
@@ -454,6 +472,10 @@ def render_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def _inside(b: dict[str, Any]) -> bool:
+    return bool(b["mean_low"] <= b["observed_balanced"] <= b["mean_high"])
 
 
 def _file_row(r: Record, q: str) -> list[str]:
