@@ -96,6 +96,11 @@ def _doc_table(update: dict, weights: dict, meta: dict, summaries: list[dict]) -
             f"{100 * s['authentic_notable_or_strong']:.0f}% | {100 * s['authentic_strong']:.0f}% | "
             f"{100 * s['manipulated_notable_or_strong']:.0f}% |"
         )
+    if meta.get("by_kind"):
+        lines += [
+            "",
+            "Mean held-out manipulation score by kind (fitted weights): " + meta["by_kind"] + ".",
+        ]
     lines += [
         "",
         "Every finding and clean value in `triage/data/weights.json` (the file is the source of "
@@ -308,10 +313,10 @@ def main(argv: list[str]) -> int:
             by_kind.setdefault(r.get("kind", "?"), []).append(
                 r["questions"]["manipulation"]["score"]
             )
-    print(
-        "held-out mean manipulation score by kind (fitted): "
-        + ", ".join(f"{k} {sum(v) / len(v):.2f} (n={len(v)})" for k, v in sorted(by_kind.items()))
+    by_kind_text = ", ".join(
+        f"{k} {sum(v) / len(v):.2f} (n={len(v)})" for k, v in sorted(by_kind.items())
     )
+    print("held-out mean manipulation score by kind (fitted): " + by_kind_text)
     print(f"total {time.perf_counter() - t0:.0f} s")
 
     if args.write:
@@ -329,6 +334,7 @@ def main(argv: list[str]) -> int:
                 "n_heldout": len(held),
                 "seed": args.seed,
                 "n": meta_n,
+                "by_kind": by_kind_text,
             }
             _write_doc(args.doc, _doc_table(update, written, meta, [before, after]))
             print(f"updated {args.doc}")
