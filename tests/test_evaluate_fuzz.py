@@ -30,6 +30,7 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     derandomize=True,  # the same examples on every run: CI failures reproduce
+    database=None,  # nothing written to .hypothesis/
 )
 PIPELINE_FUZZ = settings(FUZZ, max_examples=40)
 
