@@ -127,7 +127,8 @@ def main(argv: list[str]) -> int:
                 modes[name](sub)
                 totals[name] += time.perf_counter() - t
             print(
-                f"round {k + 1}/{len(subs)} done (load average {os.getloadavg()[0]:.1f})",
+                f"round {k + 1}/{len(subs)} (load average {os.getloadavg()[0]:.1f}), cumulative: "
+                + "; ".join(f"{m} {totals[m]:.1f} s" for m in names),
                 flush=True,
             )
         for m in names:
