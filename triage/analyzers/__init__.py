@@ -25,10 +25,17 @@ REGISTRY: dict[str, str] = {
     "video": "triage.analyzers.video:VideoAnalyzer",
 }
 
-# Extra analyzers from outside the package (tests, local plug-ins), registered under
-# each class's ``name``: TRIAGE_EXTRA_ANALYZERS="pkg.module:Class,other.module:Class".
-for _spec in filter(None, (s.strip() for s in os.environ.get("TRIAGE_EXTRA_ANALYZERS", "").split(","))):
-    REGISTRY[getattr(importlib.import_module(_spec.split(":")[0]), _spec.split(":")[1]).name] = _spec
+
+def _register_extra(specs: str) -> None:
+    """Extra analyzers from outside the package (tests, local plug-ins), registered
+    under each class's ``name``: TRIAGE_EXTRA_ANALYZERS="pkg.module:Class,other:Class"."""
+    for spec in filter(None, (s.strip() for s in specs.split(","))):
+        module_name, class_name = spec.split(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        REGISTRY[cls.name] = spec
+
+
+_register_extra(os.environ.get("TRIAGE_EXTRA_ANALYZERS", ""))
 
 
 @cache
