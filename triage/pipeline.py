@@ -193,7 +193,12 @@ def _attach_artifacts(report: Report, produced: list[tuple[str, Artifact]], opts
     for analyzer_name, art in produced:
         if opts.no_pixels and art.contains_pixels:
             continue
-        ref = ArtifactRef(kind=art.kind, analyzer=analyzer_name, title=art.title)
+        ref = ArtifactRef(
+            kind=art.kind,
+            analyzer=analyzer_name,
+            title=art.title,
+            contains_pixels=art.contains_pixels,
+        )
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             target = out_dir / f"{stem}.{art.kind}.png"

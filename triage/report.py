@@ -98,6 +98,11 @@ class ArtifactRef(_Model):
     title: str
     path: str | None = Field(default=None, description="Where it was written (--artifacts).")
     media_type: str = "image/png"
+    contains_pixels: bool = Field(
+        default=True,
+        description="Drawn from the file's pixels (heatmap, overlay, contact sheet); "
+        "false for charts such as a video timeline. --no-pixels omits those that are true.",
+    )
 
 
 class ErrorEntry(_Model):

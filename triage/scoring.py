@@ -255,9 +255,11 @@ def score_all(
 
 
 def attention(results: dict[Question, QuestionResult]) -> float:
-    """Batch ordering key: the highest low end of any question's interval.
+    """Batch ordering key: for each question the mean of the score and the low end of
+    its interval; the highest of the three.
 
-    The low end, not the point, so that files with firm evidence outrank files whose
-    high score rests on a wide interval.
+    The point alone would put a high score resting on a wide interval above firm
+    evidence; the low end alone would rank a well-supported 0.86 below a file with no
+    evidence at all. Their mean orders by evidence first and firmness second.
     """
-    return round(max((r.interval[0] for r in results.values()), default=0.0), 4)
+    return round(max(((r.score + r.interval[0]) / 2 for r in results.values()), default=0.0), 4)

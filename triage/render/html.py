@@ -204,8 +204,7 @@ def _file_view(
             "image": None,
             "dropped": False,
         }
-        if no_pixels:
-            # ArtifactRef does not say whether an artifact holds pixels: omit them all.
+        if no_pixels and ref.contains_pixels:
             omitted += 1
             continue
         if png:
