@@ -61,6 +61,9 @@ class AnalyzerResult:
     skipped_reason: str | None = None
 
 
+ARTIFACT_MAX_SIDE = 1600
+
+
 @dataclass
 class Context:
     """Per-run options an analyzer may read. Never holds other analyzers' results."""
@@ -70,12 +73,21 @@ class Context:
     db_path: Path | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
-    def png(self, image: np.ndarray) -> bytes:
-        """Encode an H x W (x 3 RGB) uint8 array as PNG bytes."""
+    def png(self, image: np.ndarray, max_side: int = ARTIFACT_MAX_SIDE) -> bytes:
+        """Encode an H x W (x 3 RGB) uint8 array as PNG bytes, at most ``max_side`` px.
+
+        Heatmaps of a 16 MP photo would be ~8 MB each at full size; reviewers see the
+        same thing at 1600 px and the HTML report stays light.
+        """
         import cv2
         import numpy as np
 
         arr = np.ascontiguousarray(image)
+        h, w = arr.shape[:2]
+        if max(h, w) > max_side:
+            scale = max_side / max(h, w)
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            arr = cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
         if arr.ndim == 3:
             arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
         ok, buf = cv2.imencode(".png", arr)
