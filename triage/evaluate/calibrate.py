@@ -428,6 +428,18 @@ def provisional_of(entry: dict[str, Any]) -> tuple[float, float, float]:
     return float(entry.get("llr", 0.0)), float(lo), float(hi)
 
 
+def provisional_weights(weights: dict[str, Any]) -> dict[str, Any]:
+    """A copy with every fitted finding entry set back to its recorded provisional
+    values (clean values are kept: the file does not record their provisional ones)."""
+    out = copy.deepcopy(weights)
+    for cfg in out.get("analyzers", {}).values():
+        for entry in cfg.get("findings", {}).values():
+            if str(entry.get("source", "")).startswith("fitted"):
+                llr, lo, hi = provisional_of(entry)
+                entry["llr"], entry["range"] = llr, [lo, hi]
+    return out
+
+
 def _bounded(
     lo: float, hi: float, llr: float, sign: float, prov_low: float, prov_high: float
 ) -> tuple[float, float, float]:
