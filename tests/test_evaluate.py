@@ -535,3 +535,22 @@ def test_fixture_labels_point_at_existing_files(fixtures_dir: Path) -> None:
     items = read_manifest(fixtures_dir / "labels.tsv")
     assert all(i.path.exists() for i in items)
     assert all(i.mask.exists() for i in items if i.mask)
+
+
+def test_refit_is_idempotent_and_provisional_values_are_recoverable() -> None:
+    import copy
+
+    from triage.evaluate.calibrate import FitConfig, apply_update, fit, provisional_weights
+
+    recs, w = _training(), _weights()
+    first = fit(recs, w, FitConfig(fit_scale=False))
+    fitted = copy.deepcopy(w)
+    apply_update(fitted, first)
+    second = fit(recs, fitted, FitConfig(fit_scale=False))
+    assert {k: (v["llr"], v["range"]) for k, v in first["findings"].items()} == {
+        k: (v["llr"], v["range"]) for k, v in second["findings"].items()
+    }
+    back = provisional_weights(fitted)["analyzers"]["alpha"]["findings"]["alpha.x"]
+    assert (back["llr"], back["range"]) == (1.0, [0.2, 1.8])
+    x = fitted["analyzers"]["alpha"]["findings"]["alpha.x"]
+    assert 0 <= x["range"][0] <= 0.2 and x["range"][1] <= 1.8  # within the author's bounds
