@@ -470,6 +470,17 @@ def render_markdown(
         "",
         "Slowest files: " + ", ".join(f"`{s['name']}` {s['seconds']} s" for s in rob["slowest"]),
         "",
+        "## Reading these numbers",
+        "",
+        "- Small sets give wide intervals: the Wilson intervals above say how wide. An AUC on "
+        "a few dozen files moves by several hundredths when one file changes side.",
+        "- The weights were fitted on generated training data (docs/scoring.md), never on "
+        "the files evaluated here; this page is the out-of-sample check.",
+        "- Scores use the neutral prior 0.5; the labeled set has its own share of positives "
+        "(see the *balanced* columns).",
+        "- Labels come from the sources' own descriptions; `unknown` files (processed or "
+        "ambiguous) are run but not scored.",
+        "",
     ]
     return "\n".join(lines)
 
