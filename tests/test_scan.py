@@ -8,6 +8,7 @@ workers.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -22,7 +23,7 @@ import pytest
 
 from triage.scan import scan
 from triage.scan.sink import JsonlSink, read_done
-from triage.scan.summary import _groups, row_from_report
+from triage.scan.summary import duplicate_groups, row_from_report
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -316,10 +317,15 @@ def test_summary_rows_and_duplicate_groups() -> None:
     # A flat image (1x1 pixel, blank frame): its hash would collide with every other.
     rep["analyzers"] = [{"name": "provenance", "metrics": {"phash": "0" * 16, "pdq_quality": 0}}]
     assert row_from_report(rep).phash is None
-    groups = _groups(
-        [("a", "ffff0000ffff0000"), ("b", "ffff0000ffff00ff"), ("c", "0000ffff0000ffff")], 8
-    )
-    assert groups == [["a", "b"]]
+    rows = [
+        dataclasses.replace(row, path=path, phash=phash)
+        for path, phash in (
+            ("a", "ffff0000ffff0000"),
+            ("b", "ffff0000ffff00ff"),
+            ("c", "0000ffff0000ffff"),
+        )
+    ]
+    assert duplicate_groups(rows, 8) == [["a", "b"]]
 
 
 def test_csv_escapes_formulas(tmp_path: Path) -> None:

@@ -419,6 +419,22 @@ def chance_match_probability(algorithm: str, distance: int) -> float:
 
 
 # ---------------------------------------------------------- batch grouping
+def informative(phash: str, pdq_quality: object = None) -> bool:
+    """False for flat images (a 1x1 pixel, a blank frame): their hashes all collide.
+
+    A nearly constant pHash (<= 1/16 or >= 15/16 of its bits set) or a PDQ quality
+    under 10 (of 100) marks an image with too little structure to group on.
+    """
+    try:
+        ones = int(phash, 16).bit_count()
+    except ValueError:
+        return False
+    bits = 4 * len(phash)
+    if ones <= bits // 16 or ones >= bits - bits // 16:
+        return False
+    return not (isinstance(pdq_quality, int | float) and pdq_quality < 10)
+
+
 def near_duplicate_groups(items: list[tuple[str, str]], radius: int) -> list[list[str]]:
     """Connected components of items whose hashes lie within ``radius`` bits.
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-from pathlib import Path
 
 import typer
+
+from triage.fileio import write_atomic
+
+__all__ = ["parse_priors", "split_names", "stdout_is_terminal", "usage_error", "write_atomic"]
 
 
 def split_names(values: list[str] | None) -> list[str] | None:
@@ -41,22 +42,6 @@ def parse_priors(values: list[str] | None) -> dict[str, float]:
                 )
             priors[k] = p
     return priors
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and rename, so readers never see half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def stdout_is_terminal() -> bool:

@@ -70,6 +70,6 @@ def write_csv(
     rows: Iterable[FileRow], path: str | Path, skipped: Iterable[tuple[str, str]] = ()
 ) -> None:
     """Write the CSV atomically (UTF-8)."""
-    from triage.cli.common import write_atomic
+    from triage.fileio import write_atomic
 
     write_atomic(Path(path), csv_text(rows, skipped))

@@ -19,13 +19,13 @@ import io
 import json
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from triage.fileio import write_atomic
 from triage.report import BANDS, QUESTIONS, Finding, Report
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ def write_html(
 ) -> None:
     """Render ``reports`` to one self-contained HTML file at ``path`` (atomically)."""
     text = render_html(reports, no_pixels=no_pixels, title=title)
-    _write_atomic(Path(path), text)
+    write_atomic(path, text)
 
 
 def render_html(
@@ -666,25 +666,16 @@ def near_duplicate_groups(
 
 
 def _hash_groups(hashed: list[tuple[int, str]], radius: int) -> list[list[int]]:
-    """Index groups from hashing.near_duplicate_groups when present, else a plain scan."""
-    try:
-        from triage.hashing import near_duplicate_groups as library_groups
+    """Index groups of informative pHashes within ``radius`` bits, per hash length."""
+    from triage.hashing import informative, near_duplicate_groups
 
-        by_len: dict[int, list[tuple[str, str]]] = {}
-        for i, h in hashed:
+    by_len: dict[int, list[tuple[str, str]]] = {}
+    for i, h in hashed:
+        if informative(h):
             by_len.setdefault(len(h), []).append((str(i), h))
-        out: list[list[int]] = []
-        for items in by_len.values():
-            out.extend([int(k) for k in g] for g in library_groups(items, radius))
-        return out
-    except Exception:
-        pass
-    out = []
-    for a in range(len(hashed)):
-        for b in range(a + 1, len(hashed)):
-            (i, ha), (j, hb) = hashed[a], hashed[b]
-            if len(ha) == len(hb) and (int(ha, 16) ^ int(hb, 16)).bit_count() <= radius:
-                out.append([i, j])
+    out: list[list[int]] = []
+    for items in by_len.values():
+        out.extend([int(k) for k in g] for g in near_duplicate_groups(items, radius))
     return out
 
 
@@ -735,18 +726,3 @@ def _resource(name: str) -> Any:
 
     text = resources.files("triage.render").joinpath("templates", name).read_text("utf-8")
     return Markup(text)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # a non-UTF-8 file name (surrogate escapes) shows as \udcXX rather than failing
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from triage.hashing import informative
 from triage.report import BANDS, QUESTIONS
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def row_from_report(report: dict[str, Any]) -> FileRow:
         if run.get("name") == "provenance":
             metrics = run.get("metrics") or {}
             value = metrics.get("phash")
-            if isinstance(value, str) and value and _informative(value, metrics.get("pdq_quality")):
+            if isinstance(value, str) and value and informative(value, metrics.get("pdq_quality")):
                 phash = value
     return FileRow(
         path=str(file.get("path", "")),
@@ -71,52 +72,11 @@ def row_from_report(report: dict[str, Any]) -> FileRow:
     )
 
 
-def _informative(phash: str, pdq_quality: object) -> bool:
-    """False for flat images (a 1x1 pixel, a blank frame): their hashes all collide.
-
-    A nearly constant pHash (<= 4 or >= 60 of 64 bits set) or a PDQ quality under
-    10 (of 100) marks an image with too little structure to group on.
-    """
-    try:
-        ones = int(phash, 16).bit_count()
-    except ValueError:
-        return False
-    bits = 4 * len(phash)
-    if ones <= bits // 16 or ones >= bits - bits // 16:
-        return False
-    return not (isinstance(pdq_quality, int | float) and pdq_quality < 10)
-
-
 def duplicate_groups(rows: Iterable[FileRow], radius: int = DUPLICATE_RADIUS) -> list[list[str]]:
     """Groups of paths whose pHashes lie within ``radius`` bits (connected components)."""
-    items = [(r.path, r.phash) for r in rows if r.phash]
-    if len(items) < 2:
-        return []
-    try:
-        from triage.hashing import near_duplicate_groups
-    except ImportError:
-        return _groups(items, radius)
-    return near_duplicate_groups(items, radius)  # type: ignore[arg-type]
+    from triage.hashing import near_duplicate_groups
 
-
-def _groups(items: list[tuple[str, str]], radius: int) -> list[list[str]]:
-    values = [int(h, 16) for _, h in items]
-    parent = list(range(len(items)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i in range(len(values)):
-        for j in range(i + 1, len(values)):
-            if (values[i] ^ values[j]).bit_count() <= radius:
-                parent[find(j)] = find(i)
-    groups: dict[int, list[str]] = {}
-    for i, (key, _) in enumerate(items):
-        groups.setdefault(find(i), []).append(key)
-    return [g for g in groups.values() if len(g) > 1]
+    return near_duplicate_groups([(r.path, r.phash) for r in rows if r.phash], radius)
 
 
 @dataclass
