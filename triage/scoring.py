@@ -9,8 +9,9 @@ Method (docs/scoring.md has the numbers and where each came from):
 * an analyzer that examined a question and found nothing contributes its "clean"
   LLR, scaled by how much it examined; silence from an analyzer that could not look
   is not evidence;
-* the interval carries the finding ranges through the same sum and is widened by
-  what each missing analyzer could have said (its ``unobserved`` range);
+* the interval carries the finding ranges through the same sum, as independent
+  deviations added in quadrature, and is widened the same way by what each missing
+  analyzer could have said (its ``unobserved`` range);
 * the band reads the interval, not the point.
 """
 
@@ -60,13 +61,24 @@ def finding_weight(finding_id: str) -> tuple[float, tuple[float, float]] | None:
 
 
 def to_finding(analyzer: str, raw: RawFinding) -> Finding:
-    """Attach the calibrated LLR (scaled by ``strength``) to an analyzer's raw finding."""
+    """Attach the calibrated LLR (scaled by ``strength``) to an analyzer's raw finding.
+
+    The LLR and the far end of its range scale with ``strength``; below 1 the near
+    end (the one closest to "no evidence") scales with its square, because an
+    instance the analyzer itself rates as weaker than typical is also less certain.
+    """
     weight = finding_weight(raw.id)
     s = max(0.0, float(raw.strength))
     if weight is None:
         llr, (lo, hi) = 0.0, _UNKNOWN_RANGE
     else:
-        llr, (lo, hi) = weight[0] * s, (weight[1][0] * s, weight[1][1] * s)
+        near = s * s if s < 1 else s
+        base_lo, base_hi = weight[1]
+        if weight[0] >= 0:
+            lo, hi = base_lo * near, base_hi * s
+        else:
+            lo, hi = base_lo * s, base_hi * near
+        llr = weight[0] * s
     lo, hi = min(lo, hi, llr), max(lo, hi, llr)
     return Finding(
         id=raw.id,
@@ -119,7 +131,12 @@ def score_question(
     weights = load_weights()
     bands_cfg = weights["bands"]
     prior_lo = logit(prior)
-    total = lo = hi = prior_lo
+    total = prior_lo
+    # Squared downward / upward deviations from the point, summed in quadrature: the
+    # analyzers' uncertainties are independent, so adding their worst cases linearly
+    # (every analyzer wrong in the same direction at once) made every interval span
+    # most of the range.
+    down2 = up2 = 0.0
     cover_num = cover_den = 0.0
     gaps: list[tuple[float, str]] = []
     drivers: list[tuple[float, Finding]] = []
@@ -148,18 +165,18 @@ def score_question(
             else:
                 c = _Contribution(0.0, 0.0, 0.0)
         total += c.llr
-        lo += c.lo
-        hi += c.hi
+        down2 += max(c.llr - c.lo, 0.0) ** 2
+        up2 += max(c.hi - c.llr, 0.0) ** 2
         gap = 1.0 - examined
         unobserved = cfg.get("unobserved", {}).get(question)
         if gap > 0 and unobserved:
-            lo += gap * unobserved[0]
-            hi += gap * unobserved[1]
+            down2 += (gap * min(unobserved[0], 0.0)) ** 2
+            up2 += (gap * max(unobserved[1], 0.0)) ** 2
             width = gap * (unobserved[1] - unobserved[0])
             gaps.append((width, _gap_reason(outcome, question, examined)))
     coverage = cover_num / cover_den if cover_den else 0.0
     score = sigmoid(total)
-    interval = (sigmoid(min(lo, total)), sigmoid(max(hi, total)))
+    interval = (sigmoid(total - math.sqrt(down2)), sigmoid(total + math.sqrt(up2)))
     band = _band(score, interval, coverage, bands_cfg)
     statement = _statement(question, band, score, interval, drivers, gaps, coverage)
     return QuestionResult(
