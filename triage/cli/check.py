@@ -8,6 +8,13 @@ from pathlib import Path
 import typer
 
 from triage.cli.common import (
+    DB_OPTION,
+    DEBUG_OPTION,
+    MAX_PIXELS_OPTION,
+    NO_PIXELS_OPTION,
+    ONLY_OPTION,
+    PRIOR_OPTION,
+    SKIP_OPTION,
     parse_priors,
     split_names,
     stdout_is_terminal,
@@ -59,30 +66,13 @@ def check_command(
     html: Path | None = typer.Option(
         None, "--html", help="Also write a self-contained HTML report."
     ),
-    only: list[str] | None = typer.Option(
-        None, "--only", help="Run only these analyzers (comma-separated; see `triage analyzers`)."
-    ),
-    skip: list[str] | None = typer.Option(None, "--skip", help="Do not run these analyzers."),
-    prior: list[str] | None = typer.Option(
-        None,
-        "--prior",
-        help="Prior probability, QUESTION=P or P for all (default 0.5). Base rates differ "
-        "between a newsroom inbox and a moderation queue; the report states the prior used.",
-    ),
-    db: Path | None = typer.Option(
-        None, "--db", envvar="TRIAGE_DB", help="Reference hash store (SQLite) for provenance."
-    ),
-    max_pixels: int = typer.Option(
-        200_000_000, "--max-pixels", help="Refuse images declaring more pixels (bomb guard)."
-    ),
-    no_pixels: bool = typer.Option(
-        False,
-        "--no-pixels",
-        envvar="TRIAGE_NO_PIXELS",
-        help="Write no thumbnails, heatmaps or contact sheets (sensitive material). "
-        "Hashes, findings and scores never need pixels.",
-    ),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for analyzer failures."),
+    only: list[str] | None = ONLY_OPTION,
+    skip: list[str] | None = SKIP_OPTION,
+    prior: list[str] | None = PRIOR_OPTION,
+    db: Path | None = DB_OPTION,
+    max_pixels: int = MAX_PIXELS_OPTION,
+    no_pixels: bool = NO_PIXELS_OPTION,
+    debug: bool = DEBUG_OPTION,
 ) -> None:
     """Analyze files and report findings and scores for each of the three questions.
 

@@ -8,7 +8,46 @@ import typer
 
 from triage.fileio import write_atomic
 
-__all__ = ["parse_priors", "split_names", "stdout_is_terminal", "usage_error", "write_atomic"]
+__all__ = [
+    "DB_OPTION",
+    "DEBUG_OPTION",
+    "MAX_PIXELS_OPTION",
+    "NO_PIXELS_OPTION",
+    "ONLY_OPTION",
+    "PRIOR_OPTION",
+    "SKIP_OPTION",
+    "parse_priors",
+    "split_names",
+    "stdout_is_terminal",
+    "usage_error",
+    "write_atomic",
+]
+
+# Options shared by `check` and `scan`, declared once so they mean the same in both.
+ONLY_OPTION = typer.Option(
+    None, "--only", help="Run only these analyzers (comma-separated; see `triage analyzers`)."
+)
+SKIP_OPTION = typer.Option(None, "--skip", help="Do not run these analyzers.")
+PRIOR_OPTION = typer.Option(
+    None,
+    "--prior",
+    help="Prior probability, QUESTION=P or P for all (default 0.5). Base rates differ "
+    "between a newsroom inbox and a moderation queue; the report states the prior used.",
+)
+DB_OPTION = typer.Option(
+    None, "--db", envvar="TRIAGE_DB", help="Reference hash store (SQLite) for provenance."
+)
+MAX_PIXELS_OPTION = typer.Option(
+    200_000_000, "--max-pixels", help="Refuse images declaring more pixels (bomb guard)."
+)
+NO_PIXELS_OPTION = typer.Option(
+    False,
+    "--no-pixels",
+    envvar="TRIAGE_NO_PIXELS",
+    help="Write no thumbnails, heatmaps or contact sheets (sensitive material). "
+    "Hashes, findings and scores never need pixels.",
+)
+DEBUG_OPTION = typer.Option(False, "--debug", help="Show tracebacks for analyzer failures.")
 
 
 def split_names(values: list[str] | None) -> list[str] | None:

@@ -7,7 +7,18 @@ from pathlib import Path
 
 import typer
 
-from triage.cli.common import parse_priors, split_names, usage_error
+from triage.cli.common import (
+    DB_OPTION,
+    DEBUG_OPTION,
+    MAX_PIXELS_OPTION,
+    NO_PIXELS_OPTION,
+    ONLY_OPTION,
+    PRIOR_OPTION,
+    SKIP_OPTION,
+    parse_priors,
+    split_names,
+    usage_error,
+)
 
 EXAMPLES = """Examples:
 
@@ -85,34 +96,22 @@ def scan_command(
         help="Seconds per file; a file over it gets an error entry and its worker is replaced. 0 = none.",
         min=0,
     ),
-    db: Path | None = typer.Option(
-        None, "--db", envvar="TRIAGE_DB", help="Reference hash store (SQLite) for provenance."
-    ),
+    db: Path | None = DB_OPTION,
     scheduler: str | None = typer.Option(
         None,
         "--scheduler",
         help="Dask scheduler address (tcp://host:8786): run on a cluster. Files must be "
         "readable by the workers at the same paths. Needs `pip install 'triage[dask]'`.",
     ),
-    only: list[str] | None = typer.Option(
-        None, "--only", help="Run only these analyzers (comma-separated; see `triage analyzers`)."
-    ),
-    skip: list[str] | None = typer.Option(None, "--skip", help="Do not run these analyzers."),
-    prior: list[str] | None = typer.Option(
-        None, "--prior", help="Prior probability, QUESTION=P or P for all (default 0.5)."
-    ),
-    max_pixels: int = typer.Option(
-        200_000_000, "--max-pixels", help="Refuse images declaring more pixels (bomb guard)."
-    ),
-    no_pixels: bool = typer.Option(
-        False,
-        "--no-pixels",
-        help="No thumbnails or heatmaps in the HTML report (sensitive material).",
-    ),
+    only: list[str] | None = ONLY_OPTION,
+    skip: list[str] | None = SKIP_OPTION,
+    prior: list[str] | None = PRIOR_OPTION,
+    max_pixels: int = MAX_PIXELS_OPTION,
+    no_pixels: bool = NO_PIXELS_OPTION,
     top: int = typer.Option(
         25, "--top", help="Rows of the summary table (highest attention first)."
     ),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for analyzer failures."),
+    debug: bool = DEBUG_OPTION,
 ) -> None:
     """Scan folders: every media file analyzed in an isolated worker, streamed to JSONL.
 
