@@ -35,9 +35,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from triage.evaluate.metrics import examined_share, scored, smoothed_llr
+from triage.fileio import write_atomic
 
 Record = dict[str, Any]
 FIXED_SOURCES = ("by design", "by construction")
@@ -105,16 +104,7 @@ def write_weights(update: dict[str, Any], path: Path | None = None) -> dict[str,
     text = dump_weights(data)
     if json.loads(text) != data:  # the layout must not change a value
         raise RuntimeError("weights layout round-trip failed")
-    fd, tmp = tempfile.mkstemp(prefix=".weights.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, text)
     return data
 
 
