@@ -153,7 +153,8 @@ class FrameSeries:
             )
         self._prev2, self._prev = self._prev, sig
 
-    def arrays(self) -> dict[str, np.ndarray]:
+    def scan_fields(self) -> dict[str, Any]:
+        """The :class:`Scan` fields that come from the frames (same for every backend)."""
         return {
             "frame_time": np.frombuffer(self.time, dtype=np.float64).copy(),
             "frame_key": np.frombuffer(self.key, dtype=np.int8).astype(bool),
@@ -164,6 +165,8 @@ class FrameSeries:
             "photometric": np.frombuffer(self.photometric, dtype=np.float32).copy(),
             "quality_frames": np.asarray(self.q_frames, dtype=np.int64),
             "quality": np.frombuffer(self.q, dtype=np.float32).reshape(-1, 3).copy(),
+            "quality_step": self.quality_step,
+            "keyframe_hashes": self.keyframe_hashes,
         }
 
 
@@ -278,7 +281,6 @@ def scan_pyav(
         notes.append(
             f"frames after {max_seconds:g} s were not decoded (budget); timestamps cover the whole file"
         )
-    a = series.arrays()
     return Scan(
         backend="pyav",
         container=info,
@@ -286,17 +288,7 @@ def scan_pyav(
         pkt_pts=np.frombuffer(pts, dtype=np.float64).copy(),
         pkt_dts=np.frombuffer(dts, dtype=np.float64).copy(),
         pkt_key=np.frombuffer(key, dtype=np.int8).astype(bool),
-        frame_time=a["frame_time"],
-        frame_key=a["frame_key"],
-        diff=a["diff"],
-        diff2=a["diff2"],
-        ncc=a["ncc"],
-        shift=a["shift"],
-        photometric=a["photometric"],
-        quality_frames=a["quality_frames"],
-        quality=a["quality"],
-        quality_step=series.quality_step,
-        keyframe_hashes=series.keyframe_hashes,
+        **series.scan_fields(),
         width=width,
         height=height,
         fps=fps,
@@ -347,7 +339,6 @@ def scan_opencv(
             )
     finally:
         cap.release()
-    a = series.arrays()
     empty = np.zeros(0)
     return Scan(
         backend="opencv",
@@ -356,17 +347,7 @@ def scan_opencv(
         pkt_pts=empty,
         pkt_dts=empty,
         pkt_key=np.zeros(0, bool),
-        frame_time=a["frame_time"],
-        frame_key=a["frame_key"],
-        diff=a["diff"],
-        diff2=a["diff2"],
-        ncc=a["ncc"],
-        shift=a["shift"],
-        photometric=a["photometric"],
-        quality_frames=a["quality_frames"],
-        quality=a["quality"],
-        quality_step=series.quality_step,
-        keyframe_hashes=series.keyframe_hashes,
+        **series.scan_fields(),
         width=width,
         height=height,
         fps=fps,
