@@ -204,25 +204,7 @@ class Media:
 
     @cached_property
     def _rgb_image(self) -> Image.Image:
-        img = self._decoded
-        if img.mode == "RGB":
-            return img
-        if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-            import numpy as np
-            from PIL import Image
-
-            arr = np.asarray(img, dtype=np.float64)
-            top = max(float(arr.max()), 1.0)
-            grey = Image.fromarray((arr * (255.0 / top)).astype("uint8"))
-            return grey.convert("RGB")
-        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-            from PIL import Image
-
-            rgba = img.convert("RGBA")
-            canvas = Image.new("RGB", rgba.size, (255, 255, 255))
-            canvas.paste(rgba, mask=rgba.getchannel("A"))
-            return canvas
-        return img.convert("RGB")
+        return to_rgb(self._decoded)
 
     @cached_property
     def rgb(self) -> np.ndarray:
@@ -301,6 +283,28 @@ def _area_resize(rgb: np.ndarray, max_side: int) -> np.ndarray:
     scale = max_side / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """8-bit RGB of any Pillow image: 16-bit and float grey scaled to its own maximum,
+    transparency flattened onto white (how a viewer shows it)."""
+    from PIL import Image
+
+    img.load()
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        import numpy as np
+
+        arr = np.asarray(img, dtype=np.float64)
+        top = max(float(np.nanmax(arr)), 1.0)
+        return Image.fromarray((arr.clip(0, top) * (255.0 / top)).astype("uint8")).convert("RGB")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, (255, 255, 255))
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        return canvas
+    return img.convert("RGB")
 
 
 def _short(exc: BaseException) -> str:

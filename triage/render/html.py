@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from triage.fileio import write_atomic
+from triage.media import to_rgb
 from triage.report import BANDS, QUESTIONS, Finding, Report
 
 if TYPE_CHECKING:
-    from PIL import Image
+    pass
 
 THUMB_SIDE = 320  # long side of a file's thumbnail, px
 MINI_SIDE = 72  # long side of the tiny thumbnails in the batch table and duplicate groups
@@ -506,7 +507,7 @@ def _thumbnail(
                     return None, "The image is too large to decode for a thumbnail."
                 if img.format == "JPEG":
                     img.draft("RGB", (side * 2, side * 2))
-                rgb = _to_rgb(img)
+                rgb = to_rgb(img)
                 rgb.thumbnail((side, side), Image.Resampling.LANCZOS)
                 buf = io.BytesIO()
                 rgb.save(buf, "JPEG", quality=80, optimize=True)
@@ -522,24 +523,6 @@ def _thumbnail(
         return None, "No file is at this path any more."
     except Exception:
         return None, "The file could not be decoded for a thumbnail."
-
-
-def _to_rgb(img: Image.Image) -> Image.Image:
-    from PIL import Image
-
-    img.load()
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        import numpy as np
-
-        arr = np.asarray(img, dtype=np.float64)
-        top = max(float(np.nanmax(arr)), 1.0)
-        return Image.fromarray((arr.clip(0, top) * (255.0 / top)).astype("uint8")).convert("RGB")
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        canvas = Image.new("RGB", rgba.size, (255, 255, 255))
-        canvas.paste(rgba, mask=rgba.getchannel("A"))
-        return canvas
-    return img.convert("RGB")
 
 
 def _embed_artifact(png: bytes, max_width: int, quality: int = 82) -> dict[str, Any] | None:
