@@ -465,7 +465,9 @@ class CompressionAnalyzer(Analyzer):
             control = integer_periodicity(
                 block_dct(patch, (dy - y0 + 4) % 8, (dx - x0 + 4) % 8, terms=11)
             )
-            if fit >= GRID_FIT and fit >= 2.5 * control:
+            # A control of 0 means its terms had too little spread to measure (flat,
+            # heavily quantized content): the comparison then says nothing.
+            if control > 0.0 and fit >= GRID_FIT and fit >= 2.5 * control:
                 r = _grow(r, lg, dy, dx, tile)
                 confirmed.append(r)
                 res.metrics.setdefault("grid_regions", []).append(
