@@ -280,10 +280,10 @@ def test_decoding_budget_stops_frames_but_not_timestamps() -> None:
 
 
 def test_contact_sheet_frames_by_seeking_match_forward_decoding() -> None:
-    from triage.video import scan, timeline
+    from triage.video import stream, timeline
 
     path = VIDEO / "spliced_copy.mp4"
-    sc = scan.scan_pyav(path)
+    sc = stream.read_pyav(path)
     wanted = {1, 2, 49, 50, 51, 52, 93}
     seek = timeline.collect_frames(path, wanted, 64, "pyav", sc.frame_time, sc.start_time)
     forward = timeline._collect_forward(path, wanted, 64, "pyav")
@@ -294,12 +294,12 @@ def test_contact_sheet_frames_by_seeking_match_forward_decoding() -> None:
 
 # ------------------------------------------------------------ OpenCV fallback
 def test_opencv_fallback_says_what_it_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    from triage.video import scan
+    from triage.video import stream
 
     def refuse(*_a: object, **_k: object) -> None:
         raise ValueError("simulated: PyAV cannot open this")
 
-    monkeypatch.setattr(scan, "scan_pyav", refuse)
+    monkeypatch.setattr(stream, "read_pyav", refuse)
     res = VideoAnalyzer().run(Media.open(VIDEO / "dropped.mp4"), Context())
     assert res.metrics["backend"] == "opencv"
     assert any("PyAV cannot open" in n and "timestamps" in n for n in res.not_checked)

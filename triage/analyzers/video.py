@@ -50,24 +50,24 @@ class VideoAnalyzer(Analyzer):
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         import av
 
-        from triage.video import scan as sc
+        from triage.video import stream as vs
 
         opts = ctx.options
-        max_seconds = float(opts.get("video_max_seconds", sc.DEFAULT_MAX_SECONDS))
+        max_seconds = float(opts.get("video_max_seconds", vs.DEFAULT_MAX_SECONDS))
         qpps = float(
-            opts.get("video_quality_pixels_per_second", sc.DEFAULT_QUALITY_PIXELS_PER_SECOND)
+            opts.get("video_quality_pixels_per_second", vs.DEFAULT_QUALITY_PIXELS_PER_SECOND)
         )
         result = AnalyzerResult()
         try:
-            scan = sc.scan_pyav(media.path, max_seconds, qpps)
-        except sc.NoVideoStream as exc:
+            stream = vs.read_pyav(media.path, max_seconds, qpps)
+        except vs.NoVideoStream as exc:
             result.skipped_reason = str(exc)
             return result
         except (av.FFmpegError, OSError, ValueError) as exc:
             # PyAV cannot open or demux the file; anything else is a bug and propagates.
             pyav_error = _short(exc)
             try:
-                scan = sc.scan_opencv(media.path, max_seconds, qpps)
+                stream = vs.read_opencv(media.path, max_seconds, qpps)
             except Exception as exc2:
                 reason = f"the video cannot be decoded (PyAV: {pyav_error}; OpenCV: {_short(exc2)})"
                 if getattr(media, "video_header_error", None):
@@ -79,49 +79,49 @@ class VideoAnalyzer(Analyzer):
                 f"{c}: PyAV cannot open the file ({pyav_error}); frames read through OpenCV"
                 for c in _PYAV_CHECKS
             )
-        if scan.n_frames == 0:
+        if stream.n_frames == 0:
             result.skipped_reason = "no frame could be decoded"
             return result
-        result.not_checked.extend(scan.notes)
-        return _assess(media, ctx, scan, result)
+        result.not_checked.extend(stream.notes)
+        return _assess(media, ctx, stream, result)
 
 
-def _assess(media: Media, ctx: Context, scan: Any, result: AnalyzerResult) -> AnalyzerResult:
+def _assess(media: Media, ctx: Context, stream: Any, result: AnalyzerResult) -> AnalyzerResult:
     """Turn the pass's series into findings, metrics and (on request) artifacts."""
     from triage.video import timestamps as ts
 
-    a = _Assessment(media, scan, result)
+    a = _Assessment(media, stream, result)
     tsr = None
-    if scan.backend == "pyav" and len(scan.pkt_pts):
-        tsr = ts.analyze(scan.pkt_pts, scan.pkt_dts, scan.pkt_key, scan.time_base)
-    elif scan.backend == "opencv" and len(scan.frame_time) >= 3:
+    if stream.backend == "pyav" and len(stream.pkt_pts):
+        tsr = ts.analyze(stream.pkt_pts, stream.pkt_dts, stream.pkt_key, stream.time_base)
+    elif stream.backend == "opencv" and len(stream.frame_time) >= 3:
         # OpenCV reports each frame's presentation time: gaps, repeats and variable
         # rate can still be read from it (no decode times, no keyframe flags).
-        micro = np.round(np.asarray(scan.frame_time, np.float64) * 1e6)
+        micro = np.round(np.asarray(stream.frame_time, np.float64) * 1e6)
         nan = np.full(len(micro), np.nan)
         tsr = ts.analyze(micro, nan, np.zeros(len(micro), bool), 1e-6)
     examined = a.frames([e.frame for e in tsr.events if e.kind == "gap"] if tsr else [])
     if tsr is not None:
         examined += a.timestamps(tsr)
-    elif scan.backend == "pyav":
+    elif stream.backend == "pyav":
         result.not_checked.append("timestamps: the stream has no timed packets")
-    if scan.container is not None:
+    if stream.container is not None:
         examined += a.container(tsr)
     result.examined = {"manipulation": round(min(examined, 1.0), 3)}
     a.metrics(tsr)
     if ctx.want_artifacts:
-        _artifacts(media, ctx, scan, result, a.timeline, a.segments)
+        _artifacts(media, ctx, stream, result, a.timeline, a.segments)
     return result
 
 
 class _Assessment:
-    """Shared state while one scan is turned into findings, section by section."""
+    """Shared state while one stream is turned into findings, section by section."""
 
-    def __init__(self, media: Media, scan: Any, result: AnalyzerResult) -> None:
-        self.media, self.scan, self.result = media, scan, result
-        self.n = scan.n_frames
-        self.times = scan.frame_time
-        self.rate = scan.fps or (1.0 / scan.time_base if scan.time_base else 30.0)
+    def __init__(self, media: Media, stream: Any, result: AnalyzerResult) -> None:
+        self.media, self.stream, self.result = media, stream, result
+        self.n = stream.n_frames
+        self.times = stream.frame_time
+        self.rate = stream.fps or (1.0 / stream.time_base if stream.time_base else 30.0)
         self.timeline: list[dict[str, Any]] = []  # events marked on the timeline
         self.cuts: list[int] = []
         self.breaks: list[int] = []
@@ -146,8 +146,10 @@ class _Assessment:
         """Frame events and quality segments; returns the share examined."""
         from triage.video import frames as fr
 
-        scan, n, times = self.scan, self.n, self.times
-        fa = self.fa = fr.find_events(scan.diff, scan.diff2, scan.ncc, scan.shift, scan.photometric)
+        stream, n, times = self.stream, self.n, self.times
+        fa = self.fa = fr.find_events(
+            stream.diff, stream.diff2, stream.ncc, stream.shift, stream.photometric
+        )
         self.result.not_checked.extend(fa.notes if not fa.cadence else [])
         self.cuts = [e.frame for e in fa.events if e.kind == "cut"]
         self.breaks = [e.frame for e in fa.events if e.kind == "break"]
@@ -183,7 +185,7 @@ class _Assessment:
                 f"{e.detail['aligned_ncc']:.2f})"
                 + (
                     " and the timestamps run on: frames were removed and the rest re-timed."
-                    if scan.backend == "pyav"
+                    if stream.backend == "pyav"
                     else ": frames were removed or dropped here."
                 )
                 + " Recorders that drop frames under load and streams with packet loss do "
@@ -221,13 +223,13 @@ class _Assessment:
             )
             self.timeline.extend({"kind": "cut", "frame": c} for c in self.cuts)
 
-        steps = fr.quality_steps(scan.quality_frames, scan.quality)
+        steps = fr.quality_steps(stream.quality_frames, stream.quality)
         self.segments, self.lone = fr.quality_segments(steps, self.cuts)
-        sampled = len(scan.quality_frames)
+        sampled = len(stream.quality_frames)
         self.sampling = (
             f"quality measured on every frame ({sampled})"
-            if scan.quality_step == 1
-            else f"quality measured on 1 frame in {scan.quality_step} ({sampled} frames)"
+            if stream.quality_step == 1
+            else f"quality measured on 1 frame in {stream.quality_step} ({sampled} frames)"
         )
         for seg in self.segments[:MAX_EVENTS_PER_KIND]:
             s, e_ = int(seg["start_frame"]), int(seg["end_frame"])
@@ -249,7 +251,7 @@ class _Assessment:
                     "frames_examined": self.sampling,
                 },
             )
-        share = 1.0 if scan.decoded_all else _decoded_share(scan, self.media)
+        share = 1.0 if stream.decoded_all else _decoded_share(stream, self.media)
         return _SHARE["frames"] * share
 
     # ------------------------------------------------------------ timestamps
@@ -259,7 +261,7 @@ class _Assessment:
 
         n, times, media = self.n, self.times, self.media
         self.result.not_checked.extend(tsr.skipped)
-        motion = fr.local_motion(np.asarray(self.scan.diff, np.float32))
+        motion = fr.local_motion(np.asarray(self.stream.diff, np.float32))
         counts: dict[str, int] = {}
         for ev in tsr.events:
             counts[ev.kind] = counts.get(ev.kind, 0) + 1
@@ -335,26 +337,26 @@ class _Assessment:
         }
         if not tsr.checked:
             return 0.0
-        return _SHARE["timestamps"] * (1.0 if self.scan.backend == "pyav" else 0.5)
+        return _SHARE["timestamps"] * (1.0 if self.stream.backend == "pyav" else 0.5)
 
     # ------------------------------------------------------------ container
     def container(self, tsr: Any) -> float:
         """Writer tags, dates, duration against frames; share examined."""
         from triage.video import container as ct
 
-        scan, n, times = self.scan, self.n, self.times
+        stream, n, times = self.stream, self.n, self.times
         span = None
-        if n >= 2 and scan.decoded_all:
+        if n >= 2 and stream.decoded_all:
             step = tsr.typical_delta if tsr and tsr.typical_delta else 1.0 / self.rate
             span = float(times[-1] - times[0]) + step
-        for issue in ct.check_container(scan.container, n if scan.decoded_all else None, span):
+        for issue in ct.check_container(stream.container, n if stream.decoded_all else None, span):
             self.add(
                 _CONTAINER_IDS[issue.kind],
                 _CONTAINER_TITLES[issue.kind],
                 _container_detail(issue),
                 issue.evidence,
             )
-        c = scan.container
+        c = stream.container
         keys = (
             "format",
             "major_brand",
@@ -374,15 +376,15 @@ class _Assessment:
 
     # ------------------------------------------------------------ metrics
     def metrics(self, tsr: Any) -> None:
-        scan, n, fa = self.scan, self.n, self.fa
+        stream, n, fa = self.stream, self.n, self.fa
         self.result.metrics.update(
             {
-                "backend": scan.backend,
+                "backend": stream.backend,
                 "frames_decoded": n,
-                "decoded_all": scan.decoded_all,
+                "decoded_all": stream.decoded_all,
                 "fps": round(self.rate, 4),
-                "width": scan.width,
-                "height": scan.height,
+                "width": stream.width,
+                "height": stream.height,
                 "sampling": {
                     "signatures": f"all {n} decoded frames (64x36 grey)",
                     "quality": self.sampling,
@@ -396,8 +398,8 @@ class _Assessment:
                     for e in fa.events[:200]
                 ],
                 "quality_lone_steps": [{**self.at(s.frame), "z": s.z} for s in self.lone[:50]],
-                "pict_types": scan.pict_types,
-                "keyframe_hashes": scan.keyframe_hashes,
+                "pict_types": stream.pict_types,
+                "keyframe_hashes": stream.keyframe_hashes,
                 "keyframe_hash_algorithm": "phash (imagehash layout) of the keyframe luma at <= 512 px",
             }
         )
@@ -463,29 +465,29 @@ def _timestamp_text(ev: Any) -> tuple[str, str, str]:
     )
 
 
-def _decoded_share(scan: Any, media: Media) -> float:
-    if not media.duration or media.duration <= 0 or not len(scan.frame_time):
+def _decoded_share(stream: Any, media: Media) -> float:
+    if not media.duration or media.duration <= 0 or not len(stream.frame_time):
         return 0.5
-    return float(min(1.0, (scan.frame_time[-1] + 1.0 / (scan.fps or 30.0)) / media.duration))
+    return float(min(1.0, (stream.frame_time[-1] + 1.0 / (stream.fps or 30.0)) / media.duration))
 
 
 def _artifacts(
     media: Media,
     ctx: Context,
-    scan: Any,
+    stream: Any,
     result: AnalyzerResult,
     events: list[dict[str, Any]],
     segments: list[dict[str, Any]],
 ) -> None:
     from triage.video import timeline as tl
 
-    keyframes = [int(i) for i in np.flatnonzero(scan.frame_key)] if len(scan.frame_key) else []
+    keyframes = [int(i) for i in np.flatnonzero(stream.frame_key)] if len(stream.frame_key) else []
     img = tl.timeline_image(
-        scan.diff,
+        stream.diff,
         events,
         keyframes,
         [(int(s["start_frame"]), int(s["end_frame"])) for s in segments],
-        scan.fps,
+        stream.fps,
     )
     result.artifacts.append(
         Artifact(
@@ -506,15 +508,15 @@ def _artifacts(
     )[:8]
     if not marks:
         return
-    n = scan.n_frames
+    n = stream.n_frames
     rows: list[tuple[str, list[int]]] = []
     wanted: set[int] = set()
     for kind, f in marks:
         ids = [i for i in range(f - 2, f + 3) if 0 <= i < n]
-        rows.append((f"{kind} at frame {f} ({scan.frame_time[min(f, n - 1)]:.2f} s)", ids))
+        rows.append((f"{kind} at frame {f} ({stream.frame_time[min(f, n - 1)]:.2f} s)", ids))
         wanted.update(ids)
     thumbs = tl.collect_frames(
-        media.path, wanted, backend=scan.backend, times=scan.frame_time, start=scan.start_time
+        media.path, wanted, backend=stream.backend, times=stream.frame_time, start=stream.start_time
     )
     sheet = tl.contact_sheet(rows, thumbs)
     result.artifacts.append(

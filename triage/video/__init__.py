@@ -1,6 +1,6 @@
 """Video forensics as pure functions, wrapped by ``triage.analyzers.video``.
 
-* ``scan``       — the one streaming pass (PyAV, or OpenCV as a fallback) that
+* ``stream``     — the one streaming pass (PyAV, or OpenCV as a fallback) that
   turns a file into small per-packet and per-frame series; no frame is kept.
 * ``container``  — brands, writer/encoder tags, dates, rotation, frame rates.
 * ``timestamps`` — pts/dts gaps, duplicates, non-monotonic steps, variable frame

@@ -1,6 +1,6 @@
 """Frame-level checks on small per-frame series.
 
-The streaming pass (:mod:`triage.video.scan`) reduces each decoded frame to a
+The streaming pass (:mod:`triage.video.stream`) reduces each decoded frame to a
 64 x 36 grey *signature* and keeps only a few of them at a time. From consecutive
 signatures it records, per frame:
 

@@ -117,7 +117,7 @@ def collect_frames(
 ) -> dict[int, np.ndarray]:
     """Small RGB thumbnails of the ``wanted`` frames (presentation indices).
 
-    With PyAV and the frames' times (``times`` relative to ``start``, as the scan
+    With PyAV and the frames' times (``times`` relative to ``start``, as the stream
     recorded them), each group of nearby frames is reached by seeking to the
     keyframe before it, so a contact sheet of a long video does not decode it all;
     frames that seeking misses are then read by decoding forward from the start.

@@ -1,7 +1,7 @@
 """Packet timestamps: gaps, duplicates, non-monotonic steps, variable frame rate and
 keyframe-interval irregularities.
 
-Pure functions over the per-packet series that :mod:`triage.video.scan` collects
+Pure functions over the per-packet series that :mod:`triage.video.stream` collects
 (pts, dts in stream ticks, keyframe flags, in decode order). A frame is named by
 its presentation index: the rank of its pts among all pts.
 

@@ -1,5 +1,7 @@
 """The one streaming pass over a video: packets and frames in, small series out.
 
+(Named ``stream``, not ``scan``: in triage a scan is a batch over folders.)
+
 Nothing here keeps a frame. Per packet it records pts, dts and the keyframe flag;
 per decoded frame a 64 x 36 grey signature is compared with the previous two and
 dropped, leaving three numbers per frame (difference, two-back difference,
@@ -11,7 +13,7 @@ apart from these few numbers per frame.
 Budget: frames are decoded up to ``max_seconds`` of video; after that the packets
 are still demuxed (fast) so timestamp checks cover the whole file.
 
-PyAV is the primary reader; :func:`scan_opencv` is the fallback for files PyAV
+PyAV is the primary reader; :func:`read_opencv` is the fallback for files PyAV
 cannot open (no packet timestamps, no container tags there).
 """
 
@@ -57,7 +59,7 @@ class NoVideoStream(ValueError):
 
 
 @dataclass
-class Scan:
+class Stream:
     backend: str  # "pyav" or "opencv"
     container: dict[str, Any] | None
     time_base: float
@@ -153,8 +155,8 @@ class FrameSeries:
             )
         self._prev2, self._prev = self._prev, sig
 
-    def scan_fields(self) -> dict[str, Any]:
-        """The :class:`Scan` fields that come from the frames (same for every backend)."""
+    def stream_fields(self) -> dict[str, Any]:
+        """The :class:`Stream` fields that come from the frames (same for every backend)."""
         return {
             "frame_time": np.frombuffer(self.time, dtype=np.float64).copy(),
             "frame_key": np.frombuffer(self.key, dtype=np.int8).astype(bool),
@@ -211,12 +213,12 @@ def quality_step_for(width: int, height: int, fps: float | None, pixels_per_seco
     return max(1, math.ceil(width * height * rate / max(pixels_per_second, 1.0)))
 
 
-def scan_pyav(
+def read_pyav(
     path: str | Path,
     max_seconds: float = DEFAULT_MAX_SECONDS,
     quality_pixels_per_second: float = DEFAULT_QUALITY_PIXELS_PER_SECOND,
     hashes: bool = True,
-) -> Scan:
+) -> Stream:
     """Stream the first video stream once: packets for timestamps, frames for series.
 
     Raises whatever ``av.open`` raises when the file cannot be opened; decode
@@ -281,14 +283,14 @@ def scan_pyav(
         notes.append(
             f"frames after {max_seconds:g} s were not decoded (budget); timestamps cover the whole file"
         )
-    return Scan(
+    return Stream(
         backend="pyav",
         container=info,
         time_base=tb,
         pkt_pts=np.frombuffer(pts, dtype=np.float64).copy(),
         pkt_dts=np.frombuffer(dts, dtype=np.float64).copy(),
         pkt_key=np.frombuffer(key, dtype=np.int8).astype(bool),
-        **series.scan_fields(),
+        **series.stream_fields(),
         width=width,
         height=height,
         fps=fps,
@@ -308,11 +310,11 @@ def _decode(packet: Any, notes: list[str] | None = None) -> list[Any]:
         return []
 
 
-def scan_opencv(
+def read_opencv(
     path: str | Path,
     max_seconds: float = DEFAULT_MAX_SECONDS,
     quality_pixels_per_second: float = DEFAULT_QUALITY_PIXELS_PER_SECOND,
-) -> Scan:
+) -> Stream:
     """Fallback pass through OpenCV's reader: frames only (no packets, no tags)."""
     import cv2
 
@@ -340,14 +342,14 @@ def scan_opencv(
     finally:
         cap.release()
     empty = np.zeros(0)
-    return Scan(
+    return Stream(
         backend="opencv",
         container=None,
         time_base=1.0 / (fps or 30.0),
         pkt_pts=empty,
         pkt_dts=empty,
         pkt_key=np.zeros(0, bool),
-        **series.scan_fields(),
+        **series.stream_fields(),
         width=width,
         height=height,
         fps=fps,
