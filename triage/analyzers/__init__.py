@@ -21,6 +21,7 @@ REGISTRY: dict[str, str] = {
     "spectral": "triage.analyzers.spectral:SpectralAnalyzer",
     "credentials": "triage.analyzers.credentials:CredentialsAnalyzer",
     "generator": "triage.analyzers.generator:GeneratorAnalyzer",
+    "watermark": "triage.analyzers.watermark:WatermarkAnalyzer",
     "provenance": "triage.analyzers.provenance:ProvenanceAnalyzer",
     "video": "triage.analyzers.video:VideoAnalyzer",
 }
