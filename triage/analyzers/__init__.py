@@ -24,6 +24,7 @@ REGISTRY: dict[str, str] = {
     "watermark": "triage.analyzers.watermark:WatermarkAnalyzer",
     "provenance": "triage.analyzers.provenance:ProvenanceAnalyzer",
     "video": "triage.analyzers.video:VideoAnalyzer",
+    "frames": "triage.analyzers.frames:FramesAnalyzer",
 }
 
 

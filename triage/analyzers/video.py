@@ -48,35 +48,33 @@ class VideoAnalyzer(Analyzer):
     )
 
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
-        import av
-
         from triage.video import stream as vs
+        from triage.video.sampled import DEFAULT_FRAMES
 
         opts = ctx.options
         max_seconds = float(opts.get("video_max_seconds", vs.DEFAULT_MAX_SECONDS))
         qpps = float(
             opts.get("video_quality_pixels_per_second", vs.DEFAULT_QUALITY_PIXELS_PER_SECOND)
         )
+        # The pass is shared with the sampled-frame analyzer: ask for its frames too,
+        # so that the file is decoded once whichever of the two runs first.
+        frames = int(opts.get("video_frames", DEFAULT_FRAMES))
         result = AnalyzerResult()
-        try:
-            stream = vs.read_pyav(media.path, max_seconds, qpps)
-        except vs.NoVideoStream as exc:
-            result.skipped_reason = str(exc)
+        opened = vs.shared_stream(media, max_seconds, qpps, frames)
+        if opened.no_video:
+            result.skipped_reason = opened.no_video
             return result
-        except (av.FFmpegError, OSError, ValueError) as exc:
-            # PyAV cannot open or demux the file; anything else is a bug and propagates.
-            pyav_error = _short(exc)
-            try:
-                stream = vs.read_opencv(media.path, max_seconds, qpps)
-            except Exception as exc2:
-                reason = f"the video cannot be decoded (PyAV: {pyav_error}; OpenCV: {_short(exc2)})"
-                if getattr(media, "video_header_error", None):
-                    # The file already carries its "open" error; do not report it twice.
-                    result.skipped_reason = reason
-                    return result
-                raise MediaError(reason) from None
+        if opened.stream is None:
+            reason = f"the video cannot be decoded ({opened.error})"
+            if getattr(media, "video_header_error", None):
+                # The file already carries its "open" error; do not report it twice.
+                result.skipped_reason = reason
+                return result
+            raise MediaError(reason) from None
+        stream = opened.stream
+        if opened.pyav_error:
             result.not_checked.extend(
-                f"{c}: PyAV cannot open the file ({pyav_error}); frames read through OpenCV"
+                f"{c}: PyAV cannot open the file ({opened.pyav_error}); frames read through OpenCV"
                 for c in _PYAV_CHECKS
             )
         if stream.n_frames == 0:

@@ -15,6 +15,7 @@ from triage.cli.common import (
     ONLY_OPTION,
     PRIOR_OPTION,
     SKIP_OPTION,
+    VIDEO_FRAMES_OPTION,
     parse_priors,
     split_names,
     stdout_is_terminal,
@@ -72,6 +73,7 @@ def check_command(
     db: Path | None = DB_OPTION,
     max_pixels: int = MAX_PIXELS_OPTION,
     no_pixels: bool = NO_PIXELS_OPTION,
+    video_frames: int | None = VIDEO_FRAMES_OPTION,
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Analyze files and report findings and scores for each of the three questions.
@@ -94,6 +96,7 @@ def check_command(
             prior=parse_priors(prior),
             db_path=db,
             debug=debug,
+            analyzer_options={} if video_frames is None else {"video_frames": video_frames},
         )
         from triage.analyzers import select
 

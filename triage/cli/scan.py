@@ -15,6 +15,7 @@ from triage.cli.common import (
     ONLY_OPTION,
     PRIOR_OPTION,
     SKIP_OPTION,
+    VIDEO_FRAMES_OPTION,
     parse_priors,
     split_names,
     usage_error,
@@ -108,6 +109,7 @@ def scan_command(
     prior: list[str] | None = PRIOR_OPTION,
     max_pixels: int = MAX_PIXELS_OPTION,
     no_pixels: bool = NO_PIXELS_OPTION,
+    video_frames: int | None = VIDEO_FRAMES_OPTION,
     top: int = typer.Option(
         25, "--top", help="Rows of the summary table (highest attention first)."
     ),
@@ -137,6 +139,7 @@ def scan_command(
             prior=parse_priors(prior),
             db_path=db,
             debug=debug,
+            analyzer_options={} if video_frames is None else {"video_frames": video_frames},
         )
         from triage.analyzers import select
 

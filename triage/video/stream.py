@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from triage.video import frames as fr
+from triage.video.sampled import FrameSampler, Samples
 
 DEFAULT_MAX_SECONDS = 1800.0
 # Heavier per-frame checks (quality measures) get this many luma pixels per second
@@ -88,6 +90,7 @@ class Stream:
         0.0  # presentation time of the first frame, seconds (frame_time is relative)
     )
     notes: list[str] = field(default_factory=list)
+    samples: Samples | None = None  # image evidence of the sampled frames
 
     @property
     def n_frames(self) -> int:
@@ -97,8 +100,11 @@ class Stream:
 class FrameSeries:
     """Online accumulator: push one luma plane per frame, keep only numbers."""
 
-    def __init__(self, quality_step: int, hashes: bool = True) -> None:
+    def __init__(
+        self, quality_step: int, hashes: bool = True, sampler: FrameSampler | None = None
+    ) -> None:
         self.quality_step = max(1, quality_step)
+        self.sampler = sampler
         self.hashes = hashes
         self.time = array("d")
         self.key = array("b")
@@ -121,10 +127,20 @@ class FrameSeries:
             except ImportError:  # the provenance module is optional here
                 self._phash = None
 
-    def push(self, sig: np.ndarray, t: float, key: bool, luma: Callable[[], np.ndarray]) -> None:
+    def push(
+        self,
+        sig: np.ndarray,
+        t: float,
+        key: bool,
+        luma: Callable[[], np.ndarray],
+        rgb: Callable[[tuple[int, int]], np.ndarray] | None = None,
+    ) -> None:
         """Add one frame: its signature, time, keyframe flag and a way to get its
-        full-resolution luma (called only for sampled frames and keyframes)."""
+        full-resolution luma (called only for sampled frames and keyframes), and its
+        RGB pixels at a given size (called only for the frames the sampler takes)."""
         i = len(self.diff)
+        if self.sampler is not None and rgb is not None:
+            self.sampler.push(i, t, key, rgb)
         shift = photometric = float("nan")
         if self._prev is None:
             d, ncc = 0.0, 1.0
@@ -169,6 +185,7 @@ class FrameSeries:
             "quality": np.frombuffer(self.q, dtype=np.float32).reshape(-1, 3).copy(),
             "quality_step": self.quality_step,
             "keyframe_hashes": self.keyframe_hashes,
+            "samples": self.sampler.samples if self.sampler is not None else None,
         }
 
 
@@ -218,6 +235,7 @@ def read_pyav(
     max_seconds: float = DEFAULT_MAX_SECONDS,
     quality_pixels_per_second: float = DEFAULT_QUALITY_PIXELS_PER_SECOND,
     hashes: bool = True,
+    frames: int = 0,
 ) -> Stream:
     """Stream the first video stream once: packets for timestamps, frames for series.
 
@@ -238,8 +256,20 @@ def read_pyav(
         width, height = int(cc.width or 0), int(cc.height or 0)
         fps = float(vs.average_rate) if vs.average_rate else None
         tb = float(vs.time_base) if vs.time_base else 1.0 / (fps or 30.0)
+        sampler = None
+        if frames > 0:
+            expected = int(vs.frames or 0) or (
+                round(float(vs.duration * vs.time_base) * (fps or 30.0))
+                if vs.duration and vs.time_base
+                else None
+            )
+            if expected:
+                expected = min(expected, round(max_seconds * (fps or 30.0)) + 1)
+            sampler = FrameSampler(frames, expected, width, height)
         series = FrameSeries(
-            quality_step_for(width, height, fps, quality_pixels_per_second), hashes=hashes
+            quality_step_for(width, height, fps, quality_pixels_per_second),
+            hashes=hashes,
+            sampler=sampler,
         )
         pts, dts, key = array("d"), array("d"), array("b")
         first_packets: list[bytes] = []
@@ -277,7 +307,13 @@ def read_pyav(
                     small = frame.reformat(fr.SIG_W, fr.SIG_H, "gray", interpolation="AREA")
                     sig = np.asarray(small.to_ndarray(), np.float32)
                     get_luma = functools.partial(luma_of, frame)
-                series.push(sig, t - t_first, bool(frame.key_frame), get_luma)
+                series.push(
+                    sig,
+                    t - t_first,
+                    bool(frame.key_frame),
+                    get_luma,
+                    functools.partial(_rgb_pyav, frame),
+                )
         info = read_container(container, first_packets)
     if not decoded_all:
         notes.append(
@@ -301,6 +337,22 @@ def read_pyav(
     )
 
 
+def _rgb_pyav(frame: Any, size: tuple[int, int]) -> np.ndarray:
+    arr: np.ndarray = frame.reformat(size[0], size[1], "rgb24", interpolation="AREA").to_ndarray()
+    return arr
+
+
+def _rgb_cv(bgr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    if bgr.ndim == 2:
+        bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
+    if (bgr.shape[1], bgr.shape[0]) != size:
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    out: np.ndarray = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return out
+
+
 def _decode(packet: Any, notes: list[str] | None = None) -> list[Any]:
     try:
         return list(packet.decode())
@@ -314,6 +366,7 @@ def read_opencv(
     path: str | Path,
     max_seconds: float = DEFAULT_MAX_SECONDS,
     quality_pixels_per_second: float = DEFAULT_QUALITY_PIXELS_PER_SECOND,
+    frames: int = 0,
 ) -> Stream:
     """Fallback pass through OpenCV's reader: frames only (no packets, no tags)."""
     import cv2
@@ -325,7 +378,11 @@ def read_opencv(
         fps = float(cap.get(cv2.CAP_PROP_FPS)) or None
         width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
         height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        series = FrameSeries(quality_step_for(width, height, fps, quality_pixels_per_second))
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+        sampler = FrameSampler(frames, count, width, height) if frames > 0 else None
+        series = FrameSeries(
+            quality_step_for(width, height, fps, quality_pixels_per_second), sampler=sampler
+        )
         decoded_all = True
         while True:
             ok, bgr = cap.read()
@@ -337,7 +394,11 @@ def read_opencv(
                 break
             gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
             series.push(
-                signature_of(gray), t, len(series.diff) == 0, functools.partial(_same, gray)
+                signature_of(gray),
+                t,
+                len(series.diff) == 0,
+                functools.partial(_same, gray),
+                functools.partial(_rgb_cv, bgr),
             )
     finally:
         cap.release()
@@ -356,3 +417,64 @@ def read_opencv(
         decoded_all=decoded_all,
         notes=[],
     )
+
+
+@dataclass
+class Opened:
+    """The shared pass of one file: the stream, or why it could not be read."""
+
+    stream: Stream | None
+    pyav_error: str | None = None  # PyAV failed and OpenCV read the frames
+    error: str | None = None  # neither could decode it
+    no_video: str | None = None  # the container holds no video stream
+
+
+_LOCK = threading.Lock()
+
+
+def shared_stream(
+    media: Any,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
+    quality_pixels_per_second: float = DEFAULT_QUALITY_PIXELS_PER_SECOND,
+    frames: int = 0,
+) -> Opened:
+    """The one pass over ``media``'s video, run once per file and shared by the
+    analyzers that read it (the timeline checks and the sampled-frame evidence).
+
+    The result is kept on the ``Media`` object under the parameters it was made
+    with; a pass with a larger frame budget also serves a request for fewer.
+    """
+    cache: dict[tuple[float, float], Opened] = media.__dict__.setdefault("_video_streams", {})
+    key = (float(max_seconds), float(quality_pixels_per_second))
+    with _LOCK:
+        hit = cache.get(key)
+        if hit is not None and (
+            hit.stream is None
+            or (hit.stream.samples is None and frames <= 0)
+            or (hit.stream.samples is not None and hit.stream.samples.budget >= frames)
+        ):
+            return hit
+        opened = _open(media.path, max_seconds, quality_pixels_per_second, frames)
+        cache[key] = opened
+        return opened
+
+
+def _open(path: Any, max_seconds: float, qpps: float, frames: int) -> Opened:
+    import av
+
+    try:
+        return Opened(read_pyav(path, max_seconds, qpps, frames=frames))
+    except NoVideoStream as exc:
+        return Opened(None, no_video=str(exc))
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        # PyAV cannot open or demux the file; anything else is a bug and propagates.
+        pyav_error = _short(exc)
+    try:
+        return Opened(read_opencv(path, max_seconds, qpps, frames=frames), pyav_error=pyav_error)
+    except Exception as exc2:
+        return Opened(None, pyav_error, f"PyAV: {pyav_error}; OpenCV: {_short(exc2)}")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:160] if text else type(exc).__name__

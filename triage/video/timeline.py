@@ -240,3 +240,71 @@ def contact_sheet(
                 1,
             )
     return sheet
+
+
+_SPAN_COLOURS = {
+    "noise_lower": (60, 120, 230),
+    "noise_higher": (230, 60, 60),
+    "blocking": (230, 160, 30),
+    "face": (170, 60, 200),
+}
+
+
+def span_bar(
+    spans: list[tuple[float, float, str]], duration: float, width: int = 800, height: int = 48
+) -> np.ndarray:
+    """A time axis with each flagged span as a coloured bar (no pixels of the video)."""
+    import cv2
+
+    img = np.full((height, width, 3), 245, np.uint8)
+    cv2.line(img, (0, height - 10), (width - 1, height - 10), (120, 120, 120), 1)
+    for s in range(int(duration) + 1):
+        x = int(s / duration * (width - 1))
+        cv2.line(img, (x, height - 14), (x, height - 6), (120, 120, 120), 1)
+    rows = max(1, len(spans))
+    lane = max(4, (height - 16) // rows)
+    for i, (t0, t1, kind) in enumerate(spans):
+        x0 = int(t0 / duration * (width - 1))
+        x1 = max(x0 + 3, int(t1 / duration * (width - 1)))
+        y0 = 2 + i * lane
+        cv2.rectangle(img, (x0, y0), (x1, y0 + lane - 2), _SPAN_COLOURS.get(kind, (0, 0, 0)), -1)
+    return img
+
+
+def sampled_strip(
+    thumbs: list[tuple[float, np.ndarray]],
+    spans: list[tuple[float, float, list[int]]],
+    frame_size: tuple[int, int],
+    columns: int = 8,
+    max_thumbs: int = 32,
+) -> np.ndarray:
+    """Thumbnails of sampled frames in time order, flagged boxes drawn on the frames
+    inside their span (red frame around a thumbnail inside any span)."""
+    import cv2
+
+    if len(thumbs) > max_thumbs:
+        keep = np.linspace(0, len(thumbs) - 1, max_thumbs).round().astype(int)
+        thumbs = [thumbs[i] for i in keep]
+    th, tw = thumbs[0][1].shape[:2]
+    rows = (len(thumbs) + columns - 1) // columns
+    cell_h = th + 16
+    sheet = np.full((rows * cell_h, columns * (tw + 4), 3), 255, np.uint8)
+    sx, sy = tw / frame_size[0], th / frame_size[1]
+    for k, (t, img) in enumerate(thumbs):
+        r, c = divmod(k, columns)
+        tile = np.ascontiguousarray(img[:th, :tw]).copy()
+        flagged = False
+        for t0, t1, box in spans:
+            if t0 - 1e-6 <= t <= t1 + 1e-6:
+                flagged = True
+                p0 = (int(box[0] * sx), int(box[1] * sy))
+                p1 = (int(box[2] * sx), int(box[3] * sy))
+                cv2.rectangle(tile, p0, p1, (255, 230, 0), 1)
+        y, x = r * cell_h, c * (tw + 4)
+        sheet[y : y + tile.shape[0], x : x + tile.shape[1]] = tile
+        if flagged:
+            cv2.rectangle(sheet, (x, y), (x + tw - 1, y + th - 1), (220, 30, 30), 2)
+        cv2.putText(
+            sheet, f"{t:.1f}s", (x + 2, y + th + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1
+        )
+    return sheet
