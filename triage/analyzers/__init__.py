@@ -22,6 +22,7 @@ REGISTRY: dict[str, str] = {
     "credentials": "triage.analyzers.credentials:CredentialsAnalyzer",
     "generator": "triage.analyzers.generator:GeneratorAnalyzer",
     "watermark": "triage.analyzers.watermark:WatermarkAnalyzer",
+    "tamper": "triage.analyzers.tamper:TamperAnalyzer",
     "provenance": "triage.analyzers.provenance:ProvenanceAnalyzer",
     "video": "triage.analyzers.video:VideoAnalyzer",
     "frames": "triage.analyzers.frames:FramesAnalyzer",

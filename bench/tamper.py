@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Benchmark: the tamper analyzer on a 12-megapixel JPEG, as a ratio over a plain
+Pillow decode of the same file, both measured in this run.
+
+    python bench/tamper.py [--repeat N]
+
+Target (issue 13): ratio <= 2. The analyzer runs on a fresh ``Media`` each time, so
+its time includes the shared decode it triggers; the model is loaded once before
+the timing (once per process, as in a scan).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "fixtures"))
+
+
+def make_jpeg(path: Path) -> None:
+    import cv2
+    import numpy as np
+    from generators.scenes import scene
+    from PIL import Image
+
+    small = scene(1000, 750, seed=12)
+    big = cv2.resize(small, (4000, 3000), interpolation=cv2.INTER_CUBIC)
+    rng = np.random.default_rng(1)
+    big = (big.astype("float32") + rng.normal(0, 2.0, big.shape)).clip(0, 255).astype("uint8")
+    Image.fromarray(big).save(path, "JPEG", quality=90)
+
+
+def pillow_decode(path: Path) -> float:
+    from PIL import Image
+
+    data = path.read_bytes()
+    t = time.perf_counter()
+    Image.open(io.BytesIO(data)).load()
+    return time.perf_counter() - t
+
+
+def analyzer_run(path: Path) -> float:
+    from triage.analyzers.base import Context
+    from triage.analyzers.tamper import TamperAnalyzer
+    from triage.media import Media
+
+    media = Media.open(path)
+    media.data  # noqa: B018  (file read is not part of the analysis)
+    t = time.perf_counter()
+    TamperAnalyzer().run(media, Context())
+    return time.perf_counter() - t
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    from triage.analyzers.tamper import load_model
+
+    load_model()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "12mp.jpg"
+        make_jpeg(path)
+        decode, run = [], []
+        for _ in range(args.repeat):  # interleaved, so load drift hits both alike
+            decode.append(pillow_decode(path))
+            run.append(analyzer_run(path))
+    d, r = statistics.median(decode), statistics.median(run)
+    print(f"12 MP JPEG: decode {d * 1000:.0f} ms, tamper analyzer {r * 1000:.0f} ms")
+    print(f"ratio tamper / decode: {r / d:.2f}x (target <= 2x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""``python -m triage.train NAME [options]``: retrain a shipped model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+MODELS = ("tamper",)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m triage.train",
+        description="Retrain a model that ships with triage, from real photos on this machine.",
+    )
+    parser.add_argument("name", choices=MODELS)
+    parser.add_argument(
+        "--training",
+        type=Path,
+        default=Path(__file__).resolve().parents[2].parent / "shared" / "training",
+        help="folder with MANIFEST.tsv and camera/ (default: ../shared/training)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="model folder (default: the package's)"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--limit", type=int, default=0, help="use at most N source photos (0 = all)"
+    )
+    parser.add_argument("--edits", type=int, default=2, help="edited examples per source photo")
+    args = parser.parse_args(argv)
+    from triage.train import tamper
+
+    out = args.out or Path(__file__).resolve().parents[1] / "data" / "models"
+    manifest = tamper.train_from_folder(
+        args.training, out, seed=args.seed, limit=args.limit, edits_per_source=args.edits
+    )
+    print(tamper.summary(manifest))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

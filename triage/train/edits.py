@@ -1,0 +1,327 @@
+"""Training examples made by code: realistic edits of real photos, with masks, sent
+through the chain a platform applies.
+
+Every source photo yields one unedited example and ``edits_per_source`` edited
+ones, and all of them go through the same kind of platform chain (resize, JPEG
+re-encode, metadata dropped), so that "re-saved" is never what a model learns as
+"edited". Deterministic for a seed. Sources are cropped (on the 8x8 grid, so the
+camera's JPEG history is kept), never resized before the edit.
+
+Which sources: camera JPEGs listed in ../shared/training/MANIFEST.tsv whose EXIF
+Software matches no editor in ``triage/data/editors.tsv`` (Photoshop, Lightroom,
+ACD, Picasa, paint.net ... are dropped) and whose size is at least ``MIN_PIXELS``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+KINDS = ("splice", "copymove", "inpaint", "retouch", "overlay")
+MIN_PIXELS = 300_000
+MAX_CROP = 1600
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training or validation file: JPEG bytes as a platform would serve them."""
+
+    jpeg: bytes
+    mask: np.ndarray  # bool (H, W) at the served size; all False when unedited
+    kind: str  # "none" or one of KINDS
+    chain: str  # e.g. "resize1080+q72"
+    source_id: str
+
+
+def list_sources(training_dir: Path) -> list[Path]:
+    """Camera photos of ../shared/training fit to edit (see the module docstring)."""
+    manifest = training_dir / "MANIFEST.tsv"
+    editors = _editor_patterns()
+    out = []
+    with manifest.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            if row.get("category") != "camera":
+                continue
+            software = row.get("software") or ""
+            if any(p.search(software) for p in editors):
+                continue
+            try:
+                pixels = int(row.get("width") or 0) * int(row.get("height") or 0)
+            except ValueError:
+                continue
+            path = training_dir / row["path"]
+            if pixels >= MIN_PIXELS and path.is_file():
+                out.append(path)
+    return sorted(out)
+
+
+def _editor_patterns() -> list[re.Pattern[str]]:
+    from importlib import resources
+
+    text = resources.files("triage.data").joinpath("editors.tsv").read_text("utf-8")
+    pats = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) >= 2 and fields[1].strip() in ("editor", "raw-converter"):
+            pats.append(re.compile(fields[0], re.IGNORECASE))
+    return pats
+
+
+def split_sources(sources: list[Path], holdout: float = 0.25) -> tuple[list[Path], list[Path]]:
+    """Train / validation split by source photo, stable across runs (hash of the name)."""
+    val = [p for p in sources if zlib.crc32(p.name.encode()) % 1000 < holdout * 1000]
+    train = [p for p in sources if p not in val]
+    return train, val
+
+
+def decode(path: Path, rng: np.random.Generator) -> np.ndarray | None:
+    """RGB of a source photo, cropped on the 8x8 grid to at most MAX_CROP square."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            rgb = np.asarray(im.convert("RGB"))
+    except Exception:
+        return None
+    h, w = rgb.shape[:2]
+    ch, cw = min(h, MAX_CROP), min(w, MAX_CROP)
+    y = int(rng.integers(0, (h - ch) // 8 + 1)) * 8
+    x = int(rng.integers(0, (w - cw) // 8 + 1)) * 8
+    return np.ascontiguousarray(rgb[y : y + ch, x : x + cw])
+
+
+def generate(sources: list[Path], seed: int = 0, edits_per_source: int = 2) -> Iterator[Example]:
+    """Unedited and edited examples of every source, each through a platform chain.
+
+    Parameters
+    ----------
+    sources : list of Path
+        Camera JPEGs (see :func:`list_sources`); donors for splices are drawn from
+        the same list, so a train/validation split by source stays clean.
+    seed : int
+        Everything random derives from it and the source's position.
+    edits_per_source : int
+        Edited examples per source (kinds drawn in rotation over :data:`KINDS`).
+    """
+    for i, path in enumerate(sources):
+        rng = np.random.default_rng([seed, i])
+        rgb = decode(path, rng)
+        if rgb is None or min(rgb.shape[:2]) < 256:
+            continue
+        sid = path.stem
+        jpeg, mask, chain = platform_chain(rgb, np.zeros(rgb.shape[:2], bool), rng)
+        yield Example(jpeg, mask, "none", chain, sid)
+        for k in range(edits_per_source):
+            kind = KINDS[(i * edits_per_source + k) % len(KINDS)]
+            donor_path = sources[
+                (i + 1 + int(rng.integers(0, max(1, len(sources) - 1)))) % len(sources)
+            ]
+            edited, mask = apply_edit(kind, rgb, donor_path, rng)
+            if mask.sum() < 64:
+                continue
+            jpeg, mask, chain = platform_chain(edited, mask, rng)
+            yield Example(jpeg, mask, kind, chain, sid)
+
+
+def random_mask(
+    h: int, w: int, rng: np.random.Generator, lo: float = 0.01, hi: float = 0.3
+) -> np.ndarray:
+    """A box, ellipse or object-like polygon covering ``lo``..``hi`` of the image."""
+    import cv2
+
+    area = float(rng.uniform(lo, hi)) * h * w
+    aspect = float(rng.uniform(0.5, 2.0))
+    bh = int(min(h - 2, max(8, np.sqrt(area / aspect))))
+    bw = int(min(w - 2, max(8, area / max(bh, 1))))
+    y0 = int(rng.integers(0, max(1, h - bh)))
+    x0 = int(rng.integers(0, max(1, w - bw)))
+    m = np.zeros((h, w), np.uint8)
+    shape = int(rng.integers(0, 3))
+    if shape == 0:
+        m[y0 : y0 + bh, x0 : x0 + bw] = 1
+    elif shape == 1:
+        cv2.ellipse(m, (x0 + bw // 2, y0 + bh // 2), (bw // 2, bh // 2), 0, 0, 360, 1, -1)
+    else:
+        n = int(rng.integers(5, 10))
+        ang = np.sort(rng.uniform(0, 2 * np.pi, n))
+        rad = rng.uniform(0.6, 1.0, n)
+        pts = np.stack(
+            [x0 + bw / 2 + np.cos(ang) * rad * bw / 2, y0 + bh / 2 + np.sin(ang) * rad * bh / 2], 1
+        ).astype(np.int32)
+        cv2.fillPoly(m, [pts], 1)
+    return m.astype(bool)
+
+
+def apply_edit(
+    kind: str, rgb: np.ndarray, donor_path: Path, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply one edit of ``kind``; returns the edited RGB and the edited-pixel mask."""
+    if kind == "splice":
+        return _splice(rgb, donor_path, rng)
+    if kind == "copymove":
+        return _copymove(rgb, rng)
+    if kind == "inpaint":
+        return _inpaint(rgb, rng)
+    if kind == "retouch":
+        return _retouch(rgb, rng)
+    if kind == "overlay":
+        return _overlay(rgb, rng)
+    raise ValueError(f"unknown edit kind {kind!r}")
+
+
+def _blend(
+    host: np.ndarray, patch: np.ndarray, mask: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    import cv2
+
+    alpha: np.ndarray = mask.astype(np.float32)
+    if rng.random() < 0.5:
+        alpha = cv2.GaussianBlur(alpha, (0, 0), float(rng.uniform(1.0, 3.0)))
+    out = (
+        host.astype(np.float32) * (1 - alpha[..., None])
+        + patch.astype(np.float32) * alpha[..., None]
+    )
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _jpeg_roundtrip(rgb: np.ndarray, quality: int) -> np.ndarray:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def _splice(
+    rgb: np.ndarray, donor_path: Path, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    import cv2
+
+    h, w = rgb.shape[:2]
+    donor = decode(donor_path, rng)
+    if donor is None:
+        return rgb, np.zeros((h, w), bool)
+    donor = _jpeg_roundtrip(donor, int(rng.integers(50, 96)))
+    scale = float(np.exp(rng.uniform(np.log(0.5), np.log(2.0))))
+    donor = cv2.resize(donor, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    reps = (int(np.ceil(h / donor.shape[0])), int(np.ceil(w / donor.shape[1])), 1)
+    donor = np.tile(donor, reps)[:h, :w]
+    mask = random_mask(h, w, rng)
+    if rng.random() < 0.3:
+        ys, xs = np.nonzero(mask)
+        center = (int(xs.mean()), int(ys.mean()))
+        try:
+            m8 = (mask * 255).astype(np.uint8)
+            out = cv2.seamlessClone(donor, rgb, m8, center, cv2.NORMAL_CLONE)
+            return out, mask
+        except cv2.error:
+            pass
+    return _blend(rgb, donor, mask, rng), mask
+
+
+def _copymove(rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    import cv2
+
+    h, w = rgb.shape[:2]
+    mask = random_mask(h, w, rng, 0.01, 0.12)
+    angle = float(rng.uniform(-20, 20))
+    scale = float(rng.uniform(0.85, 1.2))
+    ys, xs = np.nonzero(mask)
+    cx, cy = float(xs.mean()), float(ys.mean())
+    tx, ty = float(rng.uniform(0.2, 0.8) * w), float(rng.uniform(0.2, 0.8) * h)
+    mat = cv2.getRotationMatrix2D((cx, cy), angle, scale)
+    mat[:, 2] += np.array([tx - cx, ty - cy])
+    moved = cv2.warpAffine(rgb, mat, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    target = cv2.warpAffine(mask.astype(np.uint8), mat, (w, h), flags=cv2.INTER_NEAREST) > 0
+    return _blend(rgb, moved, target, rng), target
+
+
+def _inpaint(rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    import cv2
+
+    h, w = rgb.shape[:2]
+    mask = random_mask(h, w, rng, 0.005, 0.06)
+    m8 = mask.astype(np.uint8) * 255
+    choice = int(rng.integers(0, 3))
+    if choice == 2:  # patch-copy fill from a neighbouring area
+        dy = int(rng.choice([-1, 1]) * mask.any(axis=1).sum())
+        src = np.roll(rgb, dy, axis=0)
+        return _blend(rgb, src, mask, rng), mask
+    flag = cv2.INPAINT_TELEA if choice == 0 else cv2.INPAINT_NS
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    out = cv2.inpaint(bgr, m8, 5, flag)
+    return cv2.cvtColor(out, cv2.COLOR_BGR2RGB), mask
+
+
+def _retouch(rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    import cv2
+
+    h, w = rgb.shape[:2]
+    mask = random_mask(h, w, rng, 0.02, 0.25)
+    op = int(rng.integers(0, 3))
+    f = rgb.astype(np.float32)
+    if op == 0:
+        changed = cv2.GaussianBlur(f, (0, 0), float(rng.uniform(1.2, 3.0)))
+    elif op == 1:
+        soft = cv2.GaussianBlur(f, (0, 0), 1.5)
+        changed = f + float(rng.uniform(0.8, 2.0)) * (f - soft)
+    else:
+        changed = (f - 128) * float(rng.uniform(0.75, 1.3)) + 128 + float(rng.uniform(-25, 25))
+    return _blend(rgb, np.clip(changed, 0, 255).astype(np.uint8), mask, rng), mask
+
+
+def _overlay(rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    import cv2
+
+    h, w = rgb.shape[:2]
+    canvas = rgb.copy()
+    mask = np.zeros((h, w), np.uint8)
+    scale = max(0.6, min(h, w) / 400 * float(rng.uniform(0.6, 1.4)))
+    words = ["BREAKING", "EXCLUSIVE", "LEAKED", "2026", "NEWS", "LIVE", "@source"]
+    for _ in range(int(rng.integers(1, 4))):
+        text = " ".join(rng.choice(words, int(rng.integers(1, 3))))
+        org = (int(rng.integers(0, max(1, w // 2))), int(rng.integers(h // 8, h - 8)))
+        color = tuple(int(c) for c in rng.integers(0, 256, 3))
+        thick = max(1, int(scale * 2))
+        if rng.random() < 0.4:
+            (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+            box_color = tuple(int(c) for c in rng.integers(0, 256, 3))
+            cv2.rectangle(
+                canvas, (org[0] - 4, org[1] - th - 6), (org[0] + tw + 4, org[1] + 6), box_color, -1
+            )
+            cv2.rectangle(mask, (org[0] - 4, org[1] - th - 6), (org[0] + tw + 4, org[1] + 6), 1, -1)
+        cv2.putText(canvas, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)
+        cv2.putText(mask, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, 1, thick + 2, cv2.LINE_8)
+    return canvas, mask.astype(bool)
+
+
+def platform_chain(
+    rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator
+) -> tuple[bytes, np.ndarray, str]:
+    """Resize to a long side of 1080 / 1600 or keep, then JPEG q65-95 (4:2:0), no
+    metadata: what a social platform serves. Returns bytes, resized mask, chain name."""
+    import cv2
+    from PIL import Image
+
+    h, w = rgb.shape[:2]
+    target = [None, None, 1600, 1080][int(rng.integers(0, 4))]
+    name = "orig"
+    if target is not None and max(h, w) > target:
+        s = target / max(h, w)
+        size = (max(8, round(w * s)), max(8, round(h * s)))
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        name = f"resize{target}"
+    quality = int(rng.integers(65, 96))
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality, subsampling=2)
+    return buf.getvalue(), mask, f"{name}+q{quality}"
