@@ -45,6 +45,9 @@ class Options:
     db_path: str | Path | None = None
     debug: bool = False
     analyzer_options: dict[str, Any] = field(default_factory=dict)
+    # Threads running one file's analyzers side by side (None: one per core). A scan
+    # worker sets cores // jobs, so N workers x threads never exceed the machine.
+    threads: int | None = None
 
 
 def analyze_path(path: str | Path, options: Options | None = None) -> Report:
@@ -84,13 +87,18 @@ def analyze_media(
     selected = {a.name for a in analyzers}
     from triage.analyzers import all_analyzers
 
-    for analyzer in all_analyzers():
-        if not analyzer.applies_to(media):
-            continue
-        if analyzer.name not in selected:
+    applicable = [a for a in all_analyzers() if a.applies_to(media)]
+    to_run = [a for a in applicable if a.name in selected]
+    done = dict(zip(to_run, _run_all(to_run, media, ctx, opts), strict=True))
+    for analyzer in applicable:
+        if analyzer not in done:
             outcomes.append(AnalyzerOutcome(analyzer.name, "excluded", {}))
             continue
-        run, result = _run_one(analyzer, media, ctx, opts, errors)
+        run, result, run_errors = done[analyzer]
+        # Merged in registry order, whatever order the threads finished in.
+        for entry in run_errors:
+            if entry.stage != "decode" or not any(e.message == entry.message for e in errors):
+                errors.append(entry)
         runs.append(run)
         if result is None:
             outcomes.append(AnalyzerOutcome(analyzer.name, run.status, {}, run.message))
@@ -141,6 +149,40 @@ def _check_decodes(media: Media, errors: list[ErrorEntry]) -> None:
         media.image()
     except MediaError as exc:
         errors.append(ErrorEntry(stage="decode", message=str(exc)))
+
+
+_Done = tuple[AnalyzerRun, AnalyzerResult | None, list[ErrorEntry]]
+
+
+def _run_all(analyzers: list[Analyzer], media: Media, ctx: Context, opts: Options) -> list[_Done]:
+    """Each analyzer's run, its result and its own errors, in the order given.
+
+    With more than one thread the analyzers run side by side: their heavy parts
+    (Pillow decode, OpenCV, numpy's BLAS) release the GIL, and ``Media`` computes
+    each shared piece once whichever thread asks first.
+    """
+    threads = opts.threads if opts.threads is not None else _cores()
+
+    def one(analyzer: Analyzer) -> _Done:
+        errs: list[ErrorEntry] = []
+        run, result = _run_one(analyzer, media, ctx, opts, errs)
+        return run, result, errs
+
+    if threads <= 1 or len(analyzers) < 2:
+        return [one(a) for a in analyzers]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="analyzer") as pool:
+        return list(pool.map(one, analyzers))
+
+
+def _cores() -> int:
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _run_one(

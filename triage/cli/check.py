@@ -75,6 +75,13 @@ def check_command(
     no_pixels: bool = NO_PIXELS_OPTION,
     video_frames: int | None = VIDEO_FRAMES_OPTION,
     debug: bool = DEBUG_OPTION,
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        min=1,
+        help="Threads running one file's analyzers side by side (default: one per core).",
+    ),
 ) -> None:
     """Analyze files and report findings and scores for each of the three questions.
 
@@ -97,6 +104,7 @@ def check_command(
             db_path=db,
             debug=debug,
             analyzer_options={} if video_frames is None else {"video_frames": video_frames},
+            threads=jobs,
         )
         from triage.analyzers import select
 

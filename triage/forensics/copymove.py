@@ -72,6 +72,40 @@ def keypoints(gray_u8: np.ndarray, max_features: int = 3000) -> tuple[np.ndarray
     return pts, desc.astype(np.float32)
 
 
+def knn_l2(desc: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``k`` nearest neighbours of every descriptor among all of them (L2).
+
+    Squared distances come from one BLAS matrix product per block of rows
+    (``|a|^2 + |b|^2 - 2 a.b``). SIFT descriptors hold small integers, so in float32
+    every such sum is exact below 2**24 and the distances equal a brute-force
+    matcher's bit for bit; otherwise float64 is used. Ties are broken by index.
+    Returns indices and distances, each (n, k), nearest first (each row's own
+    point included).
+    """
+    n = len(desc)
+    k = min(k, n)
+    integral = bool(np.array_equal(desc, np.rint(desc)))
+    sq_max = float((desc.astype(np.float64) ** 2).sum(axis=1).max()) if n else 0.0
+    dtype = np.float32 if integral and 4.0 * sq_max < 2.0**24 else np.float64
+    d = np.ascontiguousarray(desc, dtype=dtype)
+    sq = (d * d).sum(axis=1)
+    idx = np.empty((n, k), np.int64)
+    dist = np.empty((n, k), np.float32)
+    for r0 in range(0, n, block):
+        rows = slice(r0, min(n, r0 + block))
+        d2 = sq[rows, None] + sq[None, :] - 2.0 * (d[rows] @ d.T)
+        np.maximum(d2, 0.0, out=d2)
+        if k < n:
+            part = np.argpartition(d2, k - 1, axis=1)[:, :k]
+        else:
+            part = np.tile(np.arange(n), (d2.shape[0], 1))
+        pd = np.take_along_axis(d2, part, axis=1)
+        order = np.lexsort((part, pd), axis=1)
+        idx[rows] = np.take_along_axis(part, order, axis=1)
+        dist[rows] = np.sqrt(np.take_along_axis(pd, order, axis=1)).astype(np.float32)
+    return idx, dist
+
+
 def self_matches(
     pts: np.ndarray,
     desc: np.ndarray,
@@ -87,27 +121,28 @@ def self_matches(
     cloned twice yields both copies). Pairs closer than ``min_shift`` pixels, and
     duplicates (j, i) of (i, j), are dropped. Returns two index arrays.
     """
-    import cv2
-
     n = len(pts)
     if n < 3:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    kk = min(k, n)
-    matcher = cv2.BFMatcher(cv2.NORM_L2)
-    knn = matcher.knnMatch(desc, desc, k=kk)
-    src: list[int] = []
-    dst: list[int] = []
-    for i, row in enumerate(knn):
-        cand = [m for m in row if m.trainIdx != i]
-        for a in range(len(cand) - 1):
-            d0, d1 = cand[a].distance, cand[a + 1].distance
-            if d1 <= 0 or d0 / d1 > ratio:
-                break
-            j = cand[a].trainIdx
-            if float(np.hypot(*(pts[i] - pts[j]))) >= min_shift:
-                src.append(i)
-                dst.append(j)
-    if not src:
+    idx, dist = knn_l2(desc, min(k, n))
+    # Each row without its own point (the k-NN list of a point holds it unless
+    # exact duplicates push it out; then the last neighbour is dropped instead).
+    own = idx == np.arange(n)[:, None]
+    drop = np.where(own.any(axis=1), own.argmax(axis=1), idx.shape[1] - 1)
+    keep = np.ones(idx.shape, bool)
+    keep[np.arange(n), drop] = False
+    nb = idx[keep].reshape(n, -1)
+    nd = dist[keep].reshape(n, -1)
+    d0, d1 = nd[:, :-1], nd[:, 1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        passed = (d1 > 0) & (d0 / np.where(d1 > 0, d1, 1.0) <= ratio)
+    # A neighbour counts only while every earlier ratio passed (the chain breaks).
+    chain = np.cumprod(passed, axis=1).astype(bool)
+    ii = np.repeat(np.arange(n)[:, None], chain.shape[1], axis=1)[chain]
+    jj = nb[:, :-1][chain]
+    far = np.hypot(*(pts[ii] - pts[jj]).T) >= min_shift
+    src, dst = ii[far], jj[far]
+    if len(src) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     lo = np.minimum(src, dst)
     hi = np.maximum(src, dst)

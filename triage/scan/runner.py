@@ -24,6 +24,8 @@ Workers ignore SIGINT; the parent handles Ctrl-C and stops them.
 
 from __future__ import annotations
 
+import dataclasses
+
 import contextlib
 import os
 import signal
@@ -133,6 +135,9 @@ def _fill_identity(report: Report, path: str) -> None:
 def _worker_main(conn: Connection, options: Options, threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limit_threads(threads)
+    if options.threads is None:
+        # The analyzers of one file share this worker's cores, not the machine's.
+        options = dataclasses.replace(options, threads=threads)
     if not options.debug:
         # Decoder warnings about odd inputs ("Tag data larger than file") would
         # interleave with the progress bar; the report carries what matters.
