@@ -87,7 +87,7 @@ def knn_l2(desc: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.
     integral = bool(np.array_equal(desc, np.rint(desc)))
     sq_max = float((desc.astype(np.float64) ** 2).sum(axis=1).max()) if n else 0.0
     dtype = np.float32 if integral and 4.0 * sq_max < 2.0**24 else np.float64
-    d = np.ascontiguousarray(desc, dtype=dtype)
+    d: np.ndarray = np.ascontiguousarray(desc, dtype=dtype)
     sq = (d * d).sum(axis=1)
     idx = np.empty((n, k), np.int64)
     dist = np.empty((n, k), np.float32)

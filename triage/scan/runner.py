@@ -24,9 +24,8 @@ Workers ignore SIGINT; the parent handles Ctrl-C and stops them.
 
 from __future__ import annotations
 
-import dataclasses
-
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
