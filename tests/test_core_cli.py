@@ -172,3 +172,13 @@ def test_every_fixture_report_validates_against_schema() -> None:
     assert len(lines) == len(paths)
     for line in lines:
         jsonschema.validate(json.loads(line), schema)
+
+
+def test_help_texts_carry_no_markup_and_keep_examples_on_their_own_lines() -> None:
+    for command in ("check", "scan", "evaluate", "db"):
+        res = run_cli(command, "--help")
+        assert res.returncode == 0, command
+        assert "[bold]" not in res.stdout and "[dim]" not in res.stdout, command
+    lines = run_cli("evaluate", "--help").stdout.splitlines()
+    examples = [ln.strip() for ln in lines if ln.strip().startswith("triage evaluate")]
+    assert len(examples) == 3

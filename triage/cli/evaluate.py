@@ -8,17 +8,18 @@ import typer
 
 from triage.cli.common import split_names, usage_error, write_atomic
 
-EXAMPLES = """
-[bold]Examples[/bold]
+EXAMPLES = """Examples:
 
-  triage evaluate labels.tsv                          [dim]# tables on stdout[/dim]
+\b
+  triage evaluate labels.tsv                          # tables on stdout
   triage evaluate labels.tsv --jobs 4 --json eval.json --diagram reliability.png
   triage evaluate labels.tsv --markdown evaluation.md --only metadata,compression
 
-[bold]Manifest[/bold]: TSV or CSV with columns path, label and optionally mask (a PNG, bright =
-edited), header line optional, paths relative to the manifest's folder. Labels: authentic,
-manipulated, synthetic, malformed (must come back as a report or an error entry), unknown
-(run, but left out of the scores).
+\b
+Manifest: TSV or CSV with columns path, label and optionally mask (a PNG,
+bright = edited), header line optional, paths relative to the manifest's
+folder. Labels: authentic, manipulated, synthetic, malformed (must come back
+as a report or an error entry), unknown (run, but left out of the scores).
 """
 
 
