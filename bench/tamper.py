@@ -12,7 +12,6 @@ the timing (once per process, as in a scan).
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import tempfile
@@ -22,28 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "fixtures"))
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def make_jpeg(path: Path) -> None:
-    import cv2
-    import numpy as np
-    from generators.scenes import scene
-    from PIL import Image
-
-    small = scene(1000, 750, seed=12)
-    big = cv2.resize(small, (4000, 3000), interpolation=cv2.INTER_CUBIC)
-    rng = np.random.default_rng(1)
-    big = (big.astype("float32") + rng.normal(0, 2.0, big.shape)).clip(0, 255).astype("uint8")
-    Image.fromarray(big).save(path, "JPEG", quality=90)
-
-
-def pillow_decode(path: Path) -> float:
-    from PIL import Image
-
-    data = path.read_bytes()
-    t = time.perf_counter()
-    Image.open(io.BytesIO(data)).load()
-    return time.perf_counter() - t
+from compression import make_jpeg, pillow_decode  # noqa: E402  (the same 12 MP scene and decode)
 
 
 def analyzer_run(path: Path) -> float:
