@@ -182,3 +182,15 @@ def test_help_texts_carry_no_markup_and_keep_examples_on_their_own_lines() -> No
     lines = run_cli("evaluate", "--help").stdout.splitlines()
     examples = [ln.strip() for ln in lines if ln.strip().startswith("triage evaluate")]
     assert len(examples) == 3
+
+
+def test_failed_files_are_named_on_stderr_when_stdout_is_machine_output(tmp_path: Path) -> None:
+    bad = tmp_path / "bad\x1b[31mname.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    good = CORE / "stripped.jpg"
+    out = run_cli("check", str(bad), str(good), "--format", "json")
+    assert out.returncode == 1
+    lines = [ln for ln in out.stderr.splitlines() if ln.startswith("triage: ")]
+    assert len(lines) == 1
+    assert "\x1b" not in out.stderr and "\\x1b[31mname.jpg" in lines[0]
+    assert len(json.loads(out.stdout)) == 2

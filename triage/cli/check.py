@@ -137,7 +137,16 @@ def check_command(
         from triage.render.html import write_html
 
         write_html(reports, html, no_pixels=no_pixels)
-    if any(r.failed for r in reports):
+    failed = [r for r in reports if r.failed]
+    if failed and not (fmt is OutputFormat.text and output is None):
+        # Machine output goes to stdout or a file; a script still needs to see, on
+        # stderr, which files failed and why (the text table already shows it).
+        from triage.render.escape import escape_control
+
+        for r in failed:
+            reason = "; ".join(f"{e.stage}: {e.message}" for e in r.errors)
+            typer.echo(f"triage: {escape_control(r.file.path)}: {escape_control(reason)}", err=True)
+    if failed:
         raise typer.Exit(code=1)
 
 
