@@ -185,8 +185,10 @@ class FrameSampler:
             if s < 1
             else gray
         )
+        # The cascade takes 8-bit images only; the frame maps work on float luma.
+        small8 = np.clip(small, 0, 255).astype(np.uint8)
         found = self._faces.detectMultiScale(
-            small, scaleFactor=1.15, minNeighbors=5, minSize=(24, 24)
+            small8, scaleFactor=1.15, minNeighbors=5, minSize=(24, 24)
         )
         return [
             (int(x / s), int(y / s), int((x + fw) / s), int((y + fh) / s)) for x, y, fw, fh in found
