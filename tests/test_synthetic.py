@@ -18,9 +18,10 @@ import pytest
 from PIL import Image
 
 from triage.analyzers.base import Context
-from triage.analyzers.credentials import CredentialsAnalyzer, compare_thumbnail
-from triage.analyzers.generator import (
-    GeneratorAnalyzer,
+from triage.analyzers.credentials import CredentialsAnalyzer
+from triage.analyzers.generator import GeneratorAnalyzer
+from triage.forensics.c2pa import compare_thumbnail
+from triage.forensics.genmeta import (
     classify_source_type,
     decode_user_comment,
     match_software,
@@ -146,7 +147,7 @@ def test_generator_parameters_found_and_extracted(
 
 def test_long_prompt_is_truncated() -> None:
     text = "x" * 1000 + "\nSteps: 20, Sampler: Euler, Seed: 1"
-    from triage.analyzers.generator import Fields, Match, extract_parameters
+    from triage.forensics.genmeta import Fields, Match, extract_parameters
 
     fields = Fields({"png:parameters": text}, {}, {"parameters": text}, [], ["png-text"])
     ev = extract_parameters(

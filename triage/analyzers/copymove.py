@@ -12,7 +12,7 @@ import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context, RawFinding
-from triage.analyzers.noise import WORK_SIDE, to_full, working_gray
+from triage.analyzers.common import WORK_SIDE, to_full, working_gray
 from triage.report import Question
 
 if TYPE_CHECKING:

@@ -11,38 +11,13 @@ import math
 from typing import TYPE_CHECKING, ClassVar
 
 from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context, RawFinding
+from triage.analyzers.common import WORK_SIDE, to_full, working_gray
 from triage.report import Question
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from triage.media import Media
 
-WORK_SIDE = 800
 MIN_SIDE = 128
-
-
-def working_gray(media: Media, max_side: int) -> tuple[np.ndarray, float]:
-    """Grey working image (float32) from ``media.reduced(max_side)`` and the factor
-    that maps its coordinates back to full resolution."""
-    import cv2
-    import numpy
-
-    rgb = media.reduced(max_side)
-    gray = cv2.cvtColor(numpy.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY).astype(numpy.float32)
-    full_w = media.width or rgb.shape[1]
-    return gray, full_w / rgb.shape[1]
-
-
-def to_full(box: tuple[int, int, int, int], scale: float, w: int, h: int) -> list[int]:
-    """Map a working-image box (x1, y1 exclusive) to full-resolution pixels."""
-    x0, y0, x1, y1 = box
-    return [
-        max(0, int(x0 * scale)),
-        max(0, int(y0 * scale)),
-        min(w, round(x1 * scale)),
-        min(h, round(y1 * scale)),
-    ]
 
 
 class NoiseAnalyzer(Analyzer):

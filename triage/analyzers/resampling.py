@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from triage.analyzers.base import Analyzer, AnalyzerResult, Context, RawFinding
+from triage.analyzers.common import centred_window, native_gray
 from triage.report import Question
 
 if TYPE_CHECKING:
@@ -19,28 +20,6 @@ if TYPE_CHECKING:
 
 MAX_PIXELS = 1536 * 1536
 MIN_SIDE = 128
-
-
-def native_gray(media: Media, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
-    """Full-resolution luma (float32) of ``box`` (x0, y0, x1, y1) or the whole image,
-    converted by Pillow from the shared decode (no full-size RGB array is made)."""
-    import numpy
-
-    img = media.image()
-    if box is not None:
-        img = img.crop(box)
-    return numpy.asarray(img.convert("L"), dtype=numpy.float32)
-
-
-def centred_window(w: int, h: int, max_pixels: int) -> tuple[int, int, int, int]:
-    """The whole image, or a centred window of at most ``max_pixels`` with the
-    image's aspect ratio."""
-    if w * h <= max_pixels:
-        return 0, 0, w, h
-    f = (max_pixels / float(w * h)) ** 0.5
-    ww, hh = max(1, int(w * f)), max(1, int(h * f))
-    x0, y0 = (w - ww) // 2, (h - hh) // 2
-    return x0, y0, x0 + ww, y0 + hh
 
 
 class ResamplingAnalyzer(Analyzer):

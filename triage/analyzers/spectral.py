@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from triage.analyzers.base import Analyzer, AnalyzerResult, Context, RawFinding
-from triage.analyzers.resampling import native_gray
+from triage.analyzers.common import native_gray
 from triage.report import Question
 
 if TYPE_CHECKING:

@@ -1,0 +1,63 @@
+"""Image views and coordinate helpers shared by several analyzers.
+
+Analyzers import no other analyzer; what two of them need alike lives here. Each
+view is read from the shared decode of :class:`~triage.media.Media`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from triage.media import Media
+
+# Long side of the downscale the region analyzers (noise, copy-move) work on: block
+# statistics and keypoints survive it, and both read the same cached reduction.
+WORK_SIDE = 800
+
+
+def working_gray(media: Media, max_side: int) -> tuple[np.ndarray, float]:
+    """Grey working image (float32) from ``media.reduced(max_side)`` and the factor
+    that maps its coordinates back to full resolution."""
+    import cv2
+    import numpy
+
+    rgb = media.reduced(max_side)
+    gray = cv2.cvtColor(numpy.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY).astype(numpy.float32)
+    full_w = media.width or rgb.shape[1]
+    return gray, full_w / rgb.shape[1]
+
+
+def to_full(box: tuple[int, int, int, int], scale: float, w: int, h: int) -> list[int]:
+    """Map a working-image box (x1, y1 exclusive) to full-resolution pixels."""
+    x0, y0, x1, y1 = box
+    return [
+        max(0, int(x0 * scale)),
+        max(0, int(y0 * scale)),
+        min(w, round(x1 * scale)),
+        min(h, round(y1 * scale)),
+    ]
+
+
+def native_gray(media: Media, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """Full-resolution luma (float32) of ``box`` (x0, y0, x1, y1) or the whole image,
+    converted by Pillow from the shared decode (no full-size RGB array is made)."""
+    import numpy
+
+    img = media.image()
+    if box is not None:
+        img = img.crop(box)
+    return numpy.asarray(img.convert("L"), dtype=numpy.float32)
+
+
+def centred_window(w: int, h: int, max_pixels: int) -> tuple[int, int, int, int]:
+    """The whole image, or a centred window of at most ``max_pixels`` with the
+    image's aspect ratio."""
+    if w * h <= max_pixels:
+        return 0, 0, w, h
+    f = (max_pixels / float(w * h)) ** 0.5
+    ww, hh = max(1, int(w * f)), max(1, int(h * f))
+    x0, y0 = (w - ww) // 2, (h - hh) // 2
+    return x0, y0, x0 + ww, y0 + hh
