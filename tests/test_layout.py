@@ -35,4 +35,3 @@ def test_analyzers_import_no_other_analyzer() -> None:
     assert not offenders, "shared code goes to triage/analyzers/common.py or forensics/: " + (
         "; ".join(offenders)
     )
-
