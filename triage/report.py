@@ -2,6 +2,10 @@
 
 Field names are stable; additions must be backward compatible. Bump
 ``SCHEMA_VERSION``'s minor number for additions and its major for removals.
+
+The schema allows additional properties everywhere: a consumer that validates
+against 1.0 keeps validating 1.1 reports, and reports read back (scan --resume,
+HTML of a JSONL) keep fields a newer version added.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 Question = Literal["manipulation", "synthetic", "provenance"]
 QUESTIONS: tuple[Question, ...] = ("manipulation", "synthetic", "provenance")
@@ -32,7 +36,9 @@ AnalyzerStatus = Literal["ok", "not-applicable", "skipped", "unavailable", "erro
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # "allow", not "forbid": additionalProperties false would turn every promised
+    # backward-compatible addition into a validation failure for existing consumers.
+    model_config = ConfigDict(extra="allow")
 
 
 class ToolInfo(_Model):

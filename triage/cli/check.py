@@ -28,6 +28,20 @@ class OutputFormat(StrEnum):
     text = "text"
     json = "json"
     jsonl = "jsonl"
+    csv = "csv"
+    html = "html"
+
+
+# -o FILE without -f: the format its extension names; anything else gets plain text.
+SUFFIX_FORMATS = {
+    ".json": OutputFormat.json,
+    ".jsonl": OutputFormat.jsonl,
+    ".ndjson": OutputFormat.jsonl,
+    ".csv": OutputFormat.csv,
+    ".html": OutputFormat.html,
+    ".htm": OutputFormat.html,
+    ".txt": OutputFormat.text,
+}
 
 
 EXAMPLES = """Examples:
@@ -35,7 +49,9 @@ EXAMPLES = """Examples:
 \b
   triage check photo.jpg                         # table on the terminal
   triage check photo.jpg -f json | jq .questions.manipulation
-  triage check a.jpg b.png clip.mp4 -o reports.jsonl
+  triage check a.jpg b.png clip.mp4 -o reports.jsonl   # format from the extension
+  triage check *.jpg -f jsonl | jq -c .attention      # one line as each file finishes
+  triage check *.jpg -o reports.json --csv summary.csv
   triage check photo.jpg --artifacts out/ --html photo.html
   triage check photo.jpg --only metadata,compression
   triage check photo.jpg --prior manipulation=0.1   # a desk where edits are rare
@@ -55,11 +71,16 @@ def check_command(
         "--format",
         "-f",
         help="text (default on a terminal), json (default otherwise: one object for one file, "
-        "an array for several) or jsonl (one report per line).",
+        "an array for several), jsonl (one report per line, written as each file finishes), "
+        "csv (one row per file) or html. With -o, the default comes from the file's "
+        "extension (.json .jsonl .csv .html .txt).",
         case_sensitive=False,
     ),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the reports here (atomically) instead of stdout."
+    ),
+    csv: Path | None = typer.Option(
+        None, "--csv", help="Also write a CSV summary, one row per file (as scan --csv)."
     ),
     artifacts: Path | None = typer.Option(
         None, "--artifacts", help="Folder for heatmaps and overlays (PNG). Never beside the input."
@@ -92,12 +113,18 @@ def check_command(
     """
     from triage.pipeline import Options, analyze_path
 
+    if fmt is None:
+        if output is not None:
+            fmt = SUFFIX_FORMATS.get(output.suffix.lower(), OutputFormat.text)
+        else:
+            fmt = OutputFormat.text if stdout_is_terminal() else OutputFormat.json
+
     try:
         options = Options(
             only=split_names(only),
             skip=split_names(skip),
             artifacts_dir=artifacts,
-            keep_artifacts=html is not None,
+            keep_artifacts=html is not None or fmt is OutputFormat.html,
             no_pixels=no_pixels,
             max_pixels=max_pixels,
             prior=parse_priors(prior),
@@ -111,28 +138,36 @@ def check_command(
         select(options.only, options.skip)
     except (ValueError, typer.BadParameter) as exc:
         raise usage_error(str(exc)) from None
-    if fmt is None:
-        if output is not None:
-            suffix = output.suffix.lower()
-            fmt = {".jsonl": OutputFormat.jsonl, ".json": OutputFormat.json}.get(
-                suffix, OutputFormat.text
-            )
-        else:
-            fmt = OutputFormat.text if stdout_is_terminal() else OutputFormat.json
+    # JSONL on stdout streams: each report is written as soon as its file is done.
+    stream = fmt is OutputFormat.jsonl and output is None
+    reports = []
+    try:
+        for report in _iter_reports(paths, options, analyze_path):
+            if stream:
+                _emit_line(report)
+            reports.append(report)
+    except BrokenPipeError:  # e.g. `triage check *.jpg -f jsonl | head -1`: the reader left
+        import os
+        import sys
 
-    reports = _analyze_all(paths, options, analyze_path)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(code=1) from None
     if fmt is OutputFormat.text and output is None:
         from rich.console import Console
 
         from triage.render.text import print_reports
 
         print_reports(reports, Console(highlight=False))
-    else:
-        text = _render(reports, fmt)
+    elif not stream:
+        text = _render(reports, fmt, no_pixels=no_pixels)
         if output is not None:
             write_atomic(output, text)
         else:
             typer.echo(text, nl=False)
+    if csv is not None:
+        from triage.render.csv import csv_text, rows_from_reports
+
+        write_atomic(csv, csv_text(rows_from_reports(reports)))
     if html is not None:
         from triage.render.html import write_html
 
@@ -150,30 +185,49 @@ def check_command(
         raise typer.Exit(code=1)
 
 
-def _analyze_all(paths, options, analyze_path):  # type: ignore[no-untyped-def]
+def _iter_reports(paths, options, analyze_path):  # type: ignore[no-untyped-def]
+    """Reports in input order, each yielded as soon as its file is analyzed."""
     import sys
 
     if len(paths) < 2 or not sys.stderr.isatty():
-        return [analyze_path(p, options) for p in paths]
+        for p in paths:
+            yield analyze_path(p, options)
+        return
     from rich.progress import Progress
 
-    reports = []
     with Progress(transient=True) as progress:
         task = progress.add_task("analyzing", total=len(paths))
         for p in paths:
             progress.update(task, description=f"analyzing {p.name}")
-            reports.append(analyze_path(p, options))
+            report = analyze_path(p, options)
             progress.advance(task)
-    return reports
+            yield report
 
 
-def _render(reports, fmt: OutputFormat) -> str:  # type: ignore[no-untyped-def]
+def _emit_line(report) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from triage.render.jsonout import to_jsonl_line
+
+    sys.stdout.write(to_jsonl_line(report))
+    sys.stdout.flush()
+
+
+def _render(reports, fmt: OutputFormat, no_pixels: bool = False) -> str:  # type: ignore[no-untyped-def]
     from triage.render import jsonout
 
     if fmt is OutputFormat.json:
         return jsonout.to_json(reports)
     if fmt is OutputFormat.jsonl:
         return "".join(jsonout.to_jsonl_line(r) for r in reports)
+    if fmt is OutputFormat.csv:
+        from triage.render.csv import csv_text, rows_from_reports
+
+        return csv_text(rows_from_reports(reports))
+    if fmt is OutputFormat.html:
+        from triage.render.html import render_html
+
+        return render_html(reports, no_pixels=no_pixels)
     from triage.render.text import render_reports
 
     return render_reports(reports)

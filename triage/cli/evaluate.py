@@ -154,15 +154,6 @@ def _weights_summary(weights: dict) -> str:  # type: ignore[type-arg]
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
-    import os
-    import tempfile
+    from triage.fileio import write_atomic_bytes
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic_bytes(path, data)

@@ -1,7 +1,10 @@
 """CSV summary of a batch for spreadsheets: one row per file.
 
 Columns: path, sha256, format, status (ok / failed / skipped), the score and band
-of each question, attention, the top finding, and the error or skip reason. Text
+of each question, attention, the top finding, the error or skip reason; then kind,
+width, height, duration (seconds, video), the interval low and high of each question,
+the C2PA state (absent, unreadable, valid, trusted, invalid ...) and the generator
+names that metadata or content credentials give. Text
 cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
 ``@``) are prefixed with ``'``: file names in a downloaded archive are untrusted.
 """
@@ -20,6 +23,8 @@ if TYPE_CHECKING:
     from triage.report import Report
     from triage.scan.summary import FileRow
 
+# The first columns keep their places from earlier versions; later additions go at the end,
+# so a script that reads columns by position keeps working.
 COLUMNS = [
     "path",
     "sha256",
@@ -29,6 +34,13 @@ COLUMNS = [
     "attention",
     "top_finding",
     "error",
+    "kind",
+    "width",
+    "height",
+    "duration",
+    *[f"{q}_{part}" for q in QUESTIONS for part in ("low", "high")],
+    "c2pa_state",
+    "generator",
 ]
 
 
@@ -41,6 +53,10 @@ def _cell(value: object) -> str:
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + text
     return text
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
 
 
 def rows_from_reports(reports: Iterable[Report]) -> list[FileRow]:
@@ -57,12 +73,24 @@ def csv_text(rows: Iterable[FileRow], skipped: Iterable[tuple[str, str]] = ()) -
     for r in sorted(rows, key=lambda r: (-r.attention, r.path)):
         cells: list[object] = [r.path, r.sha256, r.format, "failed" if r.failed else "ok"]
         for q in QUESTIONS:
-            score = r.scores.get(q)
-            cells += ["" if score is None else f"{score:.4f}", r.bands.get(q, "")]
+            cells += [_num(r.scores.get(q)), r.bands.get(q, "")]
         cells += [f"{r.attention:.4f}", r.top_finding, "; ".join(f"{s}: {m}" for s, m in r.errors)]
+        cells += [
+            r.kind,
+            r.width,
+            r.height,
+            "" if r.duration is None else f"{r.duration:.3f}",
+        ]
+        for q in QUESTIONS:
+            low, high = r.intervals.get(q, (None, None))
+            cells += [_num(low), _num(high)]
+        cells += [r.c2pa_state, r.generator]
         writer.writerow([_cell(c) for c in cells])
+    status = COLUMNS.index("status")
     for path, reason in skipped:
-        writer.writerow([_cell(c) for c in [path, "", "", "skipped", *[""] * 6, "", "", reason]])
+        cells = [""] * len(COLUMNS)
+        cells[0], cells[status], cells[COLUMNS.index("error")] = path, "skipped", reason
+        writer.writerow([_cell(c) for c in cells])
     return buf.getvalue()
 
 

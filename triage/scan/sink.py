@@ -45,7 +45,7 @@ class JsonlSink:
         flags = (os.O_RDWR if resume else os.O_WRONLY) | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         if not resume:
             flags |= os.O_TRUNC
-        self._fd = os.open(self.path, flags, 0o644)
+        self._fd = os.open(self.path, flags, 0o666)  # less the umask, like open()
         if resume:
             self.torn_bytes = _cut_torn_tail(self._fd)
         os.lseek(self._fd, 0, os.SEEK_END)

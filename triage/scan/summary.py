@@ -37,6 +37,13 @@ class FileRow:
     phash: str | None
     errors: list[tuple[str, str]]  # (stage, message)
     seconds: float = 0.0
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    kind: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    c2pa_state: str = ""  # absent / unreadable / remote / the C2PA validation state
+    generator: str = ""  # generators named by metadata or the C2PA claim, ";"-joined
 
     @property
     def failed(self) -> bool:
@@ -50,12 +57,21 @@ def row_from_report(report: dict[str, Any]) -> FileRow:
     findings = [f for f in report.get("findings", []) if f.get("llr", 0) > 0]
     top = max(findings, key=lambda f: f["llr"], default=None)
     phash = None
+    c2pa_state = ""
+    generators: list[str] = []
     for run in report.get("analyzers", []):
+        metrics = run.get("metrics") or {}
         if run.get("name") == "provenance":
-            metrics = run.get("metrics") or {}
             value = metrics.get("phash")
             if isinstance(value, str) and value and informative(value, metrics.get("pdq_quality")):
                 phash = value
+        elif run.get("name") == "credentials" and run.get("status") == "ok":
+            c2pa_state = _c2pa_state(metrics)
+            claim = (metrics.get("active") or {}).get("claim_generator")
+            if isinstance(claim, str) and claim:
+                generators.append(claim)
+        elif run.get("name") == "generator":
+            generators.extend(str(g) for g in metrics.get("generators") or [])
     return FileRow(
         path=str(file.get("path", "")),
         sha256=file.get("sha256"),
@@ -69,7 +85,28 @@ def row_from_report(report: dict[str, Any]) -> FileRow:
             (str(e.get("stage", "")), str(e.get("message", ""))) for e in report.get("errors", [])
         ],
         seconds=float(report.get("seconds", 0.0)),
+        intervals={
+            q: (float(questions[q]["interval"][0]), float(questions[q]["interval"][1]))
+            for q in QUESTIONS
+            if q in questions and len(questions[q].get("interval") or ()) == 2
+        },
+        kind=file.get("kind"),
+        width=file.get("width"),
+        height=file.get("height"),
+        duration=file.get("duration"),
+        c2pa_state=c2pa_state,
+        generator=";".join(dict.fromkeys(generators)),
     )
+
+
+def _c2pa_state(metrics: dict[str, Any]) -> str:
+    """One word for the content credentials: absent, unreadable, or the validation state."""
+    if not metrics.get("manifest_store"):
+        return "absent"
+    state = metrics.get("validation_state")
+    if isinstance(state, str) and state:
+        return state.lower()
+    return "unreadable" if metrics.get("error") else "present"
 
 
 def duplicate_groups(rows: Iterable[FileRow], radius: int = DUPLICATE_RADIUS) -> list[list[str]]:
@@ -129,10 +166,13 @@ class ScanSummary:
 
         ok = [r for r in self.rows if not r.failed]
         ok.sort(key=lambda r: (-r.attention, r.path))
+        n_failed = len(self.rows) - len(ok)
         if ok:
+            # The count is of every file examined: a failed one is still one of them.
+            failed_note = f"; {n_failed} failed, listed below" if n_failed else ""
             table = Table(
-                title=f"Files by attention (top {min(top, len(ok))} of {len(ok)}; "
-                "attention orders review, it is not a verdict)",
+                title=f"Files by attention (top {min(top, len(ok))} of {len(self.rows)}"
+                f"{failed_note}; attention orders review, it is not a verdict)",
                 title_justify="left",
                 expand=True,
             )

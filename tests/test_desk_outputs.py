@@ -1,0 +1,186 @@
+"""Outputs a desk relies on (issue 17): streaming JSONL, format from the -o extension,
+check --csv, file modes that honour the umask, an additive schema, scan summary counts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE = ROOT / "fixtures" / "core"
+ENV = {**os.environ, "NO_COLOR": "1", "TRIAGE_DB": str(ROOT / "no-such-store.sqlite")}
+
+
+def run_cli(*args: str, umask: int | None = None) -> subprocess.CompletedProcess[str]:
+    def set_umask() -> None:
+        if umask is not None:
+            os.umask(umask)
+
+    return subprocess.run(
+        [sys.executable, "-m", "triage", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=ENV,
+        timeout=300,
+        preexec_fn=set_umask,
+    )
+
+
+def test_check_jsonl_on_stdout_streams_each_report() -> None:
+    files = [str(CORE / name) for name in ("stripped.jpg", "camera_original.jpg") * 2]
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "triage", "check", *files, "-f", "jsonl"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+        env=ENV,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    first_at = time.monotonic()
+    rest = proc.stdout.read()
+    proc.wait(timeout=300)
+    ended = time.monotonic()
+    assert json.loads(first)["file"]["path"] == files[0]
+    assert len(rest.splitlines()) == 3
+    # Buffered output would arrive only at exit; streamed, the first line comes while
+    # three more files are still being analyzed.
+    assert ended - first_at > 0.25 * (ended - started), (first_at - started, ended - started)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "check"),
+    [
+        (".json", lambda text: json.loads(text)["file"]["format"] == "jpeg"),
+        (".jsonl", lambda text: len(text.splitlines()) == 1 and json.loads(text)),
+        (
+            ".csv",
+            lambda text: next(csv.reader(io.StringIO(text)))[:3] == ["path", "sha256", "format"],
+        ),
+        (".html", lambda text: text.lstrip().lower().startswith("<!doctype html")),
+        (
+            ".txt",
+            lambda text: "manipulation" in text and "\x1b[" not in text and "{" not in text[:5],
+        ),
+    ],
+)
+def test_output_format_follows_the_extension_and_the_umask(
+    tmp_path: Path, suffix: str, check: object
+) -> None:
+    target = tmp_path / f"report{suffix}"
+    out = run_cli(
+        "check",
+        str(CORE / "camera_edited.jpg"),
+        "--only",
+        "metadata",
+        "-o",
+        str(target),
+        umask=0o027,
+    )
+    assert out.returncode == 0, out.stderr
+    assert callable(check) and check(target.read_text(encoding="utf-8"))
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_check_writes_csv_and_html_beside_json(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    table, page = tmp_path / "summary.csv", tmp_path / "page.html"
+    out = run_cli(
+        "check",
+        str(CORE / "camera_edited.jpg"),
+        str(bad),
+        "--only",
+        "metadata",
+        "--csv",
+        str(table),
+        "--html",
+        str(page),
+        umask=0o002,
+    )
+    assert out.returncode == 1
+    assert len(json.loads(out.stdout)) == 2
+    rows = list(csv.DictReader(io.StringIO(table.read_text(encoding="utf-8"))))
+    assert {r["status"] for r in rows} == {"ok", "failed"}
+    good = next(r for r in rows if r["status"] == "ok")
+    assert good["kind"] == "image" and int(good["width"]) > 0 and int(good["height"]) > 0
+    for q in ("manipulation", "synthetic", "provenance"):
+        assert float(good[f"{q}_low"]) <= float(good[f"{q}_score"]) <= float(good[f"{q}_high"])
+    for path in (table, page):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o664
+
+
+def test_write_atomic_gives_the_mode_open_would(tmp_path: Path) -> None:
+    from triage.fileio import write_atomic
+
+    old = os.umask(0o077)
+    try:
+        write_atomic(tmp_path / "private.json", "{}")
+        os.umask(0o022)
+        write_atomic(tmp_path / "shared.json", "{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "private.json").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "shared.json").stat().st_mode) == 0o644
+
+
+def test_a_1_0_consumer_validates_a_1_1_report() -> None:
+    """tests/data/report-schema-1.0.json is the 1.0 contract as it is meant: the 1.0
+    schema with its `additionalProperties: false` taken out (issue 17). A consumer holding
+    it validates what this version writes, and the current schema accepts additions a
+    later minor version may make."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from triage import analyze
+    from triage.report import SCHEMA_VERSION, report_json_schema
+
+    assert SCHEMA_VERSION == "1.1"
+    report = analyze(str(CORE / "camera_edited.jpg")).model_dump(mode="json")
+    old = json.loads((ROOT / "tests" / "data" / "report-schema-1.0.json").read_text())
+    jsonschema.validate(report, old)
+    later = {**report, "something_new": {"added": "in 1.2"}}
+    later["file"] = {**report["file"], "new_field": 1}
+    jsonschema.validate(later, report_json_schema())
+    jsonschema.validate(later, old)
+    assert '"additionalProperties": false' not in json.dumps(report_json_schema())
+
+
+def test_scan_summary_counts_failed_files() -> None:
+    from rich.console import Console
+
+    from triage.scan.summary import ScanSummary, row_from_report
+
+    def report(path: str, errors: list[dict[str, str]]) -> dict[str, object]:
+        return {
+            "file": {"path": path},
+            "attention": 0.2,
+            "questions": {
+                q: {"score": 0.2, "interval": [0.1, 0.3], "band": "no-indicators"}
+                for q in ("manipulation", "synthetic", "provenance")
+            },
+            "errors": errors,
+        }
+
+    summary = ScanSummary(
+        rows=[
+            row_from_report(report("a.jpg", [])),
+            row_from_report(report("b.jpg", [])),
+            row_from_report(report("c.jpg", [{"stage": "decode", "message": "truncated"}])),
+        ]
+    )
+    buf = io.StringIO()
+    summary.render(Console(file=buf, width=200, no_color=True), top=25)
+    text = buf.getvalue()
+    assert "top 2 of 3; 1 failed" in text and "Failed (1)" in text
