@@ -15,9 +15,12 @@ EXAMPLES = """Examples:
 \b
   triage db add originals/ --label original --source "my camera roll"
   triage db add debunked.jpg --label debunked --source https://example.org/factcheck/123
-  triage db lookup inbox/photo.jpg
+  triage db lookup inbox/photo.jpg           # exit 0: a match, 3: none, 1: unreadable file
+  triage db lookup inbox/ --max-distance 31 --json   # plain PDQ threshold, as ThreatExchange
   triage db export refs.csv                  # hashes only: safe to share
+  triage db export partner.pdq.csv --format pdq-csv   # plain hash,quality lines
   triage db import partner_pdq.csv --label circulating --source partner
+  triage db import stopncii_md5.txt --label ncii    # MD5 digests of files (exact match)
   triage db stats
   TRIAGE_DB=team.sqlite triage check photo.jpg   # the provenance analyzer uses the store
 
@@ -181,19 +184,33 @@ def lookup_command(
         ..., help="Files or folders to look up.", show_default=False
     ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per file (JSON Lines)."),
+    max_distance: int | None = typer.Option(
+        None,
+        "--max-distance",
+        min=0,
+        max=128,
+        help="Match on PDQ alone within this many bits (ThreatExchange uses 31) instead of "
+        "the provenance rules (PDQ, pHash and crops combined, quality-aware).",
+    ),
     db: Path | None = DbOption,
 ) -> None:
-    """Is a picture (or a video's keyframes) already in the store? Nearest matches first."""
+    """Is a picture (or a video's keyframes) already in the store? Nearest matches first.
+
+    Files are also matched by MD5 against imported MD5 lists (exact). Exit code: 0 when
+    some file matched, 3 when none did, 1 when a file could not be read (2 usage error).
+    """
     import json
 
     from triage.analyzers.provenance import lookup_frames, media_hashes
     from triage.errors import MediaError
     from triage.media import Media
+    from triage.store.lookup import digest_rows, file_md5, pdq_within, row_summary
 
     files, problems = _media_files(paths)
     if not files and problems:
         raise usage_error("; ".join(problems))
     store = _open(db, create=False)
+    any_match = False
     try:
         for f in files:
             try:
@@ -202,48 +219,91 @@ def lookup_command(
             except MediaError as exc:
                 problems.append(f"{f}: {exc}")
                 continue
-            finding = lookup_frames(store, frames, media.kind == "video")
             result: dict[str, Any] = {"path": str(f), "sha256": media.sha256, "match": None}
             result.update({k: v for k, v in frames[0].metrics().items() if k != "time"})
-            if finding is not None:
-                ev = finding.evidence
-                result["match"] = {k: v for k, v in ev.items() if k != "other_matches"}
-                result["other_matches"] = ev.get("other_matches", [])
-                result["detail"] = finding.detail
+            try:
+                result["md5"] = file_md5(f)
+            except OSError as exc:
+                problems.append(f"{f}: {exc.strerror or exc}")
+                continue
+            md5_rows = digest_rows(store, "md5", result["md5"])
+            detail = ""
+            if max_distance is None:
+                finding = lookup_frames(store, frames, media.kind == "video")
+                if finding is not None:
+                    ev = finding.evidence
+                    result["match"] = {k: v for k, v in ev.items() if k != "other_matches"}
+                    result["other_matches"] = ev.get("other_matches", [])
+                    detail = result["detail"] = finding.detail
+            else:
+                near = pdq_within(store, (fr.pdq_variants for fr in frames), max_distance)
+                if near:
+                    result["match"] = row_summary(near[0].row, near[0].distance)
+                    result["other_matches"] = [row_summary(m.row, m.distance) for m in near[1:20]]
+                    top = near[0]
+                    detail = result["detail"] = (
+                        f"PDQ within {top.distance} bits (limit {max_distance}) of a stored hash"
+                        f" labelled {top.row.label or '(no label)'}"
+                        + (f" from {top.row.source}" if top.row.source else "")
+                        + (f"; {len(near) - 1} more" if len(near) > 1 else "")
+                    )
+            if md5_rows:
+                result["md5_matches"] = [row_summary(r) for r in md5_rows]
+                exact = (
+                    f"MD5 listed ({', '.join(sorted({r.label or '(no label)' for r in md5_rows}))})"
+                )
+                detail = f"{exact}; {detail}" if detail else exact
+            matched = result["match"] is not None or bool(md5_rows)
+            any_match = any_match or matched
             if as_json:
                 typer.echo(json.dumps(result, ensure_ascii=False))
-            elif finding is None:
+            elif not matched:
                 typer.echo(f"{f}: no match in {store.count()} stored hash rows")
             else:
-                typer.echo(f"{f}: MATCH - {finding.detail}")
+                typer.echo(f"{f}: MATCH - {detail}")
     finally:
         store.close()
     for p in problems:
         _echo_err(f"skipped {p}")
     if problems:
         raise typer.Exit(code=1)
+    if not any_match:
+        raise typer.Exit(code=NO_MATCH_EXIT)
+
+
+NO_MATCH_EXIT = 3  # like grep's 1, but 1 already means "a file could not be read"
 
 
 # ------------------------------------------------------------ import/export
 @db_app.command("import")
 def import_command(
-    file: Path = typer.Argument(..., help="JSONL or CSV (with a header, or PDQ `hash,quality`)."),
+    file: Path = typer.Argument(
+        ...,
+        help="JSONL, or a CSV/TSV hash list: with a header (ours, or pdq_hash,quality / md5 ...) "
+        "or ThreatExchange-style hash,quality[,anything...] lines; MD5 lists too.",
+    ),
     fmt: str | None = typer.Option(
-        None, "--format", "-f", help="jsonl or csv (default: by extension)."
+        None, "--format", "-f", help="jsonl, csv or tsv (default: by extension; tabs are seen)."
     ),
     label: str = typer.Option("", "--label", "-l", help="Label for rows that have none."),
     source: str = typer.Option("", "--source", "-s", help="Source for rows that have none."),
     algorithm: str | None = typer.Option(
-        None, "--algorithm", help="Algorithm for rows that name none (pdq, phash, dhash)."
+        None,
+        "--algorithm",
+        help="Algorithm for rows that name none (pdq, phash, dhash, md5). Default: from the "
+        "header, else from the length (64 hex digits = PDQ, 32 = MD5).",
     ),
     db: Path | None = DbOption,
 ) -> None:
     """Import hashes; bad rows are reported with line numbers and skipped, the rest
-    are added in one transaction."""
-    from triage.store.exchange import import_file
+    are added in one transaction. Columns the store does not keep are named once."""
+    from triage.store.exchange import IMPORT_FORMATS, import_file
+    from triage.store.hashlists import normalize_algorithm
 
-    if fmt and fmt.lower() not in ("jsonl", "csv"):
-        raise usage_error("--format must be jsonl or csv")
+    if fmt and fmt.lower() not in IMPORT_FORMATS:
+        raise usage_error(f"--format must be one of {', '.join(IMPORT_FORMATS)}")
+    if algorithm:
+        algorithm = normalize_algorithm(algorithm)
     if not file.is_file():
         raise usage_error(f"{file}: no such file")
     store = _open(db, create=True)
@@ -255,9 +315,12 @@ def import_command(
         store.close()
     for line, reason in res.errors:
         _echo_err(f"{file}:{line}: skipped: {reason}")
+    if res.ignored_columns:
+        _echo_err(f"{file}: columns not stored: {', '.join(res.ignored_columns)}")
+    kinds = ", ".join(f"{n} {a}" for a, n in sorted(res.by_algorithm.items()))
     _echo_err(
         f"{res.added} row(s) added, {res.duplicates} already present, {len(res.errors)} bad "
-        f"row(s) skipped ({store.path})"
+        f"row(s) skipped" + (f"; read {kinds}" if kinds else "") + f" ({store.path})"
     )
     if res.errors:
         raise typer.Exit(code=1)
@@ -267,7 +330,11 @@ def import_command(
 def export_command(
     file: Path = typer.Argument(..., help="Output file (.jsonl or .csv), or - for stdout."),
     fmt: str | None = typer.Option(
-        None, "--format", "-f", help="jsonl or csv (default: by extension)."
+        None,
+        "--format",
+        "-f",
+        help="jsonl, csv (every field) or pdq-csv (plain ThreatExchange `hash,quality` lines, "
+        "no header, each PDQ once). Default: by extension.",
     ),
     algorithm: str | None = typer.Option(None, "--algorithm", help="Only this algorithm."),
     db: Path | None = DbOption,
@@ -276,11 +343,11 @@ def export_command(
     import io
 
     from triage.cli.common import write_atomic
-    from triage.store.exchange import export_rows, guess_format
+    from triage.store.exchange import EXPORT_FORMATS, export_rows, guess_format
 
     form = guess_format(file, fmt) if str(file) != "-" else (fmt or "jsonl").lower()
-    if form not in ("jsonl", "csv"):
-        raise usage_error("--format must be jsonl or csv")
+    if form not in EXPORT_FORMATS:
+        raise usage_error(f"--format must be one of {', '.join(EXPORT_FORMATS)}")
     store = _open(db, create=False)
     buf = io.StringIO()
     try:

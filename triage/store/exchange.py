@@ -4,8 +4,11 @@ Export writes one row per line with the columns of ``EXPORT_FIELDS``. Import rea
 
 * JSON Lines: one object per line with at least ``hash`` (and ``algorithm``, or a
   hash length that names it: 64 hex digits = PDQ);
-* CSV with a header row naming some of ``EXPORT_FIELDS``;
-* headerless CSV in the common PDQ list form ``hash,quality`` (or ``hash`` alone).
+* delimited lists (CSV or TSV) read by :mod:`triage.store.hashlists`: with a header
+  naming some of ``EXPORT_FIELDS`` (or ``pdq_hash``, ``md5`` ...), or headerless in the
+  ThreatExchange form ``hash,quality[,anything...]``; MD5 lists beside PDQ.
+
+Export also writes the plain ThreatExchange form (``pdq-csv``: ``hash,quality``).
 
 Bad rows are reported with their line numbers and skipped; the good ones go in
 one transaction.
@@ -14,7 +17,6 @@ one transaction.
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from triage.store.db import HashRow, HashStore, validate_row
+from triage.store.hashlists import ListNotes, algorithm_for_length, delimited_records
 
 EXPORT_FIELDS = (
     "algorithm",
@@ -43,10 +46,16 @@ class ImportResult:
     added: int = 0
     read: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+    ignored_columns: list[str] = field(default_factory=list)  # header names not stored
+    by_algorithm: dict[str, int] = field(default_factory=dict)  # rows read per algorithm
 
     @property
     def duplicates(self) -> int:
         return self.read - self.added
+
+
+IMPORT_FORMATS = ("jsonl", "csv", "tsv")
+EXPORT_FORMATS = ("jsonl", "csv", "pdq-csv")
 
 
 def guess_format(path: Path, explicit: str | None = None) -> str:
@@ -57,6 +66,8 @@ def guess_format(path: Path, explicit: str | None = None) -> str:
 
 # --------------------------------------------------------------------- export
 def export_rows(store: HashStore, out: TextIO, fmt: str, algorithm: str | None = None) -> int:
+    if fmt == "pdq-csv":
+        return export_pdq_csv(store, out)
     n = 0
     if fmt == "jsonl":
         for row in store.rows(algorithm):
@@ -72,6 +83,19 @@ def export_rows(store: HashStore, out: TextIO, fmt: str, algorithm: str | None =
     return n
 
 
+def export_pdq_csv(store: HashStore, out: TextIO) -> int:
+    """The plain ThreatExchange PDQ list: ``hash,quality`` lines, no header, each hash
+    once. Only hashes of the pictures as they are (not the derived crops); a hash
+    stored without a quality gets an empty quality cell."""
+    seen: set[str] = set()
+    for row in store.rows("pdq"):
+        if row.derived or row.hash in seen:
+            continue
+        seen.add(row.hash)
+        out.write(f"{row.hash},{'' if row.quality is None else row.quality}\n")
+    return len(seen)
+
+
 def _export_dict(row: HashRow) -> dict[str, Any]:
     d = row.as_dict()
     d.pop("id", None)
@@ -85,11 +109,12 @@ def read_rows(
     default_label: str = "",
     default_source: str = "",
     default_algorithm: str | None = None,
+    notes: ListNotes | None = None,
 ) -> tuple[list[HashRow], list[tuple[int, str]]]:
     """Parse rows; returns (valid rows, [(line number, reason), ...])."""
     rows: list[HashRow] = []
     errors: list[tuple[int, str]] = []
-    records = _jsonl_records(text) if fmt == "jsonl" else _csv_records(text)
+    records = _jsonl_records(text) if fmt == "jsonl" else delimited_records(text, notes)
     for line_no, rec in records:
         if isinstance(rec, str):
             errors.append((line_no, rec))
@@ -109,12 +134,22 @@ def import_file(
     default_source: str = "",
     default_algorithm: str | None = None,
 ) -> ImportResult:
+    notes = ListNotes()
     with open(path, encoding="utf-8-sig", newline="") as fh:
         rows, errors = read_rows(
-            fh, guess_format(path, fmt), default_label, default_source, default_algorithm
+            fh, guess_format(path, fmt), default_label, default_source, default_algorithm, notes
         )
     added = store.add(rows)
-    return ImportResult(added=added, read=len(rows), errors=errors)
+    by_algorithm: dict[str, int] = {}
+    for r in rows:
+        by_algorithm[r.algorithm] = by_algorithm.get(r.algorithm, 0) + 1
+    return ImportResult(
+        added=added,
+        read=len(rows),
+        errors=errors,
+        ignored_columns=notes.ignored_columns,
+        by_algorithm=by_algorithm,
+    )
 
 
 def _jsonl_records(text: TextIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
@@ -132,26 +167,6 @@ def _jsonl_records(text: TextIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
         yield line_no, obj
 
 
-def _csv_records(text: TextIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    content = text.read()
-    reader = csv.reader(io.StringIO(content))
-    header: list[str] | None = None
-    for row in reader:
-        line_no = reader.line_num
-        if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
-            continue
-        if header is None:
-            names = [c.strip().lower() for c in row]
-            if "hash" in names:
-                header = names
-                continue
-            header = ["hash", "quality"]  # headerless: the common PDQ list form
-        if len(row) > len(header):
-            yield line_no, f"{len(row)} columns, expected at most {len(header)}"
-            continue
-        yield line_no, {k: v for k, v in zip(header, row, strict=False) if v.strip() != ""}
-
-
 def _to_row(
     rec: dict[str, Any], default_label: str, default_source: str, default_algorithm: str | None
 ) -> HashRow:
@@ -161,10 +176,12 @@ def _to_row(
     algo = rec.get("algorithm") or default_algorithm
     if not algo:
         digits = len(value.strip().removeprefix("0x"))
-        if digits == 64:
-            algo = "pdq"
-        else:
-            raise ValueError(f"no algorithm given and {digits} hex digits do not name one")
+        algo = algorithm_for_length(digits)
+        if algo is None:
+            raise ValueError(
+                f"no algorithm given and {digits} hex digits do not name one "
+                "(64 = PDQ, 32 = MD5; or use --algorithm)"
+            )
     quality = rec.get("quality")
     t = rec.get("time")
     row = HashRow(
