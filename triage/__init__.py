@@ -4,11 +4,13 @@ It reports what independent analyzers found about three questions (manipulation,
 synthetic generation, provenance), each with a score, an interval and plain words
 about its doubt. It never gives a verdict.
 
-Library entry point::
+Library entry points::
 
     import triage
-    report = triage.analyze("photo.jpg")
+    report = triage.analyze("photo.jpg")            # a path, bytes or a binary stream
     print(report.questions["manipulation"].band)
+    for report in triage.analyze_many(paths, jobs=2):  # worker processes, one per file
+        print(report.file.path, report.attention)
 """
 
 from __future__ import annotations
@@ -18,18 +20,28 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from triage.api import Source
     from triage.report import Report
 
-__all__ = ["__version__", "analyze"]
+__all__ = ["__version__", "analyze", "analyze_many"]
 
 
-def analyze(path: str, **options: Any) -> Report:
-    """Analyze one file and return its :class:`~triage.report.Report`.
+def analyze(source: Source, *, name: str | None = None, **options: Any) -> Report:
+    """Analyze one file (a path, bytes or a binary stream); see :func:`triage.api.analyze`.
 
-    Options are those of :class:`triage.pipeline.Options` (``only``, ``skip``,
-    ``artifacts_dir``, ``max_pixels``, ``prior``, ``db_path`` ...). Bad input never
-    raises: the report carries an error entry instead.
+    Bad input never raises: the report carries an error entry instead.
     """
-    from triage.pipeline import Options, analyze_path
+    from triage.api import analyze as _analyze
 
-    return analyze_path(path, Options(**options))
+    return _analyze(source, name=name, **options)
+
+
+def analyze_many(
+    paths: Any, *, jobs: int | None = None, timeout: float | None = 120.0, **options: Any
+) -> Iterator[Report]:
+    """Analyze files in worker processes, yielding reports; see :func:`triage.api.analyze_many`."""
+    from triage.api import analyze_many as _analyze_many
+
+    return _analyze_many(paths, jobs=jobs, timeout=timeout, **options)

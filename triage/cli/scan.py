@@ -30,6 +30,7 @@ EXAMPLES = """Examples:
   triage scan inbox/ > inbox.jsonl                  # JSONL on stdout, summary on stderr
   triage scan /mnt/shared/archive --scheduler tcp://10.0.0.5:8786 -o archive.jsonl
   triage scan inbox/ --html inbox.html --no-pixels  # visual page without pixels
+  triage scan photos/ --group-distance 4 -o p.jsonl  # stricter near-duplicate groups
 
 Non-media files are listed as skipped, not failed. Exit code 0 when every media
 file was analyzed, 1 when some failed (reasons in the summary and the JSONL),
@@ -113,6 +114,15 @@ def scan_command(
     top: int = typer.Option(
         25, "--top", help="Rows of the summary table (highest attention first)."
     ),
+    group_distance: int = typer.Option(
+        8,
+        "--group-distance",
+        min=0,
+        max=64,
+        help="Near-duplicate groups: files whose 64-bit pHashes differ in at most this many "
+        "bits (an explicit threshold, as imagededup's). 0 = same picture after re-encoding "
+        "only; higher groups more loosely (crops, edits) with more false groupings.",
+    ),
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Scan folders: every media file analyzed in an isolated worker, streamed to JSONL.
@@ -194,6 +204,7 @@ def scan_command(
     console = Console(stderr=jsonl_to_stdout, highlight=False)
     if result.torn_bytes:
         console.print(f"resume: cut a torn last line ({result.torn_bytes} bytes) off {output}")
+    result.summary.group_distance = group_distance
     result.summary.render(console, top=top)
     if csv is not None:
         from triage.render.csv import write_csv
@@ -211,5 +222,5 @@ def scan_command(
 
             for report in result.reports:  # a non-UTF-8 file name, shown with \xNN escapes
                 report.file.path = printable(report.file.path)
-            write_html(result.reports, html, no_pixels=no_pixels)
+            write_html(result.reports, html, no_pixels=no_pixels, group_distance=group_distance)
     raise typer.Exit(code=result.exit_code)

@@ -89,9 +89,10 @@ def write_html(
     path: Path,
     no_pixels: bool = False,
     title: str | None = None,
+    group_distance: int = NEAR_DUPLICATE_RADIUS,
 ) -> None:
     """Render ``reports`` to one self-contained HTML file at ``path`` (atomically)."""
-    text = render_html(reports, no_pixels=no_pixels, title=title)
+    text = render_html(reports, no_pixels=no_pixels, title=title, group_distance=group_distance)
     write_atomic(path, text)
 
 
@@ -99,6 +100,7 @@ def render_html(
     reports: Sequence[Report],
     no_pixels: bool = False,
     title: str | None = None,
+    group_distance: int = NEAR_DUPLICATE_RADIUS,
 ) -> str:
     """The HTML page for ``reports``: a file page for one, a batch page for more."""
     reports = list(reports)
@@ -134,7 +136,7 @@ def render_html(
         files=files,
         rows=rows,
         failures=failures,
-        groups=_duplicate_view(reports, files) if batch else [],
+        groups=_duplicate_view(reports, files, group_distance) if batch else [],
         questions=QUESTIONS,
         question_words=QUESTION_WORDS,
         bands=BANDS,
@@ -143,7 +145,7 @@ def render_html(
         no_pixels=no_pixels,
         generated=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         tool_version=reports[0].tool.version if reports else "",
-        radius=NEAR_DUPLICATE_RADIUS,
+        radius=group_distance,
         style=_resource("style.css"),
         script=_resource("sort.js"),
     )
@@ -662,9 +664,11 @@ def _hash_groups(hashed: list[tuple[int, str]], radius: int) -> list[list[int]]:
     return out
 
 
-def _duplicate_view(reports: Sequence[Report], files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _duplicate_view(
+    reports: Sequence[Report], files: list[dict[str, Any]], radius: int = NEAR_DUPLICATE_RADIUS
+) -> list[dict[str, Any]]:
     out = []
-    for group in near_duplicate_groups(reports):
+    for group in near_duplicate_groups(reports, radius):
         first = reports[group[0]]
         h0 = _phash_of(first)
         members = []

@@ -123,6 +123,7 @@ class ScanSummary:
     excluded: int = 0
     resumed: int = 0  # reports taken from an earlier run's output
     seconds: float = 0.0
+    group_distance: int = DUPLICATE_RADIUS  # pHash bits for near-duplicate groups
 
     def add_skipped(self, entry: Entry) -> None:
         self.skipped.append((entry.path, entry.reason or "skipped"))
@@ -153,7 +154,8 @@ class ScanSummary:
             "resumed": self.resumed,
             "seconds": round(self.seconds, 3),
             "bands": {q: dict(c) for q, c in self.band_counts().items()},
-            "duplicate_groups": duplicate_groups(self.rows),
+            "duplicate_groups": duplicate_groups(self.rows, self.group_distance),
+            "group_distance": self.group_distance,
             "failures": [{"path": r.path, "errors": r.errors} for r in self.failures],
             "skipped_files": [{"path": p, "reason": why} for p, why in self.skipped],
         }
@@ -206,11 +208,12 @@ class ScanSummary:
             bands.add_row(Text(band, BAND_STYLE[band]), *[str(counts[q][band]) for q in QUESTIONS])
         console.print(bands)
 
-        groups = duplicate_groups(self.rows)
+        groups = duplicate_groups(self.rows, self.group_distance)
         if groups:
             console.print(
                 Text(
-                    f"Near-duplicate groups (pHash within {DUPLICATE_RADIUS} bits): {len(groups)}",
+                    f"Near-duplicate groups (pHash within {self.group_distance} bits): "
+                    f"{len(groups)}",
                     style="bold",
                 )
             )
