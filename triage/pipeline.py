@@ -48,6 +48,8 @@ class Options:
     # Threads running one file's analyzers side by side (None: one per core). A scan
     # worker sets cores // jobs, so N workers x threads never exceed the machine.
     threads: int | None = None
+    # Add every metadata tag (triage.metadump, exiftool -j -G style) under `metadata`.
+    with_metadata: bool = False
 
 
 def analyze_path(path: str | Path, options: Options | None = None) -> Report:
@@ -137,6 +139,10 @@ def analyze_media(
         artifacts=[],
         errors=errors,
     )
+    if opts.with_metadata:
+        from triage.metadump import dump
+
+        report.metadata = dump(media)
     _attach_artifacts(report, produced, opts)
     return report
 

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 SCHEMA_VERSION = "1.1"
 
@@ -130,6 +137,12 @@ class Report(_Model):
     analyzers: list[AnalyzerRun] = Field(default_factory=list)
     artifacts: list[ArtifactRef] = Field(default_factory=list)
     errors: list[ErrorEntry] = Field(default_factory=list)
+    metadata: dict[str, Any] | None = Field(
+        default=None,
+        description="Every metadata tag, keyed 'Group:Tag' as exiftool -j -G writes them "
+        "(File, EXIF, GPS, MakerNotes, XMP, IPTC, ICC_Profile, PNG, QuickTime, C2PA). "
+        "Only with --with-metadata (added in 1.1).",
+    )
     # PNG bytes of each artifact, kept in memory for the HTML report; never serialized.
     _artifact_png: list[bytes] = PrivateAttr(default_factory=list)
 
@@ -137,6 +150,14 @@ class Report(_Model):
     def failed(self) -> bool:
         """True when the file could not be analyzed as a whole or in part."""
         return bool(self.errors)
+
+    @model_serializer(mode="wrap")
+    def _leave_out_absent_metadata(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # The metadata block is opt-in; reports without it look as they did in 1.0.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("metadata") is None:
+            data.pop("metadata", None)
+        return data
 
 
 def report_json_schema() -> dict[str, Any]:

@@ -46,9 +46,10 @@ from triage.cli import check as _check  # noqa: E402
 from triage.cli import db as _db  # noqa: E402
 from triage.cli import evaluate as _evaluate  # noqa: E402
 from triage.cli import info as _info  # noqa: E402
+from triage.cli import meta as _meta  # noqa: E402
 from triage.cli import scan as _scan  # noqa: E402
 
-for _module in (_check, _db, _evaluate, _info, _scan):
+for _module in (_check, _db, _evaluate, _info, _meta, _scan):
     _module.register(app)
 
 

@@ -54,6 +54,7 @@ EXAMPLES = """Examples:
   triage check *.jpg -o reports.json --csv summary.csv
   triage check photo.jpg --artifacts out/ --html photo.html
   triage check photo.jpg --only metadata,compression
+  triage check photo.jpg -f json --with-metadata | jq '.metadata["GPS:GPSPosition"]'
   triage check photo.jpg --prior manipulation=0.1   # a desk where edits are rare
 """
 
@@ -96,6 +97,12 @@ def check_command(
     no_pixels: bool = NO_PIXELS_OPTION,
     video_frames: int | None = VIDEO_FRAMES_OPTION,
     debug: bool = DEBUG_OPTION,
+    with_metadata: bool = typer.Option(
+        False,
+        "--with-metadata",
+        help="Add every metadata tag (as `triage meta` prints them, keys like 'EXIF:Make') "
+        "under `metadata` in the JSON report.",
+    ),
     jobs: int | None = typer.Option(
         None,
         "--jobs",
@@ -132,6 +139,7 @@ def check_command(
             debug=debug,
             analyzer_options={} if video_frames is None else {"video_frames": video_frames},
             threads=jobs,
+            with_metadata=with_metadata,
         )
         from triage.analyzers import select
 
