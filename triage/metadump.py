@@ -136,14 +136,14 @@ def grouped(tags: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def _file_group(media: Media, tags: dict[str, Any]) -> None:
     from datetime import UTC, datetime
 
-    from triage.analyzers.credentials import _MIME
+    from triage.forensics.c2pa import MIME
 
     tags["File:FileName"] = media.path.name
     tags["File:FileSize"] = media.size
     tags["File:FileType"] = (media.format or "").upper()
     tags["File:FileTypeExtension"] = media.format
-    if media.format in _MIME:
-        tags["File:MIMEType"] = _MIME[media.format]
+    if media.format in MIME:
+        tags["File:MIMEType"] = MIME[media.format]
     if media.mtime is not None:
         stamp = datetime.fromtimestamp(media.mtime, UTC).replace(microsecond=0)
         tags["File:FileModifyDate"] = stamp.isoformat().replace("+00:00", "Z")
@@ -294,7 +294,7 @@ def _icc_description(profile: bytes) -> str | None:
 def _png(media: Media, data: bytes, tags: dict[str, Any]) -> None:
     if media.format != "png":
         return
-    from triage.analyzers.generator import png_text_chunks
+    from triage.forensics.genmeta import png_text_chunks
 
     for key, value in png_text_chunks(data).items():
         if key.lower() == "xml:com.adobe.xmp":
@@ -319,10 +319,10 @@ def _c2pa(media: Media, tags: dict[str, Any]) -> None:
         tags["C2PA:Present"] = False
         return
     try:
-        from triage.analyzers.credentials import _MIME, read_store, summarize
+        from triage.forensics.c2pa import MIME, read_store, summarize
     except ImportError:
         return
-    mime = _MIME.get(media.format or "")
+    mime = MIME.get(media.format or "")
     if mime is None:
         return
     try:
