@@ -95,3 +95,15 @@ def test_small_image_skipped(tmp_path: Path) -> None:
     path.write_bytes(buf.getvalue())
     result = WatermarkAnalyzer().run(Media.open(path), Context())
     assert result.skipped_reason
+
+
+def test_haar_approximation_matches_pywavelets_bit_for_bit():
+    pywt = pytest.importorskip("pywt")
+    from triage.forensics.watermark import haar_approximation
+
+    rng = np.random.default_rng(3)
+    for dtype in (np.uint8, np.float32):
+        u = rng.integers(0, 256, (96, 132)).astype(dtype)
+        if dtype == np.float32:
+            u = u / np.float32(255.0) + np.float32(0.5)
+        assert np.array_equal(haar_approximation(u), pywt.dwt2(u, "haar")[0])

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,7 +53,11 @@ class Media:
         self.width: int | None = None
         self.height: int | None = None
         self.duration: float | None = None
-        self._reduced: dict[int, Any] = {}
+        # Shared per-file features (reduced copies, block DCTs...), each computed once
+        # whichever analyzer thread asks first; see :meth:`_memo`.
+        self._memo_lock = threading.Lock()
+        self._memo_done: dict[tuple[Any, ...], Any] = {}
+        self._memo_busy: dict[tuple[Any, ...], threading.Event] = {}
 
     # ------------------------------------------------------------------ open
     @classmethod
@@ -233,18 +239,104 @@ class Media:
         (results must not depend on --only). For a JPEG the base comes from Pillow's
         DCT-domain draft decode, which skips most of the inverse DCT.
         """
-        if max_side in self._reduced:
-            return self._reduced[max_side]
+        return self._memo(("reduced", max_side), lambda: self._make_reduced(max_side))
+
+    def _make_reduced(self, max_side: int) -> np.ndarray:
         w, h = self.width or 0, self.height or 0
         if max(w, h) <= max_side:
-            out = self.rgb
-        elif max_side <= REDUCED_BASE:
-            out = _area_resize(self._base, max_side)
-        else:
-            out = _area_resize(self.rgb, max_side)
+            return self.rgb
+        if max_side <= REDUCED_BASE:
+            return _area_resize(self._base, max_side)
+        return _area_resize(self.rgb, max_side)
+
+    # ------------------------------------------------------- shared features
+    @cached_property
+    def luma(self) -> np.ndarray:
+        """Full-resolution luma, H x W uint8, read-only: Pillow's "L" conversion of the
+        shared decode (ITU-R BT.601 weights, rounded), without a full-size RGB array.
+
+        The one luma plane of the block-level analyzers (compression, resampling,
+        spectral, tamper): a crop of it equals the "L" conversion of the same crop.
+        """
+        import numpy as np
+
+        out = np.asarray(self.image().convert("L"))
         out.flags.writeable = False
-        self._reduced[max_side] = out
         return out
+
+    def reduced_gray(self, max_side: int) -> np.ndarray:
+        """Luma (float32, 0..255, BT.601 as OpenCV rounds it) of :meth:`reduced`,
+        cached per size, read-only: the working image of noise and copy-move."""
+
+        def make() -> np.ndarray:
+            import cv2
+            import numpy as np
+
+            rgb = np.ascontiguousarray(self.reduced(max_side))
+            return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+        return self._memo(("reduced_gray", max_side), make)
+
+    def noise_residual(self, max_side: int) -> np.ndarray:
+        """Immerkaer high-pass residual (float32, read-only) of :meth:`reduced_gray`,
+        cached per size (see :func:`triage.forensics.noise.noise_residual`)."""
+
+        def make() -> np.ndarray:
+            from triage.forensics.noise import noise_residual
+
+            return noise_residual(self.reduced_gray(max_side))
+
+        return self._memo(("noise_residual", max_side), make)
+
+    def block_dct(
+        self,
+        y0: int = 0,
+        x0: int = 0,
+        terms: int = 64,
+        row_step: int = 1,
+        col_step: int = 1,
+    ) -> np.ndarray:
+        """8x8 block DCT of :attr:`luma` on the grid at (y0, x0), cached per argument set.
+
+        Float32 planes (terms, block_rows, block_cols) of the zig-zag terms, level
+        shift applied (see :func:`triage.forensics.dct.block_dct`), read-only. Each
+        distinct request is computed once per file; requests are not served from a
+        larger cached one, so the values never depend on which analyzer ran first.
+        """
+
+        def make() -> np.ndarray:
+            from triage.forensics.dct import block_dct
+
+            return block_dct(self.luma, y0, x0, row_step=row_step, terms=terms, col_step=col_step)
+
+        return self._memo(("block_dct", y0, x0, terms, row_step, col_step), make)
+
+    def _memo(self, key: tuple[Any, ...], make: Callable[[], np.ndarray]) -> np.ndarray:
+        """``make()`` once per key and file, shared between analyzer threads: a second
+        thread asking for a piece being computed waits for it instead of redoing it."""
+        while True:
+            with self._memo_lock:
+                if key in self._memo_done:
+                    return self._memo_done[key]  # type: ignore[no-any-return]
+                busy = self._memo_busy.get(key)
+                if busy is None:
+                    busy = self._memo_busy[key] = threading.Event()
+                    mine = True
+                else:
+                    mine = False
+            if not mine:
+                busy.wait()
+                continue  # done, or the maker failed: then this thread tries itself
+            try:
+                out = make()
+                out.flags.writeable = False
+                with self._memo_lock:
+                    self._memo_done[key] = out
+            finally:
+                with self._memo_lock:
+                    del self._memo_busy[key]
+                busy.set()
+            return out
 
     @cached_property
     def _base(self) -> np.ndarray:

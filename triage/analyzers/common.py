@@ -19,15 +19,11 @@ WORK_SIDE = 800
 
 
 def working_gray(media: Media, max_side: int) -> tuple[np.ndarray, float]:
-    """Grey working image (float32) from ``media.reduced(max_side)`` and the factor
-    that maps its coordinates back to full resolution."""
-    import cv2
-    import numpy
-
-    rgb = media.reduced(max_side)
-    gray = cv2.cvtColor(numpy.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY).astype(numpy.float32)
-    full_w = media.width or rgb.shape[1]
-    return gray, full_w / rgb.shape[1]
+    """Grey working image (float32, read-only, shared: ``media.reduced_gray``) and the
+    factor that maps its coordinates back to full resolution."""
+    gray = media.reduced_gray(max_side)
+    full_w = media.width or gray.shape[1]
+    return gray, full_w / gray.shape[1]
 
 
 def to_full(box: tuple[int, int, int, int], scale: float, w: int, h: int) -> list[int]:
@@ -42,14 +38,19 @@ def to_full(box: tuple[int, int, int, int], scale: float, w: int, h: int) -> lis
 
 
 def native_gray(media: Media, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
-    """Full-resolution luma (float32) of ``box`` (x0, y0, x1, y1) or the whole image,
-    converted by Pillow from the shared decode (no full-size RGB array is made)."""
+    """Full-resolution luma (float32) of ``box`` (x0, y0, x1, y1) or the whole image:
+    a crop of the shared luma plane (``media.luma``, Pillow's "L" conversion)."""
     import numpy
 
-    img = media.image()
-    if box is not None:
-        img = img.crop(box)
-    return numpy.asarray(img.convert("L"), dtype=numpy.float32)
+    luma = media.luma
+    h, w = luma.shape
+    if box is None:
+        return luma.astype(numpy.float32)
+    x0, y0, x1, y1 = box
+    if 0 <= x0 <= x1 <= w and 0 <= y0 <= y1 <= h:
+        return luma[y0:y1, x0:x1].astype(numpy.float32)
+    # A box reaching outside the image: Pillow pads the crop with black.
+    return numpy.asarray(media.image().crop(box).convert("L"), dtype=numpy.float32)
 
 
 def centred_window(w: int, h: int, max_pixels: int) -> tuple[int, int, int, int]:

@@ -74,7 +74,7 @@ class CompressionAnalyzer(Analyzer):
     # ------------------------------------------------------------------ JPEG
     def _run_jpeg(self, media: Media, ctx: Context, res: AnalyzerResult) -> None:
         from triage.forensics import encoders
-        from triage.forensics.dct import block_dct, double_compression, phase_scan
+        from triage.forensics.dct import double_compression, phase_scan
         from triage.forensics.jpeg import JpegError, fingerprint, parse_jpeg
 
         try:
@@ -94,10 +94,10 @@ class CompressionAnalyzer(Analyzer):
             self._check_resave(info, fp, known, make, model, res)
 
         clock = _Clock(res)
-        gray = _luma(media)
+        gray = media.luma
         clock.lap("decode")
         stride = _block_stride(gray)
-        coeffs = block_dct(gray, terms=TERMS, row_step=stride, col_step=stride)
+        coeffs = media.block_dct(terms=TERMS, row_step=stride, col_step=stride)
         clock.lap("block_dct")
         q2 = info.luma_table() if info else None
         quality = fp["quant_tables"][0]["quality"] if fp.get("quant_tables") else None
@@ -122,7 +122,7 @@ class CompressionAnalyzer(Analyzer):
         # Aligned double compression on a subsample of block rows.
         nblocks = coeffs.shape[1] * coeffs.shape[2]
         step = max(1, nblocks // 12_000)
-        cal = block_dct(gray, 4, 4, row_step=step * stride, col_step=stride, terms=13)
+        cal = media.block_dct(4, 4, row_step=step * stride, col_step=stride, terms=13)
         dc = double_compression(coeffs[:, ::step], cal, q2)
         clock.lap("double_compression")
         res.metrics["double_compression"] = dc
@@ -268,9 +268,9 @@ class CompressionAnalyzer(Analyzer):
     def _run_other(self, media: Media, ctx: Context, res: AnalyzerResult) -> None:
         import numpy as np
 
-        from triage.forensics.dct import block_dct, phase_scan, prior_quality
+        from triage.forensics.dct import phase_scan, prior_quality
 
-        gray = _luma(media)
+        gray = media.luma
         scan = phase_scan(gray)
         dy, dx = (int(v) for v in np.unravel_index(int(scan.argmax()), scan.shape))
         best = float(scan.max())
@@ -296,7 +296,7 @@ class CompressionAnalyzer(Analyzer):
             res.examined["manipulation"] = 0.3
             return
         stride = _block_stride(gray)
-        coeffs = block_dct(gray, dy, dx, terms=TERMS, row_step=stride, col_step=stride)
+        coeffs = media.block_dct(dy, dx, terms=TERMS, row_step=stride, col_step=stride)
         pq = prior_quality(coeffs)
         res.metrics["prior_quality"] = pq
         quality = pq["quality"]
@@ -530,18 +530,6 @@ def _scale_gap(q1: int, q2: int | None) -> float:
         return float("inf")
     a, b = scale(q1), scale(q2)
     return max(a, b) / min(a, b)
-
-
-def _luma(media: Media) -> np.ndarray:
-    """Luma of the shared decode: ``media.gray`` when another analyzer already made
-    it, otherwise Pillow's own BT.601 "L" conversion of the shared decoded image
-    (uint8; a third of the memory traffic of RGB -> float32, same weights)."""
-    import numpy as np
-
-    cached = media.__dict__.get("gray")  # functools.cached_property storage
-    if cached is not None:
-        return np.asarray(cached)
-    return np.asarray(media.image().convert("L"))
 
 
 def _block_stride(gray: np.ndarray) -> int:

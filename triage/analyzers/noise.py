@@ -38,7 +38,7 @@ class NoiseAnalyzer(Analyzer):
         gray, scale = working_gray(media, WORK_SIDE)
         gh, gw = gray.shape
         block = 32 if max(gh, gw) >= 640 else 16
-        nm = block_noise_map(gray, block)
+        nm = block_noise_map(gray, block, residual=media.noise_residual(WORK_SIDE))
         valid_share = float(nm.valid.mean()) if nm.valid.size else 0.0
         result.metrics = {
             "working_size": [gw, gh],

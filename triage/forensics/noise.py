@@ -74,17 +74,23 @@ class NoiseMap:
     median_sigma: float
 
 
-def block_noise_map(gray: np.ndarray, block: int = 32, min_spread: float = 0.12) -> NoiseMap:
+def block_noise_map(
+    gray: np.ndarray,
+    block: int = 32,
+    min_spread: float = 0.12,
+    residual: np.ndarray | None = None,
+) -> NoiseMap:
     """Robust per-block noise levels and their deviation from the image's own
     brightness-dependent noise curve.
 
     ``gray`` is a float array in 0..255. Blocks that are mostly clipped (near 0 or 255)
     or whose noise is below what 8-bit quantisation can express are marked invalid.
     ``min_spread`` floors the spread of log ratios so that an unusually uniform image
-    does not turn tiny differences into large z-scores.
+    does not turn tiny differences into large z-scores. ``residual``: the
+    :func:`noise_residual` of ``gray`` when the caller already has it (shared).
     """
     g = np.asarray(gray, dtype=np.float32)
-    res = np.abs(noise_residual(g))
+    res = np.abs(noise_residual(g) if residual is None else residual)
     edges = structure_mask(g)
     res[edges] = np.inf  # edge pixels are left out of each block's median
     rb = np.sort(_blocks(res, block), axis=2)

@@ -1,0 +1,90 @@
+"""Shared per-file features of ``Media``: computed once, identical to computing them
+directly, read-only, and shared between analyzer threads."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from triage.forensics.dct import block_dct
+from triage.media import Media
+
+
+@pytest.fixture()
+def photo(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(5)
+    base = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)
+    img = np.asarray(Image.fromarray(base).resize((400, 300), Image.BICUBIC))
+    noisy = np.clip(img.astype(np.int16) + rng.integers(-6, 7, img.shape), 0, 255)
+    path = tmp_path / "p.jpg"
+    Image.fromarray(noisy.astype(np.uint8)).save(path, quality=88)
+    return path
+
+
+def test_luma_is_pillow_l_and_read_only(photo: Path) -> None:
+    media = Media.open(photo)
+    with Image.open(photo) as im:
+        expected = np.asarray(im.convert("RGB").convert("L"))
+    assert media.luma.dtype == np.uint8
+    assert np.array_equal(media.luma, expected)
+    assert not media.luma.flags.writeable
+    assert media.luma is media.luma
+
+
+def test_block_dct_cached_per_request_and_equal_to_direct(photo: Path) -> None:
+    media = Media.open(photo)
+    a = media.block_dct(terms=21, row_step=2, col_step=2)
+    assert a is media.block_dct(terms=21, row_step=2, col_step=2)
+    assert np.array_equal(a, block_dct(media.luma, terms=21, row_step=2, col_step=2))
+    b = media.block_dct(4, 4, terms=13)
+    assert np.array_equal(b, block_dct(media.luma, 4, 4, terms=13))
+    assert not a.flags.writeable and not b.flags.writeable
+
+
+def test_reduced_gray_matches_opencv_conversion(photo: Path) -> None:
+    import cv2
+
+    media = Media.open(photo)
+    g = media.reduced_gray(200)
+    assert g.dtype == np.float32 and max(g.shape) == 200
+    rgb = np.ascontiguousarray(media.reduced(200))
+    assert np.array_equal(g, cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32))
+    assert media.noise_residual(200) is media.noise_residual(200)
+
+
+def test_threads_share_one_computation(photo: Path) -> None:
+    media = Media.open(photo)
+    calls = []
+    gate = threading.Barrier(4)
+    results: list[np.ndarray] = []
+
+    def make() -> np.ndarray:
+        calls.append(1)
+        return np.zeros(3)
+
+    def ask() -> None:
+        gate.wait()
+        results.append(media._memo(("test",), make))
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert all(r is results[0] for r in results)
+
+
+def test_a_failing_feature_raises_in_every_thread_that_asks(photo: Path) -> None:
+    media = Media.open(photo)
+
+    def make() -> np.ndarray:
+        raise ValueError("boom")
+
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            media._memo(("bad",), make)
