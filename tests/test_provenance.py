@@ -481,3 +481,27 @@ def test_long_video_keyframes_are_spread_over_its_duration(tmp_path: Path) -> No
     times = [f.time for f in frames]
     assert len(frames) == 6 and times == sorted(times)
     assert times[0] is not None and times[0] <= 6 and times[-1] is not None and times[-1] >= 48
+
+
+def test_bulk_add_with_deferred_indexes_matches_row_by_row_insert(tmp_path: Path) -> None:
+    """A large import (here: batches of 4) drops the key indexes and rebuilds them;
+    duplicates within the import and against stored rows are skipped as before."""
+
+    def rows(n: int, start: int = 0) -> list[HashRow]:
+        out = [HashRow("pdq", f"{i:064x}", 90, "lab", "src") for i in range(start, start + n)]
+        out.append(HashRow("pdq", f"{start:064x}", 10, "lab", "src"))  # duplicate key
+        out.append(HashRow("phash", f"{start:016x}", None, "lab", "src", sha256="c" * 64))
+        return out
+
+    stores = []
+    for name, batch in (("slow", 100_000), ("bulk", 4)):
+        with HashStore.open(tmp_path / f"{name}.sqlite") as store:
+            assert store.add(rows(3)) == 4
+            assert store.add(rows(30, start=2), batch=batch) == 30  # row 2 is known already
+            assert store.add(rows(5, start=40), batch=batch) == 6
+            names = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
+            assert {"hashes_unique", "hashes_sha256"} <= names
+            assert store.add([HashRow("pdq", f"{7:064x}", 1, "lab", "src")]) == 0
+            stores.append([(r.algorithm, r.hash, r.quality, r.sha256) for r in store.rows()])
+            assert len(store.lookup("pdq", [f"{7:064x}"], 0)) == 1
+    assert stores[0] == stores[1]

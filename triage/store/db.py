@@ -20,6 +20,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,9 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+
 def validate_row(row: HashRow) -> HashRow:
     """Normalise a row's fields; raises ``ValueError`` with a short reason."""
     from triage.hashing import normalize_hex
@@ -83,7 +87,7 @@ def validate_row(row: HashRow) -> HashRow:
         row.quality = q
     if row.sha256:
         s = row.sha256.strip().lower()
-        if len(s) != 64 or any(c not in "0123456789abcdef" for c in s):
+        if len(s) != 64 or not set(s) <= _HEX_DIGITS:
             raise ValueError("sha256 must be 64 hex digits")
         row.sha256 = s
     else:
@@ -91,7 +95,7 @@ def validate_row(row: HashRow) -> HashRow:
     if row.time is not None:
         row.time = float(row.time)
     row.derived = (row.derived or "").strip().lower()
-    if len(row.derived) > 16 or not all(c.isalnum() for c in row.derived):
+    if len(row.derived) > 16 or (row.derived and not row.derived.isalnum()):
         raise ValueError("derived must be a short word (e.g. crop95)")
     row.label = (row.label or "").strip()
     row.source = (row.source or "").strip()
@@ -183,38 +187,39 @@ class HashStore:
         )
 
     # ----------------------------------------------------------------- write
-    def add(self, rows: Iterable[HashRow]) -> int:
-        """Insert rows in one transaction (duplicates ignored); returns rows added."""
+    def add(self, rows: Iterable[HashRow], batch: int = 100_000) -> int:
+        """Insert rows in one transaction (duplicates ignored); returns rows added.
+
+        ``rows`` is consumed in batches of ``batch`` (``executemany`` each), so an
+        iterator of millions of rows is never held as parameters at once. Once an
+        import outgrows what the store held before, the key indexes are dropped for
+        the rest of it and rebuilt at the end (a sort instead of one random B-tree
+        insertion per row, ~10x fewer page visits at millions of rows); duplicates
+        among the appended rows are then removed the way ``INSERT OR IGNORE`` would
+        have (the first occurrence is kept), so the store ends with the same rows in
+        the same id order either way (ids may skip the removed duplicates). Readers
+        see the old store until the commit.
+        """
         stamp = now_iso()
-        params = []
-        for r in rows:
-            validate_row(r)
-            params.append(
-                (
-                    r.algorithm,
-                    bytes.fromhex(r.hash),
-                    r.quality,
-                    r.label,
-                    r.source,
-                    r.first_seen or stamp[:10],
-                    r.note,
-                    r.sha256,
-                    r.time,
-                    r.added_at or stamp,
-                    r.derived,
-                )
-            )
-        if not params:
-            return 0
+        day = stamp[:10]
+        it = iter(rows)
+        added = 0
         with self._write() as conn:
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO hashes (algorithm, hash, quality, label, source, "
-                "first_seen, note, sha256, media_time, added_at, derived) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                params,
-            )
-            added = conn.total_changes - before
+            before_rows = int(conn.execute("SELECT COUNT(*) FROM hashes").fetchone()[0])
+            first_new: int | None = None  # ids from here on were appended without indexes
+            while chunk := list(islice(it, batch)):
+                params = [_params(validate_row(r), stamp, day) for r in chunk]
+                if first_new is None and added + len(params) > max(before_rows, batch):
+                    first_new = _next_id(conn)
+                    for name, _ in _KEY_INDEXES:
+                        conn.execute(f"DROP INDEX IF EXISTS {name}")
+                before = conn.total_changes
+                conn.executemany(_INSERT, params)
+                added += conn.total_changes - before
+            if first_new is not None:
+                added -= _drop_duplicates(conn, first_new)
+                for _, create in _KEY_INDEXES:
+                    conn.execute(create)
             if added:
                 self._bump()
         return added
@@ -384,6 +389,56 @@ class HashStore:
         matches = [Match(rows[i], d, v) for i, (d, v) in best.items() if i in rows]
         matches.sort(key=lambda m: (m.distance, m.variant, m.row.id or 0))
         return matches
+
+
+_INSERT = (
+    "INSERT OR IGNORE INTO hashes (algorithm, hash, quality, label, source, "
+    "first_seen, note, sha256, media_time, added_at, derived) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+)
+# The unique key of a row (schema v3) and the indexes a bulk import rebuilds.
+_KEY = "algorithm, hash, IFNULL(sha256, ''), IFNULL(media_time, -1.0), derived, label, source"
+_KEY_INDEXES = (
+    ("hashes_unique", f"CREATE UNIQUE INDEX hashes_unique ON hashes ({_KEY})"),
+    (
+        "hashes_sha256",
+        "CREATE INDEX hashes_sha256 ON hashes (sha256) WHERE sha256 IS NOT NULL",
+    ),
+)
+
+
+def _params(r: HashRow, stamp: str, day: str) -> tuple[Any, ...]:
+    return (
+        r.algorithm,
+        bytes.fromhex(r.hash),
+        r.quality,
+        r.label,
+        r.source,
+        r.first_seen or day,
+        r.note,
+        r.sha256,
+        r.time,
+        r.added_at or stamp,
+        r.derived,
+    )
+
+
+def _next_id(conn: sqlite3.Connection) -> int:
+    seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'hashes'").fetchone()
+    return int(seq[0]) + 1 if seq else 1
+
+
+def _drop_duplicates(conn: sqlite3.Connection, first_new: int) -> int:
+    """Delete rows with id >= ``first_new`` whose key an earlier row already has
+    (what INSERT OR IGNORE would have skipped); returns how many. One sort of the
+    table by key (a window over each key's rows in id order)."""
+    cur = conn.execute(
+        "DELETE FROM hashes WHERE id IN (SELECT id FROM (SELECT id, "
+        f"LAG(id) OVER (PARTITION BY {_KEY} ORDER BY id) AS prev FROM hashes) "
+        "WHERE prev IS NOT NULL AND id >= ?)",
+        (first_new,),
+    )
+    return int(cur.rowcount)
 
 
 _COLUMNS = (
