@@ -86,24 +86,49 @@ def knn_l2(desc: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.
     k = min(k, n)
     integral = bool(np.array_equal(desc, np.rint(desc)))
     sq_max = float((desc.astype(np.float64) ** 2).sum(axis=1).max()) if n else 0.0
-    dtype = np.float32 if integral and 4.0 * sq_max < 2.0**24 else np.float64
+    exact = integral and 4.0 * sq_max < 2.0**24
+    dtype = np.float32 if exact else np.float64
     d: np.ndarray = np.ascontiguousarray(desc, dtype=dtype)
     sq = (d * d).sum(axis=1)
+    m2 = d * dtype(-2.0)  # exact: a power of two
     idx = np.empty((n, k), np.int64)
     dist = np.empty((n, k), np.float32)
     for r0 in range(0, n, block):
         rows = slice(r0, min(n, r0 + block))
-        d2 = sq[rows, None] + sq[None, :] - 2.0 * (d[rows] @ d.T)
-        np.maximum(d2, 0.0, out=d2)
-        if k < n:
-            part = np.argpartition(d2, k - 1, axis=1)[:, :k]
+        if exact:
+            # Integer sums in any order are the same floats: accumulate in place.
+            d2 = d[rows] @ m2.T
+            d2 += sq[rows, None]
+            d2 += sq[None, :]
         else:
-            part = np.tile(np.arange(n), (d2.shape[0], 1))
+            d2 = sq[rows, None] + sq[None, :] - 2.0 * (d[rows] @ d.T)
+        np.maximum(d2, 0.0, out=d2)
+        part = _k_smallest(d2, k) if k < n else np.tile(np.arange(n), (d2.shape[0], 1))
         pd = np.take_along_axis(d2, part, axis=1)
         order = np.lexsort((part, pd), axis=1)
         idx[rows] = np.take_along_axis(part, order, axis=1)
         dist[rows] = np.sqrt(np.take_along_axis(pd, order, axis=1)).astype(np.float32)
     return idx, dist
+
+
+def _k_smallest(d2: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of each row's ``k`` smallest values (unordered), the same set
+    ``np.argpartition(d2, k - 1)[:, :k]`` gives.
+
+    A row's k-th smallest value (a plain partition, cheaper than an indirect one)
+    picks its entries at or below it with one comparison; where exactly ``k`` are,
+    that is the set. Rows with ties at the k-th value (more than ``k`` qualify) go to
+    ``argpartition`` itself, so its choice among the tied entries is kept as well.
+    """
+    kth = np.partition(d2, k - 1, axis=1)[:, k - 1]
+    below = d2 <= kth[:, None]
+    ties = below.sum(axis=1) != k
+    out = np.empty((d2.shape[0], k), np.int64)
+    below[ties] = False
+    out[~ties] = np.nonzero(below)[1].reshape(-1, k)
+    if ties.any():
+        out[ties] = np.argpartition(d2[ties], k - 1, axis=1)[:, :k]
+    return out
 
 
 def self_matches(

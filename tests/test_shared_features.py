@@ -1,0 +1,101 @@
+"""Speed work must not change what a report says: the shared per-file features
+(``Media.luma``, ``Media.block_dct``, reduced copies) give the same report whichever
+analyzer computes them first, alone or side by side in threads.
+
+The fixture test runs in the main suite; the corpus test (real camera JPEGs) runs
+when ../shared/corpus is present.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from triage.pipeline import Options, analyze_path
+
+PIXEL_ANALYZERS = ("compression", "noise", "copymove", "resampling", "watermark")
+VOLATILE = {"seconds", "timings_ms", "analyzed_at"}
+
+
+def _stable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _stable(v) for k, v in obj.items() if k not in VOLATILE}
+    if isinstance(obj, list):
+        return [_stable(v) for v in obj]
+    return obj
+
+
+def _report(path: Path, **kw: Any) -> dict[str, Any]:
+    out: dict[str, Any] = _stable(analyze_path(str(path), Options(**kw)).model_dump(mode="json"))
+    return out
+
+
+def _runs(report: dict[str, Any]) -> dict[str, Any]:
+    return {a["name"]: a for a in report["analyzers"]}
+
+
+def _check_same(path: Path) -> None:
+    serial = _report(path, threads=1)
+    threaded = _report(path, threads=4)
+    assert threaded == serial, path.name
+    runs = _runs(serial)
+    for name in PIXEL_ANALYZERS:
+        alone = _runs(_report(path, threads=1, only=[name]))[name]
+        assert alone == runs[name], f"{path.name}: {name} differs when run alone"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "compression/paste_q55_into_q90.jpg",
+        "compression/png_from_jpeg_q80.png",
+        "pixels/copymove.jpg",
+        "pixels/resampled.png",
+        "watermark/sd1_marked.png",
+    ],
+)
+def test_reports_do_not_depend_on_analyzer_order_or_threads(fixtures_dir: Path, name: str) -> None:
+    _check_same(fixtures_dir / name)
+
+
+@pytest.mark.corpus
+def test_camera_reports_do_not_depend_on_analyzer_order_or_threads(corpus_dir: Path) -> None:
+    from PIL import Image
+
+    sized = []
+    for p in sorted((corpus_dir / "camera").rglob("*.jp*g")):
+        with Image.open(p) as im:
+            sized.append((im.size[0] * im.size[1], p))
+    sized.sort()
+    picks = {sized[int(q * (len(sized) - 1))][1] for q in (0.0, 0.5, 0.8, 1.0)} if sized else set()
+    for path in sorted(picks):
+        _check_same(path)
+
+
+def _knn_reference(desc: Any, k: int) -> tuple[Any, Any]:
+    """The previous matcher: one argpartition over each full row of distances."""
+    import numpy as np
+
+    d = desc.astype(np.float64)
+    d2 = ((d[:, None, :] - d[None, :, :]) ** 2).sum(axis=2).astype(np.float32)
+    part = np.argpartition(d2, k - 1, axis=1)[:, :k]
+    pd = np.take_along_axis(d2, part, axis=1)
+    order = np.lexsort((part, pd), axis=1)
+    return np.take_along_axis(part, order, axis=1), np.sqrt(np.take_along_axis(pd, order, axis=1))
+
+
+@pytest.mark.parametrize("levels", [3, 40])
+def test_knn_matches_the_full_partition_including_ties(levels: int) -> None:
+    import numpy as np
+
+    from triage.forensics.copymove import knn_l2
+
+    rng = np.random.default_rng(levels)
+    desc = rng.integers(0, levels, (300, 16)).astype(np.float32)  # few levels: many ties
+    desc[10] = desc[20]
+    idx, dist = knn_l2(desc, 6, block=128)
+    ref_idx, ref_dist = _knn_reference(desc, 6)
+    assert np.array_equal(idx, ref_idx)
+    assert np.allclose(dist, ref_dist)
