@@ -18,11 +18,17 @@ from triage.analyzers.tamper import TamperAnalyzer, load_model
 from triage.forensics.blockfeatures import (
     FEATURE_NAMES,
     TILE,
+    _flat_blocks,
+    _mosaic,
     block_dct,
+    double_quantization,
     image_score,
     probability_regions,
     rgb_tile_features,
+    stride_for,
+    zigzag_dct,
 )
+from triage.forensics.dct import block_dct as shared_block_dct
 from triage.media import Media
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +69,63 @@ def test_block_dct_matches_opencv() -> None:
     assert np.allclose(ours[1, 1], ref, atol=1e-3)
 
 
+def test_zigzag_dct_matches_the_shared_block_dct() -> None:
+    rng = np.random.default_rng(1)
+    g = rng.uniform(0, 255, (64, 64)).astype(np.float32)
+    ref = shared_block_dct(g, terms=64)  # (64 terms, 8, 8) in zig-zag order
+    ours = zigzag_dct(
+        _flat_blocks(_mosaic(g, 2, 2, 1))
+    )  # blocks in (tile row, i, tile col, j) order
+    assert np.allclose(ours.T.reshape(64, 8, 8), ref, atol=1e-2)
+
+
+def test_stride_bounds_the_work_on_large_images() -> None:
+    assert stride_for(1200, 1600) == 1
+    assert stride_for(3000, 4000) == 3
+    rgb = scene(768, 512, 4)
+    tf = rgb_tile_features(rgb, step=2)
+    assert tf.tile == 2 * TILE and tf.values.shape[:2] == (512 // 64, 768 // 64)
+
+
+def _dq_image(seed: int, patch: bool) -> tuple[np.ndarray, list[int]]:
+    """A scene saved at q60 then re-saved at q80 on the same grid; with ``patch``, a
+    box is replaced (before the second save) by content with no earlier JPEG."""
+    clean = scene(512, 512, seed, noise_sigma=3.0)
+    first = _decode(_jpeg(clean, 60))
+    if patch:
+        first = first.copy()
+        first[128:320, 192:384] = scene(512, 512, seed + 5, noise_sigma=3.0)[128:320, 192:384]
+    data = _jpeg(first, 80)
+    with Image.open(io.BytesIO(data)) as im:
+        table = list(im.quantization[0])
+    return _decode(data), table
+
+
+def test_double_quantization_marks_the_region_without_the_first_compression() -> None:
+    from triage.forensics.dct import to_zigzag
+
+    rgb, table = _dq_image(21, patch=True)
+    luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)[:, :, 0]
+    blocks = _flat_blocks(_mosaic(luma, 16, 16, 1))
+    shifted = _flat_blocks(_mosaic(luma, 16, 16, 1, offset=4))
+    llr, gain = double_quantization(zigzag_dct(blocks), to_zigzag(table), zigzag_dct(shifted))
+    assert gain > 0.5
+    # blocks are ordered (tile row, i, tile col, j): back to a 64 x 64 block map
+    bmap = llr.reshape(64, 64)
+    inside = bmap[17:39, 25:47].mean()
+    outside = np.concatenate([bmap[:14].ravel(), bmap[44:].ravel()]).mean()
+    assert outside > 0.5 > 0 > inside
+    # A single compression at the same quality fits the calibrated histogram: no gain.
+    single = _decode(_jpeg(scene(512, 512, 21, noise_sigma=3.0), 80))
+    luma1 = cv2.cvtColor(single, cv2.COLOR_RGB2YCrCb)[:, :, 0]
+    _, gain1 = double_quantization(
+        zigzag_dct(_flat_blocks(_mosaic(luma1, 16, 16, 1))),
+        to_zigzag(table),
+        zigzag_dct(_flat_blocks(_mosaic(luma1, 16, 16, 1, offset=4))),
+    )
+    assert gain1 < 0.05
+
+
 def test_tile_features_shape_and_names() -> None:
     rgb = scene(320, 256, 5)
     tf = rgb_tile_features(rgb)
@@ -100,11 +163,12 @@ def test_tiny_model_trained_here_finds_a_planted_splice(tmp_path: Path) -> None:
     examples = list(generate(sources, seed=1, edits_per_source=5))
     assert {e.kind for e in examples} >= {"none", "splice", "retouch"}
     assert all(e.mask.shape == _decode(e.jpeg).shape[:2] for e in examples)
-    booster = train.fit(examples, seed=0, rounds=60)
+    booster = train.fit(train.featurize(examples), seed=0, rounds=60)
     spliced, _, box = _splice_pair(77, 640, 480)
-    feats = rgb_tile_features(_decode(spliced))
+    feats = train.jpeg_features(spliced)
+    assert feats.tile == TILE
     prob = train.predict_map(booster, feats.values)
-    (c0, r0, c1, r1), _, _ = probability_regions(prob, 0.5)[0]
+    (c0, r0, c1, r1), _, _ = probability_regions(prob, 0.3)[0]
     found = (c0 * TILE, r0 * TILE, c1 * TILE, r1 * TILE)
     assert _iou(found, box) >= 0.5
 

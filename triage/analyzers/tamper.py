@@ -2,13 +2,16 @@
 
 Wraps :mod:`triage.forensics.blockfeatures` and the lightgbm model in
 ``triage/data/models/tamper.txt`` (trained by ``python -m triage.train tamper``; its
-manifest holds the data, seed and held-out figures). The model scores every 32-px
-tile for "this does not look like the rest of this photo"; the analyzer reports the
-image-level score, the regions above the threshold and a heatmap.
+manifest holds the data, seed and held-out figures). The model scores every tile
+(4 x 4 JPEG blocks on the file's own grid) for "this does not look like the rest of
+this photo"; the analyzer reports the image-level score, the regions above the
+region threshold and a heatmap.
 
 Size policy: the features need the file's own 8x8 grid, so the image is read at
-native resolution; above ``MAX_PIXELS`` a centred window of that size is examined
-and the rest is reported as not checked.
+native resolution, but on large images only every ``step``-th block row and column
+is transformed (tiles of ``32 * step`` px, see
+:func:`triage.forensics.blockfeatures.stride_for`): the work stays near that of a
+2.5 MP image and the whole frame is examined.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ if TYPE_CHECKING:
     from triage.media import Media
 
 MIN_SIDE = 256
-MAX_PIXELS = 16_000_000
 DEFAULT_THRESHOLD = 0.5
 MODEL = "tamper.txt"
 
@@ -45,7 +47,7 @@ def load_model() -> tuple[Any, dict[str, Any]]:
 
 class TamperAnalyzer(Analyzer):
     name = "tamper"
-    version = "1"
+    version = "2"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Learned local tamper detector over per-tile block features (trained here)."
@@ -61,7 +63,7 @@ class TamperAnalyzer(Analyzer):
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         import numpy as np
 
-        from triage.forensics.blockfeatures import TILE, image_score, rgb_tile_features
+        from triage.forensics.blockfeatures import image_score, region_mask, rgb_tile_features
 
         result = AnalyzerResult()
         w, h = media.width or 0, media.height or 0
@@ -69,65 +71,73 @@ class TamperAnalyzer(Analyzer):
             result.skipped_reason = f"image too small for the tamper model ({w}x{h})"
             return result
         booster, manifest = load_model()
-        rgb, (ox, oy) = _window(media.rgb)
-        feats = rgb_tile_features(rgb, TILE)
+        rgb = media.rgb
+        feats = rgb_tile_features(rgb, _luma_table(media))
+        tile = feats.tile
         r, c, f = feats.values.shape
         prob = booster.predict(feats.values.reshape(-1, f)).reshape(r, c).astype(np.float32)
-        score = image_score(prob)
-        threshold = float(manifest.get("held_out", {}).get("threshold", DEFAULT_THRESHOLD))
-        share = (rgb.shape[0] * rgb.shape[1]) / float(w * h)
-        result.examined = {"manipulation": round(min(1.0, share), 3)}
-        if share < 0.999:
-            result.not_checked.append(
-                f"only a centred window of {rgb.shape[1]}x{rgb.shape[0]} px was examined "
-                f"({share:.0%} of the image)"
-            )
+        held = manifest.get("held_out", {})
+        score = image_score(prob, str(held.get("score_rule", "max3")))
+        threshold = float(held.get("threshold", DEFAULT_THRESHOLD))
+        region_threshold = float(held.get("region_threshold", threshold))
+        result.examined = {"manipulation": 1.0}
+        hot = region_mask(prob, region_threshold)
         result.metrics = {
             "model_version": manifest.get("version"),
             "image_score": round(score, 4),
+            "max_prob": round(float(prob.max()), 4) if prob.size else 0.0,
+            "area": round(float(hot.mean()), 4) if prob.size else 0.0,
             "tiles": int(r * c),
-            "tile": TILE,
+            "tile": tile,
+            "block_stride": feats.step,
             "threshold": threshold,
-            "tiles_above_threshold": int((prob >= threshold).sum()),
+            "region_threshold": region_threshold,
+            "region_tiles": int(hot.sum()),
             "p99_tile": round(float(np.quantile(prob, 0.99)), 4) if prob.size else 0.0,
         }
         if score >= threshold:
-            result.findings.append(_finding(prob, score, threshold, TILE, (ox, oy), (w, h)))
+            result.findings.append(
+                _finding(prob, score, (threshold, region_threshold), tile, (w, h))
+            )
         if ctx.want_artifacts and prob.size:
             result.artifacts.append(
                 Artifact(
                     kind="tamper_map",
-                    title="Tamper model: probability per 32-px tile (bright = unlike the rest)",
+                    title=(
+                        f"Tamper model: probability per {tile}-px tile (bright = unlike the rest)"
+                    ),
                     png=ctx.png(_heatmap(prob, rgb)),
                 )
             )
         return result
 
 
-def _window(rgb: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
-    h, w = rgb.shape[:2]
-    if h * w <= MAX_PIXELS:
-        return rgb, (0, 0)
-    s = (MAX_PIXELS / float(h * w)) ** 0.5
-    ch, cw = int(h * s) // 8 * 8, int(w * s) // 8 * 8
-    oy, ox = (h - ch) // 2 // 8 * 8, (w - cw) // 2 // 8 * 8
-    return rgb[oy : oy + ch, ox : ox + cw], (ox, oy)
+def _luma_table(media: Media) -> list[int] | None:
+    """The file's luma quantization table (natural order), None when not a JPEG."""
+    if media.format != "jpeg":
+        return None
+    try:
+        tables = getattr(media.pil_header, "quantization", None) or {}
+    except Exception:  # a damaged header: the lattice features fall back to a default
+        return None
+    table = tables.get(0)
+    return list(table) if table is not None and len(table) == 64 else None
 
 
 def _finding(
     prob: np.ndarray,
     score: float,
-    threshold: float,
+    thresholds: tuple[float, float],
     tile: int,
-    origin: tuple[int, int],
     size: tuple[int, int],
 ) -> RawFinding:
-    from triage.forensics.blockfeatures import probability_regions
+    from triage.forensics.blockfeatures import MIN_REGION_TILES, probability_regions
 
-    (ox, oy), (w, h) = origin, size
-    regions = probability_regions(prob, threshold, min_tiles=2)[:3]
+    w, h = size
+    threshold, region_threshold = thresholds
+    regions = probability_regions(prob, region_threshold, min_tiles=MIN_REGION_TILES)[:3]
     boxes = [
-        [ox + c0 * tile, oy + r0 * tile, min(w, ox + c1 * tile), min(h, oy + r1 * tile)]
+        [c0 * tile, r0 * tile, min(w, c1 * tile), min(h, r1 * tile)]
         for (c0, r0, c1, r1), _, _ in regions
     ]
     area = sum(n for _, n, _ in regions) * tile * tile / float(w * h)

@@ -1,179 +1,359 @@
 """Per-tile features for local tamper detection: each tile against its own image.
 
-An edit is a local departure: a pasted or retouched region carries another noise
-level, another blocking grid, another compression history than the photo around it.
-These functions measure a handful of such statistics per 8x8 block on the luma
-plane, pool them into tiles, and express every tile both as a value and as a
-deviation from the image's own median, so that a model can learn "this tile does
-not look like the rest of this photo" rather than "this photo was re-saved".
+An edit is a local departure: a pasted, inpainted or retouched region carries
+another noise level, another compression history than the photo around it. These
+functions measure statistics of every 8x8 block on the file's own JPEG grid, all
+from one block DCT of the luma (and one of the Cr plane, and one on the grid
+shifted by 4 pixels), pool them into tiles, and express every tile both as a value
+and as a deviation from the image's own median, so that a model can learn "this
+tile does not look like the rest of this photo" rather than "this photo was
+re-saved".
+
+Cost: on a large image not every block is read. A tile always pools 4 x 4 blocks;
+on images over :data:`FULL_PIXELS` the tile grows to ``32 * step`` pixels and only
+every ``step``-th block row and column is transformed (a stride), so the work is
+bounded by about :data:`FULL_PIXELS` pixels whatever the image size.
 
 All functions are pure and vectorised (no per-block Python loops).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import numpy as np
 
 BLOCK = 8
-TILE = 32  # pixels; 4 x 4 JPEG blocks per tile
+TILE = 32  # pixels at stride 1; 4 x 4 JPEG blocks per tile
+BLOCKS = TILE // BLOCK
+FULL_PIXELS = 2_500_000  # above this, blocks are sampled with a stride
 ELA_QUALITY = 85
+DQ_TERMS = 10  # zig-zag AC terms 1..DQ_TERMS enter the double-quantization test
+DQ_KMAX = 40
 _EPS = 1e-3
 
-# The per-tile statistics, in the order of the first axis of ``tile_statistics``.
-STATISTICS = ("residual", "gradient", "blockiness", "zeros", "ela", "chroma")
+# Per-block statistics, in the order of the first axis of ``block_statistics``.
+STATISTICS = (
+    "hf",  # log mean |AC| of zig-zag terms 28-63: noise and fine texture
+    "mf",  # log mean |AC| of terms 6-27
+    "lf",  # log mean |AC| of terms 1-5: content
+    "zeros",  # share of terms 1-15 quantized to zero by the file's table
+    "lattice",  # distance of terms 1-15 to the file's quantization lattice
+    "dq",  # aligned double-quantization log-likelihood (Bianchi & Piva)
+    "ela",  # log requantization error at IJG quality ELA_QUALITY
+    "grid_zeros",  # zeros on the aligned grid minus zeros on the grid shifted by 4
+    "grid_hf",  # hf on the aligned grid minus hf on the shifted grid
+    "chroma",  # log mean |AC| of the Cr plane, terms 1-27
+)
+_POOLED = len(STATISTICS)
 FEATURE_NAMES: tuple[str, ...] = (
     *(f"{s}_{v}" for s in STATISTICS for v in ("tile", "ring", "dev", "ring_dev")),
     *(f"{s}_median" for s in STATISTICS),
     "noise_vs_content",
     "brightness",
     "clipped",
+    "file_step",
+    "dq_gain",
 )
 
 
 @dataclass(frozen=True)
 class TileFeatures:
-    """Features of every tile: ``values`` is (rows, cols, n_features) float32."""
+    """Features of every tile: ``values`` is (rows, cols, n_features) float32;
+    ``tile`` is the tile side in pixels and ``step`` the block stride."""
 
     values: np.ndarray
     tile: int
+    step: int = 1
 
     @property
     def shape(self) -> tuple[int, int]:
         return int(self.values.shape[0]), int(self.values.shape[1])
 
 
-def _dct_matrix() -> np.ndarray:
-    k = np.arange(BLOCK)
-    m = np.cos(np.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * BLOCK)) * np.sqrt(2 / BLOCK)
-    m[0] /= np.sqrt(2)
-    return m.astype(np.float32)
+def stride_for(height: int, width: int) -> int:
+    """Block stride for an image: 1 up to :data:`FULL_PIXELS`, then growing with
+    the square root of the size (a 12 MP photo reads every third block row and
+    column, in 96-px tiles)."""
+    return max(1, math.ceil(math.sqrt(height * width / FULL_PIXELS) - 1e-9))
 
 
-def _blocks(plane: np.ndarray) -> np.ndarray:
-    """(rows, cols, 8, 8) view of a plane cropped to whole blocks."""
-    h, w = plane.shape[0] // BLOCK * BLOCK, plane.shape[1] // BLOCK * BLOCK
-    p = plane[:h, :w]
-    return p.reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK).swapaxes(1, 2)
+@cache
+def _dct_basis() -> np.ndarray:
+    """(64, 64) matrix mapping a flattened 8x8 block to its zig-zag DCT terms."""
+    from triage.forensics.dct import dct_matrix
+    from triage.forensics.jpeg import ZIGZAG
+
+    d = dct_matrix().astype(np.float64)
+    full = np.kron(d, d)  # row u*8+v: coefficient (u, v) of a row-major block
+    return np.ascontiguousarray(full[list(ZIGZAG)].T.astype(np.float32))
+
+
+def _mosaic(plane: np.ndarray, rows: int, cols: int, step: int, offset: int = 0) -> np.ndarray:
+    """Sampled 8x8 blocks of ``plane`` (H, W) or (H, W, C), as a mosaic image of
+    shape (rows * 32, cols * 32[, C]) with the same dtype.
+
+    Block (i, j) of tile (r, c) is the block at block index (r * BLOCKS + i) * step
+    on the grid starting at ``offset`` pixels; at step 1 the mosaic is the plane
+    itself, cropped."""
+    span = rows * BLOCKS * step * BLOCK
+    wspan = cols * BLOCKS * step * BLOCK
+    p = plane[offset : offset + span, offset : offset + wspan]
+    if p.shape[0] < span or p.shape[1] < wspan:  # the shifted grid loses one block
+        pad = [(0, span - p.shape[0]), (0, wspan - p.shape[1])] + [(0, 0)] * (p.ndim - 2)
+        p = np.pad(p, pad, mode="edge")
+    if step == 1:
+        return np.ascontiguousarray(p)
+    extra = p.shape[2:]
+    b = p.reshape(rows * BLOCKS, step, BLOCK, cols * BLOCKS, step, BLOCK, *extra)
+    return np.ascontiguousarray(b[:, 0, :, :, 0]).reshape(
+        rows * BLOCKS * BLOCK, cols * BLOCKS * BLOCK, *extra
+    )
+
+
+def _flat_blocks(plane: np.ndarray) -> np.ndarray:
+    """(H, W) plane of whole blocks as (H / 8 * W / 8, 64) float32, in the order
+    (block row, block column)."""
+    h, w = plane.shape[0] // BLOCK, plane.shape[1] // BLOCK
+    b = plane[: h * BLOCK, : w * BLOCK].reshape(h, BLOCK, w, BLOCK).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(b, dtype=np.float32).reshape(-1, 64)
+
+
+def zigzag_dct(blocks: np.ndarray) -> np.ndarray:
+    """Orthonormal 2-D DCT of flattened 8x8 blocks, in zig-zag order.
+
+    Parameters
+    ----------
+    blocks : ndarray, shape (N, 64)
+        Row-major 8x8 blocks of pixel values in 0..255.
+
+    Returns
+    -------
+    ndarray, shape (N, 64), float32
+        Term k is zig-zag coefficient k; the DC is level-shifted by 128 as JPEG
+        does, so a decoded JPEG's coefficients divided by the file's table sit
+        close to integers.
+
+    References
+    ----------
+    .. [1] ITU-T T.81 (JPEG), Annex A.3.3.
+    """
+    import cv2
+
+    gemm: Any = cv2.gemm  # SIMD and single-threaded: steadier than BLAS threads on a busy box
+    out: np.ndarray = gemm(np.ascontiguousarray(blocks, np.float32), _dct_basis(), 1.0, None, 0.0)
+    out[:, 0] -= np.float32(1024.0)  # 128 * 8: the level shift only moves the DC
+    return out
 
 
 def block_dct(gray: np.ndarray, terms: int = BLOCK) -> np.ndarray:
-    """Orthonormal 2-D DCT of every 8x8 block on the (0, 0) grid.
+    """Orthonormal 2-D DCT of every 8x8 block on the (0, 0) grid, natural order.
 
     Parameters
     ----------
     gray : ndarray, shape (H, W)
         Luma in 0..255.
     terms : int
-        Keep the lowest ``terms`` x ``terms`` frequencies only (cheaper).
+        Keep the lowest ``terms`` x ``terms`` frequencies only.
 
     Returns
     -------
     ndarray, shape (H // 8, W // 8, terms, terms)
-        DCT-II coefficients of each block, level-shifted by 128 as JPEG does.
 
     References
     ----------
     .. [1] ITU-T T.81 (JPEG), Annex A.3.3.
     """
-    d = _dct_matrix()[:terms]
+    from triage.forensics.dct import dct_matrix
+
+    d = dct_matrix()[:terms]
     h, w = gray.shape[0] // BLOCK, gray.shape[1] // BLOCK
     x = (gray[: h * BLOCK, : w * BLOCK].astype(np.float32) - 128.0).reshape(h, BLOCK, w, BLOCK)
     flat = np.ascontiguousarray(x.transpose(0, 2, 1, 3)).reshape(h * w, BLOCK * BLOCK)
-    # One GEMM against the separable basis kron(D, D): c[u, v] = sum_ij D[u,i] x[i,j] D[v,j].
-    basis = np.kron(d, d).T.astype(np.float32)  # (64, terms * terms)
+    basis = np.kron(d, d).T.astype(np.float32)
     return (flat @ basis).reshape(h, w, terms, terms)
 
 
-def _block_mean(plane: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Mean of every 8x8 block (an exact area resize by the integer factor 8)."""
-    import cv2
-
-    p = np.ascontiguousarray(plane[: rows * BLOCK, : cols * BLOCK], dtype=np.float32)
-    return cv2.resize(p, (cols, rows), interpolation=cv2.INTER_AREA)
+def _log_mean_abs(c: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    return np.log(np.abs(c[:, lo:hi]).mean(axis=1) + _EPS)
 
 
-def block_statistics(
-    gray: np.ndarray, ela: np.ndarray | None = None, chroma: np.ndarray | None = None
-) -> np.ndarray:
-    """Six statistics per 8x8 block: an array of shape (6, H // 8, W // 8).
+def _zeros(c: np.ndarray, qz: np.ndarray) -> np.ndarray:
+    return (np.abs(c[:, 1:16]) < 0.5 * qz[1:16]).mean(axis=1)
+
+
+def _multiplicity(q1: int, q2: int, kmax: int) -> np.ndarray:
+    """n(k), k = 0..kmax: how many first-quantization bins (step q1) land in bin k
+    after requantization with step q2 (both sides of zero counted once)."""
+    a = np.arange(0, math.ceil((kmax + 1) * q2 / q1) + 2)
+    k = np.rint(a * q1 / q2).astype(np.int64)
+    return np.bincount(k[k <= kmax], minlength=kmax + 1)[: kmax + 1].astype(np.float64)
+
+
+def double_quantization(
+    c: np.ndarray, qz: np.ndarray, calibrated: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Per-block aligned double-quantization log-likelihood and its image-level gain.
+
+    For each low AC term the histogram of quantized values ``k = round(c / q2)``
+    over the whole image is compared with the model of a double quantization
+    (first step q1, then the file's q2): the expected count of bin k is the
+    single-compression histogram times n(k), the number of q1 bins that
+    requantize into k. The single-compression histogram is estimated from the
+    same image on the grid shifted by 4 pixels, where no quantization is aligned
+    (calibration, after Fridrich et al.), so a single compression fits it and
+    gains nothing from any q1. q1 is chosen per term by maximum likelihood on the
+    image's own histogram. A block's log-likelihood is the sum over terms of
+    log(n(k) / mean n): positive where its coefficients follow the doubly
+    quantized distribution of the rest of the image, negative where they fall in
+    bins the first quantization left empty (a region without that history).
 
     Parameters
     ----------
-    gray : ndarray, shape (H, W)
-        Luma in 0..255 at the file's native resolution (the JPEG grid must be intact).
-    ela : ndarray, shape (H, W), optional
-        Absolute difference between ``gray`` and its re-compression (error level).
-    chroma : ndarray, shape (H, W), optional
-        A chroma plane (e.g. Cr) at the same size.
+    c : ndarray, shape (N, 64)
+        Zig-zag DCT of the blocks on the file's grid.
+    qz : ndarray, shape (64,)
+        The file's luma quantization table in zig-zag order.
+    calibrated : ndarray, shape (M, 64)
+        Zig-zag DCT of blocks on the grid shifted by (4, 4).
 
     Returns
     -------
-    ndarray, shape (6, rows, cols)
-        In the order of :data:`STATISTICS`: log mean absolute high-pass residual (the
-        3x3 "KB" filter of the SRM set [1]_, a local noise level as in [2]_), log mean
-        gradient magnitude (content), log ratio of the luma step across block
-        boundaries to the step inside blocks (blocking artifacts on the aligned grid,
-        [3]_), share of near-zero low-frequency AC coefficients (quantization
-        coarseness, as the DCT stream of [4]_ reads it), log mean error level, and log
-        mean chroma residual.
+    llr : ndarray, shape (N,)
+        Per-block log-likelihood ratio (double versus single), clipped per term.
+    gain : float
+        Sum over terms of the per-coefficient log-likelihood gain of the best
+        double model over the single one (about 0 for a single compression or a
+        q2 that is a multiple of q1).
+
+    References
+    ----------
+    .. [1] T. Bianchi and A. Piva, "Image forgery localization via block-grained
+       analysis of JPEG artifacts", IEEE TIFS 7(3), 2012.
+    .. [2] Z. Lin, J. He, X. Tang and C.-K. Tang, "Fast, automatic and
+       fine-grained tampered JPEG image detection via DCT coefficient analysis",
+       Pattern Recognition 42(11), 2009.
+    .. [3] J. Fridrich, T. Pevny and J. Lukas, "Estimation of primary quantization
+       matrix in double compressed JPEG images", DFRWS 2003.
+    """
+    n_blocks = c.shape[0]
+    llr = np.zeros(n_blocks, np.float32)
+    total_gain = 0.0
+    bins = DQ_KMAX + 1
+    for t in range(1, DQ_TERMS + 1):
+        q2 = float(qz[t])
+        if q2 < 2:
+            continue
+        k = np.abs(np.rint(c[:, t] / q2)).astype(np.int64)
+        live = (k > 0) & (k <= DQ_KMAX)
+        h = np.bincount(k[live], minlength=bins)[:bins].astype(np.float64)
+        if h.sum() < 300:
+            continue
+        kc = np.abs(np.rint(calibrated[:, t] / q2)).astype(np.int64)
+        counts = np.bincount(kc[(kc > 0) & (kc <= DQ_KMAX)], minlength=bins)[:bins]
+        env = counts.astype(np.float64) + 0.5
+        env[0] = 0.0
+        base = env / env.sum()
+        best, best_n = 0.0, None
+        for q1 in range(1, min(int(2 * q2) + 3, 64)):
+            if q1 == int(q2):
+                continue
+            n = _multiplicity(q1, int(q2), DQ_KMAX)
+            n[0] = 0.0
+            z = float((env * n).sum())
+            if z <= 0:
+                continue
+            model = env * n / z
+            ratio = np.log(np.maximum(model[1:], 1e-6)) - np.log(base[1:])
+            gain = float((h[1:] * ratio).sum() / h.sum())
+            if gain > best:
+                best, best_n = gain, n / (z / env.sum())
+        if best_n is None or best < 0.01:
+            continue
+        total_gain += best
+        per_bin = np.clip(np.log(np.maximum(best_n, 0.05)), -3.0, 3.0).astype(np.float32)
+        per_bin[0] = 0.0
+        llr += np.where(live, per_bin[np.minimum(k, DQ_KMAX)], np.float32(0.0))
+    return llr, float(total_gain)
+
+
+@cache
+def _ela_table() -> np.ndarray:
+    from triage.forensics.dct import zz_table
+
+    return zz_table(ELA_QUALITY)
+
+
+def block_statistics(
+    luma: np.ndarray,
+    luma_shift: np.ndarray,
+    cr: np.ndarray,
+    qz: np.ndarray,
+    use_dq: bool = True,
+) -> tuple[np.ndarray, float]:
+    """The statistics of :data:`STATISTICS` for flattened blocks.
+
+    Parameters
+    ----------
+    luma, luma_shift, cr : ndarray, shape (N, 64)
+        Blocks of the luma on the file's grid, of the luma on the grid shifted by
+        (4, 4) and of the Cr plane on the file's grid (pixel values).
+    qz : ndarray, shape (64,)
+        Luma quantization table of the file in zig-zag order (an IJG table for
+        files that carry none).
+    use_dq : bool
+        Run the double-quantization test (only meaningful for JPEG files).
+
+    Returns
+    -------
+    stats : ndarray, shape (len(STATISTICS), N)
+        Per block: log mean |AC| in three bands (noise, texture, content) [1]_;
+        the share of low terms quantized to zero and the distance to the file's
+        quantization lattice (the DCT stream of CAT-Net reads the same
+        coefficients [2]_); the aligned double-quantization log-likelihood [3]_;
+        the requantization error at quality 85 (error level [4]_, computed in the
+        DCT domain); aligned-minus-shifted-grid zeros and noise (local blocking on
+        the file's grid, a calibration in the manner of [5]_); Cr activity.
+    dq_gain : float
+        Image-level gain of the double-quantization model (see
+        :func:`double_quantization`).
 
     References
     ----------
     .. [1] J. Fridrich and J. Kodovsky, "Rich models for steganalysis of digital
        images", IEEE TIFS 7(3), 2012.
-    .. [2] J. Immerkaer, "Fast noise variance estimation", CVIU 64(2), 1996.
-    .. [3] W. Li, Y. Yuan and N. Yu, "Passive detection of doctored JPEG image via
-       block artifact grid extraction", Signal Processing 89(9), 2009.
-    .. [4] M.-J. Kwon et al., "Learning JPEG compression artifacts for image
+    .. [2] M.-J. Kwon et al., "Learning JPEG compression artifacts for image
        manipulation detection and localization", IJCV 130, 2022.
+    .. [3] T. Bianchi and A. Piva, "Image forgery localization via block-grained
+       analysis of JPEG artifacts", IEEE TIFS 7(3), 2012.
+    .. [4] N. Krawetz, "A picture's worth", Hacker Factor, 2007.
+    .. [5] W. Li, Y. Yuan and N. Yu, "Passive detection of doctored JPEG image via
+       block artifact grid extraction", Signal Processing 89(9), 2009.
     """
-    import cv2
-
-    g = gray.astype(np.float32)
-    kb = np.array([[-1, 2, -1], [2, -4, 2], [-1, 2, -1]], np.float32) / 4.0
-    residual = np.abs(cv2.filter2D(g, -1, kb, borderType=cv2.BORDER_REFLECT))
-    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
-    grad = np.abs(gx) + np.abs(gy)
-    rows, cols = g.shape[0] // BLOCK, g.shape[1] // BLOCK
-    out = np.zeros((len(STATISTICS), rows, cols), np.float32)
-    out[0] = np.log(_block_mean(residual, rows, cols) + _EPS)
-    out[1] = np.log(_block_mean(grad, rows, cols) + _EPS)
-    out[2] = _blockiness(g, rows, cols)
-    low = block_dct(g, 4).reshape(rows, cols, 16)[:, :, 1:]
-    out[3] = (np.abs(low) < 1.0).mean(axis=2)
-    if ela is not None:
-        out[4] = np.log(_block_mean(ela, rows, cols) + _EPS)
-    if chroma is not None:
-        c = np.abs(cv2.filter2D(chroma.astype(np.float32), -1, kb, borderType=cv2.BORDER_REFLECT))
-        out[5] = np.log(_block_mean(c, rows, cols) + _EPS)
-    return out
-
-
-def _blockiness(g: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Log ratio of the mean absolute step across each block's right and bottom
-    boundary to the mean step between its middle columns and rows."""
-    h, w = rows * BLOCK, cols * BLOCK
-    p = np.pad(g[:h, :w], ((0, 1), (0, 1)), mode="edge")
-    right = np.abs(p[:h, 7:w:8] - p[:h, 8 : w + 1 : 8])  # (h, cols)
-    mid_x = np.abs(p[:h, 3:w:8] - p[:h, 4:w:8])
-    below = np.abs(p[7:h:8, :w] - p[8 : h + 1 : 8, :w])  # (rows, w)
-    mid_y = np.abs(p[3:h:8, :w] - p[4:h:8, :w])
-    edge = right.reshape(rows, BLOCK, cols).mean(axis=1) + below.reshape(rows, cols, BLOCK).mean(
-        axis=2
-    )
-    inner = mid_x.reshape(rows, BLOCK, cols).mean(axis=1) + mid_y.reshape(rows, cols, BLOCK).mean(
-        axis=2
-    )
-    return np.log((edge + 0.5) / (inner + 0.5)).astype(np.float32)
-
-
-def _pool(stat: np.ndarray, per_tile: int) -> np.ndarray:
-    r, c = stat.shape[-2] // per_tile, stat.shape[-1] // per_tile
-    s = stat[..., : r * per_tile, : c * per_tile]
-    return s.reshape(*s.shape[:-2], r, per_tile, c, per_tile).mean(axis=(-3, -1))
+    c = zigzag_dct(luma)
+    cs = zigzag_dct(luma_shift)
+    cc = zigzag_dct(cr)
+    out = np.zeros((_POOLED, c.shape[0]), np.float32)
+    out[0] = _log_mean_abs(c, 28, 64)
+    out[1] = _log_mean_abs(c, 6, 28)
+    out[2] = _log_mean_abs(c, 1, 6)
+    out[3] = _zeros(c, qz)
+    ratio = c[:, 1:16] / qz[1:16]
+    dist = np.abs(ratio - np.rint(ratio))
+    out[4] = np.where(np.abs(ratio) >= 0.5, dist, 0.0).mean(axis=1)
+    gain = 0.0
+    if use_dq:
+        out[5], gain = double_quantization(c, qz, cs)
+    t = _ela_table()
+    err = c[:, 1:28] - t[1:28] * np.rint(c[:, 1:28] / t[1:28])
+    out[6] = np.log(np.abs(err).mean(axis=1) + _EPS)
+    out[7] = out[3] - _zeros(cs, qz)
+    out[8] = out[0] - _log_mean_abs(cs, 28, 64)
+    out[9] = _log_mean_abs(cc, 1, 28)
+    return out, gain
 
 
 def _ring(t: np.ndarray) -> np.ndarray:
@@ -183,92 +363,91 @@ def _ring(t: np.ndarray) -> np.ndarray:
     return np.stack([cv2.blur(p, (3, 3), borderType=cv2.BORDER_REFLECT) for p in t])
 
 
-def tile_features(
-    gray: np.ndarray,
-    ela: np.ndarray | None = None,
-    chroma: np.ndarray | None = None,
-    tile: int = TILE,
+def _noise_vs_content(noise: np.ndarray, content: np.ndarray) -> np.ndarray:
+    if noise.size < 4:
+        return np.zeros_like(noise)
+    x, y = content.ravel(), noise.ravel()
+    a = np.vstack([x, np.ones_like(x)]).T
+    coef, *_ = np.linalg.lstsq(a, y, rcond=None)
+    return (noise - (coef[0] * content + coef[1])).astype(np.float32)
+
+
+def default_table() -> np.ndarray:
+    """Zig-zag luma table used for files that carry none (IJG quality 90)."""
+    from triage.forensics.dct import zz_table
+
+    return zz_table(90)
+
+
+def rgb_tile_features(
+    rgb: np.ndarray, qtable: list[int] | tuple[int, ...] | None = None, step: int | None = None
 ) -> TileFeatures:
-    """Per-tile features (see :data:`FEATURE_NAMES`) for a luma plane.
+    """Per-tile features (see :data:`FEATURE_NAMES`) of an RGB image.
 
     Parameters
     ----------
-    gray : ndarray, shape (H, W)
-        Luma in 0..255 at native resolution.
-    ela, chroma : ndarray, optional
-        Error-level and chroma planes, as for :func:`block_statistics`.
-    tile : int
-        Tile side in pixels, a multiple of 8.
+    rgb : ndarray, shape (H, W, 3), uint8
+        At native resolution: the JPEG grid must not have been resampled.
+    qtable : sequence of 64 int, optional
+        The file's luma quantization table in natural (row-major) order, as Pillow
+        reports it; None for files that are not JPEG (no double-quantization test,
+        an IJG quality-90 table stands in for the lattice features).
+    step : int, optional
+        Block stride (default :func:`stride_for` the image size).
 
     Returns
     -------
     TileFeatures
-        ``values`` of shape (H // tile, W // tile, len(FEATURE_NAMES)). Each statistic
-        appears as the tile's value, its 3x3-tile neighbourhood mean, and both minus
-        the image median; then the image medians, the tile's residual left after a
+        ``values`` of shape (H // tile, W // tile, len(FEATURE_NAMES)) with
+        ``tile = 32 * step``. Each statistic appears as the tile's mean over its
+        4 x 4 sampled blocks, its 3x3-tile neighbourhood mean, and both minus the
+        image median; then the image medians, the tile's noise left after a
         per-image linear fit of noise on content (noise that does not match the
         image's own noise-versus-content relation, after Liu et al. [1]_), mean
-        brightness and the share of clipped pixels.
+        brightness, the share of clipped pixels, the mean quantization step of the
+        file's low terms and the image's double-quantization gain.
 
     References
     ----------
     .. [1] C. Liu, W. T. Freeman, R. Szeliski and S. B. Kang, "Noise estimation from
        a single image", CVPR 2006.
     """
-    per = tile // BLOCK
-    stats = _pool(block_statistics(gray, ela, chroma), per)
-    rows, cols = stats.shape[1:]
-    ring = _ring(stats) if rows and cols else stats
-    med = np.median(stats.reshape(len(STATISTICS), -1), axis=1) if rows and cols else np.zeros(6)
-    med = med.astype(np.float32)[:, None, None]
-    parts = []
-    for i in range(len(STATISTICS)):
-        parts += [stats[i], ring[i], stats[i] - med[i], ring[i] - med[i]]
-    parts += [np.broadcast_to(med[i], (rows, cols)) for i in range(len(STATISTICS))]
-    parts.append(_noise_vs_content(stats[0], stats[1]))
-    g = gray[: rows * tile, : cols * tile].astype(np.float32)
-    parts.append(_pool(g[None], tile)[0] / 255.0)
-    clipped = ((g <= 2) | (g >= 253)).astype(np.float32)
-    parts.append(_pool(clipped[None], tile)[0])
-    values = np.stack(parts, axis=-1).astype(np.float32)
-    return TileFeatures(values, tile)
-
-
-def _noise_vs_content(residual: np.ndarray, gradient: np.ndarray) -> np.ndarray:
-    if residual.size < 4:
-        return np.zeros_like(residual)
-    x, y = gradient.ravel(), residual.ravel()
-    a = np.vstack([x, np.ones_like(x)]).T
-    coef, *_ = np.linalg.lstsq(a, y, rcond=None)
-    return (residual - (coef[0] * gradient + coef[1])).astype(np.float32)
-
-
-def image_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Luma, its error level at :data:`ELA_QUALITY`, and the Cr chroma plane.
-
-    Parameters
-    ----------
-    rgb : ndarray, shape (H, W, 3), uint8
-
-    Returns
-    -------
-    (gray, ela, cr) : tuple of ndarray, each (H, W)
-        ``ela`` is the absolute difference between the luma and its JPEG
-        re-compression at quality :data:`ELA_QUALITY` (error level analysis, after
-        N. Krawetz, "A picture's worth", Hacker Factor 2007).
-    """
     import cv2
 
-    ycc = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YCrCb)
-    gray = ycc[:, :, 0]
-    ok, buf = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, ELA_QUALITY])
-    if not ok:
-        raise RuntimeError("JPEG re-encoding failed")
-    again = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
-    if again is None:
-        raise RuntimeError("JPEG re-decoding failed")
-    ela = cv2.absdiff(gray, again)
-    return gray, ela, ycc[:, :, 1]
+    from triage.forensics.dct import to_zigzag
+
+    h, w = rgb.shape[:2]
+    step = step or stride_for(h, w)
+    tile = TILE * step
+    rows, cols = h // tile, w // tile
+    n_feat = len(FEATURE_NAMES)
+    if rows == 0 or cols == 0:
+        return TileFeatures(np.zeros((rows, cols, n_feat), np.float32), tile, step)
+    qz = to_zigzag(qtable) if qtable is not None and len(qtable) == 64 else default_table()
+    # Colour conversion on the sampled blocks only (and their shifted twins).
+    mosaic = cv2.cvtColor(_mosaic(rgb, rows, cols, step), cv2.COLOR_RGB2YCrCb)
+    shifted_rgb = _mosaic(rgb, rows, cols, step, offset=4)
+    shifted_y = cv2.cvtColor(shifted_rgb, cv2.COLOR_RGB2YCrCb)[:, :, 0]
+    luma = _flat_blocks(mosaic[:, :, 0])
+    shifted = _flat_blocks(shifted_y)
+    cr = _flat_blocks(mosaic[:, :, 1])
+    stats, gain = block_statistics(luma, shifted, cr, qz, use_dq=qtable is not None)
+    # Pool 4 x 4 blocks per tile: blocks are ordered (tile row, i, tile col, j).
+    pooled = stats.reshape(_POOLED, rows, BLOCKS, cols, BLOCKS).mean(axis=(2, 4))
+    ring = _ring(pooled)
+    med = np.median(pooled.reshape(_POOLED, -1), axis=1).astype(np.float32)[:, None, None]
+    parts = []
+    for i in range(_POOLED):
+        parts += [pooled[i], ring[i], pooled[i] - med[i], ring[i] - med[i]]
+    parts += [np.broadcast_to(med[i], (rows, cols)) for i in range(_POOLED)]
+    parts.append(_noise_vs_content(pooled[0], pooled[2]))
+    px = luma.reshape(rows, BLOCKS, cols, BLOCKS, 64)
+    parts.append(px.mean(axis=(1, 3, 4)) / 255.0)
+    parts.append(((px <= 2) | (px >= 253)).mean(axis=(1, 3, 4)))
+    parts.append(np.full((rows, cols), float(np.log(qz[1:16].mean())), np.float32))
+    parts.append(np.full((rows, cols), gain, np.float32))
+    values = np.stack(parts, axis=-1).astype(np.float32)
+    return TileFeatures(values, tile, step)
 
 
 def probability_regions(
@@ -304,40 +483,64 @@ def probability_regions(
     return out
 
 
-def rgb_tile_features(rgb: np.ndarray, tile: int = TILE) -> TileFeatures:
-    """:func:`tile_features` of an RGB image (luma, its error level and Cr).
-
-    Parameters
-    ----------
-    rgb : ndarray, shape (H, W, 3), uint8
-        At native resolution: the JPEG grid must not have been resampled.
-    tile : int
-        Tile side in pixels.
-
-    Returns
-    -------
-    TileFeatures
-    """
-    gray, ela, cr = image_planes(rgb)
-    return tile_features(gray, ela, cr, tile)
+SCORE_RULES = ("max3", "max3_rel", "top2")
+MIN_REGION_TILES = 2
 
 
-def image_score(prob: np.ndarray) -> float:
-    """Image-level score of a tile probability map: the highest 3x3-tile mean.
+def image_score(prob: np.ndarray, rule: str = "max3") -> float:
+    """Image-level score of a tile probability map.
 
     Parameters
     ----------
     prob : ndarray, shape (rows, cols)
+    rule : str
+        ``max3``: the highest 3x3-tile mean (one stray tile cannot carry it);
+        ``max3_rel``: the same minus the map's median (a tile relative to the
+        image's own distribution); ``top2``: the mean of the top 2% of tiles (at
+        least 4).
 
     Returns
     -------
     float
-        0 for an empty map. Smoothing first means one stray tile cannot carry it.
+        0 for an empty map.
     """
     import cv2
 
     if prob.size == 0:
         return 0.0
-    if min(prob.shape) < 3:
-        return float(prob.mean())
-    return float(cv2.blur(prob.astype(np.float32), (3, 3), borderType=cv2.BORDER_REFLECT).max())
+    p = prob.astype(np.float32)
+    if rule == "top2":
+        k = max(4, int(0.02 * p.size))
+        return float(np.sort(p.ravel())[-k:].mean())
+    smooth = p if min(p.shape) < 3 else cv2.blur(p, (3, 3), borderType=cv2.BORDER_REFLECT)
+    top = float(smooth.max()) if min(p.shape) >= 3 else float(p.mean())
+    if rule == "max3_rel":
+        return top - float(np.median(p))
+    return top
+
+
+def region_mask(
+    prob: np.ndarray, threshold: float, min_tiles: int = MIN_REGION_TILES
+) -> np.ndarray:
+    """Tiles of the connected regions of ``prob`` at or above ``threshold`` with at
+    least ``min_tiles`` tiles (bool, same shape as ``prob``).
+
+    Parameters
+    ----------
+    prob : ndarray, shape (rows, cols)
+    threshold : float
+    min_tiles : int
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    import cv2
+
+    hot = (prob >= threshold).astype(np.uint8)
+    if not hot.any():
+        return hot.astype(bool)
+    n, labels, st, _ = cv2.connectedComponentsWithStats(hot, connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[1:] = st[1:, cv2.CC_STAT_AREA] >= min_tiles
+    return keep[labels]

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--limit", type=int, default=0, help="use at most N source photos (0 = all)"
     )
-    parser.add_argument("--edits", type=int, default=2, help="edited examples per source photo")
+    parser.add_argument("--edits", type=int, default=4, help="edited examples per source photo")
     args = parser.parse_args(argv)
     from triage.train import tamper
 

@@ -26,7 +26,7 @@ import numpy as np
 
 KINDS = ("splice", "copymove", "inpaint", "retouch", "overlay")
 MIN_PIXELS = 300_000
-MAX_CROP = 1600
+MAX_CROP = 2048
 
 
 @dataclass(frozen=True)
@@ -307,13 +307,13 @@ def _overlay(rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.
 def platform_chain(
     rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator
 ) -> tuple[bytes, np.ndarray, str]:
-    """Resize to a long side of 1080 / 1600 or keep, then JPEG q65-95 (4:2:0), no
-    metadata: what a social platform serves. Returns bytes, resized mask, chain name."""
+    """Resize to a long side of 1080 / 1600 / 2048 or keep, then JPEG q65-95 (4:2:0),
+    no metadata: what a social platform serves. Returns bytes, resized mask, chain name."""
     import cv2
     from PIL import Image
 
     h, w = rgb.shape[:2]
-    target = [None, None, 1600, 1080][int(rng.integers(0, 4))]
+    target = [None, None, 2048, 1600, 1080][int(rng.integers(0, 5))]
     name = "orig"
     if target is not None and max(h, w) > target:
         s = target / max(h, w)

@@ -14,6 +14,8 @@ import io
 import json
 import time
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +23,21 @@ import numpy as np
 
 from triage.forensics.blockfeatures import (
     FEATURE_NAMES,
+    SCORE_RULES,
     TILE,
+    TileFeatures,
     image_score,
-    probability_regions,
+    region_mask,
     rgb_tile_features,
 )
 from triage.train.edits import Example, generate, list_sources, split_sources
 
 MODEL_FILE = "tamper.txt"
 MANIFEST_FILE = "tamper.manifest.json"
-VERSION = "1"
+VERSION = "2"
 NEGATIVES_PER_IMAGE = 300
+ROUNDS = 300
+REGION_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 PARAMS: dict[str, Any] = {
     "objective": "binary",
     "learning_rate": 0.05,
@@ -46,16 +52,44 @@ PARAMS: dict[str, Any] = {
 }
 
 
-def example_arrays(ex: Example) -> tuple[np.ndarray, np.ndarray]:
-    """(features (rows, cols, F), edited share per tile (rows, cols)) of one example."""
+def jpeg_features(data: bytes) -> TileFeatures:
+    """Tile features of JPEG bytes, with the file's own luma table (as the analyzer)."""
     from PIL import Image
 
-    rgb = np.asarray(Image.open(io.BytesIO(ex.jpeg)).convert("RGB"))
-    tf = rgb_tile_features(rgb)
+    with Image.open(io.BytesIO(data)) as im:
+        tables = getattr(im, "quantization", None) or {}
+        rgb = np.asarray(im.convert("RGB"))
+    return rgb_tile_features(rgb, tables.get(0))
+
+
+def example_arrays(ex: Example) -> tuple[np.ndarray, np.ndarray]:
+    """(features (rows, cols, F), edited share per tile (rows, cols)) of one example."""
+    tf = jpeg_features(ex.jpeg)
     r, c = tf.shape
-    m = ex.mask[: r * TILE, : c * TILE].astype(np.float32)
-    share = m.reshape(r, TILE, c, TILE).mean(axis=(1, 3))
+    t = tf.tile
+    m = ex.mask[: r * t, : c * t].astype(np.float32)
+    share = m.reshape(r, t, c, t).mean(axis=(1, 3))
     return tf.values, share
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One example reduced to what fitting and validation need."""
+
+    feats: np.ndarray  # (rows, cols, F)
+    share: np.ndarray  # (rows, cols) edited share per tile
+    kind: str
+    chain: str
+    source_id: str
+
+
+def featurize(examples: Iterable[Example]) -> list[Sample]:
+    """Tile features of every example (computed once; the JPEG bytes are dropped)."""
+    out = []
+    for ex in examples:
+        feats, share = example_arrays(ex)
+        out.append(Sample(feats, share, ex.kind, ex.chain, ex.source_id))
+    return out
 
 
 def _tile_rows(
@@ -71,21 +105,22 @@ def _tile_rows(
     return x[idx], (s[idx] >= 0.5).astype(np.int8)
 
 
-def fit(examples: list[Example], seed: int = 0, rounds: int = 300) -> Any:
-    """Fit a lightgbm booster on the tiles of ``examples``."""
+def fit(
+    samples: list[Sample], seed: int = 0, rounds: int = ROUNDS, params: dict[str, Any] | None = None
+) -> Any:
+    """Fit a lightgbm booster on the tiles of ``samples``."""
     import lightgbm as lgb
 
     rng = np.random.default_rng(seed)
     xs, ys = [], []
-    for ex in examples:
-        feats, share = example_arrays(ex)
-        x, y = _tile_rows(feats, share, rng)
+    for sm in samples:
+        x, y = _tile_rows(sm.feats, sm.share, rng)
         xs.append(x)
         ys.append(y)
     x = np.concatenate(xs)
     y = np.concatenate(ys)
     data = lgb.Dataset(x, y, feature_name=list(FEATURE_NAMES), free_raw_data=True)
-    return lgb.train({**PARAMS, "seed": seed}, data, num_boost_round=rounds)
+    return lgb.train({**(params or PARAMS), "seed": seed}, data, num_boost_round=rounds)
 
 
 def predict_map(booster: Any, feats: np.ndarray) -> np.ndarray:
@@ -99,16 +134,18 @@ def predict_map(booster: Any, feats: np.ndarray) -> np.ndarray:
 def _auc(pos: list[float], neg: list[float]) -> float | None:
     if not pos or not neg:
         return None
-    a = np.asarray(neg)
-    wins = sum(float((a < p).sum() + 0.5 * (a == p).sum()) for p in pos)
-    return round(wins / (len(pos) * len(a)), 4)
+    a = np.sort(np.asarray(neg))
+    p = np.asarray(pos)
+    wins = np.searchsorted(a, p, "left") + 0.5 * (
+        np.searchsorted(a, p, "right") - np.searchsorted(a, p, "left")
+    )
+    return round(float(wins.sum()) / (len(p) * len(a)), 4)
 
 
 def _iou(prob: np.ndarray, share: np.ndarray, threshold: float) -> float:
-    regions = probability_regions(prob, threshold)
-    pred = np.zeros(prob.shape, bool)
-    for (c0, r0, c1, r1), _, _ in regions[:3]:
-        pred[r0:r1, c0:c1] = True
+    """IoU between the tiles of the map's regions (components of at least
+    MIN_REGION_TILES tiles at or above ``threshold``) and the edited tiles."""
+    pred = region_mask(prob, threshold)
     truth = share >= 0.5
     union = (pred | truth).sum()
     return float((pred & truth).sum() / union) if union else 0.0
@@ -120,35 +157,55 @@ def _half(source_id: str) -> int:
     return zlib.crc32(source_id.encode()) % 2
 
 
-def validate(booster: Any, examples: list[Example], target_fpr: float = 0.05) -> dict[str, Any]:
+def _chain_groups(chain: str) -> list[str]:
+    quality = int(chain.rsplit("+q", 1)[1]) if "+q" in chain else 100
+    return [
+        "resized" if chain.startswith("resize") else "not resized",
+        "q65-79" if quality < 80 else "q80-95",
+    ]
+
+
+def validate(booster: Any, samples: list[Sample], target_fpr: float = 0.05) -> dict[str, Any]:
     """Held-out figures on validation sources split in two halves by source: the
-    first half sets the image threshold (the ``1 - target_fpr`` quantile of its
+    first half picks the image-score rule (:data:`SCORE_RULES`) and the region
+    threshold, and sets the image threshold (the ``1 - target_fpr`` quantile of its
     unedited scores); the second half, never used for any choice, gives image AUC
-    per edit kind and per chain, region IoU at that threshold, and the share of
-    unedited files at or above it."""
-    rows = []
-    for ex in examples:
-        feats, share = example_arrays(ex)
-        prob = predict_map(booster, feats)
-        rows.append((ex, share, prob, image_score(prob)))
-    pick = [s for ex, _, _, s in rows if _half(ex.source_id) == 0 and ex.kind == "none"]
+    per edit kind and per chain, region IoU, and the share of unedited files at or
+    above the threshold."""
+    rows = [(sm, predict_map(booster, sm.feats)) for sm in samples]
+    first = [(sm, p) for sm, p in rows if _half(sm.source_id) == 0]
+    second = [(sm, p) for sm, p in rows if _half(sm.source_id) == 1]
+
+    def rule_auc(rule: str) -> float:
+        pos = [image_score(p, rule) for sm, p in first if sm.kind != "none"]
+        neg = [image_score(p, rule) for sm, p in first if sm.kind == "none"]
+        return _auc(pos, neg) or 0.0
+
+    rule_aucs = {r: rule_auc(r) for r in SCORE_RULES}
+    rule = max(SCORE_RULES, key=lambda r: rule_aucs[r])
+    pick = [image_score(p, rule) for sm, p in first if sm.kind == "none"]
     threshold = float(np.quantile(pick, 1 - target_fpr)) if pick else 0.5
-    threshold = round(min(0.95, max(0.3, threshold)), 3)
+    threshold = round(min(0.99, max(0.05, threshold)), 3)
+    edited_first = [(sm, p) for sm, p in first if sm.kind != "none"]
+    region_ious = {
+        t: float(np.mean([_iou(p, sm.share, t) for sm, p in edited_first])) if edited_first else 0
+        for t in REGION_THRESHOLDS
+    }
+    region_threshold = max(REGION_THRESHOLDS, key=lambda t: region_ious[t])
     scores: dict[str, list[float]] = defaultdict(list)
     chains: dict[str, list[tuple[int, float]]] = defaultdict(list)
     ious: dict[str, list[float]] = defaultdict(list)
     tile_pos: list[float] = []
     tile_neg: list[float] = []
-    for ex, share, prob, s in rows:
-        if _half(ex.source_id) == 0:
-            continue
-        scores[ex.kind].append(s)
-        chain = "resized" if ex.chain.startswith("resize") else "not resized"
-        chains[chain].append((int(ex.kind != "none"), s))
-        if ex.kind != "none":
-            ious[ex.kind].append(_iou(prob, share, threshold))
-        tile_pos += prob[share >= 0.5].tolist()[:200]
-        tile_neg += prob[share == 0].tolist()[:200]
+    for sm, prob in second:
+        s = image_score(prob, rule)
+        scores[sm.kind].append(s)
+        for group in _chain_groups(sm.chain):
+            chains[group].append((int(sm.kind != "none"), s))
+        if sm.kind != "none":
+            ious[sm.kind].append(_iou(prob, sm.share, region_threshold))
+        tile_pos += prob[sm.share >= 0.5].tolist()[:200]
+        tile_neg += prob[sm.share == 0].tolist()[:200]
     neg = scores.get("none", [])
     per_kind = {
         k: {"n": len(v), "auc": _auc(v, neg), "mean_iou": round(float(np.mean(ious[k])), 3)}
@@ -156,19 +213,29 @@ def validate(booster: Any, examples: list[Example], target_fpr: float = 0.05) ->
         if k != "none"
     }
     per_chain = {
-        k: {"n": len(v), "auc": _auc([s for y, s in v if y], [s for y, s in v if not y])}
+        k: {
+            "n": len(v),
+            "unedited": sum(1 for y, _ in v if not y),
+            "auc": _auc([s for y, s in v if y], [s for y, s in v if not y]),
+            "unedited_at_or_above_threshold": round(
+                float(np.mean([float(s >= threshold) for y, s in v if not y] or [0.0])), 4
+            ),
+        }
         for k, v in sorted(chains.items())
     }
     edited = [s for k, v in scores.items() if k != "none" for s in v]
     return {
-        "files": sum(len(v) for v in scores.values()),
-        "threshold_files": len(rows) - sum(len(v) for v in scores.values()),
+        "files": len(second),
+        "threshold_files": len(first),
         "unedited": len(neg),
+        "score_rule": rule,
+        "score_rule_auc_first_half": rule_aucs,
         "image_auc_all": _auc(edited, neg),
-        "tile_auc": _auc(tile_pos[:5000], tile_neg[:5000]),
+        "tile_auc": _auc(tile_pos, tile_neg),
         "per_kind": per_kind,
         "per_chain": per_chain,
         "threshold": threshold,
+        "region_threshold": region_threshold,
         "unedited_at_or_above_threshold": round(float(np.mean([s >= threshold for s in neg])), 4)
         if neg
         else None,
@@ -191,31 +258,47 @@ def train_from_folder(
     if limit:
         sources = sources[:limit]
     train_src, val_src = split_sources(sources)
-    train = list(generate(train_src, seed, edits_per_source))
-    val = list(generate(val_src, seed + 1, edits_per_source))
+    train = featurize(generate(train_src, seed, edits_per_source))
+    val = featurize(generate(val_src, seed + 1, edits_per_source))
     booster = fit(train, seed)
     figures = validate(booster, val)
+    data = {
+        "sources": f"{training_dir.name}/MANIFEST.tsv",
+        "train_sources": len(train_src),
+        "validation_sources": len(val_src),
+        "train_files": len(train),
+        "validation_files": len(val),
+        "edits_per_source": edits_per_source,
+        "generator": "triage/train/edits.py",
+    }
+    return write_model(booster, figures, data, out_dir, seed, time.time() - t0)
+
+
+def write_model(
+    booster: Any,
+    figures: dict[str, Any],
+    data: dict[str, Any],
+    out_dir: Path,
+    seed: int,
+    seconds: float,
+) -> dict[str, Any]:
+    """Write the booster and its manifest (data, seed, held-out figures) to ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(out_dir / MODEL_FILE))
     manifest = {
         "name": "tamper",
         "version": VERSION,
-        "kind": "lightgbm binary classifier over per-tile features (triage/forensics/blockfeatures.py)",
+        "kind": (
+            "lightgbm binary classifier over per-tile features (triage/forensics/blockfeatures.py)"
+        ),
         "features": list(FEATURE_NAMES),
-        "tile": TILE,
+        "tile": f"{TILE} px (x block stride on large images)",
         "seed": seed,
-        "data": {
-            "sources": f"{training_dir.name}/MANIFEST.tsv",
-            "train_sources": len(train_src),
-            "validation_sources": len(val_src),
-            "train_files": len(train),
-            "validation_files": len(val),
-            "edits_per_source": edits_per_source,
-            "generator": "triage/train/edits.py",
-        },
+        "data": data,
         "params": PARAMS,
+        "rounds": ROUNDS,
         "held_out": figures,
-        "train_seconds": round(time.time() - t0, 1),
+        "train_seconds": round(seconds, 1),
         "command": "python -m triage.train tamper",
     }
     (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -228,12 +311,16 @@ def summary(manifest: dict[str, Any]) -> str:
     lines = [
         f"tamper model v{manifest['version']}: {manifest['data']['train_files']} training files, "
         f"{h['files']} held-out files, {manifest['train_seconds']} s",
-        f"held-out image AUC {h['image_auc_all']}, tile AUC {h['tile_auc']}, "
-        f"mean IoU {h['mean_iou_all']}; at threshold {h['threshold']}: unedited "
+        f"held-out image AUC {h['image_auc_all']} ({h['score_rule']}), tile AUC {h['tile_auc']}, "
+        f"mean IoU {h['mean_iou_all']} (regions >= {h['region_threshold']}); "
+        f"at threshold {h['threshold']}: unedited "
         f"{h['unedited_at_or_above_threshold']}, edited {h['edited_at_or_above_threshold']}",
     ]
     for k, v in h["per_kind"].items():
         lines.append(f"  {k:9s} n={v['n']:3d} AUC {v['auc']} IoU {v['mean_iou']}")
     for k, v in h["per_chain"].items():
-        lines.append(f"  {k:12s} n={v['n']:3d} AUC {v['auc']}")
+        lines.append(
+            f"  {k:12s} n={v['n']:3d} AUC {v['auc']} unedited flagged "
+            f"{v['unedited_at_or_above_threshold']} of {v['unedited']}"
+        )
     return "\n".join(lines)
