@@ -187,9 +187,10 @@ def corpus_robustness(root: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
     from generators.provenance import transforms
 
-    from triage.analyzers.provenance import match_references, media_hashes, reference_rows
     from triage.errors import MediaError
     from triage.media import Media
+    from triage.store.hashes import media_hashes, reference_rows
+    from triage.store.match import match_references
 
     files = sorted(p for p in root.rglob("*") if p.is_file())
     with tempfile.TemporaryDirectory(prefix="hashstore-corpus-") as tmp:

@@ -160,6 +160,7 @@ def test_a_1_0_consumer_validates_a_1_1_report() -> None:
 def test_scan_summary_counts_failed_files() -> None:
     from rich.console import Console
 
+    from triage.render.scansummary import render_summary
     from triage.scan.summary import ScanSummary, row_from_report
 
     def report(path: str, errors: list[dict[str, str]]) -> dict[str, object]:
@@ -181,6 +182,6 @@ def test_scan_summary_counts_failed_files() -> None:
         ]
     )
     buf = io.StringIO()
-    summary.render(Console(file=buf, width=200, no_color=True), top=25)
+    render_summary(summary, Console(file=buf, width=200, no_color=True), top=25)
     text = buf.getvalue()
     assert "top 2 of 3; 1 failed" in text and "Failed (1)" in text

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from triage.analyzers.provenance import media_hashes
 from triage.media import Media
 from triage.store import HashStore
 from triage.store.exchange import import_file
+from triage.store.hashes import media_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
 PROV = ROOT / "fixtures" / "provenance"

@@ -20,8 +20,9 @@ from PIL import Image
 from triage.analyzers.base import Context
 from triage.pipeline import Options, analyze_path, artifact_data, set_artifact_data
 from triage.render import html as html_render
-from triage.render.html import CSP, evidence_rows, near_duplicate_groups, render_html, write_html
+from triage.render.html import CSP, evidence_rows, render_html, write_html
 from triage.report import AnalyzerRun, ArtifactRef, Finding, Report
+from triage.scan.summary import report_groups
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "fixtures"))
@@ -287,7 +288,7 @@ def test_near_duplicates_and_failures(batch, batch_html) -> None:  # type: ignor
     reports = batch["reports"]
     by_name = batch["by_name"]
     i_scene, i_evil, i_other = (reports.index(by_name[n]) for n in ("scene.jpg", EVIL, "other.png"))
-    groups = near_duplicate_groups(reports)
+    groups = report_groups(reports)
     mine = [g for g in groups if i_scene in g]
     assert len(mine) == 1 and i_evil in mine[0] and i_other not in mine[0]
     doc = parse(batch_html)
@@ -310,10 +311,10 @@ def test_near_duplicate_groups_by_hash_and_bytes(batch) -> None:  # type: ignore
     ):
         clones[i].file.sha256 = f"{i:064x}"
         set_phash(clones[i], h)
-    assert near_duplicate_groups(clones) == [[0, 1]]
+    assert report_groups(clones) == [[0, 1]]
     clones[3].file.sha256 = clones[2].file.sha256  # identical bytes, whatever the hashes
-    assert near_duplicate_groups(clones) == [[0, 1], [2, 3]]
-    assert near_duplicate_groups(clones[:1]) == []
+    assert report_groups(clones) == [[0, 1], [2, 3]]
+    assert report_groups(clones[:1]) == []
 
 
 def test_single_file_page(batch) -> None:  # type: ignore[no-untyped-def]

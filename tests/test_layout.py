@@ -1,9 +1,14 @@
-"""The code's layout rules (DESIGN.md, issue 18): analyzers import no other analyzer."""
+"""The code's layout rules (issue 18): analyzers import no other analyzer, and each
+declares the finding ids it can emit, checked against the calibration data and its card."""
 
 from __future__ import annotations
 
 import ast
+import json
+import re
 from pathlib import Path
+
+import pytest
 
 import triage
 from triage.analyzers import REGISTRY
@@ -35,3 +40,61 @@ def test_analyzers_import_no_other_analyzer() -> None:
     assert not offenders, "shared code goes to triage/analyzers/common.py or forensics/: " + (
         "; ".join(offenders)
     )
+
+
+def calibrated_finding_ids(analyzer: str) -> set[str]:
+    """The finding ids the calibration data weighs for ``analyzer``.
+
+    The one place this test reads the calibration: when its file or format changes,
+    only this accessor follows.
+    """
+    from triage.scoring import load_weights
+
+    section = load_weights()["analyzers"].get(analyzer, {})
+    return set(section.get("findings", {}))
+
+
+def _card_ids(name: str) -> set[str]:
+    card = (PACKAGE.parent / "docs" / "analyzers" / f"{name}.md").read_text("utf-8")
+    found = set(re.findall(rf"`({re.escape(name)}\.[a-z0-9_]+)`", card))
+    return {i for i in found if i.rsplit(".", 1)[1] not in _FILE_SUFFIXES}  # not file names
+
+
+_FILE_SUFFIXES = {"py", "jpg", "png", "mp4", "json", "md", "txt", "tsv", "manifest"}
+
+
+def _golden_ids(name: str) -> set[str]:
+    path = PACKAGE.parent / "tests" / "golden" / f"{name}.json"
+    if not path.exists():
+        return set()
+    records = json.loads(path.read_text("utf-8"))
+    return {f["id"] for rec in records.values() for f in rec.get("findings", [])}
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_declared_finding_ids_match_calibration_and_card(name: str) -> None:
+    from triage.analyzers import get
+
+    declared = set(get(name).finding_ids)
+    assert declared, f"{name}: declare finding_ids"
+    assert len(declared) == len(get(name).finding_ids), f"{name}: an id is declared twice"
+    assert all(i.startswith(f"{name}.") for i in declared)
+    calibrated = calibrated_finding_ids(name)
+    assert declared - calibrated == set(), f"{name}: declared but not weighed"
+    assert calibrated - declared == set(), f"{name}: weighed but never emitted"
+    card = _card_ids(name)
+    assert declared - card == set(), f"{name}: declared but not in docs/analyzers/{name}.md"
+    assert card - declared == set(), f"{name}: in the card but not declared"
+    assert _golden_ids(name) <= declared, f"{name}: the fixtures raise undeclared ids"
+
+
+def test_nothing_outside_the_registry_imports_an_analyzer_module() -> None:
+    """Library code (CLI, store, renderers) uses forensics/ and store/, not analyzers."""
+    analyzer_modules = {spec.split(":")[0] for spec in REGISTRY.values()}
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.parent == PACKAGE / "analyzers":
+            continue
+        hits = _imported_modules(path) & analyzer_modules
+        offenders.extend(f"{path.relative_to(PACKAGE.parent)} imports {m}" for m in sorted(hits))
+    assert not offenders, "; ".join(offenders)

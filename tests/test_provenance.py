@@ -16,10 +16,11 @@ from PIL import Image
 
 from triage import hashing as H
 from triage.analyzers.base import Context
-from triage.analyzers.provenance import ProvenanceAnalyzer, media_hashes, reference_rows
+from triage.analyzers.provenance import ProvenanceAnalyzer
 from triage.media import Media
 from triage.store import HashRow, HashStore, StoreError
 from triage.store.exchange import export_rows, import_file
+from triage.store.hashes import media_hashes, reference_rows
 from triage.store.index import BandIndex, scan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,9 +135,11 @@ def test_near_duplicate_groups() -> None:
         ("e", ""),
         ("f", "7ffffffffffffff0"),  # 1 bit from c, 5 from a: chained
     ]
-    assert H.near_duplicate_groups(items, 4) == [["a", "c", "f"]]
-    assert H.near_duplicate_groups(items, 8) == [["a", "c", "f"], ["b", "d"]]
-    assert H.near_duplicate_groups(items[:1], 4) == []
+    hashes = [h for _, h in items]
+    assert H.near_duplicate_groups(hashes, 4) == [[0, 2, 5]]
+    assert H.near_duplicate_groups(hashes, 8) == [[0, 2, 5], [1, 3]]
+    assert H.near_duplicate_groups(hashes[:1], 4) == []
+    assert H.near_duplicate_groups(hashes, 0, sha256=["x", "y", "", "", "", "x"]) == [[0, 5]]
 
 
 # -------------------------------------------------------------------- index
@@ -326,7 +329,8 @@ def test_two_hundred_unrelated_scenes_do_not_match(ref_store: Path) -> None:
     sys.path.insert(0, str(ROOT / "fixtures"))
     from generators.scenes import scene
 
-    from triage.analyzers.provenance import frame_hashes, lookup_frames
+    from triage.store.hashes import frame_hashes
+    from triage.store.match import lookup_frames
 
     items = []
     with HashStore.open(ref_store) as store:
@@ -335,7 +339,7 @@ def test_two_hundred_unrelated_scenes_do_not_match(ref_store: Path) -> None:
             assert lookup_frames(store, [fh], False) is None
             items.append((str(seed), fh.phash))
             items.append((f"{seed}/pdq", ""))
-    assert H.near_duplicate_groups(items, H.PHASH_RADIUS) == []
+    assert H.near_duplicate_groups([h for _, h in items], H.PHASH_RADIUS) == []
 
 
 def test_video_keyframes_match_with_time_offsets(ref_store: Path) -> None:

@@ -1,12 +1,21 @@
-"""Writing output files safely. Inputs are never written: this is only for reports."""
+"""Reading and writing files safely: the one home of file hashing and atomic writes.
+
+Inputs are only ever read (and hashed); writing is only for reports, artifacts and
+the reference store's caches.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
+_CHUNK = 1 << 20
 _UMASK_LOCK = threading.Lock()
 
 
@@ -18,22 +27,43 @@ def current_umask() -> int:
     return mask
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` (UTF-8) atomically; see :func:`write_atomic_bytes`.
+def file_digest(
+    path: str | os.PathLike[str], head_bytes: int = 0, algorithm: str = "sha256"
+) -> tuple[str, bytes]:
+    """Hex digest (SHA-256, or ``algorithm``) of a file's bytes and its first
+    ``head_bytes`` bytes, in one read.
 
-    A non-UTF-8 file name that reached the text as surrogate escapes is written as
-    ``\\udcXX`` rather than failing the whole report.
+    Raises ``OSError`` (``PermissionError``, ``FileNotFoundError``...) when the file
+    cannot be read; the caller words the error for its user.
     """
-    write_atomic_bytes(path, text.encode("utf-8", errors="backslashreplace"))
+    digest = hashlib.new(algorithm, usedforsecurity=False)
+    head = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            if not head and head_bytes:
+                head = chunk[:head_bytes]
+            digest.update(chunk)
+    return digest.hexdigest(), head
 
 
-def write_atomic_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` via a temp file in the same folder and rename it into place, so a
-    reader never sees half a file and a crash leaves the old one intact.
+def sha256_of(path: str | os.PathLike[str]) -> str | None:
+    """Hex SHA-256 of a file, or None when it cannot be read."""
+    try:
+        return file_digest(path)[0]
+    except OSError:
+        return None
 
-    The file gets the mode a plain ``open(path, "w")`` would give (0666 less the
-    umask): ``mkstemp`` creates 0600, which would hide reports from the group that
-    shares a desk folder.
+
+@contextmanager
+def atomic_file(path: str | os.PathLike[str], fsync: bool = False) -> Iterator[BinaryIO]:
+    """A binary file handle whose content replaces ``path`` only once it is complete.
+
+    Written to a temp file in the same folder and renamed into place, so a reader
+    never sees half a file and a crash leaves the old one intact. With ``fsync`` the
+    data reaches the disk before the rename (reports; not worth it for caches). The
+    file gets the mode a plain ``open(path, "w")`` would give (0666 less the umask):
+    ``mkstemp`` creates 0600, which would hide reports from the group that shares a
+    desk folder.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -41,10 +71,22 @@ def write_atomic_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     try:
         os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            yield fh
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
+    """Write ``data`` to ``path`` atomically (:func:`atomic_file`, synced to disk).
+
+    Text is UTF-8; a non-UTF-8 file name that reached the text as surrogate escapes
+    is written as ``\\udcXX`` rather than failing the whole report.
+    """
+    raw = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
+    with atomic_file(path, fsync=True) as fh:
+        fh.write(raw)

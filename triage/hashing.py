@@ -25,15 +25,14 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
 
-PHASH_BITS = 64
-PDQ_BITS = 256
 # Match lines. PDQ <= 31 is the industry's usual threshold (Meta's documentation;
 # ThreatExchange uses it). pHash <= 4: the closest measured unrelated pair was 8
 # bits apart (statistics below), so 4 keeps a margin; see
@@ -42,7 +41,6 @@ PDQ_RADIUS = 31
 PHASH_RADIUS = 4
 # pHash of a nearly flat picture (PDQ quality < 50 on either side) is less stable.
 PHASH_RADIUS_LOW_DETAIL = 2
-DHASH_RADIUS = 4
 # A pHash-only match is refused when the same reference's PDQ is farther than this:
 # unrelated pictures measured 84+ bits apart; copies after the six everyday
 # changes at most 72 (a 5% crop, before the reference crops were stored).
@@ -55,6 +53,8 @@ PDQ_MIN_QUALITY = 50
 # whose PDQ is within 50 bits matches (catches crops, which move PDQ most).
 PHASH_PAIR_RADIUS = 8
 PDQ_PAIR_RADIUS = 50
+# Near-duplicates within a batch (scan summary, HTML report): pHash within 8 bits.
+NEAR_DUPLICATE_RADIUS = 8
 
 # Distances between unrelated pictures, measured: all pairs of 155 corpus images
 # (../shared/corpus: camera, c2pa, generator, manipulated; pairs within PDQ 80 or
@@ -435,20 +435,33 @@ def informative(phash: str, pdq_quality: object = None) -> bool:
     return not (isinstance(pdq_quality, int | float) and pdq_quality < 10)
 
 
-def near_duplicate_groups(items: list[tuple[str, str]], radius: int) -> list[list[str]]:
+def batch_phash(metrics: Mapping[str, Any] | None) -> str | None:
+    """The pHash a batch groups a file on, from the provenance analyzer's metrics.
+
+    None when there is none or it is not :func:`informative` (a flat picture's hash
+    collides with every other flat picture's).
+    """
+    value = (metrics or {}).get("phash")
+    if isinstance(value, str) and value and informative(value, (metrics or {}).get("pdq_quality")):
+        return value.lower()
+    return None
+
+
+def near_duplicate_groups(
+    phashes: Sequence[str | None],
+    radius: int = NEAR_DUPLICATE_RADIUS,
+    sha256: Sequence[str | None] | None = None,
+) -> list[list[int]]:
     """Connected components of items whose hashes lie within ``radius`` bits.
 
-    ``items`` are ``(key, hex hash)`` pairs (all the same hash length, e.g. pHash).
-    Returns the groups with at least two members, each in input order, groups
-    ordered by their first member. Items with an empty hash are ignored.
+    ``phashes`` are hex hashes (None or empty: not grouped by hash); only hashes of
+    the same length are compared. With ``sha256``, items with identical bytes are
+    grouped too, whatever their hashes. Returns index groups of at least two
+    members, each in input order, ordered by their first member.
     """
     import numpy as np
 
-    valid = [(k, h) for k, h in items if h]
-    n = len(valid)
-    if n < 2:
-        return []
-    words = hex_to_words([h for _, h in valid])
+    n = len(phashes)
     parent = list(range(n))
 
     def find(i: int) -> int:
@@ -457,15 +470,28 @@ def near_duplicate_groups(items: list[tuple[str, str]], radius: int) -> list[lis
             i = parent[i]
         return i
 
-    for i in range(n - 1):
-        dist = np.bitwise_count(words[i + 1 :] ^ words[i]).sum(axis=1)
-        for j in np.nonzero(dist <= radius)[0]:
-            a, b = find(i), find(i + 1 + int(j))
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    groups: dict[int, list[str]] = {}
-    for i, (key, _) in enumerate(valid):
-        groups.setdefault(find(i), []).append(key)
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    first_of: dict[str, int] = {}
+    for i, digest in enumerate(sha256 or []):
+        if digest:
+            union(first_of.setdefault(digest, i), i)
+    by_len: dict[int, list[int]] = {}
+    for i, h in enumerate(phashes):
+        if h:
+            by_len.setdefault(len(h), []).append(i)
+    for members in by_len.values():
+        words = hex_to_words([str(phashes[i]) for i in members])
+        for k in range(len(members) - 1):
+            dist = np.bitwise_count(words[k + 1 :] ^ words[k]).sum(axis=1)
+            for j in np.nonzero(dist <= radius)[0]:
+                union(members[k], members[k + 1 + int(j)])
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
     return [g for _, g in sorted(groups.items()) if len(g) > 1]
 
 

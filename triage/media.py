@@ -7,7 +7,6 @@ read-only and never written.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import threading
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from triage.errors import MediaError
+from triage.fileio import file_digest
 from triage.sniff import Sniffed, sniff
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 DEFAULT_MAX_PIXELS = 200_000_000
 DEFAULT_MAX_BYTES = 2 * 1024**3
 _HEAD_BYTES = 4096
-_CHUNK = 1 << 20
 
 
 class Media:
@@ -91,20 +90,14 @@ class Media:
             raise MediaError(
                 f"the file is {st.st_size:,} bytes, over the {max_bytes:,}-byte limit (--max-bytes)"
             )
-        digest = hashlib.sha256()
-        head = b""
         try:
-            with open(p, "rb") as fh:
-                while chunk := fh.read(_CHUNK):
-                    if not head:
-                        head = chunk[:_HEAD_BYTES]
-                    digest.update(chunk)
+            sha256, head = file_digest(p, _HEAD_BYTES)
         except PermissionError:
             raise MediaError("permission denied: the file is not readable by this user") from None
         except OSError as exc:
             raise MediaError(f"cannot read the file: {exc.strerror or exc}") from None
         sniffed = sniff(head)
-        media = cls(p, sniffed, st.st_size, digest.hexdigest(), st.st_mtime, head, max_pixels)
+        media = cls(p, sniffed, st.st_size, sha256, st.st_mtime, head, max_pixels)
         if sniffed.kind == "unknown":
             raise MediaError(
                 "not a supported image or video (its first bytes match no known format)"

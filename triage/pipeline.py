@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from triage import __version__
 from triage.analyzers import select
 from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context
 from triage.errors import MediaError, one_line
+from triage.fileio import atomic_file
 from triage.media import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, Media
 from triage.report import (
     QUESTIONS,
@@ -30,6 +30,7 @@ from triage.report import (
     ToolInfo,
 )
 from triage.scoring import AnalyzerOutcome, attention, score_all, to_finding
+from triage.version import __version__
 
 
 @dataclass
@@ -216,6 +217,11 @@ def _run_one(
             msg += " | " + traceback.format_exc().replace("\n", " | ")
         errors.append(ErrorEntry(stage=analyzer.name, message=f"analyzer failed: {one_line(exc)}"))
         return _run(analyzer, "error", t0, msg), None
+    undeclared = sorted({f.id for f in result.findings} - set(analyzer.finding_ids))
+    if undeclared:  # a typo would otherwise weigh nothing, silently
+        msg = f"emitted undeclared finding id(s) {', '.join(undeclared)} (see finding_ids)"
+        errors.append(ErrorEntry(stage=analyzer.name, message=f"analyzer failed: {msg}"))
+        return _run(analyzer, "error", t0, msg), None
     status = "skipped" if result.skipped_reason else "ok"
     run = _run(analyzer, status, t0, result.skipped_reason)
     run.not_checked = list(result.not_checked)
@@ -250,9 +256,8 @@ def _attach_artifacts(report: Report, produced: list[tuple[str, Artifact]], opts
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             target = out_dir / f"{stem}.{art.kind}.png"
-            tmp = target.with_suffix(".png.tmp")
-            tmp.write_bytes(art.png)
-            tmp.replace(target)
+            with atomic_file(target) as fh:
+                fh.write(art.png)
             ref.path = str(target)
         report.artifacts.append(ref)
         data.append(art.png)

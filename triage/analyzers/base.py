@@ -1,9 +1,10 @@
 """The analyzer contract.
 
-An analyzer is a class with ``name``, ``version``, ``questions``, ``kinds`` and two
-methods, ``applies_to(media)`` and ``run(media, ctx)``. It returns an
-:class:`AnalyzerResult`: findings, raw metrics, artifacts, and which questions it
-could actually examine on this file (``examined``). It knows nothing of other
+An analyzer is a class with ``name``, ``version``, ``questions``, ``kinds``,
+``finding_ids`` (every finding id it can emit) and two methods, ``applies_to(media)``
+and ``run(media, ctx)``. It returns an :class:`AnalyzerResult`: findings, raw
+metrics, artifacts, and which questions it could actually examine on this file
+(``examined``). It knows nothing of other
 analyzers, of scoring or of output formats.
 
 A finding's strength is not invented by the analyzer: its log-likelihood ratio
@@ -105,6 +106,10 @@ class Analyzer:
     kinds: ClassVar[tuple[str, ...]] = ("image",)  # "image", "video"
     formats: ClassVar[tuple[str, ...] | None] = None  # None = every format of its kinds
     description: ClassVar[str] = ""
+    # Every finding id ``run`` can emit. Each has a weight in the calibration data and
+    # a line in the card (tests/test_layout.py checks both ways); the pipeline refuses
+    # an undeclared id, so a typo is an error instead of a silent zero weight.
+    finding_ids: ClassVar[tuple[str, ...]] = ()
 
     def applies_to(self, media: Media) -> bool:
         if media.kind not in self.kinds:

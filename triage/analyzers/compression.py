@@ -50,6 +50,15 @@ ELA_QUALITY_DEFAULT = 90
 
 class CompressionAnalyzer(Analyzer):
     name: ClassVar[str] = "compression"
+    finding_ids = (
+        "compression.generic_resave",
+        "compression.double_compressed",
+        "compression.nonaligned_double",
+        "compression.previously_compressed",
+        "compression.ela_region",
+        "compression.ghost_region",
+        "compression.grid_shift_region",
+    )
     version: ClassVar[str] = "1"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds: ClassVar[tuple[str, ...]] = ("image",)

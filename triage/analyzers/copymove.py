@@ -44,6 +44,7 @@ def accept(c: CloneMatch) -> tuple[bool, float]:
 
 class CopyMoveAnalyzer(Analyzer):
     name = "copymove"
+    finding_ids = ("copymove.cloned_region",)
     version = "1"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)

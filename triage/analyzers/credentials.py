@@ -49,6 +49,22 @@ def _anchors(ctx: Context) -> str | None:
 
 class CredentialsAnalyzer(Analyzer):
     name = "credentials"
+    finding_ids = (
+        "credentials.ai_generated",
+        "credentials.ai_composite",
+        "credentials.generation_assertions",
+        "credentials.capture_declared",
+        "credentials.capture_unedited",
+        "credentials.content_edits_declared",
+        "credentials.edits_declared",
+        "credentials.pixels_changed_after_signing",
+        "credentials.changed_after_signing",
+        "credentials.bytes_changed_after_signing",
+        "credentials.signature_invalid",
+        "credentials.ingredient_invalid",
+        "credentials.unreadable",
+        "credentials.stripped",
+    )
     version = "1"
     questions = ("synthetic", "manipulation")
     kinds = ("image", "video")

@@ -31,6 +31,14 @@ if TYPE_CHECKING:
 # -------------------------------------------------------------------- analyzer
 class GeneratorAnalyzer(Analyzer):
     name = "generator"
+    finding_ids = (
+        "generator.parameters",
+        "generator.software",
+        "generator.source_type_ai",
+        "generator.source_type_composite",
+        "generator.source_type_capture",
+        "generator.ai_label",
+    )
     version = "1"
     questions = ("synthetic",)
     kinds = ("image",)

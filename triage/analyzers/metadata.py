@@ -27,6 +27,21 @@ DIMENSION_TOLERANCE = 0.02
 
 class MetadataAnalyzer(Analyzer):
     name = "metadata"
+    finding_ids = (
+        "metadata.editing_software",
+        "metadata.xmp_history",
+        "metadata.editor_namespaces",
+        "metadata.derived_document",
+        "metadata.dates_inconsistent",
+        "metadata.dates_impossible",
+        "metadata.thumbnail_mismatch",
+        "metadata.dimensions_mismatch",
+        "metadata.capture_fields_missing",
+        "metadata.extension_mismatch",
+        "metadata.camera_consistent",
+        "metadata.camera_origin",
+        "metadata.no_metadata",
+    )
     version = "1"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation", "synthetic")
     kinds = ("image",)

@@ -22,6 +22,7 @@ MIN_SIDE = 128
 
 class NoiseAnalyzer(Analyzer):
     name = "noise"
+    finding_ids = ("noise.inconsistent_region",)
     version = "1"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)

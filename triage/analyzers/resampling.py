@@ -24,6 +24,10 @@ MIN_SIDE = 128
 
 class ResamplingAnalyzer(Analyzer):
     name = "resampling"
+    finding_ids = (
+        "resampling.region",
+        "resampling.global",
+    )
     version = "1"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)

@@ -29,6 +29,7 @@ GRID_FORMATS = ("jpeg",)
 
 class SpectralAnalyzer(Analyzer):
     name = "spectral"
+    finding_ids = ("spectral.upsampling_peaks",)
     version = "1"
     questions: ClassVar[tuple[Question, ...]] = ("synthetic",)
     kinds = ("image",)

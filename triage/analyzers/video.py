@@ -38,6 +38,21 @@ _SHARE = {"container": 0.2, "timestamps": 0.3, "frames": 0.5}
 
 class VideoAnalyzer(Analyzer):
     name = "video"
+    finding_ids = (
+        "video.frame_break",
+        "video.duplicate_frames",
+        "video.inserted_frame",
+        "video.quality_shift",
+        "video.scene_cuts",
+        "video.timestamp_gap",
+        "video.timestamp_duplicate",
+        "video.timestamp_order",
+        "video.variable_frame_rate",
+        "video.keyframe_irregular",
+        "video.reencoded",
+        "video.dates_inconsistent",
+        "video.duration_mismatch",
+    )
     version = "1"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds: ClassVar[tuple[str, ...]] = ("video",)

@@ -4,7 +4,6 @@ import, export, stats, remove). Only hashes and your own words are stored."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -50,44 +49,6 @@ def register(app: typer.Typer) -> None:
 
 
 # ------------------------------------------------------------------ helpers
-def _not_media(path: Path) -> bool:
-    """True for a file whose first bytes match no image or video format."""
-    from triage.sniff import sniff
-
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except OSError:
-        return False
-    return bool(head) and sniff(head).kind == "unknown"
-
-
-def _media_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    """Files given, and media files under folders given (hidden ones skipped), sorted.
-
-    Inside folders, files that are not images or videos (notes, sidecars) are
-    left out silently; a file named explicitly is always tried.
-    """
-    files: list[Path] = []
-    problems: list[str] = []
-    for p in paths:
-        if p.is_dir():
-            files.extend(
-                sorted(
-                    f
-                    for f in p.rglob("*")
-                    if f.is_file()
-                    and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                    and not _not_media(f)
-                )
-            )
-        elif p.exists():
-            files.append(p)
-        else:
-            problems.append(f"{p}: no such file or folder")
-    return files, problems
-
-
 def _progress(total: int):  # type: ignore[no-untyped-def]
     import sys
 
@@ -137,42 +98,31 @@ def add_command(
     db: Path | None = DbOption,
 ) -> None:
     """Hash pictures and videos (keyframes) and add the hashes to the store."""
-    from triage.analyzers.provenance import media_hashes, reference_rows
-    from triage.errors import MediaError
-    from triage.media import Media
+    from triage.store.ingest import add_files, media_files
 
-    files, problems = _media_files(paths)
+    files, problems = media_files(paths)
     if not files and problems:
         raise usage_error("; ".join(problems))
     store = _open(db, create=True)
-    added = hashed = 0
     progress = _progress(len(files))
     task = progress.add_task("hashing", total=len(files)) if progress else None
+
+    def advance(f: Path) -> None:
+        if progress and task is not None:
+            progress.update(task, description=f"hashed {f.name}", advance=1)
+
     if progress:
         progress.start()
     try:
-        for f in files:
-            if progress and task is not None:
-                progress.update(task, description=f"hashing {f.name}")
-            try:
-                media = Media.open(f)
-                frames = media_hashes(media, max_keyframes, reference=True)
-            except MediaError as exc:
-                problems.append(f"{f}: {exc}")
-                continue
-            finally:
-                if progress and task is not None:
-                    progress.advance(task)
-            rows = reference_rows(media, frames, label, source, note, first_seen)
-            added += store.add(rows)
-            hashed += 1
+        done = add_files(store, files, label, source, note, first_seen, max_keyframes, advance)
     finally:
         if progress:
             progress.stop()
         store.close()
+    problems += done.problems
     for p in problems:
         _echo_err(f"skipped {p}")
-    _echo_err(f"{hashed} file(s) hashed, {added} new hash row(s) in {store.path}")
+    _echo_err(f"{done.hashed} file(s) hashed, {done.added} new hash row(s) in {store.path}")
     if problems:
         raise typer.Exit(code=1)
 
@@ -201,12 +151,10 @@ def lookup_command(
     """
     import json
 
-    from triage.analyzers.provenance import lookup_frames, media_hashes
     from triage.errors import MediaError
-    from triage.media import Media
-    from triage.store.lookup import digest_rows, file_md5, pdq_within, row_summary
+    from triage.store.ingest import lookup_file, media_files
 
-    files, problems = _media_files(paths)
+    files, problems = media_files(paths)
     if not files and problems:
         raise usage_error("; ".join(problems))
     store = _open(db, create=False)
@@ -214,46 +162,14 @@ def lookup_command(
     try:
         for f in files:
             try:
-                media = Media.open(f)
-                frames = media_hashes(media)
+                result, detail = lookup_file(store, f, max_distance)
             except MediaError as exc:
                 problems.append(f"{f}: {exc}")
                 continue
-            result: dict[str, Any] = {"path": str(f), "sha256": media.sha256, "match": None}
-            result.update({k: v for k, v in frames[0].metrics().items() if k != "time"})
-            try:
-                result["md5"] = file_md5(f)
             except OSError as exc:
                 problems.append(f"{f}: {exc.strerror or exc}")
                 continue
-            md5_rows = digest_rows(store, "md5", result["md5"])
-            detail = ""
-            if max_distance is None:
-                finding = lookup_frames(store, frames, media.kind == "video")
-                if finding is not None:
-                    ev = finding.evidence
-                    result["match"] = {k: v for k, v in ev.items() if k != "other_matches"}
-                    result["other_matches"] = ev.get("other_matches", [])
-                    detail = result["detail"] = finding.detail
-            else:
-                near = pdq_within(store, (fr.pdq_variants for fr in frames), max_distance)
-                if near:
-                    result["match"] = row_summary(near[0].row, near[0].distance)
-                    result["other_matches"] = [row_summary(m.row, m.distance) for m in near[1:20]]
-                    top = near[0]
-                    detail = result["detail"] = (
-                        f"PDQ within {top.distance} bits (limit {max_distance}) of a stored hash"
-                        f" labelled {top.row.label or '(no label)'}"
-                        + (f" from {top.row.source}" if top.row.source else "")
-                        + (f"; {len(near) - 1} more" if len(near) > 1 else "")
-                    )
-            if md5_rows:
-                result["md5_matches"] = [row_summary(r) for r in md5_rows]
-                exact = (
-                    f"MD5 listed ({', '.join(sorted({r.label or '(no label)' for r in md5_rows}))})"
-                )
-                detail = f"{exact}; {detail}" if detail else exact
-            matched = result["match"] is not None or bool(md5_rows)
+            matched = result["match"] is not None or "md5_matches" in result
             any_match = any_match or matched
             if as_json:
                 typer.echo(json.dumps(result, ensure_ascii=False))
@@ -401,18 +317,15 @@ def remove_command(
     db: Path | None = DbOption,
 ) -> None:
     """Remove rows matching ALL given filters (files, --id, --sha256, --label, --source)."""
-    import hashlib
+    from triage.fileio import file_digest
+    from triage.store.ingest import media_files
 
     digests = list(sha256 or [])
-    files, problems = _media_files(list(paths or []))
+    files, problems = media_files(list(paths or []))
     if problems:
         raise usage_error("; ".join(problems))
     for f in files:
-        h = hashlib.sha256()
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        digests.append(h.hexdigest())
+        digests.append(file_digest(f)[0])
     if not (digests or row_id or label is not None or source is not None):
         raise usage_error("give files, --id, --sha256, --label or --source to choose rows")
     store = _open(db, create=False)

@@ -100,7 +100,7 @@ def evaluate_command(
     if markdown is not None:
         write_atomic(markdown, rep.render_markdown(metrics, records, meta))
     if diagram is not None:
-        _write_bytes(diagram, rep.reliability_png(metrics))
+        write_atomic(diagram, rep.reliability_png(metrics))
     if not quiet:
         typer.echo(rep.render_text(metrics, records), nl=False)
     if metrics["robustness"]["crashes"] or metrics["robustness"]["timeouts"]:
@@ -151,9 +151,3 @@ def _weights_summary(weights: dict) -> str:  # type: ignore[type-arg]
         f"triage/data/weights.json ({weights.get('version', '?')}): {fitted} of {len(entries)} "
         "finding weights fitted by bench/calibrate.py, the rest provisional (docs/scoring.md)"
     )
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    from triage.fileio import write_atomic_bytes
-
-    write_atomic_bytes(path, data)

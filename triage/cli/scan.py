@@ -204,8 +204,10 @@ def scan_command(
     console = Console(stderr=jsonl_to_stdout, highlight=False)
     if result.torn_bytes:
         console.print(f"resume: cut a torn last line ({result.torn_bytes} bytes) off {output}")
+    from triage.render.scansummary import render_summary
+
     result.summary.group_distance = group_distance
-    result.summary.render(console, top=top)
+    render_summary(result.summary, console, top=top)
     if csv is not None:
         from triage.render.csv import write_csv
 
@@ -218,7 +220,7 @@ def scan_command(
                 "[yellow]--html: the HTML renderer is not installed in this build[/yellow]"
             )
         else:
-            from triage.scan.summary import printable
+            from triage.render.scansummary import printable
 
             for report in result.reports:  # a non-UTF-8 file name, shown with \xNN escapes
                 report.file.path = printable(report.file.path)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from triage.fileio import write_atomic
+from triage.hashing import NEAR_DUPLICATE_RADIUS
 from triage.media import to_rgb
 from triage.report import BANDS, QUESTIONS, Finding, Report
 
@@ -49,7 +50,6 @@ ARTIFACT_MAX_BYTES = 120_000  # past this it becomes JPEG whatever the savings
 IMAGE_BUDGET = 38_000_000  # bytes of embedded images per page; past it, images are left out
 THUMB_SOURCE_MAX_PIXELS = 200_000_000  # never decode more than this for a thumbnail
 THUMB_SOURCE_MAX_BYTES = 512 * 1024**2  # ... nor read a file larger than this
-NEAR_DUPLICATE_RADIUS = 8  # pHash Hamming distance (of 64 bits) for near-duplicate groups
 EVIDENCE_MAX_CHARS = 1500  # longer evidence values are cut (the JSON report has them whole)
 EVIDENCE_MAX_ITEMS = 60  # items of a list or keys of a dict shown before cutting
 
@@ -596,85 +596,19 @@ def _data_uri(data: bytes, media_type: str) -> str:
 
 
 # ------------------------------------------------------------------ batch
-def _phash_of(report: Report) -> str | None:
-    runs = sorted(report.analyzers, key=lambda r: r.name != "provenance")
-    for run in runs:
-        value = run.metrics.get("phash") if isinstance(run.metrics, dict) else None
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return f"{value:016x}"
-        if isinstance(value, str):
-            text = value.strip().lower().removeprefix("0x")
-            try:
-                int(text, 16)
-            except ValueError:
-                continue
-            if text:
-                return text
-    return None
-
-
-def near_duplicate_groups(
-    reports: Sequence[Report], radius: int = NEAR_DUPLICATE_RADIUS
-) -> list[list[int]]:
-    """Groups (0-based indices into ``reports``, at least two each) of files whose
-    pHash lies within ``radius`` bits, or whose bytes are identical."""
-    n = len(reports)
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def union(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    by_sha: dict[str, int] = {}
-    for i, r in enumerate(reports):
-        if r.file.sha256:
-            if r.file.sha256 in by_sha:
-                union(by_sha[r.file.sha256], i)
-            else:
-                by_sha[r.file.sha256] = i
-    hashed = [(i, h) for i, r in enumerate(reports) if (h := _phash_of(r))]
-    pairs = _hash_groups(hashed, radius)
-    for group in pairs:
-        for other in group[1:]:
-            union(group[0], other)
-    groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(find(i), []).append(i)
-    return [g for _, g in sorted(groups.items()) if len(g) > 1]
-
-
-def _hash_groups(hashed: list[tuple[int, str]], radius: int) -> list[list[int]]:
-    """Index groups of informative pHashes within ``radius`` bits, per hash length."""
-    from triage.hashing import informative, near_duplicate_groups
-
-    by_len: dict[int, list[tuple[str, str]]] = {}
-    for i, h in hashed:
-        if informative(h):
-            by_len.setdefault(len(h), []).append((str(i), h))
-    out: list[list[int]] = []
-    for items in by_len.values():
-        out.extend([int(k) for k in g] for g in near_duplicate_groups(items, radius))
-    return out
-
-
 def _duplicate_view(
     reports: Sequence[Report], files: list[dict[str, Any]], radius: int = NEAR_DUPLICATE_RADIUS
 ) -> list[dict[str, Any]]:
+    from triage.scan.summary import report_groups, report_phash
+
     out = []
-    for group in near_duplicate_groups(reports, radius):
+    for group in report_groups(reports, radius):
         first = reports[group[0]]
-        h0 = _phash_of(first)
+        h0 = report_phash(first)
         members = []
         for i in group:
             r = reports[i]
-            h = _phash_of(r)
+            h = report_phash(r)
             if i != group[0] and r.file.sha256 and r.file.sha256 == first.file.sha256:
                 relation = "identical bytes"
             elif i != group[0] and h and h0 and len(h) == len(h0):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from triage.report import Report
 
@@ -19,6 +20,16 @@ def to_json(reports: Sequence[Report]) -> str:
     return json.dumps([report_dict(r) for r in reports], indent=2, ensure_ascii=False) + "\n"
 
 
-def to_jsonl_line(report: Report) -> str:
-    """One complete report on one line, newline-terminated."""
-    return json.dumps(report_dict(report), ensure_ascii=False, separators=(",", ":")) + "\n"
+def to_jsonl_line(report: Report | dict[str, Any]) -> str:
+    """One complete report (a model or its JSON data) on one line, newline-terminated.
+
+    A file name that is not valid UTF-8 (carried as lone surrogates) makes the line
+    ASCII-escaped instead, which round-trips; every other line keeps its characters.
+    """
+    data = report_dict(report) if isinstance(report, Report) else report
+    line = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(data, ensure_ascii=True, separators=(",", ":")) + "\n"
+    return line

@@ -90,17 +90,11 @@ def analyze_file(path: str, options: Options) -> Outcome:
 
 
 def _outcome(path: str, report: Report, artifacts: list[bytes]) -> Outcome:
-    import json
-
+    from triage.render.jsonout import report_dict, to_jsonl_line
     from triage.scan.summary import row_from_report
 
-    data = report.model_dump(mode="json")
-    line = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:  # a file name that is not UTF-8: escape it (round-trips)
-        line = json.dumps(data, ensure_ascii=True, separators=(",", ":")) + "\n"
-    return Outcome(path, line, row_from_report(data), artifacts)
+    data = report_dict(report)
+    return Outcome(path, to_jsonl_line(data), row_from_report(data), artifacts)
 
 
 def failure_outcome(path: str, message: str, stage: str, options: Options) -> Outcome:
@@ -117,7 +111,7 @@ def failure_outcome(path: str, message: str, stage: str, options: Options) -> Ou
 
 def _fill_identity(report: Report, path: str) -> None:
     """Hash and sniff a file whose analysis stopped before it did (None if unreadable)."""
-    from triage.scan.sink import sha256_of
+    from triage.fileio import sha256_of
     from triage.sniff import sniff
 
     report.file.sha256 = sha256_of(path)

@@ -15,7 +15,6 @@ off the file, so the next report starts on a line of its own.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sys
@@ -157,18 +156,6 @@ def read_done(path: str | os.PathLike[str]) -> DoneSet:
     return done
 
 
-def sha256_of(path: str) -> str | None:
-    """Hex SHA-256 of a file, or None when it cannot be read."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-    except OSError:
-        return None
-    return digest.hexdigest()
-
-
 def already_done(done: DoneSet, path: str, size: int | None) -> str | None:
     """The earlier line for this file if its path and current sha256 are in ``done``.
 
@@ -181,4 +168,6 @@ def already_done(done: DoneSet, path: str, size: int | None) -> str | None:
     sizes = done.sizes[path]
     if size is not None and None not in sizes and size not in sizes:
         return None
+    from triage.fileio import sha256_of
+
     return done.lines.get((path, sha256_of(path)))

@@ -2,27 +2,23 @@
 
 A :class:`FileRow` keeps the few fields the end-of-scan summary and the CSV need
 (scores, bands, attention, top finding, pHash, errors); full reports stay in the
-JSONL. :class:`ScanSummary` aggregates rows and skipped files and renders the
-end-of-scan tables with rich.
+JSONL. :class:`ScanSummary` aggregates rows and skipped files;
+:mod:`triage.render.scansummary` prints its tables.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from triage.hashing import informative
-from triage.report import BANDS, QUESTIONS
+from triage.hashing import NEAR_DUPLICATE_RADIUS, batch_phash, near_duplicate_groups
+from triage.report import QUESTIONS
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
+    from triage.report import Report
     from triage.scan.walker import Entry
-
-DUPLICATE_RADIUS = 8  # pHash bits: near-duplicates within a batch
-TOP_ROWS = 25
 
 
 @dataclass(slots=True)
@@ -62,9 +58,7 @@ def row_from_report(report: dict[str, Any]) -> FileRow:
     for run in report.get("analyzers", []):
         metrics = run.get("metrics") or {}
         if run.get("name") == "provenance":
-            value = metrics.get("phash")
-            if isinstance(value, str) and value and informative(value, metrics.get("pdq_quality")):
-                phash = value
+            phash = batch_phash(metrics)
         elif run.get("name") == "credentials" and run.get("status") == "ok":
             c2pa_state = _c2pa_state(metrics)
             claim = (metrics.get("active") or {}).get("claim_generator")
@@ -109,11 +103,29 @@ def _c2pa_state(metrics: dict[str, Any]) -> str:
     return "unreadable" if metrics.get("error") else "present"
 
 
-def duplicate_groups(rows: Iterable[FileRow], radius: int = DUPLICATE_RADIUS) -> list[list[str]]:
+def duplicate_groups(
+    rows: Iterable[FileRow], radius: int = NEAR_DUPLICATE_RADIUS
+) -> list[list[str]]:
     """Groups of paths whose pHashes lie within ``radius`` bits (connected components)."""
-    from triage.hashing import near_duplicate_groups
+    rows = list(rows)
+    return [
+        [rows[i].path for i in g] for g in near_duplicate_groups([r.phash for r in rows], radius)
+    ]
 
-    return near_duplicate_groups([(r.path, r.phash) for r in rows if r.phash], radius)
+
+def report_groups(
+    reports: Sequence[Report], radius: int = NEAR_DUPLICATE_RADIUS
+) -> list[list[int]]:
+    """Index groups of reports whose pHash lies within ``radius`` bits, or whose bytes
+    are identical."""
+    phashes = [report_phash(rep) for rep in reports]
+    return near_duplicate_groups(phashes, radius, sha256=[rep.file.sha256 for rep in reports])
+
+
+def report_phash(report: Report) -> str | None:
+    """The pHash a batch groups this report's file on (:func:`~triage.hashing.batch_phash`)."""
+    runs = (r for r in report.analyzers if r.name == "provenance")
+    return next((batch_phash(r.metrics) for r in runs), None)
 
 
 @dataclass
@@ -123,7 +135,7 @@ class ScanSummary:
     excluded: int = 0
     resumed: int = 0  # reports taken from an earlier run's output
     seconds: float = 0.0
-    group_distance: int = DUPLICATE_RADIUS  # pHash bits for near-duplicate groups
+    group_distance: int = NEAR_DUPLICATE_RADIUS  # pHash bits for near-duplicate groups
 
     def add_skipped(self, entry: Entry) -> None:
         self.skipped.append((entry.path, entry.reason or "skipped"))
@@ -159,134 +171,3 @@ class ScanSummary:
             "failures": [{"path": r.path, "errors": r.errors} for r in self.failures],
             "skipped_files": [{"path": p, "reason": why} for p, why in self.skipped],
         }
-
-    def render(self, console: Console, top: int = TOP_ROWS) -> None:
-        from rich.table import Table
-        from rich.text import Text
-
-        from triage.render.text import BAND_STYLE
-
-        ok = [r for r in self.rows if not r.failed]
-        ok.sort(key=lambda r: (-r.attention, r.path))
-        n_failed = len(self.rows) - len(ok)
-        if ok:
-            # The count is of every file examined: a failed one is still one of them.
-            failed_note = f"; {n_failed} failed, listed below" if n_failed else ""
-            table = Table(
-                title=f"Files by attention (top {min(top, len(ok))} of {len(self.rows)}"
-                f"{failed_note}; attention orders review, it is not a verdict)",
-                title_justify="left",
-                expand=True,
-            )
-            table.add_column("attn", justify="right", no_wrap=True)
-            for q in QUESTIONS:
-                table.add_column(
-                    {"manipulation": "manip.", "synthetic": "synth.", "provenance": "prov."}[q],
-                    no_wrap=True,
-                )
-            table.add_column("file", overflow="fold", ratio=3)
-            table.add_column("top finding", overflow="fold", ratio=2)
-            for r in ok[:top]:
-                cells = []
-                for q in QUESTIONS:
-                    band = r.bands.get(q, "")
-                    cells.append(
-                        Text(
-                            f"{r.scores.get(q, 0):.2f} {SHORT_BAND.get(band, band)}",
-                            BAND_STYLE.get(band, ""),
-                        )
-                    )
-                table.add_row(f"{r.attention:.2f}", *cells, _display(r.path), r.top_finding or "-")
-            console.print(table)
-
-        counts = self.band_counts()
-        bands = Table(title="Files per band", title_justify="left")
-        bands.add_column("band")
-        for q in QUESTIONS:
-            bands.add_column(q, justify="right")
-        for band in reversed(BANDS):
-            bands.add_row(Text(band, BAND_STYLE[band]), *[str(counts[q][band]) for q in QUESTIONS])
-        console.print(bands)
-
-        groups = duplicate_groups(self.rows, self.group_distance)
-        if groups:
-            console.print(
-                Text(
-                    f"Near-duplicate groups (pHash within {self.group_distance} bits): "
-                    f"{len(groups)}",
-                    style="bold",
-                )
-            )
-            for i, g in enumerate(groups[:top], 1):
-                console.print(f"  {i}. " + "\n     ".join(printable(p) for p in g))
-        elif any(r.phash for r in self.rows):
-            console.print("Near-duplicate groups: none")
-
-        failures = self.failures
-        if failures:
-            console.print(
-                Text(f"Failed ({len(failures)}): could not be analyzed fully", style="bold red")
-            )
-            for r in failures:
-                reasons = "; ".join(f"{stage}: {msg}" for stage, msg in r.errors)
-                console.print(f"  {printable(r.path)}\n      {printable(reasons)}", highlight=False)
-        if self.skipped:
-            by_reason = Counter(_reason_kind(why) for _, why in self.skipped)
-            console.print(
-                Text(f"Skipped ({len(self.skipped)}): ", style="bold")
-                + Text(", ".join(f"{n} {k}" for k, n in by_reason.most_common()))
-            )
-            for p, why in self.skipped[:top]:
-                console.print(f"  {printable(p)}: {why}", highlight=False, soft_wrap=True)
-            if len(self.skipped) > top:
-                console.print(f"  … and {len(self.skipped) - top} more (see --csv)")
-        console.print(
-            f"[bold]{len(self.rows)}[/bold] files: {self.analyzed} analyzed, "
-            f"{len(failures)} failed, {len(self.skipped)} skipped (not media or not scanned), "
-            f"{self.excluded} excluded by --include/--exclude"
-            + (f", {self.resumed} taken from the earlier output (--resume)" if self.resumed else "")
-            + f"; {self.seconds:.1f} s",
-            highlight=False,
-        )
-
-
-SHORT_BAND = {
-    "insufficient-evidence": "insuff.",
-    "no-indicators": "none",
-    "weak-indicators": "weak",
-    "notable-indicators": "notable",
-    "strong-indicators": "strong",
-}
-
-
-def printable(text: str) -> str:
-    """A file name that is not valid UTF-8 shown with \\xNN escapes instead of failing."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return text
-
-
-def _display(path: str) -> str:
-    """A path relative to the working directory when it is under it."""
-    import os
-
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return printable(path)
-    return printable(path if rel.startswith("..") else rel)
-
-
-def _reason_kind(reason: str) -> str:
-    for key, label in (
-        ("not a supported image", "not media"),
-        ("link", "links"),
-        ("same file", "duplicates by link"),
-        ("empty", "empty"),
-        ("max-bytes", "too large"),
-    ):
-        if key in reason:
-            return label
-    return "other"

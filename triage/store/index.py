@@ -142,18 +142,15 @@ class BandIndex:
         written last says the set is complete. Files of other keys are removed
         afterwards (a process still reading them keeps its open copy).
         """
-        import os
-
         import numpy as np
+
+        from triage.fileio import atomic_file
 
         folder.mkdir(parents=True, exist_ok=True)
         stem = f"{name}-{key}"
         for part in self._PARTS:
-            target = folder / f"{stem}.{part}.npy"
-            tmp = folder / f".{stem}.{part}.{os.getpid()}.tmp"
-            with open(tmp, "wb") as fh:
+            with atomic_file(folder / f"{stem}.{part}.npy") as fh:
                 np.save(fh, np.ascontiguousarray(getattr(self, part)))
-            os.replace(tmp, target)
         (folder / f"{stem}.ok").write_text(key)
         for old in folder.glob(f"{name}-*"):
             if not old.name.startswith(stem + "."):

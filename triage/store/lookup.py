@@ -4,7 +4,6 @@ exact file digests (MD5 lists)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,9 @@ from triage.store.db import _COLUMNS, HashRow, HashStore, Match, _row
 
 def file_md5(path: str | Path) -> str:
     """Hex MD5 of a file's bytes, read in chunks (the file is opened read-only)."""
-    h = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from triage.fileio import file_digest
+
+    return file_digest(path, algorithm="md5")[0]
 
 
 def digest_rows(store: HashStore, algorithm: str, digest: str) -> list[HashRow]:
