@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from triage.analyzers.base import Context
-from triage.pipeline import Options, analyze_path, artifact_data, set_artifact_data
+from triage.pipeline import Options, analyze_path_with_pictures
 from triage.render import html as html_render
 from triage.render.html import CSP, evidence_rows, render_html, write_html
 from triage.report import AnalyzerRun, ArtifactRef, Finding, Report
@@ -133,8 +133,9 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     # the temp images only need cheap analyzers; the fixtures get every analyzer
     light = Options(keep_artifacts=True, skip=[n for n in ("copymove",) if n in REGISTRY])
     full = Options(keep_artifacts=True)
-    reports = [analyze_path(p, light) for p in temp_files]
-    reports += [analyze_path(p, full) for p in fixtures]
+    analyses = [analyze_path_with_pictures(p, light) for p in temp_files]
+    analyses += [analyze_path_with_pictures(p, full) for p in fixtures]
+    reports = [a.report for a in analyses]
     by_name = {Path(r.file.path).name: r for r in reports}
 
     scene_report = by_name["scene.jpg"]
@@ -161,16 +162,22 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     ]
     pngs = [artifact_png(1600, 1200, 1), artifact_png(300, 200, 2)]
     scene_report.artifacts.extend(refs)
-    set_artifact_data(scene_report, [*artifact_data(scene_report), *pngs])
+    analyses[reports.index(scene_report)].artifacts.extend(pngs)
     set_phash(scene_report, "ffffffffffff0000")
     set_phash(by_name[EVIL], "ffffffffffff000f")  # distance 4: near-duplicates
     set_phash(by_name["other.png"], "0123456789abcdef")  # far from both
-    return {"reports": reports, "by_name": by_name, "fixtures": fixtures, "n_temp": len(temp_files)}
+    return {
+        "reports": reports,  # the reports alone
+        "analyses": analyses,  # the same, with their pictures (what the page shows)
+        "by_name": by_name,
+        "fixtures": fixtures,
+        "n_temp": len(temp_files),
+    }
 
 
 @pytest.fixture(scope="module")
 def batch_html(batch: dict[str, object]) -> str:
-    return render_html(batch["reports"])  # type: ignore[arg-type]
+    return render_html(batch["analyses"])  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ tests
@@ -222,7 +229,7 @@ def test_batch_page_has_every_section_and_links(batch, batch_html) -> None:  # t
 
 
 def test_page_parses_without_errors(batch, batch_html) -> None:  # type: ignore[no-untyped-def]
-    for text in (batch_html, render_html(batch["reports"][:1]), render_html([])):
+    for text in (batch_html, render_html(batch["analyses"][:1]), render_html([])):
         parser = html5lib.HTMLParser()
         parser.parse(text)
         assert parser.errors == []
@@ -319,7 +326,7 @@ def test_near_duplicate_groups_by_hash_and_bytes(batch) -> None:  # type: ignore
 
 def test_single_file_page(batch) -> None:  # type: ignore[no-untyped-def]
     report = batch["by_name"]["scene.jpg"]
-    text = render_html([report])
+    text = render_html([batch["analyses"][batch["reports"].index(report)]])
     doc = parse(text)
     assert doc.find(".//table[@id='files-table']") is None
     assert doc.find(".//*[@id='duplicates']") is None
@@ -336,7 +343,7 @@ def test_single_file_page(batch) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_no_pixels_page_has_no_images(batch) -> None:  # type: ignore[no-untyped-def]
-    text = render_html(batch["reports"], no_pixels=True, title="sensitive <batch>")
+    text = render_html(batch["analyses"], no_pixels=True, title="sensitive <batch>")
     doc = parse(text)
     assert doc.find(".//img") is None
     assert "data:image" not in text
@@ -345,23 +352,30 @@ def test_no_pixels_page_has_no_images(batch) -> None:  # type: ignore[no-untyped
     assert "Pixels omitted (--no-pixels)" in text
 
 
-def test_missing_or_changed_file_still_renders(tmp_path: Path) -> None:
+def test_page_never_opens_the_inputs(tmp_path: Path) -> None:
+    """The thumbnail is the one the analysis kept: a file changed, removed or turned
+    into a pipe since does not change the page (and cannot hang it)."""
     path = tmp_path / "gone.png"
     Image.fromarray(scene(120, 90, 3)).save(path)
-    report = analyze_path(path, Options(keep_artifacts=True))
+    analysis = analyze_path_with_pictures(path, Options(keep_artifacts=True))
+    assert analysis.thumbnail is not None
+    first = render_html([analysis])
     Image.fromarray(scene(120, 90, 4)).save(path)  # another picture under the same name
-    doc = parse(render_html([report]))
-    assert doc.find(".//figure[@class='thumb']//img") is None
-    assert "changed since it was analyzed" in text_of(doc.find(".//figure[@class='thumb']"))
+    assert _undated(render_html([analysis])) == _undated(first)
     path.unlink()
     out = tmp_path / "out" / "page.html"
-    write_html([report, report.model_copy(deep=True)], out)
+    write_html([analysis, analysis], out)
     assert out.is_file() and [p.name for p in out.parent.iterdir()] == ["page.html"]
-    assert "No file is at this path" in out.read_text("utf-8")
-    fifo = tmp_path / "fifo.png"  # a path that became a pipe must not hang the page
-    os.mkfifo(fifo)
-    report.file.path = str(fifo)
-    assert "not a regular file" in render_html([report])
+    assert parse(out.read_text("utf-8")).find(".//figure[@class='thumb']//img") is not None
+    os.mkfifo(path)  # a path that became a pipe must not hang the page
+    assert parse(render_html([analysis])).find(".//figure[@class='thumb']//img") is not None
+    bare = parse(render_html([analysis.report]))  # a report without its pictures
+    assert bare.find(".//figure[@class='thumb']//img") is None
+    assert "No thumbnail was kept" in text_of(bare.find(".//figure[@class='thumb']"))
+
+
+def _undated(page: str) -> str:
+    return re.sub(r"Generated \S+ by", "Generated by", page)
 
 
 def test_empty_batch_renders() -> None:
@@ -523,12 +537,13 @@ def test_headless_chromium_renders_page(batch, batch_html, tmp_path: Path) -> No
 def test_page_size_budget_leaves_out_low_attention_images_first(batch, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     assert html_render.sizing_for(1)[0] == html_render.ARTIFACT_WIDTH
     assert html_render.sizing_for(500)[0] < html_render.sizing_for(50)[0]
-    reports = batch["reports"][: batch["n_temp"]]  # the cheap ones: temp images only
-    full = render_html(reports)
+    analyses = batch["analyses"][: batch["n_temp"]]  # the cheap ones: temp images only
+    reports = [a.report for a in analyses]
+    full = render_html(analyses)
     images = re.findall(r'src="(data:image/[^"]+)"', full)
     # allow about half of the images: the rest must be left out, with a note
     monkeypatch.setattr(html_render, "IMAGE_BUDGET", sum(map(len, images)) // 2)
-    doc = parse(render_html(reports))
+    doc = parse(render_html(analyses))
     kept = [img for img in doc.iter("img") if "mini" not in (img.get("class") or "")]
     assert 0 < len(kept) < len(images)
     assert "left out" in text_of(doc.getroot() if hasattr(doc, "getroot") else doc).lower()
@@ -566,9 +581,9 @@ def test_non_utf8_file_name(tmp_path: Path) -> None:
     raw = os.fsencode(tmp_path) + b"/caf\xe9.jpg"  # Latin-1 bytes: not UTF-8
     with open(raw, "wb") as fh:
         Image.fromarray(scene(120, 90, 6)).save(fh, "JPEG")
-    report = analyze_path(os.fsdecode(raw), Options())
+    analysis = analyze_path_with_pictures(os.fsdecode(raw), Options(keep_artifacts=True))
     out = tmp_path / "page.html"
-    write_html([report], out)
+    write_html([analysis], out)
     text = out.read_text("utf-8")
     assert "caf\\udce9.jpg" in text
     assert parse(text).find(".//figure[@class='thumb']//img") is not None

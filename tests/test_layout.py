@@ -98,3 +98,24 @@ def test_nothing_outside_the_registry_imports_an_analyzer_module() -> None:
         hits = _imported_modules(path) & analyzer_modules
         offenders.extend(f"{path.relative_to(PACKAGE.parent)} imports {m}" for m in sorted(hits))
     assert not offenders, "; ".join(offenders)
+
+
+MAX_FUNCTION_LINES = 120
+# Functions still over the limit, and why they wait. The list only shrinks.
+LONG_FUNCTIONS_WAITING = {
+    "evaluate/calibrate.py:fit",  # the calibration rewrite replaces this module
+    "evaluate/report.py:render_markdown",  # the calibration rewrite changes this report
+    "cli/scan.py:scan_command",  # its typer signature holds 90 lines of options
+}
+
+
+def test_no_function_over_the_line_limit() -> None:
+    long = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long[f"{path.relative_to(PACKAGE).as_posix()}:{node.name}"] = lines
+    over = {k: v for k, v in long.items() if k not in LONG_FUNCTIONS_WAITING}
+    assert not over, f"split these (at most {MAX_FUNCTION_LINES} lines): {over}"

@@ -138,7 +138,7 @@ def analyze_many(
     next_index = 0
     with IsolatedPool(min(n_jobs, len(items)), opts, timeout) as pool:
         for index, outcome in pool.run(items):
-            report = outcome.report()
+            report = outcome.analysis().report
             if not ordered:
                 yield report
                 continue

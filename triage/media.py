@@ -57,6 +57,10 @@ class Media:
         self._memo_lock = threading.Lock()
         self._memo_done: dict[tuple[Any, ...], Any] = {}
         self._memo_busy: dict[tuple[Any, ...], threading.Event] = {}
+        # Why the video container could not be read (the file is still tried).
+        self.video_header_error: str | None = None
+        # The shared video pass, by its settings (triage.video.stream.shared_stream).
+        self.video_passes: dict[Any, Any] = {}
 
     # ------------------------------------------------------------------ open
     @classmethod
@@ -181,6 +185,10 @@ class Media:
             raise MediaError(f"the {self.format.upper()} header cannot be parsed: {exc}") from None
 
     # ----------------------------------------------------------------- pixels
+    def decoded(self) -> bool:
+        """True once the pixels were decoded (by any analyzer)."""
+        return "_decoded" in self.__dict__
+
     @cached_property
     def _decoded(self) -> Image.Image:
         import io

@@ -12,10 +12,10 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from triage.analyzers import select
 from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context
+from triage.analyzers.options import AnalyzerOptions
 from triage.errors import MediaError, one_line
 from triage.fileio import atomic_file
 from triage.media import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, Media
@@ -45,24 +45,53 @@ class Options:
     prior: dict[str, float] = field(default_factory=dict)
     db_path: str | Path | None = None
     debug: bool = False
-    analyzer_options: dict[str, Any] = field(default_factory=dict)
+    # Typed per analyzer (AnalyzerOptions); a mapping of dotted keys is parsed.
+    analyzer_options: AnalyzerOptions = field(default_factory=AnalyzerOptions)
     # Threads running one file's analyzers side by side (None: one per core). A scan
     # worker sets cores // jobs, so N workers x threads never exceed the machine.
     threads: int | None = None
     # Add every metadata tag (triage.metadump, exiftool -j -G style) under `metadata`.
     with_metadata: bool = False
 
+    def __post_init__(self) -> None:
+        self.analyzer_options = AnalyzerOptions.of(self.analyzer_options)
+
+
+# Long side of the thumbnail kept with an analysis (the HTML report shows it).
+THUMBNAIL_SIDE = 320
+
+
+@dataclass
+class Analysis:
+    """A report and the pictures that travel with it in memory (never serialized).
+
+    ``artifacts`` holds the PNG bytes of each ``report.artifacts`` entry, and
+    ``thumbnail`` a small JPEG of the picture as analyzed (EXIF rotation not
+    applied), both only with ``Options.keep_artifacts`` and never with
+    ``no_pixels``. Renderers take them from here and never open the input again.
+    """
+
+    report: Report
+    artifacts: list[bytes] = field(default_factory=list)
+    thumbnail: bytes | None = None
+
 
 def analyze_path(path: str | Path, options: Options | None = None) -> Report:
     """Analyze one file; never raises for bad input (the report carries the error)."""
+    return analyze_path_with_pictures(path, options).report
+
+
+def analyze_path_with_pictures(path: str | Path, options: Options | None = None) -> Analysis:
+    """:func:`analyze_path`, with the artifact PNGs and the thumbnail kept in memory
+    (when ``keep_artifacts``)."""
     opts = options or Options()
     started = time.perf_counter()
     analyzers = select(opts.only, opts.skip)  # ValueError for unknown names: a usage error
     try:
         media = Media.open(path, max_pixels=opts.max_pixels, max_bytes=opts.max_bytes)
     except MediaError as exc:
-        return failed_report(str(path), str(exc), started, opts)
-    return analyze_media(media, analyzers, opts, started, display_path=str(path))
+        return Analysis(failed_report(str(path), str(exc), started, opts))
+    return analyze_media_with_pictures(media, analyzers, opts, started, display_path=str(path))
 
 
 def analyze_media(
@@ -72,19 +101,30 @@ def analyze_media(
     started: float | None = None,
     display_path: str | None = None,
 ) -> Report:
+    """The report of an opened file (see :func:`analyze_path`)."""
+    return analyze_media_with_pictures(media, analyzers, opts, started, display_path).report
+
+
+def analyze_media_with_pictures(
+    media: Media,
+    analyzers: list[Analyzer],
+    opts: Options,
+    started: float | None = None,
+    display_path: str | None = None,
+) -> Analysis:
     started = time.perf_counter() if started is None else started
     ctx = Context(
         want_artifacts=bool(opts.artifacts_dir) or opts.keep_artifacts,
         no_pixels=opts.no_pixels,
         db_path=Path(opts.db_path) if opts.db_path else None,
-        options=dict(opts.analyzer_options),
+        options=opts.analyzer_options,
     )
     runs: list[AnalyzerRun] = []
     findings: list[Finding] = []
     outcomes: list[AnalyzerOutcome] = []
     errors: list[ErrorEntry] = []
     produced: list[tuple[str, Artifact]] = []
-    header_error = getattr(media, "video_header_error", None)
+    header_error = media.video_header_error
     if header_error:
         errors.append(ErrorEntry(stage="open", message=header_error))
     selected = {a.name for a in analyzers}
@@ -144,13 +184,32 @@ def analyze_media(
         from triage.metadump import dump
 
         report.metadata = dump(media)
-    _attach_artifacts(report, produced, opts)
-    return report
+    pngs = _attach_artifacts(report, produced, opts)
+    if not opts.keep_artifacts:
+        return Analysis(report)
+    return Analysis(report, pngs, _thumbnail(media, opts))
+
+
+def _thumbnail(media: Media, opts: Options) -> bytes | None:
+    """A small JPEG of the decoded picture, or None (video, --no-pixels, undecodable)."""
+    if media.kind != "image" or opts.no_pixels:
+        return None
+    import io
+
+    from PIL import Image
+
+    try:
+        rgb = media.reduced(THUMBNAIL_SIDE)
+    except MediaError:
+        return None
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=80, optimize=True)
+    return buf.getvalue()
 
 
 def _check_decodes(media: Media, errors: list[ErrorEntry]) -> None:
     """Make sure a broken image is reported even when no pixel analyzer ran."""
-    if media.kind != "image" or "_decoded" in media.__dict__ or errors:
+    if media.kind != "image" or media.decoded() or errors:
         return
     try:
         media.image()
@@ -239,8 +298,11 @@ def _run(analyzer: Analyzer, status: str, t0: float, message: str | None) -> Ana
     )
 
 
-def _attach_artifacts(report: Report, produced: list[tuple[str, Artifact]], opts: Options) -> None:
-    """Write artifacts under --artifacts (never next to the input) and reference them."""
+def _attach_artifacts(
+    report: Report, produced: list[tuple[str, Artifact]], opts: Options
+) -> list[bytes]:
+    """Write artifacts under --artifacts (never next to the input) and reference them;
+    the PNG bytes of each reference, in order."""
     data: list[bytes] = []
     out_dir = Path(opts.artifacts_dir) if opts.artifacts_dir else None
     stem = _safe_stem(report.file)
@@ -261,17 +323,7 @@ def _attach_artifacts(report: Report, produced: list[tuple[str, Artifact]], opts
             ref.path = str(target)
         report.artifacts.append(ref)
         data.append(art.png)
-    if opts.keep_artifacts:
-        set_artifact_data(report, data)
-
-
-def set_artifact_data(report: Report, data: list[bytes]) -> None:
-    report._artifact_png = data
-
-
-def artifact_data(report: Report) -> list[bytes]:
-    """PNG bytes of each entry of ``report.artifacts`` (only with keep_artifacts)."""
-    return list(report._artifact_png)
+    return data
 
 
 def _safe_stem(info: FileInfo) -> str:

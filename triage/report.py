@@ -16,7 +16,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     SerializerFunctionWrapHandler,
     model_serializer,
 )
@@ -143,8 +142,6 @@ class Report(_Model):
         "(File, EXIF, GPS, MakerNotes, XMP, IPTC, ICC_Profile, PNG, QuickTime, C2PA). "
         "Only with --with-metadata (added in 1.1).",
     )
-    # PNG bytes of each artifact, kept in memory for the HTML report; never serialized.
-    _artifact_png: list[bytes] = PrivateAttr(default_factory=list)
 
     @property
     def failed(self) -> bool:

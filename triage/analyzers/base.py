@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from triage.analyzers.options import AnalyzerOptions
 from triage.report import Question
 
 if TYPE_CHECKING:
@@ -72,7 +73,11 @@ class Context:
     want_artifacts: bool = False
     no_pixels: bool = False
     db_path: Path | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    # Typed per analyzer; a mapping of dotted keys ("video.frames") is parsed.
+    options: AnalyzerOptions = field(default_factory=AnalyzerOptions)
+
+    def __post_init__(self) -> None:
+        self.options = AnalyzerOptions.of(self.options)
 
     def png(self, image: np.ndarray, max_side: int = ARTIFACT_MAX_SIDE) -> bytes:
         """Encode an H x W (x 3 RGB) uint8 array as PNG bytes, at most ``max_side`` px.

@@ -14,7 +14,7 @@ validation status codes of its section 15, and the IPTC NewsCodes digital source
 
 Nothing goes over the network: remote manifests and OCSP revocation are not fetched
 (``verify.remote_manifest_fetch``/``ocsp_fetch`` off, no allowed network hosts). Trust
-is checked only against anchors the user supplies (``ctx.options["c2pa_trust_anchors"]``,
+is checked only against anchors the user supplies (``ctx.options.credentials.trust_anchors``,
 PEM text or a path); without them every signer is "untrusted", which says nothing bad
 about the file - anyone can sign anything with a certificate of their own.
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 
 def _anchors(ctx: Context) -> str | None:
-    value = ctx.options.get("c2pa_trust_anchors")
+    value = ctx.options.credentials.trust_anchors
     if not value:
         return None
     text = str(value)

@@ -14,9 +14,10 @@ The frames are sampled and reduced to block maps inside the one streaming pass
 
 docs/analyzers/frames.md is the card.
 
-Options (``Context.options``): ``video_frames`` (frames sampled, default
-:data:`triage.video.sampled.DEFAULT_FRAMES`), and the ``video`` analyzer's
-``video_max_seconds`` / ``video_quality_pixels_per_second`` (the shared pass).
+Options: ``ctx.options.video`` (:class:`~triage.analyzers.options.VideoOptions`),
+shared with the ``video`` analyzer: ``frames`` sampled (default
+:data:`triage.video.sampled.DEFAULT_FRAMES`), ``max_seconds`` and
+``quality_pixels_per_second`` of the shared pass.
 """
 
 from __future__ import annotations
@@ -63,17 +64,8 @@ class FramesAnalyzer(Analyzer):
 
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         from triage.video import stream as vs
-        from triage.video.sampled import DEFAULT_FRAMES
 
-        opts = ctx.options
-        opened = vs.shared_stream(
-            media,
-            float(opts.get("video_max_seconds", vs.DEFAULT_MAX_SECONDS)),
-            float(
-                opts.get("video_quality_pixels_per_second", vs.DEFAULT_QUALITY_PIXELS_PER_SECOND)
-            ),
-            int(opts.get("video_frames", DEFAULT_FRAMES)),
-        )
+        opened = vs.shared_stream(media, *vs.pass_settings(ctx.options.video))
         result = AnalyzerResult()
         stream = opened.stream
         samples = stream.samples if stream is not None else None

@@ -45,7 +45,7 @@ class ProvenanceAnalyzer(Analyzer):
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         from triage.store import resolve_db_path, store_has_rows
 
-        max_kf = int(ctx.options.get("provenance.max_keyframes", DEFAULT_MAX_KEYFRAMES))
+        max_kf = ctx.options.provenance.max_keyframes or DEFAULT_MAX_KEYFRAMES
         frames = media_hashes(media, max_kf)
         result = AnalyzerResult(metrics=_metrics(media, frames))
         path = resolve_db_path(ctx.db_path)

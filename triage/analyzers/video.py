@@ -6,9 +6,9 @@ the pass, turns what they report into findings (each event with its time and
 frame number), and draws the timeline and contact sheet on request.
 docs/analyzers/video.md is the card: method, innocent causes, measured numbers.
 
-Options (``Context.options``):
-  ``video_max_seconds``               decode frames up to this many seconds (1800)
-  ``video_quality_pixels_per_second`` budget of the sampled quality checks (4e6)
+Options: ``ctx.options.video`` (:class:`~triage.analyzers.options.VideoOptions`):
+``max_seconds`` decoded (1800), ``quality_pixels_per_second`` of the sampled
+quality checks (4e6), ``frames`` sampled for the frames analyzer (48).
 """
 
 from __future__ import annotations
@@ -64,24 +64,17 @@ class VideoAnalyzer(Analyzer):
 
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         from triage.video import stream as vs
-        from triage.video.sampled import DEFAULT_FRAMES
 
-        opts = ctx.options
-        max_seconds = float(opts.get("video_max_seconds", vs.DEFAULT_MAX_SECONDS))
-        qpps = float(
-            opts.get("video_quality_pixels_per_second", vs.DEFAULT_QUALITY_PIXELS_PER_SECOND)
-        )
         # The pass is shared with the sampled-frame analyzer: ask for its frames too,
         # so that the file is decoded once whichever of the two runs first.
-        frames = int(opts.get("video_frames", DEFAULT_FRAMES))
+        opened = vs.shared_stream(media, *vs.pass_settings(ctx.options.video))
         result = AnalyzerResult()
-        opened = vs.shared_stream(media, max_seconds, qpps, frames)
         if opened.no_video:
             result.skipped_reason = opened.no_video
             return result
         if opened.stream is None:
             reason = f"the video cannot be decoded ({opened.error})"
-            if getattr(media, "video_header_error", None):
+            if media.video_header_error:
                 # The file already carries its "open" error; do not report it twice.
                 result.skipped_reason = reason
                 return result

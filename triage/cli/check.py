@@ -16,10 +16,8 @@ from triage.cli.common import (
     PRIOR_OPTION,
     SKIP_OPTION,
     VIDEO_FRAMES_OPTION,
-    parse_priors,
-    split_names,
+    build_options,
     stdout_is_terminal,
-    usage_error,
     write_atomic,
 )
 
@@ -118,7 +116,7 @@ def check_command(
     one-line error entry and the others go on. Bands: insufficient-evidence, no-indicators,
     weak-indicators, notable-indicators, strong-indicators. None of them is a verdict.
     """
-    from triage.pipeline import Options, analyze_path
+    from triage.pipeline import analyze_path_with_pictures
 
     if fmt is None:
         if output is not None:
@@ -126,40 +124,35 @@ def check_command(
         else:
             fmt = OutputFormat.text if stdout_is_terminal() else OutputFormat.json
 
-    try:
-        options = Options(
-            only=split_names(only),
-            skip=split_names(skip),
-            artifacts_dir=artifacts,
-            keep_artifacts=html is not None or fmt is OutputFormat.html,
-            no_pixels=no_pixels,
-            max_pixels=max_pixels,
-            prior=parse_priors(prior),
-            db_path=db,
-            debug=debug,
-            analyzer_options={} if video_frames is None else {"video_frames": video_frames},
-            threads=jobs,
-            with_metadata=with_metadata,
-        )
-        from triage.analyzers import select
-
-        select(options.only, options.skip)
-    except (ValueError, typer.BadParameter) as exc:
-        raise usage_error(str(exc)) from None
+    options = build_options(
+        only=only,
+        skip=skip,
+        prior=prior,
+        db=db,
+        max_pixels=max_pixels,
+        no_pixels=no_pixels,
+        video_frames=video_frames,
+        debug=debug,
+        artifacts_dir=artifacts,
+        keep_artifacts=html is not None or fmt is OutputFormat.html,
+        threads=jobs,
+        with_metadata=with_metadata,
+    )
     # JSONL on stdout streams: each report is written as soon as its file is done.
     stream = fmt is OutputFormat.jsonl and output is None
-    reports = []
+    analyses = []
     try:
-        for report in _iter_reports(paths, options, analyze_path):
+        for analysis in _iter_reports(paths, options, analyze_path_with_pictures):
             if stream:
-                _emit_line(report)
-            reports.append(report)
+                _emit_line(analysis.report)
+            analyses.append(analysis)
     except BrokenPipeError:  # e.g. `triage check *.jpg -f jsonl | head -1`: the reader left
         import os
         import sys
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(code=1) from None
+    reports = [a.report for a in analyses]
     if fmt is OutputFormat.text and output is None:
         from rich.console import Console
 
@@ -167,7 +160,7 @@ def check_command(
 
         print_reports(reports, Console(highlight=False))
     elif not stream:
-        text = _render(reports, fmt, no_pixels=no_pixels)
+        text = _render(analyses, fmt, no_pixels=no_pixels)
         if output is not None:
             write_atomic(output, text)
         else:
@@ -179,7 +172,7 @@ def check_command(
     if html is not None:
         from triage.render.html import write_html
 
-        write_html(reports, html, no_pixels=no_pixels)
+        write_html(analyses, html, no_pixels=no_pixels)
     failed = [r for r in reports if r.failed]
     if failed and not (fmt is OutputFormat.text and output is None):
         # Machine output goes to stdout or a file; a script still needs to see, on
@@ -194,7 +187,7 @@ def check_command(
 
 
 def _iter_reports(paths, options, analyze_path):  # type: ignore[no-untyped-def]
-    """Reports in input order, each yielded as soon as its file is analyzed."""
+    """Analyses in input order, each yielded as soon as its file is analyzed."""
     import sys
 
     if len(paths) < 2 or not sys.stderr.isatty():
@@ -221,9 +214,10 @@ def _emit_line(report) -> None:  # type: ignore[no-untyped-def]
     sys.stdout.flush()
 
 
-def _render(reports, fmt: OutputFormat, no_pixels: bool = False) -> str:  # type: ignore[no-untyped-def]
+def _render(analyses, fmt: OutputFormat, no_pixels: bool = False) -> str:  # type: ignore[no-untyped-def]
     from triage.render import jsonout
 
+    reports = [a.report for a in analyses]
     if fmt is OutputFormat.json:
         return jsonout.to_json(reports)
     if fmt is OutputFormat.jsonl:
@@ -235,7 +229,7 @@ def _render(reports, fmt: OutputFormat, no_pixels: bool = False) -> str:  # type
     if fmt is OutputFormat.html:
         from triage.render.html import render_html
 
-        return render_html(reports, no_pixels=no_pixels)
+        return render_html(analyses, no_pixels=no_pixels)
     from triage.render.text import render_reports
 
     return render_reports(reports)

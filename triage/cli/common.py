@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from triage.fileio import write_atomic
+
+if TYPE_CHECKING:
+    from triage.pipeline import Options
 
 __all__ = [
     "DB_OPTION",
@@ -17,6 +22,7 @@ __all__ = [
     "PRIOR_OPTION",
     "SKIP_OPTION",
     "VIDEO_FRAMES_OPTION",
+    "build_options",
     "parse_priors",
     "split_names",
     "stdout_is_terminal",
@@ -89,6 +95,43 @@ def parse_priors(values: list[str] | None) -> dict[str, float]:
                 )
             priors[k] = p
     return priors
+
+
+def build_options(
+    *,
+    only: list[str] | None,
+    skip: list[str] | None,
+    prior: list[str] | None,
+    db: Path | None,
+    max_pixels: int,
+    no_pixels: bool,
+    video_frames: int | None,
+    debug: bool,
+    **more: Any,
+) -> Options:
+    """The pipeline options of `check` and `scan` from their shared flags (``more``:
+    the options only one of them has). Unknown analyzers and bad priors raise the
+    usage error (exit 2)."""
+    from triage.analyzers import select
+    from triage.analyzers.options import AnalyzerOptions
+    from triage.pipeline import Options
+
+    try:
+        options = Options(
+            only=split_names(only),
+            skip=split_names(skip),
+            no_pixels=no_pixels,
+            max_pixels=max_pixels,
+            prior=parse_priors(prior),
+            db_path=db,
+            debug=debug,
+            analyzer_options=AnalyzerOptions.of({"video.frames": video_frames}),
+            **more,
+        )
+        select(options.only, options.skip)
+    except (ValueError, typer.BadParameter) as exc:
+        raise usage_error(str(exc)) from None
+    return options
 
 
 def stdout_is_terminal() -> bool:

@@ -16,8 +16,7 @@ from triage.cli.common import (
     PRIOR_OPTION,
     SKIP_OPTION,
     VIDEO_FRAMES_OPTION,
-    parse_priors,
-    split_names,
+    build_options,
     usage_error,
 )
 
@@ -135,27 +134,20 @@ def scan_command(
     """
     import sys
 
-    from triage.pipeline import Options
     from triage.scan import scan
     from triage.scan.core import LineProgress, RichProgress
     from triage.scan.walker import WalkError
 
-    try:
-        options = Options(
-            only=split_names(only),
-            skip=split_names(skip),
-            no_pixels=no_pixels,
-            max_pixels=max_pixels,
-            prior=parse_priors(prior),
-            db_path=db,
-            debug=debug,
-            analyzer_options={} if video_frames is None else {"video_frames": video_frames},
-        )
-        from triage.analyzers import select
-
-        select(options.only, options.skip)
-    except (ValueError, typer.BadParameter) as exc:
-        raise usage_error(str(exc)) from None
+    options = build_options(
+        only=only,
+        skip=skip,
+        prior=prior,
+        db=db,
+        max_pixels=max_pixels,
+        no_pixels=no_pixels,
+        video_frames=video_frames,
+        debug=debug,
+    )
     if resume and output is None:
         raise usage_error("--resume needs --output FILE.jsonl (the file to resume)")
     if scheduler is not None:
@@ -222,7 +214,7 @@ def scan_command(
         else:
             from triage.render.scansummary import printable
 
-            for report in result.reports:  # a non-UTF-8 file name, shown with \xNN escapes
-                report.file.path = printable(report.file.path)
+            for analysis in result.reports:  # a non-UTF-8 file name, shown with \xNN escapes
+                analysis.report.file.path = printable(analysis.report.file.path)
             write_html(result.reports, html, no_pixels=no_pixels, group_distance=group_distance)
     raise typer.Exit(code=result.exit_code)

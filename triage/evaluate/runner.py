@@ -61,6 +61,7 @@ def analyze_record(path: str, options: RunOptions) -> dict[str, Any]:
     Never raises for bad input: the pipeline turns it into error entries. An exception
     escaping ``analyze_path`` is a bug and is recorded as a crash by the caller.
     """
+    from triage.analyzers.options import AnalyzerOptions
     from triage.pipeline import Options, analyze_path
 
     captured: dict[str, dict[str, Any]] = {}
@@ -68,7 +69,7 @@ def analyze_record(path: str, options: RunOptions) -> dict[str, Any]:
         only=options.only,
         skip=options.skip,
         prior=dict(options.prior),
-        analyzer_options=dict(options.analyzer_options),
+        analyzer_options=AnalyzerOptions.of(options.analyzer_options),
     )
     with _capture(captured):
         report = analyze_path(path, opts)

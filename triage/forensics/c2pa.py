@@ -50,9 +50,22 @@ _TRUST_PREFIXES = ("signingCredential.", "cawg.", "ingredient.unknownProvenance"
 
 
 def is_trust_code(code: str) -> bool:
-    """Codes about who signed and when (trust lists, OCSP, timestamps), not integrity.
+    """Whether a validation code is about trust (who signed and when), not integrity.
 
-    A timestamp whose digest no longer matches the signature is integrity, not trust.
+    Parameters
+    ----------
+    code : str
+        A C2PA validation status code, e.g. ``signingCredential.untrusted``.
+
+    Returns
+    -------
+    bool
+        True for trust-list, OCSP, CAWG identity and timestamp codes. A timestamp whose
+        digest no longer matches the signature (``timeStamp.mismatch``) is integrity.
+
+    References
+    ----------
+    C2PA Technical Specification 2.x, "Validation" chapter (status codes).
     """
     if code.startswith(_TRUST_PREFIXES):
         return True
@@ -104,9 +117,33 @@ class Store:
 
 
 def read_store(source: Any, mime: str, trust_anchors: str | None = None) -> Store | None:
-    """Read and validate a manifest store from a binary stream; None when there is none.
+    """Read and validate the manifest store of a file, offline.
 
-    Raises ``c2pa.C2paError`` for stores that exist but cannot be read.
+    Parameters
+    ----------
+    source : binary stream
+        The file's bytes (an open file or ``io.BytesIO``).
+    mime : str
+        Its media type (see ``MIME``).
+    trust_anchors : str or None
+        PEM certificates the signer may chain to; None: every signer is untrusted.
+
+    Returns
+    -------
+    Store or None
+        The store's JSON, active manifest, validation state and failure codes (active
+        manifest and ingredients), whether it is embedded, and the signed thumbnail;
+        None when the file holds no store.
+
+    Raises
+    ------
+    c2pa.C2paError
+        For a store that exists but cannot be read.
+
+    References
+    ----------
+    C2PA Technical Specification 2.x, "Manifests" and "Validation" chapters;
+    the reader is c2pa-python, the Content Authenticity Initiative's reference SDK.
     """
     import c2pa
 
@@ -153,6 +190,22 @@ def read_store(source: Any, mime: str, trust_anchors: str | None = None) -> Stor
 
 # ---------------------------------------------------------------- summarising
 def actions_of(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The actions a manifest records.
+
+    Parameters
+    ----------
+    manifest : dict
+        One manifest of the store's JSON.
+
+    Returns
+    -------
+    list of dict
+        The entries of every ``c2pa.actions`` (and ``c2pa.actions.v2``) assertion, in order.
+
+    References
+    ----------
+    C2PA Technical Specification 2.x, "Actions" assertion.
+    """
     out: list[dict[str, Any]] = []
     for assertion in manifest.get("assertions", []) or []:
         if not str(assertion.get("label", "")).startswith("c2pa.actions"):
@@ -165,6 +218,22 @@ def actions_of(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def agent_name(act: dict[str, Any]) -> str | None:
+    """The software agent that performed an action.
+
+    Parameters
+    ----------
+    act : dict
+        One action entry.
+
+    Returns
+    -------
+    str or None
+        ``softwareAgent`` (its ``name`` when it is a claim-generator-info object).
+
+    References
+    ----------
+    C2PA Technical Specification 2.x, "Actions" assertion.
+    """
     agent = act.get("softwareAgent")
     if isinstance(agent, dict):
         agent = agent.get("name")
@@ -172,6 +241,23 @@ def agent_name(act: dict[str, Any]) -> str | None:
 
 
 def generator_name(manifest: dict[str, Any]) -> str:
+    """The claim generator of a manifest as one string.
+
+    Parameters
+    ----------
+    manifest : dict
+        One manifest of the store's JSON.
+
+    Returns
+    -------
+    str
+        ``claim_generator``, or ``name/version`` of the first ``claim_generator_info``;
+        empty when neither is there.
+
+    References
+    ----------
+    C2PA Technical Specification 2.x, "Claims" chapter.
+    """
     gen = manifest.get("claim_generator")
     if gen:
         return str(gen)
@@ -184,7 +270,24 @@ def generator_name(manifest: dict[str, Any]) -> str:
 
 
 def summarize(manifest: dict[str, Any]) -> dict[str, Any]:
-    """A compact, JSON-safe summary of one manifest for the evidence."""
+    """A compact, JSON-safe summary of one manifest for the evidence.
+
+    Parameters
+    ----------
+    manifest : dict
+        One manifest of the store's JSON.
+
+    Returns
+    -------
+    dict
+        Label, claim generator, title, signer, issuer, signing time, algorithm, up to 30
+        actions (action, digital source type, agent, when), up to 20 ingredients and up
+        to 40 assertion labels.
+
+    References
+    ----------
+    C2PA Technical Specification 2.x; c2patool's report, whose facts it follows.
+    """
     sig = manifest.get("signature_info") or {}
     acts = actions_of(manifest)
     return {
@@ -227,10 +330,29 @@ def compare_thumbnail(
 ) -> dict[str, Any]:
     """Compare a signed thumbnail with the current pixels (both RGB uint8).
 
-    Returns the mean absolute difference at thumbnail scale, the fraction of 8x8
-    blocks that differ far beyond JPEG-thumbnail noise, and their bounding boxes in
-    the coordinates of ``full_size`` (width, height; default: ``image``'s size). A differing aspect ratio means the picture was
-    cropped or re-framed.
+    Both are brought to a common modest scale and blurred (thumbnails are re-encoded,
+    sometimes upscaled copies), then 4x4 blocks whose mean colour moved beyond a
+    threshold that grows with local gradient are counted and boxed. A differing aspect
+    ratio means the picture was cropped or re-framed.
+
+    Parameters
+    ----------
+    thumb : ndarray
+        The signed thumbnail, H x W x 3.
+    image : ndarray
+        The current picture (any size), H x W x 3.
+    full_size : tuple of int, optional
+        (width, height) the boxes are given in; default ``image``'s size.
+
+    Returns
+    -------
+    dict
+        ``aspect_mismatch``, ``mad`` (mean absolute difference at the common scale),
+        ``changed_fraction`` of blocks, and up to 20 ``boxes`` [x0, y0, x1, y1].
+
+    References
+    ----------
+    C2PA Technical Specification 2.x, "Thumbnail" assertion and "Hard bindings".
     """
     import cv2
     import numpy as np

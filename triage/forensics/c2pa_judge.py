@@ -10,7 +10,7 @@ a signer not on a trust list says nothing bad about the file.
 References
 ----------
 C2PA Technical Specification 2.x (https://c2pa.org/specifications/), validation
-status codes (section 15) and standard actions (section 18); IPTC NewsCodes digital
+status codes ("Validation" chapter) and standard actions ("Actions" assertion); IPTC NewsCodes digital
 source types (https://cv.iptc.org/newscodes/digitalsourcetype/).
 """
 
@@ -72,7 +72,23 @@ class Judgement:
 
 
 def binding_codes(store: Store) -> list[str]:
-    """Failure codes saying the manifest no longer matches the file's bytes."""
+    """The failure codes saying the manifest no longer matches the file's bytes.
+
+    Parameters
+    ----------
+    store : Store
+        A store read by :func:`triage.forensics.c2pa.read_store`.
+
+    Returns
+    -------
+    list of str
+        Its ``assertion.dataHash``/``boxesHash``/``bmffHash``/``collectionHash``
+        mismatch or malformed codes.
+
+    References
+    ----------
+    C2PA Technical Specification 2.x, "Validation" chapter (hard bindings).
+    """
     return [c for c in store.failures if BINDING_MISMATCH.match(c)]
 
 
@@ -104,7 +120,7 @@ def judge(
 
     References
     ----------
-    C2PA Technical Specification 2.x, sections 15 (validation) and 18 (actions).
+    C2PA Technical Specification 2.x, "Validation" chapter and "Actions" assertion.
     """
     active = store.active_manifest
     summary = summarize(active) if active else {}

@@ -57,10 +57,28 @@ class CloneMatch:
 
 
 def keypoints(gray_u8: np.ndarray, max_features: int = 3000) -> tuple[np.ndarray, np.ndarray]:
-    """SIFT keypoint positions (N x 2, float32) and descriptors (N x 128, float32).
+    """SIFT keypoints of a grey image.
 
     The contrast threshold is lower than OpenCV's default so that smooth, low-contrast
     regions (skies, walls) still yield points; clones hide there.
+
+    Parameters
+    ----------
+    gray_u8 : ndarray
+        H x W uint8 luma.
+    max_features : int
+        Most keypoints kept (the strongest).
+
+    Returns
+    -------
+    pts : ndarray
+        N x 2 float32 positions (x, y).
+    desc : ndarray
+        N x 128 float32 descriptors.
+
+    References
+    ----------
+    D. G. Lowe, "Distinctive image features from scale-invariant keypoints", IJCV 2004.
     """
     import cv2
 
@@ -79,8 +97,27 @@ def knn_l2(desc: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.
     (``|a|^2 + |b|^2 - 2 a.b``). SIFT descriptors hold small integers, so in float32
     every such sum is exact below 2**24 and the distances equal a brute-force
     matcher's bit for bit; otherwise float64 is used. Ties are broken by index.
-    Returns indices and distances, each (n, k), nearest first (each row's own
-    point included).
+
+    Parameters
+    ----------
+    desc : ndarray
+        n x d descriptors.
+    k : int
+        Neighbours per descriptor (its own point included).
+    block : int
+        Rows per matrix product (bounds memory).
+
+    Returns
+    -------
+    idx : ndarray
+        (n, k) indices, nearest first (each row's own point included).
+    dist : ndarray
+        (n, k) L2 distances.
+
+    References
+    ----------
+    I. Amerini et al., IEEE TIFS 6(3), 2011 (nearest-neighbour matching of SIFT
+    descriptors within one image).
     """
     n = len(desc)
     k = min(k, n)
@@ -144,7 +181,31 @@ def self_matches(
     following Amerini et al., consecutive distances d_n / d_{n+1} are compared and
     every neighbour before the first ratio above ``ratio`` is a match (so a region
     cloned twice yields both copies). Pairs closer than ``min_shift`` pixels, and
-    duplicates (j, i) of (i, j), are dropped. Returns two index arrays.
+    duplicates (j, i) of (i, j), are dropped.
+
+    Parameters
+    ----------
+    pts : ndarray
+        N x 2 keypoint positions.
+    desc : ndarray
+        N x 128 descriptors.
+    ratio : float
+        The g2NN ratio threshold.
+    min_shift : float
+        Smallest distance between the two points of a pair, pixels.
+    k : int
+        Neighbours examined per keypoint.
+
+    Returns
+    -------
+    i, j : ndarray
+        Index arrays of the matched pairs.
+
+    References
+    ----------
+    I. Amerini, L. Ballan, R. Caldelli, A. Del Bimbo, G. Serra, "A SIFT-based forensic
+    method for copy-move attack detection and transformation recovery", IEEE TIFS 6(3),
+    2011.
     """
     n = len(pts)
     if n < 3:
@@ -241,17 +302,44 @@ def verify(
     away: tuple[float, float] | None = None,
     controls: bool = True,
 ) -> tuple[float, float]:
-    """Correlation of pixels and of high-pass residuals between the source region
-    and the target region mapped back through ``m``, sampled over the inliers' convex
-    hull widened by ``radius`` (residuals: away from edges only).
+    """Correlation of pixels and of high-pass residuals between a source region and the
+    target region mapped back through ``m``.
 
-    Clones score high on both; repeated but distinct objects agree in pixels only
-    loosely and in residuals hardly at all. A periodic pattern shared by the whole
-    image (JPEG block grid, up-sampling checkerboard) also makes residuals agree, so
-    the residual correlation is reported net of a control: the same transform moved
-    by 16 px (a multiple of the 2- and 8-pixel periods), which keeps any periodic
-    pattern aligned but not a clone's noise; and, when ``away`` (the region's size)
-    is given, the same displacement applied beside the region.
+    Sampled over the inliers' convex hull widened by ``radius`` (residuals: away from
+    edges only). Clones score high on both; repeated but distinct objects agree in
+    pixels only loosely and in residuals hardly at all. A periodic pattern shared by
+    the whole image (JPEG block grid, up-sampling checkerboard) also makes residuals
+    agree, so the residual correlation is reported net of a control: the same
+    transform moved by 16 px (a multiple of the 2- and 8-pixel periods), which keeps
+    any periodic pattern aligned but not a clone's noise; and, when ``away`` (the
+    region's size) is given, the same displacement applied beside the region.
+
+    Parameters
+    ----------
+    gray : ndarray
+        H x W luma.
+    m : ndarray
+        2 x 3 affine transform, source -> target.
+    src_pts : ndarray
+        N x 2 source inlier positions.
+    radius : float
+        Widening of their hull, pixels.
+    away : tuple of float, optional
+        The region's size, for the control beside it.
+    controls : bool
+        Subtract the controls (False: raw residual correlation).
+
+    Returns
+    -------
+    pixel : float
+        Correlation of pixels.
+    residual : float
+        Correlation of residuals net of the controls; NaN when too little smooth area.
+
+    References
+    ----------
+    V. Christlein et al., "An evaluation of popular copy-move forgery detection
+    approaches", IEEE TIFS 7(6), 2012 (verification by correlation).
     """
     import cv2
 
@@ -330,12 +418,35 @@ def verify(
 def grow_region(
     gray: np.ndarray, m: np.ndarray, src_pts: np.ndarray, win: int = 7, thresh: float = 0.8
 ) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None:
-    """Dense extent of a clone: the source pixels whose neighbourhood matches the
-    transformed neighbourhood (local zero-mean normalised cross-correlation over a
-    ``win`` x ``win`` window >= ``thresh``), kept where connected to the keypoint
-    inliers, searched within half the inliers' extent around them. Returns the
-    (source box, target box), or None. Christlein et al. (2012) use the same ZNCC
-    post-processing."""
+    """Dense extent of a clone.
+
+    The source pixels whose neighbourhood matches the transformed neighbourhood (local
+    zero-mean normalised cross-correlation over a ``win`` x ``win`` window >=
+    ``thresh``), kept where connected to the keypoint inliers, searched within half the
+    inliers' extent around them.
+
+    Parameters
+    ----------
+    gray : ndarray
+        H x W luma.
+    m : ndarray
+        2 x 3 affine transform, source -> target.
+    src_pts : ndarray
+        N x 2 source inlier positions.
+    win : int
+        ZNCC window side.
+    thresh : float
+        ZNCC a pixel needs.
+
+    Returns
+    -------
+    tuple of box or None
+        (source box, target box), each (x0, y0, x1, y1), or None.
+
+    References
+    ----------
+    V. Christlein et al., IEEE TIFS 7(6), 2012 (the same ZNCC post-processing).
+    """
     import cv2
 
     g = np.asarray(gray, np.float32)
@@ -378,10 +489,40 @@ def find_clones(
     grow: bool = True,
     max_anisotropy: float = 1.12,
 ) -> tuple[list[CloneMatch], dict[str, float]]:
-    """Candidate cloned regions in a grey image (float or uint8, 0..255).
+    """Candidate cloned regions in a grey image.
 
-    Returns the candidates (strongest first, before any decision threshold on their
-    correlations) and counters for the evidence (keypoints, matched pairs).
+    SIFT keypoints matched within the image (g2NN); affine transforms fitted to the
+    pairs one after another by RANSAC (each pair in both directions, the inliers of a
+    transform removed before the next), then verified by correlation and grown to the
+    dense extent.
+
+    Parameters
+    ----------
+    gray : ndarray
+        H x W luma, float or uint8, 0..255.
+    max_features : int
+        Most keypoints.
+    min_inliers : int
+        Inliers a transform needs.
+    min_shift_frac : float
+        Smallest displacement, as a share of the image's diagonal (at least 12 px).
+    max_models : int
+        Most transforms kept.
+    grow : bool
+        Grow each match to its dense extent (:func:`grow_region`).
+    max_anisotropy : float
+        Largest ratio of the transform's two scale factors.
+
+    Returns
+    -------
+    clones : list of CloneMatch
+        Candidates, strongest first, before any decision threshold on their correlations.
+    stats : dict
+        Counters for the evidence (keypoints, matched pairs).
+
+    References
+    ----------
+    I. Amerini et al., IEEE TIFS 6(3), 2011 (g2NN test, clustering, transform estimation).
     """
     import cv2
 
@@ -438,43 +579,74 @@ def find_clones(
         uniq = np.unique(np.round(sp).astype(np.int32), axis=0)
         if len(uniq) < min_inliers:
             continue
-        gf = g.astype(np.float32)
-        pad = 8.0
-        src_box, dst_box = _box(sp, pad, (h, w)), _box(dp, pad, (h, w))
-        grown = grow_region(gf, m, sp)
-        if grown is not None:
-            src_box, dst_box = _union(src_box, grown[0]), _union(dst_box, grown[1])
-        away = (src_box[2] - src_box[0] + 8.0, src_box[3] - src_box[1] + 8.0)
-        # Interpolation blurs whichever side is resampled: check both directions.
-        pix, res = verify(gf, m, sp, away=away)
-        pix2, res2 = verify(gf, cv2.invertAffineTransform(m), dp, away=away)
-        if np.isnan(res) or (not np.isnan(res2) and res2 > res):
-            pix, res = pix2, res2
-        if not grow:
-            src_box, dst_box = _box(sp, pad, (h, w)), _box(dp, pad, (h, w))
-        out.append(
-            CloneMatch(
-                source_box=src_box,
-                target_box=dst_box,
-                transform=m,
-                inliers=len(uniq),
-                src_points=sp,
-                dst_points=dp,
-                residual_corr=res,
-                pixel_corr=pix,
-                scale=scale,
-                rotation_deg=rot,
-                shift=shift,
-            )
-        )
+        out.append(_measure(g, m, sp, dp, len(uniq), scale, rot, shift, grow))
     out.sort(key=lambda c: -c.inliers)
     return out, stats
 
 
+def _measure(
+    g: np.ndarray,
+    m: np.ndarray,
+    sp: np.ndarray,
+    dp: np.ndarray,
+    inliers: int,
+    scale: float,
+    rot: float,
+    shift: float,
+    grow: bool,
+) -> CloneMatch:
+    """Boxes (grown to the dense extent when ``grow``) and correlations of one fitted
+    clone with source points ``sp`` and target points ``dp``."""
+    import cv2
+
+    h, w = g.shape[:2]
+    gf = g.astype(np.float32)
+    pad = 8.0
+    src_box, dst_box = _box(sp, pad, (h, w)), _box(dp, pad, (h, w))
+    grown = grow_region(gf, m, sp)
+    if grown is not None:
+        src_box, dst_box = _union(src_box, grown[0]), _union(dst_box, grown[1])
+    away = (src_box[2] - src_box[0] + 8.0, src_box[3] - src_box[1] + 8.0)
+    # Interpolation blurs whichever side is resampled: check both directions.
+    pix, res = verify(gf, m, sp, away=away)
+    pix2, res2 = verify(gf, cv2.invertAffineTransform(m), dp, away=away)
+    if np.isnan(res) or (not np.isnan(res2) and res2 > res):
+        pix, res = pix2, res2
+    if not grow:
+        src_box, dst_box = _box(sp, pad, (h, w)), _box(dp, pad, (h, w))
+    return CloneMatch(
+        source_box=src_box,
+        target_box=dst_box,
+        transform=m,
+        inliers=inliers,
+        src_points=sp,
+        dst_points=dp,
+        residual_corr=res,
+        pixel_corr=pix,
+        scale=scale,
+        rotation_deg=rot,
+        shift=shift,
+    )
+
+
 def overlay(rgb: np.ndarray, clones: list[CloneMatch], scale: float = 1.0) -> np.ndarray:
-    """The image with each source (green) and target (red) box outlined, inlier pairs
-    joined by thin lines and the box centres by a thick one. ``scale`` maps working
-    coordinates onto ``rgb``."""
+    """The image with each clone outlined.
+
+    Parameters
+    ----------
+    rgb : ndarray
+        H x W x 3 uint8 image.
+    clones : list of CloneMatch
+        Matches in working-image coordinates.
+    scale : float
+        Maps working coordinates onto ``rgb``.
+
+    Returns
+    -------
+    ndarray
+        A copy with each source (green) and target (red) box outlined, inlier pairs
+        joined by thin lines and the box centres by a thick one.
+    """
     import cv2
 
     img = np.ascontiguousarray(rgb).copy()

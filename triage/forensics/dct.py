@@ -48,7 +48,17 @@ __all__ = [
 
 @cache
 def dct_matrix() -> np.ndarray:
-    """The orthonormal 8-point DCT-II matrix (rows = frequencies)."""
+    """The orthonormal 8-point DCT-II matrix.
+
+    Returns
+    -------
+    ndarray
+        8 x 8 float32, rows = frequencies; ``D @ block @ D.T`` is the 2-D DCT.
+
+    References
+    ----------
+    ITU-T T.81 (JPEG), Annex A.3.3 (FDCT).
+    """
     k = np.arange(8)[:, None]
     n = np.arange(8)[None, :]
     m = np.cos(np.pi * (2 * n + 1) * k / 16.0) * np.sqrt(2.0 / 8.0)
@@ -64,12 +74,42 @@ def _zz_uv(terms: int) -> tuple[np.ndarray, np.ndarray]:
 
 @cache
 def zz_table(quality: int) -> np.ndarray:
-    """The IJG luma table at ``quality`` in zig-zag order (float32)."""
+    """The IJG luma quantization table at ``quality``, in zig-zag order.
+
+    Parameters
+    ----------
+    quality : int
+        IJG quality, 1..100.
+
+    Returns
+    -------
+    ndarray
+        64 float32 steps.
+
+    References
+    ----------
+    Independent JPEG Group, libjpeg ``jcparam.c`` (quality scaling of the Annex K table).
+    """
     return np.array(libjpeg_table(quality), dtype=np.float32)[list(ZIGZAG)]
 
 
 def to_zigzag(table: tuple[int, ...] | list[int]) -> np.ndarray:
-    """A natural-order quantization table in zig-zag order (float32)."""
+    """A natural-order quantization table in zig-zag order.
+
+    Parameters
+    ----------
+    table : sequence of int
+        64 steps, row-major.
+
+    Returns
+    -------
+    ndarray
+        64 float32 steps in zig-zag order.
+
+    References
+    ----------
+    ITU-T T.81 (JPEG), Figure A.6 (zig-zag sequence).
+    """
     return np.array(table, dtype=np.float32)[list(ZIGZAG)]
 
 
@@ -81,12 +121,29 @@ def block_dct(
     terms: int = 64,
     col_step: int = 1,
 ) -> np.ndarray:
-    """Block DCT of ``gray - 128`` on the grid starting at (y0, x0).
+    """Block DCT of ``gray - 128`` on the 8 x 8 grid starting at (y0, x0).
 
-    Returns float32 coefficient planes (terms, block_rows, block_cols): plane k
-    is zig-zag term k (0 = DC) of every block; only the first ``terms`` are
-    computed. ``row_step`` / ``col_step`` > 1 keep every n-th block row / column
-    (a cheap subsample for statistics, or a coarser map of a large image).
+    Parameters
+    ----------
+    gray : ndarray
+        H x W luma, 0..255.
+    y0, x0 : int
+        Grid origin (0..7).
+    row_step, col_step : int
+        Keep every n-th block row / column (a cheap subsample for statistics, or a
+        coarser map of a large image).
+    terms : int
+        Zig-zag terms computed (from DC).
+
+    Returns
+    -------
+    ndarray
+        float32 coefficient planes (terms, block_rows, block_cols): plane k is zig-zag
+        term k (0 = DC) of every block.
+
+    References
+    ----------
+    ITU-T T.81 (JPEG), Annex A.3.3.
     """
     import cv2
 
@@ -127,15 +184,30 @@ def block_dct(
 def local_grid(
     gray: np.ndarray, tile: int = 32, exclude_aligned: bool = False
 ) -> dict[str, np.ndarray]:
-    """Per-tile blocking-grid phase and strength (tiles of ``tile`` x ``tile`` pixels).
+    """Per-tile blocking-grid phase and strength.
 
-    For each tile and axis, the mean clipped absolute first difference across
-    each of the 8 boundary phases (Fan & de Queiroz 2003 use the same cue); the
-    peak phase is the grid offset (0 = boundaries at multiples of 8) and its
-    strength is (peak - median of the other phases) / median. Returns
-    ``phase_y``, ``phase_x`` and ``strength`` (the weaker axis). With
-    ``exclude_aligned`` the phase-0 grid (a JPEG's own) is ignored, so that a
-    second grid shows.
+    For each tile and axis, the mean clipped absolute first difference across each of
+    the 8 boundary phases; the peak phase is the grid offset (0 = boundaries at
+    multiples of 8) and its strength is (peak - median of the other phases) / median.
+
+    Parameters
+    ----------
+    gray : ndarray
+        H x W luma.
+    tile : int
+        Tile side in pixels.
+    exclude_aligned : bool
+        Ignore the phase-0 grid (a JPEG's own), so that a second grid shows.
+
+    Returns
+    -------
+    dict of ndarray
+        ``phase_y``, ``phase_x`` and ``strength`` (the weaker axis), per tile.
+
+    References
+    ----------
+    Z. Fan, R. L. de Queiroz, "Identification of bitmap compression history: JPEG
+    detection and quantizer estimation", IEEE TIP 12(2), 2003 (the same cue).
     """
     import cv2
 
@@ -191,11 +263,26 @@ def _flat(coeffs: np.ndarray) -> np.ndarray:
 def prior_quality(coeffs: np.ndarray, max_blocks: int = 20_000) -> dict[str, Any]:
     """Estimate an earlier JPEG quality from quantization traces in the coefficients.
 
-    ``coeffs``: zig-zag block DCT with at least 21 terms. For each candidate IJG
-    quality, measures how tightly the first 20 AC terms sit on multiples of that
-    quality's steps (:func:`table_fit`). Steps that divide the true step also
-    fit, so the coarsest quality that fits is reported. Returns ``{"quality",
-    "fit", "baseline_fit", "terms"}``; ``quality`` is None when nothing fits.
+    For each candidate IJG quality, measures how tightly the first 20 AC terms sit on
+    multiples of that quality's steps (:func:`table_fit`). Steps that divide the true
+    step also fit, so the coarsest quality that fits is reported.
+
+    Parameters
+    ----------
+    coeffs : ndarray
+        Zig-zag block DCT with at least 21 terms (:func:`block_dct`).
+    max_blocks : int
+        Blocks sampled at most.
+
+    Returns
+    -------
+    dict
+        ``quality`` (None when nothing fits), ``fit``, ``baseline_fit`` and ``terms``.
+
+    References
+    ----------
+    Z. Fan, R. L. de Queiroz, IEEE TIP 12(2), 2003 (quantizer estimation from a
+    decompressed image).
     """
     c = coeffs.reshape(coeffs.shape[0], -1)  # planes (terms, blocks)
     if c.shape[1] > max_blocks:
@@ -222,10 +309,25 @@ def prior_quality(coeffs: np.ndarray, max_blocks: int = 20_000) -> dict[str, Any
 def table_fit(coeffs: np.ndarray, quality: int, n_terms: int = 20) -> float | None:
     """How tightly coefficients sit on the lattice of one IJG quality's luma table.
 
-    Mean over usable AC terms 1..n_terms (step >= 2, at least 20 coefficients
-    that do not quantize to zero) of ``|mean exp(2 pi i c / q)|`` over those
-    coefficients: about 1 on the lattice, low off it. None when fewer than 3
-    terms are usable (flat content says nothing).
+    Parameters
+    ----------
+    coeffs : ndarray
+        Zig-zag block DCT planes.
+    quality : int
+        The IJG quality whose steps are tried.
+    n_terms : int
+        AC terms used (1..n_terms).
+
+    Returns
+    -------
+    float or None
+        Mean over usable AC terms (step >= 2, at least 20 coefficients that do not
+        quantize to zero) of ``|mean exp(2 pi i c / q)|``: about 1 on the lattice, low
+        off it. None when fewer than 3 terms are usable (flat content says nothing).
+
+    References
+    ----------
+    Z. Fan, R. L. de Queiroz, IEEE TIP 12(2), 2003.
     """
     sub = _flat(coeffs)[:, 1 : n_terms + 1].astype(np.float64)
     if sub.shape[0] < 16:
@@ -254,19 +356,38 @@ def double_compression(
 ) -> dict[str, Any]:
     """Aligned double JPEG compression test and primary quality estimate.
 
-    ``observed``: zig-zag block DCT of the decoded JPEG on its own grid;
-    ``calibrated``: the same for the pixels shifted by 4 (an estimate of the
-    coefficients before any quantization, after Fridrich et al. 2008); ``q2``:
-    the file's luma table (natural order). For each candidate primary IJG
-    quality Q1, the calibrated coefficients are quantized with Q1 then with q2,
-    and the histograms of the first ``n_freq`` AC terms are compared with the
-    observed ones (total variation over bins other than 0). A single
-    compression is the same model without Q1.
+    For each candidate primary IJG quality Q1, the calibrated coefficients are
+    quantized with Q1 then with ``q2``, and the histograms of the first ``n_freq`` AC
+    terms are compared with the observed ones (total variation over bins other than
+    0). A single compression is the same model without Q1.
 
-    Returns ``ratio`` = distance(best double model) / distance(single model)
-    (about 0.1-0.8 after double compression, >= 1 for single compressions in
-    our measurements), the estimated ``primary_quality`` and the distances.
-    ``ratio`` is None when there is too little data.
+    Parameters
+    ----------
+    observed : ndarray
+        Zig-zag block DCT of the decoded JPEG on its own grid.
+    calibrated : ndarray
+        The same for the pixels shifted by 4: an estimate of the coefficients before
+        any quantization.
+    q2 : tuple of int
+        The file's luma table (natural order).
+    n_freq : int
+        AC terms compared.
+    kmax : int
+        Histogram bins on each side of 0.
+
+    Returns
+    -------
+    dict
+        ``ratio`` = distance(best double model) / distance(single model) (about
+        0.1-0.8 after double compression, >= 1 for single compressions in our
+        measurements; None with too little data), the estimated ``primary_quality``
+        and the distances.
+
+    References
+    ----------
+    J. Fridrich, T. Pevny, J. Lukas, "Estimation of primary quantization matrix in
+    double compressed JPEG images", 2008 (calibration by a 4-pixel shift);
+    A. C. Popescu, H. Farid, "Statistical tools for digital forensics", 2004.
     """
     obs = _flat(observed)[:, 1 : n_freq + 1].astype(np.float64)
     cal = _flat(calibrated)[:, 1 : n_freq + 1].astype(np.float64)
@@ -330,10 +451,27 @@ def double_compression(
 def requant_error(coeffs: np.ndarray, quality: int, n_terms: int = 15) -> np.ndarray:
     """Per-block squared error of requantizing at an IJG ``quality``.
 
-    By Parseval this is the luma error of re-saving the block at that quality
-    (before rounding and clipping), restricted to the first ``n_terms`` zig-zag
-    terms, which carry nearly all of it. ``coeffs``: planes from
-    :func:`block_dct`. Returns a (block_rows, block_cols) map.
+    By Parseval this is the luma error of re-saving the block at that quality (before
+    rounding and clipping), restricted to the first ``n_terms`` zig-zag terms, which
+    carry nearly all of it.
+
+    Parameters
+    ----------
+    coeffs : ndarray
+        Planes from :func:`block_dct`.
+    quality : int
+        IJG quality.
+    n_terms : int
+        Zig-zag terms summed.
+
+    Returns
+    -------
+    ndarray
+        (block_rows, block_cols) map.
+
+    References
+    ----------
+    H. Farid, "Exposing digital forgeries from JPEG ghosts", IEEE TIFS 4(1), 2009.
     """
     q = zz_table(quality)
     out = np.zeros(coeffs.shape[1:], np.float32)
@@ -362,11 +500,27 @@ def integer_periodicity(coeffs: np.ndarray, n_terms: int = 10) -> float:
     """How strongly low-frequency AC coefficients sit on a lattice of some step.
 
     For each AC term 1..n_terms, the largest mean phasor magnitude
-    ``|mean exp(2 pi i c / q)|`` over integer steps q (2..64, and at most the
-    term's spread / 1.5, so that a step wider than the data cannot fit
-    trivially), from a quarter-unit histogram; averaged over terms. About 1 on
-    the grid where a JPEG quantized the image, about 0.05 on any other grid. A
-    fast form of Bianchi & Piva's integer periodicity map.
+    ``|mean exp(2 pi i c / q)|`` over integer steps q (2..64, and at most the term's
+    spread / 1.5, so that a step wider than the data cannot fit trivially), from a
+    quarter-unit histogram; averaged over terms.
+
+    Parameters
+    ----------
+    coeffs : ndarray
+        Zig-zag block DCT planes on one grid.
+    n_terms : int
+        AC terms used.
+
+    Returns
+    -------
+    float
+        About 1 on the grid where a JPEG quantized the image, about 0.05 on any other
+        grid; 0.0 when no term is usable.
+
+    References
+    ----------
+    T. Bianchi, A. Piva, "Detection of nonaligned double JPEG compression based on
+    integer periodicity maps", IEEE TIFS 7(2), 2012 (this is a fast form of it).
     """
     sub = _flat(coeffs)[:, 1 : n_terms + 1]
     n, nt = sub.shape
@@ -388,12 +542,27 @@ def integer_periodicity(coeffs: np.ndarray, n_terms: int = 10) -> float:
 
 
 def phase_scan(gray: np.ndarray, max_blocks: int = 1000, interior_only: bool = False) -> np.ndarray:
-    """Integer periodicity on each of the 64 grid phases: an (8, 8) array.
+    """Integer periodicity on each of the 64 grid phases.
 
-    Entry [dy, dx] is measured on blocks starting at row dy, column dx; block
-    rows are subsampled to about ``max_blocks`` blocks per phase. With
-    ``interior_only`` the phases sharing a row or column with the (0, 0) grid
-    are left at 0 (a JPEG's own grid is known).
+    Parameters
+    ----------
+    gray : ndarray
+        H x W luma.
+    max_blocks : int
+        Block rows are subsampled to about this many blocks per phase.
+    interior_only : bool
+        Leave at 0 the phases sharing a row or column with the (0, 0) grid (a JPEG's
+        own grid is known).
+
+    Returns
+    -------
+    ndarray
+        (8, 8): entry [dy, dx] is :func:`integer_periodicity` of the blocks starting at
+        row dy, column dx.
+
+    References
+    ----------
+    T. Bianchi, A. Piva, IEEE TIFS 7(2), 2012.
     """
     h8, w8 = gray.shape[0] // 8 - 1, gray.shape[1] // 8 - 1
     out = np.zeros((8, 8))

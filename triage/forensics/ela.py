@@ -59,17 +59,69 @@ N_TERMS = 15  # zig-zag terms used for error levels (DC + 14 AC)
 
 
 def low_terms(coeffs: np.ndarray) -> np.ndarray:
-    """The first ``N_TERMS`` coefficient planes (a view; planes are contiguous)."""
+    """The first ``N_TERMS`` zig-zag coefficient planes (a view; planes are contiguous).
+
+    Parameters
+    ----------
+    coeffs : ndarray
+        (64, rows, cols) block DCT coefficients in zig-zag order.
+
+    Returns
+    -------
+    ndarray
+        (N_TERMS, rows, cols): DC and the first AC terms, where error levels are read.
+
+    References
+    ----------
+    N. Krawetz, "A picture's worth: digital image analysis and forensics", 2007
+    (error level analysis).
+    """
     return coeffs[:N_TERMS]
 
 
 def texture_map(low: np.ndarray) -> np.ndarray:
-    """Per-block error at the coarse reference quality (a texture measure)."""
+    """Per-block requantization error at the coarse reference quality (a texture measure).
+
+    Parameters
+    ----------
+    low : ndarray
+        :func:`low_terms` of the block DCT.
+
+    Returns
+    -------
+    ndarray
+        (rows, cols) error at quality ``REFERENCE_QUALITY``: large in textured blocks,
+        near zero in flat ones; it normalizes the error levels.
+
+    References
+    ----------
+    H. Farid, "Exposing digital forgeries from JPEG ghosts", IEEE TIFS 4(1), 2009.
+    """
     return requant_error(low, REFERENCE_QUALITY, N_TERMS)
 
 
 def normalized_error(low: np.ndarray, quality: int, texture: np.ndarray) -> np.ndarray:
-    """Requantization error at ``quality`` over the block's texture (NaN when flat)."""
+    """Requantization error at ``quality`` over each block's texture.
+
+    Parameters
+    ----------
+    low : ndarray
+        :func:`low_terms` of the block DCT.
+    quality : int
+        The JPEG quality whose tables requantize.
+    texture : ndarray
+        :func:`texture_map` of the same blocks.
+
+    Returns
+    -------
+    ndarray
+        (rows, cols) float32 ratio; NaN in blocks too flat to measure.
+
+    References
+    ----------
+    H. Farid, "Exposing digital forgeries from JPEG ghosts", IEEE TIFS 4(1), 2009;
+    N. Krawetz, 2007 (error level analysis).
+    """
     err = requant_error(low, quality, N_TERMS)
     out = err / np.maximum(texture, 1e-6)
     out[texture < MIN_TEXTURE] = np.nan
@@ -91,7 +143,22 @@ def _smooth(m: np.ndarray) -> np.ndarray:
 
 
 def robust_z(m: np.ndarray, direction: int) -> np.ndarray:
-    """(m - median) / (1.4826 MAD) over finite entries, signed by ``direction``."""
+    """Robust z-scores of a map.
+
+    Parameters
+    ----------
+    m : ndarray
+        A map (NaN where unmeasured).
+    direction : int
+        +1 to score high values, -1 low values.
+
+    Returns
+    -------
+    ndarray
+        float32 ``direction * (m - median) / (1.4826 MAD)`` over the finite entries
+        (the MAD floored at 2% of the median); 0 where ``m`` is not finite, and all
+        0 when fewer than 16 entries are finite.
+    """
     finite = m[np.isfinite(m)]
     if finite.size < 16:
         return np.zeros(m.shape, np.float32)
@@ -117,10 +184,35 @@ def outlier_regions(
 ) -> tuple[list[Region], np.ndarray]:
     """Connected regions whose smoothed map value is a robust outlier.
 
-    ``direction`` +1 looks for high values (error levels), -1 for low values
-    (ghost minima). ``smooth`` averages over 3x3 cells first (for block maps;
-    tile maps are already aggregated). Returns the regions (largest score
-    first) and the z map.
+    Parameters
+    ----------
+    m : ndarray
+        A map of blocks or tiles (NaN where unmeasured).
+    direction : int
+        +1 looks for high values (error levels), -1 for low values (ghost minima).
+    origin : tuple of int
+        (y, x) pixel offset of the map's first cell.
+    z_threshold : float
+        Robust z a cell needs.
+    min_fraction, max_fraction : float
+        Smallest and largest share of the image a region may cover.
+    min_blocks : int
+        Cells a region needs.
+    block : int
+        Cell side in pixels.
+    smooth : bool
+        Average over 3x3 cells first (block maps; tile maps are already aggregated).
+
+    Returns
+    -------
+    regions : list of Region
+        Ordered by score x blocks, largest first.
+    z : ndarray
+        The z map.
+
+    References
+    ----------
+    H. Farid, IEEE TIFS 4(1), 2009 (ghost regions); N. Krawetz, 2007.
     """
     import cv2
 
@@ -153,7 +245,24 @@ def outlier_regions(
 def heatmap(
     m: np.ndarray, shape: tuple[int, int], origin: tuple[int, int] = (0, 0), cell: int = 8
 ) -> np.ndarray:
-    """An RGB uint8 heatmap (full image size) of a map of ``cell``-pixel cells; NaN shows dark."""
+    """An RGB heatmap, at full image size, of a map of cells.
+
+    Parameters
+    ----------
+    m : ndarray
+        A map of ``cell``-pixel cells (NaN shows dark).
+    shape : tuple of int
+        (height, width) of the image.
+    origin : tuple of int
+        (y, x) of the map's first cell.
+    cell : int
+        Cell side in pixels.
+
+    Returns
+    -------
+    ndarray
+        H x W x 3 uint8, the map scaled between its 2nd and 98th percentiles (inferno).
+    """
     import cv2
 
     finite = m[np.isfinite(m)]

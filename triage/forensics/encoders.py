@@ -23,16 +23,36 @@ __all__ = ["load", "match"]
 
 @cache
 def load() -> dict[str, Any]:
+    """The measured encoder tables shipped in ``triage/data/encoders.json`` (read once).
+
+    Returns
+    -------
+    dict
+        ``libraries`` (encoder, quality, tables) and ``cameras`` (make, model, tables).
+    """
     text = resources.files("triage.data").joinpath("encoders.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 
 
 def match(info: JpegInfo) -> dict[str, Any]:
-    """Which known encoders produce these quantization tables.
+    """Which known encoders produce a JPEG's quantization tables.
 
-    Returns ``{"libraries": [{"encoder", "quality"}...], "cameras": [{"make",
-    "model"}...]}`` (empty lists when nothing matches).
+    Parameters
+    ----------
+    info : JpegInfo
+        The parsed JPEG (:func:`triage.forensics.jpeg.parse_jpeg`).
+
+    Returns
+    -------
+    dict
+        ``libraries``: [{encoder, quality}...] and ``cameras``: [{make, model}...] whose
+        tables equal the file's (empty lists when nothing matches).
+
+    References
+    ----------
+    H. Farid, "Digital image ballistics from JPEG quantization", Dartmouth TR2006-583,
+    2006 (quantization tables identify the encoder).
     """
     db = load()
     key = tables_hash(info.qtables) if info.qtables else None
@@ -125,6 +145,18 @@ def _measure_cameras(corpus: Path) -> list[dict[str, Any]]:
 
 
 def build(corpus: Path | None) -> dict[str, Any]:
+    """Measure the tables of the encoders installed here (and of a corpus's cameras).
+
+    Parameters
+    ----------
+    corpus : Path or None
+        A folder of camera JPEGs whose tables are recorded per make and model.
+
+    Returns
+    -------
+    dict
+        The content of ``encoders.json``: a note, ``libraries`` and ``cameras``.
+    """
     libs = _measure_libraries()
     # Identical tables from both libraries: keep the numbers once per quality.
     return {

@@ -56,9 +56,23 @@ _DST_CAPTURE = {
 
 
 def classify_source_type(value: str) -> str:
-    """'ai', 'ai-part', 'enhanced', 'capture' or 'other' for an IPTC digital source type.
+    """Class of an IPTC digital source type.
 
-    Accepts the full NewsCodes URI or its last segment (case-sensitive, as defined).
+    Parameters
+    ----------
+    value : str
+        The full NewsCodes URI or its last segment (case-sensitive, as defined).
+
+    Returns
+    -------
+    str
+        ``'ai'`` (trainedAlgorithmicMedia and kin), ``'ai-part'``
+        (compositeWithTrainedAlgorithmicMedia), ``'enhanced'``, ``'capture'`` or ``'other'``.
+
+    References
+    ----------
+    IPTC NewsCodes, Digital Source Type vocabulary,
+    https://cv.iptc.org/newscodes/digitalsourcetype/.
     """
     code = value.strip().rstrip("/").rsplit("/", 1)[-1]
     if code in _DST_AI:
@@ -84,7 +98,19 @@ class Signature:
 
 @cache
 def signatures() -> tuple[Signature, ...]:
-    """The generator signatures from ``triage/data/generators.tsv``."""
+    """The generator signatures of ``triage/data/generators.tsv`` (read once).
+
+    Returns
+    -------
+    tuple of Signature
+        Per generator: its PNG text keys, and the regular expressions for a key's value,
+        for free text and for a software/tool string.
+
+    Raises
+    ------
+    ValueError
+        For a line with fewer than six columns.
+    """
     text = resources.files("triage.data").joinpath("generators.tsv").read_text("utf-8")
     out: list[Signature] = []
     header_seen = False
@@ -108,7 +134,18 @@ def signatures() -> tuple[Signature, ...]:
 
 
 def match_software(text: str) -> str | None:
-    """Name of the generator a software/tool string names, if any."""
+    """The generator a software or tool string names.
+
+    Parameters
+    ----------
+    text : str
+        An EXIF Software, XMP CreatorTool or similar value (the first 1 MiB is read).
+
+    Returns
+    -------
+    str or None
+        The generator's name from ``generators.tsv``, or None.
+    """
     for sig in signatures():
         if sig.soft_re is not None and sig.soft_re.search(text[:MAX_TEXT]):
             return sig.name
@@ -117,10 +154,24 @@ def match_software(text: str) -> str | None:
 
 # ------------------------------------------------------------------ reading fields
 def png_text_chunks(data: bytes) -> dict[str, str]:
-    """Keyword -> text of every tEXt, zTXt and iTXt chunk (before and after IDAT).
+    """Keyword -> text of every tEXt, zTXt and iTXt chunk of a PNG (before and after IDAT).
 
     Bounded: a compressed chunk is inflated to at most 8 MiB; a damaged chunk is
     skipped, never fatal.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file (anything that is not a PNG gives an empty result).
+
+    Returns
+    -------
+    dict of str to str
+        Text by keyword; a repeated keyword keeps its values joined.
+
+    References
+    ----------
+    PNG Specification, 3rd ed., textual chunks (tEXt, zTXt, iTXt).
     """
     out: dict[str, str] = {}
     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -166,7 +217,24 @@ def _inflate(raw: bytes) -> bytes:
 
 
 def decode_user_comment(raw: Any) -> str:
-    """EXIF UserComment: 8-byte character code, then the text (UTF-16 either order)."""
+    """The text of an EXIF UserComment.
+
+    Parameters
+    ----------
+    raw : bytes or str
+        The tag's value: an 8-byte character code (``UNICODE``, ``ASCII`` or zeros),
+        then the text.
+
+    Returns
+    -------
+    str
+        The text; UTF-16 in whichever byte order gives more printable characters
+        (writers disagree on it).
+
+    References
+    ----------
+    CIPA DC-008 (EXIF 2.32), UserComment tag.
+    """
     if isinstance(raw, str):
         return raw.strip("\0 ")
     if not isinstance(raw, bytes | bytearray):
@@ -231,7 +299,7 @@ def read_fields(data: bytes, fmt: str | None, header: Image.Image) -> Fields:
 
     References
     ----------
-    PNG Specification, 3rd ed., sections 11.3.3 (tEXt, zTXt, iTXt); EXIF 2.32
+    PNG Specification, 3rd ed., textual chunks (tEXt, zTXt, iTXt); EXIF 2.32
     (UserComment, XP* tags); IPTC Photo Metadata Standard 2023.1 (DigitalSourceType).
     """
     text: dict[str, str] = {}
@@ -314,7 +382,20 @@ class Match:
 
 
 def match_fields(fields: Fields) -> list[Match]:
-    """Every (generator, field) match, most specific first (parameters before software)."""
+    """Every (generator, field) match, most specific first (parameters before software).
+
+    Parameters
+    ----------
+    fields : Fields
+        What :func:`read_fields` found.
+
+    Returns
+    -------
+    list of Match
+        PNG keys a generator writes (with its value pattern), then free-text fields
+        matching a generator's parameter pattern, then software fields naming one;
+        each (generator, field) once.
+    """
     found: list[Match] = []
     seen: set[tuple[str, str]] = set()
 
@@ -354,7 +435,24 @@ _A1111_PAIR = re.compile(r'\s*([A-Za-z][\w \-/]*?):\s*("(?:[^"\\]|\\.)*"|[^,]*)(
 
 
 def parse_a1111(text: str) -> dict[str, Any]:
-    """Prompt, negative prompt and the ``Steps: ...`` settings of A1111-style parameters."""
+    """Prompt, negative prompt and settings of A1111-style generation parameters.
+
+    Parameters
+    ----------
+    text : str
+        The ``parameters`` text: prompt lines, ``Negative prompt:`` lines, and a last
+        ``Steps: 20, Sampler: ..., Seed: ...`` line.
+
+    Returns
+    -------
+    dict
+        ``prompt``, ``negative_prompt`` and the settings found (steps, sampler, cfg,
+        seed, size, model...).
+
+    References
+    ----------
+    The format written by Stable Diffusion web UI (AUTOMATIC1111) and its forks.
+    """
     lines = text.strip().split("\n")
     settings_idx = next(
         (i for i in range(len(lines) - 1, -1, -1) if lines[i].startswith("Steps: ")), None
@@ -416,7 +514,20 @@ _JSON_KEYS = {
 
 
 def parse_json_params(value: str) -> dict[str, Any]:
-    """Settings from a JSON text chunk (NovelAI Comment, InvokeAI, Fooocus, ComfyUI prompt)."""
+    """Settings from a JSON text chunk (NovelAI Comment, InvokeAI, Fooocus, ComfyUI prompt).
+
+    Parameters
+    ----------
+    value : str
+        The chunk's text.
+
+    Returns
+    -------
+    dict
+        A ComfyUI API graph is read by :func:`parse_comfy`; other JSON is searched (to a
+        bounded depth) for prompt, model, seed, sampler, steps and cfg keys. Empty for
+        text that is not JSON.
+    """
     try:
         obj = json.loads(value)
     except (ValueError, RecursionError):
@@ -463,7 +574,19 @@ def _search_json(obj: Any, out: dict[str, Any], depth: int) -> None:
 
 
 def parse_comfy(graph: dict[str, Any]) -> dict[str, Any]:
-    """Sampler settings, checkpoint and the positive/negative text of a ComfyUI API graph."""
+    """Sampler settings, checkpoint and the prompt texts of a ComfyUI API graph.
+
+    Parameters
+    ----------
+    graph : dict
+        Node id -> node (``class_type``, ``inputs``), as ComfyUI writes in ``prompt``.
+
+    Returns
+    -------
+    dict
+        Seed, steps, cfg, sampler and scheduler of the sampler nodes, the checkpoint
+        name, and the positive/negative text reached through their conditioning inputs.
+    """
     out: dict[str, Any] = {}
 
     def text_of(ref: Any, depth: int = 0) -> str | None:
@@ -514,7 +637,23 @@ def parse_comfy(graph: dict[str, Any]) -> dict[str, Any]:
 
 
 def extract_parameters(generator: str, fields: Fields, match: Match) -> dict[str, Any]:
-    """Prompt, model, seed, sampler, steps, cfg as far as the generator's fields give them."""
+    """Prompt, model, seed, sampler, steps and cfg as far as a generator's fields give them.
+
+    Parameters
+    ----------
+    generator : str
+        The matched generator's name.
+    fields : Fields
+        All fields of the file (some generators spread their settings over several).
+    match : Match
+        The field that matched.
+
+    Returns
+    -------
+    dict
+        The parameters found (JSON or A1111 text, plus per-generator keys such as
+        NovelAI's ``Description`` and ``Source``), prompts cut to a readable length.
+    """
     params: dict[str, Any] = {}
     value = match.text
     stripped = value.lstrip()

@@ -29,7 +29,24 @@ _PREDICTOR = np.array([[-0.25, 0.5, -0.25], [0.5, 0.0, 0.5], [-0.25, 0.5, -0.25]
 
 
 def p_map(gray: np.ndarray) -> np.ndarray:
-    """Kirchner's p-map: exp(-e^2) of the fixed-predictor residue e (8-bit scale)."""
+    """Kirchner's p-map of a grey image.
+
+    Parameters
+    ----------
+    gray : ndarray
+        H x W luma, 8-bit scale (any dtype).
+
+    Returns
+    -------
+    ndarray
+        H x W float32 ``exp(-e**2)``, where ``e`` is the residue of Kirchner's fixed
+        linear predictor; interpolated pixels make it periodic.
+
+    References
+    ----------
+    M. Kirchner, "Fast and reliable resampling detection by spectral analysis of fixed
+    linear predictor residue", ACM MM&Sec 2008.
+    """
     import cv2
 
     g = np.ascontiguousarray(gray, dtype=np.float32)
@@ -99,10 +116,28 @@ def _peak_scores(spec: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.
 def block_spectra(
     gray: np.ndarray, block: int = 128, origins: list[tuple[int, int]] | None = None
 ) -> BlockSpectra:
-    """Peak score of the p-map spectrum per block (and for their average).
+    """Peak score of the p-map spectrum per block, and of their average.
 
-    ``origins`` picks which blocks to analyse (default: the full non-overlapping grid),
-    which is how the caller bounds the work on a very large image.
+    Parameters
+    ----------
+    gray : ndarray
+        H x W luma at native resolution.
+    block : int
+        Block side in pixels.
+    origins : list of (int, int), optional
+        (y, x) of the blocks to analyse (default: the full non-overlapping grid); this
+        is how the caller bounds the work on a very large image.
+
+    Returns
+    -------
+    BlockSpectra
+        Per block the ratio of the strongest allowed spectral peak to the median of the
+        allowed frequencies and its frequency, and the same for the averaged spectrum.
+        Frequencies the JPEG 8x8 grid and demosaicing explain are not allowed.
+
+    References
+    ----------
+    M. Kirchner, ACM MM&Sec 2008; A. C. Popescu, H. Farid, IEEE TSP 53(2), 2005.
     """
     g = np.asarray(gray, np.float32)
     h, w = g.shape
@@ -133,13 +168,40 @@ def block_spectra(
 
 
 def canonical(f: tuple[float, float]) -> tuple[float, float]:
-    """A peak's frequency up to the spectrum's point symmetry and an axis swap (the
-    same scale factor on both axes peaks at (0, f) and (f, 0)): (|larger|, |smaller|)."""
+    """A peak frequency up to the spectrum's point symmetry and an axis swap.
+
+    The same scale factor on both axes peaks at (0, f) and (f, 0).
+
+    Parameters
+    ----------
+    f : tuple of float
+        (fy, fx) in cycles per pixel.
+
+    Returns
+    -------
+    tuple of float
+        (|larger|, |smaller|).
+    """
     a, b = abs(float(f[0])), abs(float(f[1]))
     return (a, b) if a >= b else (b, a)
 
 
 def same_frequency(a: tuple[float, float], b: tuple[float, float], tol: float = 0.016) -> bool:
+    """Whether two peaks are the same frequency, up to symmetry.
+
+    Parameters
+    ----------
+    a, b : tuple of float
+        (fy, fx) in cycles per pixel.
+    tol : float
+        Largest difference per component, cycles per pixel (about two bins of a
+        128-pixel block).
+
+    Returns
+    -------
+    bool
+        True when their :func:`canonical` forms agree within ``tol``.
+    """
     ca, cb = canonical(a), canonical(b)
     return abs(ca[0] - cb[0]) <= tol and abs(ca[1] - cb[1]) <= tol
 
@@ -171,6 +233,30 @@ def odd_regions(
     pattern present everywhere is the image's (global resizing, sensor, compression),
     not a pasted region's. When more than ``max_busy`` of all blocks are candidates,
     nothing is reported.
+
+    Parameters
+    ----------
+    bs : BlockSpectra
+        The output of :func:`block_spectra`.
+    block_thresh, weak_thresh : float
+        Peak ratios of a candidate block and of a block that merely shows the frequency.
+    min_blocks : int
+        Blocks a region needs.
+    max_share : float
+        Largest share of all blocks that may show the region's frequency.
+    max_busy : float
+        Largest share of all blocks that may be candidates at all.
+
+    Returns
+    -------
+    list of ResampledRegion
+        Box in analysed-image pixels, block count, frequency, median score and period;
+        ordered by score x blocks, largest first.
+
+    References
+    ----------
+    A. C. Popescu, H. Farid, "Exposing digital forgeries by detecting traces of
+    resampling", IEEE TSP 53(2), 2005 (local resampling maps).
     """
     n = len(bs.origins)
     out: list[ResampledRegion] = []

@@ -33,7 +33,23 @@ import numpy as np
 
 
 def residual(gray: np.ndarray) -> np.ndarray:
-    """Image minus its 3x3 median: the noise-like part where up-sampling patterns live."""
+    """The noise-like part of an image, where up-sampling patterns live.
+
+    Parameters
+    ----------
+    gray : ndarray
+        H x W luma.
+
+    Returns
+    -------
+    ndarray
+        H x W float32: the image minus its 3x3 median.
+
+    References
+    ----------
+    J. Frank et al., "Leveraging frequency analysis for deep fake image recognition",
+    ICML 2020 (spectra of high-passed images).
+    """
     import cv2
 
     g = np.ascontiguousarray(gray, dtype=np.float32)
@@ -41,8 +57,23 @@ def residual(gray: np.ndarray) -> np.ndarray:
 
 
 def power_spectra(tiles: np.ndarray) -> np.ndarray:
-    """Power spectra (fftshifted, n x t x t) of the windowed residual of each tile in an
-    (n, t, t) stack."""
+    """Power spectra of the windowed residual of each tile.
+
+    Parameters
+    ----------
+    tiles : ndarray
+        (n, t, t) stack of luma tiles.
+
+    Returns
+    -------
+    ndarray
+        (n, t, t) float32 power spectra, fftshifted (DC at the centre), of each tile's
+        :func:`residual` less its mean, under a 2-D Hann window.
+
+    References
+    ----------
+    R. Durall, M. Keuper, J. Keuper, "Watch your up-convolution", CVPR 2020.
+    """
     n, t, _ = tiles.shape
     win = np.outer(np.hanning(t), np.hanning(t)).astype(np.float32)
     stack = np.stack([residual(tiles[k]) for k in range(n)])
@@ -52,13 +83,46 @@ def power_spectra(tiles: np.ndarray) -> np.ndarray:
 
 
 def tile_power_spectra(gray: np.ndarray, origins: list[tuple[int, int]], tile: int) -> np.ndarray:
-    """:func:`power_spectra` of the tiles of ``gray`` at ``origins`` (y, x)."""
+    """:func:`power_spectra` of the tiles of an image.
+
+    Parameters
+    ----------
+    gray : ndarray
+        H x W luma at native resolution.
+    origins : list of (int, int)
+        (y, x) of each tile (see :func:`tile_origins`).
+    tile : int
+        Tile side in pixels.
+
+    Returns
+    -------
+    ndarray
+        (len(origins), tile, tile) float32 power spectra.
+    """
     g = np.asarray(gray, np.float32)
     return power_spectra(np.stack([g[y : y + tile, x : x + tile] for y, x in origins]))
 
 
 def azimuthal_profile(power: np.ndarray, bins: int = 16) -> list[float]:
-    """Azimuthally averaged log10 power in ``bins`` radial bands from DC to Nyquist."""
+    """Azimuthally averaged log10 power in radial bands from DC to Nyquist.
+
+    Parameters
+    ----------
+    power : ndarray
+        An n x n fftshifted power spectrum.
+    bins : int
+        Radial bands.
+
+    Returns
+    -------
+    list of float
+        Mean log10 power per band (0.0 for an empty band).
+
+    References
+    ----------
+    R. Durall, M. Keuper, J. Keuper, "Watch your up-convolution: CNN based generative
+    deep neural networks are failing to reproduce spectral distributions", CVPR 2020.
+    """
     n = power.shape[0]
     f = (np.arange(n) - n // 2) / n
     fy, fx = np.meshgrid(f, f, indexing="ij")
@@ -86,11 +150,29 @@ class GridPeaks:
 def grid_peaks(spectra: np.ndarray, min_ratio: float = 1.5) -> GridPeaks:
     """Peak ratios at each (i/8, j/8) frequency.
 
-    Per tile, the ratio is the power at the exact bin over the
-    median of a ring of neighbours 3..6 bins away; the statistic is the median of that
-    ratio over tiles. Up-sampling patterns cover the whole image, so they show in most
-    tiles; periodic *content* (lines of text, a fence, a tiled floor) usually fills only
-    some tiles and the median ignores it.
+    Per tile, the ratio is the power at the exact bin over the median of a ring of
+    neighbours 3..6 bins away; the statistic is the median of that ratio over tiles.
+    Up-sampling patterns cover the whole image, so they show in most tiles; periodic
+    *content* (lines of text, a fence, a tiled floor) usually fills only some tiles and
+    the median ignores it.
+
+    Parameters
+    ----------
+    spectra : ndarray
+        (tiles, n, n) fftshifted power spectra, n a multiple of 8.
+    min_ratio : float
+        Ratio from which a frequency is listed among the peaks.
+
+    Returns
+    -------
+    GridPeaks
+        Ratio per grid frequency, the strongest at multiples of 1/2, of 1/4 (not 1/2)
+        and at odd multiples of 1/8, and up to 8 peaks, strongest first.
+
+    References
+    ----------
+    X. Zhang, S. Karaman, S.-F. Chang, "Detecting and simulating artifacts in GAN fake
+    images", IEEE WIFS 2019 (up-sampling peaks).
     """
     n = spectra.shape[1]
     c = n // 2
@@ -128,7 +210,23 @@ def grid_peaks(spectra: np.ndarray, min_ratio: float = 1.5) -> GridPeaks:
 
 
 def tile_origins(h: int, w: int, tile: int, max_tiles: int) -> list[tuple[int, int]]:
-    """Up to ``max_tiles`` tile origins spread evenly over the image."""
+    """Up to ``max_tiles`` tile origins spread evenly over an image.
+
+    Parameters
+    ----------
+    h, w : int
+        Image height and width.
+    tile : int
+        Tile side.
+    max_tiles : int
+        Most tiles returned.
+
+    Returns
+    -------
+    list of (int, int)
+        (y, x) of whole tiles on the grid, every k-th when there are more than
+        ``max_tiles``; empty when the image is smaller than one tile.
+    """
     ny, nx = h // tile, w // tile
     if ny == 0 or nx == 0:
         return []

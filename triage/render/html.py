@@ -19,7 +19,6 @@ import io
 import json
 import math
 import os
-import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,13 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from triage.fileio import write_atomic
 from triage.hashing import NEAR_DUPLICATE_RADIUS
-from triage.media import to_rgb
+from triage.pipeline import THUMBNAIL_SIDE, Analysis
 from triage.report import BANDS, QUESTIONS, Finding, Report
 
 if TYPE_CHECKING:
     pass
 
-THUMB_SIDE = 320  # long side of a file's thumbnail, px
+THUMB_SIDE = THUMBNAIL_SIDE  # long side of a file's thumbnail (made by the pipeline), px
 MINI_SIDE = 72  # long side of the tiny thumbnails in the batch table and duplicate groups
 # Artifact width (px) and JPEG quality by batch size, so that a page stays light:
 # (up to N files, width, quality). Measured on 12 camera photos with two full-size
@@ -48,8 +47,6 @@ ARTIFACT_WIDTH = SIZE_TIERS[0][1]  # the widest an embedded artifact ever is
 ARTIFACT_SMALL_BYTES = 60_000  # a PNG artifact up to this size is kept as PNG
 ARTIFACT_MAX_BYTES = 120_000  # past this it becomes JPEG whatever the savings
 IMAGE_BUDGET = 38_000_000  # bytes of embedded images per page; past it, images are left out
-THUMB_SOURCE_MAX_PIXELS = 200_000_000  # never decode more than this for a thumbnail
-THUMB_SOURCE_MAX_BYTES = 512 * 1024**2  # ... nor read a file larger than this
 EVIDENCE_MAX_CHARS = 1500  # longer evidence values are cut (the JSON report has them whole)
 EVIDENCE_MAX_ITEMS = 60  # items of a list or keys of a dict shown before cutting
 
@@ -85,7 +82,7 @@ STATUS_WORDS = {
 
 # ------------------------------------------------------------------ public API
 def write_html(
-    reports: Sequence[Report],
+    reports: Sequence[Analysis | Report],
     path: Path,
     no_pixels: bool = False,
     title: str | None = None,
@@ -97,22 +94,28 @@ def write_html(
 
 
 def render_html(
-    reports: Sequence[Report],
+    reports: Sequence[Analysis | Report],
     no_pixels: bool = False,
     title: str | None = None,
     group_distance: int = NEAR_DUPLICATE_RADIUS,
 ) -> str:
-    """The HTML page for ``reports``: a file page for one, a batch page for more."""
-    reports = list(reports)
-    batch = len(reports) > 1
-    width, quality = sizing_for(len(reports))
+    """The HTML page for ``reports``: a file page for one, a batch page for more.
 
-    def view(item: tuple[int, Report]) -> dict[str, Any]:
+    Pictures (thumbnails, artifacts) come only from :class:`~triage.pipeline.Analysis`
+    items (``keep_artifacts``); a bare report is shown without them. Input files are
+    never opened here.
+    """
+    analyses = [r if isinstance(r, Analysis) else Analysis(r) for r in reports]
+    shown = [a.report for a in analyses]
+    batch = len(shown) > 1
+    width, quality = sizing_for(len(shown))
+
+    def view(item: tuple[int, Analysis]) -> dict[str, Any]:
         return _file_view(item[0], item[1], no_pixels, width, quality)
 
-    numbered = list(enumerate(reports, start=1))
+    numbered = list(enumerate(analyses, start=1))
     workers = min(4, os.cpu_count() or 1)
-    if len(reports) > 2 and workers > 1:
+    if len(shown) > 2 and workers > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         # decoding and resizing release the GIL: threads give the cores real work
@@ -122,10 +125,10 @@ def render_html(
         files = [view(item) for item in numbered]
     _apply_budget(files, IMAGE_BUDGET)
     if title is None:
-        if len(reports) == 1:
-            title = f"triage report: {Path(reports[0].file.path).name}"
+        if len(shown) == 1:
+            title = f"triage report: {Path(shown[0].file.path).name}"
         else:
-            title = f"triage report: {len(reports)} files"
+            title = f"triage report: {len(shown)} files"
     rows = sorted(files, key=lambda f: (-f["attention"], f["index"]))
     failures = [f for f in files if f["errors"]]
     template = _environment().get_template("page.html")
@@ -136,7 +139,7 @@ def render_html(
         files=files,
         rows=rows,
         failures=failures,
-        groups=_duplicate_view(reports, files, group_distance) if batch else [],
+        groups=_duplicate_view(shown, files, group_distance) if batch else [],
         questions=QUESTIONS,
         question_words=QUESTION_WORDS,
         bands=BANDS,
@@ -144,7 +147,7 @@ def render_html(
         band_meaning=BAND_MEANING,
         no_pixels=no_pixels,
         generated=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        tool_version=reports[0].tool.version if reports else "",
+        tool_version=shown[0].tool.version if shown else "",
         radius=group_distance,
         style=_resource("style.css"),
         script=_resource("sort.js"),
@@ -186,13 +189,12 @@ def _apply_budget(files: list[dict[str, Any]], budget: int) -> None:
 
 # ------------------------------------------------------------------ one file
 def _file_view(
-    index: int, report: Report, no_pixels: bool, artifact_width: int, quality: int
+    index: int, analysis: Analysis, no_pixels: bool, artifact_width: int, quality: int
 ) -> dict[str, Any]:
-    from triage.pipeline import artifact_data
-
+    report = analysis.report
     f = report.file
     anchor = f"file-{index}"
-    pngs = artifact_data(report)
+    pngs = analysis.artifacts
     artifacts: list[dict[str, Any]] = []
     thumb: dict[str, Any] | None = None
     why_not = ""  # why there is no thumbnail
@@ -219,10 +221,14 @@ def _file_view(
                 thumb = {**small, "caption": f"{ref.title} (small; full size beside)", "boxes": []}
         artifacts.append(item)
     if thumb is None and not no_pixels and f.kind == "image":
-        made, why_not = _thumbnail(f.path, f.sha256)
+        made = _thumbnail(analysis.thumbnail, report) if analysis.thumbnail else None
         if made is not None:
-            thumb = {**made, "caption": "The file as stored (EXIF rotation not applied)"}
+            thumb = {**made, "caption": "The file as analyzed (EXIF rotation not applied)"}
             thumb["boxes"] = _boxes(report) if f.width and f.height else []
+        elif report.errors:
+            why_not = "The picture could not be decoded."
+        else:
+            why_not = "No thumbnail was kept with this report."
     mini = _mini(thumb["src"]) if thumb else None
     questions = []
     for q in QUESTIONS:
@@ -478,53 +484,22 @@ def _boxes(report: Report) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------ pixels
-def _thumbnail(
-    path: str, expected_sha256: str | None = None, side: int = THUMB_SIDE
-) -> tuple[dict[str, Any] | None, str]:
-    """A small JPEG of the original image, or (None, why not).
-
-    The file is opened read-only, and only when it is still a regular file with the
-    bytes that were analyzed (a thumbnail of something else would be false evidence).
-    Any failure (missing, changed, damaged, exotic, too large) gives no thumbnail: it
-    must never break the page.
-    """
+def _thumbnail(jpeg: bytes, report: Report) -> dict[str, Any] | None:
+    """The thumbnail the pipeline kept (a small JPEG of the analyzed picture)."""
     try:
-        import hashlib
-        import stat
-
         from PIL import Image
 
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > THUMB_SOURCE_MAX_BYTES:
-            return None, "The file is not a regular file of a readable size."
-        with open(path, "rb") as fh:
-            data = fh.read(THUMB_SOURCE_MAX_BYTES + 1)
-        if expected_sha256 and hashlib.sha256(data).hexdigest() != expected_sha256:
-            return None, "The file has changed since it was analyzed."
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data)) as img:
-                w, h = img.size
-                if w <= 0 or h <= 0 or w * h > THUMB_SOURCE_MAX_PIXELS:
-                    return None, "The image is too large to decode for a thumbnail."
-                if img.format == "JPEG":
-                    img.draft("RGB", (side * 2, side * 2))
-                rgb = to_rgb(img)
-                rgb.thumbnail((side, side), Image.Resampling.LANCZOS)
-                buf = io.BytesIO()
-                rgb.save(buf, "JPEG", quality=80, optimize=True)
-        thumb = {
-            "src": _data_uri(buf.getvalue(), "image/jpeg"),
-            "width": rgb.width,
-            "height": rgb.height,
-            "orig_w": w,
-            "orig_h": h,
-        }
-        return thumb, ""
-    except FileNotFoundError:
-        return None, "No file is at this path any more."
+        with Image.open(io.BytesIO(jpeg)) as img:
+            w, h = img.size
     except Exception:
-        return None, "The file could not be decoded for a thumbnail."
+        return None
+    return {
+        "src": _data_uri(jpeg, "image/jpeg"),
+        "width": w,
+        "height": h,
+        "orig_w": report.file.width or w,
+        "orig_h": report.file.height or h,
+    }
 
 
 def _embed_artifact(png: bytes, max_width: int, quality: int = 82) -> dict[str, Any] | None:

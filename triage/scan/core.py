@@ -17,8 +17,7 @@ from triage.scan.summary import ScanSummary, row_from_report
 from triage.scan.walker import WalkStats, discover
 
 if TYPE_CHECKING:
-    from triage.pipeline import Options
-    from triage.report import Report
+    from triage.pipeline import Analysis, Options
 
 
 HASH_THREADS = 4
@@ -140,7 +139,8 @@ def _hms(seconds: float) -> str:
 @dataclass
 class ScanResult:
     summary: ScanSummary
-    reports: list[Report] = field(default_factory=list)  # only with keep_reports
+    # Reports with their pictures, only with keep_reports (the HTML page).
+    reports: list[Analysis] = field(default_factory=list)
     torn_bytes: int = 0  # cut off a torn last line of the output on --resume
     replaced_workers: int = 0
 
@@ -176,7 +176,7 @@ def scan(
     """
     import dataclasses
 
-    from triage.pipeline import Options
+    from triage.pipeline import Analysis, Options
 
     opts = (
         dataclasses.replace(options) if options is not None else Options()
@@ -220,10 +220,11 @@ def scan(
         data = json.loads(line)
         summary.rows.append(row_from_report(data))
         summary.resumed += 1
-        if keep_reports:
+        if keep_reports:  # taken from the earlier output: no pictures
+            from triage.pipeline import Analysis
             from triage.report import Report
 
-            result.reports.append(Report.model_validate(data))
+            result.reports.append(Analysis(Report.model_validate(data)))
 
     sink = (
         JsonlSink(None if str(output) == "-" else output, resume=resume)
@@ -238,7 +239,7 @@ def scan(
             sink.write(outcome.line)
         summary.rows.append(outcome.row)
         if keep_reports:
-            result.reports.append(outcome.report())
+            result.reports.append(outcome.analysis())
         progress.advance(outcome.path, outcome.row.failed)
 
     media = len(entries) - len(summary.skipped)

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
     from multiprocessing.process import BaseProcess
 
-    from triage.pipeline import Options
+    from triage.pipeline import Analysis, Options
     from triage.report import Report
     from triage.scan.summary import FileRow
 
@@ -56,45 +56,47 @@ class Outcome:
     path: str
     line: str  # the report as one JSONL line
     row: FileRow
-    artifacts: list[bytes] = field(default_factory=list)
+    artifacts: list[bytes] = field(default_factory=list)  # PNG per report artifact
+    thumbnail: bytes | None = None
 
-    def report(self) -> Report:
-        """The full report (parsed from the line; artifact bytes reattached)."""
+    def analysis(self) -> Analysis:
+        """The full report (parsed from the line) with its pictures."""
         import json
 
-        from triage.pipeline import set_artifact_data
+        from triage.pipeline import Analysis
         from triage.report import Report
 
         # json.loads, not model_validate_json: a path that is not valid UTF-8 is
         # carried as lone surrogate escapes, which pydantic's JSON parser refuses.
         rep = Report.model_validate(json.loads(self.line))
-        set_artifact_data(rep, list(self.artifacts))
-        return rep
+        return Analysis(rep, list(self.artifacts), self.thumbnail)
 
 
 def analyze_file(path: str, options: Options) -> Outcome:
     """Analyze one file; never raises (a bug in the pipeline becomes an error entry)."""
-    from triage.pipeline import analyze_path, artifact_data
+    from triage.pipeline import analyze_path_with_pictures
 
     try:
-        report = analyze_path(path, options)
+        analysis = analyze_path_with_pictures(path, options)
     except Exception as exc:  # a pipeline bug must not stop a batch
         detail = traceback.format_exc().replace("\n", " | ") if options.debug else ""
         return failure_outcome(
             path, f"internal error: {type(exc).__name__}: {exc} {detail}".strip(), "scan", options
         )
+    report = analysis.report
     if report.file.sha256 is None:
         _fill_identity(report, path)  # so that --resume recognizes a failed file
-    arts = artifact_data(report) if options.keep_artifacts else []
-    return _outcome(path, report, arts)
+    out = _outcome(path, report)
+    out.artifacts, out.thumbnail = analysis.artifacts, analysis.thumbnail
+    return out
 
 
-def _outcome(path: str, report: Report, artifacts: list[bytes]) -> Outcome:
+def _outcome(path: str, report: Report) -> Outcome:
     from triage.render.jsonout import report_dict, to_jsonl_line
     from triage.scan.summary import row_from_report
 
     data = report_dict(report)
-    return Outcome(path, to_jsonl_line(data), row_from_report(data), artifacts)
+    return Outcome(path, to_jsonl_line(data), row_from_report(data))
 
 
 def failure_outcome(path: str, message: str, stage: str, options: Options) -> Outcome:
@@ -106,7 +108,7 @@ def failure_outcome(path: str, message: str, stage: str, options: Options) -> Ou
 
     report = failed_report(path, message, time.perf_counter(), options, stage=stage)
     _fill_identity(report, path)
-    return _outcome(path, report, [])
+    return _outcome(path, report)
 
 
 def _fill_identity(report: Report, path: str) -> None:

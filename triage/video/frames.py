@@ -211,17 +211,27 @@ def find_events(
     ncc = np.asarray(ncc, np.float32)
     n = len(diff)
     notes: list[str] = []
-    events: list[FrameEvent] = []
     if n < 2 * WINDOW:
         notes.append(f"frame events: only {n} frames, too few for the local-motion test")
         return FrameAnalysis([], float(np.median(diff[1:])) if n > 1 else 0.0, 0.0, False, notes)
     d = diff.copy()
     d[0] = np.nan
     dd = np.nan_to_num(d, nan=0.0)
-    motion = local_motion(d)
     moving = float(np.nanmedian(d))
 
-    # --- duplicates: runs of near-zero difference inside moving content
+    is_dup, dup_share, cadence, events = _duplicates(dd, local_motion(d), notes)
+    events += _spikes(dd, diff2, ncc, shift, photometric, is_dup)
+    events.sort(key=lambda e: e.frame)
+    return FrameAnalysis(events, round(moving, 3), round(dup_share, 4), cadence, notes)
+
+
+def _duplicates(
+    dd: np.ndarray, motion: np.ndarray, notes: list[str]
+) -> tuple[np.ndarray, float, bool, list[FrameEvent]]:
+    """Runs of near-zero difference inside moving content: the duplicate mask, its
+    share, whether the repeats form a regular cadence, and the freeze events."""
+    n = len(dd)
+    events: list[FrameEvent] = []
     is_dup = np.zeros(n, bool)
     is_dup[1:] = (dd[1:] < np.minimum(DUP_ABS, DUP_RATIO * motion[1:])) & (
         motion[1:] >= MIN_MOTION_FOR_DUP
@@ -264,8 +274,21 @@ def find_events(
                 },
             )
         )
+    return is_dup, dup_share, cadence, events
 
-    # --- spikes: breaks, cuts, inserted frames
+
+def _spikes(
+    dd: np.ndarray,
+    diff2: np.ndarray,
+    ncc: np.ndarray,
+    shift: np.ndarray | None,
+    photometric: np.ndarray | None,
+    is_dup: np.ndarray,
+) -> list[FrameEvent]:
+    """Differences far above the local motion: lighting changes, inserted frames,
+    breaks (frames missing within a shot) and cuts."""
+    n = len(dd)
+    events: list[FrameEvent] = []
     spike = np.zeros(n, bool)
     motion_nd = local_motion(np.where(is_dup, np.nan, dd).astype(np.float32))
     thresh = SPIKE_RATIO * motion_nd + SPIKE_MARGIN
@@ -307,25 +330,33 @@ def find_events(
             # jump over the usual step estimates how many frames are missing. The
             # global shift does that well under steady panning; the difference
             # ratio (which saturates, so it undercounts) is the fallback.
-            missing = max(1, round(ratio) - 1)
-            if shift is not None:
-                lo_, hi_ = max(1, i - WINDOW), min(n, i + WINDOW + 1)
-                around = np.concatenate([shift[lo_:i], shift[i + 1 : hi_]])
-                around = around[np.isfinite(around)]
-                if len(around) >= WINDOW and np.isfinite(shift[i]):
-                    step = float(np.median(around))
-                    spread = float(np.median(np.abs(around - step)))
-                    if step >= 0.3 and spread <= 0.25 * step:
-                        missing = max(1, round(float(shift[i]) / step) - 1)
-                        info["shift_px"] = round(float(shift[i]), 2)
-                        info["usual_shift_px"] = round(step, 2)
-            info["frames_missing_approx"] = missing
+            info["frames_missing_approx"] = _frames_missing(shift, i, n, ratio, info)
             events.append(FrameEvent("break", i, 1, info))
         else:
             events.append(FrameEvent("cut", i, 1, info))
         i += 1
-    events.sort(key=lambda e: e.frame)
-    return FrameAnalysis(events, round(moving, 3), round(dup_share, 4), cadence, notes)
+    return events
+
+
+def _frames_missing(
+    shift: np.ndarray | None, i: int, n: int, ratio: float, info: dict[str, Any]
+) -> int:
+    """Frames missing at a break at frame ``i``: from the difference ratio, or from the
+    global shift when the motion around is steady (recorded in ``info``)."""
+    missing = max(1, round(ratio) - 1)
+    if shift is None:
+        return missing
+    lo_, hi_ = max(1, i - WINDOW), min(n, i + WINDOW + 1)
+    around = np.concatenate([shift[lo_:i], shift[i + 1 : hi_]])
+    around = around[np.isfinite(around)]
+    if len(around) >= WINDOW and np.isfinite(shift[i]):
+        step = float(np.median(around))
+        spread = float(np.median(np.abs(around - step)))
+        if step >= 0.3 and spread <= 0.25 * step:
+            missing = max(1, round(float(shift[i]) / step) - 1)
+            info["shift_px"] = round(float(shift[i]), 2)
+            info["usual_shift_px"] = round(step, 2)
+    return missing
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

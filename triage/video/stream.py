@@ -26,12 +26,15 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from triage.video import frames as fr
-from triage.video.sampled import FrameSampler, Samples
+from triage.video.sampled import DEFAULT_FRAMES, FrameSampler, Samples
+
+if TYPE_CHECKING:
+    from triage.analyzers.options import VideoOptions
 
 DEFAULT_MAX_SECONDS = 1800.0
 # Heavier per-frame checks (quality measures) get this many luma pixels per second
@@ -432,6 +435,20 @@ class Opened:
 _LOCK = threading.Lock()
 
 
+def pass_settings(options: VideoOptions) -> tuple[float, float, int]:
+    """(max_seconds, quality_pixels_per_second, frames) of the shared pass: the
+    options given, the defaults for the rest."""
+    return (
+        float(options.max_seconds if options.max_seconds is not None else DEFAULT_MAX_SECONDS),
+        float(
+            options.quality_pixels_per_second
+            if options.quality_pixels_per_second is not None
+            else DEFAULT_QUALITY_PIXELS_PER_SECOND
+        ),
+        int(options.frames if options.frames is not None else DEFAULT_FRAMES),
+    )
+
+
 def shared_stream(
     media: Any,
     max_seconds: float = DEFAULT_MAX_SECONDS,
@@ -444,7 +461,7 @@ def shared_stream(
     The result is kept on the ``Media`` object under the parameters it was made
     with; a pass with a larger frame budget also serves a request for fewer.
     """
-    cache: dict[tuple[float, float], Opened] = media.__dict__.setdefault("_video_streams", {})
+    cache: dict[tuple[float, float], Opened] = media.video_passes
     key = (float(max_seconds), float(quality_pixels_per_second))
     with _LOCK:
         hit = cache.get(key)

@@ -19,6 +19,7 @@ References: ISO/IEC 14496-12 (ISO BMFF, ``stts``/``ctts`` timing); Gironi et al.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,57 @@ def analyze(
     positive = deltas[deltas > 0]
     typical = float(np.median(positive)) if len(positive) else 0.0
     checked.append("pts gaps")
+    gap_events, vfr_fraction, delta_cv = _gaps(sorted_pts, typical, time_base, when)
+    events += gap_events
+    checked.append("duplicate pts")
+    dup = np.flatnonzero(deltas == 0)
+    for i in _runs_start(dup):
+        run = _run_length(dup, int(i))
+        events.append(
+            TimestampEvent(
+                "duplicate_pts",
+                int(i + 1),
+                when(sorted_pts[i + 1]),
+                {"repeated_frames": int(run)},
+            )
+        )
+
+    if np.isfinite(dts).sum() >= 3:
+        checked.append("dts monotonic")
+        events += _dts_events(dts, pts, rank, when)
+    else:
+        skipped.append("dts monotonic: the container gives no decode timestamps")
+
+    if typical > 0:
+        checked.append("pts order")
+        events += _order_events(pts, rank, typical, time_base, when)
+
+    keyframes = sorted(int(rank[i]) for i in np.flatnonzero(key))
+    gop, share, irregular = keyframe_regularity(keyframes, n)
+    checked.append("keyframe interval")
+    events.sort(key=lambda e: e.frame)
+    return TimestampReport(
+        frames=n,
+        typical_delta=typical * time_base if typical > 0 else None,
+        events=events,
+        vfr_fraction=round(vfr_fraction, 4),
+        delta_cv=round(delta_cv, 4),
+        keyframes=keyframes,
+        gop=gop,
+        gop_regular_share=round(share, 3),
+        irregular_keyframes=irregular,
+        checked=checked,
+        skipped=skipped,
+    )
+
+
+def _gaps(
+    sorted_pts: np.ndarray, typical: float, time_base: float, when: Callable[[float], float]
+) -> tuple[list[TimestampEvent], float, float]:
+    """Gaps in presentation time (frames missing), and how variable the other steps
+    are: (events, share of steps off the typical one, their coefficient of variation)."""
+    events: list[TimestampEvent] = []
+    deltas = np.diff(sorted_pts)
     if typical > 0:
         # One tick of rounding slack (e.g. 33/34 ms in a 1 ms time base).
         slack = 1.0
@@ -119,77 +171,60 @@ def analyze(
             vfr_fraction, delta_cv = 0.0, 0.0
     else:
         vfr_fraction, delta_cv = 0.0, 0.0
+    return events, vfr_fraction, delta_cv
 
-    checked.append("duplicate pts")
-    dup = np.flatnonzero(deltas == 0)
-    for i in _runs_start(dup):
-        run = _run_length(dup, int(i))
+
+def _dts_events(
+    dts: np.ndarray, pts: np.ndarray, rank: np.ndarray, when: Callable[[float], float]
+) -> list[TimestampEvent]:
+    """Decode timestamps that repeat or step backwards."""
+    events: list[TimestampEvent] = []
+    have_dts = np.isfinite(dts)
+    idx = np.flatnonzero(have_dts)
+    d = dts[idx]
+    steps = np.diff(d)
+    for j in np.flatnonzero(steps <= 0):
+        pk = int(idx[j + 1])
+        kind = "dts_repeat" if steps[j] == 0 else "dts_backwards"
         events.append(
             TimestampEvent(
-                "duplicate_pts",
-                int(i + 1),
-                when(sorted_pts[i + 1]),
-                {"repeated_frames": int(run)},
+                kind,
+                int(rank[pk]),
+                when(pts[pk]) if np.isfinite(pts[pk]) else when(d[j + 1]),
+                {"step_ticks": float(steps[j]), "packet": pk},
             )
         )
+    return events
 
-    have_dts = np.isfinite(dts)
-    if have_dts.sum() >= 3:
-        checked.append("dts monotonic")
-        idx = np.flatnonzero(have_dts)
-        d = dts[idx]
-        steps = np.diff(d)
-        for j in np.flatnonzero(steps <= 0):
-            pk = int(idx[j + 1])
-            kind = "dts_repeat" if steps[j] == 0 else "dts_backwards"
-            events.append(
-                TimestampEvent(
-                    kind,
-                    int(rank[pk]),
-                    when(pts[pk]) if np.isfinite(pts[pk]) else when(d[j + 1]),
-                    {"step_ticks": float(steps[j]), "packet": pk},
-                )
+
+def _order_events(
+    pts: np.ndarray,
+    rank: np.ndarray,
+    typical: float,
+    time_base: float,
+    when: Callable[[float], float],
+) -> list[TimestampEvent]:
+    """Presentation timestamps that step back by more than the reorder depth."""
+    events: list[TimestampEvent] = []
+    have_pts = np.isfinite(pts)
+    # Decode-order pts may step back by the reorder depth (B-frames), no more.
+    seq = pts[have_pts]
+    pk_idx = np.flatnonzero(have_pts)
+    running_max = np.maximum.accumulate(seq)
+    back = running_max - seq
+    for j in np.flatnonzero(back > MAX_REORDER_FRAMES * typical):
+        if j > 0 and back[j - 1] > MAX_REORDER_FRAMES * typical:
+            continue  # report each backwards jump once
+        pk = int(pk_idx[j])
+        events.append(
+            TimestampEvent(
+                "pts_out_of_order",
+                int(rank[pk]),
+                when(seq[j]),
+                {"back_by_s": round(float(back[j]) * time_base, 4), "packet": pk},
             )
-    else:
-        skipped.append("dts monotonic: the container gives no decode timestamps")
-
-    if typical > 0:
-        checked.append("pts order")
-        # Decode-order pts may step back by the reorder depth (B-frames), no more.
-        seq = pts[have_pts]
-        pk_idx = np.flatnonzero(have_pts)
-        running_max = np.maximum.accumulate(seq)
-        back = running_max - seq
-        for j in np.flatnonzero(back > MAX_REORDER_FRAMES * typical):
-            if j > 0 and back[j - 1] > MAX_REORDER_FRAMES * typical:
-                continue  # report each backwards jump once
-            pk = int(pk_idx[j])
-            events.append(
-                TimestampEvent(
-                    "pts_out_of_order",
-                    int(rank[pk]),
-                    when(seq[j]),
-                    {"back_by_s": round(float(back[j]) * time_base, 4), "packet": pk},
-                )
-            )
-
-    keyframes = sorted(int(rank[i]) for i in np.flatnonzero(key))
-    gop, share, irregular = keyframe_regularity(keyframes, n)
-    checked.append("keyframe interval")
-    events.sort(key=lambda e: e.frame)
-    return TimestampReport(
-        frames=n,
-        typical_delta=typical * time_base if typical > 0 else None,
-        events=events,
-        vfr_fraction=round(vfr_fraction, 4),
-        delta_cv=round(delta_cv, 4),
-        keyframes=keyframes,
-        gop=gop,
-        gop_regular_share=round(share, 3),
-        irregular_keyframes=irregular,
-        checked=checked,
-        skipped=skipped,
-    )
+        )
+    return events
 
 
 def keyframe_regularity(keyframes: list[int], n_frames: int) -> tuple[int | None, float, list[int]]:
