@@ -119,3 +119,26 @@ def test_no_function_over_the_line_limit() -> None:
                     long[f"{path.relative_to(PACKAGE).as_posix()}:{node.name}"] = lines
     over = {k: v for k, v in long.items() if k not in LONG_FUNCTIONS_WAITING}
     assert not over, f"split these (at most {MAX_FUNCTION_LINES} lines): {over}"
+
+
+# Public forensics functions still without numpydoc sections (their module is being
+# changed by another piece of work right now). The list only shrinks.
+UNDOCUMENTED_WAITING = {
+    "noise.block_noise_map",
+    "watermark.bit_scores",
+    "watermark.decode_bits",
+    "watermark.binomial_tail",
+    "watermark.block_agreement",
+}
+
+
+def test_forensics_functions_have_numpydoc_sections() -> None:
+    missing = []
+    for path in sorted((PACKAGE / "forensics").glob("*.py")):
+        for node in ast.parse(path.read_text("utf-8")).body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            doc = ast.get_docstring(node) or ""
+            if "Returns\n-------" not in doc and "Parameters\n----------" not in doc:
+                missing.append(f"{path.stem}.{node.name}")
+    assert set(missing) <= UNDOCUMENTED_WAITING, sorted(set(missing) - UNDOCUMENTED_WAITING)

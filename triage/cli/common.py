@@ -107,11 +107,14 @@ def build_options(
     no_pixels: bool,
     video_frames: int | None,
     debug: bool,
+    analyzer_options: dict[str, Any] | None = None,
     **more: Any,
 ) -> Options:
-    """The pipeline options of `check` and `scan` from their shared flags (``more``:
-    the options only one of them has). Unknown analyzers and bad priors raise the
-    usage error (exit 2)."""
+    """The pipeline options of `check` and `scan` from their shared flags.
+
+    ``analyzer_options``: more dotted analyzer options (``{"credentials.trust_anchors":
+    ...}``); ``more``: the pipeline options only one command has. Unknown analyzers or
+    analyzer options and bad priors raise the usage error (exit 2)."""
     from triage.analyzers import select
     from triage.analyzers.options import AnalyzerOptions
     from triage.pipeline import Options
@@ -125,7 +128,9 @@ def build_options(
             prior=parse_priors(prior),
             db_path=db,
             debug=debug,
-            analyzer_options=AnalyzerOptions.of({"video.frames": video_frames}),
+            analyzer_options=AnalyzerOptions.of(
+                {"video.frames": video_frames, **(analyzer_options or {})}
+            ),
             **more,
         )
         select(options.only, options.skip)

@@ -237,10 +237,27 @@ def parse_jpeg(data: bytes, max_segments: int = 5000) -> JpegInfo:
     Entropy-coded data is skipped with a regular-expression scan, so a 12 MP file
     takes a few milliseconds.
 
+    Parameters
+    ----------
+    data : bytes
+        The whole file.
+    max_segments : int
+        Segments read at most (a hostile file cannot make the parse unbounded).
+
+    Returns
+    -------
+    JpegInfo
+        Frame header, quantization and Huffman tables, APP segments, comments, scans,
+        marker order, restart interval, EOI and trailing bytes, and the warnings.
+
     Raises
     ------
     JpegError
         When ``data`` does not start with the SOI marker (FF D8).
+
+    References
+    ----------
+    ITU-T T.81 | ISO/IEC 10918-1 (1992), Annex B (compressed data formats).
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise JpegError("JPEG data must be bytes")
@@ -392,7 +409,27 @@ def _read_dht(info: JpegInfo, p: bytes) -> None:
 
 @cache
 def libjpeg_table(quality: int, chroma: bool = False, baseline: bool = True) -> tuple[int, ...]:
-    """The IJG libjpeg table for ``quality`` (1..100), natural order."""
+    """The IJG libjpeg quantization table for ``quality``, natural order.
+
+    Parameters
+    ----------
+    quality : int
+        1..100 (clamped).
+    chroma : bool
+        The chrominance table instead of the luminance one.
+    baseline : bool
+        Clamp entries to 255 (baseline JPEG) instead of 32767.
+
+    Returns
+    -------
+    tuple of int
+        64 steps: the Annex K example table scaled as libjpeg's
+        ``jpeg_quality_scaling`` does.
+
+    References
+    ----------
+    ITU-T T.81, Annex K (example tables); IJG libjpeg ``jcparam.c``.
+    """
     q = min(max(int(quality), 1), 100)
     scale = 5000 // q if q < 50 else 200 - 2 * q
     top = 255 if baseline else 32767
@@ -403,11 +440,26 @@ def libjpeg_table(quality: int, chroma: bool = False, baseline: bool = True) -> 
 def quality_estimate(table: tuple[int, ...] | list[int], chroma: bool = False) -> dict[str, Any]:
     """Estimate the IJG quality of one quantization table (natural order).
 
-    Returns ``{"quality": int, "standard": bool, "error": float}``: ``standard`` is
-    true when the table is exactly a libjpeg-scaled Annex K table (then
-    ``quality`` is exact); otherwise ``quality`` comes from the mean scale of the
-    table against the Annex K base (as ImageMagick and Kornblum do), and
-    ``error`` is the mean absolute difference to that quality's libjpeg table.
+    Parameters
+    ----------
+    table : sequence of int
+        64 steps.
+    chroma : bool
+        Compare with the chrominance example table.
+
+    Returns
+    -------
+    dict
+        ``quality`` (int), ``standard`` (bool): true when the table is exactly a
+        libjpeg-scaled Annex K table (then ``quality`` is exact); otherwise ``quality``
+        comes from the mean scale of the table against the Annex K base (as ImageMagick
+        and Kornblum do), and ``error`` is the mean absolute difference to that
+        quality's libjpeg table.
+
+    References
+    ----------
+    J. D. Kornblum, "Using JPEG quantization tables to identify imagery processed by
+    software", Digital Investigation 5, S21-S25, 2008.
     """
     t = tuple(int(v) for v in table)
     if len(t) != 64:
@@ -431,7 +483,18 @@ def quality_estimate(table: tuple[int, ...] | list[int], chroma: bool = False) -
 
 
 def tables_hash(qtables: dict[int, tuple[int, ...]]) -> str:
-    """A short stable hash of the quantization tables (natural order, by id)."""
+    """A short stable hash of the quantization tables.
+
+    Parameters
+    ----------
+    qtables : dict of int to tuple of int
+        Table id -> 64 steps in natural order.
+
+    Returns
+    -------
+    str
+        16 hex digits of SHA-1 over the ids and steps, in id order.
+    """
     h = hashlib.sha1(usedforsecurity=False)
     for tid in sorted(qtables):
         h.update(bytes([tid]))
@@ -440,7 +503,26 @@ def tables_hash(qtables: dict[int, tuple[int, ...]]) -> str:
 
 
 def fingerprint(info: JpegInfo) -> dict[str, Any]:
-    """A JSON-ready summary of the encoder-specific choices in a JPEG stream."""
+    """A JSON-ready summary of the encoder-specific choices in a JPEG stream.
+
+    Parameters
+    ----------
+    info : JpegInfo
+        The parsed stream (:func:`parse_jpeg`).
+
+    Returns
+    -------
+    dict
+        SOF type, precision, components, subsampling, Huffman tables (standard,
+        optimized or mixed), restart interval, APP segments, comments, scans, each
+        quantization table's quality estimate, the tables' hash, the marker order, EOI
+        and trailing bytes.
+
+    References
+    ----------
+    J. D. Kornblum, Digital Investigation 5, 2008 (quantization tables as encoder
+    signatures).
+    """
     quant = []
     for tid in sorted(info.qtables):
         if info.frame and info.frame.components:

@@ -61,6 +61,23 @@ def read_metadata(data: bytes, pil_image: Any | None) -> Metadata:
     """Everything the checks need, from the bytes and the header-only Pillow image.
 
     Never raises for damaged metadata: a reader that fails leaves its part empty.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file.
+    pil_image : PIL.Image.Image or None
+        The file opened by Pillow (header only): its EXIF, info and PNG text.
+
+    Returns
+    -------
+    Metadata
+        EXIF tags (exifread names), the embedded thumbnail, maker-note presence, the
+        capture fields present, XMP properties and PNG text.
+
+    References
+    ----------
+    CIPA DC-008 (Exif 2.32); Adobe XMP Specification, part 3 (embedding in files).
     """
     from triage.xmp import read_xmp
 
@@ -113,6 +130,13 @@ class Editor:
 
 @cache
 def editors() -> tuple[Editor, ...]:
+    """The editor signatures of ``triage/data/editors.tsv`` (read once).
+
+    Returns
+    -------
+    tuple of Editor
+        Pattern (case-insensitive), editor name, kind and strength, per line.
+    """
     text = resources.files("triage.data").joinpath("editors.tsv").read_text("utf-8")
     rows = []
     for line in text.splitlines():
@@ -124,7 +148,24 @@ def editors() -> tuple[Editor, ...]:
 
 
 def software_strings(meta: Metadata) -> list[tuple[str, str]]:
-    """(where, value) for every field that names the software that wrote the file."""
+    """Every field that names the software that wrote the file.
+
+    Parameters
+    ----------
+    meta : Metadata
+        What :func:`read_metadata` read.
+
+    Returns
+    -------
+    list of (str, str)
+        (where, value): EXIF Software and ProcessingSoftware, XMP CreatorTool and history
+        agents, PNG Software and the like.
+
+    References
+    ----------
+    CIPA DC-008 (Exif 2.32), tag 0x0131 Software; Adobe XMP Specification, part 2
+    (``xmp:CreatorTool``, ``xmpMM:History``).
+    """
     out: list[tuple[str, str]] = []
     for key in ("Image Software", "Image ProcessingSoftware", "EXIF Software"):
         if (v := meta.get(key)) is not None:
@@ -142,7 +183,18 @@ def software_strings(meta: Metadata) -> list[tuple[str, str]]:
 
 
 def match_editors(meta: Metadata) -> list[tuple[str, str, Editor]]:
-    """(field, value, editor) for each software string naming a known editor."""
+    """Software strings that name a known editor.
+
+    Parameters
+    ----------
+    meta : Metadata
+        What :func:`read_metadata` read.
+
+    Returns
+    -------
+    list of (str, str, Editor)
+        (field, value, editor) per match with :func:`editors`.
+    """
     hits = []
     for where, value in software_strings(meta):
         for editor in editors():
@@ -154,9 +206,24 @@ def match_editors(meta: Metadata) -> list[tuple[str, str, Editor]]:
 
 # -------------------------------------------------------------------- dates
 def parse_exif_date(text: str | None, offset: str | None = None) -> datetime | None:
-    """EXIF 'YYYY:MM:DD HH:MM:SS' (+ optional OffsetTime '+HH:MM') -> datetime.
+    """An EXIF date and time as a datetime.
 
-    Placeholders such as '0000:00:00 00:00:00' and blank fields give None.
+    Parameters
+    ----------
+    text : str or None
+        ``YYYY:MM:DD HH:MM:SS``.
+    offset : str or None
+        The matching OffsetTime tag, ``+HH:MM``; the result is then in UTC.
+
+    Returns
+    -------
+    datetime or None
+        None for placeholders such as ``0000:00:00 00:00:00``, blank or unreadable
+        fields.
+
+    References
+    ----------
+    CIPA DC-008 (Exif 2.32), DateTimeOriginal and OffsetTimeOriginal.
     """
     if not text:
         return None
@@ -176,7 +243,22 @@ def parse_exif_date(text: str | None, offset: str | None = None) -> datetime | N
 
 
 def gps_datetime(meta: Metadata) -> datetime | None:
-    """UTC date and time from GPSDateStamp + GPSTimeStamp, if both present."""
+    """The UTC date and time of the GPS fix.
+
+    Parameters
+    ----------
+    meta : Metadata
+        What :func:`read_metadata` read.
+
+    Returns
+    -------
+    datetime or None
+        From GPSDateStamp + GPSTimeStamp when both are present and valid.
+
+    References
+    ----------
+    CIPA DC-008 (Exif 2.32), GPS attribute information.
+    """
     date = meta.get("GPS GPSDate")
     time = meta.get("GPS GPSTimeStamp")
     if not date or not time:
@@ -209,6 +291,23 @@ class DateFacts:
 
 
 def date_facts(meta: Metadata) -> DateFacts:
+    """The capture, digitization, modification and GPS dates of a file.
+
+    Parameters
+    ----------
+    meta : Metadata
+        What :func:`read_metadata` read.
+
+    Returns
+    -------
+    DateFacts
+        The parsed dates (with their OffsetTime when given), whether any offset is
+        known, and the raw fields for the evidence.
+
+    References
+    ----------
+    CIPA DC-008 (Exif 2.32).
+    """
     off_o = meta.get("EXIF OffsetTimeOriginal")
     off_d = meta.get("EXIF OffsetTimeDigitized")
     off_m = meta.get("EXIF OffsetTime")
@@ -235,12 +334,28 @@ def date_facts(meta: Metadata) -> DateFacts:
 
 
 def date_problems(facts: DateFacts, now: datetime | None = None) -> tuple[list[str], list[str]]:
-    """(inconsistencies, impossibilities) among the capture dates, as sentences.
+    """Inconsistencies and impossibilities among the capture dates, as sentences.
 
     Tolerances: a minute between capture fields (cameras write them in one go; some
     round sub-seconds); GPS fixes lag capture, so GPS time is compared modulo whole
     UTC against the stated OffsetTime with 10 minutes' slack; without OffsetTime only a
     gap beyond any time zone (14 h) counts.
+
+    Parameters
+    ----------
+    facts : DateFacts
+        From :func:`date_facts`.
+    now : datetime, optional
+        The present (default: the clock), for dates in the future.
+
+    Returns
+    -------
+    (list of str, list of str)
+        (inconsistencies, impossibilities).
+
+    References
+    ----------
+    CIPA DC-008 (Exif 2.32), date and OffsetTime tags.
     """
     now = now or datetime.now(UTC).replace(tzinfo=None)
     # Compare naive local times among EXIF fields (their offsets, when present, agree);
@@ -312,9 +427,23 @@ def _span(delta: timedelta) -> str:
 def thumbnail_similarity(thumb_jpeg: bytes, main_small: Any) -> dict[str, float] | None:
     """Compare the embedded EXIF thumbnail with the main image.
 
-    Returns the thumbnail's content aspect ratio (black letterbox bars removed),
-    the main image's aspect ratio, and the correlation of their 16x16 grey
-    versions (1 = same picture). None if the thumbnail cannot be decoded.
+    Parameters
+    ----------
+    thumb_jpeg : bytes
+        The thumbnail (JPEG).
+    main_small : ndarray
+        The main image, reduced (RGB).
+
+    Returns
+    -------
+    dict or None
+        The thumbnail's content aspect ratio (black letterbox bars removed), the main
+        image's aspect ratio, and the correlation of their 16x16 grey versions (1 = same
+        picture). None if the thumbnail cannot be decoded.
+
+    References
+    ----------
+    E. Kee, H. Farid, "Digital image authentication from thumbnails", SPIE 2010.
     """
     import cv2
     import numpy as np
@@ -381,6 +510,22 @@ def _strip_bars(grey: Any, level: float = 24.0, spread: float = 6.0) -> Any:
 
 
 def declared_dimensions(meta: Metadata) -> tuple[int, int] | None:
+    """The pixel size the EXIF header declares.
+
+    Parameters
+    ----------
+    meta : Metadata
+        What :func:`read_metadata` read.
+
+    Returns
+    -------
+    (int, int) or None
+        (ExifImageWidth, ExifImageLength) when both are positive integers.
+
+    References
+    ----------
+    CIPA DC-008 (Exif 2.32), PixelXDimension and PixelYDimension.
+    """
     w = meta.get("EXIF ExifImageWidth")
     h = meta.get("EXIF ExifImageLength")
     try:

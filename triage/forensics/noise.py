@@ -30,8 +30,23 @@ _MAD_TO_SIGMA = 1.4826
 
 
 def noise_residual(gray: np.ndarray) -> np.ndarray:
-    """High-pass residual scaled so that its standard deviation equals the noise sigma
-    for white Gaussian noise (Immerkær 1996)."""
+    """High-pass residual whose standard deviation is the noise sigma.
+
+    Parameters
+    ----------
+    gray : ndarray
+        H x W luma, 0..255.
+
+    Returns
+    -------
+    ndarray
+        H x W float32: the image filtered with Immerkær's Laplacian-difference mask,
+        scaled so that its standard deviation equals sigma for white Gaussian noise.
+
+    References
+    ----------
+    J. Immerkær, "Fast noise variance estimation", CVIU 64(2), 1996.
+    """
     import cv2
 
     g = np.ascontiguousarray(gray, dtype=np.float32)
@@ -39,9 +54,29 @@ def noise_residual(gray: np.ndarray) -> np.ndarray:
 
 
 def structure_mask(gray: np.ndarray, rel: float = 4.0, grow: int = 1) -> np.ndarray:
-    """Pixels on or next to edges, lines and text: gradient magnitude of the lightly
-    smoothed image above ``rel`` times its median, plus an absolute floor, dilated by
-    ``grow`` pixels. Immerkær (1996) likewise excludes edges before estimating noise."""
+    """Pixels on or next to edges, lines and text.
+
+    Immerkær (1996) likewise excludes edges before estimating noise.
+
+    Parameters
+    ----------
+    gray : ndarray
+        H x W luma, 0..255.
+    rel : float
+        Gradient magnitude of the lightly smoothed image, over its median, above which
+        a pixel is structure (an absolute floor applies too).
+    grow : int
+        Dilation in pixels.
+
+    Returns
+    -------
+    ndarray
+        H x W bool mask.
+
+    References
+    ----------
+    J. Immerkær, "Fast noise variance estimation", CVIU 64(2), 1996.
+    """
     import cv2
 
     s = cv2.GaussianBlur(np.asarray(gray, np.float32), (0, 0), 1.0)
@@ -174,10 +209,32 @@ def outlier_regions(
 
     A block is an outlier when both its z-score and its plain log ratio are large
     (|z| >= ``z_thresh`` and log ratio >= ``min_log_ratio``, i.e. at least ~2.5x more
-    noise; or <= -``min_log_ratio_lower``, ~3.3x less: smooth, defocused or
-    sky areas innocently look "cleaner", so the bar is higher in that direction).
-    Groups smaller than ``min_blocks`` or larger than ``max_fraction`` of the valid
-    blocks are dropped (a large "outlier" is the image's other half, not a paste).
+    noise; or <= -``min_log_ratio_lower``, ~3.3x less: smooth, defocused or sky areas
+    innocently look "cleaner", so the bar is higher in that direction). Groups smaller
+    than ``min_blocks`` or larger than ``max_fraction`` of the valid blocks are dropped
+    (a large "outlier" is the image's other half, not a paste).
+
+    Parameters
+    ----------
+    nm : NoiseMap
+        From :func:`block_noise_map`.
+    z_thresh, min_log_ratio, min_log_ratio_lower : float
+        The bars above.
+    min_blocks : int
+        Blocks a region needs.
+    max_fraction : float
+        Largest share of the valid blocks a region may cover.
+
+    Returns
+    -------
+    list of NoiseRegion
+        Box (working-image pixels), blocks, direction, median log ratio and z.
+
+    References
+    ----------
+    B. Mahdian, S. Saic, "Using noise inconsistencies for blind image forensics",
+    Image and Vision Computing 27(10), 2009; S. Lyu, X. Pan, X. Zhang, "Exposing region
+    splicing forgeries with blind local noise estimation", IJCV 110, 2014.
     """
     import cv2
 
@@ -219,8 +276,22 @@ def outlier_regions(
 def heatmap(
     nm: NoiseMap, shape: tuple[int, int], background: np.ndarray | None = None
 ) -> np.ndarray:
-    """RGB uint8 heatmap of block z-scores (blue = less noise, red = more), upsampled to
-    ``shape`` (h, w) and blended over ``background`` (grey) when given."""
+    """An RGB heatmap of block z-scores (blue = less noise, red = more).
+
+    Parameters
+    ----------
+    nm : NoiseMap
+        From :func:`block_noise_map`.
+    shape : tuple of int
+        (h, w) of the output.
+    background : ndarray, optional
+        A grey image the map is blended over.
+
+    Returns
+    -------
+    ndarray
+        h x w x 3 uint8.
+    """
     import cv2
 
     z = np.clip(nm.z / 4.0, -1.0, 1.0)
