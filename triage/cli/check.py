@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -20,6 +21,9 @@ from triage.cli.common import (
     stdout_is_terminal,
     write_atomic,
 )
+
+if TYPE_CHECKING:
+    from triage.report import Report
 
 
 class OutputFormat(StrEnum):
@@ -175,15 +179,19 @@ def check_command(
         write_html(analyses, html, no_pixels=no_pixels)
     failed = [r for r in reports if r.failed]
     if failed and not (fmt is OutputFormat.text and output is None):
-        # Machine output goes to stdout or a file; a script still needs to see, on
-        # stderr, which files failed and why (the text table already shows it).
-        from triage.render.escape import escape_control
-
-        for r in failed:
-            reason = "; ".join(f"{e.stage}: {e.message}" for e in r.errors)
-            typer.echo(f"triage: {escape_control(r.file.path)}: {escape_control(reason)}", err=True)
+        _name_failures(failed)
     if failed:
         raise typer.Exit(code=1)
+
+
+def _name_failures(failed: list[Report]) -> None:
+    """One line per failed file on stderr: machine output goes to stdout or a file, and
+    a script still needs to see which files failed and why (the text table shows it)."""
+    from triage.render.escape import escape_control
+
+    for r in failed:
+        reason = "; ".join(f"{e.stage}: {e.message}" for e in r.errors)
+        typer.echo(f"triage: {escape_control(r.file.path)}: {escape_control(reason)}", err=True)
 
 
 def _iter_reports(paths, options, analyze_path):  # type: ignore[no-untyped-def]
