@@ -121,17 +121,6 @@ def test_no_function_over_the_line_limit() -> None:
     assert not over, f"split these (at most {MAX_FUNCTION_LINES} lines): {over}"
 
 
-# Public forensics functions still without numpydoc sections (their module is being
-# changed by another piece of work right now). The list only shrinks.
-UNDOCUMENTED_WAITING = {
-    "noise.block_noise_map",
-    "watermark.bit_scores",
-    "watermark.decode_bits",
-    "watermark.binomial_tail",
-    "watermark.block_agreement",
-}
-
-
 def test_forensics_functions_have_numpydoc_sections() -> None:
     missing = []
     for path in sorted((PACKAGE / "forensics").glob("*.py")):
@@ -141,4 +130,4 @@ def test_forensics_functions_have_numpydoc_sections() -> None:
             doc = ast.get_docstring(node) or ""
             if "Returns\n-------" not in doc and "Parameters\n----------" not in doc:
                 missing.append(f"{path.stem}.{node.name}")
-    assert set(missing) <= UNDOCUMENTED_WAITING, sorted(set(missing) - UNDOCUMENTED_WAITING)
+    assert not missing, f"add Parameters/Returns (and References) to: {missing}"

@@ -118,11 +118,31 @@ def block_noise_map(
     """Robust per-block noise levels and their deviation from the image's own
     brightness-dependent noise curve.
 
-    ``gray`` is a float array in 0..255. Blocks that are mostly clipped (near 0 or 255)
-    or whose noise is below what 8-bit quantisation can express are marked invalid.
-    ``min_spread`` floors the spread of log ratios so that an unusually uniform image
-    does not turn tiny differences into large z-scores. ``residual``: the
-    :func:`noise_residual` of ``gray`` when the caller already has it (shared).
+    Blocks that are mostly clipped (near 0 or 255) or whose noise is below what 8-bit
+    quantisation can express are marked invalid.
+
+    Parameters
+    ----------
+    gray : ndarray
+        H x W float luma in 0..255.
+    block : int
+        Block side in pixels.
+    min_spread : float
+        Floor of the spread of log ratios, so that an unusually uniform image does not
+        turn tiny differences into large z-scores.
+    residual : ndarray, optional
+        The :func:`noise_residual` of ``gray`` when the caller already has it (shared).
+
+    Returns
+    -------
+    NoiseMap
+        Per block: robust sigma, mean brightness, validity, log ratio to the expected
+        sigma at that brightness and its robust z-score; the spread and median sigma.
+
+    References
+    ----------
+    S. Lyu, X. Pan, X. Zhang, "Exposing region splicing forgeries with blind local noise
+    estimation", IJCV 110, 2014; J. Immerkær, CVIU 64(2), 1996.
     """
     g = np.asarray(gray, dtype=np.float32)
     res = np.abs(noise_residual(g) if residual is None else residual)

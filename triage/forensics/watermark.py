@@ -137,7 +137,26 @@ _HAAR = 0.7071067811865476  # PyWavelets' Haar filter taps (float64 literal of 1
 
 
 def bit_scores(votes: np.ndarray, n_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean vote and number of blocks for each of ``n_bits`` payload positions."""
+    """Mean vote and number of blocks for each payload position.
+
+    Parameters
+    ----------
+    votes : ndarray
+        Block votes (0/1) in embedding order (:func:`block_votes`).
+    n_bits : int
+        Payload length; block i carries bit ``i % n_bits``.
+
+    Returns
+    -------
+    means : ndarray
+        Mean vote per bit position (0 where no block carries it).
+    counts : ndarray
+        Blocks per bit position.
+
+    References
+    ----------
+    .. [1] ShieldMnt, invisible-watermark, ``dwtDct`` method (bit schedule over blocks).
+    """
     idx = np.arange(votes.size) % n_bits
     counts = np.bincount(idx, minlength=n_bits)
     sums = np.bincount(idx, weights=votes.astype(np.float64), minlength=n_bits)
@@ -147,13 +166,43 @@ def bit_scores(votes: np.ndarray, n_bits: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def decode_bits(votes: np.ndarray, n_bits: int) -> np.ndarray:
-    """Payload bits as the reference decoder reads them (mean vote * 255 > 127)."""
+    """Payload bits as the reference decoder reads them.
+
+    Parameters
+    ----------
+    votes : ndarray
+        Block votes (0/1) in embedding order.
+    n_bits : int
+        Payload length.
+
+    Returns
+    -------
+    ndarray
+        uint8 bits: 1 where the mean vote * 255 > 127.
+
+    References
+    ----------
+    .. [1] ShieldMnt, invisible-watermark, ``dwtDct`` decoder.
+    """
     means, _ = bit_scores(votes, n_bits)
     return (means * 255 > 127).astype(np.uint8)
 
 
 def binomial_tail(k: int, n: int) -> float:
-    """P(X >= k) for X ~ Binomial(n, 1/2): the chance of ``k`` or more matching bits."""
+    """The chance of ``k`` or more matching bits out of ``n`` by luck.
+
+    Parameters
+    ----------
+    k : int
+        Matching bits.
+    n : int
+        Bits compared.
+
+    Returns
+    -------
+    float
+        P(X >= k) for X ~ Binomial(n, 1/2), exact.
+    """
     if k <= 0:
         return 1.0
     total = sum(math.comb(n, i) for i in range(k, n + 1))
@@ -166,6 +215,25 @@ def block_agreement(votes: np.ndarray, bits: np.ndarray) -> tuple[float, float]:
     Content biases the votes (flat blocks vote 0 more often), so the test is of
     association, not of agreement above one half: ``z = r * sqrt(N)`` for the phi
     coefficient ``r`` between vote and scheduled bit over ``N`` blocks.
+
+    Parameters
+    ----------
+    votes : ndarray
+        Block votes (0/1) in embedding order.
+    bits : ndarray
+        The payload's bits; block i is scheduled bit ``i % len(bits)``.
+
+    Returns
+    -------
+    z : float
+        The association's z-score (0 when votes or schedule are constant).
+    chance : float
+        One-sided normal tail of ``z`` (1 when undefined).
+
+    References
+    ----------
+    A. Agresti, "Categorical Data Analysis", 3rd ed., 2013 (phi coefficient and its
+    chi-square test, N r^2 ~ chi^2_1).
     """
     sched = bits[np.arange(votes.size) % bits.size].astype(np.float64)
     v = votes.astype(np.float64)
