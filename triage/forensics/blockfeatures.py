@@ -75,9 +75,19 @@ class TileFeatures:
 
 
 def stride_for(height: int, width: int) -> int:
-    """Block stride for an image: 1 up to :data:`FULL_PIXELS`, then growing with
-    the square root of the size (a 12 MP photo reads every third block row and
-    column, in 96-px tiles)."""
+    """Block stride for an image of a given size.
+
+    Parameters
+    ----------
+    height, width : int
+        Image size in pixels.
+
+    Returns
+    -------
+    int
+        1 up to :data:`FULL_PIXELS`, then growing with the square root of the size (a
+        12 MP photo reads every third block row and column, in 96-px tiles).
+    """
     return max(1, math.ceil(math.sqrt(height * width / FULL_PIXELS) - 1e-9))
 
 
@@ -373,7 +383,17 @@ def _noise_vs_content(noise: np.ndarray, content: np.ndarray) -> np.ndarray:
 
 
 def default_table() -> np.ndarray:
-    """Zig-zag luma table used for files that carry none (IJG quality 90)."""
+    """The luma quantization table assumed for files that carry none.
+
+    Returns
+    -------
+    ndarray
+        The IJG quality-90 luma table in zig-zag order.
+
+    References
+    ----------
+    ITU-T T.81, Annex K; IJG libjpeg ``jcparam.c``.
+    """
     from triage.forensics.dct import zz_table
 
     return zz_table(90)
