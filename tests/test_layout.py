@@ -131,3 +131,25 @@ def test_forensics_functions_have_numpydoc_sections() -> None:
             if "Returns\n-------" not in doc and "Parameters\n----------" not in doc:
                 missing.append(f"{path.stem}.{node.name}")
     assert not missing, f"add Parameters/Returns (and References) to: {missing}"
+
+
+# The lower layers (README "Layout"): what each may not import. store/ingest reuses the
+# batch walker (scan/walker.py) to find files for `db add` / `db lookup`.
+LOWER_LAYERS = {
+    "forensics": ("triage.analyzers", "triage.pipeline", "triage.scan", "triage.render"),
+    "store": ("triage.analyzers", "triage.pipeline", "triage.render", "triage.cli"),
+    "video": ("triage.pipeline", "triage.scan", "triage.render", "triage.cli"),
+}
+ALLOWED_UPWARD = {"store/ingest.py": {"triage.scan.walker"}}
+
+
+def test_lower_layers_import_nothing_above_them() -> None:
+    offenders = []
+    for folder, banned in LOWER_LAYERS.items():
+        for path in sorted((PACKAGE / folder).glob("*.py")):
+            rel = path.relative_to(PACKAGE).as_posix()
+            allowed = ALLOWED_UPWARD.get(rel, set())
+            for module in sorted(_imported_modules(path)):
+                if module.startswith(banned) and not module.startswith(tuple(allowed)):
+                    offenders.append(f"{rel} imports {module}")
+    assert not offenders, "; ".join(offenders)

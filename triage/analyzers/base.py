@@ -20,24 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from triage.analyzers.options import AnalyzerOptions
+from triage.evidence import RawFinding
 from triage.report import Question
 
 if TYPE_CHECKING:
     import numpy as np
 
     from triage.media import Media
-
-
-@dataclass
-class RawFinding:
-    """What an analyzer says it saw; scoring turns it into a report ``Finding``."""
-
-    id: str
-    question: Question
-    title: str
-    detail: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-    strength: float = 1.0
 
 
 @dataclass

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from triage.analyzers.base import RawFinding
+from triage.evidence import RawFinding
 from triage.forensics.c2pa import (
     BINDING_MISMATCH,
     Store,

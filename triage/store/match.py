@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from triage.analyzers.base import RawFinding
+from triage.evidence import RawFinding
 from triage.hashing import PDQ_MIN_QUALITY
 
 if TYPE_CHECKING:
