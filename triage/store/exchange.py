@@ -112,18 +112,35 @@ def read_rows(
     notes: ListNotes | None = None,
 ) -> tuple[list[HashRow], list[tuple[int, str]]]:
     """Parse rows; returns (valid rows, [(line number, reason), ...])."""
-    rows: list[HashRow] = []
     errors: list[tuple[int, str]] = []
+    rows = list(
+        iter_rows(text, fmt, errors, default_label, default_source, default_algorithm, notes)
+    )
+    return rows, errors
+
+
+def iter_rows(
+    text: TextIO,
+    fmt: str,
+    errors: list[tuple[int, str]],
+    default_label: str = "",
+    default_source: str = "",
+    default_algorithm: str | None = None,
+    notes: ListNotes | None = None,
+) -> Iterator[HashRow]:
+    """Parse rows one by one (a list of millions is never held); each bad line is
+    appended to ``errors`` as (line number, reason) as it is met."""
     records = _jsonl_records(text) if fmt == "jsonl" else delimited_records(text, notes)
     for line_no, rec in records:
         if isinstance(rec, str):
             errors.append((line_no, rec))
             continue
         try:
-            rows.append(_to_row(rec, default_label, default_source, default_algorithm))
+            row = _to_row(rec, default_label, default_source, default_algorithm)
         except (ValueError, TypeError) as exc:
             errors.append((line_no, str(exc)))
-    return rows, errors
+            continue
+        yield row
 
 
 def import_file(
@@ -134,18 +151,32 @@ def import_file(
     default_source: str = "",
     default_algorithm: str | None = None,
 ) -> ImportResult:
+    """Parse ``path`` and add its rows to ``store`` in one transaction, streamed:
+    parsing feeds the store's batched insert, so memory stays flat for lists of
+    millions of hashes."""
     notes = ListNotes()
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        rows, errors = read_rows(
-            fh, guess_format(path, fmt), default_label, default_source, default_algorithm, notes
-        )
-    added = store.add(rows)
+    errors: list[tuple[int, str]] = []
     by_algorithm: dict[str, int] = {}
-    for r in rows:
-        by_algorithm[r.algorithm] = by_algorithm.get(r.algorithm, 0) + 1
+
+    def counted(rows: Iterator[HashRow]) -> Iterator[HashRow]:
+        for r in rows:
+            by_algorithm[r.algorithm] = by_algorithm.get(r.algorithm, 0) + 1
+            yield r
+
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = iter_rows(
+            fh,
+            guess_format(path, fmt),
+            errors,
+            default_label,
+            default_source,
+            default_algorithm,
+            notes,
+        )
+        added = store.add(counted(rows))
     return ImportResult(
         added=added,
-        read=len(rows),
+        read=sum(by_algorithm.values()),
         errors=errors,
         ignored_columns=notes.ignored_columns,
         by_algorithm=by_algorithm,
