@@ -23,6 +23,10 @@ forkserver's one-time start-up (imports of the analyzers) is printed on its own.
 
     python bench/scan.py            # 400 images, 640x480 JPEG
     python bench/scan.py 80         # fewer
+    python bench/scan.py 24 --photos ../shared/corpus/camera   # real photos (copies)
+
+With ``--photos DIR`` the files are copies of the first N JPEGs under DIR (camera
+photos of 0.3-16 MP, what a desk's folder holds) instead of generated scenes.
 """
 
 from __future__ import annotations
@@ -61,7 +65,27 @@ def make_images(folder: Path, n: int) -> list[Path]:
     return paths
 
 
+def copy_photos(folder: Path, source: Path, n: int) -> list[Path]:
+    """Copies of the first ``n`` JPEGs under ``source`` (sorted by path), spread over
+    the round folders (the source is only read)."""
+    found = sorted(
+        p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in (".jpg", ".jpeg")
+    )[:n]
+    paths = []
+    for i, src in enumerate(found):
+        p = folder / f"sub{i % ROUNDS}" / f"img{i:04d}.jpg"
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(src.read_bytes())
+        paths.append(p)
+    return paths
+
+
 def main(argv: list[str]) -> int:
+    photos: Path | None = None
+    if "--photos" in argv:
+        k = argv.index("--photos")
+        photos = Path(argv[k + 1])
+        argv = argv[:k] + argv[k + 2 :]
     n = int(argv[0]) if argv else 400
     from triage.analyzers import all_analyzers
     from triage.pipeline import Options, analyze_path
@@ -71,8 +95,14 @@ def main(argv: list[str]) -> int:
         folder = Path(tmp) / "images"
         folder.mkdir()
         t = time.perf_counter()
-        paths = make_images(folder, n)
-        print(f"generated {n} images (640x480 JPEG) in {time.perf_counter() - t:.1f} s")
+        if photos is not None:
+            paths = copy_photos(folder, photos, n)
+            n = len(paths)
+            mp = sum(_megapixels(p) for p in paths) / max(n, 1)
+            print(f"{n} photos copied from {photos} (mean {mp:.1f} MP)")
+        else:
+            paths = make_images(folder, n)
+            print(f"generated {n} images (640x480 JPEG) in {time.perf_counter() - t:.1f} s")
         print(f"analyzers: {', '.join(a.name for a in all_analyzers())}")
 
         for p in paths[:3]:  # warm imports and caches, as the workers are warm
@@ -145,6 +175,13 @@ def main(argv: list[str]) -> int:
         )
         print(f"  with default threads: {j1d / ipd:.3f}x")
     return 0
+
+
+def _megapixels(path: Path) -> float:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.size[0] * im.size[1] / 1e6
 
 
 if __name__ == "__main__":
