@@ -17,6 +17,7 @@ Measures, in one run on this machine:
     python bench/hashstore.py                 # 1,000,000 rows each (a few minutes)
     python bench/hashstore.py --rows 100000   # quicker
     python bench/hashstore.py --rows 10000000 --queries 200   # trust-and-safety scale
+    python bench/hashstore.py --import-rows 1000000   # `db import` of a PDQ list file
     python bench/hashstore.py --corpus ../shared/corpus/camera   # robustness instead
 
 ``--corpus DIR`` adds every picture under DIR to a temporary store, then looks up
@@ -269,12 +270,42 @@ def corpus_robustness(root: Path) -> None:
         store.close()
 
 
+def bench_import_file(n: int, rng: np.random.Generator) -> None:
+    """``triage db import`` of a ThreatExchange-style PDQ list (``hash,quality`` lines):
+    parsing and the store's batched insert together, into a fresh store."""
+    from triage.store.exchange import import_file
+
+    with tempfile.TemporaryDirectory(prefix="hashstore-import-") as tmp:
+        path = Path(tmp) / "pdq.csv"
+        with open(path, "w") as fh:
+            for start in range(0, n, 100_000):
+                words = _random_words(rng, min(100_000, n - start), 4)
+                q = rng.integers(50, 101, len(words))
+                fh.writelines(f"{h},{v}\n" for h, v in zip(_hexes(words), q, strict=True))
+        store = HashStore.open(Path(tmp) / "import.sqlite")
+        t, c = time.perf_counter(), time.process_time()
+        res = import_file(store, path, None, "bench", "list")
+        dt, dc = time.perf_counter() - t, time.process_time() - c
+        store.close()
+        size = (Path(tmp) / "import.sqlite").stat().st_size
+        print(
+            f"db import of a {path.stat().st_size / 1e6:.0f} MB PDQ list: {res.added:,} rows in "
+            f"{dt:.1f} s wall ({res.added / dt:,.0f} rows/s), {dc:.1f} s CPU "
+            f"({res.added / dc:,.0f} rows per CPU-second), {len(res.errors)} bad lines; store "
+            f"{size / 1e6:.0f} MB; peak memory so far {_peak_mb():,.0f} MB; load "
+            f"{os.getloadavg()[0]:.1f}"
+        )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=1000, help="Planted queries per radius.")
+    ap.add_argument(
+        "--import-rows", type=int, default=0, help="Only time `db import` of a list this long."
+    )
     ap.add_argument("--keep", type=Path, default=None, help="Keep the store at this path.")
     ap.add_argument("--corpus", type=Path, default=None, help="Robustness run on a folder.")
     args = ap.parse_args()
@@ -282,6 +313,10 @@ def main() -> int:
         corpus_robustness(args.corpus)
         return 0
     rng = np.random.default_rng(20261127)
+    if args.import_rows:
+        bench_import_file(args.import_rows, rng)
+        print(f"peak memory (max RSS): {_peak_mb():,.0f} MB")
+        return 0
     tmp = tempfile.TemporaryDirectory(prefix="hashstore-bench-")
     db = args.keep or Path(tmp.name) / "bench.sqlite"
     print(f"store: {db}  rows per algorithm: {args.rows:,}  numpy {np.__version__}")
