@@ -94,3 +94,91 @@ def test_temporal_noise_correlation_of_frozen_noise() -> None:
     fresh = base + rng.normal(0, 4, base.shape).astype(np.float32)
     assert residual_correlation(a, b) > 0.9
     assert abs(residual_correlation(a, fresh)) < 0.1
+
+
+def test_tamper_model_reads_frames_and_agrees_with_the_replaced_region(
+    clips: dict[str, Path],
+) -> None:
+    res = _run(clips["replaced"])
+    assert res.metrics["tamper_frames"] >= 5
+    found = [f for f in res.findings if f.id == "frames.tamper_region"]
+    assert len(found) == 1
+    ev = found[0].evidence
+    t0, t1 = vr.REPLACED[0] / vr.FPS, vr.REPLACED[1] / vr.FPS
+    assert abs(ev["start_s"] - t0) <= 1.0 and abs(ev["end_s"] - t1) <= 1.0
+    assert tk.iou(tuple(ev["box"]), vr.REPLACED_BOX) >= 0.4
+    assert ev["agrees_with_region"] and ev["contrast_in_time"]
+
+
+def _det(sample: int, box: tuple[int, int, int, int]) -> tk.Detection:
+    return tk.Detection(sample, box, "noise_lower", 5.0, -1.0, 9)
+
+
+def test_a_region_seen_only_in_predicted_frames_is_the_codec() -> None:
+    dets = [_det(s, (4, 4, 7, 7)) for s in (1, 2, 3, 5, 6, 7)]
+    intra = [s % 4 == 0 for s in range(10)]  # samples 4 and 8 are keyframes
+    assert tk.events(tk.link(dets), 10) != []
+    assert tk.events(tk.link(dets), 10, intra) == []  # absent from keyframe 4
+    with_key = [*dets, _det(4, (4, 4, 7, 7))]
+    assert len(tk.events(tk.link(with_key), 10, intra)) == 1
+
+
+def test_a_region_inside_one_group_of_pictures_is_the_codec() -> None:
+    # keyframes at samples 0 and 8 open two groups; the region shows in 2-7 only
+    gop = [0] * 8 + [80] * 4
+    intra = [i in (0, 8) for i in range(12)]
+    dets = [_det(s, (4, 4, 7, 7)) for s in range(2, 8)]
+    assert tk.events(tk.link(dets), 12, intra) != []  # 6 hits, no keyframe inside
+    assert tk.events(tk.link(dets), 12, intra, gop) == []
+
+
+def test_one_region_split_in_two_pieces_is_one_event() -> None:
+    a = [_det(s, (4, 4, 7, 7)) for s in range(0, 6)]
+    b = [_det(s, (6, 4, 9, 7)) for s in range(4, 10)]
+    evs = tk.events(tk.link(a + b), 10)
+    assert len(evs) == 1 and evs[0].first == 0 and evs[0].last == 9
+
+
+def test_scattered_blocks_are_not_a_region() -> None:
+    noise = np.zeros((22, 40), np.float32)
+    noise[0, :] = -1.0  # a border row and column: compact neither
+    noise[:, 0] = -1.0
+    noise += np.random.default_rng(0).normal(0, 0.1, noise.shape).astype(np.float32)
+    dets = tk.frame_detections(0, {"noise": noise})
+    assert not [d for d in dets if d.box[2] - d.box[0] > 20 and d.box[3] - d.box[1] > 10]
+
+
+def test_bench_pan_at_a_low_bitrate_stays_clean(tmp_path: Path) -> None:
+    """The panning scene of bench/video.py (libx264 ultrafast, crf 23): predicted
+    frames lose noise in patches (skipped blocks, the borders a pan uncovers); no
+    region may come of it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import video as bench_video
+
+    clip = tmp_path / "pan.mp4"
+    bench_video.make_clip(clip, 4, (960, 540))
+    res = _run(clip)
+    assert not [f for f in res.findings if f.id.startswith("frames.region")]
+
+
+def test_boundary_flicker_of_a_blended_box() -> None:
+    rng = np.random.default_rng(4)
+    inside = 0.05 * rng.standard_normal(20)
+    steady = tk.boundary_flicker(inside + 0.02 * rng.standard_normal(20), inside)
+    jumpy = tk.boundary_flicker(0.4 * rng.standard_normal(20), inside)
+    assert steady is not None and jumpy is not None
+    assert steady["flicker"] < 2.0 < 3.0 < jumpy["flicker"]
+    assert tk.boundary_flicker(inside[:5], inside[:5]) is None
+
+
+def test_face_edge_band_measures_a_noisier_blend() -> None:
+    from triage.forensics.blockstats import box_contrast
+
+    rng = np.random.default_rng(5)
+    g = 120 + rng.normal(0, 2.0, (200, 200)).astype(np.float32)
+    box = (60, 60, 140, 140)
+    calm = box_contrast(g, box)
+    g2 = g.copy()
+    g2[50:70, 50:150] += rng.normal(0, 8.0, (20, 100)).astype(np.float32)  # a seam
+    seam = box_contrast(g2, box)
+    assert abs(calm["edge_log_ratio"]) < 0.2 < seam["edge_log_ratio"]

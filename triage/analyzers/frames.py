@@ -38,6 +38,10 @@ MAX_EVENTS = 5
 TEMPORAL_CORR = 0.9
 FACE_STEP_Z = 4.0
 FACE_STEP_LOG = 0.5
+# A tracked box's edge band whose noise ratio jumps from sample to sample this many
+# times more than its inside does, by at least EDGE_SPREAD in log ratio.
+FLICKER = 3.0
+EDGE_SPREAD = 0.15
 
 _KIND_TEXT = {
     "noise_lower": ("less noise", "a smoothed, resampled or generated source"),
@@ -54,6 +58,7 @@ class FramesAnalyzer(Analyzer):
     finding_ids: ClassVar[tuple[str, ...]] = (
         "frames.region_noise",
         "frames.region_compression",
+        "frames.tamper_region",
         "frames.face_inconsistent",
         "frames.noise_temporal_correlation",
     )
@@ -79,8 +84,11 @@ class FramesAnalyzer(Analyzer):
         result.not_checked.extend(f"sampled frame skipped: {e}" for e in samples.errors)
         if samples.no_faces:
             result.not_checked.append(samples.no_faces)
+        if samples.tamper_note:
+            result.not_checked.append(samples.tamper_note)
         a = _Aggregate(stream, samples, result)
         a.regions()
+        a.tamper()
         a.faces()
         a.temporal()
         a.metrics()
@@ -117,7 +125,9 @@ class _Aggregate:
         from triage.video import tracks as tk
 
         dets = [d for i, f in enumerate(self.frames) for d in tk.frame_detections(i, f.maps)]
-        evs = tk.events(tk.link(dets), len(self.frames))
+        evs = tk.events(
+            tk.link(dets), len(self.frames), [f.key for f in self.frames], self.samples.gop_of()
+        )
         for t in evs[:MAX_EVENTS]:
             what, source = _KIND_TEXT[t.kind]
             span = self._span(t.first, t.last)
@@ -150,6 +160,104 @@ class _Aggregate:
             )
             self.spans.append(span | {"box": box, "kind": t.kind, "samples": t.first})
 
+    def tamper(self) -> None:
+        """The tamper model's regions on the frames it read, linked over time.
+
+        Only samples that carry a tile map take part; a region must hold over a
+        run of them (and in an intra-coded one when the run holds any), so one
+        frame's texture or text does not make an event.
+        """
+        from triage.models import load_booster, tamper_threshold
+        from triage.video import tracks as tk
+
+        idx = [i for i, f in enumerate(self.frames) if f.tamper is not None]
+        self.result.metrics["tamper_frames"] = len(idx)
+        if len(idx) < tk.MIN_HITS:
+            return
+        _, manifest = load_booster("tamper")
+        thr = tamper_threshold(manifest)
+        maps = [self.frames[i].tamper for i in idx]
+        dets = [
+            d for j, m in enumerate(maps) if m is not None for d in tk.tamper_detections(j, m, thr)
+        ]
+        gops = self.samples.gop_of()
+        evs = tk.events(
+            tk.link(dets), len(idx), [self.frames[i].key for i in idx], [gops[i] for i in idx]
+        )
+        # Model-dependent numbers stay in the findings: the metrics (and the golden
+        # records of this analyzer) do not change when the tamper model is retrained.
+        self.result.metrics["tamper_model_version"] = manifest.get("version")
+        (ox, oy), tile = self.samples.tamper_origin, self._tile()
+        for t in evs[:MAX_EVENTS]:
+            span = self._span(idx[t.first], idx[t.last])
+            c0, r0, c1, r1 = t.box()
+            box = self._box((c0 + ox / tile, r0 + oy / tile, c1 + ox / tile, r1 + oy / tile), tile)
+            prob = float(np.median([h.value for h in t.hits]))
+            outside = _outside_level(maps, t)
+            # The model was trained on photos; on video frames it also fires on
+            # text, graphics and compressed texture (corpus clips: docs card). Alone
+            # it is weak evidence; it counts when a region event of the block maps
+            # (noise, grid) agrees in place and time, or when the same place of the
+            # frame scores low outside the span (content shown for a while only).
+            agrees = self._agrees(span, box)
+            contrast = outside is not None and outside < 0.5 * thr
+            strength = (
+                min(1.2, 0.6 + (prob - (outside or 0.0)) * 0.5 + 0.03 * len(t.hits))
+                if agrees
+                else 0.35
+            )
+            where = (
+                f"while the same place scores {outside:.2f} in the frames read outside it"
+                if outside is not None
+                else "over the whole clip, so it may as well be the scene's own content"
+            )
+            if agrees:
+                where += "; a region of different noise or block grid agrees in place and time"
+            self.result.findings.append(
+                RawFinding(
+                    "frames.tamper_region",
+                    "manipulation",
+                    f"The tamper model finds a region unlike the rest, {span['start_s']:.2f}-"
+                    f"{span['end_s']:.2f} s",
+                    f"In {len(t.hits)} of the {len(idx)} frames it read, the local tamper "
+                    f"model scores the area at {box} at {prob:.2f} (threshold {thr:.2f}), "
+                    f"{where}. The model was trained on edited photos, not video: on "
+                    "authentic clips it fires on burnt-in text and graphics, test patterns "
+                    "and finely textured areas after compression.",
+                    span
+                    | {
+                        "box": box,
+                        "kind": "tamper",
+                        "samples": len(t.hits),
+                        "frames_read": len(idx),
+                        "median_probability": round(prob, 3),
+                        "outside_probability": None if outside is None else round(outside, 3),
+                        "contrast_in_time": bool(contrast),
+                        "agrees_with_region": bool(agrees),
+                        "threshold": thr,
+                    },
+                    strength=float(strength),
+                )
+            )
+            self.spans.append(span | {"box": box, "kind": "tamper", "samples": len(t.hits)})
+
+    def _agrees(self, span: dict[str, Any], box: list[int]) -> bool:
+        """A region event already found overlaps this span and box."""
+        from triage.video.tracks import iou
+
+        for o in self.spans:
+            if o["kind"] in ("face", "tamper"):
+                continue
+            overlap = min(o["end_s"], span["end_s"]) - max(o["start_s"], span["start_s"])
+            if overlap >= 0 and iou(tuple(o["box"]), tuple(box)) >= 0.2:
+                return True
+        return False
+
+    def _tile(self) -> int:
+        from triage.forensics.blockfeatures import TILE
+
+        return TILE
+
     def faces(self) -> None:
         from triage.video import tracks as tk
 
@@ -158,7 +266,7 @@ class _Aggregate:
         for tr in tracks:
             if len(tr) < 6:
                 continue
-            for key in ("noise_log_ratio", "sharp_log_ratio"):
+            for key in ("noise_log_ratio", "sharp_log_ratio"):  # else: edge flicker
                 seg = tk.step_segment(np.array([d[key] for _, _, d in tr]))
                 if seg is None or seg["z"] < FACE_STEP_Z or abs(seg["diff"]) < FACE_STEP_LOG:
                     continue
@@ -187,6 +295,45 @@ class _Aggregate:
                 )
                 self.spans.append(span | {"box": box, "kind": "face", "samples": a})
                 break
+            else:
+                self._face_flicker(tr)
+
+    def _face_flicker(self, tr: list[Any]) -> None:
+        from triage.video import tracks as tk
+
+        fl = tk.boundary_flicker(
+            np.array([d.get("edge_log_ratio", np.nan) for _, _, d in tr]),
+            np.array([d["noise_log_ratio"] for _, _, d in tr]),
+        )
+        self.result.metrics.setdefault("face_boundary_flicker", []).append(
+            None if fl is None else round(fl["flicker"], 2)
+        )
+        if fl is None or fl["flicker"] < FLICKER or fl["edge_spread"] < EDGE_SPREAD:
+            return
+        span = self._span(tr[0][0], tr[-1][0])
+        box = self._box(tr[len(tr) // 2][1], 1.0 / self.samples.scale)
+        self.result.findings.append(
+            RawFinding(
+                "frames.face_inconsistent",
+                "manipulation",
+                f"The edge of a face flickers, {span['start_s']:.2f}-{span['end_s']:.2f} s",
+                f"Over {len(tr)} sampled frames the noise in a band across the edge of a "
+                f"tracked face jumps from frame to frame {fl['flicker']:.1f} times more than "
+                "inside the face: as where a face is blended into each frame separately. "
+                "Hair, fast motion and a busy background moving behind the face do this "
+                "too.",
+                span
+                | {
+                    "box": box,
+                    "measure": "edge_flicker",
+                    "flicker": round(fl["flicker"], 2),
+                    "edge_spread": round(fl["edge_spread"], 3),
+                    "inside_spread": round(fl["inside_spread"], 3),
+                },
+                strength=float(min(1.2, 0.5 + 0.1 * fl["flicker"])),
+            )
+        )
+        self.spans.append(span | {"box": box, "kind": "face", "samples": tr[0][0]})
 
     def temporal(self) -> None:
         corr = np.array([f.next_corr for f in self.frames], float)
@@ -229,6 +376,18 @@ class _Aggregate:
                 "spans": self.spans,
             }
         )
+
+
+def _outside_level(maps: list[Any], track: Any) -> float | None:
+    """Median over the frames read outside a track's span of the mean probability in
+    the track's box (frame coordinates); None when the track spans them all."""
+    c0, r0, c1, r1 = track.box()
+    vals = [
+        float(np.mean(m[r0:r1, c0:c1]))
+        for j, m in enumerate(maps)
+        if (j < track.first or j > track.last) and m is not None and m[r0:r1, c0:c1].size
+    ]
+    return float(np.median(vals)) if vals else None
 
 
 def _artifacts(

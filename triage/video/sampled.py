@@ -27,6 +27,13 @@ BLOCK = 24
 THUMB_SIDE = 160
 CROP = 256  # side of the luma crop used for the temporal noise correlation
 FACE_SIDE = 480
+# The tamper model needs the codec's block grid, so it reads frames at native size:
+# on the intra-coded samples and every TAMPER_EVERY-th spread sample, at most
+# TAMPER_PIXELS (a centred window of larger frames).
+TAMPER_EVERY = 3
+TAMPER_PIXELS = 2_100_000
+TAMPER_MIN_SIDE = 128
+MAX_KEYFRAMES = 100_000  # keyframe indices remembered (a few bytes each)
 
 
 def _noise(rgb: np.ndarray, gray: np.ndarray, block: int) -> np.ndarray:
@@ -81,6 +88,7 @@ class SampledFrame:
     face_stats: list[dict[str, float]]
     thumb: np.ndarray
     next_corr: float = float("nan")  # residual correlation with the next frame
+    tamper: np.ndarray | None = None  # tamper-model probability per tile, or None
 
 
 @dataclass
@@ -93,6 +101,20 @@ class Samples:
     step: int = 1
     errors: list[str] = field(default_factory=list)
     no_faces: str | None = None  # why faces were not looked for
+    tamper_origin: tuple[int, int] = (0, 0)  # native-pixel offset of the tamper window
+    tamper_size: tuple[int, int] = (0, 0)  # (w, h) of the tamper window
+    tamper_note: str | None = None  # why the tamper model was not run, or what it skipped
+    keyframes: list[int] = field(default_factory=list)  # every keyframe index seen
+
+    def gop_of(self) -> list[int]:
+        """For each sampled frame, the index of the keyframe that opens its group of
+        pictures (-1 before the first keyframe)."""
+        import bisect
+
+        return [
+            self.keyframes[k - 1] if (k := bisect.bisect_right(self.keyframes, f.index)) else -1
+            for f in self.frames
+        ]
 
 
 class FrameSampler:
@@ -103,6 +125,12 @@ class FrameSampler:
         self.key_budget = self.budget // 4
         spread = self.budget - self.key_budget
         self.step = max(1, math.ceil((expected_frames or 0) / spread)) if expected_frames else 1
+        # Keyframes spread over the clip, not the first few: the region tracks use
+        # them as the intra-coded reference of every span (tracks.events).
+        self.key_gap = (
+            max(1, (expected_frames or 0) // max(1, self.key_budget)) if expected_frames else 1
+        )
+        self._last_key = -(10**9)
         s = min(1.0, WORK_SIDE / max(width, height, 1))
         self.size = (max(1, round(width * s)), max(1, round(height * s)))
         self.samples = Samples(self.budget, BLOCK, s, self.size)
@@ -110,18 +138,21 @@ class FrameSampler:
         self._keys = 0
         self._pending: tuple[SampledFrame, np.ndarray] | None = None
         self._faces: Any = None
+        self.native = (width, height)
+        self._tamper = _tamper_window(width, height, self.samples)
 
     def wants(self, i: int, key: bool) -> bool:
-        return (
-            i % self.step == 0
-            or (key and self._keys < self.key_budget)
-            or self._pending is not None
-        )
+        return i % self.step == 0 or self._key_wanted(i, key) or self._pending is not None
+
+    def _key_wanted(self, i: int, key: bool) -> bool:
+        return key and self._keys < self.key_budget and i - self._last_key >= self.key_gap
 
     def push(
         self, i: int, t: float, key: bool, rgb: Callable[[tuple[int, int]], np.ndarray]
     ) -> None:
         """Frame ``i`` (presentation order); ``rgb(size)`` gives it as RGB at ``size``."""
+        if key and len(self.samples.keyframes) < MAX_KEYFRAMES:
+            self.samples.keyframes.append(i)
         if not self.wants(i, key):
             return
         img = rgb(self.size)
@@ -133,11 +164,15 @@ class FrameSampler:
                 from triage.forensics.blockstats import residual_correlation
 
                 prev.next_corr = residual_correlation(crop, _crop(gray))
-        if not (i % self.step == 0 or (key and self._keys < self.key_budget)):
+        extra_key = self._key_wanted(i, key) and i % self.step != 0
+        if not (i % self.step == 0 or extra_key):
             return
-        self._keys += 1 if key and i % self.step else 0
+        self._keys += 1 if extra_key else 0
+        self._last_key = i if key else self._last_key
         try:
             sf = self._evidence(i, t, key, img, gray)
+            if self._tamper is not None and (key or i % (TAMPER_EVERY * self.step) == 0):
+                sf.tamper = self._tamper_map(rgb)
         except Exception as exc:  # one unreadable frame should not end the pass
             if len(self.samples.errors) < 3:
                 self.samples.errors.append(f"frame {i}: {exc}")
@@ -166,6 +201,13 @@ class FrameSampler:
         stats = [box_contrast(gray, b) for b in faces]
         return SampledFrame(i, t, key, maps, faces, stats, _thumb(img))
 
+    def _tamper_map(self, rgb: Callable[[tuple[int, int]], np.ndarray]) -> np.ndarray:
+        from triage.models import tamper_tiles
+
+        (ox, oy), (w, h) = self.samples.tamper_origin, self.samples.tamper_size
+        native = rgb(self.native)
+        return tamper_tiles(np.ascontiguousarray(native[oy : oy + h, ox : ox + w]))
+
     def _detect_faces(self, gray: np.ndarray) -> list[tuple[int, int, int, int]]:
         import cv2
 
@@ -193,6 +235,30 @@ class FrameSampler:
         return [
             (int(x / s), int(y / s), int((x + fw) / s), int((y + fh) / s)) for x, y, fw, fh in found
         ][:5]
+
+
+def _tamper_window(width: int, height: int, samples: Samples) -> tuple[int, int] | None:
+    """Set the native-pixel window the tamper model reads; None when it cannot run."""
+    try:
+        import lightgbm  # noqa: F401
+    except ImportError:
+        samples.tamper_note = "tamper model on frames: lightgbm is not installed"
+        return None
+    if min(width, height) < TAMPER_MIN_SIDE:
+        samples.tamper_note = f"tamper model on frames: frames too small ({width}x{height})"
+        return None
+    w, h = width, height
+    if w * h > TAMPER_PIXELS:
+        s = (TAMPER_PIXELS / float(w * h)) ** 0.5
+        w, h = int(w * s) // 16 * 16, int(h * s) // 16 * 16
+        samples.tamper_note = (
+            f"tamper model on frames: only a centred {w}x{h} window of each "
+            f"{width}x{height} frame was read"
+        )
+    # Offsets on the 16-px macroblock grid keep the codec's block grid aligned.
+    samples.tamper_origin = ((width - w) // 2 // 16 * 16, (height - h) // 2 // 16 * 16)
+    samples.tamper_size = (w, h)
+    return (w, h)
 
 
 def _face_detector() -> Any:

@@ -27,6 +27,9 @@ BLOCK_Z = 4.0
 BLOCK_LOG = 0.35  # a grid ~1.4x stronger than elsewhere
 MIN_BLOCKS = 3
 MAX_FRACTION = 0.35
+# A pasted area is compact: its flagged blocks fill a good part of their bounding
+# box. Scattered blocks joined by the closing (frame borders, text lines) do not.
+MIN_FILL = 0.25
 MIN_HITS = 3
 
 
@@ -91,6 +94,21 @@ def frame_detections(sample: int, maps: dict[str, np.ndarray]) -> list[Detection
     return out
 
 
+def tamper_detections(sample: int, prob: np.ndarray, threshold: float) -> list[Detection]:
+    """Regions of one frame's tamper-model tile map at or above ``threshold``.
+
+    Boxes are in tiles; ``score`` and ``value`` are the region's mean probability.
+    """
+    from triage.forensics.blockfeatures import probability_regions
+
+    n = prob.size
+    return [
+        Detection(sample, box, "tamper", p, p, tiles)
+        for box, tiles, p in probability_regions(prob, threshold, min_tiles=2)
+        if tiles <= MAX_FRACTION * n and tiles >= MIN_FILL * (box[2] - box[0]) * (box[3] - box[1])
+    ]
+
+
 def _regions(
     sample: int, mask: np.ndarray, valid: np.ndarray, z: np.ndarray, value: np.ndarray, kind: str
 ) -> list[Detection]:
@@ -108,7 +126,12 @@ def _regions(
         count = int(sel.sum())
         x, y, w, h = (int(v) for v in stats[i, :4])
         # A one-block-thin strip is an edge or a moving texture, not a pasted area.
-        if count < MIN_BLOCKS or count > MAX_FRACTION * nvalid or min(w, h) < 2:
+        if (
+            count < MIN_BLOCKS
+            or count > MAX_FRACTION * nvalid
+            or min(w, h) < 2
+            or count < MIN_FILL * w * h
+        ):
             continue
         out.append(
             Detection(
@@ -162,15 +185,80 @@ def link(detections: list[Detection], max_gap: int = 2) -> list[Track]:
     return tracks
 
 
-def events(tracks: list[Track], n_samples: int) -> list[Track]:
-    """Tracks seen in at least :data:`MIN_HITS` samples and in most of their span."""
+def merge(tracks: list[Track]) -> list[Track]:
+    """Join tracks of one kind that overlap in time and meet in place.
+
+    Greedy linking can split one region into two tracks where a frame shows it as
+    two pieces; one edit is one event.
+    """
+    out: list[Track] = []
+    for t in sorted(tracks, key=lambda t: (t.first, t.last)):
+        for o in out:
+            if o.kind != t.kind or t.first > o.last + 1:
+                continue
+            a = [h for h in o.hits if h.sample >= t.first - 1]
+            b = [h for h in t.hits if h.sample <= o.last + 1]
+            if any(_near(x.box, y.box) and abs(x.sample - y.sample) <= 1 for x in a for y in b):
+                best: dict[int, Detection] = {}
+                for h in o.hits + t.hits:
+                    if h.sample not in best or h.blocks > best[h.sample].blocks:
+                        best[h.sample] = h
+                o.hits = [best[k] for k in sorted(best)]
+                break
+        else:
+            out.append(Track(t.kind, list(t.hits)))
+    return out
+
+
+def events(
+    tracks: list[Track],
+    n_samples: int,
+    intra: list[bool] | None = None,
+    gop: list[int] | None = None,
+) -> list[Track]:
+    """Tracks seen in at least :data:`MIN_HITS` samples and in most of their span.
+
+    ``intra`` marks the samples that are intra-coded (keyframes) and ``gop`` gives
+    each sample's group of pictures (the index of the keyframe opening it). A
+    predicted frame's noise and grid depend on motion compensation and the
+    quantiser (skipped and copied blocks lose their noise, areas a pan uncovers are
+    predicted from padding, moving text is coded coarsely), so a difference that
+    shows only in predicted frames is the codec's, while content pasted into the
+    pictures is there in the keyframes too. Hence, when the intra-coded samples
+    can say so, a track is kept only if it is seen in one of them:
+
+    * when its span holds intra-coded samples, in at least one of them;
+    * when it lies inside one group of pictures whose opening keyframe and the next
+      one were both sampled (and did not show it), it is dropped;
+    * otherwise, with no intra-coded sample in its span, it needs twice
+      :data:`MIN_HITS` samples.
+    """
     out = []
-    for t in tracks:
+    keyed = {i for i in range(n_samples) if intra is not None and i < len(intra) and intra[i]}
+    for t in merge(tracks):
         span = t.last - t.first + 1
-        if len(t.hits) >= MIN_HITS and len(t.hits) >= 0.6 * span:
-            out.append(t)
+        if len(t.hits) < MIN_HITS or len(t.hits) < 0.6 * span:
+            continue
+        keys = {i for i in keyed if t.first <= i <= t.last}
+        if keys and not keys & {h.sample for h in t.hits}:
+            continue
+        if not keys and gop is not None and _inside_sampled_gop(t, keyed, gop):
+            continue
+        if keyed and not keys and len(t.hits) < 2 * MIN_HITS:
+            continue
+        out.append(t)
     out.sort(key=lambda t: -len(t.hits) * float(np.median([h.score for h in t.hits])))
     return out
+
+
+def _inside_sampled_gop(t: Track, keyed: set[int], gop: list[int]) -> bool:
+    groups = {gop[i] for i in range(t.first, t.last + 1) if i < len(gop)}
+    if len(groups) != 1 or -1 in groups:
+        return False
+    before = [i for i in keyed if i < t.first]
+    after = [i for i in keyed if i > t.last]
+    # The nearest intra samples on each side open this group and the next one.
+    return bool(before and after) and gop[max(before)] in groups and gop[min(after)] not in groups
 
 
 def face_tracks(
@@ -219,3 +307,49 @@ def step_segment(values: np.ndarray, min_len: int = 3) -> dict[str, Any] | None:
             if best is None or z > best["z"]:
                 best = {"start": a, "end": b, "diff": float(diff), "z": float(z)}
     return best
+
+
+def boundary_flicker(edge: np.ndarray, inside: np.ndarray) -> dict[str, float] | None:
+    """How much a tracked box's boundary flickers against its inside, over time.
+
+    Parameters
+    ----------
+    edge, inside : 1-D arrays, one value per sample
+        A statistic (log noise ratio against the surroundings) of a band across
+        the box edge and of the box inside.
+
+    Returns
+    -------
+    dict or None
+        ``flicker``: the (trimmed) frame-to-frame spread of the edge series over that of
+        the inside series (about 1 when both move together or are equally stable;
+        large when the edge alone jumps from sample to sample, as a blend mask that
+        is redrawn for every frame does); ``edge_spread``, ``inside_spread``. None
+        when the series is shorter than 6.
+
+    References
+    ----------
+    Li, Chang & Lyu, "In ictu oculi" (2018) and Li & Lyu, "Exposing DeepFake videos
+    by detecting face warping artifacts", CVPRW 2019: swapped faces are blended into
+    each frame separately, leaving boundary artifacts that change over time.
+    """
+    e, i = np.asarray(edge, float), np.asarray(inside, float)
+    ok = np.isfinite(e) & np.isfinite(i)
+    e, i = e[ok], i[ok]
+    if len(e) < 6:
+        return None
+    se, si = _trimmed_rms(np.diff(e)), _trimmed_rms(np.diff(i))
+    # Floors: block statistics of a still region wobble by ~0.03 in log ratio.
+    return {
+        "flicker": max(se, 0.03) / max(si, 0.03),
+        "edge_spread": se,
+        "inside_spread": si,
+    }
+
+
+def _trimmed_rms(d: np.ndarray) -> float:
+    """RMS of a short series' values about their median, its top 10% left out (a
+    cut in the clip or one bad detection should not make a flicker)."""
+    a = np.sort(np.abs(d - np.median(d)))
+    a = a[: max(1, int(np.ceil(0.9 * len(a))))]
+    return float(np.sqrt(np.mean(a * a)) / np.sqrt(2.0))
