@@ -22,7 +22,8 @@ from triage.video import tracks as tk
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("frames")
-    return {k: vr.write_clip(d / f"{k}.mp4", k) for k in ("clean", "graded", "replaced", "tracked")}
+    kinds = ("clean", "graded", "replaced", "tracked", "recompressed")
+    return {k: vr.write_clip(d / f"{k}.mp4", k) for k in kinds}
 
 
 def _run(path: Path, **opts: object) -> object:
@@ -182,3 +183,16 @@ def test_face_edge_band_measures_a_noisier_blend() -> None:
     g2[50:70, 50:150] += rng.normal(0, 8.0, (20, 100)).astype(np.float32)  # a seam
     seam = box_contrast(g2, box)
     assert abs(calm["edge_log_ratio"]) < 0.2 < seam["edge_log_ratio"]
+
+
+def test_region_with_another_compression_history_for_two_seconds(
+    clips: dict[str, Path],
+) -> None:
+    res = _run(clips["recompressed"])
+    t0, t1 = vr.REPLACED[0] / vr.FPS, vr.REPLACED[1] / vr.FPS
+    for fid in ("frames.region_noise", "frames.tamper_region"):
+        found = [f for f in res.findings if f.id == fid]
+        assert len(found) == 1, fid
+        ev = found[0].evidence
+        assert abs(ev["start_s"] - t0) <= 1.0 and abs(ev["end_s"] - t1) <= 1.0
+        assert tk.iou(tuple(ev["box"]), vr.REPLACED_BOX) >= 0.4
