@@ -28,23 +28,29 @@ def load_booster(name: str) -> tuple[Any, dict[str, Any]]:
     return booster, manifest
 
 
-def tamper_threshold(manifest: dict[str, Any]) -> float:
-    """The tile threshold chosen on held-out unedited photos (see the manifest)."""
-    return float(manifest.get("held_out", {}).get("threshold", TAMPER_DEFAULT_THRESHOLD))
+def tamper_thresholds(manifest: dict[str, Any]) -> tuple[float, float]:
+    """(image threshold, region threshold) chosen on held-out photos (the manifest):
+    a picture counts when its score reaches the first; its regions are the tiles at
+    or above the second."""
+    held = manifest.get("held_out", {})
+    image = float(held.get("threshold", TAMPER_DEFAULT_THRESHOLD))
+    return image, float(held.get("region_threshold", image))
 
 
 def tamper_tiles(rgb: Any, threads: int = 1) -> Any:
     """Per-tile probabilities of the tamper model for an RGB image at native size.
 
+    Video frames carry no JPEG table: the features use the model's default one.
     Returns a (rows, cols) float32 array, one value per
-    :data:`triage.forensics.blockfeatures.TILE`-pixel tile.
+    :data:`triage.forensics.blockfeatures.TILE`-pixel tile (every block is read:
+    callers keep frames below the size where the features start to stride).
     """
     import numpy as np
 
-    from triage.forensics.blockfeatures import TILE, rgb_tile_features
+    from triage.forensics.blockfeatures import rgb_tile_features
 
     booster, _ = load_booster("tamper")
-    feats = rgb_tile_features(rgb, TILE)
+    feats = rgb_tile_features(rgb, None, step=1)
     r, c, f = feats.values.shape
     if r * c == 0:
         return np.zeros((r, c), np.float32)

@@ -167,7 +167,8 @@ class _Aggregate:
         run of them (and in an intra-coded one when the run holds any), so one
         frame's texture or text does not make an event.
         """
-        from triage.models import load_booster, tamper_threshold
+        from triage.forensics.blockfeatures import image_score
+        from triage.models import load_booster, tamper_thresholds
         from triage.video import tracks as tk
 
         idx = [i for i, f in enumerate(self.frames) if f.tamper is not None]
@@ -175,19 +176,27 @@ class _Aggregate:
         if len(idx) < tk.MIN_HITS:
             return
         _, manifest = load_booster("tamper")
-        thr = tamper_threshold(manifest)
+        thr, region_thr = tamper_thresholds(manifest)
         maps = [self.frames[i].tamper for i in idx]
+        # As on a photo, regions are the tiles at or above the region threshold, and
+        # they count when the picture's score reaches the image threshold: here in at
+        # least one frame of the track (predicted frames score lower than keyframes).
+        scores = [image_score(m) if m is not None and m.size else 0.0 for m in maps]
         dets = [
-            d for j, m in enumerate(maps) if m is not None for d in tk.tamper_detections(j, m, thr)
+            d
+            for j, m in enumerate(maps)
+            if m is not None and m.size
+            for d in tk.tamper_detections(j, m, region_thr)
         ]
         gops = self.samples.gop_of()
         evs = tk.events(
             tk.link(dets), len(idx), [self.frames[i].key for i in idx], [gops[i] for i in idx]
         )
-        # Model-dependent numbers stay in the findings: the metrics (and the golden
+        # Model-dependent facts stay in the findings: the metrics (and the golden
         # records of this analyzer) do not change when the tamper model is retrained.
-        self.result.metrics["tamper_model_version"] = manifest.get("version")
         (ox, oy), tile = self.samples.tamper_origin, self._tile()
+        weak = 0
+        evs = [t for t in evs if max(scores[h.sample] for h in t.hits) >= thr]
         for t in evs[:MAX_EVENTS]:
             span = self._span(idx[t.first], idx[t.last])
             c0, r0, c1, r1 = t.box()
@@ -200,7 +209,10 @@ class _Aggregate:
             # (noise, grid) agrees in place and time, or when the same place of the
             # frame scores low outside the span (content shown for a while only).
             agrees = self._agrees(span, box)
-            contrast = outside is not None and outside < 0.5 * thr
+            contrast = outside is not None and outside < region_thr
+            weak += 0 if agrees else 1
+            if weak > 1:  # one unsupported tamper region per clip is enough to say
+                continue
             strength = (
                 min(1.2, 0.6 + (prob - (outside or 0.0)) * 0.5 + 0.03 * len(t.hits))
                 if agrees
@@ -220,7 +232,7 @@ class _Aggregate:
                     f"The tamper model finds a region unlike the rest, {span['start_s']:.2f}-"
                     f"{span['end_s']:.2f} s",
                     f"In {len(t.hits)} of the {len(idx)} frames it read, the local tamper "
-                    f"model scores the area at {box} at {prob:.2f} (threshold {thr:.2f}), "
+                    f"model scores the area at {box} at {prob:.2f} (regions from {region_thr:.2f}), "
                     f"{where}. The model was trained on edited photos, not video: on "
                     "authentic clips it fires on burnt-in text and graphics, test patterns "
                     "and finely textured areas after compression.",
@@ -235,6 +247,8 @@ class _Aggregate:
                         "contrast_in_time": bool(contrast),
                         "agrees_with_region": bool(agrees),
                         "threshold": thr,
+                        "region_threshold": region_thr,
+                        "model_version": manifest.get("version"),
                     },
                     strength=float(strength),
                 )
