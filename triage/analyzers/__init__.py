@@ -22,6 +22,8 @@ REGISTRY: dict[str, str] = {
     "credentials": "triage.analyzers.credentials:CredentialsAnalyzer",
     "generator": "triage.analyzers.generator:GeneratorAnalyzer",
     "watermark": "triage.analyzers.watermark:WatermarkAnalyzer",
+    "camera": "triage.analyzers.camera:CameraAnalyzer",
+    "faces": "triage.analyzers.faces:FacesAnalyzer",
     "tamper": "triage.analyzers.tamper:TamperAnalyzer",
     "provenance": "triage.analyzers.provenance:ProvenanceAnalyzer",
     "video": "triage.analyzers.video:VideoAnalyzer",

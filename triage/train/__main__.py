@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-MODELS = ("tamper",)
+MODELS = ("tamper", "camera")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,9 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--edits", type=int, default=4, help="edited examples per source photo")
     args = parser.parse_args(argv)
+    out = args.out or Path(__file__).resolve().parents[1] / "data" / "models"
+    if args.name == "camera":
+        from triage.train import camera
+
+        cam = camera.train_from_folder(args.training, out, seed=args.seed, limit=args.limit)
+        print(camera.summary(cam))
+        return 0
     from triage.train import tamper
 
-    out = args.out or Path(__file__).resolve().parents[1] / "data" / "models"
     manifest = tamper.train_from_folder(
         args.training, out, seed=args.seed, limit=args.limit, edits_per_source=args.edits
     )
