@@ -36,7 +36,7 @@ MIN_SIDE = 128
 REGION_SIDE = 1024
 REGION_TILE = 32
 # Robust z (in MADs of the photo's own tiles) a region must reach on both statistics.
-REGION_Z = 3.0
+REGION_Z = 6.0
 REGION_MIN_TILES = 6
 REGION_MAX_SHARE = 0.4
 

@@ -29,7 +29,7 @@ TILE = 16
 MIN_FACE = 48  # px on the reduced copy: smaller faces hold too few tiles
 MAX_FACES = 4
 # Robust z (MADs of the photo's other tiles) on both statistics.
-FACE_Z = 3.0
+FACE_Z = 4.0
 
 
 class FacesAnalyzer(Analyzer):
