@@ -41,7 +41,16 @@ class CodingModel:
 
 def luma_u8(rgb: np.ndarray) -> np.ndarray:
     """BT.601 luma of an RGB uint8 array, as float32 rounded to integers (a lossless
-    coder sees integer samples)."""
+    coder sees integer samples).
+
+    Parameters
+    ----------
+    rgb : H x W x 3 uint8.
+
+    Returns
+    -------
+    H x W float32 with integer values 0..255.
+    """
     import cv2
 
     g = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
@@ -49,14 +58,33 @@ def luma_u8(rgb: np.ndarray) -> np.ndarray:
 
 
 def centre_window(h: int, w: int, side: int = WINDOW) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1) of a centred window of at most ``side`` x ``side``."""
+    """A centred window of at most ``side`` x ``side``.
+
+    Parameters
+    ----------
+    h, w : image height and width.
+    side : largest window side.
+
+    Returns
+    -------
+    (x0, y0, x1, y1)
+    """
     ww, hh = min(w, side), min(h, side)
     x0, y0 = (w - ww) // 2, (h - hh) // 2
     return x0, y0, x0 + ww, y0 + hh
 
 
 def half(gray: np.ndarray) -> np.ndarray:
-    """2x2 box average (the next pyramid level), rounded like stored pixels."""
+    """2x2 box average (the next pyramid level), rounded like stored pixels.
+
+    Parameters
+    ----------
+    gray : H x W luma.
+
+    Returns
+    -------
+    (H // 2) x (W // 2) array.
+    """
     h, w = gray.shape[0] // 2 * 2, gray.shape[1] // 2 * 2
     g = gray[:h, :w]
     return np.round((g[0::2, 0::2] + g[1::2, 0::2] + g[0::2, 1::2] + g[1::2, 1::2]) / 4.0)
@@ -84,7 +112,24 @@ def context(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def residuals(model: CodingModel, level: int, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer prediction residuals (clipped to +-RMAX) and context classes of ``gray``."""
+    """Integer prediction residuals (clipped to +-RMAX) and context classes of ``gray``.
+
+    Parameters
+    ----------
+    model : the fitted coding model.
+    level : pyramid level whose predictor is used.
+    gray : luma, integer-valued floats.
+
+    Returns
+    -------
+    residuals : (n,) int32, row-major over the interior pixels of :func:`context`.
+    cls : (n,) int32 context classes.
+
+    References
+    ----------
+    Cozzolino et al., ECCV 2024 (ZED); the context classes follow the activity contexts
+    of lossless coders such as CALIC (Wu & Memon, IEEE Trans. Comm. 45(4), 1997).
+    """
     g = np.asarray(gray, dtype=np.float32)
     h, w = g.shape
     y = g[2:h, 2 : w - 1]
@@ -357,8 +402,16 @@ QUANTILES = (0.5, 0.9, 0.95, 0.99, 0.995)
 
 
 def load_model(folder: object = None) -> tuple[CodingModel, Fusion]:
-    """The coding model and the one-class fusion from ``camera.npz`` (package data
-    when ``folder`` is None)."""
+    """The coding model and the one-class fusion from ``camera.npz``.
+
+    Parameters
+    ----------
+    folder : folder holding ``camera.npz``; None for the packaged model.
+
+    Returns
+    -------
+    (CodingModel, Fusion)
+    """
     from importlib import resources
     from pathlib import Path
 
@@ -380,7 +433,17 @@ class Score:
 
 
 def synthetic_score(values: dict[str, object], folder: object = None) -> Score:
-    """Squared one-class distance of named feature values (bench helper)."""
+    """Squared one-class distance of named feature values (bench helper).
+
+    Parameters
+    ----------
+    values : feature values by the names of ``FEATURE_NAMES``.
+    folder : model folder; None for the packaged model.
+
+    Returns
+    -------
+    Score
+    """
     _, fusion = _cached(str(folder))
     v = np.array([float(values[n]) for n in FEATURE_NAMES])  # type: ignore[arg-type]
     return Score(fusion.distance2(v))
@@ -396,7 +459,12 @@ def _cached(folder: str) -> tuple[CodingModel, Fusion]:
 
 
 def shipped_model() -> tuple[CodingModel, Fusion]:
-    """The packaged model, loaded once per process."""
+    """The packaged model, loaded once per process.
+
+    Returns
+    -------
+    (CodingModel, Fusion)
+    """
     return _cached("None")
 
 
