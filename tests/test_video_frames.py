@@ -196,3 +196,27 @@ def test_region_with_another_compression_history_for_two_seconds(
         ev = found[0].evidence
         assert abs(ev["start_s"] - t0) <= 1.0 and abs(ev["end_s"] - t1) <= 1.0
         assert tk.iou(tuple(ev["box"]), vr.REPLACED_BOX) >= 0.4
+
+
+def test_frame_stats_hook_is_aggregated_over_the_clip(
+    clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triage.video import sampled
+
+    def brightness(rgb: np.ndarray) -> dict[str, float]:
+        return {"mean": float(rgb.mean())}
+
+    monkeypatch.setitem(sampled.FRAME_STATS, "probe", brightness)
+    res = _run(clips["graded"])
+    stat = res.metrics["frame_stat.probe.mean"]
+    assert stat["frames"] == res.metrics["tamper_frames"] and 20 < stat["median"] < 235
+
+
+def test_span_bar_labels_spans_and_scales_its_ticks() -> None:
+    from triage.video import timeline as tl
+
+    spans = [(2.0, 3.8, "noise_lower"), (2.0, 3.5, "tamper"), (0.0, 3600.0, "face")]
+    img = tl.span_bar(spans, 3600.0, [(t, t % 600 == 0) for t in range(0, 3600, 75)])
+    assert img.shape[0] >= 3 * 16 and img.shape[1] == 800
+    assert tl._tick_step(3600.0) == 300.0 and tl._tick_step(5.0) == 1.0
+    assert tl.span_bar([], 0.0).shape[0] > 0

@@ -91,6 +91,7 @@ class FramesAnalyzer(Analyzer):
         a.tamper()
         a.faces()
         a.temporal()
+        a.frame_stats()
         a.metrics()
         share = 1.0 if stream.decoded_all else 0.5
         result.examined = {"manipulation": 0.6 * share, "synthetic": 0.3 * share}
@@ -376,6 +377,20 @@ class _Aggregate:
                 )
             )
 
+    def frame_stats(self) -> None:
+        """Median and spread over the clip of each per-frame whole-picture statistic
+        (:data:`triage.video.sampled.FRAME_STATS`)."""
+        names = sorted({k for f in self.frames for k in f.stats})
+        for name in names:
+            v = np.array([f.stats[name] for f in self.frames if name in f.stats], float)
+            v = v[np.isfinite(v)]
+            if len(v):
+                self.result.metrics[f"frame_stat.{name}"] = {
+                    "median": round(float(np.median(v)), 4),
+                    "iqr": round(float(np.subtract(*np.quantile(v, [0.75, 0.25]))), 4),
+                    "frames": len(v),
+                }
+
     def metrics(self) -> None:
         s = self.samples
         self.result.metrics.update(
@@ -410,7 +425,11 @@ def _artifacts(
     from triage.video import timeline as tl
 
     duration = max(float(stream.frame_time[-1]) if len(stream.frame_time) else 0.0, 1e-3)
-    bar = tl.span_bar([(s["start_s"], s["end_s"], s["kind"]) for s in spans], duration)
+    bar = tl.span_bar(
+        [(s["start_s"], s["end_s"], s["kind"]) for s in spans],
+        duration,
+        [(f.time, f.key) for f in samples.frames],
+    )
     result.artifacts.append(
         Artifact("frame_spans", "Timeline of flagged spans", ctx.png(bar), contains_pixels=False)
     )

@@ -67,6 +67,13 @@ def _cr(rgb: np.ndarray, gray: np.ndarray, block: int) -> np.ndarray:
     return chroma_map(rgb, block)[..., 1]
 
 
+StatFn = Callable[[np.ndarray], dict[str, float]]
+# name -> whole-picture statistics of a frame read at native size (the frames the
+# tamper model reads), aggregated over the clip by the frames analyzer (median and
+# spread per statistic, in its metrics). The hook for the camera-likeness/synthetic
+# statistics of the image analyzers (issue 15): one line here once they are on main.
+FRAME_STATS: dict[str, StatFn] = {}
+
 MapFn = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 # name -> per-frame block map. One line per evidence.
 FRAME_MAPS: dict[str, MapFn] = {
@@ -89,6 +96,7 @@ class SampledFrame:
     thumb: np.ndarray
     next_corr: float = float("nan")  # residual correlation with the next frame
     tamper: np.ndarray | None = None  # tamper-model probability per tile, or None
+    stats: dict[str, float] = field(default_factory=dict)  # FRAME_STATS at native size
 
 
 @dataclass
@@ -139,6 +147,7 @@ class FrameSampler:
         self._pending: tuple[SampledFrame, np.ndarray] | None = None
         self._faces: Any = None
         self.native = (width, height)
+        self._frame_stats: dict[str, float] = {}
         self._tamper = _tamper_window(width, height, self.samples)
 
     def wants(self, i: int, key: bool) -> bool:
@@ -172,6 +181,7 @@ class FrameSampler:
         try:
             sf = self._evidence(i, t, key, img, gray)
             if self._tamper is not None and (key or i % (TAMPER_EVERY * self.step) == 0):
+                self._frame_stats = sf.stats
                 sf.tamper = self._tamper_map(rgb)
         except Exception as exc:  # one unreadable frame should not end the pass
             if len(self.samples.errors) < 3:
@@ -205,8 +215,10 @@ class FrameSampler:
         from triage.models import tamper_tiles
 
         (ox, oy), (w, h) = self.samples.tamper_origin, self.samples.tamper_size
-        native = rgb(self.native)
-        return tamper_tiles(np.ascontiguousarray(native[oy : oy + h, ox : ox + w]))
+        native = np.ascontiguousarray(rgb(self.native)[oy : oy + h, ox : ox + w])
+        for name, fn in FRAME_STATS.items():
+            self._frame_stats.update({f"{name}.{k}": float(v) for k, v in fn(native).items()})
+        return tamper_tiles(native)
 
     def _detect_faces(self, gray: np.ndarray) -> list[tuple[int, int, int, int]]:
         import cv2

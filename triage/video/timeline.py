@@ -246,28 +246,79 @@ _SPAN_COLOURS = {
     "noise_lower": (60, 120, 230),
     "noise_higher": (230, 60, 60),
     "blocking": (230, 160, 30),
+    "tamper": (40, 160, 90),
     "face": (170, 60, 200),
+}
+_SPAN_NAMES = {
+    "noise_lower": "less noise",
+    "noise_higher": "more noise",
+    "blocking": "own block grid",
+    "tamper": "tamper model",
+    "face": "face",
 }
 
 
+def _tick_step(duration: float, max_ticks: int = 20) -> float:
+    """A round tick spacing in seconds giving at most ``max_ticks`` ticks."""
+    for step in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600):
+        if duration / step <= max_ticks:
+            return float(step)
+    return float(np.ceil(duration / max_ticks / 3600) * 3600)
+
+
 def span_bar(
-    spans: list[tuple[float, float, str]], duration: float, width: int = 800, height: int = 48
+    spans: list[tuple[float, float, str]],
+    duration: float,
+    samples: list[tuple[float, bool]] | None = None,
+    width: int = 800,
 ) -> np.ndarray:
-    """A time axis with each flagged span as a coloured bar (no pixels of the video)."""
+    """A time axis with each flagged span as a labelled coloured bar, one lane each,
+    and the sampled frames as ticks (taller for keyframes). No pixels of the video."""
     import cv2
 
+    lane, axis = 16, 30
+    height = 6 + lane * max(1, len(spans)) + axis
     img = np.full((height, width, 3), 245, np.uint8)
-    cv2.line(img, (0, height - 10), (width - 1, height - 10), (120, 120, 120), 1)
-    for s in range(int(duration) + 1):
-        x = int(s / duration * (width - 1))
-        cv2.line(img, (x, height - 14), (x, height - 6), (120, 120, 120), 1)
-    rows = max(1, len(spans))
-    lane = max(4, (height - 16) // rows)
+    span = max(duration, 1e-3)
+
+    def x_of(t: float) -> int:
+        return int(min(max(t / span, 0.0), 1.0) * (width - 1))
+
+    base = height - axis + 8
+    cv2.line(img, (0, base), (width - 1, base), (120, 120, 120), 1)
+    step = _tick_step(span)
+    t = 0.0
+    while t <= span + 1e-9:
+        x = x_of(t)
+        cv2.line(img, (x, base), (x, base + 6), (90, 90, 90), 1)
+        label = f"{t:g}s" if step < 60 else f"{t / 60:g}m"
+        cv2.putText(
+            img,
+            label,
+            (min(x + 2, width - 30), base + 18),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.35,
+            (60, 60, 60),
+            1,
+        )
+        t += step
+    for ts, key in samples or []:
+        x = x_of(ts)
+        cv2.line(img, (x, base - (6 if key else 3)), (x, base), (150, 150, 150), 1)
     for i, (t0, t1, kind) in enumerate(spans):
-        x0 = int(t0 / duration * (width - 1))
-        x1 = max(x0 + 3, int(t1 / duration * (width - 1)))
-        y0 = 2 + i * lane
-        cv2.rectangle(img, (x0, y0), (x1, y0 + lane - 2), _SPAN_COLOURS.get(kind, (0, 0, 0)), -1)
+        x0, x1 = x_of(t0), max(x_of(t0) + 3, x_of(t1))
+        y0 = 4 + i * lane
+        colour = _SPAN_COLOURS.get(kind, (0, 0, 0))
+        cv2.rectangle(img, (x0, y0), (x1, y0 + lane - 4), colour, -1)
+        text = f"{_SPAN_NAMES.get(kind, kind)} {t0:.1f}-{t1:.1f}s"
+        room = 6 * len(text) + 6
+        if x1 + room < width:  # right of the bar, or left of it, or on it in white
+            tx, ink = x1 + 4, (40, 40, 40)
+        elif x0 - room >= 0:
+            tx, ink = x0 - room, (40, 40, 40)
+        else:
+            tx, ink = x0 + 4, (255, 255, 255)
+        cv2.putText(img, text, (tx, y0 + lane - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.35, ink, 1)
     return img
 
 
