@@ -25,6 +25,12 @@ def _options(options: dict[str, Any]) -> Options:
     from triage.analyzers import select
     from triage.pipeline import Options
 
+    options = dict(options)
+    anchors = options.pop("trust_anchors", None)
+    if anchors is not None:  # PEM text or a path, for the credentials analyzer
+        extra = dict(options.get("analyzer_options") or {})
+        extra["c2pa_trust_anchors"] = os.fspath(anchors) if isinstance(anchors, Path) else anchors
+        options["analyzer_options"] = extra
     opts = Options(**options)
     select(opts.only, opts.skip)  # unknown analyzer names: ValueError now, not per file
     return opts
@@ -47,7 +53,8 @@ def analyze(source: Source, *, name: str | None = None, **options: Any) -> Repor
     **options
         Fields of :class:`triage.pipeline.Options`: ``only``, ``skip``,
         ``artifacts_dir``, ``max_pixels``, ``max_bytes``, ``prior``, ``db_path``,
-        ``no_pixels``, ``threads`` ...
+        ``no_pixels``, ``threads``, ``with_metadata`` ...; and ``trust_anchors``
+        (PEM text or a PEM file of C2PA trust anchors).
 
     Returns
     -------

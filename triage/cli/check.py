@@ -16,6 +16,7 @@ from triage.cli.common import (
     ONLY_OPTION,
     PRIOR_OPTION,
     SKIP_OPTION,
+    TRUST_ANCHORS_OPTION,
     VIDEO_FRAMES_OPTION,
     build_options,
     stdout_is_terminal,
@@ -98,6 +99,7 @@ def check_command(
     max_pixels: int = MAX_PIXELS_OPTION,
     no_pixels: bool = NO_PIXELS_OPTION,
     video_frames: int | None = VIDEO_FRAMES_OPTION,
+    trust_anchors: Path | None = TRUST_ANCHORS_OPTION,
     debug: bool = DEBUG_OPTION,
     with_metadata: bool = typer.Option(
         False,
@@ -137,6 +139,7 @@ def check_command(
         no_pixels=no_pixels,
         video_frames=video_frames,
         debug=debug,
+        trust_anchors=trust_anchors,
         artifacts_dir=artifacts,
         keep_artifacts=html is not None or fmt is OutputFormat.html,
         threads=jobs,

@@ -21,9 +21,11 @@ __all__ = [
     "ONLY_OPTION",
     "PRIOR_OPTION",
     "SKIP_OPTION",
+    "TRUST_ANCHORS_OPTION",
     "VIDEO_FRAMES_OPTION",
     "build_options",
     "parse_priors",
+    "read_trust_anchors",
     "split_names",
     "stdout_is_terminal",
     "usage_error",
@@ -62,6 +64,29 @@ VIDEO_FRAMES_OPTION = typer.Option(
     "in under 15 s on 2 cores). More frames: finer time spans, longer runs.",
 )
 DEBUG_OPTION = typer.Option(False, "--debug", help="Show tracebacks for analyzer failures.")
+TRUST_ANCHORS_OPTION = typer.Option(
+    None,
+    "--trust-anchors",
+    envvar="TRIAGE_TRUST_ANCHORS",
+    help="PEM file of C2PA trust anchors (root certificates) for content credentials, e.g. "
+    "the C2PA trust list or your newsroom's own; a signer chaining to one is 'trusted'. "
+    "Without it no signer is trusted (which says nothing bad about a file).",
+)
+
+
+def read_trust_anchors(path: Path | None) -> str | None:
+    """The PEM text of ``--trust-anchors``; raises ``typer.BadParameter`` (a usage error)
+    for a file that cannot be read or holds no certificate."""
+    if path is None:
+        return None
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise typer.BadParameter(f"--trust-anchors {path}: {reason}") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise typer.BadParameter(f"--trust-anchors {path}: no PEM certificate in the file")
+    return text
 
 
 def split_names(values: list[str] | None) -> list[str] | None:
@@ -108,18 +133,23 @@ def build_options(
     video_frames: int | None,
     debug: bool,
     analyzer_options: dict[str, Any] | None = None,
+    trust_anchors: Path | None = None,
     **more: Any,
 ) -> Options:
     """The pipeline options of `check` and `scan` from their shared flags.
 
     ``analyzer_options``: more dotted analyzer options (``{"credentials.trust_anchors":
-    ...}``); ``more``: the pipeline options only one command has. Unknown analyzers or
-    analyzer options and bad priors raise the usage error (exit 2)."""
+    ...}``); ``trust_anchors``: the ``--trust-anchors`` PEM file; ``more``: the pipeline
+    options only one command has. Unknown analyzers or analyzer options, bad priors and
+    an unreadable PEM raise the usage error (exit 2)."""
     from triage.analyzers import select
     from triage.analyzers.options import AnalyzerOptions
     from triage.pipeline import Options
 
     try:
+        anchors = read_trust_anchors(trust_anchors)
+        if anchors is not None:
+            analyzer_options = {**(analyzer_options or {}), "credentials.trust_anchors": anchors}
         options = Options(
             only=split_names(only),
             skip=split_names(skip),

@@ -15,6 +15,7 @@ from triage.cli.common import (
     ONLY_OPTION,
     PRIOR_OPTION,
     SKIP_OPTION,
+    TRUST_ANCHORS_OPTION,
     VIDEO_FRAMES_OPTION,
     build_options,
     usage_error,
@@ -110,6 +111,7 @@ def scan_command(
     max_pixels: int = MAX_PIXELS_OPTION,
     no_pixels: bool = NO_PIXELS_OPTION,
     video_frames: int | None = VIDEO_FRAMES_OPTION,
+    trust_anchors: Path | None = TRUST_ANCHORS_OPTION,
     top: int = typer.Option(
         25, "--top", help="Rows of the summary table (highest attention first)."
     ),
@@ -147,6 +149,7 @@ def scan_command(
         no_pixels=no_pixels,
         video_frames=video_frames,
         debug=debug,
+        trust_anchors=trust_anchors,
     )
     if resume and output is None:
         raise usage_error("--resume needs --output FILE.jsonl (the file to resume)")

@@ -71,6 +71,40 @@ class Judgement:
     findings: list[RawFinding] = field(default_factory=list)
 
 
+# Codes that only restate what the trust facts already say (no list offline, OCSP
+# not fetched): kept in the facts, not repeated as findings.
+_TRUST_ONLY = re.compile(
+    r"^(?:signingCredential\.(?:untrusted|ocsp\.skipped)|timeStamp\.untrusted|"
+    r"cawg\..*untrusted.*|ingredient\.unknownProvenance)$"
+)
+
+
+def validation_codes(store: Store) -> dict[str, list[str]]:
+    """Every validation status code the C2PA library returned, by kind.
+
+    ``success``, ``informational`` and ``failure`` of the active manifest, and
+    ``ingredient`` codes (failure and informational) of earlier versions.
+    """
+    results = store.data.get("validation_results") or {}
+    active = results.get("activeManifest") or {}
+    out: dict[str, list[str]] = {
+        kind: [str(c.get("code")) for c in active.get(kind, []) or [] if isinstance(c, dict)]
+        for kind in ("success", "informational", "failure")
+    }
+    if not results:  # older stores report one flat list
+        out["failure"] = list(store.failures)
+    out["ingredient"] = sorted(
+        {
+            str(c.get("code"))
+            for delta in results.get("ingredientDeltas", []) or []
+            for kind in ("failure", "informational")
+            for c in ((delta.get("validationDeltas") or {}).get(kind) or [])
+            if isinstance(c, dict)
+        }
+    )
+    return out
+
+
 def binding_codes(store: Store) -> list[str]:
     """The failure codes saying the manifest no longer matches the file's bytes.
 
@@ -131,9 +165,14 @@ def judge(
     ing_bad = [c for c in store.ingredient_failures if not is_trust_code(c)]
     intact = not binding and not other and active != {}
     trusted = store.state == "Trusted"
+    valid = intact and store.state in ("Valid", "Trusted")
+    codes = validation_codes(store)
     out = Judgement(
         metrics={
             "manifest_store": True,
+            # The four facts c2patool states apart: present, valid, trusted, bound.
+            "present": True,
+            "valid": valid,
             "manifests": len(store.manifests),
             "active_manifest": store.active,
             "validation_state": store.state,
@@ -145,6 +184,7 @@ def judge(
             "embedded": store.embedded,
             "active": summary,
             "history": chain[:10],
+            "validation_codes": codes,
         }
     )
     if not trusted:
@@ -163,6 +203,9 @@ def judge(
     if binding:
         findings.extend(_binding(binding, base, thumbnail, size))
     findings.extend(_integrity(other, ing_bad, base))
+    findings.extend(_credential_codes(codes, set(binding) | set(other), base))
+    if valid:
+        findings.append(_valid(summary, trusted, trusted_anchors, store.embedded, base))
 
     acts = actions_of(active)
     dst_active = [
@@ -178,6 +221,93 @@ def judge(
 
 
 _Classes = list[tuple[dict[str, Any], str, str]]  # (action, digitalSourceType, class)
+
+
+def _valid(
+    summary: dict[str, Any], trusted: bool, anchors: bool, embedded: bool, base: dict[str, Any]
+) -> RawFinding:
+    """A manifest that validates is a fact worth stating, whatever it declares."""
+    who = summary.get("signer") or "an unnamed signer"
+    trust = (
+        "the signer chains to a trust anchor supplied here"
+        if trusted
+        else "the signer is on no trust list supplied here"
+        + ("" if anchors else " (none given: --trust-anchors)")
+        + ", so the credentials are only as good as whoever holds the key"
+    )
+    return RawFinding(
+        id="credentials.valid",
+        question="manipulation",
+        title="Valid content credentials" + (" from a trusted signer" if trusted else ""),
+        detail=(
+            f"Signed by {who} with {summary.get('claim_generator') or 'an unnamed tool'}"
+            + (f" on {summary['signed_at']}" if summary.get("signed_at") else "")
+            + f"; the signature verifies and the manifest is bound to these bytes; {trust}."
+            + ("" if embedded else " The manifest is stored outside the file.")
+        ),
+        evidence={**base, "trusted": trusted, "embedded": embedded},
+    )
+
+
+def _credential_codes(
+    codes: dict[str, list[str]], explained: set[str], base: dict[str, Any]
+) -> list[RawFinding]:
+    """Failure codes about the signing credential, identity assertions and anything
+    else the library reported that no other finding explains."""
+    failure = [c for c in codes["failure"] if c not in explained and not _TRUST_ONLY.match(c)]
+    credential = [c for c in failure if c.startswith("signingCredential.")]
+    identity = [c for c in failure if c.startswith("cawg.")]
+    rest = [c for c in failure if c not in credential and c not in identity]
+    rest += [
+        c
+        for c in codes["informational"]
+        if not _TRUST_ONLY.match(c) and c not in explained and c not in rest
+    ]
+    findings: list[RawFinding] = []
+    if credential:
+        findings.append(
+            RawFinding(
+                id="credentials.signing_credential_invalid",
+                question="manipulation",
+                title="The signing certificate was expired, revoked or invalid",
+                detail=(
+                    "The C2PA library rejects the credential the manifest was signed with ("
+                    + ", ".join(credential[:4])
+                    + "): the claims cannot be attributed to a signer in good standing. "
+                    "An old signing key reused after expiry is the innocent cause."
+                ),
+                evidence={**base, "codes": credential},
+            )
+        )
+    if identity:
+        findings.append(
+            RawFinding(
+                id="credentials.identity_invalid",
+                question="manipulation",
+                title="An identity assertion in the credentials does not validate",
+                detail=(
+                    "A CAWG identity assertion (who made or published the content) fails "
+                    "validation (" + ", ".join(identity[:4]) + "): the named identity is not "
+                    "bound to this manifest as signed."
+                ),
+                evidence={**base, "codes": identity},
+            )
+        )
+    if rest:
+        findings.append(
+            RawFinding(
+                id="credentials.validation_codes",
+                question="manipulation",
+                title="The C2PA library reported further validation codes",
+                detail=(
+                    "Codes without a finding of their own: "
+                    + ", ".join(rest[:8])
+                    + ". Listed so that nothing the validator said is silent."
+                ),
+                evidence={**base, "codes": rest},
+            )
+        )
+    return findings
 
 
 def _integrity(other: list[str], ing_bad: list[str], base: dict[str, Any]) -> list[RawFinding]:

@@ -328,6 +328,11 @@ def _facts(report: Report) -> list[tuple[str, str]]:
     if f.mtime:
         when = datetime.fromtimestamp(f.mtime, UTC).replace(microsecond=0)
         facts.append(("modified", when.isoformat().replace("+00:00", "Z")))
+    from triage.render.credstate import credential_state
+
+    state = credential_state(report)
+    if state:
+        facts.append(("content credentials", state))
     facts.append(("analyzed", f"{report.analyzed_at} in {report.seconds:.2f} s"))
     facts.append(("attention", f"{report.attention:.2f} (orders a batch; not a verdict)"))
     return facts

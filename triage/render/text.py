@@ -58,6 +58,11 @@ def report_renderable(report: Report) -> Group:
     if facts:
         head.append("  " + " · ".join(facts), style="dim")
     parts: list[object] = [head]
+    from triage.render.credstate import credential_state
+
+    state = credential_state(report)
+    if state and state != "none":
+        parts.append(Text.assemble(("content credentials: ", "bold"), state))
     for err in report.errors:
         parts.append(Text(f"error ({err.stage}): {err.message}", style="bold red"))
 
