@@ -185,3 +185,44 @@ def test_scan_summary_counts_failed_files() -> None:
     render_summary(summary, Console(file=buf, width=200, no_color=True), top=25)
     text = buf.getvalue()
     assert "top 2 of 3; 1 failed" in text and "Failed (1)" in text
+
+
+def _tiff_with_a_tag_past_the_end(path: Path) -> None:
+    """An 8x8 grey TIFF whose ImageDescription points 99999 bytes past the end."""
+    import struct
+
+    entries = [
+        (256, 3, 1, 8), (257, 3, 1, 8), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+        (270, 2, 1000, 99999), (273, 4, 1, 0), (277, 3, 1, 1), (278, 3, 1, 8), (279, 4, 1, 64),
+    ]  # fmt: skip
+    data_offset = 8 + 2 + 12 * len(entries) + 4
+    out = b"II*\x00" + struct.pack("<IH", 8, len(entries))
+    for tag, kind, count, value in entries:
+        value = data_offset if tag == 273 else value
+        if kind == 3 and count == 1:
+            out += struct.pack("<HHIHH", tag, kind, count, value, 0)
+        else:
+            out += struct.pack("<HHII", tag, kind, count, value)
+    path.write_bytes(out + struct.pack("<I", 0) + bytes(range(64)))
+
+
+def test_decoder_warnings_go_into_the_report_not_stderr(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.tif"
+    _tiff_with_a_tag_past_the_end(odd)
+    out = run_cli(
+        "check", str(odd), str(CORE / "stripped.jpg"), "--only", "metadata", "-f", "jsonl"
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    odd_report, plain = map(json.loads, out.stdout.splitlines())
+    assert any("Tag data larger than file" in w for w in odd_report["warnings"])
+    assert "warnings" not in plain  # left out when there are none, as in 1.0
+
+
+def test_native_stderr_is_captured_and_python_stderr_is_not() -> None:
+    from triage.libwarnings import captured
+
+    with captured() as caught:
+        os.write(2, b"TIFFReadDirectory: a C library speaking\n")
+        print("a progress bar", file=sys.stderr)
+    assert caught == ["TIFFReadDirectory: a C library speaking"]

@@ -83,15 +83,23 @@ def analyze_path(path: str | Path, options: Options | None = None) -> Report:
 
 def analyze_path_with_pictures(path: str | Path, options: Options | None = None) -> Analysis:
     """:func:`analyze_path`, with the artifact PNGs and the thumbnail kept in memory
-    (when ``keep_artifacts``)."""
+    (when ``keep_artifacts``). What decoders warn about meanwhile goes into the report."""
+    from triage.libwarnings import captured
+
     opts = options or Options()
     started = time.perf_counter()
     analyzers = select(opts.only, opts.skip)  # ValueError for unknown names: a usage error
-    try:
-        media = Media.open(path, max_pixels=opts.max_pixels, max_bytes=opts.max_bytes)
-    except MediaError as exc:
-        return Analysis(failed_report(str(path), str(exc), started, opts))
-    return analyze_media_with_pictures(media, analyzers, opts, started, display_path=str(path))
+    with captured() as library_warnings:
+        try:
+            media = Media.open(path, max_pixels=opts.max_pixels, max_bytes=opts.max_bytes)
+        except MediaError as exc:
+            analysis = Analysis(failed_report(str(path), str(exc), started, opts))
+        else:
+            analysis = analyze_media_with_pictures(
+                media, analyzers, opts, started, display_path=str(path)
+            )
+    analysis.report.warnings = library_warnings
+    return analysis
 
 
 def analyze_media(

@@ -136,6 +136,11 @@ class Report(_Model):
     analyzers: list[AnalyzerRun] = Field(default_factory=list)
     artifacts: list[ArtifactRef] = Field(default_factory=list)
     errors: list[ErrorEntry] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What decoding libraries warned about while reading the file (e.g. a "
+        "malformed TIFF tag), kept here instead of on stderr (added in 1.1).",
+    )
     metadata: dict[str, Any] | None = Field(
         default=None,
         description="Every metadata tag, keyed 'Group:Tag' as exiftool -j -G writes them "
@@ -150,10 +155,13 @@ class Report(_Model):
 
     @model_serializer(mode="wrap")
     def _leave_out_absent_metadata(self, handler: SerializerFunctionWrapHandler) -> Any:
-        # The metadata block is opt-in; reports without it look as they did in 1.0.
+        # Optional 1.1 blocks are left out when empty, so most reports look as in 1.0.
         data = handler(self)
-        if isinstance(data, dict) and data.get("metadata") is None:
-            data.pop("metadata", None)
+        if isinstance(data, dict):
+            if data.get("metadata") is None:
+                data.pop("metadata", None)
+            if not data.get("warnings"):
+                data.pop("warnings", None)  # most files have none: keep reports as in 1.0
         return data
 
 

@@ -65,6 +65,8 @@ def report_renderable(report: Report) -> Group:
         parts.append(Text.assemble(("content credentials: ", "bold"), state))
     for err in report.errors:
         parts.append(Text(f"error ({err.stage}): {err.message}", style="bold red"))
+    for warning in report.warnings:
+        parts.append(Text(f"decoder warning: {warning}", style="yellow"))
 
     table = Table(show_header=True, header_style="bold", expand=False, pad_edge=False)
     table.add_column("question")
