@@ -170,3 +170,19 @@ def test_odd_lists_never_raise(tmp_path: Path, bad: str) -> None:
     with HashStore.open(tmp_path / "o.sqlite") as store:
         res = import_file(store, path)
     assert res.errors
+
+
+def test_check_flags_a_file_on_an_md5_list(tmp_path: Path) -> None:
+    import triage
+
+    listed = tmp_path / "ncii.txt"
+    listed.write_text(f"{_md5(PROV / 'orig_b.jpg')}\n", encoding="utf-8")
+    db = tmp_path / "refs.sqlite"
+    with HashStore.open(db) as store:
+        assert import_file(store, listed, default_label="ncii").added == 1
+    hit = triage.analyze(PROV / "orig_b.jpg", only=["provenance"], db_path=db)
+    exact = [f for f in hit.findings if f.id == "provenance.exact_file"]
+    assert exact and exact[0].evidence["md5"] == _md5(PROV / "orig_b.jpg")
+    assert exact[0].evidence["label"] == "ncii"
+    miss = triage.analyze(PROV / "orig_b_q60.jpg", only=["provenance"], db_path=db)
+    assert not [f for f in miss.findings if f.id == "provenance.exact_file"]

@@ -19,7 +19,7 @@ from triage.analyzers.base import Analyzer, AnalyzerResult, Context
 from triage.hashing import PDQ_MIN_QUALITY
 from triage.report import Question
 from triage.store.hashes import DEFAULT_MAX_KEYFRAMES, FrameHashes, media_hashes
-from triage.store.match import exact_file, lookup_frames
+from triage.store.match import exact_file, listed_md5, lookup_frames
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,7 +64,7 @@ class ProvenanceAnalyzer(Analyzer):
             result.examined = {"provenance": 0.0}
             result.not_checked.append(f"the reference store could not be opened: {exc}")
             return result
-        finding = exact_file(store, media.sha256)
+        finding = exact_file(store, media.sha256) or listed_md5(store, lambda: _md5(media))
         if finding is not None:
             result.findings.append(finding)
         found = lookup_frames(store, frames, media.kind == "video")
@@ -96,6 +96,16 @@ def _open_store(path: Path) -> HashStore:
         store = HashStore.open(path, create=False)
         _STORES[key] = store
     return store
+
+
+def _md5(media: Media) -> str:
+    import hashlib
+
+    from triage.store.lookup import file_md5
+
+    if media.kind == "image":
+        return hashlib.md5(media.data, usedforsecurity=False).hexdigest()
+    return file_md5(media.path)
 
 
 def _metrics(media: Media, frames: list[FrameHashes]) -> dict[str, Any]:

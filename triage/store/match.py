@@ -8,6 +8,7 @@ away"), not a judgment of the picture.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,42 @@ def exact_file(store: HashStore, sha256: str) -> RawFinding | None:
             "source": source,
             "first_seen": first_seen,
             "note": note,
+        },
+        strength=1.0,
+    )
+
+
+def listed_md5(store: HashStore, md5_of: Callable[[], str]) -> RawFinding | None:
+    """The finding of a file whose MD5 is on an imported digest list (StopNCII-style
+    sharing of hashes of files): exact bytes. ``md5_of`` is called only when the store
+    holds MD5 rows, so most files are not hashed a third time."""
+    if (
+        store.conn.execute("SELECT 1 FROM hashes WHERE algorithm = 'md5' LIMIT 1").fetchone()
+        is None
+    ):
+        return None
+    from triage.store.lookup import digest_rows
+
+    digest = md5_of()
+    rows = digest_rows(store, "md5", digest)
+    if not rows:
+        return None
+    top = rows[0]
+    return RawFinding(
+        id="provenance.exact_file",
+        question="provenance",
+        title="This exact file is on an imported MD5 list",
+        detail=(
+            f"The file's MD5 is listed{_described(top.label, top.source, top.first_seen)}. "
+            "Byte-identical: the same file, not merely a similar picture."
+        ),
+        evidence={
+            "md5": digest,
+            "label": top.label,
+            "source": top.source,
+            "first_seen": top.first_seen,
+            "note": top.note,
+            "lists": len(rows),
         },
         strength=1.0,
     )
