@@ -133,3 +133,24 @@ def test_meta_on_c2pa_samples(corpus_dir: Path) -> None:
     [tags] = json.loads(run_cli("meta", str(sample), "-f", "json").stdout)
     assert tags["C2PA:Present"] is True and tags["C2PA:ValidationState"]
     assert tags["C2PA:ClaimGenerator"]
+
+
+def test_unknown_gps_rationals_leave_the_rest_alone() -> None:
+    """EXIF writes 0/0 for an unknown value (a thermal camera in the corpus does)."""
+    from types import SimpleNamespace
+
+    from triage.metadump import _gps_decimal
+
+    zero = SimpleNamespace(num=0, den=0)
+    one = SimpleNamespace(num=1, den=1)
+    tags: dict[str, object] = {}
+    _gps_decimal(
+        {
+            "GPSLatitude": SimpleNamespace(values=[zero, zero, zero]),
+            "GPSLongitude": SimpleNamespace(values=[one, one, one]),
+            "GPSAltitude": SimpleNamespace(values=[zero]),
+        },
+        tags,
+    )
+    assert "GPS:GPSLatitude" not in tags and "GPS:GPSAltitude" not in tags
+    assert tags["GPS:GPSLongitude"] == pytest.approx(1 + 1 / 60 + 1 / 3600)

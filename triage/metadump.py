@@ -186,11 +186,16 @@ def _exif(media: Media, data: bytes, tags: dict[str, Any]) -> None:
     _gps_decimal(gps, tags)
 
 
-def _ratio(x: Any) -> float:
-    num, den = getattr(x, "num", None), getattr(x, "den", None)
-    if num is not None and den:
-        return float(num) / float(den)
-    return float(x)
+def _ratio(x: Any) -> float | None:
+    """A rational as a float; None for a zero denominator (unknown, per EXIF)."""
+    num: Any = getattr(x, "num", None)
+    den: Any = getattr(x, "den", None)
+    if num is None:
+        num, den = getattr(x, "numerator", x), getattr(x, "denominator", 1)
+    try:
+        return float(num) / float(den) if float(den) else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _dms(tag: Any) -> float | None:
@@ -198,6 +203,8 @@ def _dms(tag: Any) -> float | None:
     if not values or len(values) < 3:
         return None
     d, m, s = (_ratio(v) for v in values[:3])
+    if d is None or m is None or s is None:
+        return None
     return d + m / 60 + s / 3600
 
 
@@ -215,8 +222,8 @@ def _gps_decimal(gps: dict[str, Any], tags: dict[str, Any]) -> None:
     if lat is not None and lon is not None:
         tags["GPS:GPSPosition"] = f"{lat:.7f}, {lon:.7f}"
     alt = gps.get("GPSAltitude")
-    if alt is not None and getattr(alt, "values", None):
-        metres = _ratio(alt.values[0])
+    metres = _ratio(alt.values[0]) if alt is not None and getattr(alt, "values", None) else None
+    if metres is not None:
         ref = getattr(gps.get("GPSAltitudeRef"), "values", [0])
         if ref and ref[0] == 1:
             metres = -metres
