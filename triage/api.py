@@ -27,11 +27,15 @@ def _options(options: dict[str, Any]) -> Options:
 
     options = dict(options)
     anchors = options.pop("trust_anchors", None)
-    if anchors is not None:  # PEM text or a path, for the credentials analyzer
-        extra = dict(options.get("analyzer_options") or {})
-        extra["c2pa_trust_anchors"] = os.fspath(anchors) if isinstance(anchors, Path) else anchors
-        options["analyzer_options"] = extra
     opts = Options(**options)
+    if anchors is not None:  # PEM text or a path, for the credentials analyzer
+        import dataclasses
+
+        creds = dataclasses.replace(
+            opts.analyzer_options.credentials,
+            trust_anchors=os.fspath(anchors) if isinstance(anchors, Path) else anchors,
+        )
+        opts.analyzer_options = dataclasses.replace(opts.analyzer_options, credentials=creds)
     select(opts.only, opts.skip)  # unknown analyzer names: ValueError now, not per file
     return opts
 

@@ -64,6 +64,10 @@ class CredentialsAnalyzer(Analyzer):
         "credentials.ingredient_invalid",
         "credentials.unreadable",
         "credentials.stripped",
+        "credentials.valid",
+        "credentials.signing_credential_invalid",
+        "credentials.identity_invalid",
+        "credentials.validation_codes",
     )
     version = "1"
     questions = ("synthetic", "manipulation")
