@@ -82,8 +82,20 @@ _TRUST_ONLY = re.compile(
 def validation_codes(store: Store) -> dict[str, list[str]]:
     """Every validation status code the C2PA library returned, by kind.
 
-    ``success``, ``informational`` and ``failure`` of the active manifest, and
-    ``ingredient`` codes (failure and informational) of earlier versions.
+    Parameters
+    ----------
+    store : Store
+        The store as read by :func:`triage.forensics.c2pa.read_store`.
+
+    Returns
+    -------
+    dict of str to list of str
+        ``success``, ``informational`` and ``failure`` codes of the active manifest,
+        and ``ingredient`` codes (failure and informational) of earlier versions.
+
+    References
+    ----------
+    C2PA Technical Specification 2.x, section 15 (validation status codes).
     """
     results = store.data.get("validation_results") or {}
     active = results.get("activeManifest") or {}
