@@ -50,3 +50,18 @@ class CrashAnalyzer(Analyzer):
         if "crash" in media.path.name:
             os.kill(os.getpid(), signal.SIGKILL)
         return AnalyzerResult()
+
+
+class HogAnalyzer(Analyzer):
+    """Asks for 64 GB on files named *hog* (a decoder trusting a bogus header would)."""
+
+    name = "test_hog"
+    questions = ("manipulation",)
+    kinds = ("image",)
+
+    def run(self, media, ctx):  # type: ignore[no-untyped-def]
+        if "hog" in media.path.name:
+            import numpy as np
+
+            np.ones(64 * 2**30, dtype=np.uint8)
+        return AnalyzerResult()

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_PIXELS = 200_000_000
 DEFAULT_MAX_BYTES = 2 * 1024**3
+# Working set of a full-resolution decode (see decoded_bytes): about 140 MP of RGB.
+DEFAULT_MAX_DECODED_BYTES = 1024 * 1024**2
 _HEAD_BYTES = 4096
 
 
@@ -40,6 +42,7 @@ class Media:
         mtime: float,
         head: bytes,
         max_pixels: int,
+        max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     ) -> None:
         self.path = path
         self.format = sniffed.format
@@ -49,6 +52,8 @@ class Media:
         self.mtime = mtime
         self.head = head
         self.max_pixels = max_pixels
+        self.max_decoded_bytes = max_decoded_bytes
+        self.mode: str | None = None  # Pillow mode the header declares (images)
         self.width: int | None = None
         self.height: int | None = None
         self.duration: float | None = None
@@ -69,6 +74,7 @@ class Media:
         path: str | os.PathLike[str],
         max_pixels: int = DEFAULT_MAX_PIXELS,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     ) -> Media:
         """Check, hash and sniff ``path``; read the image header (not the pixels).
 
@@ -101,7 +107,9 @@ class Media:
         except OSError as exc:
             raise MediaError(f"cannot read the file: {exc.strerror or exc}") from None
         sniffed = sniff(head)
-        media = cls(p, sniffed, st.st_size, sha256, st.st_mtime, head, max_pixels)
+        media = cls(
+            p, sniffed, st.st_size, sha256, st.st_mtime, head, max_pixels, max_decoded_bytes
+        )
         if sniffed.kind == "unknown":
             raise MediaError(
                 "not a supported image or video (its first bytes match no known format)"
@@ -116,6 +124,7 @@ class Media:
         img = self.pil_header
         w, h = img.size
         self.width, self.height = int(w), int(h)
+        self.mode = str(img.mode)
         if w <= 0 or h <= 0:
             raise MediaError(f"the image declares an impossible size {w}x{h}")
         if w * h > self.max_pixels:
@@ -129,18 +138,25 @@ class Media:
         try:
             import av
 
-            with av.open(str(self.path), mode="r") as container:
+            with av.open(str(self.path), mode="r", metadata_errors="replace") as container:
                 streams = container.streams.video
                 if streams:
                     vs = streams[0]
-                    self.width = int(vs.codec_context.width or 0) or None
-                    self.height = int(vs.codec_context.height or 0) or None
+                    if vs.codec_context is None:  # PyAV >= 14: no decoder for the codec
+                        from triage.errors import NO_DECODER
+
+                        self.video_header_error = NO_DECODER
+                    else:
+                        self.width = int(vs.codec_context.width or 0) or None
+                        self.height = int(vs.codec_context.height or 0) or None
                 if container.duration is not None:
                     self.duration = float(container.duration) / 1_000_000
                 elif streams and streams[0].duration and streams[0].time_base:
                     self.duration = float(streams[0].duration * streams[0].time_base)
         except Exception as exc:  # a damaged container still gets a report
-            self.video_header_error = f"the container could not be read: {exc}"
+            from triage.errors import ffmpeg_reason
+
+            self.video_header_error = f"the container could not be read ({ffmpeg_reason(exc)})"
 
     # --------------------------------------------------------------- raw data
     @property
@@ -189,6 +205,58 @@ class Media:
         """True once the pixels were decoded (by any analyzer)."""
         return "_decoded" in self.__dict__
 
+    @property
+    def decoded_bytes(self) -> int:
+        """Estimated memory of a full-resolution decode, from the header alone."""
+        return decoded_bytes(self.mode or "RGB", (self.width or 0) * (self.height or 0))
+
+    @cached_property
+    def _stream_error(self) -> str | None:
+        """Why the compressed pixel data cannot hold the declared image (None if it can).
+
+        Checked before any decode: libjpeg fills a missing entropy stream with grey
+        and reports nothing, after allocating the full declared size.
+        """
+        if self.format != "jpeg":
+            return None
+        from triage.forensics.jpeg import JpegError, min_entropy_bytes, parse_jpeg
+
+        try:
+            info = parse_jpeg(self.data)
+        except JpegError:
+            return None  # Pillow's own error says it better
+        frame = info.frame
+        if frame is None:
+            return None
+        size = f"{frame.width}x{frame.height}"
+        if info.scans == 0:
+            return (
+                f"the JPEG holds no compressed image data (no SOS segment): its header "
+                f"declares {size} pixels, none of which are in the file"
+            )
+        need = min_entropy_bytes(frame)
+        if need is not None and info.entropy_bytes < need:
+            return (
+                f"the JPEG's compressed image data is truncated: {size} pixels need at "
+                f"least {need:,} bytes of it, the file holds {info.entropy_bytes:,}"
+            )
+        return None
+
+    def _check_full_decode(self) -> None:
+        """Raise MediaError when the pixels cannot or should not be decoded in full."""
+        if self.kind != "image":
+            raise MediaError("no still image to decode in a video file")
+        if self._stream_error:
+            raise MediaError(self._stream_error)
+        need = self.decoded_bytes
+        if need > self.max_decoded_bytes:
+            raise MediaError(
+                f"full-resolution pixels not decoded: {self.width}x{self.height} "
+                f"(mode {self.mode}) would take about {need / 2**20:,.0f} MB, over the "
+                f"{self.max_decoded_bytes / 2**20:,.0f} MB decode budget (--max-decoded-mb); "
+                "analyzers that need every pixel did not run"
+            )
+
     @cached_property
     def _decoded(self) -> Image.Image:
         import io
@@ -196,13 +264,12 @@ class Media:
         from PIL import Image
 
         Image.MAX_IMAGE_PIXELS = None
-        if self.kind != "image":
-            raise MediaError("no still image to decode in a video file")
+        self._check_full_decode()
         try:
             img = Image.open(io.BytesIO(self.data))
             img.load()
         except Exception as exc:
-            raise MediaError(f"the image data cannot be decoded ({_short(exc)})") from None
+            raise MediaError(_decode_reason(exc)) from None
         return img
 
     def image(self) -> Image.Image:
@@ -248,6 +315,8 @@ class Media:
             return self.rgb
         if max_side <= REDUCED_BASE:
             return _area_resize(self._base, max_side)
+        if self.decoded_bytes > self.max_decoded_bytes:
+            return _area_resize(self._bounded(max_side), max_side)
         return _area_resize(self.rgb, max_side)
 
     # ------------------------------------------------------- shared features
@@ -346,7 +415,45 @@ class Media:
             return self.rgb
         if self.format == "jpeg":
             return _area_resize(self._draft(REDUCED_BASE), REDUCED_BASE)
+        if self.decoded_bytes > self.max_decoded_bytes:
+            return _area_resize(self._bounded(REDUCED_BASE), REDUCED_BASE)
         return _area_resize(self.rgb, REDUCED_BASE)
+
+    def _bounded(self, max_side: int) -> np.ndarray:
+        """RGB pixels at a reduction, for an image over the decode budget: decoded in its
+        own mode (1 byte a pixel for bilevel or palette), reduced by an integer factor,
+        and only then converted, so the full-size RGB and luma copies never exist."""
+        import io
+
+        import numpy as np
+        from PIL import Image
+
+        if self.format == "jpeg":
+            return self._draft(max_side)
+        if self._stream_error:
+            raise MediaError(self._stream_error)
+        pixels = (self.width or 0) * (self.height or 0)
+        mode = self.mode or "RGB"
+        native = decoded_bytes(mode, pixels, working=False)
+        # A mode Image.reduce does not take is converted first: that copy counts too.
+        converted = 0 if mode in _REDUCIBLE else pixels * (1 if mode == "1" else 4)
+        if max(2 * native, native + converted) > self.max_decoded_bytes:
+            raise MediaError(
+                f"pixels not decoded: {self.width}x{self.height} (mode {self.mode}) takes about "
+                f"{native / 2**20:,.0f} MB even in its own mode, over the "
+                f"{self.max_decoded_bytes / 2**20:,.0f} MB decode budget (--max-decoded-mb)"
+            )
+        factor = max(1, max(self.width or 0, self.height or 0) // max_side)
+        try:
+            img: Image.Image = Image.open(io.BytesIO(self.data))
+            img.load()
+            if img.mode not in _REDUCIBLE:
+                img = img.convert("L" if img.mode == "1" else "RGBA")
+            small = img.reduce(factor)
+            del img
+        except Exception as exc:
+            raise MediaError(_decode_reason(exc)) from None
+        return np.asarray(to_rgb(small))
 
     def _draft(self, max_side: int) -> np.ndarray:
         import io
@@ -354,16 +461,35 @@ class Media:
         import numpy as np
         from PIL import Image
 
+        if self._stream_error:
+            raise MediaError(self._stream_error)
         try:
             src = Image.open(io.BytesIO(self.data))
             src.draft("RGB", (max_side, max_side))
             img = src.convert("RGB")
         except Exception as exc:
-            raise MediaError(f"the image data cannot be decoded ({_short(exc)})") from None
+            raise MediaError(_decode_reason(exc)) from None
         return np.asarray(img)
 
 
 REDUCED_BASE = 1024
+_REDUCIBLE = {"L", "LA", "RGB", "RGBA", "RGBX", "I", "F", "CMYK"}
+# Bytes per pixel of a Pillow image in each mode ("1" and "P" take a byte per pixel).
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "RGB": 3, "YCbCr": 3}
+_MODE_BYTES |= {"LAB": 3, "HSV": 3, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+
+
+def decoded_bytes(mode: str, pixels: int, working: bool = True) -> int:
+    """Memory a decode of ``pixels`` pixels in Pillow ``mode`` takes.
+
+    With ``working`` (the default): the decoded image, its 8-bit RGB copy (unless it
+    is RGB already) and one float32 luma plane, which is what the analyzers of one
+    file hold at once. Without: the decoded image alone.
+    """
+    native = _MODE_BYTES.get(mode, 4)
+    if not working:
+        return pixels * native
+    return pixels * (native + (0 if mode == "RGB" else 3) + 4)
 
 
 def _area_resize(rgb: np.ndarray, max_side: int) -> np.ndarray:
@@ -398,6 +524,15 @@ def to_rgb(img: Image.Image) -> Image.Image:
         canvas.paste(rgba, mask=rgba.getchannel("A"))
         return canvas
     return img.convert("RGB")
+
+
+def _decode_reason(exc: BaseException) -> str:
+    from triage.limits import out_of_memory
+
+    oom = out_of_memory(exc)
+    if oom is not None:
+        return f"the image could not be decoded: {oom}"
+    return f"the image data cannot be decoded ({_short(exc)})"
 
 
 def _short(exc: BaseException) -> str:

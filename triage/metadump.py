@@ -312,7 +312,7 @@ def _png(media: Media, data: bytes, tags: dict[str, Any]) -> None:
 def _quicktime(media: Media, tags: dict[str, Any]) -> None:
     import av
 
-    with av.open(str(media.path), mode="r") as container:
+    with av.open(str(media.path), mode="r", metadata_errors="replace") as container:
         for key, value in sorted((container.metadata or {}).items())[:200]:
             tags[f"QuickTime:{key}"] = _clip(str(value))
         for i, stream in enumerate(container.streams):

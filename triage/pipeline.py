@@ -18,7 +18,7 @@ from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context
 from triage.analyzers.options import AnalyzerOptions
 from triage.errors import MediaError, one_line
 from triage.fileio import atomic_file
-from triage.media import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, Media
+from triage.media import DEFAULT_MAX_BYTES, DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_PIXELS, Media
 from triage.report import (
     QUESTIONS,
     AnalyzerRun,
@@ -42,11 +42,15 @@ class Options:
     no_pixels: bool = False
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int = DEFAULT_MAX_BYTES
+    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES  # full-resolution decode budget
     prior: dict[str, float] = field(default_factory=dict)
     db_path: str | Path | None = None
     debug: bool = False
     # Typed per analyzer (AnalyzerOptions); a mapping of dotted keys is parsed.
     analyzer_options: AnalyzerOptions = field(default_factory=AnalyzerOptions)
+    # Address-space cap (MB) of the worker process that runs this; None: no cap. Set
+    # by the worker itself (triage.limits), so the library API never caps its caller.
+    max_memory_mb: int | None = None
     # Threads running one file's analyzers side by side (None: one per core). A scan
     # worker sets cores // jobs, so N workers x threads never exceed the machine.
     threads: int | None = None
@@ -91,7 +95,12 @@ def analyze_path_with_pictures(path: str | Path, options: Options | None = None)
     analyzers = select(opts.only, opts.skip)  # ValueError for unknown names: a usage error
     with captured() as library_warnings:
         try:
-            media = Media.open(path, max_pixels=opts.max_pixels, max_bytes=opts.max_bytes)
+            media = Media.open(
+                path,
+                max_pixels=opts.max_pixels,
+                max_bytes=opts.max_bytes,
+                max_decoded_bytes=opts.max_decoded_bytes,
+            )
         except MediaError as exc:
             analysis = Analysis(failed_report(str(path), str(exc), started, opts))
         else:
@@ -100,6 +109,12 @@ def analyze_path_with_pictures(path: str | Path, options: Options | None = None)
             )
     analysis.report.warnings = library_warnings
     return analysis
+
+
+# True once this process has run an analysis: some libraries (the C2PA reader) start
+# state then that a forked child cannot use, so worker pools fork only from a process
+# that has not (triage.scan.runner).
+analyzed_here = False
 
 
 def analyze_media(
@@ -120,6 +135,8 @@ def analyze_media_with_pictures(
     started: float | None = None,
     display_path: str | None = None,
 ) -> Analysis:
+    global analyzed_here
+    analyzed_here = True
     started = time.perf_counter() if started is None else started
     ctx = Context(
         want_artifacts=bool(opts.artifacts_dir) or opts.keep_artifacts,
@@ -292,6 +309,11 @@ def _run_one(
             errors.append(ErrorEntry(stage="decode", message=msg))
         return _run(analyzer, "skipped", t0, msg), None
     except Exception as exc:
+        from triage.limits import out_of_memory
+
+        if (oom := out_of_memory(exc)) is not None:
+            errors.append(ErrorEntry(stage=analyzer.name, message=oom))
+            return _run(analyzer, "error", t0, oom), None
         msg = one_line(exc)
         if opts.debug:
             msg += " | " + traceback.format_exc().replace("\n", " | ")

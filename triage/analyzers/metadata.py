@@ -66,6 +66,9 @@ class MetadataAnalyzer(Analyzer):
             "has_maker_note": meta.has_maker_note,
         }
         findings.extend(_extension(media))
+        if meta.cut:
+            result.metrics["truncated"] = meta.cut
+            result.not_checked.append(f"metadata after the cut: {meta.cut}")
         if meta.empty:
             findings.append(
                 RawFinding(

@@ -11,14 +11,18 @@ import typer
 from triage.cli.common import (
     DB_OPTION,
     DEBUG_OPTION,
+    MAX_DECODED_OPTION,
+    MAX_MEMORY_OPTION,
     MAX_PIXELS_OPTION,
     NO_PIXELS_OPTION,
     ONLY_OPTION,
     PRIOR_OPTION,
     SKIP_OPTION,
+    TIMEOUT_OPTION,
     TRUST_ANCHORS_OPTION,
     VIDEO_FRAMES_OPTION,
     build_options,
+    memory_cap,
     stdout_is_terminal,
     write_atomic,
 )
@@ -68,7 +72,12 @@ def register(app: typer.Typer) -> None:
 
 def check_command(
     paths: list[Path] = typer.Argument(
-        ..., help="Image or video files to analyze.", show_default=False
+        ...,
+        help="Image or video files to analyze.",
+        show_default=False,
+        # Not click's check: an unreadable file is a per-file error (exit 1), not a
+        # usage error that loses every other file's report.
+        readable=False,
     ),
     fmt: OutputFormat | None = typer.Option(
         None,
@@ -97,6 +106,9 @@ def check_command(
     prior: list[str] | None = PRIOR_OPTION,
     db: Path | None = DB_OPTION,
     max_pixels: int = MAX_PIXELS_OPTION,
+    max_decoded_mb: int = MAX_DECODED_OPTION,
+    max_memory: int | None = MAX_MEMORY_OPTION,
+    timeout: float = TIMEOUT_OPTION,
     no_pixels: bool = NO_PIXELS_OPTION,
     video_frames: int | None = VIDEO_FRAMES_OPTION,
     trust_anchors: Path | None = TRUST_ANCHORS_OPTION,
@@ -122,7 +134,6 @@ def check_command(
     one-line error entry and the others go on. Bands: insufficient-evidence, no-indicators,
     weak-indicators, notable-indicators, strong-indicators. None of them is a verdict.
     """
-    from triage.pipeline import analyze_path_with_pictures
 
     if fmt is None:
         if output is not None:
@@ -144,12 +155,14 @@ def check_command(
         keep_artifacts=html is not None or fmt is OutputFormat.html,
         threads=jobs,
         with_metadata=with_metadata,
+        max_decoded_bytes=max_decoded_mb * 2**20,
+        max_memory_mb=memory_cap(max_memory, 1),
     )
     # JSONL on stdout streams: each report is written as soon as its file is done.
     stream = fmt is OutputFormat.jsonl and output is None
     analyses = []
     try:
-        for analysis in _iter_reports(paths, options, analyze_path_with_pictures):
+        for analysis in _iter_reports(paths, options, timeout or None):
             if stream:
                 _emit_line(analysis.report)
             analyses.append(analysis)
@@ -197,23 +210,63 @@ def _name_failures(failed: list[Report]) -> None:
         typer.echo(f"triage: {escape_control(r.file.path)}: {escape_control(reason)}", err=True)
 
 
-def _iter_reports(paths, options, analyze_path):  # type: ignore[no-untyped-def]
-    """Analyses in input order, each yielded as soon as its file is analyzed."""
+def _iter_reports(paths, options, timeout):  # type: ignore[no-untyped-def]
+    """Analyses in input order, each yielded as soon as its file is analyzed.
+
+    Files run in an isolated worker process (as in scan) when a time or memory limit
+    applies, so a file that hangs, crashes a decoder or exhausts memory costs its own
+    report only; in this process otherwise (--timeout 0 --max-memory 0).
+    """
     import sys
+    from contextlib import ExitStack
 
-    if len(paths) < 2 or not sys.stderr.isatty():
-        for p in paths:
-            yield analyze_path(p, options)
+    with ExitStack() as stack:
+        progress = task = None
+        if len(paths) > 1 and sys.stderr.isatty():
+            from rich.progress import Progress
+
+            progress = stack.enter_context(Progress(transient=True))
+            task = progress.add_task("analyzing", total=len(paths))
+        for index, analysis in _analyses(paths, options, timeout, stack):
+            if progress is not None:
+                progress.update(task, description=f"analyzed {_shown(paths[index].name)}")
+                progress.advance(task)
+            yield analysis
+
+
+def _analyses(paths, options, timeout, stack):  # type: ignore[no-untyped-def]
+    if timeout or options.max_memory_mb:
+        from triage.scan.runner import IsolatedPool
+
+        threads = options.threads or _cores()
+        # Forked from this process, which has imported the pipeline already: no
+        # forkserver start-up (~1.5 s) for a one-file check.
+        pool = stack.enter_context(IsolatedPool(1, options, timeout, threads=threads, fork=True))
+        # One worker, one file at a time: outcomes come back in input order.
+        for index, outcome in pool.run([str(p) for p in paths]):
+            analysis = outcome.analysis()
+            analysis.report.file.path = str(paths[index])
+            yield index, analysis
         return
-    from rich.progress import Progress
+    from triage.pipeline import analyze_path_with_pictures
 
-    with Progress(transient=True) as progress:
-        task = progress.add_task("analyzing", total=len(paths))
-        for p in paths:
-            progress.update(task, description=f"analyzing {p.name}")
-            report = analyze_path(p, options)
-            progress.advance(task)
-            yield report
+    for index, p in enumerate(paths):
+        yield index, analyze_path_with_pictures(p, options)
+
+
+def _cores() -> int:
+    from triage.scan.runner import default_jobs
+
+    return default_jobs()
+
+
+def _shown(name: str) -> str:
+    """A file name for a rich progress line: control characters and markup escaped."""
+    from rich.markup import escape
+
+    from triage.render.escape import escape_control
+
+    return escape(escape_control(name))
 
 
 def _emit_line(report) -> None:  # type: ignore[no-untyped-def]

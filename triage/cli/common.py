@@ -16,14 +16,18 @@ if TYPE_CHECKING:
 __all__ = [
     "DB_OPTION",
     "DEBUG_OPTION",
+    "MAX_DECODED_OPTION",
+    "MAX_MEMORY_OPTION",
     "MAX_PIXELS_OPTION",
     "NO_PIXELS_OPTION",
     "ONLY_OPTION",
     "PRIOR_OPTION",
     "SKIP_OPTION",
+    "TIMEOUT_OPTION",
     "TRUST_ANCHORS_OPTION",
     "VIDEO_FRAMES_OPTION",
     "build_options",
+    "memory_cap",
     "parse_priors",
     "read_trust_anchors",
     "split_names",
@@ -48,6 +52,27 @@ DB_OPTION = typer.Option(
 )
 MAX_PIXELS_OPTION = typer.Option(
     200_000_000, "--max-pixels", help="Refuse images declaring more pixels (bomb guard)."
+)
+MAX_DECODED_OPTION = typer.Option(
+    1024,
+    "--max-decoded-mb",
+    min=1,
+    help="Memory budget of one full-resolution decode, estimated from the header (pixels x "
+    "bytes per pixel). Over it, only analyzers that work on a reduction see the pixels.",
+)
+MAX_MEMORY_OPTION = typer.Option(
+    None,
+    "--max-memory",
+    min=0,
+    help="Address-space cap per worker process in MB (default: sized to this machine's "
+    "memory and --jobs; 0 = none). A file that hits it gets an error, the others go on.",
+)
+TIMEOUT_OPTION = typer.Option(
+    120.0,
+    "--timeout",
+    min=0,
+    help="Seconds per file, counted from when its worker is ready (start-up is not "
+    "counted); a file over it gets an error entry and its worker is replaced. 0 = none.",
 )
 NO_PIXELS_OPTION = typer.Option(
     False,
@@ -167,6 +192,15 @@ def build_options(
     except (ValueError, typer.BadParameter) as exc:
         raise usage_error(str(exc)) from None
     return options
+
+
+def memory_cap(max_memory: int | None, jobs: int) -> int | None:
+    """--max-memory as given (0: no cap), or the default for ``jobs`` workers."""
+    if max_memory is None:
+        from triage.limits import default_max_memory_mb
+
+        return default_max_memory_mb(jobs)
+    return max_memory or None
 
 
 def stdout_is_terminal() -> bool:

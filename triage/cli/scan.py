@@ -10,6 +10,8 @@ import typer
 from triage.cli.common import (
     DB_OPTION,
     DEBUG_OPTION,
+    MAX_DECODED_OPTION,
+    MAX_MEMORY_OPTION,
     MAX_PIXELS_OPTION,
     NO_PIXELS_OPTION,
     ONLY_OPTION,
@@ -18,6 +20,7 @@ from triage.cli.common import (
     TRUST_ANCHORS_OPTION,
     VIDEO_FRAMES_OPTION,
     build_options,
+    memory_cap,
     usage_error,
 )
 
@@ -44,7 +47,10 @@ def register(app: typer.Typer) -> None:
 
 def scan_command(
     roots: list[Path] = typer.Argument(
-        ..., help="Folders (or files) to scan, recursively.", show_default=False
+        ...,
+        help="Folders (or files) to scan, recursively.",
+        show_default=False,
+        readable=False,  # the walker reports an unreadable one with its reason
     ),
     jobs: int | None = typer.Option(
         None,
@@ -69,8 +75,16 @@ def scan_command(
     resume: bool = typer.Option(
         False,
         "--resume",
-        help="Keep --output and skip files whose path and sha256 are already in it "
-        "(a torn last line from a kill is cut off).",
+        help="Keep --output and skip files whose path and sha256 are already in it (a torn "
+        "last line from a kill is cut off). A file changed since is analyzed again and its "
+        "old report replaced; a damaged line is reported, removed, and its file analyzed again.",
+    ),
+    retry_failed: bool = typer.Option(
+        False,
+        "--retry-failed",
+        help="With --resume: analyze again the files whose earlier report has errors "
+        "(a crashed or timed-out worker, memory, a file unreadable then); their old "
+        "reports are replaced.",
     ),
     include: list[str] | None = typer.Option(
         None, "--include", help="Only files matching this glob (name or relative path); repeatable."
@@ -95,7 +109,8 @@ def scan_command(
     timeout: float = typer.Option(
         120.0,
         "--timeout",
-        help="Seconds per file; a file over it gets an error entry and its worker is replaced. 0 = none.",
+        help="Seconds per file, counted from when its worker is ready (start-up is not "
+        "counted); a file over it gets an error entry and its worker is replaced. 0 = none.",
         min=0,
     ),
     db: Path | None = DB_OPTION,
@@ -109,6 +124,8 @@ def scan_command(
     skip: list[str] | None = SKIP_OPTION,
     prior: list[str] | None = PRIOR_OPTION,
     max_pixels: int = MAX_PIXELS_OPTION,
+    max_decoded_mb: int = MAX_DECODED_OPTION,
+    max_memory: int | None = MAX_MEMORY_OPTION,
     no_pixels: bool = NO_PIXELS_OPTION,
     video_frames: int | None = VIDEO_FRAMES_OPTION,
     trust_anchors: Path | None = TRUST_ANCHORS_OPTION,
@@ -138,6 +155,7 @@ def scan_command(
 
     from triage.scan import scan
     from triage.scan.core import LineProgress, RichProgress
+    from triage.scan.runner import default_jobs
     from triage.scan.walker import WalkError
 
     options = build_options(
@@ -150,9 +168,13 @@ def scan_command(
         video_frames=video_frames,
         debug=debug,
         trust_anchors=trust_anchors,
+        max_decoded_bytes=max_decoded_mb * 2**20,
+        max_memory_mb=memory_cap(max_memory, jobs or default_jobs()),
     )
     if resume and output is None:
         raise usage_error("--resume needs --output FILE.jsonl (the file to resume)")
+    if retry_failed and not resume:
+        raise usage_error("--retry-failed goes with --resume (it retries the failures in --output)")
     if scheduler is not None:
         try:
             import distributed  # noqa: F401
@@ -170,6 +192,7 @@ def scan_command(
             jobs=jobs,
             output=target,
             resume=resume,
+            retry_failed=retry_failed,
             include=include or (),
             exclude=exclude or (),
             follow_symlinks=follow_symlinks,

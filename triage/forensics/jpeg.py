@@ -34,6 +34,7 @@ __all__ = [
     "JpegInfo",
     "fingerprint",
     "libjpeg_table",
+    "min_entropy_bytes",
     "parse_jpeg",
     "quality_estimate",
     "tables_hash",
@@ -169,6 +170,7 @@ class JpegInfo:
     apps: list[tuple[int, str]] = field(default_factory=list)  # (n, kind) in file order
     comments: list[bytes] = field(default_factory=list)
     scans: int = 0
+    entropy_bytes: int = 0  # entropy-coded data after every SOS, markers excluded
     eoi: bool = False
     truncated: bool = False
     junk_bytes: int = 0
@@ -319,6 +321,7 @@ def parse_jpeg(data: bytes, max_segments: int = 5000) -> JpegInfo:
         if marker == 0xDA:
             info.scans += 1
             m = _NEXT_MARKER.search(buf, pos)
+            info.entropy_bytes += (m.start() if m is not None else n) - pos
             if m is None:
                 info.truncated = True
                 info.warn("entropy-coded data runs to the end of the file (no EOI)")
@@ -333,6 +336,44 @@ def parse_jpeg(data: bytes, max_segments: int = 5000) -> JpegInfo:
     if not info.eoi and not info.truncated:
         info.truncated = True
     return info
+
+
+def min_entropy_bytes(frame: Frame) -> int | None:
+    """The fewest entropy-coded bytes a Huffman-coded frame of this size can have.
+
+    Every 8x8 block of a Huffman-coded DCT frame carries at least its DC difference,
+    and no Huffman code is shorter than one bit (T.81 Annex C), so the scans together
+    hold at least one bit per block of the first component, whatever the content or
+    the progression. Lossless Huffman frames (SOF3) code every sample with at least
+    one bit. Arithmetic-coded frames have no such floor (None).
+
+    Parameters
+    ----------
+    frame : Frame
+        The parsed SOF segment.
+
+    Returns
+    -------
+    int or None
+        A lower bound in bytes, or None when the coding has no useful bound.
+
+    References
+    ----------
+    ITU-T T.81 (1992), Annex C (Huffman table specification) and F.1.2 (baseline
+    Huffman encoding of DC and AC coefficients).
+    """
+    if frame.marker not in (0xC0, 0xC1, 0xC2, 0xC3) or not frame.components:
+        return None
+    if frame.width <= 0 or frame.height <= 0:
+        return None
+    if frame.marker == 0xC3:
+        return frame.width * frame.height // 8
+    hmax = max(max(c[1] for c in frame.components), 1)
+    vmax = max(max(c[2] for c in frame.components), 1)
+    _, h0, v0, _ = frame.components[0]
+    cols = -(-frame.width * max(h0, 1) // (8 * hmax))
+    rows = -(-frame.height * max(v0, 1) // (8 * vmax))
+    return cols * rows // 8
 
 
 def _read_segment(info: JpegInfo, marker: int, p: bytes) -> None:

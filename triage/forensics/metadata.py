@@ -36,6 +36,7 @@ class Metadata:
     capture_fields: list[str] = field(default_factory=list)
     xmp: dict[str, list[str]] = field(default_factory=dict)
     png_text: dict[str, str] = field(default_factory=dict)
+    cut: str | None = None  # where a truncated file stops, read from its structure
 
     @property
     def empty(self) -> bool:
@@ -106,8 +107,15 @@ def read_metadata(data: bytes, pil_image: Any | None) -> Metadata:
         except Exception:
             pass
         info = getattr(pil_image, "info", {}) or {}
-        text = getattr(pil_image, "text", None) if pil_image.format == "PNG" else None
-        for key, value in (text or {}).items():
+        text: dict[str, str] = {}
+        if pil_image.format == "PNG":
+            # Not pil_image.text: it decodes the pixels to reach chunks after IDAT, and
+            # raises on a truncated file instead of returning what is there.
+            from triage.forensics.png import read_png_text
+
+            png = read_png_text(data)
+            text, meta.cut = png.text, png.cut
+        for key, value in text.items():
             if isinstance(value, str) and key.lower() not in ("xml:com.adobe.xmp",):
                 meta.png_text[str(key)[:80]] = value[:4000]
         if "comment" in info and isinstance(info["comment"], bytes):

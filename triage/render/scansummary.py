@@ -53,7 +53,12 @@ def render_summary(summary: ScanSummary, console: Console, top: int = TOP_ROWS) 
                         BAND_STYLE.get(band, ""),
                     )
                 )
-            table.add_row(f"{r.attention:.2f}", *cells, _display(r.path), r.top_finding or "-")
+            table.add_row(
+                f"{r.attention:.2f}",
+                *cells,
+                Text(_display(r.path)),
+                Text(printable(r.top_finding or "-")),
+            )
         console.print(table)
 
     counts = summary.band_counts()
@@ -75,7 +80,7 @@ def render_summary(summary: ScanSummary, console: Console, top: int = TOP_ROWS) 
             )
         )
         for i, g in enumerate(groups[:top], 1):
-            console.print(f"  {i}. " + "\n     ".join(printable(p) for p in g))
+            console.print(f"  {i}. " + "\n     ".join(printable(p) for p in g), markup=False)
     elif any(r.phash for r in summary.rows):
         console.print("Near-duplicate groups: none")
 
@@ -86,7 +91,9 @@ def render_summary(summary: ScanSummary, console: Console, top: int = TOP_ROWS) 
         )
         for r in failures:
             reasons = "; ".join(f"{stage}: {msg}" for stage, msg in r.errors)
-            console.print(f"  {printable(r.path)}\n      {printable(reasons)}", highlight=False)
+            console.print(
+                f"  {printable(r.path)}\n      {printable(reasons)}", highlight=False, markup=False
+            )
     if summary.skipped:
         by_reason = Counter(_reason_kind(why) for _, why in summary.skipped)
         console.print(
@@ -94,7 +101,12 @@ def render_summary(summary: ScanSummary, console: Console, top: int = TOP_ROWS) 
             + Text(", ".join(f"{n} {k}" for k, n in by_reason.most_common()))
         )
         for p, why in summary.skipped[:top]:
-            console.print(f"  {printable(p)}: {why}", highlight=False, soft_wrap=True)
+            console.print(
+                f"  {printable(p)}: {printable(why)}",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
         if len(summary.skipped) > top:
             console.print(f"  … and {len(summary.skipped) - top} more (see --csv)")
     console.print(
@@ -121,12 +133,15 @@ SHORT_BAND = {
 
 
 def printable(text: str) -> str:
-    """A file name that is not valid UTF-8 shown with \\xNN escapes instead of failing."""
+    """A file name that is not valid UTF-8 shown with \\xNN escapes instead of failing,
+    and its control characters (ESC sequences, CR, LF) escaped the same way."""
+    from triage.render.escape import escape_control
+
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return text
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return escape_control(text)
 
 
 def _display(path: str) -> str:

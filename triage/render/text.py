@@ -130,8 +130,12 @@ def report_renderable(report: Report) -> Group:
 
 
 def print_reports(reports: Sequence[Report], console: Console) -> None:
+    from triage.render.escape import escape_report
+
     for report in reports:
-        console.print(Panel(report_renderable(report), expand=True))
+        # File names and metadata are untrusted: an ESC sequence or CR in them must not
+        # reach the terminal (or a text file someone will `cat`).
+        console.print(Panel(report_renderable(escape_report(report)), expand=True))
 
 
 def render_reports(reports: Sequence[Report], to_terminal: bool = False, width: int = 110) -> str:

@@ -143,10 +143,44 @@ class ScanResult:
     reports: list[Analysis] = field(default_factory=list)
     torn_bytes: int = 0  # cut off a torn last line of the output on --resume
     replaced_workers: int = 0
+    superseded: int = 0  # earlier reports replaced on --resume (changed file, retried)
+    invalid_lines: int = 0  # damaged lines taken out of the output on --resume
 
     @property
     def exit_code(self) -> int:
         return 1 if self.summary.failures else 0
+
+
+def _supersede(
+    output: str | Path,
+    entries: list[Any],
+    earlier: list[str | None],
+    progress: ProgressSink,
+    result: ScanResult,
+) -> None:
+    """Take out of the earlier output the lines this run replaces (content changed,
+    retried failures, damaged lines), and say what went."""
+    from triage.scan.sink import supersede
+
+    walked = {e.path for e in entries if e.status == "media"}
+    kept = {e.path: line for e, line in zip(entries, earlier, strict=True) if line is not None}
+    gone = supersede(output, walked, kept)
+    result.superseded = gone.stale
+    result.invalid_lines = len(gone.invalid)
+    from triage.render.scansummary import printable
+
+    for number, named in gone.invalid:
+        again = (
+            f"; {printable(named)} is analyzed again"
+            if named is not None and named in walked and named not in kept
+            else (f" (it named {printable(named)})" if named else "")
+        )
+        progress.note(f"resume: line {number} of {output} is not a valid report, removed{again}")
+    if gone.stale:
+        progress.note(
+            f"resume: {gone.stale} earlier report(s) replaced (file changed since, "
+            "or a failure retried)"
+        )
 
 
 def scan(
@@ -156,6 +190,7 @@ def scan(
     jobs: int | None = None,
     output: str | Path | None = None,
     resume: bool = False,
+    retry_failed: bool = False,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     follow_symlinks: bool = False,
@@ -197,7 +232,7 @@ def scan(
     progress.note("listing and sniffing files…")
     entries = list(discover(roots, include, exclude, follow_symlinks, max_bytes, stats))
     summary.excluded = stats.excluded
-    done = read_done(output) if resume and output is not None else None
+    done = read_done(output, retry_failed) if resume and output is not None else None
     earlier: list[str | None] = [None] * len(entries)
     if done:
         # Hash the files an earlier run finished (hashlib releases the GIL: threads help).
@@ -210,6 +245,8 @@ def scan(
                     entries,
                 )
             )
+    if resume and output is not None:
+        _supersede(output, entries, earlier, progress, result)
     for entry, line in zip(entries, earlier, strict=True):
         if entry.status == "skipped":
             summary.add_skipped(entry)

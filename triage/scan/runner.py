@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 120.0
 MAX_TASKS_PER_WORKER = 500
+READY = "ready"  # a worker's first message: set up, the clock of its file may start
+# A worker that is not ready after this long is stuck starting, not slow on its file.
+STARTUP_TIMEOUT = 300.0
 
 
 @dataclass
@@ -79,6 +82,10 @@ def analyze_file(path: str, options: Options) -> Outcome:
     try:
         analysis = analyze_path_with_pictures(path, options)
     except Exception as exc:  # a pipeline bug must not stop a batch
+        from triage.limits import out_of_memory
+
+        if (oom := out_of_memory(exc)) is not None:
+            return failure_outcome(path, oom, "memory", options)
         detail = traceback.format_exc().replace("\n", " | ") if options.debug else ""
         return failure_outcome(
             path, f"internal error: {type(exc).__name__}: {exc} {detail}".strip(), "scan", options
@@ -129,6 +136,9 @@ def _fill_identity(report: Report, path: str) -> None:
 # ----------------------------------------------------------------- worker side
 def _worker_main(conn: Connection, options: Options, threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from triage.limits import limit_memory
+
+    limit_memory(options.max_memory_mb)
     _limit_threads(threads)
     if options.threads is None:
         # The analyzers of one file share this worker's cores, not the machine's.
@@ -139,6 +149,12 @@ def _worker_main(conn: Connection, options: Options, threads: int) -> None:
         import warnings
 
         warnings.simplefilter("ignore")
+    warm_up()  # no-op after the forkserver's preload; the imports of a spawned worker
+    _prime(options)
+    try:
+        conn.send(READY)  # the parent starts a file's clock only now (--timeout)
+    except (BrokenPipeError, OSError):
+        return
     while True:
         try:
             task = conn.recv()
@@ -152,6 +168,43 @@ def _worker_main(conn: Connection, options: Options, threads: int) -> None:
             conn.send((index, outcome))
         except (BrokenPipeError, OSError):
             return
+
+
+def _prime(options: Options) -> None:
+    """Analyze a small generated JPEG once, before the worker says it is ready.
+
+    Analyzers import their heavy libraries (scipy, lightgbm, c2pa ...) on first use:
+    about a second and a half that would otherwise be charged to the worker's first
+    file, so that ``--timeout 2`` failed every file a fresh worker started with. Run
+    here, after the fork (C2PA's reader state does not survive one), and with
+    nothing written anywhere.
+    """
+    import io
+    import shutil
+    import tempfile
+
+    try:
+        import numpy as np
+        from PIL import Image
+
+        from triage.pipeline import analyze_path
+
+        folder = tempfile.mkdtemp(prefix="triage-prime-")
+        try:
+            rng = np.random.default_rng(0)
+            buf = io.BytesIO()
+            Image.fromarray(rng.integers(0, 255, (64, 96, 3), dtype=np.uint8)).save(buf, "JPEG")
+            path = os.path.join(folder, "prime.jpg")
+            with open(path, "wb") as fh:
+                fh.write(buf.getvalue())
+            quiet = dataclasses.replace(
+                options, artifacts_dir=None, keep_artifacts=False, db_path=None, debug=False
+            )
+            analyze_path(path, quiet)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    except Exception:
+        pass  # a failure here shows again, with its reason, on the files themselves
 
 
 def _limit_threads(threads: int) -> None:
@@ -180,9 +233,14 @@ def warm_up() -> None:
         pass  # a broken analyzer fails per file, with its reason, not here
 
 
-def _context() -> BaseContext:
+def _context(fork: bool = False) -> BaseContext:
     import multiprocessing as mp
 
+    if fork and sys.platform.startswith("linux"):
+        from triage import pipeline
+
+        if not pipeline.analyzed_here:  # else its library state would not survive
+            return mp.get_context("fork")
     if sys.platform.startswith("linux") and "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["triage.scan._preload"])
@@ -199,6 +257,7 @@ class _Worker:
     index: int | None = None  # the task it is on
     path: str | None = None
     deadline: float = 0.0
+    ready: bool = False  # sent READY: set up, its file's clock is running
 
 
 class IsolatedPool:
@@ -215,14 +274,18 @@ class IsolatedPool:
         timeout: float | None = DEFAULT_TIMEOUT,
         max_tasks: int = MAX_TASKS_PER_WORKER,
         threads: int | None = None,
+        fork: bool = False,
     ) -> None:
+        """``fork``: fork workers from this process instead of a forkserver. For a
+        caller that has imported the pipeline already and runs no threads or
+        analyses of its own (``triage check``): no second interpreter start-up."""
         self.jobs = max(1, jobs)
         self.options = options
         self.timeout = timeout if timeout and timeout > 0 else None
         self.max_tasks = max_tasks
         # Cores per worker for OpenCV's own threads (1 when the pool fills the machine).
         self.threads = threads or max(1, default_jobs() // self.jobs)
-        self._ctx = _context()
+        self._ctx = _context(fork)
         self._workers: list[_Worker] = []
         self.replaced = 0
 
@@ -237,6 +300,12 @@ class IsolatedPool:
         proc.start()
         child_conn.close()
         return _Worker(proc, parent_conn)
+
+    def _deadline(self, w: _Worker) -> float:
+        now = time.monotonic()
+        if not w.ready:
+            return now + STARTUP_TIMEOUT
+        return now + self.timeout if self.timeout else float("inf")
 
     def _retire(self, worker: _Worker, kill: bool) -> None:
         if kill and worker.process.is_alive():
@@ -286,7 +355,7 @@ class IsolatedPool:
                         self._workers[i] = self._spawn()
                         continue
                     w.index, w.path, w.tasks = index, path, w.tasks + 1
-                    w.deadline = time.monotonic() + self.timeout if self.timeout else float("inf")
+                    w.deadline = self._deadline(w)
             busy = [w for w in self._workers if w.index is not None]
             now = time.monotonic()
             wait_for = max(0.0, min(w.deadline for w in busy) - now) if busy else 0.0
@@ -300,7 +369,13 @@ class IsolatedPool:
                 result: Outcome | None = None
                 if w.conn in ready:
                     try:
-                        got_index, result = w.conn.recv()
+                        message = w.conn.recv()
+                        if message == READY:
+                            # Start-up is not the file's time: its clock starts now.
+                            w.ready = True
+                            w.deadline = self._deadline(w)
+                            continue
+                        got_index, result = message
                         assert got_index == index
                     except (EOFError, OSError):
                         result = None
@@ -315,6 +390,12 @@ class IsolatedPool:
                 if died:
                     w.process.join(timeout=1)
                     stage, message = "crash", _death_message(w.process.exitcode)
+                elif not w.ready:
+                    stage, message = (
+                        "timeout",
+                        f"the worker did not start within {STARTUP_TIMEOUT:g} s; it was "
+                        "stopped and the file was not analyzed",
+                    )
                 else:
                     stage, message = (
                         "timeout",
@@ -343,11 +424,11 @@ def _death_message(exitcode: int | None) -> str:
             name = f"signal {-exitcode}"
         return (
             f"the worker process died with {name} while analyzing this file (a decoder "
-            "crash or the out-of-memory killer); the scan went on with a new worker"
+            "crash or the out-of-memory killer); the other files went on in a new worker"
         )
     return (
         f"the worker process exited (code {exitcode}) while analyzing this file; "
-        "the scan went on with a new worker"
+        "the other files went on in a new worker"
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -140,8 +141,9 @@ def iter_reports(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, 
             yield text, obj if isinstance(obj, dict) else None
 
 
-def read_done(path: str | os.PathLike[str]) -> DoneSet:
-    """Reports already in ``path`` (missing file: none). Torn or foreign lines are ignored."""
+def read_done(path: str | os.PathLike[str], retry_failed: bool = False) -> DoneSet:
+    """Reports already in ``path`` (missing file: none). Torn or foreign lines are ignored;
+    with ``retry_failed``, so are reports with errors (their files are analyzed again)."""
     done = DoneSet()
     if not os.path.exists(path):
         return done
@@ -150,10 +152,89 @@ def read_done(path: str | os.PathLike[str]) -> DoneSet:
         if not isinstance(file, dict) or "path" not in file:
             done.bad_lines += 1
             continue
+        if retry_failed and obj and obj.get("errors"):
+            continue
         key = (str(file["path"]), file.get("sha256"))
         done.lines[key] = text if text.endswith("\n") else text + "\n"
         done.sizes.setdefault(key[0], set()).add(file.get("bytes"))
     return done
+
+
+@dataclass
+class Superseded:
+    """What :func:`supersede` took out of an earlier output."""
+
+    stale: int = 0  # reports of files whose content changed (or failed, retried)
+    invalid: list[tuple[int, str | None]] = field(default_factory=list)  # (line, path)
+
+
+_PATH_IN_LINE = re.compile(r'"file"\s*:\s*\{[^{}]*?"path"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def supersede(path: str | os.PathLike[str], walked: set[str], kept: dict[str, str]) -> Superseded:
+    """Rewrite the output of an earlier run (atomically) without the lines a resume
+    replaces, so that every file has one report in it.
+
+    ``walked``: the paths this run covers; ``kept``: path -> the earlier line that
+    still stands for it (content unchanged). A line for a walked path that is not the
+    kept one (content changed, a duplicate, a failure being retried) and a line that
+    is not a report (a damaged line in the middle) are dropped; lines for paths this
+    run does not cover stay. A torn last line is left for :class:`JsonlSink` to cut.
+    """
+    out = Superseded()
+    if not os.path.exists(path):
+        return out
+    with open(path, "rb") as fh:
+        raw_lines = fh.read().split(b"\n")
+    tail = raw_lines.pop()  # b"" after a final newline, else a torn line
+    keep: list[bytes] = []
+    used: set[str] = set()
+    for number, raw in enumerate(raw_lines, 1):
+        if not raw.strip():
+            continue
+        text = raw.decode("utf-8", "replace")
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            obj = None
+        file = obj.get("file") if isinstance(obj, dict) else None
+        if not isinstance(file, dict) or not isinstance(file.get("path"), str):
+            m = _PATH_IN_LINE.search(text)
+            named = None
+            if m:
+                with contextlib.suppress(ValueError):
+                    named = json.loads(f'"{m.group(1)}"')
+            out.invalid.append((number, named))
+            continue
+        name = file["path"]
+        if name in walked:
+            if name in used or kept.get(name) != text + "\n":
+                out.stale += 1
+                continue
+            used.add(name)
+        keep.append(raw + b"\n")
+    if out.stale or out.invalid:
+        _replace_bytes(Path(path), b"".join(keep) + tail)
+    return out
+
+
+def _replace_bytes(target: Path, data: bytes) -> None:
+    """``data`` into ``target`` through a temp file and a rename (a kill leaves either
+    the old file or the new one), keeping the file's mode."""
+    import tempfile
+
+    mode = target.stat().st_mode & 0o777
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def already_done(done: DoneSet, path: str, size: int | None) -> str | None:

@@ -167,10 +167,14 @@ def keyframe_hashes(media: Media, max_keyframes: int, reference: bool = False) -
     duration = media.duration or 0.0
     out: list[FrameHashes] = []
     try:
-        with av.open(str(media.path), mode="r") as container:
+        with av.open(str(media.path), mode="r", metadata_errors="replace") as container:
             if not container.streams.video:
                 raise MediaError("the container holds no video stream")
             stream = container.streams.video[0]
+            if stream.codec_context is None:  # PyAV >= 14: no decoder for the codec
+                from triage.errors import NO_DECODER
+
+                raise MediaError(NO_DECODER)
             stream.codec_context.skip_frame = "NONKEY"
             if duration > 2.0 * max_keyframes:
                 try:
@@ -186,7 +190,9 @@ def keyframe_hashes(media: Media, max_keyframes: int, reference: bool = False) -
         raise
     except (av.error.FFmpegError, OSError) as exc:
         if not out:
-            raise MediaError(f"no keyframe could be decoded ({exc})") from None
+            from triage.errors import ffmpeg_reason
+
+            raise MediaError(f"no keyframe could be decoded ({ffmpeg_reason(exc)})") from None
     if not out:
         raise MediaError("no keyframe could be decoded")
     return out

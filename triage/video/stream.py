@@ -250,12 +250,16 @@ def read_pyav(
     from triage.video.container import read_container
 
     notes: list[str] = []
-    with av.open(str(path), mode="r") as container:
+    with av.open(str(path), mode="r", metadata_errors="replace") as container:
         if not container.streams.video:
             raise NoVideoStream("the file holds no video stream (audio only?)")
         vs = container.streams.video[0]
-        vs.thread_type = "AUTO"
         cc = vs.codec_context
+        if cc is None:  # PyAV >= 14: no decoder for the codec (OpenCV may still have one)
+            from triage.errors import NO_DECODER
+
+            raise ValueError(NO_DECODER)
+        vs.thread_type = "AUTO"
         width, height = int(cc.width or 0), int(cc.height or 0)
         fps = float(vs.average_rate) if vs.average_rate else None
         tb = float(vs.time_base) if vs.time_base else 1.0 / (fps or 30.0)
@@ -493,5 +497,9 @@ def _open(path: Any, max_seconds: float, qpps: float, frames: int) -> Opened:
 
 
 def _short(exc: BaseException) -> str:
+    from triage.errors import ffmpeg_reason
+
+    if getattr(exc, "strerror", None):  # FFmpeg's sentence, without errno and path
+        return ffmpeg_reason(exc)
     text = str(exc).strip().splitlines()
     return text[0][:160] if text else type(exc).__name__

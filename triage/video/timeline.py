@@ -158,7 +158,7 @@ def _collect_by_seeking(
         else:
             groups[-1].append(f)
     step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
-    with av.open(str(path)) as c:
+    with av.open(str(path), metadata_errors="replace") as c:
         vs = c.streams.video[0]
         tb = float(vs.time_base or 0) or 1.0 / 90000
         for group in groups:
@@ -187,7 +187,7 @@ def _collect_forward(
     if backend == "pyav":
         import av
 
-        with av.open(str(path)) as c:
+        with av.open(str(path), metadata_errors="replace") as c:
             vs = c.streams.video[0]
             vs.thread_type = "AUTO"
             for i, frame in enumerate(c.decode(vs)):
