@@ -68,7 +68,7 @@ def main(argv: list[str]) -> dict[str, object]:
     from triage.pipeline import Options, analyze_path
 
     rng = random.Random(seed)
-    opts = Options(threads=1, analyzer_options={"video_frames": 8})
+    opts = Options(threads=1, analyzer_options={"video.frames": 8})
     escaped: list[str] = []
     raw: list[str] = []
     started = time.monotonic()
