@@ -134,7 +134,6 @@ def check_command(
     one-line error entry and the others go on. Bands: insufficient-evidence, no-indicators,
     weak-indicators, notable-indicators, strong-indicators. None of them is a verdict.
     """
-
     if fmt is None:
         if output is not None:
             fmt = SUFFIX_FORMATS.get(output.suffix.lower(), OutputFormat.text)
@@ -160,18 +159,7 @@ def check_command(
     )
     # JSONL on stdout streams: each report is written as soon as its file is done.
     stream = fmt is OutputFormat.jsonl and output is None
-    analyses = []
-    try:
-        for analysis in _iter_reports(paths, options, timeout or None):
-            if stream:
-                _emit_line(analysis.report)
-            analyses.append(analysis)
-    except BrokenPipeError:  # e.g. `triage check *.jpg -f jsonl | head -1`: the reader left
-        import os
-        import sys
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(code=1) from None
+    analyses = _collect(paths, options, timeout or None, stream)
     reports = [a.report for a in analyses]
     if fmt is OutputFormat.text and output is None:
         from rich.console import Console
@@ -198,6 +186,24 @@ def check_command(
         _name_failures(failed)
     if failed:
         raise typer.Exit(code=1)
+
+
+def _collect(paths, options, timeout, stream):  # type: ignore[no-untyped-def]
+    """Every file's analysis, in input order; with ``stream`` each report goes to
+    stdout as a JSONL line as soon as its file is done."""
+    analyses = []
+    try:
+        for analysis in _iter_reports(paths, options, timeout):
+            if stream:
+                _emit_line(analysis.report)
+            analyses.append(analysis)
+    except BrokenPipeError:  # e.g. `triage check *.jpg -f jsonl | head -1`: the reader left
+        import os
+        import sys
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(code=1) from None
+    return analyses
 
 
 def _name_failures(failed: list[Report]) -> None:
