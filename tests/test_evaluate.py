@@ -554,3 +554,22 @@ def test_refit_is_idempotent_and_provisional_values_are_recoverable() -> None:
     assert (back["llr"], back["range"]) == (1.0, [0.2, 1.8])
     x = fitted["analyzers"]["alpha"]["findings"]["alpha.x"]
     assert 0 <= x["range"][0] <= 0.2 and x["range"][1] <= 1.8  # within the author's bounds
+
+
+def test_interval_coverage_counts_files_and_bins() -> None:
+    def rec(label: str, score: float, lo: float, hi: float) -> dict:
+        q = {"score": score, "interval": [lo, hi], "band": "weak-indicators", "coverage": 1.0}
+        return {"label": label, "outcome": "ok", "questions": {"manipulation": q}}
+
+    # Bin 0.1: two negatives (balanced rate 0); bin 0.8: one positive and one negative,
+    # balanced rate 0.75 (positives are a quarter of the set, weighted to half).
+    records = [
+        rec("authentic", 0.15, 0.0, 0.3),  # holds 0
+        rec("authentic", 0.12, 0.05, 0.3),  # misses 0
+        rec("manipulated", 0.85, 0.4, 0.9),  # holds 0.75
+        rec("authentic", 0.82, 0.8, 0.9),  # misses 0.75
+    ]
+    cov = M.interval_coverage(records, "manipulation")
+    assert cov["n"] == 4 and cov["files"] == pytest.approx(0.5)
+    assert cov["bins_n"] == 2
+    assert 0 <= cov["bins"] <= 1 and cov["ece_balanced"] is not None

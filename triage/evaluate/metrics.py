@@ -282,6 +282,43 @@ def reliability(records: Iterable[Record], question: str, bins: int = 10) -> dic
     }
 
 
+def interval_coverage(records: Iterable[Record], question: str, bins: int = 10) -> dict[str, Any]:
+    """Does the stated interval mean what it says? Neighbourhood = score bin (tenths).
+
+    * ``files``: share of files whose own interval contains the observed
+      class-balanced positive rate of their bin;
+    * ``bins``: share of bins whose observed balanced rate lies inside the bin's mean
+      stated interval (the reliability diagram's bars against its whiskers);
+    * ``ece_balanced``: the class-balanced expected calibration error.
+    Balanced, because the scores are at the prior 0.5 (see :func:`reliability`).
+    """
+    records = list(records)
+    rel = reliability(records, question, bins)
+    if not rel["bins"]:
+        return {"n": 0, "files": None, "bins": None, "bins_n": 0, "ece_balanced": None}
+    rate_of = {round(b["lo"] * bins): b["observed_balanced"] for b in rel["bins"]}
+    inside = 0
+    pairs = scored(records, question)
+    for r, _ in pairs:
+        q = r["questions"][question]
+        b = min(int(float(q["score"]) * bins), bins - 1)
+        lo, hi = q["interval"]
+        inside += int(lo - 1e-9 <= rate_of[b] <= hi + 1e-9)
+    ok_bins = sum(
+        1
+        for b in rel["bins"]
+        if b["mean_low"] - 1e-9 <= b["observed_balanced"] <= b["mean_high"] + 1e-9
+    )
+    return {
+        "n": len(pairs),
+        "files": inside / len(pairs),
+        "bins": ok_bins / len(rel["bins"]),
+        "bins_ok": ok_bins,
+        "bins_n": len(rel["bins"]),
+        "ece_balanced": rel["ece_balanced"],
+    }
+
+
 def finding_stats(records: Iterable[Record], alpha: float = 1.0) -> dict[str, dict[str, Any]]:
     """Per finding id: how often it fired on positives and negatives of its question,
     its count on every label, and its empirical LLR with add-``alpha`` smoothing."""
@@ -498,6 +535,7 @@ def evaluate(records: Sequence[Record]) -> dict[str, Any]:
             "band_rates": band_rates(records, q),
             "claims": claim_coverage(records, q),
             "reliability": reliability(records, q),
+            "interval_coverage": interval_coverage(records, q),
         }
     return {
         "n": len(records),

@@ -367,6 +367,8 @@ def render_markdown(
                 "prior (0.5): *balanced* re-weights both classes to half, as that prior does. "
                 f"In {sum(1 for b in rel['bins'] if _inside(b))} of {len(rel['bins'])} score bins "
                 "the balanced observed rate lies inside the bin's mean stated interval; "
+                f"{_pct(metrics['questions'][q]['interval_coverage']['files'])} of files have "
+                "an interval that holds the balanced observed rate of their bin; "
                 f"balanced ECE {_f(rel['ece_balanced'])}.",
                 "",
             ]

@@ -14,7 +14,7 @@ Each file yields one *record*, a plain JSON-serializable dict::
      "seconds", "message",
      "questions": {q: {"score", "interval", "band", "coverage"}},
      "findings": [{"id", "analyzer", "question", "llr", "strength", "boxes"}],
-     "analyzers": {name: {"status", "examined": {q: share}}},
+     "analyzers": {name: {"status", "examined": {q: share}, "metrics": {key: number}}},
      "size": [width, height] | None}
 
 ``analyzers[...]["examined"]`` is what each analyzer reported it could examine; the
@@ -99,6 +99,8 @@ def analyze_record(path: str, options: RunOptions) -> dict[str, Any]:
             "status": run.status,
             "examined": entry.get("examined", {}),
             "seconds": run.seconds,
+            # Scalar metrics only: a calibration may use them as features.
+            "metrics": _scalar_metrics(run.metrics),
         }
     questions = {
         q: {
@@ -163,6 +165,16 @@ class _capture:
             from triage import pipeline
 
             pipeline._run_one = self.original  # type: ignore[attr-defined]
+
+
+def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for key, value in metrics.items():
+        if isinstance(value, (bool, int, float)):
+            v = float(value)
+            if v == v and abs(v) != float("inf"):
+                out[str(key)] = v
+    return out
 
 
 def _clean_boxes(boxes: Any) -> list[list[float]] | None:
