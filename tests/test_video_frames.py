@@ -210,6 +210,8 @@ def test_frame_stats_hook_is_aggregated_over_the_clip(
     res = _run(clips["graded"])
     stat = res.metrics["frame_stat.probe.mean"]
     assert stat["frames"] == res.metrics["tamper_frames"] and 20 < stat["median"] < 235
+    camera = res.metrics["frame_stat.camera.distance_ratio"]  # the shipped hook
+    assert camera["frames"] == stat["frames"] and camera["median"] > 0
 
 
 def test_span_bar_labels_spans_and_scales_its_ticks() -> None:

@@ -67,12 +67,32 @@ def _cr(rgb: np.ndarray, gray: np.ndarray, block: int) -> np.ndarray:
     return chroma_map(rgb, block)[..., 1]
 
 
+def _camera(rgb: np.ndarray) -> dict[str, float]:
+    """Camera-likeness of a frame's centre window (the ``camera`` analyzer's
+    statistics, learned from real photos): the one-class distance over its
+    reference quantile, and the coding-cost and noise-level z-scores."""
+    from triage.forensics.camera import FEATURE_NAMES, centre_window, features, shipped_model
+
+    model, fusion = shipped_model()
+    h, w = rgb.shape[:2]
+    if min(h, w) < 128:
+        return {}
+    x0, y0, x1, y1 = centre_window(h, w)
+    v = features(model, np.ascontiguousarray(rgb[y0:y1, x0:x1])).vector()
+    z = fusion.z(v)
+    return {
+        "distance_ratio": fusion.distance2(v) / max(float(fusion.d2_quantiles[-1]), 1e-9),
+        "coding_cost_z": float(z[FEATURE_NAMES.index("cc0_excess")]),
+        "noise_level_z": float(z[FEATURE_NAMES.index("nlf_level")]),
+    }
+
+
 StatFn = Callable[[np.ndarray], dict[str, float]]
 # name -> whole-picture statistics of a frame read at native size (the frames the
 # tamper model reads), aggregated over the clip by the frames analyzer (median and
-# spread per statistic, in its metrics). The hook for the camera-likeness/synthetic
-# statistics of the image analyzers (issue 15): one line here once they are on main.
-FRAME_STATS: dict[str, StatFn] = {}
+# spread per statistic, in its metrics; not evidence: the camera analyzer's card
+# measures the whole-picture distance near chance once pictures are re-compressed).
+FRAME_STATS: dict[str, StatFn] = {"camera": _camera}
 
 MapFn = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 # name -> per-frame block map. One line per evidence.
@@ -217,7 +237,13 @@ class FrameSampler:
         (ox, oy), (w, h) = self.samples.tamper_origin, self.samples.tamper_size
         native = np.ascontiguousarray(rgb(self.native)[oy : oy + h, ox : ox + w])
         for name, fn in FRAME_STATS.items():
-            self._frame_stats.update({f"{name}.{k}": float(v) for k, v in fn(native).items()})
+            try:
+                values = fn(native)
+            except Exception as exc:  # a statistic that cannot read this frame
+                if len(self.samples.errors) < 3:
+                    self.samples.errors.append(f"{name} statistics: {exc}")
+                continue
+            self._frame_stats.update({f"{name}.{k}": float(v) for k, v in values.items()})
         return tamper_tiles(native)
 
     def _detect_faces(self, gray: np.ndarray) -> list[tuple[int, int, int, int]]:
