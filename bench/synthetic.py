@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from triage.analyzers import get  # noqa: E402
 from triage.analyzers.base import Context  # noqa: E402
+from triage.calibration import FileEvidence, packaged  # noqa: E402
 from triage.media import Media  # noqa: E402
 from triage.pipeline import Options, analyze_path  # noqa: E402
 from triage.scoring import AnalyzerOutcome, score_all, to_finding  # noqa: E402
@@ -38,16 +39,20 @@ def alone(path: Path) -> dict:
     """Questions scored from these two analyzers only (others neither run nor widening)."""
     media = Media.open(path)
     findings, outcomes = [], []
+    ev = FileEvidence()
     for name in ONLY:
         analyzer = get(name)
         if not analyzer.applies_to(media):
             continue
         res = analyzer.run(media, Context())
-        findings += [to_finding(name, f) for f in res.findings]
+        findings += [to_finding(name, f, packaged()) for f in res.findings]
         reason = res.skipped_reason or (res.not_checked[0] if res.not_checked else None)
         status = "skipped" if res.skipped_reason else "ok"
         outcomes.append(AnalyzerOutcome(name, status, res.examined, reason))
-    return score_all(findings, outcomes, {})
+        ev.analyzers[name] = (status, dict(res.examined))
+        for f in res.findings:
+            ev.add_finding(f.id, f.question, f.strength)
+    return score_all(findings, outcomes, ev, packaged(), {})
 
 
 def main(argv: list[str]) -> int:

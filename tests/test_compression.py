@@ -321,8 +321,17 @@ def test_originals_stay_quiet(name: str) -> None:
 )
 def test_manipulations_raise_their_finding(name: str, finding: str, original: str) -> None:
     assert finding in _ids(name)
-    score = _report(name).questions["manipulation"].score
-    assert score > _report(original).questions["manipulation"].score
+    rep = _report(name)
+    f = next(f for f in rep.findings if f.id == finding)
+    # How much a finding counts is fitted on labelled data (docs/scoring.md), not set
+    # here: the report shows its fitted term, and the score never falls below the
+    # original's when that term points towards editing.
+    assert rep.questions["manipulation"].contributions.get(finding, 0.0) == pytest.approx(
+        f.llr, abs=1e-3
+    )
+    if f.llr > 0:
+        base = _report(original).questions["manipulation"].score
+        assert rep.questions["manipulation"].score >= base
 
 
 def test_double_compression_estimates_primary_quality() -> None:

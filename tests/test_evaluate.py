@@ -370,133 +370,14 @@ def test_malformed_corpus_never_crashes_or_hangs(corpus_dir: Path) -> None:
 
 
 # ------------------------------------------------------------------------- calibration
-def _weights() -> dict:
-    return {
-        "version": "t",
-        "bands": {"strong_low": 0.8, "min_coverage": 0.3, "weak_margin": 0.02},
-        "analyzers": {
-            "alpha": {
-                "coverage_weight": {"manipulation": 1.0},
-                "unobserved": {"manipulation": [-0.2, 0.5]},
-                "clean": {"manipulation": {"llr": -0.1, "range": [-0.2, 0.0]}},
-                "findings": {
-                    "alpha.x": {
-                        "llr": 1.0,
-                        "range": [0.2, 1.8],
-                        "source": "provisional; author note",
-                    },
-                    "alpha.noisy": {"llr": 0.8, "range": [0.1, 1.5], "source": "provisional"},
-                    "alpha.never": {"llr": 0.5, "range": [0.0, 1.0], "source": "provisional"},
-                    "alpha.fixed": {
-                        "llr": 0.0,
-                        "range": [0.0, 0.0],
-                        "source": "by design: context",
-                    },
-                },
-            }
-        },
-    }
-
-
-def _training(n: int = 40) -> list[dict]:
-    recs = []
-    for i in range(n):
-        positive = i % 2 == 0
-        findings = []
-        if (positive and i % 4 == 0) or (not positive and i % 20 == 1):  # x: 10/20 pos, 2/20 neg
-            findings.append("alpha.x")
-        if i % 3 == 0:  # noisy: fires on both about equally, more on negatives
-            findings.append("alpha.noisy")
-        if i % 5 == 0:
-            findings.append("alpha.fixed")
-        rec = _rec(
-            "manipulated" if positive else "authentic",
-            0.5,
-            "insufficient-evidence",
-            findings=tuple(findings),
-        )
-        rec["analyzers"] = {"alpha": {"status": "ok", "examined": {"manipulation": 1.0}}}
-        recs.append(rec)
-    return recs
-
-
-def test_fit_counts_shrinkage_and_signs() -> None:
-    from triage.evaluate.calibrate import FitConfig, fit
-
-    recs = _training()
-    update = fit(recs, _weights(), FitConfig(k=10, margin=0.25, fit_scale=False))
-    x = update["findings"]["alpha.x"]
-    s = x["stats"]
-    assert (s["fired_pos"], s["n_pos"], s["fired_neg"], s["n_neg"]) == (10, 20, 2, 20)
-    emp = math.log((11 / 22) / (3 / 22))
-    assert s["empirical"] == pytest.approx(emp)
-    assert x["llr"] == pytest.approx(round(emp * 12 / 22, 2))  # shrink f/(f+k), f = 12
-    assert x["range"][0] <= x["llr"] <= x["range"][1] and x["range"][0] >= 0
-    assert "author note" in x["source"] and x["source"].startswith("fitted")
-    assert update["findings"]["alpha.noisy"]["llr"] >= 0.0  # sign kept: never below 0
-    assert "alpha.never" not in update["findings"] and "alpha.fixed" not in update["findings"]
-    assert update["skipped"]["alpha.fixed"] == "fixed by design"
-    clean = update["clean"]["alpha"]["manipulation"]
-    assert clean["llr"] <= 0 and clean["range"][1] <= 0
-
-
-def test_rescore_and_scale_fit_lower_the_training_loss() -> None:
-    import copy
-
-    from triage.evaluate.calibrate import FitConfig, apply_update, fit, log_loss, rescore_all
-
-    recs = _training()
-    w = _weights()
-    before = log_loss(rescore_all(recs, w), "manipulation")
-    update = fit(recs, w, FitConfig())
-    fitted = copy.deepcopy(w)
-    apply_update(fitted, update)
-    after = log_loss(rescore_all(recs, fitted), "manipulation")
-    assert after < before
-    assert 0 < update["scale"]["manipulation"] <= 1.0
-
-
 def test_rescore_reproduces_the_pipeline(tmp_path: Path) -> None:
+    from triage.calibration import load
     from triage.evaluate.calibrate import rescore
 
     items = parse_manifest(_small_files(tmp_path), tmp_path)
     for rec in run_in_process(items):
         if rec["outcome"] in ("ok", "error"):
-            assert rescore(rec) == rec["questions"]
-
-
-def test_weights_file_layout_round_trips_and_updates_only_values(tmp_path: Path) -> None:
-    from triage.evaluate.calibrate import dump_weights, weights_path, write_weights
-
-    text = weights_path().read_text("utf-8")
-    assert dump_weights(json.loads(text)) == text  # the packaged file keeps its layout
-    target = tmp_path / "weights.json"
-    target.write_text(dump_weights(_weights()))
-    update = {
-        "findings": {
-            "alpha.x": {"llr": 0.7, "range": [0.1, 1.2], "source": "fitted: test", "stats": {}},
-            "alpha.gone": {"llr": 9.0, "range": [9.0, 9.0], "source": "x", "stats": {}},
-        },
-        "clean": {"alpha": {"manipulation": {"llr": -0.3, "range": [-0.5, -0.1], "stats": {}}}},
-    }
-    data = write_weights(update, target)
-    again = json.loads(target.read_text())
-    assert again == data
-    assert again["analyzers"]["alpha"]["findings"]["alpha.x"] == {
-        "llr": 0.7,
-        "range": [0.1, 1.2],
-        "source": "fitted: test",
-    }
-    assert "alpha.gone" not in again["analyzers"]["alpha"]["findings"]  # never adds entries
-    assert again["analyzers"]["alpha"]["clean"]["manipulation"] == {
-        "llr": -0.3,
-        "range": [-0.5, -0.1],
-    }
-    assert (
-        again["analyzers"]["alpha"]["findings"]["alpha.noisy"]
-        == _weights()["analyzers"]["alpha"]["findings"]["alpha.noisy"]
-    )
-    assert not list(tmp_path.glob(".weights.*"))  # no temp file left behind
+            assert rescore(rec, load()) == rec["questions"]
 
 
 def test_training_generator_is_deterministic_and_labeled(tmp_path: Path) -> None:
@@ -535,25 +416,6 @@ def test_fixture_labels_point_at_existing_files(fixtures_dir: Path) -> None:
     items = read_manifest(fixtures_dir / "labels.tsv")
     assert all(i.path.exists() for i in items)
     assert all(i.mask.exists() for i in items if i.mask)
-
-
-def test_refit_is_idempotent_and_provisional_values_are_recoverable() -> None:
-    import copy
-
-    from triage.evaluate.calibrate import FitConfig, apply_update, fit, provisional_weights
-
-    recs, w = _training(), _weights()
-    first = fit(recs, w, FitConfig(fit_scale=False))
-    fitted = copy.deepcopy(w)
-    apply_update(fitted, first)
-    second = fit(recs, fitted, FitConfig(fit_scale=False))
-    assert {k: (v["llr"], v["range"]) for k, v in first["findings"].items()} == {
-        k: (v["llr"], v["range"]) for k, v in second["findings"].items()
-    }
-    back = provisional_weights(fitted)["analyzers"]["alpha"]["findings"]["alpha.x"]
-    assert (back["llr"], back["range"]) == (1.0, [0.2, 1.8])
-    x = fitted["analyzers"]["alpha"]["findings"]["alpha.x"]
-    assert 0 <= x["range"][0] <= 0.2 and x["range"][1] <= 1.8  # within the author's bounds
 
 
 def test_interval_coverage_counts_files_and_bins() -> None:

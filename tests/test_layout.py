@@ -43,15 +43,19 @@ def test_analyzers_import_no_other_analyzer() -> None:
 
 
 def calibrated_finding_ids(analyzer: str) -> set[str]:
-    """The finding ids the calibration data weighs for ``analyzer``.
+    """The finding ids the shipped calibration weighs for ``analyzer`` (fitted features).
 
     The one place this test reads the calibration: when its file or format changes,
     only this accessor follows.
     """
-    from triage.scoring import load_weights
+    from triage.calibration import packaged
 
-    section = load_weights()["analyzers"].get(analyzer, {})
-    return set(section.get("findings", {}))
+    return {
+        f
+        for m in packaged().models.values()
+        for f in m.features
+        if ":" not in f and f.split(".", 1)[0] == analyzer
+    }
 
 
 def _card_ids(name: str) -> set[str]:
@@ -79,8 +83,9 @@ def test_declared_finding_ids_match_calibration_and_card(name: str) -> None:
     assert declared, f"{name}: declare finding_ids"
     assert len(declared) == len(get(name).finding_ids), f"{name}: an id is declared twice"
     assert all(i.startswith(f"{name}.") for i in declared)
+    # A declared id the calibration has no data for (it never fired where it was fitted)
+    # widens the interval instead of weighing; one it weighs must be declared.
     calibrated = calibrated_finding_ids(name)
-    assert declared - calibrated == set(), f"{name}: declared but not weighed"
     assert calibrated - declared == set(), f"{name}: weighed but never emitted"
     card = _card_ids(name)
     assert declared - card == set(), f"{name}: declared but not in docs/analyzers/{name}.md"

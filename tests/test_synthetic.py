@@ -20,6 +20,7 @@ from PIL import Image
 from triage.analyzers.base import Context
 from triage.analyzers.credentials import CredentialsAnalyzer
 from triage.analyzers.generator import GeneratorAnalyzer
+from triage.calibration import FileEvidence, packaged
 from triage.forensics.c2pa import compare_thumbnail
 from triage.forensics.genmeta import (
     classify_source_type,
@@ -57,15 +58,19 @@ def _isolated(path: Path, options: dict[str, Any] | None = None):
     media = Media.open(path)
     ctx = Context(options=dict(options or {}))
     findings, outcomes = [], []
+    ev = FileEvidence()
     for analyzer in (CredentialsAnalyzer(), GeneratorAnalyzer()):
         if not analyzer.applies_to(media):
             continue
         res = analyzer.run(media, ctx)
-        findings += [to_finding(analyzer.name, f) for f in res.findings]
+        findings += [to_finding(analyzer.name, f, packaged()) for f in res.findings]
         reason = res.skipped_reason or (res.not_checked[0] if res.not_checked else None)
         status = "skipped" if res.skipped_reason else "ok"
         outcomes.append(AnalyzerOutcome(analyzer.name, status, res.examined, reason))
-    return score_all(findings, outcomes, {})
+        ev.analyzers[analyzer.name] = (status, dict(res.examined))
+        for f in res.findings:
+            ev.add_finding(f.id, f.question, f.strength)
+    return score_all(findings, outcomes, ev, packaged(), {})
 
 
 def _ids(report) -> set[str]:

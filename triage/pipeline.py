@@ -6,16 +6,20 @@ one-line message and the others go on. Nothing here knows what an analyzer does.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from triage.analyzers import select
 from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context
 from triage.analyzers.options import AnalyzerOptions
+from triage.calibration import Calibration, FileEvidence
+from triage.calibration import load as load_calibration
 from triage.errors import MediaError, one_line
 from triage.fileio import atomic_file
 from triage.media import DEFAULT_MAX_BYTES, DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_PIXELS, Media
@@ -23,6 +27,7 @@ from triage.report import (
     QUESTIONS,
     AnalyzerRun,
     ArtifactRef,
+    CalibrationInfo,
     ErrorEntry,
     FileInfo,
     Finding,
@@ -44,6 +49,8 @@ class Options:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES  # full-resolution decode budget
     prior: dict[str, float] = field(default_factory=dict)
+    # Calibration file (None: $TRIAGE_CALIBRATION, else the packaged one).
+    calibration: str | Path | None = None
     db_path: str | Path | None = None
     debug: bool = False
     # Typed per analyzer (AnalyzerOptions); a mapping of dotted keys is parsed.
@@ -93,6 +100,7 @@ def analyze_path_with_pictures(path: str | Path, options: Options | None = None)
     opts = options or Options()
     started = time.perf_counter()
     analyzers = select(opts.only, opts.skip)  # ValueError for unknown names: a usage error
+    load_calibration(opts.calibration)  # ValueError for a bad calibration file: a usage error
     with captured() as library_warnings:
         try:
             media = Media.open(
@@ -147,6 +155,8 @@ def analyze_media_with_pictures(
     runs: list[AnalyzerRun] = []
     findings: list[Finding] = []
     outcomes: list[AnalyzerOutcome] = []
+    evidence = FileEvidence()
+    calibration = load_calibration(opts.calibration)
     errors: list[ErrorEntry] = []
     produced: list[tuple[str, Artifact]] = []
     header_error = media.video_header_error
@@ -168,9 +178,13 @@ def analyze_media_with_pictures(
             if entry.stage != "decode" or not any(e.message == entry.message for e in errors):
                 errors.append(entry)
         runs.append(run)
+        evidence.analyzers[analyzer.name] = (run.status, dict(result.examined) if result else {})
         if result is None:
             outcomes.append(AnalyzerOutcome(analyzer.name, run.status, {}, run.message))
             continue
+        evidence.metrics[analyzer.name] = _scalars(result.metrics)
+        for raw in result.findings:
+            evidence.add_finding(raw.id, raw.question, raw.strength)
         outcomes.append(
             AnalyzerOutcome(
                 analyzer.name,
@@ -179,7 +193,7 @@ def analyze_media_with_pictures(
                 result.skipped_reason or (result.not_checked[0] if result.not_checked else None),
             )
         )
-        findings.extend(to_finding(analyzer.name, raw) for raw in result.findings)
+        findings.extend(to_finding(analyzer.name, raw, calibration) for raw in result.findings)
         produced.extend((analyzer.name, art) for art in result.artifacts)
     _check_decodes(media, errors)
     for a in (a for a in analyzers if not a.applies_to(media)):
@@ -192,7 +206,7 @@ def analyze_media_with_pictures(
                 message=f"does not apply to {media.format} files",
             )
         )
-    questions = score_all(findings, outcomes, opts.prior)
+    questions = score_all(findings, outcomes, evidence, calibration, opts.prior)
     report = Report(
         tool=ToolInfo(version=__version__),
         file=_file_info(media, display_path),
@@ -204,6 +218,7 @@ def analyze_media_with_pictures(
         analyzers=runs,
         artifacts=[],
         errors=errors,
+        calibration=calibration_info(calibration),
     )
     if opts.with_metadata:
         from triage.metadump import dump
@@ -230,6 +245,23 @@ def _thumbnail(media: Media, opts: Options) -> bytes | None:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "JPEG", quality=80, optimize=True)
     return buf.getvalue()
+
+
+def calibration_info(calibration: Calibration) -> CalibrationInfo:
+    return CalibrationInfo(
+        name=calibration.name,
+        version=calibration.version,
+        sha256=calibration.sha256,
+        source=calibration.source,
+    )
+
+
+def _scalars(metrics: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for key, value in metrics.items():
+        if isinstance(value, (bool, int, float)) and math.isfinite(float(value)):
+            out[str(key)] = float(value)
+    return out
 
 
 def _check_decodes(media: Media, errors: list[ErrorEntry]) -> None:
@@ -397,7 +429,13 @@ def failed_report(
     path: str, message: str, started: float, opts: Options, stage: str = "open"
 ) -> Report:
     """The report of a file that could not be analyzed at all."""
-    questions = score_all([], [], opts.prior)
+    try:
+        calibration = load_calibration(opts.calibration)
+    except ValueError:
+        from triage.calibration import packaged
+
+        calibration = packaged()
+    questions = score_all([], [], FileEvidence(), calibration, opts.prior)
     info = FileInfo(path=path, extension=Path(path).suffix.lower() or None)
     try:
         st = Path(path).stat()
@@ -415,4 +453,5 @@ def failed_report(
         questions=questions,
         attention=0.0,
         errors=[ErrorEntry(stage=stage, message=message)],
+        calibration=calibration_info(calibration),
     )

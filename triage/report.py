@@ -90,6 +90,12 @@ class QuestionResult(_Model):
     )
     prior: float = Field(ge=0.0, le=1.0)
     statement: str
+    contributions: dict[str, float] = Field(
+        default_factory=dict,
+        description="Additive log-odds terms of the fitted fusion (calibration file): "
+        "`intercept`, each finding id (coef x strength), `ANALYZER:examined` and "
+        "`ANALYZER:metric:NAME`. Their sum is mapped to the score by the calibration.",
+    )
 
 
 class AnalyzerRun(_Model):
@@ -115,6 +121,13 @@ class ArtifactRef(_Model):
         description="Drawn from the file's pixels (heatmap, overlay, contact sheet); "
         "false for charts such as a video timeline. --no-pixels omits those that are true.",
     )
+
+
+class CalibrationInfo(_Model):
+    name: str
+    version: str
+    sha256: str = Field(description="SHA-256 of the calibration file's text.")
+    source: str = Field(description="`triage/data/calibration.json` or the file given.")
 
 
 class ErrorEntry(_Model):
@@ -146,6 +159,10 @@ class Report(_Model):
         description="Every metadata tag, keyed 'Group:Tag' as exiftool -j -G writes them "
         "(File, EXIF, GPS, MakerNotes, XMP, IPTC, ICC_Profile, PNG, QuickTime, C2PA). "
         "Only with --with-metadata (added in 1.1).",
+    )
+    calibration: CalibrationInfo | None = Field(
+        default=None,
+        description="The calibration that turned findings into scores (added in 1.1).",
     )
 
     @property

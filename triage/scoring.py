@@ -1,91 +1,58 @@
-"""Per-question fusion of findings into a score, an interval, a band and a statement.
+"""Per-question scores, intervals, bands and statements from a fitted calibration.
 
-Method (docs/scoring.md has the numbers and where each came from):
+The numbers come from a calibration file (:mod:`triage.calibration`; docs/scoring.md):
 
-* every finding's log-likelihood ratio (LLR) and range come from the weights file
-  (``triage/data/weights.json``), scaled by the analyzer's ``strength``;
-* within one analyzer, same-direction findings are combined by the strongest, not
-  summed (they often see one defect twice); across analyzers they are summed;
-* an analyzer that examined a question and found nothing contributes its "clean"
-  LLR, scaled by how much it examined; silence from an analyzer that could not look
-  is not evidence;
-* the interval carries the finding ranges through the same sum, as independent
-  deviations added in quadrature, and is widened the same way by what each missing
-  analyzer could have said (its ``unobserved`` range);
-* the band reads the interval, not the point.
+* each finding's ``llr`` in the report is its additive term ``coef * strength`` in the
+  question's fitted log-odds (0, with a range of +-1 per unit of strength, for a finding
+  the calibration does not know); the examined shares and raw metrics add their own
+  terms (``contributions``);
+* the summed log-odds is calibrated (Venn-Abers on held-out scores) into a probability
+  at balanced classes, then moved to the stated prior;
+* the interval is the union of the Venn-Abers pair, a Jeffreys interval on the positive
+  rate of comparable calibration files, and the spread when the analyzers that could not
+  run are given outputs drawn from files where they did;
+* the band reads the interval and the coverage, never the point alone.
+
+Scoring takes the calibration as an argument; :func:`triage.calibration.load` gives the
+packaged one or the file named by ``--calibration`` / ``TRIAGE_CALIBRATION``.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
-from typing import Any
 
 from triage.analyzers.base import RawFinding
+from triage.calibration import (
+    UNKNOWN_LLR,
+    Calibration,
+    FileEvidence,
+    logit,
+    shift,
+    sigmoid,
+)
 from triage.report import QUESTIONS, Band, Finding, Question, QuestionResult
 
 NEUTRAL = 0.5
-_UNKNOWN_RANGE = (-1.0, 1.0)
+__all__ = ["NEUTRAL", "AnalyzerOutcome", "attention", "logit", "score_all", "sigmoid", "to_finding"]
 
 
-@cache
-def load_weights() -> dict[str, Any]:
-    text = resources.files("triage.data").joinpath("weights.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
-
-
-def sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-9), 1 - 1e-9)
-    return math.log(p / (1 - p))
-
-
-def finding_weight(finding_id: str) -> tuple[float, tuple[float, float]] | None:
-    """(llr, (low, high)) for a finding id, or None if the weights file lacks it."""
-    analyzer = finding_id.split(".", 1)[0]
-    entry = load_weights()["analyzers"].get(analyzer, {}).get("findings", {}).get(finding_id)
-    if entry is None:
-        return None
-    lo, hi = entry["range"]
-    return float(entry["llr"]), (float(lo), float(hi))
-
-
-def to_finding(analyzer: str, raw: RawFinding) -> Finding:
-    """Attach the calibrated LLR (scaled by ``strength``) to an analyzer's raw finding.
-
-    The LLR and the far end of its range scale with ``strength``; below 1 the near
-    end (the one closest to "no evidence") scales with its square, because an
-    instance the analyzer itself rates as weaker than typical is also less certain.
-    """
-    weight = finding_weight(raw.id)
+def to_finding(analyzer: str, raw: RawFinding, calibration: Calibration) -> Finding:
+    """The report's finding: the analyzer's raw finding with its fitted log-odds term."""
     s = max(0.0, float(raw.strength))
-    if weight is None:
-        llr, (lo, hi) = 0.0, _UNKNOWN_RANGE
-    else:
-        near = s * s if s < 1 else s
-        base_lo, base_hi = weight[1]
-        if weight[0] >= 0:
-            lo, hi = base_lo * near, base_hi * s
-        else:
-            lo, hi = base_lo * s, base_hi * near
-        llr = weight[0] * s
-    lo, hi = min(lo, hi, llr), max(lo, hi, llr)
+    model = calibration.models.get(raw.question)
+    spread = 0.0 if raw.id in calibration.facts else UNKNOWN_LLR * s
+    llr, lo, hi = 0.0, -spread, spread
+    if model is not None and raw.id in model.features:
+        i = model.features.index(raw.id)
+        llr = model.coef[i] * s
+        a, b = model.coef_range[i]
+        lo, hi = min(a * s, b * s, llr), max(a * s, b * s, llr)
     return Finding(
         id=raw.id,
         analyzer=analyzer,
         question=raw.question,
-        llr=round(llr, 4),
-        llr_range=(round(lo, 4), round(hi, 4)),
+        llr=round(llr + 0.0, 4),
+        llr_range=(round(lo + 0.0, 4), round(hi + 0.0, 4)),
         title=raw.title,
         detail=raw.detail,
         evidence=raw.evidence,
@@ -102,47 +69,19 @@ class AnalyzerOutcome:
     reason: str | None = None  # why it could not examine (for the statement)
 
 
-@dataclass
-class _Contribution:
-    llr: float
-    lo: float
-    hi: float
-
-
-def _combine(findings: list[Finding]) -> _Contribution:
-    pos = [f for f in findings if f.llr > 0]
-    neg = [f for f in findings if f.llr < 0]
-    llr = lo = hi = 0.0
-    if pos:
-        top = max(pos, key=lambda f: f.llr)
-        llr, lo, hi = llr + top.llr, lo + top.llr_range[0], hi + top.llr_range[1]
-    if neg:
-        low = min(neg, key=lambda f: f.llr)
-        llr, lo, hi = llr + low.llr, lo + low.llr_range[0], hi + low.llr_range[1]
-    return _Contribution(llr, lo, hi)
-
-
 def score_question(
     question: Question,
     findings: list[Finding],
     outcomes: list[AnalyzerOutcome],
+    evidence: FileEvidence,
+    calibration: Calibration,
     prior: float = NEUTRAL,
 ) -> QuestionResult:
-    weights = load_weights()
-    bands_cfg = weights["bands"]
-    prior_lo = logit(prior)
-    total = prior_lo
-    # Squared downward / upward deviations from the point, summed in quadrature: the
-    # analyzers' uncertainties are independent, so adding their worst cases linearly
-    # (every analyzer wrong in the same direction at once) made every interval span
-    # most of the range.
-    down2 = up2 = 0.0
+    bands_cfg = calibration.bands
     cover_num = cover_den = 0.0
     gaps: list[tuple[float, str]] = []
-    drivers: list[tuple[float, Finding]] = []
     for outcome in outcomes:
-        cfg = weights["analyzers"].get(outcome.name, {})
-        w = float(cfg.get("coverage_weight", {}).get(question, 0.0))
+        w = calibration.coverage_weight.get(outcome.name, {}).get(question, 0.0)
         if w <= 0:
             continue
         examined = min(max(outcome.examined.get(question, 0.0), 0.0), 1.0)
@@ -150,35 +89,25 @@ def score_question(
             examined = 0.0
         cover_den += w
         cover_num += w * examined
-        mine = [f for f in findings if f.analyzer == outcome.name and f.question == question]
-        if mine:
-            c = _combine(mine)
-            drivers.extend((abs(f.llr), f) for f in mine if f.llr != 0)
-        else:
-            clean = cfg.get("clean", {}).get(question)
-            if clean and examined > 0:
-                c = _Contribution(
-                    clean["llr"] * examined,
-                    clean["range"][0] * examined,
-                    clean["range"][1] * examined,
-                )
-            else:
-                c = _Contribution(0.0, 0.0, 0.0)
-        total += c.llr
-        down2 += max(c.llr - c.lo, 0.0) ** 2
-        up2 += max(c.hi - c.llr, 0.0) ** 2
-        gap = 1.0 - examined
-        unobserved = cfg.get("unobserved", {}).get(question)
-        if gap > 0 and unobserved:
-            down2 += (gap * min(unobserved[0], 0.0)) ** 2
-            up2 += (gap * max(unobserved[1], 0.0)) ** 2
-            width = gap * (unobserved[1] - unobserved[0])
-            gaps.append((width, _gap_reason(outcome, question, examined)))
+        if examined < 1.0:
+            gaps.append((w * (1.0 - examined), _gap_reason(outcome, question, examined)))
     coverage = cover_num / cover_den if cover_den else 0.0
-    score = sigmoid(total)
-    interval = (sigmoid(total - math.sqrt(down2)), sigmoid(total + math.sqrt(up2)))
-    band = _band(score, interval, coverage, bands_cfg)
-    statement = _statement(question, band, score, interval, drivers, gaps, coverage)
+    est = calibration.estimate(question, evidence)
+    contributions: dict[str, float] = {}
+    if est is None or cover_den == 0:
+        score, interval = NEUTRAL, (0.0, 1.0)
+        if est is not None:
+            score = est.score
+    else:
+        score, interval = est.score, est.interval
+        contributions = {"intercept": calibration.models[question].intercept}
+        contributions.update(est.contributions)
+    score = shift(score, prior)
+    interval = (min(shift(interval[0], prior), score), max(shift(interval[1], prior), score))
+    band = _band(score, interval, coverage, question, outcomes, bands_cfg)
+    drivers = [(abs(f.llr), f) for f in findings if f.question == question and f.llr != 0]
+    unknown = est.unknown if est is not None else []
+    statement = _statement(question, band, score, interval, drivers, gaps, coverage, unknown)
     return QuestionResult(
         score=round(score, 4),
         interval=(round(interval[0], 4), round(interval[1], 4)),
@@ -186,6 +115,7 @@ def score_question(
         coverage=round(coverage, 3),
         prior=round(prior, 4),
         statement=statement,
+        contributions={k: round(v + 0.0, 4) for k, v in contributions.items()},
     )
 
 
@@ -200,7 +130,12 @@ def _gap_reason(outcome: AnalyzerOutcome, question: str, examined: float) -> str
 
 
 def _band(
-    score: float, interval: tuple[float, float], coverage: float, cfg: dict[str, float]
+    score: float,
+    interval: tuple[float, float],
+    coverage: float,
+    question: str,
+    outcomes: list[AnalyzerOutcome],
+    cfg: dict[str, float],
 ) -> Band:
     low, high = interval
     if low >= cfg["strong_low"]:
@@ -211,9 +146,22 @@ def _band(
         return "insufficient-evidence"
     if score > NEUTRAL + cfg["weak_margin"]:
         return "weak-indicators"
-    if high < NEUTRAL:
+    if (
+        high < NEUTRAL
+        and coverage >= cfg.get("clear_min_coverage", 0.0)
+        and _metadata_read(question, outcomes)
+    ):
         return "no-indicators"
     return "insufficient-evidence"
+
+
+def _metadata_read(question: str, outcomes: list[AnalyzerOutcome]) -> bool:
+    """A clean result needs the file's metadata to have been read: absence of evidence
+    on a stripped file is not evidence of authenticity (DESIGN.md)."""
+    for o in outcomes:
+        if o.name == "metadata":
+            return o.status == "ok" and o.examined.get(question, 0.0) >= 0.5
+    return True  # no metadata analyzer applies (e.g. a plug-in set without it)
 
 
 _ASKS = {
@@ -231,6 +179,7 @@ def _statement(
     drivers: list[tuple[float, Finding]],
     gaps: list[tuple[float, str]],
     coverage: float,
+    unknown: list[str],
 ) -> str:
     drivers.sort(key=lambda d: -d[0])
     pos = [f for _, f in drivers if f.llr > 0][:2]
@@ -250,6 +199,8 @@ def _statement(
     gaps.sort(key=lambda g: -g[0])
     if gaps:
         doubt.append("not checked: " + "; ".join(g[1] for g in gaps[:2]))
+    if unknown:
+        doubt.append("the calibration has no data for " + ", ".join(unknown[:2]))
     elif pos and interval[1] - interval[0] > 0.3:
         doubt.append("these findings also have innocent causes (see each analyzer's card)")
     if not pos and band == "no-indicators":
@@ -266,9 +217,16 @@ def _lc(text: str) -> str:
 
 
 def score_all(
-    findings: list[Finding], outcomes: list[AnalyzerOutcome], priors: dict[str, float]
+    findings: list[Finding],
+    outcomes: list[AnalyzerOutcome],
+    evidence: FileEvidence,
+    calibration: Calibration,
+    priors: dict[str, float],
 ) -> dict[Question, QuestionResult]:
-    return {q: score_question(q, findings, outcomes, priors.get(q, NEUTRAL)) for q in QUESTIONS}
+    return {
+        q: score_question(q, findings, outcomes, evidence, calibration, priors.get(q, NEUTRAL))
+        for q in QUESTIONS
+    }
 
 
 def attention(results: dict[Question, QuestionResult]) -> float:

@@ -7,10 +7,11 @@ metrics, artifacts, and which questions it could actually examine on this file
 (``examined``). It knows nothing of other
 analyzers, of scoring or of output formats.
 
-A finding's strength is not invented by the analyzer: its log-likelihood ratio
-comes from ``triage/data/weights.json`` under the finding's id (measured by the
-evaluation harness). An analyzer may scale it with ``strength`` (0..1+) when its
-own statistic says the effect is weaker or stronger than typical.
+A finding's weight is not invented by the analyzer: its log-odds contribution is
+fitted on labelled data and kept in the calibration file (``triage/data/calibration.json``)
+under the finding's id; every id an analyzer can emit is declared in its
+``finding_ids``. An analyzer reports ``strength`` (0..1+) when its own
+statistic says the effect is weaker or stronger than typical; it is the feature value.
 """
 
 from __future__ import annotations

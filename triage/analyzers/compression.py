@@ -9,7 +9,7 @@ pixels carry an earlier JPEG compression (hidden history), and if they do, the
 same localized checks against that earlier compression.
 
 Re-encoding is processing, not proof of editing: the global findings carry small
-likelihood ratios whose low end is about zero (weights.json). The pure functions
+log-odds fitted in the calibration file. The pure functions
 live in :mod:`triage.forensics.jpeg`, :mod:`triage.forensics.dct` and
 :mod:`triage.forensics.ela`; docs/analyzers/compression.md is the card.
 """

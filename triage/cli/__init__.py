@@ -42,6 +42,7 @@ def _root(
 
 
 # One line per command module; each module adds its commands to ``app``.
+from triage.cli import calibrate as _calibrate  # noqa: E402
 from triage.cli import check as _check  # noqa: E402
 from triage.cli import db as _db  # noqa: E402
 from triage.cli import evaluate as _evaluate  # noqa: E402
@@ -49,7 +50,7 @@ from triage.cli import info as _info  # noqa: E402
 from triage.cli import meta as _meta  # noqa: E402
 from triage.cli import scan as _scan  # noqa: E402
 
-for _module in (_check, _db, _evaluate, _info, _meta, _scan):
+for _module in (_check, _calibrate, _db, _evaluate, _info, _meta, _scan):
     _module.register(app)
 
 

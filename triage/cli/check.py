@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from triage.cli.common import (
+    CALIBRATION_OPTION,
     DB_OPTION,
     DEBUG_OPTION,
     MAX_DECODED_OPTION,
@@ -104,6 +105,7 @@ def check_command(
     only: list[str] | None = ONLY_OPTION,
     skip: list[str] | None = SKIP_OPTION,
     prior: list[str] | None = PRIOR_OPTION,
+    calibration: Path | None = CALIBRATION_OPTION,
     db: Path | None = DB_OPTION,
     max_pixels: int = MAX_PIXELS_OPTION,
     max_decoded_mb: int = MAX_DECODED_OPTION,
@@ -129,10 +131,9 @@ def check_command(
 ) -> None:
     """Analyze files and report findings and scores for each of the three questions.
 
-    Each file gets a score with an interval and a band for manipulation, synthetic and
-    provenance; the findings behind them; and what could not be checked. Bad files get a
-    one-line error entry and the others go on. Bands: insufficient-evidence, no-indicators,
-    weak-indicators, notable-indicators, strong-indicators. None of them is a verdict.
+    Each file gets per question (manipulation, synthetic, provenance) a score, an interval,
+    a band (insufficient-evidence, no-, weak-, notable-, strong-indicators; none is a
+    verdict), the findings behind them and what was not checked; bad files get an error line.
     """
     if fmt is None:
         if output is not None:
@@ -150,6 +151,7 @@ def check_command(
         video_frames=video_frames,
         debug=debug,
         trust_anchors=trust_anchors,
+        calibration=calibration,
         artifacts_dir=artifacts,
         keep_artifacts=html is not None or fmt is OutputFormat.html,
         threads=jobs,

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from triage.pipeline import Options
 
 __all__ = [
+    "CALIBRATION_OPTION",
     "DB_OPTION",
     "DEBUG_OPTION",
     "MAX_DECODED_OPTION",
@@ -46,6 +47,13 @@ PRIOR_OPTION = typer.Option(
     "--prior",
     help="Prior probability, QUESTION=P or P for all (default 0.5). Base rates differ "
     "between a newsroom inbox and a moderation queue; the report states the prior used.",
+)
+CALIBRATION_OPTION = typer.Option(
+    None,
+    "--calibration",
+    envvar="TRIAGE_CALIBRATION",
+    help="Calibration file (from `triage calibrate`) instead of the packaged one; "
+    "every report names the calibration it used.",
 )
 DB_OPTION = typer.Option(
     None, "--db", envvar="TRIAGE_DB", help="Reference hash store (SQLite) for provenance."
@@ -157,6 +165,7 @@ def build_options(
     no_pixels: bool,
     video_frames: int | None,
     debug: bool,
+    calibration: Path | None = None,
     analyzer_options: dict[str, Any] | None = None,
     trust_anchors: Path | None = None,
     **more: Any,
@@ -166,7 +175,7 @@ def build_options(
     ``analyzer_options``: more dotted analyzer options (``{"credentials.trust_anchors":
     ...}``); ``trust_anchors``: the ``--trust-anchors`` PEM file; ``more``: the pipeline
     options only one command has. Unknown analyzers or analyzer options, bad priors and
-    an unreadable PEM raise the usage error (exit 2)."""
+    an unreadable PEM or calibration file raise the usage error (exit 2)."""
     from triage.analyzers import select
     from triage.analyzers.options import AnalyzerOptions
     from triage.pipeline import Options
@@ -183,12 +192,16 @@ def build_options(
             prior=parse_priors(prior),
             db_path=db,
             debug=debug,
+            calibration=calibration,
             analyzer_options=AnalyzerOptions.of(
                 {"video.frames": video_frames, **(analyzer_options or {})}
             ),
             **more,
         )
         select(options.only, options.skip)
+        from triage.calibration import load as load_calibration
+
+        load_calibration(options.calibration)  # a missing or malformed file: exit 2
     except (ValueError, typer.BadParameter) as exc:
         raise usage_error(str(exc)) from None
     return options

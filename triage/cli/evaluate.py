@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from triage.cli.common import split_names, usage_error, write_atomic
+from triage.cli.common import CALIBRATION_OPTION, split_names, usage_error, write_atomic
 
 EXAMPLES = """Examples:
 
@@ -48,6 +48,7 @@ def evaluate_command(
     only: list[str] | None = typer.Option(None, "--only", help="Run only these analyzers."),
     skip: list[str] | None = typer.Option(None, "--skip", help="Do not run these analyzers."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No tables on stdout."),
+    calibration: Path | None = CALIBRATION_OPTION,
 ) -> None:
     """Run the pipeline over a labeled manifest and report how well its scores and bands
     hold up: ROC AUC, band rates per label, how often a band's claim is right,
@@ -69,10 +70,13 @@ def evaluate_command(
             max_memory_mb=max_memory or None,
             only=split_names(only),
             skip=split_names(skip),
+            calibration=str(calibration) if calibration else None,
         )
         from triage.analyzers import select
+        from triage.calibration import load as load_calibration
 
         select(options.only, options.skip)
+        load_calibration(options.calibration)
     except (ManifestError, ValueError) as exc:
         raise usage_error(str(exc)) from None
     if not items:
@@ -84,6 +88,11 @@ def evaluate_command(
             err=True,
         )
 
+    if calibration is not None:
+        import os
+
+        # The tables name and read the same calibration as the workers' reports.
+        os.environ["TRIAGE_CALIBRATION"] = str(calibration)
     records = _run(items, options, run_manifest, show=sys.stderr.isatty() and not quiet)
 
     from triage.evaluate import report as rep
@@ -128,26 +137,24 @@ def _meta(options) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
     from triage import __version__
     from triage.analyzers import select
-    from triage.scoring import load_weights
+    from triage.calibration import load as load_calibration
 
-    weights = load_weights()
+    cal = load_calibration(options.calibration)
     return {
         "command": "triage " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "triage version": __version__,
-        "weights": _weights_summary(weights),
+        "calibration": _calibration_summary(cal),
         "analyzers": ", ".join(a.name for a in select(options.only, options.skip))
         or "none registered",
         "per-file timeout": f"{options.timeout:g} s",
     }
 
 
-def _weights_summary(weights: dict) -> str:  # type: ignore[type-arg]
-    entries = [
-        e for a in weights.get("analyzers", {}).values() for e in a.get("findings", {}).values()
-    ]
-    fitted = sum(1 for e in entries if str(e.get("source", "")).startswith("fitted"))
+def _calibration_summary(cal) -> str:  # type: ignore[no-untyped-def]
+    fit = cal.data.get("data", {}).get("fit", {})
     return (
-        f"triage/data/weights.json ({weights.get('version', '?')}): {fitted} of {len(entries)} "
-        "finding weights fitted by bench/calibrate.py, the rest provisional (docs/scoring.md)"
+        f"{cal.source} ({cal.name} {cal.version}, sha256 {cal.sha256[:12]}): fitted on "
+        f"{fit.get('files', '?')} files from {fit.get('sources', '?')} sources "
+        "(docs/scoring.md)"
     )

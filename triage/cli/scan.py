@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from triage.cli.common import (
+    CALIBRATION_OPTION,
     DB_OPTION,
     DEBUG_OPTION,
     MAX_DECODED_OPTION,
@@ -123,6 +124,7 @@ def scan_command(
     only: list[str] | None = ONLY_OPTION,
     skip: list[str] | None = SKIP_OPTION,
     prior: list[str] | None = PRIOR_OPTION,
+    calibration: Path | None = CALIBRATION_OPTION,
     max_pixels: int = MAX_PIXELS_OPTION,
     max_decoded_mb: int = MAX_DECODED_OPTION,
     max_memory: int | None = MAX_MEMORY_OPTION,
@@ -170,6 +172,7 @@ def scan_command(
         trust_anchors=trust_anchors,
         max_decoded_bytes=max_decoded_mb * 2**20,
         max_memory_mb=memory_cap(max_memory, jobs or default_jobs()),
+        calibration=calibration,
     )
     if resume and output is None:
         raise usage_error("--resume needs --output FILE.jsonl (the file to resume)")

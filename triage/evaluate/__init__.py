@@ -7,5 +7,6 @@
   per-finding likelihood ratios, reliability bins and localization IoU;
 * :mod:`triage.evaluate.report` renders them as text, JSON, Markdown and a
   reliability diagram (PNG);
-* :mod:`triage.evaluate.calibrate` fits the weights file from labeled training data.
+* :mod:`triage.evaluate.calibrate` fits a calibration file (:mod:`triage.calibration`)
+  from labeled records.
 """

@@ -1,490 +1,465 @@
-"""Fit the scoring weights (finding LLRs, their ranges, and "clean" LLRs) from labeled runs.
+"""Fit a calibration (``triage/calibration.py`` reads it) from labelled evaluation records.
 
-Method (docs/scoring.md describes it with the resulting numbers):
+Per question (positives and negatives as in :mod:`triage.evaluate.metrics`):
 
-1. Per finding id, on the training files whose analyzer examined the finding's
-   question: ``a`` of ``P`` positives and ``b`` of ``N`` negatives fired. The
-   empirical LLR is ``log(((a+1)/(P+2)) / ((b+1)/(N+2)))`` (add-one smoothing). Its
-   range is the 5th-95th percentile over a bootstrap of the files.
-2. Small counts shrink toward 0: both are multiplied by ``f / (f + k)`` where
-   ``f = a + b`` is how often the finding fired at all; ``k`` is chosen from
-   (2, 5, 10, 20) by 5-fold cross-validated log loss on the training files
-   (:func:`choose_k`, folds keep a scene and its edit together).
-3. Bounds (:func:`_bounded`): a finding meant as evidence *for* (provisional LLR
-   > 0) keeps LLR and range within [0, provisional high] and a low end no higher
-   than the provisional one; evidence *against* is mirrored. The range is first
-   widened by ``margin`` on each side. So the fit can make a number less decisive
-   freely, but more decisive only up to the author's bound: an author's low end of 0
-   records innocent causes (platform re-compression, resizing) that synthetic scenes
-   under-represent, and synthetic scenes separate edits more cleanly than photos.
-4. "Clean" per analyzer and question: the same from how often the analyzer stayed
-   silent having examined, on positives and negatives; silence is weak evidence, so
-   the LLR stays in [-0.5, 0] and the range in [-1, 0] with its high end at 0.
-5. Summing per-finding LLRs across analyzers double-counts correlated evidence
-   (naive Bayes). A single factor per question, ``scale`` in (0, 1], multiplies every
-   fitted LLR and range; it minimizes the log loss of the re-scored training files.
+1. **Features** (:func:`design`): for every analyzer that speaks to the question (a
+   coverage weight in ``triage/data/analyzers.json``) its examined share, the strength
+   of each of its finding ids that fired at least ``min_fired`` times in the data (0
+   when absent), and the scalar metrics named in ``FitConfig.metrics``.
+2. **Fusion**: class-balanced logistic regression with an L2 penalty on standardised
+   features (own L-BFGS fit, :func:`logistic_fit`); the penalty is chosen from
+   ``FitConfig.penalties`` by log loss over folds that keep a source together. The
+   coefficients are mapped back to raw feature units so that ``coef * x`` is each
+   feature's additive log-odds. Their ranges are the 5-95% of a bootstrap over sources.
+3. **Calibration scores**: each file's fused score from the fold that did not see its
+   source (cross-fitting); the calibration file keeps them with the labels, for the
+   Venn-Abers calibration and the neighbourhood interval at scoring time.
+4. **Redraw pools**: per analyzer, feature rows of files where it examined everything.
 
-Findings that fired fewer than ``min_fired`` times, questions without both positives
-and negatives in the training data, and entries whose source says "by design" or
-"by construction" keep their provisional numbers. Nothing is fitted on the files
-evaluated in docs/evaluation.md.
+Nothing here reads files: records come from ``triage.evaluate.runner`` (``triage
+calibrate`` and ``bench/calibrate.py`` produce them).
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import math
-import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
 from typing import Any
 
-from triage.evaluate.metrics import examined_share, scored, smoothed_llr
-from triage.fileio import write_atomic
+from triage.calibration import FORMAT, Calibration, FileEvidence, feature_names
+from triage.evaluate.metrics import scored
+from triage.report import QUESTIONS
 
 Record = dict[str, Any]
-FIXED_SOURCES = ("by design", "by construction")
-_PRIOR_NOTE = " | prior note: "
 
 
 @dataclass
 class FitConfig:
-    k: float = 10.0  # shrinkage: weight f / (f + k) for a finding that fired f times
-    min_fired: int = 3
-    margin: float = 0.25  # widening of each fitted range, both sides
-    n_boot: int = 300
-    alpha: float = 1.0  # additive smoothing
+    penalties: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0)  # L2 strength (lambda)
+    folds: int = 10
+    min_fired: int = 2
+    n_boot: int = 40
+    redraw_rows: int = 48
+    interval_mass: float = 0.9  # of the Jeffreys interval on a neighbourhood's rate
+    average_folds: bool = True  # ship the mean of the fold models (see fit_question)
+    # Penalise towards the authors' provisional LLRs (analyzers.json prior_llr), not 0.
+    prior_centres: bool = True
     seed: int = 0
-    label: str = "generated training set"  # for the source strings
-    fit_scale: bool = True
+    # Raw metrics used as features, per analyzer (when an analyzer reports them).
+    metrics: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {
+            "tamper": ("image_score", "p99_tile", "area"),
+            "noise": ("log_ratio_spread",),
+            "resampling": ("global_peak_ratio",),
+        }
+    )
 
 
-# ------------------------------------------------------------------------- weights file
-def weights_path() -> Path:
-    from importlib import resources
-
-    return Path(str(resources.files("triage.data").joinpath("weights.json")))
-
-
-def dump_weights(data: dict[str, Any]) -> str:
-    """The weights file's layout: indent 2, each analyzer's coverage/unobserved/clean on
-    one line, each finding entry on one line."""
-
-    def one(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-
-    def block(obj: dict[str, Any], depth: int, key: str) -> str:
-        if depth >= 3 and key != "findings":
-            return one(obj)
-        pad = "  " * (depth + 1)
-        items = []
-        for k, v in obj.items():
-            text = block(v, depth + 1, k) if isinstance(v, dict) else one(v)
-            items.append(f"{pad}{json.dumps(k)}: {text}")
-        if not items:
-            return "{}"
-        return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}"
-
-    return block(data, 0, "") + "\n"
-
-
-def write_weights(update: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
-    """Apply a fitted ``update`` to the weights file and write it atomically.
-
-    The file is re-read right before writing (others may have edited their sections);
-    only ``llr``, ``range`` and ``source`` of existing finding entries and the ``clean``
-    values named in ``update`` change. Returns the written data.
-    """
-    target = path or weights_path()
-    data = json.loads(target.read_text("utf-8"))
-    apply_update(data, update)
-    text = dump_weights(data)
-    if json.loads(text) != data:  # the layout must not change a value
-        raise RuntimeError("weights layout round-trip failed")
-    write_atomic(target, text)
+def analyzer_config() -> dict[str, Any]:
+    """``triage/data/analyzers.json``: bands, coverage weights, declared finding ids."""
+    text = resources.files("triage.data").joinpath("analyzers.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
     return data
 
 
-def apply_update(data: dict[str, Any], update: dict[str, Any]) -> None:
-    """In place: copy fitted values into ``data`` where the entries exist."""
-    analyzers = data.get("analyzers", {})
-    for fid, entry in update.get("findings", {}).items():
-        section = analyzers.get(fid.split(".", 1)[0], {}).get("findings", {})
-        if fid in section:
-            for key in ("llr", "range", "source"):
-                section[fid][key] = entry[key]
-    for name, questions in update.get("clean", {}).items():
-        cfg = analyzers.get(name)
-        if cfg is None:
+def evidence(record: Record) -> FileEvidence:
+    """A record's findings, analyzer states and metrics as the calibration reads them."""
+    ev = FileEvidence()
+    for f in record.get("findings", []):
+        ev.add_finding(str(f["id"]), str(f["question"]), float(f.get("strength", 1.0)))
+    for name, a in (record.get("analyzers") or {}).items():
+        ev.analyzers[name] = (str(a.get("status", "ok")), dict(a.get("examined") or {}))
+        if a.get("metrics"):
+            ev.metrics[name] = {k: float(v) for k, v in a["metrics"].items()}
+    return ev
+
+
+def source_of(record: Record) -> str:
+    return str(record.get("source") or record.get("group") or record.get("name") or "")
+
+
+# ------------------------------------------------------------------------ regression
+def logistic_fit(X: Any, y: Any, w: Any, lam: float, centre: Any = None) -> tuple[Any, float]:
+    """Weighted logistic regression with penalty ``lam/2 * |beta - centre|^2`` (intercept
+    free; ``centre`` defaults to 0): the MAP fit under a Gaussian prior on each
+    coefficient.
+
+    Parameters
+    ----------
+    X : ndarray (n, d)
+        Standardised features.
+    y : ndarray (n,)
+        0/1 labels.
+    w : ndarray (n,)
+        Sample weights (class balance), mean about 1.
+    lam : float
+        L2 strength.
+    centre : ndarray (d,), optional
+        Prior mean of each coefficient.
+
+    Returns
+    -------
+    beta : ndarray (d,)
+    intercept : float
+    """
+    import numpy as np
+    from scipy.optimize import minimize
+
+    d = X.shape[1]
+    mu = np.zeros(d) if centre is None else np.asarray(centre, dtype=float)
+
+    def loss(theta: Any) -> tuple[float, Any]:
+        b0, beta = theta[0], theta[1:]
+        z = b0 + X @ beta
+        # log(1 + e^z) - y z, stably
+        lse = np.logaddexp(0.0, z)
+        dev = beta - mu
+        value = float(np.sum(w * (lse - y * z)) + 0.5 * lam * dev @ dev)
+        p = 1.0 / (1.0 + np.exp(-z))
+        g = w * (p - y)
+        grad = np.concatenate([[g.sum()], X.T @ g + lam * dev])
+        return value, grad
+
+    res = minimize(loss, np.concatenate([[0.0], mu]), jac=True, method="L-BFGS-B")
+    return res.x[1:], float(res.x[0])
+
+
+def _balanced_weights(y: Any) -> Any:
+    import numpy as np
+
+    n = len(y)
+    n_pos = max(1, int(y.sum()))
+    n_neg = max(1, n - int(y.sum()))
+    return np.where(y == 1, n / (2 * n_pos), n / (2 * n_neg))
+
+
+def _folds(groups: Sequence[str], k: int) -> list[int]:
+    """Fold of each row: sources dealt to folds by a stable hash, so a source's files
+    (a photo and its edits) never sit on both sides."""
+    names = sorted(set(groups))
+    order = sorted(names, key=lambda g: zlib.crc32(g.encode()))
+    fold_of = {g: i % k for i, g in enumerate(order)}
+    return [fold_of[g] for g in groups]
+
+
+def _standardise(X: Any, metric: Any) -> tuple[Any, Any, Any]:
+    """Centre and scale the metric columns only. Strengths and examined shares stay in
+    their own units (0..~1.5), so the penalty shrinks a rarely seen finding towards 0
+    instead of blowing its raw coefficient up by 1/std."""
+    import numpy as np
+
+    mu = np.where(metric, X.mean(axis=0), 0.0)
+    sd = np.where(metric, X.std(axis=0), 1.0)
+    sd = np.where(sd > 1e-9, sd, 1.0)
+    return (X - mu) / sd, mu, sd
+
+
+def _fit_raw(X: Any, y: Any, lam: float, metric: Any, centre: Any = None) -> tuple[Any, float]:
+    """Fit on (partly) standardised features; coefficients returned in raw units.
+    ``centre`` (raw units) is the prior mean of each coefficient."""
+    Z, mu, sd = _standardise(X, metric)
+    c = None if centre is None else centre * sd
+    beta, b0 = logistic_fit(Z, y, _balanced_weights(y), lam, c)
+    coef = beta / sd
+    return coef, float(b0 - (coef * mu).sum())
+
+
+def _cross_fit(
+    X: Any,
+    y: Any,
+    folds: list[int],
+    lam: float,
+    metric: Any,
+    models: list[Any] | None = None,
+    centre: Any = None,
+) -> Any:
+    """Each row's fused score from the model fitted without its fold (``models``, if
+    given, collects each fold's (coef, intercept))."""
+    import numpy as np
+
+    out = np.zeros(len(y))
+    f = np.asarray(folds)
+    for k in sorted(set(folds)):
+        test = f == k
+        train = ~test
+        if y[train].min() == y[train].max():
+            out[test] = 0.0
             continue
-        for q, entry in questions.items():
-            if q in cfg.get("clean", {}):
-                cfg["clean"][q] = {"llr": entry["llr"], "range": entry["range"]}
+        coef, b0 = _fit_raw(X[train], y[train], lam, metric, centre)
+        out[test] = X[test] @ coef + b0
+        if models is not None:
+            models.append((coef, b0))
+    return out
 
 
-# ------------------------------------------------------------------------------ rescore
-@contextmanager
-def using_weights(weights: dict[str, Any]) -> Iterator[None]:
-    """Make scoring use ``weights`` instead of the packaged file (within this block)."""
-    from triage import scoring
+def balanced_log_loss(scores: Any, y: Any) -> float:
+    import numpy as np
 
-    original = scoring.load_weights
-    scoring.load_weights = lambda: weights  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        scoring.load_weights = original
+    w = _balanced_weights(y)
+    lse = np.logaddexp(0.0, scores)
+    return float(np.sum(w * (lse - y * scores)) / np.sum(w))
 
 
-def rescore(record: Record, weights: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
-    """A record's per-question results recomputed from its findings and analyzer runs
-    (with ``weights`` if given): what the pipeline would report with those weights."""
+# ---------------------------------------------------------------------------- design
+def design(
+    records: Sequence[Record], question: str, cfg: FitConfig, config: dict[str, Any]
+) -> tuple[list[str], dict[str, list[str]]]:
+    """Feature names and per-analyzer blocks for ``question`` from the fit records."""
+    speaking = [a for a, ws in config["coverage_weight"].items() if float(ws.get(question, 0)) > 0]
+    fired: dict[str, int] = {}
+    seen_metrics: dict[str, set[str]] = {}
+    for r in records:
+        for fid in {f["id"] for f in r.get("findings", []) if f["question"] == question}:
+            fired[fid] = fired.get(fid, 0) + 1
+        for name, a in (r.get("analyzers") or {}).items():
+            seen_metrics.setdefault(name, set()).update((a.get("metrics") or {}).keys())
+    blocks: dict[str, list[str]] = {}
+    declared = set(_declared(config))
+    for a in speaking:
+        # Ids seen often enough to fit, and ids with a non-zero prior even when the data
+        # never shows them (their weight is then the prior: knowledge where data is silent).
+        priors = config.get("prior_llr", {}) if cfg.prior_centres else {}
+        ids = sorted(
+            {fid for fid, n in fired.items() if n >= cfg.min_fired}
+            | {fid for fid, v in priors.items() if float(v) != 0.0 and fid in declared}
+        )
+        ids = [fid for fid in ids if fid.split(".", 1)[0] == a]
+        mets = [m for m in cfg.metrics.get(a, ()) if m in seen_metrics.get(a, set())]
+        blocks[a] = feature_names(a, ids, mets)
+    features = [f for a in speaking for f in blocks[a]]
+    return features, blocks
+
+
+def _matrix(evs: Sequence[FileEvidence], features: list[str], question: str) -> Any:
+    import numpy as np
+
+    from triage.calibration import feature_value
+
+    return np.array(
+        [[feature_value(f, ev, question) for f in features] for ev in evs], dtype=float
+    ).reshape(len(evs), len(features))
+
+
+# ------------------------------------------------------------------------------- fit
+def fit_question(
+    records: Sequence[Record], question: str, cfg: FitConfig, config: dict[str, Any]
+) -> dict[str, Any] | None:
+    import numpy as np
+
+    pairs = scored(records, question)
+    if not pairs or all(t for _, t in pairs) or not any(t for _, t in pairs):
+        return None
+    recs = [r for r, _ in pairs]
+    y = np.array([1.0 if t else 0.0 for _, t in pairs])
+    evs = [evidence(r) for r in recs]
+    features, blocks = design(recs, question, cfg, config)
+    X = _matrix(evs, features, question)
+    groups = [source_of(r) for r in recs]
+    if len(set(groups)) < 3:  # a flat archive: folds by file
+        groups = [str(r.get("name") or r.get("path") or i) for i, r in enumerate(recs)]
+    folds = _folds(groups, min(cfg.folds, len(set(groups))))
+    metric = np.array([":metric:" in f for f in features], dtype=bool)
+    priors = config.get("prior_llr", {}) if cfg.prior_centres else {}
+    centre = np.array([float(priors.get(f, 0.0)) for f in features])
+    losses = {
+        lam: balanced_log_loss(_cross_fit(X, y, folds, lam, metric, None, centre), y)
+        for lam in cfg.penalties
+    }
+    lam = min(losses, key=lambda k: losses[k])
+    fold_models: list[Any] = []
+    oof = _cross_fit(X, y, folds, lam, metric, fold_models, centre)
+    if cfg.average_folds and fold_models:
+        # The shipped model is the mean of the fold models (still linear, so its terms
+        # stay additive): the calibration scores come from exactly such models.
+        coef = np.mean([c for c, _ in fold_models], axis=0)
+        b0 = float(np.mean([b for _, b in fold_models]))
+    else:
+        coef, b0 = _fit_raw(X, y, lam, metric, centre)
+    # Bootstrap over sources for each coefficient's range.
+    rng = np.random.default_rng(cfg.seed)
+    uniq = sorted(set(groups))
+    rows_of = {g: [i for i, h in enumerate(groups) if h == g] for g in uniq}
+    boots = []
+    for _ in range(cfg.n_boot):
+        pick = rng.choice(len(uniq), len(uniq), replace=True)
+        idx = [i for j in pick for i in rows_of[uniq[j]]]
+        yb = y[idx]
+        if yb.min() == yb.max():
+            continue
+        boots.append(_fit_raw(X[idx], yb, lam, metric, centre)[0])
+    if boots:
+        B = np.array(boots)
+        lo, hi = np.percentile(B, 5, axis=0), np.percentile(B, 95, axis=0)
+    else:
+        lo = hi = coef
+    coef_range = [
+        [round(float(min(a, c)), 4), round(float(max(b, c)), 4)]
+        for a, b, c in zip(lo, hi, coef, strict=True)
+    ]
+    redraw: dict[str, list[list[float]]] = {}
+    for a, names in blocks.items():
+        idx = [i for i, ev in enumerate(evs) if ev.examined(a, question) >= 1.0]
+        if not idx:
+            continue
+        chosen = sorted(
+            int(i) for i in rng.choice(idx, min(cfg.redraw_rows, len(idx)), replace=False)
+        )
+        cols = [features.index(n) for n in names]
+        redraw[a] = [[round(float(X[i, c]), 4) for c in cols] for i in chosen]
+    return {
+        "features": features,
+        "coef": [round(float(c), 5) for c in coef],
+        "coef_range": coef_range,
+        "intercept": round(float(b0), 5),
+        "penalty": lam,
+        "cv_log_loss": {str(k): round(v, 4) for k, v in losses.items()},
+        "blocks": blocks,
+        "scores": [round(float(s), 4) for s in oof],
+        "labels": [int(v) for v in y],
+        # Source of each calibration file (numbered): the neighbourhood interval counts
+        # sources, not files, because files of one source are not independent.
+        "groups": [uniq.index(g) for g in groups],
+        "sources": len(uniq),
+        "n_pos": int(y.sum()),
+        "n_neg": int(len(y) - y.sum()),
+        "redraw": redraw,
+        "interval_mass": cfg.interval_mass,
+    }
+
+
+def fit_calibration(
+    records: Sequence[Record],
+    cfg: FitConfig | None = None,
+    name: str = "calibration",
+    version: str | None = None,
+    data: dict[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A calibration file's content fitted on ``records`` (labelled, analyzed).
+
+    ``config`` (bands, coverage weights, declared ids) defaults to
+    ``triage/data/analyzers.json``."""
+    cfg = cfg or FitConfig()
+    config = config or analyzer_config()
+    questions = {}
+    for q in QUESTIONS:
+        fitted = fit_question(records, q, cfg, config)
+        if fitted is not None:
+            questions[q] = fitted
+        elif q in config.get("fixed", {}):
+            questions[q] = {k: v for k, v in config["fixed"][q].items() if k != "note"}
+    now = datetime.now(UTC)
+    return {
+        "format": FORMAT,
+        "name": name,
+        "version": version or now.strftime("%Y-%m-%d.%H%M"),
+        "created": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "seed": cfg.seed,
+        "data": data or {"files": len(records)},
+        "method": "class-balanced L2 logistic regression per question; inductive Venn-Abers "
+        "on cross-fitted scores; Jeffreys interval on the isotonic block; redraw of "
+        "analyzers that could not run (docs/scoring.md)",
+        "bands": config["bands"],
+        "coverage_weight": config["coverage_weight"],
+        "declared_findings": _declared(config),
+        "questions": questions,
+    }
+
+
+def summary(cal: dict[str, Any]) -> str:
+    """A few lines on what was fitted, for the command line."""
+    lines = [f"calibration {cal['name']} {cal['version']}"]
+    for q, m in cal["questions"].items():
+        if not m.get("scores"):
+            lines.append(f"  {q}: declared, not fitted (no labelled data)")
+            continue
+        import numpy as np
+
+        s, y = np.asarray(m["scores"]), np.asarray(m["labels"], dtype=float)
+        lines.append(
+            f"  {q}: {m['n_pos']} positives, {m['n_neg']} negatives from {m['sources']} "
+            f"sources; {len(m['features'])} features; penalty {m['penalty']:g}; "
+            f"cross-fitted balanced log loss {balanced_log_loss(s, y):.3f}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _declared(config: dict[str, Any]) -> list[str]:
+    """Every finding id the registered analyzers declare (``finding_ids``), plus any a
+    test's config names."""
+    from triage.analyzers import all_analyzers
+
+    ids = {fid for a in all_analyzers() for fid in a.finding_ids}
+    ids |= {fid for names in config.get("findings", {}).values() for fid in names}
+    return sorted(ids)
+
+
+def dump(data: dict[str, Any]) -> str:
+    """The calibration file's text: indent 1, each list of numbers on one line."""
+    text = json.dumps(data, indent=1, ensure_ascii=False)
+    import re
+
+    # Collapse lists of plain numbers/short values onto one line (smaller diffs, readable).
+    def join(m: re.Match[str]) -> str:
+        inner = re.sub(r"\s+", " ", m.group(0))
+        return inner.replace("[ ", "[").replace(" ]", "]")
+
+    return re.sub(r"\[[^\[\]{}]*\]", join, text) + "\n"
+
+
+def load_fitted(data: dict[str, Any]) -> Calibration:
+    return Calibration.from_text(dump(data), f"{data.get('name', 'calibration')} (in memory)")
+
+
+# --------------------------------------------------------------------------- rescore
+def rescore(record: Record, calibration: Calibration) -> dict[str, dict[str, Any]]:
+    """A record's per-question results recomputed with ``calibration``: what the
+    pipeline would report for that file with it (findings and runs are in the record)."""
     from triage.analyzers.base import RawFinding
     from triage.scoring import AnalyzerOutcome, score_all, to_finding
 
-    def run() -> dict[str, dict[str, Any]]:
-        findings = [
-            to_finding(
-                f["analyzer"],
-                RawFinding(
-                    id=f["id"],
-                    question=f["question"],
-                    title=f["id"],
-                    detail="",
-                    strength=f.get("strength", 1.0),
-                ),
-            )
-            for f in record.get("findings", [])
-        ]
-        outcomes = [
-            AnalyzerOutcome(name, a.get("status", "ok"), dict(a.get("examined") or {}))
-            for name, a in record.get("analyzers", {}).items()
-            if a.get("status") != "not-applicable"
-        ]
-        results = score_all(findings, outcomes, {})
-        return {
-            q: {
-                "score": r.score,
-                "interval": list(r.interval),
-                "band": r.band,
-                "coverage": r.coverage,
-            }
-            for q, r in results.items()
+    ev = evidence(record)
+    findings = [
+        to_finding(
+            f["analyzer"],
+            RawFinding(
+                id=f["id"],
+                question=f["question"],
+                title=f["id"],
+                detail="",
+                strength=f.get("strength", 1.0),
+            ),
+            calibration,
+        )
+        for f in record.get("findings", [])
+    ]
+    outcomes = [
+        AnalyzerOutcome(name, a.get("status", "ok"), dict(a.get("examined") or {}))
+        for name, a in (record.get("analyzers") or {}).items()
+        if a.get("status") != "not-applicable"
+    ]
+    results = score_all(findings, outcomes, ev, calibration, {})
+    return {
+        q: {
+            "score": r.score,
+            "interval": list(r.interval),
+            "band": r.band,
+            "coverage": r.coverage,
         }
-
-    if weights is None:
-        return run()
-    with using_weights(weights):
-        return run()
+        for q, r in results.items()
+    }
 
 
-def rescore_all(records: Sequence[Record], weights: dict[str, Any]) -> list[Record]:
+def rescore_all(records: Sequence[Record], calibration: Calibration) -> list[Record]:
+    """Copies of ``records`` with their questions recomputed (files that gave a report)."""
     out = []
     for r in records:
         if r.get("outcome") in ("ok", "error") and r.get("questions"):
             r = dict(r)
-            r["questions"] = rescore(r, weights)
+            r["questions"] = rescore(r, calibration)
         out.append(r)
     return out
-
-
-# ---------------------------------------------------------------------------------- fit
-def _fired(record: Record, fid: str) -> bool:
-    return any(f["id"] == fid for f in record.get("findings", []))
-
-
-def _silent(record: Record, analyzer: str, question: str) -> bool:
-    return not any(
-        f["analyzer"] == analyzer and f["question"] == question for f in record.get("findings", [])
-    )
-
-
-def _bootstrap(
-    hits_pos: Sequence[bool], hits_neg: Sequence[bool], cfg: FitConfig
-) -> tuple[float, float]:
-    import numpy as np
-
-    rng = np.random.default_rng(cfg.seed)
-    hp = np.asarray(hits_pos, dtype=float)
-    hn = np.asarray(hits_neg, dtype=float)
-    ip = rng.integers(0, len(hp), (cfg.n_boot, len(hp)))
-    ineg = rng.integers(0, len(hn), (cfg.n_boot, len(hn)))
-    sp = hp[ip].sum(axis=1)
-    sn = hn[ineg].sum(axis=1)
-    p = (sp + cfg.alpha) / (len(hp) + 2 * cfg.alpha)
-    q = (sn + cfg.alpha) / (len(hn) + 2 * cfg.alpha)
-    llr = np.log(p / q)
-    return float(np.percentile(llr, 5)), float(np.percentile(llr, 95))
-
-
-def _base_note(source: str) -> str:
-    if source.startswith("fitted") and _PRIOR_NOTE in source:
-        return source.split(_PRIOR_NOTE, 1)[1]
-    return source
-
-
-def _r(x: float) -> float:
-    return round(x + 0.0, 2)
-
-
-def fit(
-    records: Sequence[Record], weights: dict[str, Any], cfg: FitConfig | None = None
-) -> dict[str, Any]:
-    """Fitted values for the weights file, and the statistics behind them.
-
-    Returns ``{"findings": {id: {llr, range, source, stats...}}, "clean": {analyzer:
-    {question: {llr, range, stats...}}}, "scale": {question: s}, "skipped": {id: why}}``.
-    """
-    cfg = cfg or FitConfig()
-    analyzers = weights.get("analyzers", {})
-    question_of: dict[str, str] = {}
-    for r in records:
-        for f in r.get("findings", []):
-            question_of.setdefault(f["id"], f["question"])
-    raw: dict[str, dict[str, Any]] = {}
-    skipped: dict[str, str] = {}
-    for name, acfg in analyzers.items():
-        for fid, entry in acfg.get("findings", {}).items():
-            source = str(entry.get("source", ""))
-            if source.startswith(FIXED_SOURCES):
-                skipped[fid] = "fixed by design"
-                continue
-            q = question_of.get(fid)
-            if q is None:
-                skipped[fid] = "never fired on the training files"
-                continue
-            pairs = [(r, t) for r, t in scored(records, q) if examined_share(r, name, q) > 0]
-            pos = [_fired(r, fid) for r, t in pairs if t]
-            neg = [_fired(r, fid) for r, t in pairs if not t]
-            if not pos or not neg:
-                skipped[fid] = f"no positives or no negatives for {q} in the training files"
-                continue
-            a, b = sum(pos), sum(neg)
-            if a + b < cfg.min_fired:
-                skipped[fid] = f"fired only {a + b} times"
-                continue
-            emp = smoothed_llr(a, len(pos), b, len(neg), cfg.alpha)
-            lo, hi = _bootstrap(pos, neg, cfg)
-            shrink = (a + b) / (a + b + cfg.k)
-            prov_llr, prov_low, prov_high = provisional_of(entry)
-            raw[fid] = {
-                "question": q,
-                "sign": 1.0 if prov_llr >= 0 else -1.0,
-                "prov": (prov_llr, prov_low, prov_high),
-                "prov_low": prov_low,
-                "prov_high": prov_high,
-                "fired_pos": a,
-                "n_pos": len(pos),
-                "fired_neg": b,
-                "n_neg": len(neg),
-                "empirical": emp,
-                "boot": (lo, hi),
-                "shrink": shrink,
-                "note": _base_note(source),
-            }
-    clean_raw: dict[str, dict[str, dict[str, Any]]] = {}
-    for name, acfg in analyzers.items():
-        for q in acfg.get("clean", {}):
-            pairs = [(r, t) for r, t in scored(records, q) if examined_share(r, name, q) > 0]
-            pos = [_silent(r, name, q) for r, t in pairs if t]
-            neg = [_silent(r, name, q) for r, t in pairs if not t]
-            if len(pos) < cfg.min_fired or len(neg) < cfg.min_fired:
-                continue
-            a, b = sum(pos), sum(neg)
-            if a + b < cfg.min_fired:  # (almost) never silent: nothing to learn
-                continue
-            emp = smoothed_llr(a, len(pos), b, len(neg), cfg.alpha)
-            lo, hi = _bootstrap(pos, neg, cfg)
-            n = len(pos) + len(neg)
-            clean_raw.setdefault(name, {})[q] = {
-                "silent_pos": a,
-                "n_pos": len(pos),
-                "silent_neg": b,
-                "n_neg": len(neg),
-                "empirical": emp,
-                "boot": (lo, hi),
-                "shrink": n / (n + cfg.k),
-            }
-
-    def build(scale: dict[str, float]) -> dict[str, Any]:
-        findings = {}
-        for fid, s in raw.items():
-            f = scale.get(s["question"], 1.0) * s["shrink"]
-            llr = f * s["empirical"]
-            lo, hi = f * s["boot"][0] - cfg.margin, f * s["boot"][1] + cfg.margin
-            lo, hi, llr = _bounded(lo, hi, llr, s["sign"], s["prov_low"], s["prov_high"])
-            findings[fid] = {
-                "llr": _r(llr),
-                "range": [_r(lo), _r(hi)],
-                "stats": {k: v for k, v in s.items() if k != "note"},
-                "source": (
-                    f"fitted on the {cfg.label}: fired {s['fired_pos']}/{s['n_pos']} positives vs "
-                    f"{s['fired_neg']}/{s['n_neg']} negatives for {s['question']}; empirical LLR "
-                    f"{s['empirical']:.2f} [{s['boot'][0]:.2f}, {s['boot'][1]:.2f}] x shrink "
-                    f"{s['shrink']:.2f} x scale {scale.get(s['question'], 1.0):.2f}, range "
-                    f"+-{cfg.margin}, bounded by the provisional {s['prov'][0]:g} "
-                    f"[{s['prov'][1]:g}, {s['prov'][2]:g}]"
-                    + (_PRIOR_NOTE + s["note"] if s["note"] else "")
-                ),
-            }
-        clean: dict[str, dict[str, Any]] = {}
-        for name, qs in clean_raw.items():
-            for q, s in qs.items():
-                f = scale.get(q, 1.0) * s["shrink"]
-                # silence is weak evidence: LLR in [-0.5, 0], range in [-1, 0] with its
-                # high end at 0 (never decisive on its own)
-                lo, hi, llr = _bounded(
-                    f * s["boot"][0] - cfg.margin / 2,
-                    0.0,
-                    f * s["empirical"],
-                    -1.0,
-                    -1.0,
-                    0.0,
-                )
-                llr = max(llr, -0.5)
-                clean.setdefault(name, {})[q] = {
-                    "llr": _r(llr),
-                    "range": [_r(lo), _r(hi)],
-                    "stats": s,
-                }
-        return {"findings": findings, "clean": clean}
-
-    scale = {q: 1.0 for q in {s["question"] for s in raw.values()}}
-    if cfg.fit_scale:
-        for q in list(scale):
-            best = (math.inf, 1.0)
-            for s in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3):
-                trial = build({**scale, q: s})
-                w = copy.deepcopy(weights)
-                apply_update(w, trial)
-                loss = log_loss(rescore_all(records, w), q)
-                if loss < best[0] - 1e-9:
-                    best = (loss, s)
-            scale[q] = best[1]
-    out = build(scale)
-    out["scale"] = scale
-    out["skipped"] = skipped
-    return out
-
-
-def choose_k(
-    records: Sequence[Record],
-    weights: dict[str, Any],
-    cfg: FitConfig,
-    grid: Sequence[float] = (2.0, 5.0, 10.0, 20.0),
-    folds: int = 5,
-    question: str = "manipulation",
-) -> tuple[float, dict[float, float]]:
-    """The shrinkage constant with the lowest cross-validated log loss on ``records``.
-
-    Folds keep each record's ``unit`` (a scene and its edits) together. Returns the
-    chosen ``k`` and the mean validation log loss of every candidate.
-    """
-    units = sorted({str(r.get("unit", r.get("name"))) for r in records})
-    losses: dict[float, float] = {}
-    for k in grid:
-        total, count = 0.0, 0
-        for f in range(folds):
-            held = {u for i, u in enumerate(units) if i % folds == f}
-            train = [r for r in records if str(r.get("unit", r.get("name"))) not in held]
-            val = [r for r in records if str(r.get("unit", r.get("name"))) in held]
-            if not train or not val:
-                continue
-            trial_cfg = FitConfig(**{**cfg.__dict__, "k": k, "fit_scale": False, "n_boot": 50})
-            w = copy.deepcopy(weights)
-            apply_update(w, fit(train, weights, trial_cfg))
-            loss = log_loss(rescore_all(val, w), question)
-            if not math.isnan(loss):
-                total, count = total + loss, count + 1
-        losses[k] = total / count if count else math.inf
-    best = min(grid, key=lambda k: (losses[k], -k))
-    return best, losses
-
-
-_PROVISIONAL = re.compile(r"bounded by the provisional (-?[\d.]+) \[(-?[\d.]+), (-?[\d.]+)\]")
-
-
-def provisional_of(entry: dict[str, Any]) -> tuple[float, float, float]:
-    """The author's (llr, low, high) of a finding entry: its values, or, once fitted,
-    the provisional values recorded in its source string (so refitting is idempotent)."""
-    source = str(entry.get("source", ""))
-    m = _PROVISIONAL.search(source) if source.startswith("fitted") else None
-    if m:
-        return float(m.group(1)), float(m.group(2)), float(m.group(3))
-    lo, hi = entry.get("range") or [0.0, 0.0]
-    return float(entry.get("llr", 0.0)), float(lo), float(hi)
-
-
-def provisional_weights(weights: dict[str, Any]) -> dict[str, Any]:
-    """A copy with every fitted finding entry set back to its recorded provisional
-    values (clean values are kept: the file does not record their provisional ones)."""
-    out = copy.deepcopy(weights)
-    for cfg in out.get("analyzers", {}).values():
-        for entry in cfg.get("findings", {}).values():
-            if str(entry.get("source", "")).startswith("fitted"):
-                llr, lo, hi = provisional_of(entry)
-                entry["llr"], entry["range"] = llr, [lo, hi]
-    return out
-
-
-def _bounded(
-    lo: float, hi: float, llr: float, sign: float, prov_low: float, prov_high: float
-) -> tuple[float, float, float]:
-    """Fitted (low, high, llr) kept on the finding's side of 0 and within the author's
-    provisional range at its decisive end.
-
-    Evidence for (sign > 0): LLR and range in [0, provisional high]; the low end no
-    higher than the provisional low end. Evidence against: mirrored. The fit can thus
-    make a number less decisive freely, more decisive only up to the author's bound:
-    synthetic training scenes separate edits more cleanly than photographs do.
-    """
-    if sign > 0:
-        top = max(prov_high, 0.0)
-        llr = min(max(llr, 0.0), top)
-        lo = min(max(lo, 0.0), max(prov_low, 0.0), llr)
-        hi = min(max(hi, llr), top)
-    else:
-        bottom = min(prov_low, 0.0)
-        llr = max(min(llr, 0.0), bottom)
-        hi = max(min(hi, 0.0), min(prov_high, 0.0), llr)
-        lo = max(min(lo, llr), bottom)
-    return lo, hi, llr
-
-
-def log_loss(records: Sequence[Record], question: str) -> float:
-    """Mean negative log-likelihood of the labels under the records' point scores."""
-    pairs = scored(records, question)
-    if not pairs:
-        return math.nan
-    eps = 1e-6
-    total = 0.0
-    for r, t in pairs:
-        p = min(max(float(r["questions"][question]["score"]), eps), 1 - eps)
-        total -= math.log(p if t else 1 - p)
-    return total / len(pairs)
-
-
-def summarize_update(update: dict[str, Any]) -> list[list[str]]:
-    """Rows (finding, fired pos, fired neg, empirical, fitted llr [range]) for tables."""
-    rows = []
-    for fid, e in sorted(update["findings"].items()):
-        s = e["stats"]
-        rows.append(
-            [
-                fid,
-                f"{s['fired_pos']}/{s['n_pos']}",
-                f"{s['fired_neg']}/{s['n_neg']}",
-                f"{s['empirical']:.2f}",
-                f"{e['llr']:.2f} [{e['range'][0]:.2f}, {e['range'][1]:.2f}]",
-            ]
-        )
-    return rows
-
-
-def load_records(path: str | Path) -> list[Record]:
-    """Records from an evaluation JSON (``--json``) file."""
-    data = json.loads(Path(path).read_text("utf-8"))
-    return list(data["records"] if isinstance(data, dict) else data)

@@ -48,6 +48,7 @@ class RunOptions:
     only: list[str] | None = None
     skip: list[str] | None = None
     prior: dict[str, float] = field(default_factory=dict)
+    calibration: str | None = None  # calibration file (None: $TRIAGE_CALIBRATION / packaged)
     analyzer_options: dict[str, Any] = field(default_factory=dict)
     quiet_workers: bool = True  # send the workers' stderr (decoder warnings) to /dev/null
     # "module:function" with analyze_record's signature; tests swap in fakes through it.
@@ -69,6 +70,7 @@ def analyze_record(path: str, options: RunOptions) -> dict[str, Any]:
         only=options.only,
         skip=options.skip,
         prior=dict(options.prior),
+        calibration=options.calibration,
         analyzer_options=AnalyzerOptions.of(options.analyzer_options),
     )
     with _capture(captured):
@@ -99,7 +101,7 @@ def analyze_record(path: str, options: RunOptions) -> dict[str, Any]:
             "status": run.status,
             "examined": entry.get("examined", {}),
             "seconds": run.seconds,
-            # Scalar metrics only: a calibration may use them as features.
+            # Scalar metrics only: the calibration may use them as features.
             "metrics": _scalar_metrics(run.metrics),
         }
     questions = {

@@ -1,0 +1,280 @@
+"""The fitted calibration: fusion, Venn-Abers calibration, intervals, bands, the calibrate command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from triage.calibration import Calibration, FileEvidence, load, packaged
+from triage.cli import app
+from triage.evaluate.calibrate import (
+    FitConfig,
+    dump,
+    evidence,
+    fit_calibration,
+    load_fitted,
+    rescore,
+)
+from triage.scoring import AnalyzerOutcome, score_question
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = {
+    "bands": {
+        "strong_low": 0.8,
+        "min_coverage": 0.3,
+        "weak_margin": 0.02,
+        "clear_min_coverage": 0.6,
+    },
+    "coverage_weight": {"alpha": {"manipulation": 1.0}, "beta": {"manipulation": 0.5}},
+    "findings": {"alpha": ["alpha.x", "alpha.noise"], "beta": ["beta.y"]},
+}
+
+
+def _records(n: int = 120, seed: int = 0) -> list[dict]:
+    """Generated records: alpha.x fires on 70% of positives and 10% of negatives;
+    alpha.noise fires on half of each class (it never predicts edits); beta runs on all
+    but a few files and fires beta.y weakly."""
+    rng = np.random.default_rng(seed)
+    recs = []
+    for i in range(n):
+        pos = i % 2 == 0
+        findings = []
+        if rng.random() < (0.7 if pos else 0.1):
+            findings.append(
+                {"id": "alpha.x", "analyzer": "alpha", "question": "manipulation", "strength": 1.0}
+            )
+        if rng.random() < 0.5:
+            findings.append(
+                {
+                    "id": "alpha.noise",
+                    "analyzer": "alpha",
+                    "question": "manipulation",
+                    "strength": 1.0,
+                }
+            )
+        if rng.random() < (0.4 if pos else 0.2):
+            findings.append(
+                {"id": "beta.y", "analyzer": "beta", "question": "manipulation", "strength": 0.8}
+            )
+        recs.append(
+            {
+                "name": f"f{i}",
+                "label": "manipulated" if pos else "authentic",
+                "source": f"src{i // 4}",
+                "outcome": "ok",
+                "questions": {
+                    "manipulation": {
+                        "score": 0.5,
+                        "interval": [0, 1],
+                        "band": "insufficient-evidence",
+                        "coverage": 1,
+                    }
+                },
+                "findings": findings,
+                "analyzers": {
+                    "alpha": {"status": "ok", "examined": {"manipulation": 1.0}, "metrics": {}},
+                    "beta": {"status": "ok", "examined": {"manipulation": 1.0}, "metrics": {}},
+                },
+            }
+        )
+    return recs
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Calibration:
+    data = fit_calibration(
+        _records(), FitConfig(n_boot=10, penalties=(1.0, 10.0)), name="tiny", config=CONFIG
+    )
+    return load_fitted(data)
+
+
+def test_fit_learns_the_informative_finding_and_ignores_the_noise(tiny: Calibration) -> None:
+    m = tiny.models["manipulation"]
+    coef = dict(zip(m.features, m.coef, strict=True))
+    assert coef["alpha.x"] > 1.5
+    assert abs(coef["alpha.noise"]) < 0.4
+    assert len(m.scores) == 120 and set(m.labels) == {0, 1}
+    lo, hi = m.coef_range[m.features.index("alpha.x")]
+    assert lo <= coef["alpha.x"] <= hi
+
+
+def test_calibrated_interval_contains_the_score_and_orders_files(tiny: Calibration) -> None:
+    hit = FileEvidence()
+    hit.add_finding("alpha.x", "manipulation", 1.0)
+    for ev in (hit, FileEvidence()):
+        ev.analyzers = {
+            "alpha": ("ok", {"manipulation": 1.0}),
+            "beta": ("ok", {"manipulation": 1.0}),
+        }
+    a = tiny.estimate("manipulation", hit)
+    b = tiny.estimate("manipulation", FileEvidence(analyzers=dict(hit.analyzers)))
+    assert a is not None and b is not None
+    for e in (a, b):
+        assert 0 <= e.interval[0] <= e.score <= e.interval[1] <= 1
+    assert a.score > 0.6 > 0.4 > b.score
+    assert a.contributions["alpha.x"] == pytest.approx(
+        tiny.models["manipulation"].coef[tiny.models["manipulation"].features.index("alpha.x")]
+    )
+
+
+def test_missing_analyzer_and_unknown_finding_widen_the_interval(tiny: Calibration) -> None:
+    full = FileEvidence(
+        analyzers={"alpha": ("ok", {"manipulation": 1.0}), "beta": ("ok", {"manipulation": 1.0})}
+    )
+    gap = FileEvidence(analyzers={"alpha": ("ok", {"manipulation": 1.0}), "beta": ("error", {})})
+    odd = FileEvidence(analyzers=dict(full.analyzers))
+    odd.add_finding("alpha.brand_new", "manipulation", 1.0)
+    w = {
+        k: (e.interval[1] - e.interval[0])
+        for k, e in (
+            ("full", tiny.estimate("manipulation", full)),
+            ("gap", tiny.estimate("manipulation", gap)),
+            ("odd", tiny.estimate("manipulation", odd)),
+        )
+    }  # type: ignore[union-attr]
+    assert w["gap"] >= w["full"]
+    assert w["odd"] > w["full"]
+    est = tiny.estimate("manipulation", odd)
+    assert est is not None and est.unknown == ["alpha.brand_new"]
+
+
+def test_prior_moves_score_and_interval(tiny: Calibration) -> None:
+    ev = FileEvidence(
+        analyzers={"alpha": ("ok", {"manipulation": 1.0}), "beta": ("ok", {"manipulation": 1.0})}
+    )
+    ev.add_finding("alpha.x", "manipulation", 1.0)
+    outcomes = [
+        AnalyzerOutcome("alpha", "ok", {"manipulation": 1.0}),
+        AnalyzerOutcome("beta", "ok", {"manipulation": 1.0}),
+    ]
+    even = score_question("manipulation", [], outcomes, ev, tiny, 0.5)
+    rare = score_question("manipulation", [], outcomes, ev, tiny, 0.1)
+    assert rare.score < even.score and rare.interval[1] < even.interval[1]
+    assert rare.prior == 0.1
+
+
+def test_file_round_trips_and_names_itself(tmp_path: Path) -> None:
+    data = fit_calibration(
+        _records(40), FitConfig(n_boot=5, penalties=(1.0,)), name="rt", version="v1", config=CONFIG
+    )
+    p = tmp_path / "c.json"
+    p.write_text(dump(data))
+    cal = load(p)
+    assert (cal.name, cal.version) == ("rt", "v1")
+    assert json.loads(p.read_text()) == json.loads(dump(data))
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    with pytest.raises(ValueError):
+        load(bad)
+
+
+def test_rescore_uses_the_calibration_given(tiny: Calibration) -> None:
+    rec = _records(4)[0]
+    rec["findings"] = [
+        {"id": "alpha.x", "analyzer": "alpha", "question": "manipulation", "strength": 1.0}
+    ]
+    assert rescore(rec, tiny)["manipulation"]["score"] > 0.6
+    assert evidence(rec).findings == {"alpha.x": 1.0}
+
+
+# --------------------------------------------------------------- packaged calibration
+def test_packaged_calibration_declares_every_registered_analyzer_and_card() -> None:
+    from triage.analyzers import REGISTRY, all_analyzers
+
+    cal = packaged()
+    for analyzer in all_analyzers():
+        assert analyzer.name in cal.coverage_weight, analyzer.name
+        for q in analyzer.questions:
+            assert q in cal.coverage_weight[analyzer.name], (analyzer.name, q)
+        assert (ROOT / "docs" / "analyzers" / f"{analyzer.name}.md").is_file(), analyzer.name
+    assert set(REGISTRY) <= set(cal.coverage_weight)
+    fitted = {f for m in cal.models.values() for f in m.features if ":" not in f}
+    declared = {fid for a in all_analyzers() for fid in a.finding_ids}
+    assert fitted <= declared, sorted(fitted - declared)  # weighs only ids that exist
+    assert set(cal.declared) <= declared
+
+
+def test_stripped_file_is_insufficient_evidence_not_no_indicators(tmp_path: Path) -> None:
+    from triage.pipeline import analyze_path
+
+    rng = np.random.default_rng(0)
+    img = (rng.normal(128, 30, (256, 320, 3))).clip(0, 255).astype(np.uint8)
+    p = tmp_path / "stripped.jpg"
+    Image.fromarray(img).save(p, quality=85)  # no EXIF, no XMP: what a platform serves
+    rep = analyze_path(p)
+    for q in ("manipulation", "synthetic"):
+        assert rep.questions[q].band != "no-indicators", (q, rep.questions[q])
+    assert rep.questions["manipulation"].band == "insufficient-evidence"
+    assert rep.calibration is not None and rep.calibration.sha256 == packaged().sha256
+
+
+# ------------------------------------------------------------------ calibrate command
+def _photoshop_jpeg(path: Path, seed: int, photoshop: bool) -> None:
+    rng = np.random.default_rng(seed)
+    img = (rng.normal(120, 25, (96, 128, 3))).clip(0, 255).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"
+    exif[0x0110] = "Canon EOS 5D"
+    if photoshop:
+        exif[0x0131] = "Adobe Photoshop 25.0 (Windows)"
+    Image.fromarray(img).save(path, quality=90, exif=exif)
+
+
+def test_calibrate_command_drives_a_non_predictive_finding_to_zero(tmp_path: Path) -> None:
+    rows = ["path\tlabel"]
+    for i in range(24):
+        label = "manipulated" if i % 2 else "authentic"
+        name = f"f{i:02d}.jpg"
+        # Photoshop in the EXIF of half of each class: it says nothing about edits here.
+        _photoshop_jpeg(tmp_path / name, i, photoshop=(i // 2) % 2 == 0)
+        rows.append(f"{name}\t{label}")
+    (tmp_path / "labels.tsv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "desk.json"
+    res = CliRunner().invoke(
+        app,
+        [
+            "calibrate",
+            str(tmp_path / "labels.tsv"),
+            "-o",
+            str(out),
+            "--only",
+            "metadata",
+            "--jobs",
+            "1",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    desk = load(out)
+    m = desk.models["manipulation"]
+    assert "metadata.editing_software" in m.features
+    coef = m.coef[m.features.index("metadata.editing_software")]
+    assert abs(coef) < 0.3
+    check = CliRunner().invoke(
+        app,
+        [
+            "check",
+            str(tmp_path / "f00.jpg"),
+            "--only",
+            "metadata",
+            "-f",
+            "json",
+            "--calibration",
+            str(out),
+        ],
+    )
+    assert check.exit_code == 0, check.output
+    report = json.loads(check.output)
+    f = next(f for f in report["findings"] if f["id"] == "metadata.editing_software")
+    assert abs(f["llr"]) < 0.3
+    assert (
+        report["calibration"]["name"] == "desk" and report["calibration"]["sha256"] == desk.sha256
+    )
+    bad = CliRunner().invoke(
+        app, ["check", str(tmp_path / "f00.jpg"), "--calibration", str(tmp_path / "nope.json")]
+    )
+    assert bad.exit_code == 2

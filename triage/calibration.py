@@ -1,0 +1,466 @@
+"""The fitted calibration: features of a file, fused log-odds, calibrated probability, interval.
+
+A calibration is one JSON file (``triage/data/calibration.json`` ships; ``triage
+calibrate`` writes others; ``--calibration FILE`` or ``TRIAGE_CALIBRATION`` picks one).
+Per question it holds:
+
+* ``features``, ``coef``, ``intercept``: an L2-regularised, class-balanced logistic
+  regression over per-file features (:func:`features`). Each term ``coef * x`` is an
+  additive log-odds contribution, which the report shows per finding.
+* ``scores``/``labels``: the cross-fitted fused scores of the calibration files and
+  their truth. A file's fused score is calibrated by inductive Venn-Abers: isotonic
+  regression of the labels on the scores, fitted once with the file counted as a
+  negative and once as a positive, gives ``[p0, p1]`` (Vovk et al. 2015).
+* the same isotonic fit without the file gives the *block* (neighbourhood) of
+  calibration files whose scores pool with it; a Jeffreys interval on that block's
+  class-balanced positive rate says where the observed rate among such files lies.
+* ``redraw``: for each analyzer, feature rows of calibration files where it examined
+  everything; an analyzer that could not run on a file has its features redrawn from
+  these, and the 10-90% spread of the calibrated probability widens the interval.
+
+The probabilities are at balanced classes (0.5); :func:`shift` moves them to a stated prior.
+
+References
+----------
+Vovk, V., Petej, I., Fedorova, V. (2015). Large-scale probabilistic predictors with and
+without guarantees of validity. NeurIPS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+ENV = "TRIAGE_CALIBRATION"
+PACKAGED = "calibration.json"
+FORMAT = "triage-calibration/1"
+# Central mass of the Jeffreys interval on a block's rate, and the quantiles of the
+# redrawn probability spread.
+INTERVAL_MASS = 0.90
+REDRAW_QUANTILES = (0.10, 0.90)
+REDRAW_DRAWS = 48
+# How far an unknown finding (declared, but absent from this calibration) might move
+# the fused log-odds either way, per unit of strength.
+UNKNOWN_LLR = 1.0
+# Fused scores closer than this (log-odds) count as tied with a calibration score: the
+# shipped model and the fold models score one file up to a few tenths apart.
+TIE = 0.5
+
+
+@dataclass
+class FileEvidence:
+    """What the calibration needs to know about one file (from a report or a record)."""
+
+    # finding id -> strength (the largest when one id fires more than once)
+    findings: dict[str, float] = field(default_factory=dict)
+    # finding id -> the question its analyzer reported it under
+    questions: dict[str, str] = field(default_factory=dict)
+    # analyzer -> (status, {question: examined share})
+    analyzers: dict[str, tuple[str, dict[str, float]]] = field(default_factory=dict)
+    # analyzer -> {metric: value}
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def add_finding(self, fid: str, question: str, strength: float) -> None:
+        self.findings[fid] = max(self.findings.get(fid, 0.0), max(0.0, float(strength)))
+        self.questions[fid] = question
+
+    def examined(self, analyzer: str, question: str) -> float:
+        status, shares = self.analyzers.get(analyzer, ("absent", {}))
+        if status != "ok":
+            return 0.0
+        return min(max(float(shares.get(question, 0.0)), 0.0), 1.0)
+
+
+def feature_names(analyzer: str, findings: Sequence[str], metrics: Sequence[str]) -> list[str]:
+    """The feature block of one analyzer for one question, in a fixed order."""
+    return [f"{analyzer}:examined"] + list(findings) + [f"{analyzer}:metric:{m}" for m in metrics]
+
+
+def feature_value(name: str, ev: FileEvidence, question: str) -> float:
+    """One feature's value: an examined share, a finding's strength (0 when absent) or a
+    metric (0 when the analyzer did not run: its examined share carries that state)."""
+    if ":" not in name:
+        return float(ev.findings.get(name, 0.0))
+    analyzer, kind, *rest = name.split(":")
+    if kind == "examined":
+        return ev.examined(analyzer, question)
+    if kind == "metric" and rest and ev.examined(analyzer, question) > 0:
+        return float(ev.metrics.get(analyzer, {}).get(rest[0], 0.0))
+    return 0.0
+
+
+def sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def shift(p: float, prior: float) -> float:
+    """A probability at balanced classes moved to ``prior`` (Bayes' rule on the odds)."""
+    if prior == 0.5:
+        return p
+    return sigmoid(logit(p) + logit(prior))
+
+
+@dataclass
+class QuestionModel:
+    question: str
+    features: list[str]
+    coef: list[float]
+    coef_range: list[tuple[float, float]]
+    intercept: float
+    blocks: dict[str, list[str]]  # analyzer -> its feature names
+    scores: list[float]  # cross-fitted calibration scores, sorted
+    labels: list[int]
+    groups: list[int]  # source of each calibration file
+    w_pos: float
+    w_neg: float
+    redraw: dict[str, list[list[float]]]
+    mass: float = INTERVAL_MASS
+    # Unfitted (declared) models only: log-odds range an analyzer that could not run might add.
+    unobserved: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _base: list[list[Any]] | None = field(default=None, repr=False)
+
+    @property
+    def fitted(self) -> bool:
+        return bool(self.scores)
+
+    @classmethod
+    def from_json(cls, q: str, d: Mapping[str, Any]) -> QuestionModel:
+        groups_in = d.get("groups") or list(range(len(d["scores"])))
+        triples = sorted(zip(d["scores"], d["labels"], groups_in, strict=True))
+        pairs = [(sc, y) for sc, y, _ in triples]
+        n_pos = sum(1 for _, y in pairs if y) or 1
+        n_neg = sum(1 for _, y in pairs if not y) or 1
+        n = len(pairs) or 1
+        return cls(
+            question=q,
+            features=list(d["features"]),
+            coef=[float(c) for c in d["coef"]],
+            coef_range=[(float(a), float(b)) for a, b in d["coef_range"]],
+            intercept=float(d["intercept"]),
+            blocks={k: list(v) for k, v in d["blocks"].items()},
+            scores=[float(s) for s, _ in pairs],
+            labels=[int(y) for _, y in pairs],
+            groups=[int(g) for _, _, g in triples],
+            # Class-balanced: each class weighs half, mean weight 1.
+            w_pos=n / (2 * n_pos),
+            w_neg=n / (2 * n_neg),
+            redraw={k: [list(map(float, r)) for r in v] for k, v in d.get("redraw", {}).items()},
+            unobserved={k: (float(a), float(b)) for k, (a, b) in d.get("unobserved", {}).items()},
+            mass=float(d.get("interval_mass", INTERVAL_MASS)),
+        )
+
+    # ---------------------------------------------------------------- fused score
+    def vector(self, ev: FileEvidence) -> list[float]:
+        return [feature_value(f, ev, self.question) for f in self.features]
+
+    def fused(self, x: Sequence[float]) -> float:
+        return self.intercept + sum(c * v for c, v in zip(self.coef, x, strict=True))
+
+    # ---------------------------------------------------------------- calibration
+    def _stack(self, s: float, extra: int | None) -> list[list[Any]]:
+        """Blocks ``[lo_score, hi_score, weighted positives, weight, sources]`` of the weighted
+        isotonic fit of the labels on the scores, plus ``s`` with label ``extra`` (weight
+        1) when given (pool adjacent violators; equal neighbours pool too, so a block
+        is the widest neighbourhood with one rate)."""
+        if extra is None and self._base is not None:
+            return self._base
+        # score, weighted positives, weight, source
+        pts: list[tuple[float, float, float, int]] = []
+        for sc, y, g in zip(self.scores, self.labels, self.groups, strict=True):
+            w = self.w_pos if y else self.w_neg
+            pts.append((sc, w * y, w, g))
+        if extra is not None:
+            pts.append((s, float(extra), 1.0, -1))
+            pts.sort(key=lambda t: t[0])
+        stack: list[list[Any]] = []
+        for sc, pw, w, g in pts:
+            if stack and stack[-1][1] == sc:
+                stack[-1][2] += pw
+                stack[-1][3] += w
+                stack[-1][4].add(g)
+            else:
+                stack.append([sc, sc, pw, w, {g}])
+            while len(stack) > 1 and stack[-2][2] / stack[-2][3] >= stack[-1][2] / stack[-1][3]:
+                top = stack.pop()
+                stack[-1][1] = top[1]
+                stack[-1][2] += top[2]
+                stack[-1][3] += top[3]
+                stack[-1][4] |= top[4]
+        if extra is None:
+            self._base = stack
+        return stack
+
+    def _isotonic_at(self, s: float, extra: int | None) -> tuple[float, float, int]:
+        """(fitted rate at s, block weight, sources in the block) of :meth:`_stack`."""
+        stack = self._stack(s, extra)
+        for i, blk in enumerate(stack):
+            if s <= blk[1] or i == len(stack) - 1:
+                if s < blk[0] and i > 0 and s - stack[i - 1][1] < blk[0] - s:
+                    # between two blocks: the nearer one (no calibration file lies between)
+                    blk = stack[i - 1]
+                return blk[2] / blk[3], blk[3], len(blk[4])
+        return 0.5, 0.0, 0
+
+    def snap(self, s: float) -> float:
+        """``s``, or the nearest calibration score within TIE of it: the shipped model
+        (the mean of the fold models) and each fold's model give the same file scores a
+        few hundredths apart, which must not read as a gap between isotonic blocks."""
+        import bisect
+
+        i = bisect.bisect_left(self.scores, s)
+        near = [self.scores[j] for j in (i - 1, i) if 0 <= j < len(self.scores)]
+        best = min(near, key=lambda v: abs(v - s), default=s)
+        return best if abs(best - s) <= TIE else s
+
+    def calibrate(self, s: float) -> tuple[float, float, float]:
+        """(p, p0, p1): the Venn-Abers pair for fused score ``s`` and its merged point
+        ``p1 / (1 - p0 + p1)``, at balanced classes."""
+        if not self.scores:
+            p = sigmoid(s)
+            return p, p, p
+        s = self.snap(s)
+        p0 = self._isotonic_at(s, 0)[0]
+        p1 = self._isotonic_at(s, 1)[0]
+        p = p1 / (1.0 - p0 + p1) if (1.0 - p0 + p1) > 0 else 0.5
+        return p, p0, p1
+
+    def point(self, s: float) -> float:
+        """Calibrated probability of fused score ``s`` (no test point added): the rate
+        of its isotonic block, for the redraw spread where speed matters."""
+        if not self.scores:
+            return sigmoid(s)
+        return self._isotonic_at(s, None)[0]
+
+    def neighbourhood(self, s: float) -> tuple[float, float]:
+        """Jeffreys interval (INTERVAL_MASS) on the class-balanced positive rate of the
+        calibration files pooled with ``s`` by the isotonic fit. Files of one source (a
+        photo and its edits, one collection) are not independent evidence about files
+        from elsewhere, so the count is the geometric mean of files and sources."""
+        if not self.scores:
+            return 0.0, 1.0
+        rate, weight, sources = self._isotonic_at(self.snap(s), None)
+        from scipy.special import betaincinv
+
+        # Between counting files (as if independent) and counting sources (as if each
+        # source were one observation): their geometric mean.
+        n = min(weight, math.sqrt(weight * sources))
+        a = rate * n + 0.5
+        b = (1.0 - rate) * n + 0.5
+        tail = (1.0 - self.mass) / 2
+        return float(betaincinv(a, b, tail)), float(betaincinv(a, b, 1.0 - tail))
+
+    def redraw_spread(self, x: list[float], missing: Sequence[str]) -> tuple[float, float] | None:
+        """10-90% spread of the calibrated probability when the features of the
+        ``missing`` analyzers are drawn from calibration files where they ran."""
+        pools = [(self.blocks[a], self.redraw[a]) for a in missing if self.redraw.get(a)]
+        if not pools:
+            return None
+        import random
+
+        rng = random.Random(0)  # deterministic: the same file gets the same interval
+        index = {f: i for i, f in enumerate(self.features)}
+        probs = []
+        for _ in range(REDRAW_DRAWS):
+            y = list(x)
+            for names, rows in pools:
+                row = rows[rng.randrange(len(rows))]
+                for name, v in zip(names, row, strict=True):
+                    y[index[name]] = v
+            probs.append(self.point(self.fused(y)))
+        probs.sort()
+        lo = probs[int(REDRAW_QUANTILES[0] * (len(probs) - 1))]
+        hi = probs[math.ceil(REDRAW_QUANTILES[1] * (len(probs) - 1))]
+        return lo, hi
+
+
+@dataclass
+class Estimate:
+    """One question's calibrated answer at balanced classes, before the prior."""
+
+    score: float
+    interval: tuple[float, float]
+    fused: float
+    contributions: dict[str, float]  # feature -> coef * value (non-zero terms)
+    ranges: dict[str, tuple[float, float]]  # finding id -> log-odds range
+    widened_by: list[str]  # analyzers whose absence widened the interval
+    unknown: list[str]  # finding ids this calibration does not know
+
+
+@dataclass
+class Calibration:
+    name: str
+    version: str
+    sha256: str
+    source: str
+    data: dict[str, Any]
+    models: dict[str, QuestionModel]
+    bands: dict[str, float]
+    coverage_weight: dict[str, dict[str, float]]  # analyzer -> question -> weight
+    declared: set[str]
+    # Ids declared as facts (prior LLR 0, e.g. "the manifest is valid"): never evidence,
+    # so an unknown one does not widen the interval either.
+    facts: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_text(cls, text: str, source: str) -> Calibration:
+        data = json.loads(text)
+        if data.get("format") != FORMAT:
+            raise ValueError(f"{source}: not a triage calibration file (format {FORMAT})")
+        models = {q: QuestionModel.from_json(q, d) for q, d in data["questions"].items()}
+        return cls(
+            name=str(data.get("name", "calibration")),
+            version=str(data.get("version", "?")),
+            sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            source=source,
+            data=data,
+            models=models,
+            bands={k: float(v) for k, v in data["bands"].items()},
+            coverage_weight=_coverage(data["coverage_weight"]),
+            declared=set(data.get("declared_findings", [])),
+            facts=_facts(),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Calibration:
+        p = Path(path)
+        try:
+            text = p.read_text("utf-8")
+        except OSError as exc:
+            raise ValueError(f"cannot read calibration {p}: {exc.strerror or exc}") from None
+        try:
+            return cls.from_text(text, str(p))
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{p}: malformed calibration file ({exc})") from None
+
+    def estimate(self, question: str, ev: FileEvidence) -> Estimate | None:
+        model = self.models.get(question)
+        if model is None:
+            return None
+        x = model.vector(ev)
+        s = model.fused(x)
+        if not model.fitted:
+            return _declared(model, ev, x, s)
+        p, p0, p1 = model.calibrate(s)
+        nb_lo, nb_hi = model.neighbourhood(s)
+        lo, hi = min(p0, nb_lo, p), max(p1, nb_hi, p)
+        missing = [
+            a for a in model.blocks if ev.examined(a, question) <= 0.0 and model.redraw.get(a)
+        ]
+        spread = model.redraw_spread(x, missing) if missing else None
+        widened: list[str] = []
+        if spread is not None and (spread[0] < lo or spread[1] > hi):
+            lo, hi = min(lo, spread[0]), max(hi, spread[1])
+            widened = missing
+        known = set(model.features)
+        unknown = sorted(
+            fid
+            for fid in ev.findings
+            if fid not in known
+            and fid not in self.facts
+            and ev.questions.get(fid) == question
+            and ev.findings[fid] > 0
+        )
+        if unknown:
+            # Each may move the odds by up to e^UNKNOWN_LLR per unit of strength, either way.
+            push = UNKNOWN_LLR * sum(ev.findings[f] for f in unknown)
+            lo = sigmoid(logit(lo) - push)
+            hi = sigmoid(logit(hi) + push)
+        return Estimate(
+            p, (lo, hi), s, _contributions(model, x), _ranges(model, x), widened, unknown
+        )
+
+
+def _contributions(model: QuestionModel, x: list[float]) -> dict[str, float]:
+    return {f: c * v for f, c, v in zip(model.features, model.coef, x, strict=True) if c * v != 0}
+
+
+def _ranges(model: QuestionModel, x: list[float]) -> dict[str, tuple[float, float]]:
+    return {
+        f: (min(a * v, b * v), max(a * v, b * v))
+        for f, (a, b), v in zip(model.features, model.coef_range, x, strict=True)
+        if v != 0 and ":" not in f
+    }
+
+
+def _declared(model: QuestionModel, ev: FileEvidence, x: list[float], s: float) -> Estimate:
+    """A declared (unfitted) model: the log-odds ranges of its terms added, plus the
+    stated range of each analyzer that could not run."""
+    lo = hi = model.intercept
+    for (a, b), v in zip(model.coef_range, x, strict=True):
+        lo += min(a * v, b * v)
+        hi += max(a * v, b * v)
+    widened = []
+    for name, (a, b) in model.unobserved.items():
+        gap = 1.0 - ev.examined(name, model.question)
+        if gap > 0:
+            lo += gap * min(a, 0.0)
+            hi += gap * max(b, 0.0)
+            widened.append(name)
+    p = sigmoid(s)
+    interval = (min(sigmoid(lo), p), max(sigmoid(hi), p))
+    return Estimate(p, interval, s, _contributions(model, x), _ranges(model, x), widened, [])
+
+
+def _facts() -> set[str]:
+    text = resources.files("triage.data").joinpath("analyzers.json").read_text("utf-8")
+    priors = json.loads(text).get("prior_llr", {})
+    return {fid for fid, v in priors.items() if float(v) == 0.0}
+
+
+def _coverage(fitted: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    """Coverage weights of the calibration file, plus those of analyzers added since it
+    was fitted (from ``triage/data/analyzers.json``): a new analyzer counts for coverage
+    before a refit weighs its findings."""
+    text = resources.files("triage.data").joinpath("analyzers.json").read_text("utf-8")
+    declared = json.loads(text).get("coverage_weight", {})
+    out = {a: {q: float(w) for q, w in ws.items()} for a, ws in declared.items()}
+    out.update({a: {q: float(w) for q, w in ws.items()} for a, ws in fitted.items()})
+    return out
+
+
+def resolve_path(explicit: str | Path | None = None) -> str | None:
+    """The calibration to use: ``explicit``, else $TRIAGE_CALIBRATION, else None (packaged)."""
+    if explicit:
+        return str(explicit)
+    env = os.environ.get(ENV, "").strip()
+    return env or None
+
+
+@cache
+def packaged() -> Calibration:
+    text = resources.files("triage.data").joinpath(PACKAGED).read_text("utf-8")
+    return Calibration.from_text(text, f"triage/data/{PACKAGED}")
+
+
+@cache
+def _from_path(path: str, mtime: float) -> Calibration:
+    return Calibration.load(path)
+
+
+def load(path: str | Path | None = None) -> Calibration:
+    """The calibration named by ``path`` or $TRIAGE_CALIBRATION, else the packaged one.
+    Raises ValueError (a usage error) for a missing or malformed file."""
+    chosen = resolve_path(path)
+    if chosen is None:
+        return packaged()
+    try:
+        mtime = Path(chosen).stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return _from_path(chosen, mtime)
