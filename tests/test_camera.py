@@ -90,9 +90,13 @@ def test_pasted_region_raises_synthetic_score_with_box(base: np.ndarray, tmp_pat
     ix = max(0, min(x1, BOX[2]) - max(x0, BOX[0])) * max(0, min(y1, BOX[3]) - max(y0, BOX[1]))
     union = (x1 - x0) * (y1 - y0) + (BOX[2] - BOX[0]) * (BOX[3] - BOX[1]) - ix
     assert ix / union > 0.5
-    s_twin = analyze_path(twin, Options(only=["camera"])).questions["synthetic"].score
-    s_edit = analyze_path(edit, Options(only=["camera"])).questions["synthetic"].score
-    assert s_edit > s_twin
+    q_twin = analyze_path(twin, Options(only=["camera"])).questions["synthetic"]
+    q_edit = analyze_path(edit, Options(only=["camera"])).questions["synthetic"]
+    # The finding adds a positive log-odds term; the calibrated score is an isotonic step
+    # function of the summed terms, so a weak term may stay within one step (equal score).
+    assert q_edit.contributions.get("camera.smooth_region", 0) > 0
+    assert sum(q_edit.contributions.values()) > sum(q_twin.contributions.values())
+    assert q_edit.score >= q_twin.score
 
 
 def test_metrics_are_named_and_finite(base: np.ndarray, tmp_path: Path) -> None:

@@ -316,6 +316,9 @@ class Calibration:
     # Ids declared as facts (prior LLR 0, e.g. "the manifest is valid"): never evidence,
     # so an unknown one does not widen the interval either.
     facts: set[str] = field(default_factory=set)
+    # The file's own declarations (generator metadata, C2PA, watermark payload): stated
+    # (llr, low, high) per unit of strength, applied on top of the calibrated estimate.
+    stated: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
     @classmethod
     def from_text(cls, text: str, source: str) -> Calibration:
@@ -334,6 +337,7 @@ class Calibration:
             coverage_weight=_coverage(data["coverage_weight"]),
             declared=set(data.get("declared_findings", [])),
             facts=_facts(),
+            stated=_stated(),
         )
 
     @classmethod
@@ -352,10 +356,25 @@ class Calibration:
         model = self.models.get(question)
         if model is None:
             return None
+        stated = {
+            fid: ev.findings[fid]
+            for fid in ev.findings
+            if fid in self.stated and ev.questions.get(fid) == question and ev.findings[fid] > 0
+        }
         x = model.vector(ev)
+        if stated:
+            # The rest of the evidence is calibrated as if the declaration were absent;
+            # the declaration then updates those odds by its stated likelihood ratio.
+            x = [0.0 if f in stated else v for f, v in zip(model.features, x, strict=True)]
         s = model.fused(x)
-        if not model.fitted:
-            return _declared(model, ev, x, s)
+        est = self._fitted(model, question, ev, x, s) if model.fitted else None
+        if est is None:
+            est = _declared(model, ev, x, s)
+        return _apply_stated(est, stated, self.stated) if stated else est
+
+    def _fitted(
+        self, model: QuestionModel, question: str, ev: FileEvidence, x: list[float], s: float
+    ) -> Estimate:
         p, p0, p1 = model.calibrate(s)
         nb_lo, nb_hi = model.neighbourhood(s)
         lo, hi = min(p0, nb_lo, p), max(p1, nb_hi, p)
@@ -373,6 +392,7 @@ class Calibration:
             for fid in ev.findings
             if fid not in known
             and fid not in self.facts
+            and fid not in self.stated
             and ev.questions.get(fid) == question
             and ev.findings[fid] > 0
         )
@@ -384,6 +404,32 @@ class Calibration:
         return Estimate(
             p, (lo, hi), s, _contributions(model, x), _ranges(model, x), widened, unknown
         )
+
+
+def _apply_stated(
+    est: Estimate, present: Mapping[str, float], stated: Mapping[str, tuple[float, float, float]]
+) -> Estimate:
+    """Update a calibrated estimate by the stated log-likelihood ratios of the file's own
+    declarations: the point by each LLR, the interval ends by each range's ends.
+
+    The update starts from the calibrated point of the rest of the evidence, not from its
+    interval: what the analyzers that could not run might have said is a spread over files
+    without such a declaration, and the uncertainty that matters here is whether the
+    declaration is true, which its stated range carries."""
+    mid = lo = hi = 0.0
+    contributions = dict(est.contributions)
+    ranges = dict(est.ranges)
+    for fid, strength in present.items():
+        llr, a, b = stated[fid]
+        mid += llr * strength
+        lo += min(a, b) * strength
+        hi += max(a, b) * strength
+        contributions[fid] = llr * strength
+        ranges[fid] = (min(a, b) * strength, max(a, b) * strength)
+    score = sigmoid(logit(est.score) + mid)
+    base = logit(est.score)
+    interval = (min(sigmoid(base + lo), score), max(sigmoid(base + hi), score))
+    return Estimate(score, interval, est.fused, contributions, ranges, est.widened_by, est.unknown)
 
 
 def _contributions(model: QuestionModel, x: list[float]) -> dict[str, float]:
@@ -415,6 +461,12 @@ def _declared(model: QuestionModel, ev: FileEvidence, x: list[float], s: float) 
     p = sigmoid(s)
     interval = (min(sigmoid(lo), p), max(sigmoid(hi), p))
     return Estimate(p, interval, s, _contributions(model, x), _ranges(model, x), widened, [])
+
+
+def _stated() -> dict[str, tuple[float, float, float]]:
+    text = resources.files("triage.data").joinpath("analyzers.json").read_text("utf-8")
+    table = json.loads(text).get("stated", {})
+    return {fid: (float(v[0]), float(v[1]), float(v[2])) for fid, v in table.items()}
 
 
 def _facts() -> set[str]:

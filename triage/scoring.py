@@ -42,7 +42,11 @@ def to_finding(analyzer: str, raw: RawFinding, calibration: Calibration) -> Find
     model = calibration.models.get(raw.question)
     spread = 0.0 if raw.id in calibration.facts else UNKNOWN_LLR * s
     llr, lo, hi = 0.0, -spread, spread
-    if model is not None and raw.id in model.features:
+    if raw.id in calibration.stated:
+        # A declaration of the file's own: its stated ratio, not a fitted term.
+        c, a, b = calibration.stated[raw.id]
+        llr, lo, hi = c * s, min(a, b) * s, max(a, b) * s
+    elif model is not None and raw.id in model.features:
         i = model.features.index(raw.id)
         llr = model.coef[i] * s
         a, b = model.coef_range[i]
@@ -105,6 +109,12 @@ def score_question(
     score = shift(score, prior)
     interval = (min(shift(interval[0], prior), score), max(shift(interval[1], prior), score))
     band = _band(score, interval, coverage, question, outcomes, bands_cfg)
+    if band == "no-indicators" and any(
+        f.question == question and f.id in calibration.stated and f.llr > 0 for f in findings
+    ):
+        # The file itself declares something that points to yes (a signed edit, generator
+        # parameters): whatever the odds, "no indicators" would misread it.
+        band = "weak-indicators" if score > NEUTRAL else "insufficient-evidence"
     drivers = [(abs(f.llr), f) for f in findings if f.question == question and f.llr != 0]
     unknown = est.unknown if est is not None else []
     statement = _statement(question, band, score, interval, drivers, gaps, coverage, unknown)
@@ -149,7 +159,7 @@ def _band(
     if (
         high < NEUTRAL
         and coverage >= cfg.get("clear_min_coverage", 0.0)
-        and _metadata_read(question, outcomes)
+        and (question == "provenance" or _metadata_read(question, outcomes))
     ):
         return "no-indicators"
     return "insufficient-evidence"
@@ -157,7 +167,8 @@ def _band(
 
 def _metadata_read(question: str, outcomes: list[AnalyzerOutcome]) -> bool:
     """A clean result needs the file's metadata to have been read: absence of evidence
-    on a stripped file is not evidence of authenticity (DESIGN.md)."""
+    on a stripped file is not evidence of authenticity (DESIGN.md). Provenance does not
+    ask this: a lookup against the reference store is complete whatever the metadata."""
     for o in outcomes:
         if o.name == "metadata":
             return o.status == "ok" and o.examined.get(question, 0.0) >= 0.5

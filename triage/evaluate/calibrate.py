@@ -227,7 +227,10 @@ def design(
             {fid for fid, n in fired.items() if n >= cfg.min_fired}
             | {fid for fid, v in priors.items() if float(v) != 0.0 and fid in declared}
         )
-        ids = [fid for fid in ids if fid.split(".", 1)[0] == a]
+        # The file's own declarations keep their stated ratios (analyzers.json "stated"):
+        # too few sources carry them to fit.
+        stated = config.get("stated", {})
+        ids = [fid for fid in ids if fid.split(".", 1)[0] == a and fid not in stated]
         mets = [m for m in cfg.metrics.get(a, ()) if m in seen_metrics.get(a, set())]
         blocks[a] = feature_names(a, ids, mets)
     features = [f for a in speaking for f in blocks[a]]
