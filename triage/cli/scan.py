@@ -4,6 +4,7 @@ streamed to JSONL, resumable, on this machine or a Dask cluster."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -153,6 +154,40 @@ def scan_command(
     --resume continues where it stopped. At the end: files by attention, counts per
     band, near-duplicate groups, failures with reasons.
     """
+    _scan(**locals())
+
+
+def _scan(
+    *,
+    roots: list[Path],
+    jobs: int | None,
+    output: Path | None,
+    csv: Path | None,
+    html: Path | None,
+    resume: bool,
+    retry_failed: bool,
+    include: list[str] | None,
+    exclude: list[str] | None,
+    follow_symlinks: bool,
+    max_bytes: int | None,
+    timeout: float,
+    db: Path | None,
+    scheduler: str | None,
+    only: list[str] | None,
+    skip: list[str] | None,
+    prior: list[str] | None,
+    calibration: Path | None,
+    max_pixels: int,
+    max_decoded_mb: int,
+    max_memory: int | None,
+    no_pixels: bool,
+    video_frames: int | None,
+    trust_anchors: Path | None,
+    top: int,
+    group_distance: int,
+    debug: bool,
+) -> None:
+    """The scan behind ``scan_command``, with its options parsed."""
     import sys
 
     from triage.scan import scan
@@ -234,16 +269,20 @@ def scan_command(
 
         write_csv(result.summary.rows, csv, result.summary.skipped)
     if html is not None:
-        try:
-            from triage.render.html import write_html
-        except ImportError:
-            console.print(
-                "[yellow]--html: the HTML renderer is not installed in this build[/yellow]"
-            )
-        else:
-            from triage.render.scansummary import printable
-
-            for analysis in result.reports:  # a non-UTF-8 file name, shown with \xNN escapes
-                analysis.report.file.path = printable(analysis.report.file.path)
-            write_html(result.reports, html, no_pixels=no_pixels, group_distance=group_distance)
+        _write_html(result.reports, html, console, no_pixels, group_distance)
     raise typer.Exit(code=result.exit_code)
+
+
+def _write_html(
+    reports: list[Any], html: Path, console: Any, no_pixels: bool, group_distance: int
+) -> None:
+    try:
+        from triage.render.html import write_html
+    except ImportError:
+        console.print("[yellow]--html: the HTML renderer is not installed in this build[/yellow]")
+        return
+    from triage.render.scansummary import printable
+
+    for analysis in reports:  # a non-UTF-8 file name, shown with \xNN escapes
+        analysis.report.file.path = printable(analysis.report.file.path)
+    write_html(reports, html, no_pixels=no_pixels, group_distance=group_distance)

@@ -304,83 +304,94 @@ def render_markdown(
             "",
         ]
     for q in SCORED_QUESTIONS:
-        groups = metrics["questions"][q]["auc_by_group"]
-        lines += [f"## {q}: bands per label", ""]
-        lines += [_md_table(["label", "n"] + [_SHORT[b] for b in BANDS], band_rows(metrics, q)), ""]
-        if groups:
-            lines += [
-                _md_table(
-                    ["group", "pos", "neg", "AUC"],
-                    [
-                        [g, str(v["n_pos"]), str(v["n_neg"]), _f(v["auc"])]
-                        for g, v in groups.items()
-                    ],
-                ),
-                "",
-            ]
-        claims = metrics["questions"][q]["claims"]["bands"]
-        if not any(c["n"] for c in claims.values()):
-            lines += [
-                "No file got a band that claims something (notable, strong or no-indicators) "
-                "for this question: every interval straddled 0.5 or stayed weak.",
-                "",
-            ]
+        lines += _question_section(metrics, q)
+    lines += _labelled_files(records)
+    lines += _evidence_sections(metrics)
+    lines += _robustness_section(metrics)
+    return "\n".join(lines)
+
+
+def _question_section(metrics: dict[str, Any], q: str) -> list[str]:
+    lines: list[str] = []
+    groups = metrics["questions"][q]["auc_by_group"]
+    lines += [f"## {q}: bands per label", ""]
+    lines += [_md_table(["label", "n"] + [_SHORT[b] for b in BANDS], band_rows(metrics, q)), ""]
+    if groups:
         lines += [
             _md_table(
-                ["band", "claims", "n", "right", "share [95% Wilson]"],
-                [
-                    [
-                        b,
-                        c["claims"],
-                        str(c["n"]),
-                        str(c["correct"]),
-                        "-"
-                        if not c["n"]
-                        else f"{_pct(c['share'])} [{_pct(c['wilson'][0])}, {_pct(c['wilson'][1])}]",
-                    ]
-                    for b, c in claims.items()
-                ],
+                ["group", "pos", "neg", "AUC"],
+                [[g, str(v["n_pos"]), str(v["n_neg"]), _f(v["auc"])] for g, v in groups.items()],
             ),
             "",
         ]
-        rel = metrics["questions"][q]["reliability"]
-        if rel["bins"]:
-            lines += [
-                _md_table(
+    claims = metrics["questions"][q]["claims"]["bands"]
+    if not any(c["n"] for c in claims.values()):
+        lines += [
+            "No file got a band that claims something (notable, strong or no-indicators) "
+            "for this question: every interval straddled 0.5 or stayed weak.",
+            "",
+        ]
+    lines += [
+        _md_table(
+            ["band", "claims", "n", "right", "share [95% Wilson]"],
+            [
+                [
+                    b,
+                    c["claims"],
+                    str(c["n"]),
+                    str(c["correct"]),
+                    "-"
+                    if not c["n"]
+                    else f"{_pct(c['share'])} [{_pct(c['wilson'][0])}, {_pct(c['wilson'][1])}]",
+                ]
+                for b, c in claims.items()
+            ],
+        ),
+        "",
+    ]
+    rel = metrics["questions"][q]["reliability"]
+    if rel["bins"]:
+        lines += [
+            _md_table(
+                [
+                    "score bin",
+                    "n",
+                    "mean score",
+                    "mean interval",
+                    "observed",
+                    "95% Wilson",
+                    "observed, balanced",
+                    "balanced in interval",
+                ],
+                [
                     [
-                        "score bin",
-                        "n",
-                        "mean score",
-                        "mean interval",
-                        "observed",
-                        "95% Wilson",
-                        "observed, balanced",
-                        "balanced in interval",
-                    ],
-                    [
-                        [
-                            f"{b['lo']:.1f}-{b['hi']:.1f}",
-                            str(b["n"]),
-                            _f(b["mean_score"], 2),
-                            f"{b['mean_low']:.2f}-{b['mean_high']:.2f}",
-                            _f(b["observed"], 2),
-                            f"{b['wilson'][0]:.2f}-{b['wilson'][1]:.2f}",
-                            _f(b["observed_balanced"], 2),
-                            "yes" if _inside(b) else "**no**",
-                        ]
-                        for b in rel["bins"]
-                    ],
-                ),
-                "",
-                f"Positives are {_pct(rel['base_rate'])} of these files, the scores assume the "
-                "prior (0.5): *balanced* re-weights both classes to half, as that prior does. "
-                f"In {sum(1 for b in rel['bins'] if _inside(b))} of {len(rel['bins'])} score bins "
-                "the balanced observed rate lies inside the bin's mean stated interval; "
-                f"{_pct(metrics['questions'][q]['interval_coverage']['files'])} of files have "
-                "an interval that holds the balanced observed rate of their bin; "
-                f"balanced ECE {_f(rel['ece_balanced'])}.",
-                "",
-            ]
+                        f"{b['lo']:.1f}-{b['hi']:.1f}",
+                        str(b["n"]),
+                        _f(b["mean_score"], 2),
+                        f"{b['mean_low']:.2f}-{b['mean_high']:.2f}",
+                        _f(b["observed"], 2),
+                        f"{b['wilson'][0]:.2f}-{b['wilson'][1]:.2f}",
+                        _f(b["observed_balanced"], 2),
+                        "yes" if _inside(b) else "**no**",
+                    ]
+                    for b in rel["bins"]
+                ],
+            ),
+            "",
+            f"Positives are {_pct(rel['base_rate'])} of these files, the scores assume the "
+            "prior (0.5): *balanced* re-weights both classes to half, as that prior does. "
+            f"In {sum(1 for b in rel['bins'] if _inside(b))} of {len(rel['bins'])} score bins "
+            "the balanced observed rate lies inside the bin's mean stated interval; "
+            f"{_pct(metrics['questions'][q]['interval_coverage']['files'])} of files have "
+            "an interval that holds the balanced observed rate of their bin; "
+            f"balanced ECE {_f(rel['ece_balanced'])}.",
+            "",
+        ]
+    return lines
+
+
+def _labelled_files(records: Sequence[Record]) -> list[str]:
+    lines: list[str] = []
     synthetic = [r for r in records if r["label"] == "synthetic"]
     if synthetic:
         lines += ["## Files labeled synthetic", ""]
@@ -401,6 +412,11 @@ def render_markdown(
             ),
             "",
         ]
+    return lines
+
+
+def _evidence_sections(metrics: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
     if metrics["findings"]:
         lines += [
             "## Findings",
@@ -452,6 +468,11 @@ def render_markdown(
                 ),
                 "",
             ]
+    return lines
+
+
+def _robustness_section(metrics: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
     rob = metrics["robustness"]
     lines += ["## Robustness", ""]
     outcome_names = ["ok", "error", "timeout", "crash"]
@@ -494,7 +515,7 @@ def render_markdown(
         "ambiguous) are run but not scored.",
         "",
     ]
-    return "\n".join(lines)
+    return lines
 
 
 def _inside(b: dict[str, Any]) -> bool:
