@@ -463,15 +463,25 @@ def _declared(model: QuestionModel, ev: FileEvidence, x: list[float], s: float) 
     return Estimate(p, interval, s, _contributions(model, x), _ranges(model, x), widened, [])
 
 
+@cache
+def _analyzers_text() -> str:
+    return resources.files("triage.data").joinpath("analyzers.json").read_text("utf-8")
+
+
+def analyzer_config() -> dict[str, Any]:
+    """``triage/data/analyzers.json`` (hand-kept: bands, coverage weights, prior and stated
+    log-likelihood ratios), parsed afresh so a caller may change its copy."""
+    data: dict[str, Any] = json.loads(_analyzers_text())
+    return data
+
+
 def _stated() -> dict[str, tuple[float, float, float]]:
-    text = resources.files("triage.data").joinpath("analyzers.json").read_text("utf-8")
-    table = json.loads(text).get("stated", {})
+    table = analyzer_config().get("stated", {})
     return {fid: (float(v[0]), float(v[1]), float(v[2])) for fid, v in table.items()}
 
 
 def _facts() -> set[str]:
-    text = resources.files("triage.data").joinpath("analyzers.json").read_text("utf-8")
-    priors = json.loads(text).get("prior_llr", {})
+    priors = analyzer_config().get("prior_llr", {})
     return {fid for fid, v in priors.items() if float(v) == 0.0}
 
 
@@ -479,8 +489,7 @@ def _coverage(fitted: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, 
     """Coverage weights of the calibration file, plus those of analyzers added since it
     was fitted (from ``triage/data/analyzers.json``): a new analyzer counts for coverage
     before a refit weighs its findings."""
-    text = resources.files("triage.data").joinpath("analyzers.json").read_text("utf-8")
-    declared = json.loads(text).get("coverage_weight", {})
+    declared = analyzer_config().get("coverage_weight", {})
     out = {a: {q: float(w) for q, w in ws.items()} for a, ws in declared.items()}
     out.update({a: {q: float(w) for q, w in ws.items()} for a, ws in fitted.items()})
     return out

@@ -108,13 +108,13 @@ def score_question(
         contributions.update(est.contributions)
     score = shift(score, prior)
     interval = (min(shift(interval[0], prior), score), max(shift(interval[1], prior), score))
-    band = _band(score, interval, coverage, question, outcomes, bands_cfg)
-    if band == "no-indicators" and any(
+    # The file itself may declare something that points to yes (a signed edit, generator
+    # parameters): whatever the odds, "no indicators" would then misread it.
+    declares_yes = any(
         f.question == question and f.id in calibration.stated and f.llr > 0 for f in findings
-    ):
-        # The file itself declares something that points to yes (a signed edit, generator
-        # parameters): whatever the odds, "no indicators" would misread it.
-        band = "weak-indicators" if score > NEUTRAL else "insufficient-evidence"
+    )
+    clear_allowed = not declares_yes and _metadata_read(question, outcomes)
+    band = _band(score, interval, coverage, clear_allowed, bands_cfg)
     drivers = [(abs(f.llr), f) for f in findings if f.question == question and f.llr != 0]
     unknown = est.unknown if est is not None else []
     statement = _statement(question, band, score, interval, drivers, gaps, coverage, unknown)
@@ -143,10 +143,11 @@ def _band(
     score: float,
     interval: tuple[float, float],
     coverage: float,
-    question: str,
-    outcomes: list[AnalyzerOutcome],
+    clear_allowed: bool,
     cfg: dict[str, float],
 ) -> Band:
+    """The band the interval supports; ``clear_allowed`` is whether this file may be
+    called clear at all (``no-indicators``)."""
     low, high = interval
     if low >= cfg["strong_low"]:
         return "strong-indicators"
@@ -156,11 +157,7 @@ def _band(
         return "insufficient-evidence"
     if score > NEUTRAL + cfg["weak_margin"]:
         return "weak-indicators"
-    if (
-        high < NEUTRAL
-        and coverage >= cfg.get("clear_min_coverage", 0.0)
-        and (question == "provenance" or _metadata_read(question, outcomes))
-    ):
+    if high < NEUTRAL and coverage >= cfg.get("clear_min_coverage", 0.0) and clear_allowed:
         return "no-indicators"
     return "insufficient-evidence"
 
@@ -169,6 +166,8 @@ def _metadata_read(question: str, outcomes: list[AnalyzerOutcome]) -> bool:
     """A clean result needs the file's metadata to have been read: absence of evidence
     on a stripped file is not evidence of authenticity (DESIGN.md). Provenance does not
     ask this: a lookup against the reference store is complete whatever the metadata."""
+    if question == "provenance":
+        return True
     for o in outcomes:
         if o.name == "metadata":
             return o.status == "ok" and o.examined.get(question, 0.0) >= 0.5

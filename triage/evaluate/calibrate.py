@@ -27,10 +27,9 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from typing import Any
 
-from triage.calibration import FORMAT, Calibration, FileEvidence, feature_names
+from triage.calibration import FORMAT, Calibration, FileEvidence, analyzer_config, feature_names
 from triage.evaluate.metrics import scored
 from triage.report import QUESTIONS
 
@@ -57,13 +56,6 @@ class FitConfig:
             "resampling": ("global_peak_ratio",),
         }
     )
-
-
-def analyzer_config() -> dict[str, Any]:
-    """``triage/data/analyzers.json``: bands, coverage weights, declared finding ids."""
-    text = resources.files("triage.data").joinpath("analyzers.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
 
 
 def evidence(record: Record) -> FileEvidence:
