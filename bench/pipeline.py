@@ -12,7 +12,11 @@ analysis as the median of ``--repeat`` runs after one warm-up file.
 
 Prints the median analyze/decode ratio over the files (target <= 5x), each
 analyzer's median share of a decode, and the rows of the files nearest 1 MP
-(target <= 8x) and 12 MP. Beside the wall-clock ratio, the same ratio in CPU time
+(target <= 8x) and 12 MP. With ``--cpu`` each file is also analyzed once more
+serially (one analyzer thread, one OpenCV thread) with each analyzer's process CPU
+time recorded: a per-analyzer table that a shared machine's load hardly moves. The
+shared decode (pixels and luma) is made first there and listed as its own row; the
+other shared planes count for the first analyzer, in registry order, that asks. Beside the wall-clock ratio, the same ratio in CPU time
 (all threads of the process; the decode is single-threaded): on a machine shared
 with other jobs the wall clock of a multi-threaded analysis depends on the other
 jobs, its CPU time much less, so the CPU ratio is the one to compare between runs.
@@ -113,8 +117,47 @@ def measure(path: Path, repeat: int) -> dict[str, object]:
         "analyze_s": total,
         "ratio": total / decode,
         "cpu_ratio": statistics.median(cpu) / decode_cpu,
+        "decode_cpu_s": decode_cpu,
         "analyzers": {k: statistics.median(v) for k, v in per.items()},
     }
+
+
+def serial_cpu(path: Path) -> dict[str, float]:
+    """Process CPU seconds of each analyzer run serially on one file (see --cpu)."""
+    import cv2
+
+    from triage import pipeline
+    from triage.pipeline import Options, analyze_path
+
+    spent: dict[str, float] = {}
+    run_one, run_all = pipeline._run_one, pipeline._run_all
+
+    def timed_one(analyzer, media, ctx, opts, errors):  # type: ignore[no-untyped-def]
+        c0 = time.process_time()
+        try:
+            return run_one(analyzer, media, ctx, opts, errors)
+        finally:
+            spent[analyzer.name] = time.process_time() - c0
+
+    def timed_all(analyzers, media, ctx, opts):  # type: ignore[no-untyped-def]
+        c0 = time.process_time()
+        try:
+            if media.kind == "image":
+                media.luma  # noqa: B018 - the shared decode, timed apart
+        except Exception:
+            pass
+        spent["(decode+luma)"] = time.process_time() - c0
+        return run_all(analyzers, media, ctx, opts)
+
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    pipeline._run_one, pipeline._run_all = timed_one, timed_all  # type: ignore[assignment]
+    try:
+        analyze_path(str(path), Options(threads=1))
+    finally:
+        pipeline._run_one, pipeline._run_all = run_one, run_all  # type: ignore[assignment]
+        cv2.setNumThreads(threads)
+    return spent
 
 
 def nearest(rows: list[dict[str, object]], mp: float) -> dict[str, object]:
@@ -127,6 +170,7 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=default)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--json", type=Path, help="write the per-file rows here")
+    ap.add_argument("--cpu", action="store_true", help="also a serial per-analyzer CPU pass")
     args = ap.parse_args()
 
     import triage
@@ -142,6 +186,8 @@ def main() -> None:
         rows = []
         for mp, path in files:
             row = measure(path, args.repeat)
+            if args.cpu:
+                row["analyzers_cpu"] = serial_cpu(path)
             row.update(mp=round(mp, 2), file=str(path.relative_to(path.parents[1])))
             rows.append(row)
     print(f"{len(rows)} files, {source}; cpu load {os.getloadavg()[0]:.1f}")
@@ -156,6 +202,23 @@ def main() -> None:
     print("median time per analyzer, in plain decodes of the same file:")
     for n in sorted(names, key=lambda n: -shares[n]):
         print(f"  {n:<12} {shares[n]:6.2f}x")
+    if args.cpu:
+        cpu_names = sorted({n for r in rows for n in r["analyzers_cpu"]})  # type: ignore[attr-defined]
+        cpu_shares = {
+            n: statistics.median(
+                r["analyzers_cpu"].get(n, 0.0) / r["decode_cpu_s"]  # type: ignore[attr-defined,operator]
+                for r in rows
+            )
+            for n in cpu_names
+        }
+        serial = statistics.median(
+            sum(r["analyzers_cpu"].values()) / r["decode_cpu_s"]  # type: ignore[attr-defined,operator]
+            for r in rows
+        )
+        print("serial pass (1 thread), median CPU time per analyzer, in CPU decodes:")
+        for n in sorted(cpu_names, key=lambda n: -cpu_shares[n]):
+            print(f"  {n:<14} {cpu_shares[n]:6.2f}x")
+        print(f"  {'(sum)':<14} {serial:6.2f}x (median over files of the serial total)")
     print(f"{'file':<52} {'MP':>5} {'decode':>7} {'analyze':>8} {'ratio':>6} {'cpu':>6}")
     for r in rows:
         print(

@@ -99,3 +99,34 @@ def test_knn_matches_the_full_partition_including_ties(levels: int) -> None:
     ref_idx, ref_dist = _knn_reference(desc, 6)
     assert np.array_equal(idx, ref_idx)
     assert np.allclose(dist, ref_dist)
+
+
+@pytest.mark.parametrize("levels", [2, 5, 1000])
+def test_k_smallest_on_wide_rows_is_the_partitions_set(levels: int) -> None:
+    """Rows wide enough for the grouped candidate bound: the same k columns as
+    ``argpartition`` (ties at the k-th value included: those rows use it)."""
+    import numpy as np
+
+    from triage.forensics.copymove import _k_smallest
+
+    rng = np.random.default_rng(levels)
+    d2 = rng.integers(0, levels, (300, 1500)).astype(np.float32)
+    d2[7, :] = 3.0  # a row that is all ties
+    for k in (2, 6):
+        got = np.sort(_k_smallest(d2, k), axis=1)
+        ref = np.sort(np.argpartition(d2, k - 1, axis=1)[:, :k], axis=1)
+        assert np.array_equal(got, ref)
+
+
+def test_knn_on_many_descriptors_matches_the_full_partition() -> None:
+    import numpy as np
+
+    from triage.forensics.copymove import knn_l2
+
+    rng = np.random.default_rng(3)
+    desc = rng.integers(0, 4, (1000, 8)).astype(np.float32)  # many ties
+    desc[100:110] = desc[5]
+    idx, dist = knn_l2(desc, 6, block=256)
+    ref_idx, ref_dist = _knn_reference(desc, 6)
+    assert np.array_equal(idx, ref_idx)
+    assert np.allclose(dist, ref_dist)

@@ -381,6 +381,12 @@ class Media:
 
         return self._memo(("block_dct", y0, x0, terms, row_step, col_step), make)
 
+    def shared(self, key: tuple[Any, ...], make: Callable[[], np.ndarray]) -> np.ndarray:
+        """A plane two analyzers derive alike that ``Media`` does not name itself,
+        computed by ``make()`` once per file (read-only). ``key`` names the plane and
+        every parameter it depends on (e.g. ``("camera.region_planes", 1024)``)."""
+        return self._memo(("shared", *key), make)
+
     def _memo(self, key: tuple[Any, ...], make: Callable[[], np.ndarray]) -> np.ndarray:
         """``make()`` once per key and file, shared between analyzer threads: a second
         thread asking for a piece being computed waits for it instead of redoing it."""

@@ -24,6 +24,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from triage.analyzers.base import Analyzer, AnalyzerResult, Context, RawFinding
+from triage.analyzers.common import camera_planes
 from triage.report import Question
 
 if TYPE_CHECKING:
@@ -101,11 +102,11 @@ class CameraAnalyzer(Analyzer):
             "whole-image camera-likeness is measured but not used as evidence: on its own "
             "it does not tell generated images from camera photos once both are re-saved"
         )
-        reduced = media.reduced(REGION_SIDE)
-        if min(reduced.shape[:2]) >= 4 * REGION_TILE:
-            maps = region_maps(model, np.ascontiguousarray(reduced), REGION_TILE)
+        gray = media.reduced_gray(REGION_SIDE)  # the luma of media.reduced(REGION_SIDE)
+        if min(gray.shape) >= 4 * REGION_TILE:
+            maps = region_maps(model, gray, REGION_TILE, planes=camera_planes(media, REGION_SIDE))
             found = smooth_region(maps)
-            scale = w / float(reduced.shape[1])
+            scale = w / float(gray.shape[1])
             if found is not None:
                 result.findings.append(_region_finding(found, scale, (w, h)))
             result.metrics["region_tiles"] = int(maps.excess.size)

@@ -62,3 +62,15 @@ def centred_window(w: int, h: int, max_pixels: int) -> tuple[int, int, int, int]
     ww, hh = max(1, int(w * f)), max(1, int(h * f))
     x0, y0 = (w - ww) // 2, (h - hh) // 2
     return x0, y0, x0 + ww, y0 + hh
+
+
+def camera_planes(media: Media, side: int) -> np.ndarray:
+    """The per-pixel camera-likeness planes (:func:`triage.forensics.camera.region_planes`
+    under the shipped model) of ``media.reduced_gray(side)``, computed once per file:
+    the camera and faces analyzers tile the same planes at their own tile sizes."""
+    from triage.forensics.camera import region_planes, shipped_model
+
+    model, _ = shipped_model()
+    return media.shared(
+        ("camera.region_planes", side), lambda: region_planes(model, media.reduced_gray(side))
+    )

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from triage.analyzers.base import Analyzer, AnalyzerResult, Context, RawFinding
+from triage.analyzers.common import camera_planes
 from triage.report import Question
 
 if TYPE_CHECKING:
@@ -55,12 +56,13 @@ class FacesAnalyzer(Analyzer):
         from triage.forensics.camera import find_faces, region_maps, shipped_model
 
         result = AnalyzerResult()
-        reduced = np.ascontiguousarray(media.reduced(SIDE))
-        rh, rw = reduced.shape[:2]
+        # The shared luma of media.reduced(SIDE) (integer-valued: exact as uint8).
+        luma = media.reduced_gray(SIDE)
+        rh, rw = luma.shape
         if min(rh, rw) < 4 * MIN_FACE:
             result.skipped_reason = f"image too small to look for faces ({rw}x{rh})"
             return result
-        gray = cv2.cvtColor(reduced, cv2.COLOR_RGB2GRAY)
+        gray = luma.astype(np.uint8)
         f = min(1.0, DETECT_SIDE / float(max(rh, rw)))
         small = cv2.resize(gray, (round(rw * f), round(rh * f)), interpolation=cv2.INTER_AREA)
         faces = [
@@ -72,7 +74,7 @@ class FacesAnalyzer(Analyzer):
             result.not_checked.append("no frontal face found (profiles and small faces are missed)")
             return result
         model, _ = shipped_model()
-        maps = region_maps(model, reduced, TILE)
+        maps = region_maps(model, luma, TILE, planes=camera_planes(media, SIDE))
         result.examined = {"synthetic": 0.3}
         scale = (media.width or rw) / float(rw)
         rows = []

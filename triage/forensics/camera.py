@@ -480,14 +480,54 @@ class RegionMaps:
     weight: np.ndarray  # (rows, cols) share of the tile that is not clipped
 
 
-def region_maps(model: CodingModel, rgb: np.ndarray, tile: int = 64) -> RegionMaps:
+def region_planes(model: CodingModel, gray: np.ndarray) -> np.ndarray:
+    """The per-pixel planes :func:`region_maps` sums per tile, for any tile size.
+
+    Parameters
+    ----------
+    model : the fitted coding model.
+    gray : H x W luma, integer-valued (as :func:`luma_u8` gives).
+
+    Returns
+    -------
+    (3, H, W) float32: the coding-cost excess of each pixel (bits, level 0) where it
+    counts, else 0; 1 where it counts (interior, not clipped), else 0; the absolute
+    Immerkær residual.
+
+    References
+    ----------
+    As :func:`region_maps`.
+    """
+    import cv2
+
+    gray = np.asarray(gray, dtype=np.float32)
+    h, w = gray.shape
+    out = np.zeros((3, h, w), dtype=np.float32)
+    r, cls = residuals(model, 0, gray)
+    d = model.logp[0][cls, r + RMAX] - model.entropy[0][cls]
+    full = np.zeros((h, w), dtype=np.float32)
+    full[2:h, 2 : w - 1] = d.reshape(h - 2, w - 3)
+    valid = out[1]
+    valid[2:h, 2 : w - 1] = 1.0
+    valid[(gray <= 4) | (gray >= 251)] = 0.0
+    np.multiply(full, valid, out=out[0])
+    out[2] = np.abs(cv2.filter2D(gray, -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT))
+    return out
+
+
+def region_maps(
+    model: CodingModel, rgb: np.ndarray, tile: int = 64, planes: np.ndarray | None = None
+) -> RegionMaps:
     """Camera-likeness statistics per ``tile`` x ``tile`` tile of ``rgb``.
 
     Parameters
     ----------
     model : the fitted coding model.
-    rgb : H x W x 3 uint8 window (native resolution).
+    rgb : H x W x 3 uint8 window (native resolution), or its H x W luma
+        (:func:`luma_u8`).
     tile : tile side (a multiple of 8).
+    planes : :func:`region_planes` of the window, when already computed (the same
+        planes serve every tile size).
 
     Returns
     -------
@@ -498,26 +538,18 @@ def region_maps(model: CodingModel, rgb: np.ndarray, tile: int = 64) -> RegionMa
     As :func:`coding_cost` (Cozzolino et al. 2024) and :func:`noise_level_function`
     (Liu et al. 2006; Immerkær 1996), read locally.
     """
-    import cv2
-
-    gray = luma_u8(rgb)
-    h, w = gray.shape
+    if planes is None:
+        gray = luma_u8(rgb) if rgb.ndim == 3 else rgb
+        planes = region_planes(model, gray)
+    cost, valid, res = planes
+    h, w = valid.shape
     rows, cols = h // tile, w // tile
-    r, cls = residuals(model, 0, gray)
-    d = model.logp[0][cls, r + RMAX] - model.entropy[0][cls]
-    full = np.zeros((h, w), dtype=np.float32)
-    full[2:h, 2 : w - 1] = d.reshape(h - 2, w - 3)
-    valid = np.zeros((h, w), dtype=np.float32)
-    valid[2:h, 2 : w - 1] = 1.0
-    sat = (gray <= 4) | (gray >= 251)
-    valid[sat] = 0.0
 
     def tiles(a: np.ndarray) -> np.ndarray:
         return a[: rows * tile, : cols * tile].reshape(rows, tile, cols, tile).sum(axis=(1, 3))
 
     n = tiles(valid)
-    excess = tiles(full * valid) / np.maximum(n, 1.0)
-    res = np.abs(cv2.filter2D(gray, -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT))
+    excess = tiles(cost) / np.maximum(n, 1.0)
     bs = BLOCK
     bh, bw = rows * tile // bs, cols * tile // bs
     sig = res[: bh * bs, : bw * bs].reshape(bh, bs, bw, bs).mean(axis=(1, 3))

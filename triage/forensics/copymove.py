@@ -152,11 +152,58 @@ def _k_smallest(d2: np.ndarray, k: int) -> np.ndarray:
     """Column indices of each row's ``k`` smallest values (unordered), the same set
     ``np.argpartition(d2, k - 1)[:, :k]`` gives.
 
-    A row's k-th smallest value (a plain partition, cheaper than an indirect one)
-    picks its entries at or below it with one comparison; where exactly ``k`` are,
-    that is the set. Rows with ties at the k-th value (more than ``k`` qualify) go to
-    ``argpartition`` itself, so its choice among the tied entries is kept as well.
+    Wide rows are cut to a few candidates first: the columns are split into groups
+    and a row's k-th smallest group minimum bounds its k-th smallest value from above
+    (the k smallest group minima are k distinct entries), so only the entries at or
+    below that bound (a handful per row) need sorting. A row's k-th smallest value
+    then picks its entries at or below it; where exactly ``k`` are, that is the set.
+    Rows with ties at the k-th value (more than ``k`` qualify) go to ``argpartition``
+    itself, so its choice among the tied entries is kept as well.
     """
+    rows, n = d2.shape
+    groups = n // _GROUP
+    if groups < 4 * k:
+        return _k_smallest_partition(d2, k)
+    # Group g holds the columns g, g + groups, g + 2 * groups...: contiguous slices,
+    # so the minima are a few elementwise passes (the last, short slice joins the
+    # first groups).
+    gmin = d2[:, :groups].copy()
+    for i in range(1, -(-n // groups)):
+        part = d2[:, i * groups : (i + 1) * groups]
+        np.minimum(gmin[:, : part.shape[1]], part, out=gmin[:, : part.shape[1]])
+    bound = np.partition(gmin, k - 1, axis=1)[:, k - 1]
+    r, c = _nonzero2d(d2 <= bound[:, None])
+    v = d2[r, c]
+    order = np.lexsort((v, r))
+    r, c, v = r[order], c[order], v[order]
+    # Every row has at least k candidates: its k-th smallest is its (k-1)-th.
+    kth = v[np.searchsorted(r, np.arange(rows)) + k - 1]
+    below = v <= kth[r]
+    ties = np.bincount(r[below], minlength=rows) != k
+    out = np.empty((rows, k), np.int64)
+    out[~ties] = c[below & ~ties[r]].reshape(-1, k)
+    if ties.any():
+        out[ties] = np.argpartition(d2[ties], k - 1, axis=1)[:, :k]
+    return out
+
+
+_GROUP = 32  # columns per group of the candidate bound in _k_smallest
+
+
+def _nonzero2d(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero`` of a sparse 2-D boolean array, reading it 8 bytes at a time
+    (only the words holding a True are expanded)."""
+    n = mask.shape[1]
+    pad = (-n) % 8
+    m = np.ascontiguousarray(mask) if pad == 0 else np.pad(mask, ((0, 0), (0, pad)))
+    words = np.flatnonzero(m.view(np.uint64))
+    wi, bit = np.nonzero(m.reshape(-1, 8)[words])
+    flat = words[wi] * 8 + bit
+    return flat // (n + pad), flat % (n + pad)
+
+
+def _k_smallest_partition(d2: np.ndarray, k: int) -> np.ndarray:
+    """:func:`_k_smallest` for narrow rows: one partition of every full row."""
     kth = np.partition(d2, k - 1, axis=1)[:, k - 1]
     below = d2 <= kth[:, None]
     ties = below.sum(axis=1) != k
