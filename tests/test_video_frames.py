@@ -22,7 +22,7 @@ from triage.video import tracks as tk
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("frames")
-    kinds = ("clean", "graded", "replaced", "tracked", "recompressed")
+    kinds = ("clean", "graded", "replaced", "tracked", "recompressed", "frozen")
     return {k: vr.write_clip(d / f"{k}.mp4", k) for k in kinds}
 
 
@@ -160,6 +160,22 @@ def test_bench_pan_at_a_low_bitrate_stays_clean(tmp_path: Path) -> None:
     bench_video.make_clip(clip, 4, (960, 540))
     res = _run(clip)
     assert not [f for f in res.findings if f.id.startswith("frames.region")]
+    # Its consecutive frames' residuals correlate (the encoder copies blocks), but
+    # not across keyframe boundaries: sensor noise is no temporal finding.
+    assert res.metrics["noise_temporal_correlation"] > 0.9
+    assert res.metrics["keyframe_pairs"] >= 3
+    assert res.metrics["noise_correlation_across_keyframes"] < 0.2
+    assert not [f for f in res.findings if f.id == "frames.noise_temporal_correlation"]
+
+
+def test_noise_moving_with_the_content_is_not_independent(clips: dict[str, Path]) -> None:
+    frozen = _run(clips["frozen"])
+    found = [f for f in frozen.findings if f.id == "frames.noise_temporal_correlation"]
+    assert len(found) == 1 and found[0].question == "synthetic"
+    assert found[0].evidence["keyframe_pairs"] >= 3
+    clean = _run(clips["clean"])  # the same pan with fresh noise per frame
+    assert clean.metrics["noise_correlation_across_keyframes"] < 0.2
+    assert not [f for f in clean.findings if f.id == "frames.noise_temporal_correlation"]
 
 
 def test_boundary_flicker_of_a_blended_box() -> None:

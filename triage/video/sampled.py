@@ -34,6 +34,9 @@ TAMPER_EVERY = 3
 TAMPER_PIXELS = 2_100_000
 TAMPER_MIN_SIDE = 128
 MAX_KEYFRAMES = 100_000  # keyframe indices remembered (a few bytes each)
+# Noise-residual correlations measured across a keyframe boundary (the frame before
+# an intra-coded frame against it, native-size centre crops): at most this many.
+KEY_PAIRS = 32
 
 
 def _noise(rgb: np.ndarray, gray: np.ndarray, block: int) -> np.ndarray:
@@ -133,6 +136,9 @@ class Samples:
     tamper_size: tuple[int, int] = (0, 0)  # (w, h) of the tamper window
     tamper_note: str | None = None  # why the tamper model was not run, or what it skipped
     keyframes: list[int] = field(default_factory=list)  # every keyframe index seen
+    # Residual correlation of the frame before each keyframe with the keyframe
+    # (native-size centre crops), up to KEY_PAIRS of them.
+    key_pair_corr: list[float] = field(default_factory=list)
 
     def gop_of(self) -> list[int]:
         """For each sampled frame, the index of the keyframe that opens its group of
@@ -169,6 +175,7 @@ class FrameSampler:
         self.native = (width, height)
         self._frame_stats: dict[str, float] = {}
         self._tamper = _tamper_window(width, height, self.samples)
+        self._prev_crop: tuple[int, np.ndarray] | None = None
 
     def wants(self, i: int, key: bool) -> bool:
         return i % self.step == 0 or self._key_wanted(i, key) or self._pending is not None
@@ -177,11 +184,20 @@ class FrameSampler:
         return key and self._keys < self.key_budget and i - self._last_key >= self.key_gap
 
     def push(
-        self, i: int, t: float, key: bool, rgb: Callable[[tuple[int, int]], np.ndarray]
+        self,
+        i: int,
+        t: float,
+        key: bool,
+        rgb: Callable[[tuple[int, int]], np.ndarray],
+        luma: Callable[[], np.ndarray] | None = None,
     ) -> None:
-        """Frame ``i`` (presentation order); ``rgb(size)`` gives it as RGB at ``size``."""
+        """Frame ``i`` (presentation order); ``rgb(size)`` gives it as RGB at ``size``;
+        ``luma()``, when given, its native 8-bit luma cheaply (a view), for the
+        correlation across keyframe boundaries."""
         if key and len(self.samples.keyframes) < MAX_KEYFRAMES:
             self.samples.keyframes.append(i)
+        if luma is not None:
+            self._key_pair(i, key, luma)
         if not self.wants(i, key):
             return
         img = rgb(self.size)
@@ -211,6 +227,26 @@ class FrameSampler:
         self._pending = (sf, _crop(gray))
         if len(self.samples.frames) > self.budget:
             self._thin()
+
+    def _key_pair(self, i: int, key: bool, luma: Callable[[], np.ndarray]) -> None:
+        """Correlate the noise residual of the frame before a keyframe with the
+        keyframe's. An intra-coded frame is coded from the picture alone, so no
+        block can be copied into it from the frame before: at a low bitrate a codec
+        makes consecutive predicted frames' residuals correlate (skipped and copied
+        blocks), but not across this boundary, while noise that belongs to the
+        content (generated texture moving with it) stays correlated there too."""
+        if len(self.samples.key_pair_corr) >= KEY_PAIRS:
+            self._prev_crop = None
+            return
+        crop = _crop(luma())
+        prev = self._prev_crop
+        if key and prev is not None and prev[0] == i - 1 and prev[1].shape == crop.shape:
+            from triage.forensics.blockstats import residual_correlation
+
+            r = residual_correlation(prev[1], crop)
+            if math.isfinite(r):
+                self.samples.key_pair_corr.append(r)
+        self._prev_crop = (i, crop)
 
     def _thin(self) -> None:
         self.step *= 2

@@ -137,13 +137,15 @@ class FrameSeries:
         key: bool,
         luma: Callable[[], np.ndarray],
         rgb: Callable[[tuple[int, int]], np.ndarray] | None = None,
+        cheap_luma: bool = False,
     ) -> None:
         """Add one frame: its signature, time, keyframe flag and a way to get its
-        full-resolution luma (called only for sampled frames and keyframes), and its
+        full-resolution luma (called only for sampled frames and keyframes, and for
+        every frame when ``cheap_luma`` says it is a view, not a conversion), and its
         RGB pixels at a given size (called only for the frames the sampler takes)."""
         i = len(self.diff)
         if self.sampler is not None and rgb is not None:
-            self.sampler.push(i, t, key, rgb)
+            self.sampler.push(i, t, key, rgb, luma if cheap_luma else None)
         shift = photometric = float("nan")
         if self._prev is None:
             d, ncc = 0.0, 1.0
@@ -320,6 +322,7 @@ def read_pyav(
                     bool(frame.key_frame),
                     get_luma,
                     functools.partial(_rgb_pyav, frame),
+                    cheap_luma=frame.format.name in _PLANAR_8BIT,
                 )
         info = read_container(container, first_packets)
     if not decoded_all:
@@ -406,6 +409,7 @@ def read_opencv(
                 len(series.diff) == 0,
                 functools.partial(_same, gray),
                 functools.partial(_rgb_cv, bgr),
+                cheap_luma=True,
             )
     finally:
         cap.release()
