@@ -22,7 +22,7 @@ from triage.video import tracks as tk
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("frames")
-    kinds = ("clean", "graded", "replaced", "tracked", "recompressed", "frozen")
+    kinds = ("clean", "graded", "replaced", "tracked", "recompressed", "frozen", "blended")
     return {k: vr.write_clip(d / f"{k}.mp4", k) for k in kinds}
 
 
@@ -206,7 +206,7 @@ def test_region_with_another_compression_history_for_two_seconds(
 ) -> None:
     res = _run(clips["recompressed"])
     t0, t1 = vr.REPLACED[0] / vr.FPS, vr.REPLACED[1] / vr.FPS
-    for fid in ("frames.region_noise", "frames.tamper_region"):
+    for fid in ("frames.region_noise", "frames.region_compression", "frames.tamper_region"):
         found = [f for f in res.findings if f.id == fid]
         assert len(found) == 1, fid
         ev = found[0].evidence
@@ -238,3 +238,49 @@ def test_span_bar_labels_spans_and_scales_its_ticks() -> None:
     assert img.shape[0] >= 3 * 16 and img.shape[1] == 800
     assert tl._tick_step(3600.0) == 300.0 and tl._tick_step(5.0) == 1.0
     assert tl.span_bar([], 0.0).shape[0] > 0
+
+
+def test_block_grid_region_followed_from_its_keyframes(clips: dict[str, Path]) -> None:
+    """The block-grid map: the region's own grid shows in the keyframes, and its
+    box's grid z over all samples steps up for the span it is shown."""
+    res = _run(clips["recompressed"])
+    found = [f for f in res.findings if f.id == "frames.region_compression"]
+    assert len(found) == 1
+    ev = found[0].evidence
+    assert ev["method"] == "step_in_time" and ev["keyframes_in_span"] >= 1
+    for kind in ("clean", "graded", "replaced", "tracked", "blended"):
+        other = _run(clips[kind])
+        assert not [f for f in other.findings if f.id == "frames.region_compression"], kind
+
+
+def test_pooled_block_grid_sees_a_weak_grid_and_not_one_edge() -> None:
+    from triage.forensics.blockstats import blockiness_map
+
+    rng = np.random.default_rng(6)
+    g = 128 + rng.normal(0, 3.0, (96, 192)).astype(np.float32)
+    weak = g.copy()
+    weak[:, 99::8] += 3.0  # a faint grid, phase 3, in the right half only
+    weak[3::8, 96:] += 3.0
+    m, alone = blockiness_map(weak, 24), blockiness_map(weak, 24, pool=0)
+    assert np.median(m[:, 5:]) > np.median(m[:, :3]) + 0.08
+    assert np.std(m[:, :3]) < np.std(alone[:, :3])  # pooling steadies the no-grid tiles
+    edge = g.copy()
+    edge[:, 40:] += 40.0  # straight edges in the content
+    edge[50:, :] += 40.0
+    assert blockiness_map(edge, 24).max() < 1.1
+
+
+@pytest.mark.parametrize("kind", ["replaced", "blended"])
+def test_region_compared_with_itself_outside_its_span(clips: dict[str, Path], kind: str) -> None:
+    """A region shown for a while: inside its span its noise and sharpness are
+    below the rest of the frame, at the same place outside it they are not."""
+    res = _run(clips[kind])
+    found = [f for f in res.findings if f.id == "frames.region_noise"]
+    assert len(found) == 1
+    ev = found[0].evidence
+    t0, t1 = vr.REPLACED[0] / vr.FPS, vr.REPLACED[1] / vr.FPS
+    assert abs(ev["start_s"] - t0) <= 1.0 and abs(ev["end_s"] - t1) <= 1.0
+    ot = ev["over_time"]
+    assert ot["samples_outside"] >= 10
+    assert ot["noise"][0] < -0.5 < ot["noise"][1]
+    assert ot["sharpness"][0] < ot["sharpness"][1] - 0.1

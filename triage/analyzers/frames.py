@@ -40,6 +40,10 @@ MAX_EVENTS = 5
 TEMPORAL_CORR = 0.65
 MIN_KEY_PAIRS = 3
 FACE_STEP_Z = 4.0
+# A keyframe's grid region followed in time: the box's median grid z must step up
+# by this much against the rest of the clip, at this step z.
+GRID_STEP = 1.0
+GRID_STEP_Z = 4.0
 FACE_STEP_LOG = 0.5
 # A tracked box's edge band whose noise ratio jumps from sample to sample this many
 # times more than its inside does, by at least EDGE_SPREAD in log ratio.
@@ -91,6 +95,7 @@ class FramesAnalyzer(Analyzer):
             result.not_checked.append(samples.tamper_note)
         a = _Aggregate(stream, samples, result)
         a.regions()
+        a.grid_over_time()
         a.tamper()
         a.faces()
         a.temporal()
@@ -110,6 +115,7 @@ class _Aggregate:
         # block units -> original frame pixels
         self.px = samples.block / samples.scale
         self.spans: list[dict[str, Any]] = []
+        self._dets: list[Any] = []  # per-frame detections of the block maps
 
     def _box(self, box: tuple[float, ...], unit: float) -> list[int]:
         w, h = self.stream.width, self.stream.height
@@ -129,6 +135,7 @@ class _Aggregate:
         from triage.video import tracks as tk
 
         dets = [d for i, f in enumerate(self.frames) for d in tk.frame_detections(i, f.maps)]
+        self._dets = dets
         evs = tk.events(
             tk.link(dets), len(self.frames), [f.key for f in self.frames], self.samples.gop_of()
         )
@@ -140,6 +147,7 @@ class _Aggregate:
             score = float(np.median([h.score for h in t.hits]))
             value = float(np.median([h.value for h in t.hits]))
             whole = t.first == 0 and t.last == len(self.frames) - 1
+            over_time = self._over_time(t)
             self.result.findings.append(
                 RawFinding(
                     fid,
@@ -158,11 +166,103 @@ class _Aggregate:
                         "samples": len(t.hits),
                         "median_z": round(score, 2),
                         "median_log_ratio": round(value, 3),
+                        "over_time": over_time,
                     },
                     strength=float(min(1.3, 0.6 + 0.05 * score + 0.03 * len(t.hits))),
                 )
             )
             self.spans.append(span | {"box": box, "kind": t.kind, "samples": t.first})
+
+    def _over_time(self, t: Any) -> dict[str, Any]:
+        """The tracked region against the rest of its frame, inside its span and at
+        the same place outside it, per block map (median level in the map's unit:
+        log ratio for noise, log10 for sharpness, log for the grid, chroma units):
+        an edit shown for a while differs inside the span only, a smooth object of
+        the scene where it is seen from the start."""
+        from triage.video import tracks as tk
+
+        at = {h.sample: h.box for h in t.hits}
+        hit = sorted(at)
+        nearest = [hit[int(np.argmin([abs(k - i) for k in hit]))] for i in range(len(self.frames))]
+        boxes = [at[k] for k in nearest]
+        span = np.zeros(len(self.frames), bool)
+        span[t.first : t.last + 1] = True
+        out: dict[str, Any] = {"samples_outside": int((~span).sum())}
+        for name in ("noise", "sharpness", "blocking", "cb", "cr"):
+            maps = [f.maps.get(name) for f in self.frames]
+            v = tk.box_series(maps, boxes, "level")["inside"]
+            a, b = v[span & np.isfinite(v)], v[~span & np.isfinite(v)]
+            out[name] = [
+                round(float(np.median(a)), 3) if a.size else None,
+                round(float(np.median(b)), 3) if b.size else None,
+            ]
+        return out
+
+    def grid_over_time(self) -> None:
+        """A block grid of its own in an intra-coded frame, followed through the clip.
+
+        A predicted frame re-codes a pasted region against its reference, so its
+        grid shows clearly in the keyframes only (replaced-region clip: 9-12 blocks
+        at z >= 4 in the keyframes, 0-2 in the predicted frames between them): too
+        few samples for a per-frame track. Here each grid region seen in an
+        intra-coded sample is a box fixed in the frame (as an editor overlay is);
+        how much the box's grid stands out from its frame is read in every sample,
+        and the span where it steps up against the rest of the clip is the event.
+        """
+        from triage.video import tracks as tk
+
+        if any(s["kind"] == "blocking" for s in self.spans):
+            return
+        seeds: list[Any] = []
+        for d in sorted(self._dets, key=lambda d: -d.score):
+            if d.kind != "blocking" or not self.frames[d.sample].key:
+                continue
+            if all(tk.iou(d.box, o.box) < 0.3 for o in seeds):
+                seeds.append(d)
+        maps = [f.maps.get("blocking") for f in self.frames]
+        for d in seeds[:MAX_EVENTS]:
+            series = tk.box_series(maps, d.box)["inside"]
+            ok = np.isfinite(series)
+            seg = tk.step_segment(series[ok]) if ok.sum() >= 6 else None
+            if seg is None or seg["z"] < GRID_STEP_Z or seg["diff"] < GRID_STEP:
+                continue
+            where = np.flatnonzero(ok)
+            first, last = int(where[seg["start"]]), int(where[seg["end"] - 1])
+            if not first <= d.sample <= last:
+                continue
+            inside = series[first : last + 1]
+            keys = [i for i in range(first, last + 1) if self.frames[i].key]
+            span = self._span(first, last)
+            box = self._box(d.box, self.px)
+            self.result.findings.append(
+                RawFinding(
+                    "frames.region_compression",
+                    "manipulation",
+                    f"A region with a block grid of its own, {span['start_s']:.2f}-"
+                    f"{span['end_s']:.2f} s",
+                    f"In the keyframe at {self.frames[d.sample].time:.2f} s the area at "
+                    f"{box} carries an 8-px block grid of its own, and over the sampled "
+                    f"frames its grid stands out from the rest of the frame during "
+                    f"this span only (by {seg['diff']:.1f} robust z, step z "
+                    f"{seg['z']:.1f}): as where a separately compressed picture is shown "
+                    "for a while. Burnt-in text or a tiled graphic that appears for a "
+                    "while can do this too.",
+                    span
+                    | {
+                        "box": box,
+                        "kind": "blocking",
+                        "method": "step_in_time",
+                        "samples": last - first + 1,
+                        "keyframes_in_span": len(keys),
+                        "step": round(seg["diff"], 3),
+                        "step_z": round(seg["z"], 2),
+                        "median_z_inside_span": round(float(np.nanmedian(inside)), 2),
+                    },
+                    strength=float(min(1.2, 0.6 + 0.05 * seg["z"])),
+                )
+            )
+            self.spans.append(span | {"box": box, "kind": "blocking", "samples": first})
+            return
 
     def tamper(self) -> None:
         """The tamper model's regions on the frames it read, linked over time.

@@ -49,13 +49,20 @@ def sharpness_map(gray: np.ndarray, block: int = 32) -> np.ndarray:
     return np.log10(t.var(axis=(2, 3)) + 1.0).astype(np.float32)
 
 
-def blockiness_map(gray: np.ndarray, block: int = 32, grid: int = 8) -> np.ndarray:
+def blockiness_map(gray: np.ndarray, block: int = 32, grid: int = 8, pool: int = 1) -> np.ndarray:
     """Strength of an 8-pixel block grid per tile, at whatever phase it sits.
 
-    For each tile the mean absolute horizontal and vertical steps are averaged per
-    position modulo ``grid``; the value is the strongest phase over the median phase
-    (1 = no grid), required in every period of the grid inside the tile. Video codecs deblock their own grid; a region pasted from a JPEG
-    or a differently encoded source keeps a grid of its own.
+    For each tile and each period of the grid inside it, the mean absolute
+    horizontal (vertical) steps are taken per position modulo ``grid`` and divided
+    by that period's median step. The periods of the tile and of its neighbours
+    within ``pool`` tiles are pooled (a pasted region's tiles share one grid; after
+    a video codec has re-quantized and deblocked it, one tile's three periods are
+    too few to show it); the value is the median over the pooled periods at the
+    best phase, the weaker of the horizontal and vertical directions (1 = no grid).
+    The median, not the mean, so that a lone straight edge in the content, which
+    lights one period, does not make a grid. Video codecs deblock their own grid; a
+    region pasted from a JPEG or a differently encoded source keeps a grid of its
+    own.
 
     Parameters
     ----------
@@ -65,10 +72,19 @@ def blockiness_map(gray: np.ndarray, block: int = 32, grid: int = 8) -> np.ndarr
         Tile side in pixels (a multiple of ``grid``).
     grid : int
         Transform block size to look for.
+    pool : int
+        Neighbouring tiles on each side whose periods join a tile's (0: the tile
+        alone).
 
     Returns
     -------
     (H // block, W // block) float32 array, >= 1
+
+    References
+    ----------
+    Z. Wang, A. C. Bovik, B. L. Evans, "Blind measurement of blocking artifacts in
+    images", ICIP 2000; W. Luo, Z. Qu, J. Huang, G. Qiu, "A novel method for
+    detecting cropped and recompressed image block", ICASSP 2007.
     """
     g = np.asarray(gray, np.float32)
     dh = np.abs(np.diff(g, axis=1, append=g[:, -1:]))
@@ -79,19 +95,21 @@ def blockiness_map(gray: np.ndarray, block: int = 32, grid: int = 8) -> np.ndarr
     # Step profile per period of the grid inside each tile: (ny, nx, k, grid).
     ph = th.mean(axis=2).reshape(ny, nx, k, grid)
     pv = tv.mean(axis=3).reshape(ny, nx, k, grid)
-    return np.minimum(_grid_strength(ph), _grid_strength(pv)).astype(np.float32)
+    return np.minimum(_grid_strength(ph, pool), _grid_strength(pv, pool)).astype(np.float32)
 
 
-def _grid_strength(prof: np.ndarray) -> np.ndarray:
-    """Strength of the best phase, required in every period (a lone straight edge
-    in the content lights one period only) — the minimum over periods of the step
-    at that phase over the period's median step."""
-    best = prof.sum(axis=2).argmax(axis=2)
-    at = np.take_along_axis(prof, best[..., None, None].repeat(prof.shape[2], axis=2), axis=3)[
-        ..., 0
-    ]
-    med = np.maximum(np.median(prof, axis=3), 0.5)
-    return np.maximum((at / med).min(axis=2), 1.0)
+def _grid_strength(prof: np.ndarray, pool: int) -> np.ndarray:
+    """Median over the pooled periods of the step at the best phase over the
+    period's median step: (ny, nx, k, grid) -> (ny, nx)."""
+    ny, nx = prof.shape[:2]
+    r = prof / np.maximum(np.median(prof, axis=3, keepdims=True), 0.5)
+    if pool > 0:
+        pad = np.pad(r, ((pool, pool), (pool, pool), (0, 0), (0, 0)), mode="edge")
+        side = 2 * pool + 1
+        r = np.concatenate(
+            [pad[dy : dy + ny, dx : dx + nx] for dy in range(side) for dx in range(side)], axis=2
+        )
+    return np.maximum(np.median(r, axis=2).max(axis=2), 1.0)
 
 
 def chroma_map(rgb: np.ndarray, block: int = 32) -> np.ndarray:
