@@ -509,3 +509,18 @@ def test_bulk_add_with_deferred_indexes_matches_row_by_row_insert(tmp_path: Path
             stores.append([(r.algorithm, r.hash, r.quality, r.sha256) for r in store.rows()])
             assert len(store.lookup("pdq", [f"{7:064x}"], 0)) == 1
     assert stores[0] == stores[1]
+
+
+def test_bulk_add_without_duplicates_builds_the_indexes_once(tmp_path: Path) -> None:
+    """A large import of distinct rows: the unique index is built on the first try
+    (no duplicate search), and the store then refuses a duplicate as before."""
+    rows = [HashRow("pdq", f"{i:064x}", 90, "lab", "src") for i in range(50)]
+    with HashStore.open(tmp_path / "s.sqlite") as store:
+        statements: list[str] = []
+        store.conn.set_trace_callback(statements.append)
+        assert store.add(rows, batch=8) == 50
+        store.conn.set_trace_callback(None)
+        assert not any("LAG(id)" in s for s in statements)
+        assert sum("CREATE UNIQUE INDEX" in s for s in statements) == 1
+        assert store.add([HashRow("pdq", f"{3:064x}", 1, "lab", "src")]) == 0
+        assert store.count() == 50

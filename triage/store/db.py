@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -72,14 +73,22 @@ _HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 def validate_row(row: HashRow) -> HashRow:
-    """Normalise a row's fields; raises ``ValueError`` with a short reason."""
-    from triage.hashing import normalize_hex
+    """Normalise a row's fields; raises ``ValueError`` with a short reason.
 
-    algo = row.algorithm.strip().lower()
-    if algo not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {row.algorithm!r} (use {', '.join(ALGORITHMS)})")
-    row.algorithm = algo
-    row.hash = normalize_hex(row.hash, HASH_BITS[algo])
+    Rows that are normal already (the common case of a list of millions) take the
+    short path: each field is checked, and only copied when it must change.
+    """
+    algo = row.algorithm
+    if algo not in HASH_BITS:
+        algo = algo.strip().lower()
+        if algo not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {row.algorithm!r} (use {', '.join(ALGORITHMS)})")
+        row.algorithm = algo
+    bits = HASH_BITS[algo]
+    if len(row.hash) != bits // 4 or not _LOWER_HEX(row.hash):
+        from triage.hashing import normalize_hex
+
+        row.hash = normalize_hex(row.hash, bits)
     if row.quality is not None:
         q = int(row.quality)
         if not 0 <= q <= 100:
@@ -94,14 +103,21 @@ def validate_row(row: HashRow) -> HashRow:
         row.sha256 = None
     if row.time is not None:
         row.time = float(row.time)
-    row.derived = (row.derived or "").strip().lower()
-    if len(row.derived) > 16 or (row.derived and not row.derived.isalnum()):
-        raise ValueError("derived must be a short word (e.g. crop95)")
-    row.label = (row.label or "").strip()
-    row.source = (row.source or "").strip()
-    row.note = (row.note or "").strip()
-    row.first_seen = (row.first_seen or "").strip() or None
+    if row.derived:
+        row.derived = row.derived.strip().lower()
+        if len(row.derived) > 16 or (row.derived and not row.derived.isalnum()):
+            raise ValueError("derived must be a short word (e.g. crop95)")
+    else:
+        row.derived = ""
+    row.label = row.label.strip() if row.label else ""
+    row.source = row.source.strip() if row.source else ""
+    row.note = row.note.strip() if row.note else ""
+    row.first_seen = (row.first_seen.strip() or None) if row.first_seen else None
     return row
+
+
+# Lower-case hex digits only (a normalised hash): the short path of validate_row.
+_LOWER_HEX = re.compile("[0-9a-f]*").fullmatch
 
 
 class HashStore:
@@ -187,8 +203,11 @@ class HashStore:
         )
 
     # ----------------------------------------------------------------- write
-    def add(self, rows: Iterable[HashRow], batch: int = 100_000) -> int:
+    def add(self, rows: Iterable[HashRow], batch: int = 100_000, validated: bool = False) -> int:
         """Insert rows in one transaction (duplicates ignored); returns rows added.
+
+        Each row goes through :func:`validate_row` unless ``validated`` says the caller
+        already did (the list parser of ``db import`` validates every row it yields).
 
         ``rows`` is consumed in batches of ``batch`` (``executemany`` each), so an
         iterator of millions of rows is never held as parameters at once. Once an
@@ -208,7 +227,9 @@ class HashStore:
             before_rows = int(conn.execute("SELECT COUNT(*) FROM hashes").fetchone()[0])
             first_new: int | None = None  # ids from here on were appended without indexes
             while chunk := list(islice(it, batch)):
-                params = [_params(validate_row(r), stamp, day) for r in chunk]
+                if not validated:
+                    chunk = [validate_row(r) for r in chunk]
+                params = [_params(r, stamp, day) for r in chunk]
                 if first_new is None and added + len(params) > max(before_rows, batch):
                     first_new = _next_id(conn)
                     for name, _ in _KEY_INDEXES:
@@ -217,9 +238,7 @@ class HashStore:
                 conn.executemany(_INSERT, params)
                 added += conn.total_changes - before
             if first_new is not None:
-                added -= _drop_duplicates(conn, first_new)
-                for _, create in _KEY_INDEXES:
-                    conn.execute(create)
+                added -= _rebuild_indexes(conn, first_new)
             if added:
                 self._bump()
         return added
@@ -426,6 +445,24 @@ def _params(r: HashRow, stamp: str, day: str) -> tuple[Any, ...]:
 def _next_id(conn: sqlite3.Connection) -> int:
     seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'hashes'").fetchone()
     return int(seq[0]) + 1 if seq else 1
+
+
+def _rebuild_indexes(conn: sqlite3.Connection, first_new: int) -> int:
+    """Build the key indexes after an append without them; returns the duplicates
+    removed. The unique index is tried first: its build fails only when the appended
+    rows hold a key twice (or one already stored), and only then are the duplicates
+    looked for (another sort of the whole table) and the build repeated, so a list
+    without duplicates costs one sort per index."""
+    removed = 0
+    for name, create in _KEY_INDEXES:
+        try:
+            conn.execute(create)
+        except sqlite3.IntegrityError:
+            if name != "hashes_unique" or removed:
+                raise
+            removed = _drop_duplicates(conn, first_new)
+            conn.execute(create)
+    return removed
 
 
 def _drop_duplicates(conn: sqlite3.Connection, first_new: int) -> int:

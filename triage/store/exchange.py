@@ -173,7 +173,7 @@ def import_file(
             default_algorithm,
             notes,
         )
-        added = store.add(counted(rows))
+        added = store.add(counted(rows), validated=True)  # _to_row validated each
     return ImportResult(
         added=added,
         read=sum(by_algorithm.values()),

@@ -24,7 +24,7 @@ Rules:
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -98,10 +98,17 @@ def delimited_records(
 ) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(line number, record or reason to skip) for each data line of a hash list."""
     notes = notes if notes is not None else ListNotes()
-    lines = text.read().splitlines()
-    first = next((ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")), "")
+    # Streamed: only the lines up to the first data line are held (for the delimiter),
+    # so a list of millions of hashes is never in memory at once.
+    head: list[str] = []
+    first = ""
+    for line in text:
+        head.append(line)
+        if line.strip() and not line.lstrip().startswith("#"):
+            first = line
+            break
     notes.delimiter = "\t" if "\t" in first else ","
-    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=notes.delimiter)
+    reader = csv.reader(itertools.chain(head, text), delimiter=notes.delimiter)
     columns: list[tuple[str, str | None] | None] | None = None  # per column: (key, algorithm)
     for row in reader:
         line_no = reader.line_num
