@@ -419,7 +419,7 @@ class Media:
         w, h = self.width or 0, self.height or 0
         if max(w, h) <= REDUCED_BASE:
             return self.rgb
-        if self.format == "jpeg":
+        if self.format == "jpeg" and self._draft_reduces(REDUCED_BASE):
             return _area_resize(self._draft(REDUCED_BASE), REDUCED_BASE)
         if self.decoded_bytes > self.max_decoded_bytes:
             return _area_resize(self._bounded(REDUCED_BASE), REDUCED_BASE)
@@ -460,6 +460,28 @@ class Media:
         except Exception as exc:
             raise MediaError(_decode_reason(exc)) from None
         return np.asarray(to_rgb(small))
+
+    def _draft_reduces(self, max_side: int) -> bool:
+        """Whether Pillow's DCT-domain draft for ``max_side`` decodes fewer pixels than
+        the full decode (read from the header; nothing is decoded).
+
+        The draft keeps both sides at or above the size asked for, so a 2048 x 1536
+        photo is decoded whole for 1024 px: then the shared full decode gives the same
+        pixels without a second decode. Where the draft does reduce (both sides at
+        least twice the size), it costs about what an area reduction of the full
+        decode costs and leaves a file that is only hashed (``db add``,
+        ``--only provenance``) without a full decode.
+        """
+        import io
+
+        from PIL import Image
+
+        try:
+            src = Image.open(io.BytesIO(self.data))
+            src.draft("RGB", (max_side, max_side))
+        except Exception:
+            return True  # the draft decode says what is wrong
+        return bool(src.size != (self.width, self.height) or src.mode != self.mode)
 
     def _draft(self, max_side: int) -> np.ndarray:
         import io
