@@ -211,9 +211,10 @@ class HashStore:
 
         ``rows`` is consumed in batches of ``batch`` (``executemany`` each), so an
         iterator of millions of rows is never held as parameters at once. Once an
-        import outgrows what the store held before, the key indexes are dropped for
-        the rest of it and rebuilt at the end (a sort instead of one random B-tree
-        insertion per row, ~10x fewer page visits at millions of rows); duplicates
+        import outgrows a quarter of what the store held before, the key indexes are
+        dropped for the rest of it and rebuilt at the end (a sort of the whole table
+        instead of one random B-tree insertion per row: at millions of rows each
+        random insertion costs several times a row's share of the sort); duplicates
         among the appended rows are then removed the way ``INSERT OR IGNORE`` would
         have (the first occurrence is kept), so the store ends with the same rows in
         the same id order either way (ids may skip the removed duplicates). Readers
@@ -230,7 +231,7 @@ class HashStore:
                 if not validated:
                     chunk = [validate_row(r) for r in chunk]
                 params = [_params(r, stamp, day) for r in chunk]
-                if first_new is None and added + len(params) > max(before_rows, batch):
+                if first_new is None and added + len(params) > max(before_rows // 4, batch):
                     first_new = _next_id(conn)
                     for name, _ in _KEY_INDEXES:
                         conn.execute(f"DROP INDEX IF EXISTS {name}")
