@@ -64,11 +64,31 @@ def test_media_decodes_jpeg_draft_for_reduced(tmp_path: Path) -> None:
     from PIL import Image
 
     p = tmp_path / "x.jpg"
-    Image.new("RGB", (1600, 1200), (10, 200, 30)).save(p, quality=90)
+    Image.new("RGB", (2400, 2100), (10, 200, 30)).save(p, quality=90)
     media = Media.open(p)
     small = media.reduced(256)
     assert max(small.shape[:2]) <= 256
     assert "_rgb_image" not in media.__dict__  # no full decode was needed
+
+
+def test_media_reduces_the_full_decode_where_the_draft_would_not(tmp_path: Path) -> None:
+    """Pillow's draft keeps both sides at or above the size asked for: for 1600 x 1200
+    it would decode every pixel again, so the shared full decode is reduced instead,
+    with the same pixels the draft path gave."""
+    import numpy as np
+    from PIL import Image
+
+    from triage.media import _area_resize
+
+    p = tmp_path / "x.jpg"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (1200, 1600, 3), dtype=np.uint8)).save(p, quality=90)
+    media = Media.open(p)
+    assert not media._draft_reduces(1024)
+    small = media.reduced(256)
+    assert "_rgb_image" in media.__dict__
+    assert np.array_equal(media._base, _area_resize(media._draft(1024), 1024))
+    assert max(small.shape[:2]) == 256
 
 
 def test_scoring_empty_is_insufficient() -> None:
