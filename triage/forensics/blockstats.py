@@ -127,8 +127,9 @@ def chroma_map(rgb: np.ndarray, block: int = 32) -> np.ndarray:
     """
     import cv2
 
-    ycc = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YCrCb).astype(np.float32)
-    t = _tiles(ycc[..., 1:], block)
+    ycc = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YCrCb)
+    # OpenCV orders the planes Y, Cr, Cb.
+    t = _tiles(ycc[..., [2, 1]].astype(np.float32), block)
     return (t.mean(axis=(2, 3)) - 128.0).astype(np.float32)
 
 

@@ -9,7 +9,8 @@ picture is kept beyond that.
 
 Adding a per-frame evidence is one line in :data:`FRAME_MAPS`: a name and a pure
 function ``(rgb, gray, block) -> (H // block, W // block) float array`` (NaN where
-it cannot speak) from :mod:`triage.forensics`.
+it cannot speak) from :mod:`triage.forensics`, or a dict of such maps by name when
+one computation gives several (the two chroma maps).
 """
 
 from __future__ import annotations
@@ -58,16 +59,11 @@ def _blocking(rgb: np.ndarray, gray: np.ndarray, block: int) -> np.ndarray:
     return np.log(blockiness_map(gray, block))
 
 
-def _cb(rgb: np.ndarray, gray: np.ndarray, block: int) -> np.ndarray:
+def _chroma(rgb: np.ndarray, gray: np.ndarray, block: int) -> dict[str, np.ndarray]:
     from triage.forensics.blockstats import chroma_map
 
-    return chroma_map(rgb, block)[..., 0]
-
-
-def _cr(rgb: np.ndarray, gray: np.ndarray, block: int) -> np.ndarray:
-    from triage.forensics.blockstats import chroma_map
-
-    return chroma_map(rgb, block)[..., 1]
+    c = chroma_map(rgb, block)  # one colour conversion for both maps
+    return {"cb": c[..., 0], "cr": c[..., 1]}
 
 
 def _camera(rgb: np.ndarray) -> dict[str, float]:
@@ -97,14 +93,14 @@ StatFn = Callable[[np.ndarray], dict[str, float]]
 # measures the whole-picture distance near chance once pictures are re-compressed).
 FRAME_STATS: dict[str, StatFn] = {"camera": _camera}
 
-MapFn = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
-# name -> per-frame block map. One line per evidence.
+MapFn = Callable[[np.ndarray, np.ndarray, int], np.ndarray | dict[str, np.ndarray]]
+# name -> per-frame block map (or several, by name, from one computation). One line
+# per evidence.
 FRAME_MAPS: dict[str, MapFn] = {
     "noise": _noise,  # log noise sigma over the frame's own brightness curve
     "sharpness": _sharp,  # log10 Laplacian variance
     "blocking": _blocking,  # log strength of a block grid at its own phase
-    "cb": _cb,  # mean blue-difference chroma
-    "cr": _cr,  # mean red-difference chroma
+    "chroma": _chroma,  # "cb", "cr": mean blue- and red-difference chroma
 }
 
 
@@ -258,9 +254,11 @@ class FrameSampler:
     def _evidence(
         self, i: int, t: float, key: bool, img: np.ndarray, gray: np.ndarray
     ) -> SampledFrame:
-        maps = {
-            name: np.asarray(fn(img, gray, BLOCK), np.float32) for name, fn in FRAME_MAPS.items()
-        }
+        maps: dict[str, np.ndarray] = {}
+        for name, fn in FRAME_MAPS.items():
+            out = fn(img, gray, BLOCK)
+            parts = out if isinstance(out, dict) else {name: out}
+            maps.update({k: np.asarray(v, np.float32) for k, v in parts.items()})
         faces = self._detect_faces(gray)
         from triage.forensics.blockstats import box_contrast
 
