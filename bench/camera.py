@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: the camera and faces analyzers on a 12-megapixel JPEG, as a ratio over a
+"""Benchmark: the camera, faces and synthpix analyzers on a 12-megapixel JPEG, as a ratio over a
 plain Pillow decode of the same file, both measured in this run.
 
     python bench/camera.py [--repeat N]
@@ -40,14 +40,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    from triage.analyzers.synthpix import load
     from triage.forensics.camera import shipped_model
 
     shipped_model()
+    load()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "12mp.jpg"
         make_jpeg(path)
         decode: list[float] = []
-        runs: dict[str, list[float]] = {"camera": [], "faces": []}
+        runs: dict[str, list[float]] = {"camera": [], "faces": [], "synthpix": []}
         for _ in range(args.repeat):  # interleaved, so load drift hits all alike
             decode.append(pillow_decode(path))
             for name, times in runs.items():

@@ -24,6 +24,7 @@ REGISTRY: dict[str, str] = {
     "watermark": "triage.analyzers.watermark:WatermarkAnalyzer",
     "camera": "triage.analyzers.camera:CameraAnalyzer",
     "faces": "triage.analyzers.faces:FacesAnalyzer",
+    "synthpix": "triage.analyzers.synthpix:SynthpixAnalyzer",
     "tamper": "triage.analyzers.tamper:TamperAnalyzer",
     "provenance": "triage.analyzers.provenance:ProvenanceAnalyzer",
     "video": "triage.analyzers.video:VideoAnalyzer",

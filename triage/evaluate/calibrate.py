@@ -54,6 +54,7 @@ class FitConfig:
             "tamper": ("image_score", "p99_tile", "area"),
             "noise": ("log_ratio_spread",),
             "resampling": ("global_peak_ratio",),
+            "synthpix": ("log_odds",),
         }
     )
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-MODELS = ("tamper", "camera")
+MODELS = ("tamper", "camera", "synthpix")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,8 +29,22 @@ def main(argv: list[str] | None = None) -> int:
         "--limit", type=int, default=0, help="use at most N source photos (0 = all)"
     )
     parser.add_argument("--edits", type=int, default=4, help="edited examples per source photo")
+    parser.add_argument(
+        "--variants", type=int, default=16, help="synthpix: platform variants per generated panel"
+    )
     args = parser.parse_args(argv)
     out = args.out or Path(__file__).resolve().parents[1] / "data" / "models"
+    if args.name == "synthpix":
+        from triage.train import synthpix
+
+        print(
+            synthpix.summary(
+                synthpix.train_from_folder(
+                    args.training, out, seed=args.seed, limit=args.limit, variants=args.variants
+                )
+            )
+        )
+        return 0
     if args.name == "camera":
         from triage.train import camera
 

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Held-out measure of the synthpix patch model: generated panels against camera photos.
+
+    python bench/synthpix.py [--shared DIR] [--cache DIR] [--recompute]
+
+1. Leave one generator FAMILY out: for each family of ../shared/training/generator,
+   fit on the other families' panels and the 70% camera split (the chains of
+   triage.train.synthpix), then score that family's panels and the held-out camera
+   photos (30% of training sources by name, corpus/camera, corpus authentic stills).
+2. Pure measurement set: the model fitted on every training family scores the
+   generated panels of ../shared/corpus/generator (never fitted on) against the same
+   camera photos.
+
+Both classes go through the same steps as in bench/camera_likeness.py: ``png``
+(decoded pixels), ``q90`` (native size JPEG q90), ``1024q85`` (long side to 1024 px,
+JPEG q85). An image's score is the mean log-odds of up to ``EVAL_PATCHES``
+informative 128-px patches on a spread grid. Prints AUC per family and step, and the
+share of camera photos above the finding's thresholds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+EVAL_PATCHES = 32
+
+
+def eval_items(shared: Path) -> list[tuple[str, str, int, np.ndarray | Path]]:
+    """(name, group, label, pixels or path): training panels, corpus panels, negatives."""
+    from camera_likeness import negatives, positives
+
+    from triage.train.synthpix import generated_panels
+
+    items: list[tuple[str, str, int, np.ndarray | Path]] = []
+    for name, fam, rgb in generated_panels(shared / "training"):
+        items.append(("training/" + name, fam, 1, rgb))
+    train_names = {n.split("#")[0] for n, _, _, _ in items}
+    for name, fam, rgb in positives(shared):
+        if name.startswith("corpus/") and name.split("#")[0] not in train_names:
+            items.append((name, "corpus:" + fam, 1, rgb))
+    for name, group in negatives(shared):
+        items.append((name, group, 0, shared / name))
+    return items
+
+
+def eval_features(shared: Path) -> list[dict[str, object]]:
+    from camera_likeness import CONDITIONS, load, through
+
+    from triage.train.synthpix import image_patches
+
+    out = []
+    for name, group, label, src in eval_items(shared):
+        try:
+            rgb = load(src) if isinstance(src, Path) else src
+        except Exception as exc:
+            print(f"skip {name}: {exc}", file=sys.stderr)
+            continue
+        if min(rgb.shape[:2]) < 128:
+            continue
+        for cond in CONDITIONS:
+            f = image_patches(through(rgb, cond), EVAL_PATCHES)
+            out.append({"name": name, "group": group, "label": label, "cond": cond, "x": f})
+    return out
+
+
+def score(model: dict[str, np.ndarray], x: np.ndarray) -> float:
+    if len(x) == 0:
+        return 0.0
+    z = (x - model["mean"]) / model["scale"]
+    return float(np.mean(z @ model["coef"] + model["intercept"][0]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from camera_likeness import CONDITIONS
+
+    from triage.train.synthpix import Rows, build_rows, camera_split, fit, save
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/synthpix_cache"))
+    ap.add_argument("--recompute", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--write-model",
+        type=Path,
+        default=None,
+        help="also write the model fitted on every family (what triage.train writes) here",
+    )
+    args = ap.parse_args(argv)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    rows_file, eval_file = args.cache / "rows.pkl", args.cache / "eval.pkl"
+    if args.recompute or not rows_file.is_file():
+        t0 = time.time()
+        fit_src, held = camera_split(args.shared / "training")
+        rows = build_rows(args.shared / "training", fit_src, args.seed)
+        rows_file.write_bytes(pickle.dumps((rows, held, time.time() - t0)))
+        print(f"rows {rows.x.shape} in {time.time() - t0:.0f} s", file=sys.stderr)
+    if args.recompute or not eval_file.is_file():
+        t0 = time.time()
+        eval_file.write_bytes(pickle.dumps(eval_features(args.shared)))
+        print(f"eval features in {time.time() - t0:.0f} s", file=sys.stderr)
+    rows, held, seconds = pickle.loads(rows_file.read_bytes())
+    ev = pickle.loads(eval_file.read_bytes())
+    families = sorted({g for g in rows.group if g != "camera"})
+    group = np.array(rows.group)
+    neg = [e for e in ev if e["label"] == 0]
+
+    def below(p: float, n: np.ndarray) -> float:
+        """Share of negatives a positive scores above (ties half)."""
+        return float(np.mean(n < p) + 0.5 * np.mean(n == p))
+
+    figures: dict[str, object] = {"steps": list(CONDITIONS)}
+
+    def table(title: str, fams: dict[str, dict[str, np.ndarray]], key: str) -> None:
+        """Per family and step: AUC of its panels against the negatives scored by the
+        same model; the pooled row compares each panel with negatives under its model."""
+        print(title)
+        print("| family | panels | " + " | ".join(CONDITIONS) + " |")
+        print("|---|---|" + "---|" * len(CONDITIONS))
+        pooled: dict[str, list[float]] = {c: [] for c in CONDITIONS}
+        out: dict[str, object] = {}
+        for fam, model in fams.items():
+            pos = [e for e in ev if e["group"] == fam]
+            cells = {}
+            for cond in CONDITIONS:
+                n = np.array([score(model, e["x"]) for e in neg if e["cond"] == cond])
+                ps = [score(model, e["x"]) for e in pos if e["cond"] == cond]
+                shares = [below(p, n) for p in ps]
+                pooled[cond].extend(shares)
+                cells[cond] = round(float(np.mean(shares)), 3) if shares else None
+            k = sum(1 for e in pos if e["cond"] == CONDITIONS[0])
+            out[fam] = {"panels": k, **cells}
+            print(f"| {fam} | {k} | " + " | ".join(f"{cells[c]}" for c in CONDITIONS) + " |")
+        allc = {c: round(float(np.mean(pooled[c])), 3) for c in CONDITIONS}
+        k = len(pooled[CONDITIONS[0]])
+        out["all"] = {"panels": k, **allc}
+        print(f"| all | {k} | " + " | ".join(f"{allc[c]}" for c in CONDITIONS) + " |")
+        print()
+        figures[key] = out
+
+    lofo = {}
+    for fam in families:
+        keep = group != fam
+        lofo[fam] = fit(Rows(rows.x[keep], rows.y[keep], [], []))
+    table("Leave one generator family out (AUC against held-out camera photos)", lofo, "lofo_auc")
+    full = fit(rows)
+    cfams = sorted({str(e["group"]) for e in ev if str(e["group"]).startswith("corpus:")})
+    table(
+        "Measurement set: ../shared/corpus generator panels, model fitted on every family",
+        dict.fromkeys(cfams, full),
+        "corpus_auc",
+    )
+    from triage.analyzers.synthpix import THRESHOLD
+
+    rates: dict[str, object] = {}
+    for cond in CONDITIONS:
+        n = np.array([score(full, e["x"]) for e in neg if e["cond"] == cond])
+        qs = np.quantile(n, [0.5, 0.9, 0.98])
+        above = int(np.sum(n >= THRESHOLD))
+        rates[cond] = {"camera": int(n.size), "above_threshold": above, "p98": round(qs[2], 3)}
+        print(
+            f"camera {cond}: n={n.size} median {qs[0]:.2f} p90 {qs[1]:.2f} p98 {qs[2]:.2f}; "
+            f"at or above {THRESHOLD}: {above}/{n.size}"
+        )
+    figures["camera_above_threshold"] = rates
+    figures["threshold"] = THRESHOLD
+    if args.write_model:
+        save(rows, full, args.write_model, args.seed, held, seconds, heldout=figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,339 @@
+"""Fit the patch-level generated-vs-camera model of the ``synthpix`` analyzer.
+
+Positives: the generated panels of ../shared/training/generator (``PANELS``: sample
+strips and grids cut into their panels; inputs, diagrams and autoencoder
+reconstructions left out, see bench/camera_likeness.py). Negatives: the camera photos
+of ../shared/training (editor-processed files left out, :func:`list_sources`), 70% of
+source photos fitted, 30% held out by source name.
+
+Both classes go through the same random chains (``chains``), so that the file format
+or a re-save is never the signal: the decoded pixels as they are, JPEG at quality
+65-95, and resized by 0.25-1.5x then JPEG. Patches (128 px, informative ones only) of
+every variant give the rows; a logistic regression on standardised features (L2)
+is the model; an image's score is the mean patch log-odds.
+
+``python -m triage.train synthpix`` retrains the shipped model (a few minutes on 2
+cores); ``evaluate_lofo`` measures it leaving one generator family out at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from triage.forensics.genresidual import (
+    PATCH,
+    feature_names,
+    informative,
+    patch_features,
+    patch_grid,
+)
+
+VERSION = "1"
+MODEL_FILE = "synthpix.npz"
+MANIFEST_FILE = "synthpix.manifest.json"
+CROP = 768
+PATCHES_PER_VARIANT = 16
+CAMERA_VARIANTS = 6
+GENERATED_VARIANTS = 16
+LAMBDA = 1e-3
+
+_LD = [(2 + 258 * i, 2, 258 + 258 * i, 258) for i in range(6)]
+# path under training/ -> (family, panels as (x0, y0, x1, y1), None = the whole file)
+PANELS: dict[str, tuple[str, list[tuple[int, int, int, int]] | None]] = {
+    **{
+        f"generator/CompVis/assets_{name}.png": ("latent-diffusion", _LD)
+        for name in (
+            "a-painting-of-a-fire",
+            "a-photograph-of-a-fire",
+            "a-shirt-with-a-fire-printed-on-it",
+            "a-shirt-with-the-inscription-'fire'",
+            "a-watercolor-painting-of-a-fire",
+            "birdhouse",
+            "fire",
+            "the-earth-is-on-fire,-oil-on-canvas",
+        )
+    },
+    "generator/CompVis/assets_txt2img-convsample.png": ("sd-1", None),
+    "generator/CompVis/assets_stable-samples_img2img_upscaling-out.png": ("sd-x4-upscaler", None),
+    "generator/Stability-AI/assets_stable-samples_txt2img_000002025.png": ("sd-2", None),
+    "generator/Stability-AI/assets_stable-samples_txt2img_000002035.png": ("sd-2", None),
+    "generator/Stability-AI/assets_stable-samples_img2img_mountains-1.png": ("sd-2", None),
+    "generator/Stability-AI/assets_stable-samples_img2img_mountains-2.png": ("sd-2", None),
+    "generator/Stability-AI/assets_stable-samples_img2img_mountains-3.png": ("sd-2", None),
+    # depth2img strips: the first 768-px panel is the input photo.
+    "generator/Stability-AI/assets_stable-samples_depth2img_depth2img02.png": (
+        "sd-2",
+        [(768, 0, 1536, 512), (1536, 0, 2304, 512)],
+    ),
+    "generator/Stability-AI/assets_stable-samples_depth2img_merged-0004.png": (
+        "sd-2",
+        [(768, 0, 1536, 512), (1536, 0, 2304, 512)],
+    ),
+    # unCLIP pairs: the left 730-px panel is the input image.
+    **{
+        f"generator/Stability-AI/assets_stable-samples_stable-unclip_{name}.jpeg": (
+            "sd-2-unclip",
+            [(730, 0, 1460, 438 if name.endswith("_out") else 730)],
+        )
+        for name in ("houses_out", "oldcar000", "oldcar500", "oldcar800", "plates_out")
+    },
+    "generator/black-forest-labs/assets_robot.webp": ("flux", None),
+}
+
+
+@dataclass
+class Rows:
+    """Patch feature rows with their label, family/group and source id."""
+
+    x: np.ndarray
+    y: np.ndarray
+    group: list[str]
+    source: list[str]
+
+
+def load_rgb(path: Path) -> np.ndarray:
+    """Decoded RGB pixels of a file."""
+    from PIL import Image
+
+    from triage.media import to_rgb
+
+    with Image.open(path) as im:
+        return np.asarray(to_rgb(im))
+
+
+def generated_panels(training: Path) -> Iterator[tuple[str, str, np.ndarray]]:
+    """(name, family, pixels) of every generated panel of ``PANELS`` (duplicates once)."""
+    seen: set[str] = set()
+    for rel, (family, boxes) in PANELS.items():
+        path = training / rel
+        if not path.is_file():
+            continue
+        digest = hashlib.md5(path.read_bytes()).hexdigest()
+        if digest in seen:
+            continue
+        seen.add(digest)
+        rgb = load_rgb(path)
+        for i, (x0, y0, x1, y1) in enumerate(boxes or [(0, 0, rgb.shape[1], rgb.shape[0])]):
+            yield f"{rel}#{i}", family, np.ascontiguousarray(rgb[y0:y1, x0:x1])
+
+
+def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    """Pixels after a JPEG round trip (Pillow, 4:2:0 as its default)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
+    with Image.open(io.BytesIO(buf.getvalue())) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def resize(rgb: np.ndarray, scale: float) -> np.ndarray:
+    """Lanczos resize by ``scale``."""
+    from PIL import Image
+
+    h, w = rgb.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS))
+
+
+def _crop(rgb: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    ch, cw = min(h, side), min(w, side)
+    y = int(rng.integers(0, h - ch + 1))
+    x = int(rng.integers(0, w - cw + 1))
+    return rgb[y : y + ch, x : x + cw]
+
+
+def chains(rgb: np.ndarray, n: int, rng: np.random.Generator) -> list[tuple[str, np.ndarray]]:
+    """``n`` random platform variants of one image, the same distribution for both classes.
+
+    Kinds cycle through: decoded pixels kept (a PNG re-save), JPEG q65-95 at native
+    size, resized 0.25-1.5x (Lanczos) then JPEG q65-95. Large images are cropped
+    (to at most CROP px after the resize) so cost stays bounded.
+    """
+    out = []
+    for i in range(n):
+        kind = i % 3
+        q = int(rng.integers(65, 96))
+        if kind == 0:
+            out.append(("png", np.ascontiguousarray(_crop(rgb, CROP, rng))))
+        elif kind == 1:
+            out.append((f"q{q}", jpeg(np.ascontiguousarray(_crop(rgb, CROP, rng)), q)))
+        else:
+            s = float(np.exp(rng.uniform(np.log(0.25), np.log(1.5))))
+            part = np.ascontiguousarray(_crop(rgb, int(CROP / s) + 2, rng))
+            small = resize(part, s)
+            if min(small.shape[:2]) < PATCH:
+                small = resize(part, PATCH / min(part.shape[:2]))
+            out.append((f"x{s:.2f}q{q}", jpeg(small, q)))
+    return out
+
+
+def image_patches(
+    rgb: np.ndarray, limit: int, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """Feature rows of up to ``limit`` informative patches: on a spread grid, or at
+    random places (overlap allowed) when ``rng`` is given (training)."""
+    rows = []
+    h, w = rgb.shape[:2]
+    if rng is None:
+        corners = patch_grid(h, w, 4 * limit)
+    else:
+        corners = [
+            (int(rng.integers(0, h - PATCH + 1)), int(rng.integers(0, w - PATCH + 1)))
+            for _ in range(2 * limit)
+        ]
+    for y, x in corners:
+        p = rgb[y : y + PATCH, x : x + PATCH]
+        if informative(p):
+            rows.append(patch_features(p))
+        if len(rows) >= limit:
+            break
+    if not rows:
+        return np.zeros((0, len(feature_names())))
+    return np.vstack(rows)
+
+
+def build_rows(
+    training: Path, sources: list[Path], seed: int, variants: int = GENERATED_VARIANTS
+) -> Rows:
+    """Feature rows of the generated panels and of the camera photos ``sources``:
+    ``variants`` chains per panel, and 3/8 as many per camera photo (there are more
+    photos than panels)."""
+    rng = np.random.default_rng(seed)
+    xs: list[np.ndarray] = []
+    ys: list[int] = []
+    groups: list[str] = []
+    srcs: list[str] = []
+
+    def add(feats: np.ndarray, label: int, group: str, source: str) -> None:
+        xs.append(feats)
+        ys.extend([label] * len(feats))
+        groups.extend([group] * len(feats))
+        srcs.extend([source] * len(feats))
+
+    for name, family, rgb in generated_panels(training):
+        for _, v in chains(rgb, variants, rng):
+            add(image_patches(v, PATCHES_PER_VARIANT, rng), 1, family, name)
+    for path in sources:
+        try:
+            rgb = load_rgb(path)
+        except Exception:
+            continue
+        for _, v in chains(
+            rgb, max(1, round(variants * CAMERA_VARIANTS / GENERATED_VARIANTS)), rng
+        ):
+            add(image_patches(v, PATCHES_PER_VARIANT, rng), 0, "camera", path.name)
+    x = np.vstack(xs) if xs else np.zeros((0, len(feature_names())))
+    return Rows(x, np.asarray(ys, np.int64), groups, srcs)
+
+
+def logistic(z: np.ndarray, y: np.ndarray, lam: float, iters: int = 30) -> np.ndarray:
+    """Class-balanced L2-penalised logistic regression by Newton's method.
+
+    Returns ``[intercept, coef...]``; the penalty ``lam`` (on the mean log-loss, the
+    intercept unpenalised) is the only tuning.
+    """
+    n, d = z.shape
+    x = np.hstack([np.ones((n, 1)), z])
+    pos = max(int(y.sum()), 1)
+    neg = max(n - pos, 1)
+    sw = np.where(y == 1, n / (2.0 * pos), n / (2.0 * neg)) / n
+    reg = np.full(d + 1, lam)
+    reg[0] = 0.0
+    w = np.zeros(d + 1)
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+        g = x.T @ (sw * (p - y)) + reg * w
+        hess = (x * (sw * p * (1 - p))[:, None]).T @ x + np.diag(reg + 1e-9)
+        step = np.linalg.solve(hess, g)
+        w -= step
+        if float(np.abs(step).max()) < 1e-7:
+            break
+    return w
+
+
+def fit(rows: Rows, lam: float = LAMBDA) -> dict[str, np.ndarray]:
+    """Class-balanced L2 logistic regression on standardised features.
+
+    Returns the arrays of the model file: ``mean``, ``scale``, ``coef``, ``intercept``.
+    """
+    mean = rows.x.mean(axis=0)
+    scale = rows.x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    w = logistic((rows.x - mean) / scale, rows.y.astype(np.float64), lam)
+    return {"mean": mean, "scale": scale, "coef": w[1:], "intercept": w[:1]}
+
+
+def train_from_folder(
+    training: Path, out: Path, seed: int = 0, limit: int = 0, variants: int = GENERATED_VARIANTS
+) -> dict[str, Any]:
+    """Fit on every generated panel and the 70% camera split; write model and manifest."""
+    t0 = time.time()
+    fit_src, held = camera_split(training, limit)
+    rows = build_rows(training, fit_src, seed, variants)
+    return save(rows, fit(rows), out, seed, held, time.time() - t0)
+
+
+def camera_split(training: Path, limit: int = 0) -> tuple[list[Path], list[Path]]:
+    """Camera sources fitted (70%) and held out (30%, by source name)."""
+    from triage.train.edits import list_sources, split_sources
+
+    sources = list_sources(training)
+    if limit:
+        sources = sources[:limit]
+    return split_sources(sources, holdout=0.3)
+
+
+def save(
+    rows: Rows,
+    model: dict[str, np.ndarray],
+    out: Path,
+    seed: int,
+    held: list[Path],
+    seconds: float,
+    heldout: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write ``synthpix.npz`` and its manifest into ``out``; return the manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, Any] = {**model, "names": np.array(feature_names())}
+    np.savez(out / MODEL_FILE, **arrays)
+    gen = sorted({s for s, lab in zip(rows.source, rows.y, strict=True) if lab})
+    manifest: dict[str, Any] = {
+        "name": "synthpix",
+        "version": VERSION,
+        "seed": seed,
+        "command": "python -m triage.train synthpix",
+        "data": {
+            "generated_panels": gen,
+            "families": sorted({g for g in rows.group if g != "camera"}),
+            "camera_sources_fitted": len(set(rows.source)) - len(gen),
+            "camera_sources_held_out": sorted(p.name for p in held),
+            "patches": {"generated": int(rows.y.sum()), "camera": int((rows.y == 0).sum())},
+            "chains": "png / JPEG q65-95 / resize 0.25-1.5x + JPEG q65-95, both classes",
+        },
+        "patch": PATCH,
+        "l2_lambda": LAMBDA,
+        "train_seconds": round(seconds, 1),
+        "heldout": heldout or {},
+    }
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def summary(manifest: dict[str, Any]) -> str:
+    """One line for the console."""
+    d = manifest["data"]
+    return (
+        f"synthpix v{manifest['version']}: {d['patches']['generated']} generated and "
+        f"{d['patches']['camera']} camera patches, {manifest['train_seconds']} s"
+    )
