@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-EVAL_PATCHES = 32
+EVAL_PATCHES = 16
 
 
 def eval_items(shared: Path) -> list[tuple[str, str, int, np.ndarray | Path]]:

@@ -184,12 +184,11 @@ def spectral_peaks(rh: np.ndarray, rv: np.ndarray) -> np.ndarray:
     k = min(px.size, py.size)
     p = px[:k] + py[:k] + 1e-6
     n = 2 * (k - 1)
-    out = []
-    for f in PEAKS:
-        i = min(round(f * n / PATCH), k - 1)
-        nb = [j for j in (i - 4, i - 3, i - 2, i + 2, i + 3, i + 4) if 0 < j < k]
-        out.append(np.log(p[i] / np.median(p[nb])))
-    return np.asarray(out, np.float64)
+    peaks = np.minimum(np.rint(np.asarray(PEAKS) * n / PATCH).astype(np.int64), k - 1)
+    # 2-4 bins either side; past Nyquist the spectrum mirrors (the same bins again).
+    nb = peaks[:, None] + np.array([-4, -3, -2, 2, 3, 4])[None, :]
+    nb = np.where(nb > k - 1, 2 * (k - 1) - nb, nb)
+    return np.log(p[peaks] / np.median(p[nb], axis=1)).astype(np.float64)
 
 
 def channel_stats(rgb: np.ndarray) -> np.ndarray:

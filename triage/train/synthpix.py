@@ -86,7 +86,23 @@ PANELS: dict[str, tuple[str, list[tuple[int, int, int, int]] | None]] = {
         )
         for name in ("houses_out", "oldcar000", "oldcar500", "oldcar800", "plates_out")
     },
+    # unCLIP variations figure: the left column is the input; the six outputs are
+    # shown downscaled (768 -> ~440 px), read 4 px inside their borders.
+    "generator/Stability-AI/assets_stable-samples_stable-unclip_unclip-variations.png": (
+        "sd-2-unclip",
+        [
+            (x0 + 4, y0 + 4, x1 - 4, y1 - 4)
+            for x0, x1 in ((579, 1025), (1026, 1472), (1473, 1919))
+            for y0, y1 in ((0, 446), (477, 923))
+        ],
+    ),
     "generator/black-forest-labs/assets_robot.webp": ("flux", None),
+    # FLUX Redux figure: the left robot is the input; the three outputs, resized in the
+    # figure, on white.
+    "generator/black-forest-labs/assets_docs_redux.png": (
+        "flux",
+        [(690, 50, 1060, 400), (640, 520, 1105, 775), (1135, 70, 1460, 680)],
+    ),
 }
 
 
