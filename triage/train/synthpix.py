@@ -12,8 +12,11 @@ or a re-save is never the signal: the decoded pixels as they are, JPEG at qualit
 every variant give the rows; a logistic regression on standardised features (L2)
 is the model; an image's score is the mean patch log-odds.
 
-``python -m triage.train synthpix`` retrains the shipped model (a few minutes on 2
-cores); ``evaluate_lofo`` measures it leaving one generator family out at a time.
+``python -m triage.train synthpix`` retrains the shipped model (about 9 minutes at a
+load average of 17 on 2 cores, most of it patch features). ``python bench/synthpix.py
+--write-model triage/data/models`` fits the same model from the same rows and also
+measures it (leaving one generator family out, and on the corpus panels) and writes
+those held-out figures into the manifest, as shipped.
 """
 
 from __future__ import annotations
