@@ -76,6 +76,14 @@ CORPUS_FIT = (
     "video/moviepy",
 )
 GENERATOR_HELDOUT = ("black-forest-labs", "CompVis")
+# Corpus camera collections whose photos are also edited by code (sources of their own):
+# the fitted ones on the fit side, the held-out ones on the held-out side.
+CORPUS_CAMERA_SOURCES = (
+    ("camera/metadata-extractor-images", "fit"),
+    ("camera/exifr", "fit"),
+    ("camera/exif-samples", "heldout"),
+    ("camera/immich-test-assets", "heldout"),
+)
 
 
 def _half(name: str) -> str:
@@ -166,6 +174,19 @@ def build(work: Path, seed: int) -> list[dict[str, str]]:
                 (out / rel).write_bytes(jpeg)
             put(rel, b"", "manipulated", src, split)
 
+    # Metadata kept and stripped in BOTH classes (a stripped file must not read as edited),
+    # and edits saved as PNG as well as JPEG (a PNG must not read as unedited).
+    for i, path in enumerate(held):
+        variants(out, path, held, i, seed, f"camera:{path.stem}", _half(path.stem), put)
+    # Camera photos of the corpus's fitted collections, and of its held-out collections
+    # large enough to edit, as further sources: the whole set of variants per photo.
+    corpus = SHARED / "corpus"
+    for collection, split in CORPUS_CAMERA_SOURCES:
+        photos = _editable(corpus / collection)
+        for i, path in enumerate(photos):
+            src = f"camera:{collection.split('/')[-1]}:{path.stem}"
+            variants(out, path, photos, i, seed, src, split, put, full=True)
+
     manifest = (training / "MANIFEST.tsv").read_text("utf-8", errors="replace").splitlines()
     seen: set[str] = set()
     for line in manifest[1:]:
@@ -205,13 +226,17 @@ def build(work: Path, seed: int) -> list[dict[str, str]]:
                 }
             )
 
-    corpus = SHARED / "corpus"
+    # A corpus photo edited above belongs to its own source (with its edits), not to its
+    # collection, so that cross-fitting never splits a photo from its edits.
+    own = {r["path"]: r["source"] for r in rows if r["path"].startswith(str(corpus))}
     if (corpus / "labels.tsv").is_file():
         for line in (corpus / "labels.tsv").read_text("utf-8").splitlines()[1:]:
             cells = line.split("\t")
             if len(cells) < 2 or cells[1] not in ("authentic", "manipulated", "synthetic"):
                 continue
             source = "/".join(cells[0].split("/")[:2])
+            if str(corpus / cells[0]) in own:  # listed above with its edits
+                continue
             rows.append(
                 {
                     "path": str(corpus / cells[0]),
@@ -221,6 +246,137 @@ def build(work: Path, seed: int) -> list[dict[str, str]]:
                 }
             )
     return rows
+
+
+def _editable(folder: Path) -> list[Path]:
+    """JPEGs of a corpus camera collection whose short side is at least 256 px."""
+    from PIL import Image
+
+    out = []
+    for path in sorted(folder.glob("*")):
+        try:
+            with Image.open(path) as im:
+                if im.format == "JPEG" and min(im.size) >= 256:
+                    out.append(path)
+        except Exception:
+            continue
+    return out
+
+
+def _save(rgb: object, fmt: str, quality: int = 90, exif: bytes | None = None) -> bytes:
+    """``rgb`` as JPEG (4:2:0, with ``exif`` copied when given) or PNG (no metadata)."""
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    im = Image.fromarray(np.asarray(rgb))
+    if fmt == "PNG":
+        im.save(buf, "PNG")
+    elif exif:
+        im.save(buf, "JPEG", quality=quality, subsampling=2, exif=exif)
+    else:
+        im.save(buf, "JPEG", quality=quality, subsampling=2)
+    return buf.getvalue()
+
+
+def variants(
+    out: Path,
+    path: Path,
+    pool: list[Path],
+    i: int,
+    seed: int,
+    src: str,
+    split: str,
+    put: object,
+    full: bool = False,
+) -> None:
+    """Write (once) and list the variants of one camera photo, both classes through the
+    same steps: metadata kept (a re-save or an edit with the camera's EXIF copied, as a
+    phone app or an editor that keeps it does), metadata stripped (a platform chain; a
+    PNG). ``full`` adds what :func:`build` makes of the tamper-held photos (the photo
+    itself comes from the corpus rows): an unedited and two edited platform chains and
+    a metadata-free PNG. Labels and names are kept in ``.variants`` so a rebuild lists
+    without remaking."""
+    import numpy as np
+    from PIL import Image
+
+    from triage.train.edits import KINDS, apply_edit, decode, platform_chain
+
+    folder = out / "variants" / src.replace(":", "/")
+    listing = folder / ".variants"
+    if not listing.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        made: list[tuple[str, str]] = []
+        rng = np.random.default_rng([seed, 2000, zlib.crc32(src.encode())])
+        rgb = decode(path, rng)
+        with Image.open(path) as im:
+            exif = im.info.get("exif")
+        if rgb is not None and min(rgb.shape[:2]) >= 256:
+            donor = pool[(i + 1) % len(pool)] if len(pool) > 1 else path
+            kinds = [KINDS[(i + k) % len(KINDS)] for k in range(6)]
+            none = np.zeros(rgb.shape[:2], bool)
+
+            def edit(kind: str) -> object | None:
+                edited, mask = apply_edit(kind, rgb, donor, rng)
+                return edited if mask.sum() >= 64 else None
+
+            def add(name: str, data: bytes, label: str) -> None:
+                (folder / name).write_bytes(data)
+                made.append((name, label))
+
+            q = int(rng.integers(75, 96))
+            add(f"kept-none-q{q}.jpg", _save(rgb, "JPEG", q, exif), "authentic")
+            jpeg, _m, chain = platform_chain(rgb, none, rng)
+            add(f"chain-none-{chain}.jpg", jpeg, "authentic")
+            for k in range(3):
+                edited = edit(kinds[k])
+                if edited is not None:
+                    q = int(rng.integers(75, 96))
+                    add(
+                        f"kept-{k}-{kinds[k]}-q{q}.jpg",
+                        _save(edited, "JPEG", q, exif),
+                        "manipulated",
+                    )
+            edited = edit(kinds[3])
+            if edited is not None:
+                add(f"png-{kinds[3]}.png", _save(edited, "PNG"), "manipulated")
+            if full:
+                add("stripped.png", _save(rgb, "PNG"), "authentic")
+                jpeg, _m, chain = platform_chain(rgb, none, rng)
+                add(f"chain2-none-{chain}.jpg", jpeg, "authentic")
+                for k in (4, 5):
+                    edited = edit(kinds[k])
+                    if edited is not None:
+                        jpeg, _m, chain = platform_chain(edited, none, rng)
+                        add(f"chain-{k}-{kinds[k]}-{chain}.jpg", jpeg, "manipulated")
+        listing.write_text("".join(f"{n}\t{lab}\n" for n, lab in made), "utf-8")
+    twins = folder / ".twins"
+    if not twins.is_file():
+        # Unedited twins so that each class sees each kind of processing as often:
+        # three edits keep the metadata, so three unedited copies keep it too; four edits
+        # go through platform chains (two when ``full``), so four unedited copies do.
+        made = []
+        rng = np.random.default_rng([seed, 3000, zlib.crc32(src.encode())])
+        rgb = decode(path, rng)
+        with Image.open(path) as im:
+            exif = im.info.get("exif")
+        if rgb is not None and min(rgb.shape[:2]) >= 256:
+            for k in range(2):
+                q = int(rng.integers(75, 96))
+                name = f"kept-none{k + 2}-q{q}.jpg"
+                (folder / name).write_bytes(_save(rgb, "JPEG", q, exif))
+                made.append((name, "authentic"))
+            for k in range(0 if full else 2):
+                jpeg, _m, chain = platform_chain(rgb, np.zeros(rgb.shape[:2], bool), rng)
+                name = f"chain-none{k + 2}-{chain}.jpg"
+                (folder / name).write_bytes(jpeg)
+                made.append((name, "authentic"))
+        twins.write_text("".join(f"{n}\t{lab}\n" for n, lab in made), "utf-8")
+    if full:
+        put(str(path), b"", "authentic", src, split)
+    for line in [*listing.read_text("utf-8").splitlines(), *twins.read_text("utf-8").splitlines()]:
+        name, label = line.split("\t")
+        put(str(folder / name), b"", label, src, split)
 
 
 # ---------------------------------------------------------------------------- analyze
@@ -261,6 +417,13 @@ def analyze(rows: list[dict[str, str]], work: Path, jobs: int) -> list[dict]:
         rec["split"] = r["split"]
         out.append(rec)
     return out
+
+
+def _cached_paths(work: Path) -> set[str]:
+    cache = work / "records.jsonl"
+    if not cache.is_file():
+        return set()
+    return {json.loads(line)["path"] for line in cache.read_text("utf-8").splitlines() if line}
 
 
 def rerun(rows: list[dict[str, str]], work: Path, jobs: int, names: list[str]) -> None:
@@ -307,15 +470,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mass", type=float, default=0.9, help="Jeffreys interval mass")
     ap.add_argument("--analyze-only", action="store_true")
     ap.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="fit on the files analyzed so far (skip the rest; say so in the figures)",
+    )
+    ap.add_argument(
         "--rerun",
         help="comma-separated analyzers (new or changed): re-run only these on the cached files",
     )
     ap.add_argument("--write", action="store_true", help="write triage/data/calibration.json")
+    ap.add_argument(
+        "--compare", action="store_true", help="also fit and measure the fusion variants"
+    )
     ap.add_argument("--doc", type=Path, help="rewrite the figures table in this Markdown file")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    listing = args.work / f"rows-{args.seed}.json"
+    listing = args.work / f"rows-{args.seed}-v3.json"
     if listing.is_file():  # the files are made by code from fixed inputs: build once
         rows = json.loads(listing.read_text("utf-8"))
     else:
@@ -324,6 +495,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(rows)} labelled files ({time.time() - t0:.0f} s to build)", flush=True)
     if args.rerun:
         rerun(rows, args.work, args.jobs, [n.strip() for n in args.rerun.split(",") if n.strip()])
+    if args.cached_only:
+        done = _cached_paths(args.work)
+        print(f"  cached only: {sum(r['path'] in done for r in rows)} of {len(rows)} files")
+        rows = [r for r in rows if r["path"] in done]
     records = analyze(rows, args.work, args.jobs)
     print(f"analysis done ({time.time() - t0:.0f} s)", flush=True)
     if args.analyze_only:
@@ -346,16 +521,27 @@ def heldout_figures(records: list[dict]) -> dict:
             r
             for r in records
             if r["label"] == "authentic"
-            and (r["path"].endswith("/original.jpg") or r["source"].startswith("corpus:camera"))
+            and (r["path"].endswith("/original.jpg") or "/corpus/camera/" in r["path"])
         ]
         strong = sum(1 for r in originals if r["questions"][q]["band"] == "strong-indicators")
         auc = M.auc_for(records, q)
+        spread = M.ece_spread(records, q)
+        big = [b for b in M.reliability(records, q)["bins"] if b["n"] >= 10]
+        big_ok = sum(
+            1
+            for b in big
+            if b["mean_low"] - 1e-9 <= b["observed_balanced"] <= b["mean_high"] + 1e-9
+        )
         out[q] = {
             "n_pos": auc["n_pos"],
             "n_neg": auc["n_neg"],
             "auc": _r(auc["auc"]),
             "ece_balanced": _r(cov["ece_balanced"]),
+            "ece_files_5_95": _rr(spread.get("files")),
+            "ece_sources_5_95": _rr(spread.get("by_sources")),
+            "ece_if_calibrated": _rr(spread.get("floor")),
             "bins_in_interval": f"{cov.get('bins_ok', 0)}/{cov['bins_n']}",
+            "bins_in_interval_n10": f"{big_ok}/{len(big)}",
             "files_in_interval": _r(cov["files"]),
             "notable_strong_right": _r(
                 sum(b["correct"] for b in pos) / n_pos_claims if n_pos_claims else None
@@ -422,8 +608,51 @@ def compare_trees(fit: list[dict], held: list[dict], cal: dict, seed: int) -> di
     return out
 
 
+# Fusion variants compared (--compare): each fitted on the fit split like the shipped one.
+VARIANTS: dict[str, dict] = {
+    "shipped: penalty towards prior LLRs, metrics": {},
+    "penalty towards 0": {"prior_centres": False},
+    "no raw metrics": {"metrics": {}},
+    "ids seen 5+ times": {"min_fired": 5},
+    "strong penalties only (30-300)": {"penalties": (30.0, 100.0, 300.0)},
+    "one model on all folds (not the fold mean)": {"average_folds": False},
+}
+
+
+def compare_variants(fit: list[dict], held: list[dict], seed: int, folds: int) -> list[dict]:
+    """Per fusion variant and question: the cross-fitted balanced log loss on the fit
+    split (grouped by source; what chooses) and the held-out AUC, balanced ECE and bins
+    inside their interval (what it gives)."""
+    from triage.evaluate import metrics as M
+    from triage.evaluate.calibrate import FitConfig, fit_calibration, load_fitted, rescore_all
+
+    out = []
+    for name, opts in VARIANTS.items():
+        cfg = FitConfig(seed=seed, folds=folds, band_boot=50, n_boot=5, **opts)
+        data = fit_calibration(fit, cfg, name=name)
+        rescored = rescore_all(held, load_fitted(data))
+        row: dict = {"variant": name}
+        for q, m in data["questions"].items():
+            if not m.get("scores"):
+                continue
+            cov = M.interval_coverage(rescored, q)
+            row[q] = {
+                "cv_log_loss": min(m["cv_log_loss"].values()),
+                "auc": _r(M.auc_for(rescored, q)["auc"]),
+                "ece": _r(cov["ece_balanced"]),
+                "bins": f"{cov.get('bins_ok', 0)}/{cov['bins_n']}",
+            }
+        out.append(row)
+        print("  " + name + ": " + json.dumps({k: v for k, v in row.items() if k != "variant"}))
+    return out
+
+
 def _r(x: float | None) -> float | None:
     return None if x is None else round(float(x), 3)
+
+
+def _rr(xs: list[float] | None) -> list[float] | None:
+    return None if xs is None else [round(float(x), 3) for x in xs]
 
 
 def fit_and_report(records: list[dict], args: argparse.Namespace) -> int:
@@ -453,10 +682,13 @@ def fit_and_report(records: list[dict], args: argparse.Namespace) -> int:
         "command": "python bench/calibrate.py --write",
         "fit": sizes(fit),
         "heldout": sizes(held),
-        "made_from": "camera photos of ../shared/training held out by the tamper model "
-        "(original, unedited and edited copies through platform chains, metadata-free PNG); "
-        "generator samples of ../shared/training (as given, metadata-free PNG, platform "
-        "chain); the labelled fixtures; ../shared/corpus split by source",
+        "made_from": "camera photos of ../shared/training held out by the tamper model and "
+        "camera photos of ../shared/corpus (fitted collections on the fit side, held-out "
+        "ones held out): the camera file, unedited and edited copies through the same kinds "
+        "of processing in both classes (platform chains, metadata stripped; JPEG re-save "
+        "keeping the camera's EXIF; metadata-free PNG); generator samples of "
+        "../shared/training (as given, metadata-free PNG, platform chain); the labelled "
+        "fixtures; ../shared/corpus split by source",
         "corpus_fit_sources": list(CORPUS_FIT),
         "generator_heldout_repos": list(GENERATOR_HELDOUT),
     }
@@ -468,6 +700,8 @@ def fit_and_report(records: list[dict], args: argparse.Namespace) -> int:
     figures = heldout_figures(rescore_all(held, cal))
     cal_data["heldout"] = figures
     cal_data["data"]["fusion_compared"] = compare_trees(fit, held, cal_data, args.seed)
+    if args.compare:
+        cal_data["data"]["variants_compared"] = compare_variants(fit, held, args.seed, args.folds)
     print("  held-out balanced log loss before calibration:", cal_data["data"]["fusion_compared"])
     cal = load_fitted(cal_data)
     print(f"fit in {t_fit:.1f} s on {len(fit)} files; held out {len(held)} files")
@@ -493,10 +727,17 @@ def _write_doc(path: Path, cal: dict) -> None:
     keys = [
         ("auc", "ROC AUC"),
         ("ece_balanced", "balanced ECE (target <= 0.05)"),
+        ("ece_files_5_95", "balanced ECE, 5-95% over a bootstrap of files"),
+        ("ece_sources_5_95", "balanced ECE, 5-95% over a bootstrap of sources"),
+        (
+            "ece_if_calibrated",
+            "balanced ECE that perfectly calibrated scores would show here (mean, 95th %)",
+        ),
         (
             "bins_in_interval",
             "score bins with the observed rate inside their mean interval (target >= 80%)",
         ),
+        ("bins_in_interval_n10", "the same, bins of 10 files or more"),
         ("files_in_interval", "files whose interval holds their bin's observed rate"),
         ("notable_strong_right", "notable/strong claims right (target >= 90%)"),
         ("notable_strong_n", "notable/strong claims made"),
@@ -531,6 +772,24 @@ def _write_doc(path: Path, cal: dict) -> None:
             )
             + ".",
         ]
+    variants = cal["data"].get("variants_compared") or []
+    if variants:
+        lines += [
+            "",
+            "Fusion variants, each fitted on the fit split (cross-fitted balanced log loss, "
+            "grouped by source: what chooses) and measured on the held-out split:",
+            "",
+            "| variant | question | cv log loss | held-out AUC | held-out ECE | bins in interval |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in variants:
+            for q in ("manipulation", "synthetic"):
+                if q in row:
+                    v = row[q]
+                    lines.append(
+                        f"| {row['variant']} | {q} | {v['cv_log_loss']} | {v['auc']} | "
+                        f"{v['ece']} | {v['bins']} |"
+                    )
     lines += ["", DOC_END]
     text = path.read_text("utf-8")
     if DOC_START in text and DOC_END in text:

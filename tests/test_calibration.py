@@ -19,6 +19,7 @@ from triage.evaluate.calibrate import (
     fit_calibration,
     load_fitted,
     rescore,
+    source_band,
 )
 from triage.scoring import AnalyzerOutcome, score_question
 
@@ -122,6 +123,41 @@ def test_calibrated_interval_contains_the_score_and_orders_files(tiny: Calibrati
     )
 
 
+def test_source_band_is_wide_where_sources_disagree() -> None:
+    # Low scores: every source agrees the files are unedited. High scores: half the
+    # sources say edited, half unedited (a hard collection beside an easy one).
+    scores, labels, groups = [], [], []
+    for g in range(20):
+        for i in range(6):
+            scores.append(-2.0 - 0.01 * i)
+            labels.append(0)
+            groups.append(f"s{g}")
+            scores.append(2.0 + 0.01 * i)
+            labels.append(int(g % 2 == 0))
+            groups.append(f"s{g}")
+        scores.append(-1.0)
+        labels.append(1)
+        groups.append(f"s{g}")
+    band = source_band(scores, labels, groups, n_boot=100, mass=0.9, seed=0)
+    grid = np.array(band["grid"])
+    width = np.array(band["high"]) - np.array(band["low"])
+    assert width[grid > 1.5].min() > 2 * width[grid < -1.5].max()
+    assert all(lo <= hi for lo, hi in zip(band["low"], band["high"], strict=True))
+
+
+def test_claiming_bands_ask_for_a_score_as_well_as_an_interval() -> None:
+    from triage.scoring import _band
+
+    cfg = {**CONFIG["bands"], "clear_score": 0.1, "notable_score": 0.7}
+    # An interval just above one half with a middling score: weak, not notable.
+    assert _band(0.6, (0.52, 0.7), 1.0, True, cfg) == "weak-indicators"
+    assert _band(0.75, (0.52, 0.9), 1.0, True, cfg) == "notable-indicators"
+    # No indicators only where few comparable files were edited.
+    assert _band(0.3, (0.2, 0.45), 1.0, True, cfg) == "insufficient-evidence"
+    assert _band(0.08, (0.0, 0.3), 1.0, True, cfg) == "no-indicators"
+    assert _band(0.08, (0.0, 0.3), 1.0, False, cfg) == "insufficient-evidence"
+
+
 def test_missing_analyzer_and_unknown_finding_widen_the_interval(tiny: Calibration) -> None:
     full = FileEvidence(
         analyzers={"alpha": ("ok", {"manipulation": 1.0}), "beta": ("ok", {"manipulation": 1.0})}
@@ -206,11 +242,13 @@ def test_stripped_file_is_insufficient_evidence_not_no_indicators(tmp_path: Path
     img = (rng.normal(128, 30, (256, 320, 3))).clip(0, 255).astype(np.uint8)
     p = tmp_path / "stripped.jpg"
     Image.fromarray(img).save(p, quality=85)  # no EXIF, no XMP: what a platform serves
-    rep = analyze_path(p)
-    for q in ("manipulation", "synthetic"):
-        assert rep.questions[q].band != "no-indicators", (q, rep.questions[q])
-    assert rep.questions["manipulation"].band == "insufficient-evidence"
-    assert rep.calibration is not None and rep.calibration.sha256 == packaged().sha256
+    # The core fixture too: a camera photo with its metadata stripped.
+    for path in (p, ROOT / "fixtures" / "core" / "stripped.jpg"):
+        rep = analyze_path(path)
+        for q in ("manipulation", "synthetic"):
+            assert rep.questions[q].band != "no-indicators", (path, q, rep.questions[q])
+        assert rep.questions["manipulation"].band == "insufficient-evidence", (path, rep)
+        assert rep.calibration is not None and rep.calibration.sha256 == packaged().sha256
 
 
 # ------------------------------------------------------------------ calibrate command

@@ -13,7 +13,8 @@ Per question it holds:
   negative and once as a positive, gives ``[p0, p1]`` (Vovk et al. 2015).
 * the same isotonic fit without the file gives the *block* (neighbourhood) of
   calibration files whose scores pool with it; a Jeffreys interval on that block's
-  class-balanced positive rate says where the observed rate among such files lies.
+  class-balanced positive rate says where the observed rate among such files lies;
+  ``source_band`` widens it by how far that rate moves over a bootstrap of sources.
 * ``redraw``: for each analyzer, feature rows of calibration files where it examined
   everything; an analyzer that could not run on a file has its features redrawn from
   these, and the 10-90% spread of the calibrated probability widens the interval.
@@ -131,6 +132,8 @@ class QuestionModel:
     w_neg: float
     redraw: dict[str, list[list[float]]]
     mass: float = INTERVAL_MASS
+    # Spread of the calibrated rate over a bootstrap of sources, at each calibration score.
+    band: dict[str, list[float]] = field(default_factory=dict)
     # Unfitted (declared) models only: log-odds range an analyzer that could not run might add.
     unobserved: dict[str, tuple[float, float]] = field(default_factory=dict)
     _base: list[list[Any]] | None = field(default=None, repr=False)
@@ -163,6 +166,7 @@ class QuestionModel:
             redraw={k: [list(map(float, r)) for r in v] for k, v in d.get("redraw", {}).items()},
             unobserved={k: (float(a), float(b)) for k, (a, b) in d.get("unobserved", {}).items()},
             mass=float(d.get("interval_mass", INTERVAL_MASS)),
+            band={k: [float(v) for v in vs] for k, vs in (d.get("source_band") or {}).items()},
         )
 
     # ---------------------------------------------------------------- fused score
@@ -248,12 +252,25 @@ class QuestionModel:
         return self._isotonic_at(s, None)[0]
 
     def neighbourhood(self, s: float) -> tuple[float, float]:
-        """Jeffreys interval (INTERVAL_MASS) on the class-balanced positive rate of the
-        calibration files pooled with ``s`` by the isotonic fit. Files of one source (a
-        photo and its edits, one collection) are not independent evidence about files
-        from elsewhere, so the count is the geometric mean of files and sources."""
+        """Where the class-balanced positive rate of files like this one lies: the union
+        of a Jeffreys interval (INTERVAL_MASS) on the rate of the calibration files
+        pooled with ``s`` by the isotonic fit, and the source band (the same mass of that
+        rate over a bootstrap of the calibration sources, interpolated at ``s``). Files
+        of one source (a photo and its edits, one collection) are not independent
+        evidence about files from elsewhere: the Jeffreys count is the geometric mean of
+        files and sources, and the band redraws whole sources."""
         if not self.scores:
             return 0.0, 1.0
+        lo, hi = self._jeffreys(s)
+        if self.band.get("grid"):
+            import numpy as np
+
+            at = self.snap(s)
+            lo = min(lo, float(np.interp(at, self.band["grid"], self.band["low"])))
+            hi = max(hi, float(np.interp(at, self.band["grid"], self.band["high"])))
+        return lo, hi
+
+    def _jeffreys(self, s: float) -> tuple[float, float]:
         rate, weight, sources = self._isotonic_at(self.snap(s), None)
         from scipy.special import betaincinv
 

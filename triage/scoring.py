@@ -114,6 +114,11 @@ def score_question(
         f.question == question and f.id in calibration.stated and f.llr > 0 for f in findings
     )
     clear_allowed = not declares_yes and _metadata_read(question, outcomes)
+    model = calibration.models.get(question)
+    if model is None or not model.fitted:
+        # The score thresholds of the claiming bands read a calibrated rate; a declared
+        # model's score (provenance: a lookup that found nothing) is not one.
+        bands_cfg = {k: v for k, v in bands_cfg.items() if k not in SCORE_THRESHOLDS}
     band = _band(score, interval, coverage, clear_allowed, bands_cfg)
     drivers = [(abs(f.llr), f) for f in findings if f.question == question and f.llr != 0]
     unknown = est.unknown if est is not None else []
@@ -139,6 +144,10 @@ def _gap_reason(outcome: AnalyzerOutcome, question: str, examined: float) -> str
     return f"{outcome.name} could not examine this file"
 
 
+# Band thresholds on the (calibrated) score itself, as well as on its interval.
+SCORE_THRESHOLDS = ("clear_score", "notable_score")
+
+
 def _band(
     score: float,
     interval: tuple[float, float],
@@ -151,13 +160,18 @@ def _band(
     low, high = interval
     if low >= cfg["strong_low"]:
         return "strong-indicators"
-    if low > NEUTRAL:
+    if low > NEUTRAL and score >= cfg.get("notable_score", NEUTRAL):
         return "notable-indicators"
     if coverage < cfg["min_coverage"]:
         return "insufficient-evidence"
     if score > NEUTRAL + cfg["weak_margin"]:
         return "weak-indicators"
-    if high < NEUTRAL and coverage >= cfg.get("clear_min_coverage", 0.0) and clear_allowed:
+    if (
+        high < NEUTRAL
+        and score <= cfg.get("clear_score", NEUTRAL)
+        and coverage >= cfg.get("clear_min_coverage", 0.0)
+        and clear_allowed
+    ):
         return "no-indicators"
     return "insufficient-evidence"
 

@@ -13,7 +13,9 @@ Per question (positives and negatives as in :mod:`triage.evaluate.metrics`):
    feature's additive log-odds. Their ranges are the 5-95% of a bootstrap over sources.
 3. **Calibration scores**: each file's fused score from the fold that did not see its
    source (cross-fitting); the calibration file keeps them with the labels, for the
-   Venn-Abers calibration and the neighbourhood interval at scoring time.
+   Venn-Abers calibration and the neighbourhood interval at scoring time, and the
+   source band (:func:`source_band`): the spread of the calibrated rate at each score
+   over a bootstrap of sources.
 4. **Redraw pools**: per analyzer, feature rows of files where it examined everything.
 
 Nothing here reads files: records come from ``triage.evaluate.runner`` (``triage
@@ -43,6 +45,9 @@ class FitConfig:
     min_fired: int = 2
     n_boot: int = 40
     redraw_rows: int = 48
+    band_boot: int = 200  # bootstrap of sources for the neighbourhood's rate (source_band)
+    # Leave files that carry a stated declaration for the question out of its fit.
+    leave_out_declared: bool = True
     interval_mass: float = 0.9  # of the Jeffreys interval on a neighbourhood's rate
     average_folds: bool = True  # ship the mean of the fold models (see fit_question)
     # Penalise towards the authors' provisional LLRs (analyzers.json prior_llr), not 0.
@@ -189,6 +194,84 @@ def _cross_fit(
     return out
 
 
+def isotonic_blocks(scores: Any, labels: Any, weights: Any) -> list[list[float]]:
+    """Blocks ``[lo_score, hi_score, weighted positives, weight]`` of the weighted isotonic
+    regression of ``labels`` on ``scores`` (sorted ascending; pool adjacent violators,
+    equal scores pooled)."""
+    stack: list[list[float]] = []
+    for sc, y, w in zip(scores, labels, weights, strict=True):
+        if stack and stack[-1][1] == sc:
+            stack[-1][2] += w * y
+            stack[-1][3] += w
+        else:
+            stack.append([float(sc), float(sc), float(w * y), float(w)])
+        while len(stack) > 1 and stack[-2][2] / stack[-2][3] >= stack[-1][2] / stack[-1][3]:
+            top = stack.pop()
+            stack[-1][1] = top[1]
+            stack[-1][2] += top[2]
+            stack[-1][3] += top[3]
+    return stack
+
+
+def _rate_at(blocks: list[list[float]], grid: Any) -> Any:
+    """The isotonic rate at each of ``grid`` (between two blocks: the nearer one)."""
+    import numpy as np
+
+    lo = np.array([b[0] for b in blocks])
+    hi = np.array([b[1] for b in blocks])
+    rate = np.array([b[2] / b[3] for b in blocks])
+    i = np.minimum(np.searchsorted(hi, grid), len(blocks) - 1)
+    prev = np.maximum(i - 1, 0)
+    nearer_prev = (grid < lo[i]) & (i > 0) & (grid - hi[prev] < lo[i] - grid)
+    return rate[np.where(nearer_prev, prev, i)]
+
+
+def source_band(
+    scores: Any, labels: Any, groups: Sequence[str], n_boot: int, mass: float, seed: int
+) -> dict[str, list[float]]:
+    """How far the calibrated rate at each calibration score moves when the calibration
+    data had come from other sources: the central ``mass`` of the class-balanced isotonic
+    rate over a bootstrap of sources (a source, a photo and its edits or one collection,
+    is drawn whole). Where the data's sources disagree about files with such a score (a
+    hard collection where edited and unedited files score alike beside an easy one), the
+    band is wide; the Jeffreys interval alone counts files and cannot see that.
+
+    Returns
+    -------
+    dict
+        ``grid`` (the distinct calibration scores, ascending), ``low``, ``high``.
+    """
+    import numpy as np
+
+    s = np.asarray(scores, dtype=float)
+    y = np.asarray(labels, dtype=float)
+    order = np.argsort(s, kind="stable")
+    s, y = s[order], y[order]
+    g = np.asarray(groups)[order]
+    grid = np.unique(s)
+    names = sorted(set(g.tolist()))
+    rows_of = {n: np.flatnonzero(g == n) for n in names}
+    rng = np.random.default_rng(seed)
+    rates = []
+    for _ in range(n_boot):
+        pick = rng.integers(0, len(names), len(names))
+        idx = np.sort(np.concatenate([rows_of[names[j]] for j in pick]))
+        yb = y[idx]
+        if yb.min() == yb.max():
+            continue
+        w = _balanced_weights(yb)
+        rates.append(_rate_at(isotonic_blocks(s[idx], yb, w), grid))
+    if not rates:
+        return {}
+    tail = 100 * (1 - mass) / 2
+    R = np.array(rates)
+    return {
+        "grid": [round(float(v), 4) for v in grid],
+        "low": [round(float(v), 4) for v in np.percentile(R, tail, axis=0)],
+        "high": [round(float(v), 4) for v in np.percentile(R, 100 - tail, axis=0)],
+    }
+
+
 def balanced_log_loss(scores: Any, y: Any) -> float:
     import numpy as np
 
@@ -247,6 +330,18 @@ def fit_question(
     import numpy as np
 
     pairs = scored(records, question)
+    if cfg.leave_out_declared:
+        # A file that declares its answer (generator parameters, a signed edit) is scored
+        # by that declaration's stated ratio on top of the rest of its evidence; fitted
+        # among the rest it would teach "has metadata" as a sign of generation.
+        stated = set(config.get("stated", {}))
+        pairs = [
+            (r, t)
+            for r, t in pairs
+            if not any(
+                f["id"] in stated and f["question"] == question for f in r.get("findings", [])
+            )
+        ]
     if not pairs or all(t for _, t in pairs) or not any(t for _, t in pairs):
         return None
     recs = [r for r, _ in pairs]
@@ -324,6 +419,7 @@ def fit_question(
         "n_neg": int(len(y) - y.sum()),
         "redraw": redraw,
         "interval_mass": cfg.interval_mass,
+        "source_band": source_band(oof, y, groups, cfg.band_boot, cfg.interval_mass, cfg.seed),
     }
 
 

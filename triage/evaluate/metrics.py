@@ -319,6 +319,90 @@ def interval_coverage(records: Iterable[Record], question: str, bins: int = 10) 
     }
 
 
+def _balanced_ece(s: Any, y: Any, bins: int) -> float:
+    """Class-balanced ECE of scores ``s`` against 0/1 labels ``y`` (as :func:`reliability`)."""
+    import numpy as np
+
+    pi = float(y.mean())
+    if pi in (0.0, 1.0):
+        return float(np.mean(np.abs(s - pi)))
+    w_pos, w_neg = 0.5 / pi, 0.5 / (1 - pi)
+    idx = np.minimum((s * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in np.unique(idx):
+        m = idx == b
+        k = float(y[m].sum())
+        n = float(m.sum())
+        balanced = k * w_pos / (k * w_pos + (n - k) * w_neg)
+        total += n / len(s) * abs(float(s[m].mean()) - balanced)
+    return total
+
+
+def ece_spread(
+    records: Iterable[Record],
+    question: str,
+    bins: int = 10,
+    n_boot: int = 400,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """How much the balanced ECE of a set this size moves by chance alone.
+
+    * ``files``: 5-95% of the balanced ECE over a bootstrap of files;
+    * ``sources``: the same over a bootstrap of sources (``record['source']``, else
+      the first folder of the name): files of one source are not independent;
+    * ``floor``: mean and 95th percentile of the balanced ECE that *perfectly
+      calibrated* scores would show on this many files with these scores (labels drawn
+      from the scores at the set's own base rate; Broecker & Smith 2007's consistency
+      resampling). A measured ECE inside that range cannot be told from perfect
+      calibration with this data; the target is reachable only if the floor is below it.
+    """
+    import numpy as np
+
+    pairs = scored(records, question)
+    if len(pairs) < 2 or all(t for _, t in pairs) or not any(t for _, t in pairs):
+        return {"n": len(pairs), "files": None, "sources": None, "floor": None}
+    s = np.array([float(r["questions"][question]["score"]) for r, _ in pairs])
+    y = np.array([1.0 if t else 0.0 for _, t in pairs])
+    groups = [str(r.get("source") or str(r.get("name", "")).split("/")[0]) for r, _ in pairs]
+    rng = np.random.default_rng(seed)
+
+    def boot(draw: Any) -> list[float]:
+        out = []
+        for _ in range(n_boot):
+            idx = draw()
+            if 0 < y[idx].sum() < len(idx):
+                out.append(_balanced_ece(s[idx], y[idx], bins))
+        return out
+
+    by_files = boot(lambda: rng.integers(0, len(s), len(s)))
+    names = sorted(set(groups))
+    rows_of = {g: np.array([i for i, h in enumerate(groups) if h == g]) for g in names}
+
+    def draw_sources() -> Any:
+        pick = rng.integers(0, len(names), len(names))
+        return np.concatenate([rows_of[names[j]] for j in pick])
+
+    by_sources = boot(draw_sources)
+    pi = float(y.mean())
+    odds = np.log(np.clip(s, 1e-6, 1 - 1e-6) / np.clip(1 - s, 1e-6, 1)) + np.log(pi / (1 - pi))
+    p_true = 1 / (1 + np.exp(-odds))  # balanced scores moved to the set's base rate
+    floor = [
+        _balanced_ece(s, (rng.random(len(s)) < p_true).astype(float), bins) for _ in range(n_boot)
+    ]
+
+    def q5_95(v: list[float]) -> list[float] | None:
+        return [float(np.percentile(v, 5)), float(np.percentile(v, 95))] if v else None
+
+    return {
+        "n": len(s),
+        "sources": len(names),
+        "ece": _balanced_ece(s, y, bins),
+        "files": q5_95(by_files),
+        "by_sources": q5_95(by_sources),
+        "floor": [float(np.mean(floor)), float(np.percentile(floor, 95))],
+    }
+
+
 def finding_stats(records: Iterable[Record], alpha: float = 1.0) -> dict[str, dict[str, Any]]:
     """Per finding id: how often it fired on positives and negatives of its question,
     its count on every label, and its empirical LLR with add-``alpha`` smoothing."""
