@@ -29,6 +29,12 @@ from triage.forensics.blockfeatures import (
     zigzag_dct,
 )
 from triage.forensics.dct import block_dct as shared_block_dct
+from triage.forensics.tampermap import (
+    MAP_STATISTICS,
+    image_probability,
+    map_statistics,
+    relative_threshold,
+)
 from triage.media import Media
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,6 +147,22 @@ def test_probability_regions_and_score() -> None:
     assert image_score(prob) > 0.8 > image_score(np.full((10, 12), 0.1, np.float32))
 
 
+def test_map_statistics_and_relative_threshold() -> None:
+    prob = np.full((10, 12), 0.1, np.float32)
+    prob[2:5, 3:7] = 0.7
+    stats = dict(zip(MAP_STATISTICS, map_statistics(prob), strict=True))
+    assert stats["max1"] == pytest.approx(0.7) and stats["median"] == pytest.approx(0.1)
+    assert stats["comp_area"] == pytest.approx(12 / 120, abs=0.05)
+    assert not map_statistics(np.zeros((0, 0), np.float32)).any()
+    # Half-way from the photo's median to its top: the same hot block is found on a
+    # map that sits higher overall, where one fixed threshold would take everything.
+    for base in (0.1, 0.45):
+        shifted = prob - 0.1 + base
+        t = relative_threshold(shifted, 0.5)
+        assert base < t < shifted.max()
+        assert probability_regions(shifted, t)[0][0] == (3, 2, 7, 5)
+
+
 def _iou(a: tuple[int, ...] | list[int], b: tuple[int, ...]) -> float:
     ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -163,19 +185,30 @@ def test_tiny_model_trained_here_finds_a_planted_splice(tmp_path: Path) -> None:
     examples = list(generate(sources, seed=1, edits_per_source=5))
     assert {e.kind for e in examples} >= {"none", "splice", "retouch"}
     assert all(e.mask.shape == _decode(e.jpeg).shape[:2] for e in examples)
-    booster = train.fit(train.featurize(examples), seed=0, rounds=60)
-    spliced, _, box = _splice_pair(77, 640, 480)
+    samples = train.featurize(examples)
+    booster = train.fit(samples, seed=0, rounds=60)
+    # The second stage: fitted on out-of-fold maps of the same sources.
+    maps = train.out_of_fold_maps(samples, seed=0, folds=2, rounds=30)
+    assert all(m.shape == sm.share.shape for m, sm in zip(maps, samples, strict=True))
+    image_model = train.fit_image_model(samples, maps)
+    spliced, twin, box = _splice_pair(77, 640, 480)
     feats = train.jpeg_features(spliced)
     assert feats.tile == TILE
     prob = train.predict_map(booster, feats.values)
-    (c0, r0, c1, r1), _, _ = probability_regions(prob, 0.3)[0]
+    # Regions as the analyzer reads them: relative to the photo's own map.
+    (c0, r0, c1, r1), _, _ = probability_regions(prob, relative_threshold(prob, 0.5))[0]
     found = (c0 * TILE, r0 * TILE, c1 * TILE, r1 * TILE)
     assert _iou(found, box) >= 0.5
+    twin_prob = train.predict_map(booster, train.jpeg_features(twin).values)
+    assert 0 <= image_probability(twin_prob, image_model) <= 1
+    assert 0 <= image_probability(prob, image_model) <= 1
 
 
 def test_shipped_model_loads_with_its_manifest() -> None:
-    booster, manifest = load_model()
+    booster, manifest, image_model = load_model()
     assert booster.num_feature() == len(FEATURE_NAMES)
+    assert image_model is not None and image_model.num_feature() == len(MAP_STATISTICS)
+    assert manifest["image_model"]["features"] == list(MAP_STATISTICS)
     assert manifest["features"] == list(FEATURE_NAMES)
     for key in ("version", "seed", "data", "held_out", "command"):
         assert key in manifest

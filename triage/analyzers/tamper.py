@@ -35,19 +35,26 @@ MODEL = "tamper.txt"
 
 
 @cache
-def load_model() -> tuple[Any, dict[str, Any]]:
-    """The shipped booster and its manifest, loaded once per process."""
+def load_model() -> tuple[Any, dict[str, Any], Any]:
+    """The shipped tile booster, its manifest and the second-stage image booster
+    (None for a model without one), loaded once per process."""
     import lightgbm as lgb
 
     models = resources.files("triage.data").joinpath("models")
     booster = lgb.Booster(model_str=models.joinpath(MODEL).read_text("utf-8"))
     manifest = json.loads(models.joinpath("tamper.manifest.json").read_text("utf-8"))
-    return booster, manifest
+    stage = manifest.get("image_model") or {}
+    image_model = (
+        lgb.Booster(model_str=models.joinpath(stage["file"]).read_text("utf-8"))
+        if stage.get("file")
+        else None
+    )
+    return booster, manifest, image_model
 
 
 class TamperAnalyzer(Analyzer):
     name = "tamper"
-    version = "2"
+    version = "4"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Learned local tamper detector over per-tile block features (trained here)."
@@ -70,28 +77,26 @@ class TamperAnalyzer(Analyzer):
         if min(w, h) < MIN_SIDE:
             result.skipped_reason = f"image too small for the tamper model ({w}x{h})"
             return result
-        booster, manifest = load_model()
+        booster, manifest, image_model = load_model()
         rgb = media.rgb
         feats = rgb_tile_features(rgb, _luma_table(media))
         tile = feats.tile
         r, c, f = feats.values.shape
         prob = booster.predict(feats.values.reshape(-1, f)).reshape(r, c).astype(np.float32)
-        held = manifest.get("held_out", {})
-        score = image_score(prob, str(held.get("score_rule", "max3")))
-        threshold = float(held.get("threshold", DEFAULT_THRESHOLD))
-        region_threshold = float(held.get("region_threshold", threshold))
+        score, threshold, region_threshold = _score_and_regions(prob, manifest, image_model)
         result.examined = {"manipulation": 1.0}
         hot = region_mask(prob, region_threshold)
         result.metrics = {
             "model_version": manifest.get("version"),
             "image_score": round(score, 4),
+            "map_max3": round(image_score(prob), 4),
             "max_prob": round(float(prob.max()), 4) if prob.size else 0.0,
             "area": round(float(hot.mean()), 4) if prob.size else 0.0,
             "tiles": int(r * c),
             "tile": tile,
             "block_stride": feats.step,
             "threshold": threshold,
-            "region_threshold": region_threshold,
+            "region_threshold": round(region_threshold, 4),
             "region_tiles": int(hot.sum()),
             "p99_tile": round(float(np.quantile(prob, 0.99)), 4) if prob.size else 0.0,
         }
@@ -110,6 +115,29 @@ class TamperAnalyzer(Analyzer):
                 )
             )
         return result
+
+
+def _score_and_regions(
+    prob: np.ndarray, manifest: dict[str, Any], image_model: Any
+) -> tuple[float, float, float]:
+    """(image score, its threshold, region threshold) of one tile map.
+
+    From model v4 on, the image score is the second-stage model over the map's
+    statistics and the region threshold is relative to the photo's own map (see
+    :mod:`triage.forensics.tampermap`); before, the tile-map rule and one fixed
+    region threshold.
+    """
+    from triage.forensics.blockfeatures import image_score
+    from triage.forensics.tampermap import image_probability, relative_threshold
+
+    held = manifest.get("held_out", {})
+    if image_model is not None:
+        score = image_probability(prob, image_model)
+        threshold = float(held.get("image_threshold", DEFAULT_THRESHOLD))
+        return score, threshold, relative_threshold(prob, float(held["region_fraction"]))
+    score = image_score(prob, str(held.get("score_rule", "max3")))
+    threshold = float(held.get("threshold", DEFAULT_THRESHOLD))
+    return score, threshold, float(held.get("region_threshold", threshold))
 
 
 def _luma_table(media: Media) -> list[int] | None:

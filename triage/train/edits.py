@@ -1,10 +1,11 @@
 """Training examples made by code: realistic edits of real photos, with masks, sent
 through the chain a platform applies.
 
-Every source photo yields one unedited example and ``edits_per_source`` edited
-ones, and all of them go through the same kind of platform chain (resize, JPEG
-re-encode, metadata dropped), so that "re-saved" is never what a model learns as
-"edited". Deterministic for a seed. Sources are cropped (on the 8x8 grid, so the
+Every source photo yields its camera file untouched, unedited copies and
+``edits_per_source`` edited ones, and all the copies go through the same kind of
+platform chain (resize, JPEG re-encode, metadata dropped; or an editor's export),
+so that "re-saved" is never what a model learns as "edited". Deterministic for a
+seed. Sources are cropped (on the 8x8 grid, so the
 camera's JPEG history is kept), never resized before the edit.
 
 Which sources: camera JPEGs listed in ../shared/training/MANIFEST.tsv whose EXIF
@@ -99,7 +100,13 @@ def decode(path: Path, rng: np.random.Generator) -> np.ndarray | None:
     return np.ascontiguousarray(rgb[y : y + ch, x : x + cw])
 
 
-def generate(sources: list[Path], seed: int = 0, edits_per_source: int = 2) -> Iterator[Example]:
+def generate(
+    sources: list[Path],
+    seed: int = 0,
+    edits_per_source: int = 2,
+    unedited_per_source: int = 1,
+    original: bool = True,
+) -> Iterator[Example]:
     """Unedited and edited examples of every source, each through a platform chain.
 
     Parameters
@@ -111,25 +118,65 @@ def generate(sources: list[Path], seed: int = 0, edits_per_source: int = 2) -> I
         Everything random derives from it and the source's position.
     edits_per_source : int
         Edited examples per source (kinds drawn in rotation over :data:`KINDS`).
+    unedited_per_source : int
+        Unedited examples per source, each through its own platform chain.
+    original : bool
+        Also yield each camera file untouched (once per source, whatever the seed).
     """
-    for i, path in enumerate(sources):
-        rng = np.random.default_rng([seed, i])
-        rgb = decode(path, rng)
-        if rgb is None or min(rgb.shape[:2]) < 256:
-            continue
-        sid = path.stem
+    for i in range(len(sources)):
+        yield from examples_of(sources, i, seed, edits_per_source, unedited_per_source, original)
+
+
+def examples_of(
+    sources: list[Path],
+    i: int,
+    seed: int = 0,
+    edits_per_source: int = 2,
+    unedited_per_source: int = 1,
+    original: bool = True,
+) -> list[Example]:
+    """The examples :func:`generate` makes of ``sources[i]`` (independent of the
+    other sources' examples, so they can be made in parallel)."""
+    path = sources[i]
+    rng = np.random.default_rng([seed, i])
+    rgb = decode(path, rng)
+    if rgb is None or min(rgb.shape[:2]) < 256:
+        return []
+    sid = path.stem
+    out = []
+    camera_file = _original(path) if original else None
+    if camera_file is not None:
+        out.append(camera_file)
+    for _ in range(unedited_per_source):
         jpeg, mask, chain = platform_chain(rgb, np.zeros(rgb.shape[:2], bool), rng)
-        yield Example(jpeg, mask, "none", chain, sid)
-        for k in range(edits_per_source):
-            kind = KINDS[(i * edits_per_source + k) % len(KINDS)]
-            donor_path = sources[
-                (i + 1 + int(rng.integers(0, max(1, len(sources) - 1)))) % len(sources)
-            ]
-            edited, mask = apply_edit(kind, rgb, donor_path, rng)
-            if mask.sum() < 64:
-                continue
-            jpeg, mask, chain = platform_chain(edited, mask, rng)
-            yield Example(jpeg, mask, kind, chain, sid)
+        out.append(Example(jpeg, mask, "none", chain, sid))
+    for k in range(edits_per_source):
+        kind = KINDS[(i * edits_per_source + k + seed) % len(KINDS)]
+        donor_path = sources[
+            (i + 1 + int(rng.integers(0, max(1, len(sources) - 1)))) % len(sources)
+        ]
+        edited, mask = apply_edit(kind, rgb, donor_path, rng)
+        if mask.sum() < 64:
+            continue
+        jpeg, mask, chain = platform_chain(edited, mask, rng)
+        out.append(Example(jpeg, mask, kind, chain, sid))
+    return out
+
+
+def _original(path: Path) -> Example | None:
+    """The camera file itself, bytes untouched: what a desk gets straight from a
+    camera (one compression, the maker's tables), a negative the chains never make."""
+    from PIL import Image
+
+    data = path.read_bytes()
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format != "JPEG":
+                return None
+            w, h = im.size
+    except Exception:
+        return None
+    return Example(data, np.zeros((h, w), bool), "none", "original", path.stem)
 
 
 def random_mask(
@@ -308,11 +355,18 @@ def platform_chain(
     rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator
 ) -> tuple[bytes, np.ndarray, str]:
     """Resize to a long side of 1080 / 1600 / 2048 or keep, then JPEG q65-95 (4:2:0),
-    no metadata: what a social platform serves. Returns bytes, resized mask, chain name."""
+    no metadata: what a social platform serves; or, one time in six, an editor's
+    export at q90-100 (4:4:4 or 4:2:0) with no resize. Returns bytes, resized mask, chain name."""
     import cv2
     from PIL import Image
 
     h, w = rgb.shape[:2]
+    if rng.random() < 1 / 6:  # an editor's export, straight to the desk
+        quality = int(rng.integers(90, 101))
+        buf = io.BytesIO()
+        sub = int(rng.choice([0, 2]))
+        Image.fromarray(rgb).save(buf, "JPEG", quality=quality, subsampling=sub)
+        return buf.getvalue(), mask, f"export+q{quality}"
     target = [None, None, 2048, 1600, 1080][int(rng.integers(0, 5))]
     name = "orig"
     if target is not None and max(h, w) > target:

@@ -30,14 +30,19 @@ from triage.forensics.blockfeatures import (
     region_mask,
     rgb_tile_features,
 )
-from triage.train.edits import Example, generate, list_sources, split_sources
+from triage.forensics.tampermap import MAP_STATISTICS
+from triage.train.edits import Example, examples_of, list_sources, split_sources
 
 MODEL_FILE = "tamper.txt"
 MANIFEST_FILE = "tamper.manifest.json"
-VERSION = "2"
+VERSION = "4"
 NEGATIVES_PER_IMAGE = 300
 ROUNDS = 300
-REGION_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+VALIDATION_UNEDITED = 3  # unedited copies per validation source, each through its own chain
+TRAIN_VARIANTS = 1  # rounds of edits per training source (each: other crops, kinds, chains)
+REGION_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+REGION_FRACTIONS = (0.3, 0.4, 0.5, 0.6, 0.7)
+IMAGE_MODEL_FILE = "tamper.image.txt"
 PARAMS: dict[str, Any] = {
     "objective": "binary",
     "learning_rate": 0.05,
@@ -131,6 +136,60 @@ def predict_map(booster: Any, feats: np.ndarray) -> np.ndarray:
     return booster.predict(feats.reshape(-1, f)).reshape(r, c).astype(np.float32)
 
 
+FOLDS = 4
+REGION_ROWS_PER_IMAGE = 400
+
+
+def _fold(source_id: str, folds: int) -> int:
+    import zlib
+
+    return zlib.crc32(source_id.encode()) % folds
+
+
+def out_of_fold_maps(
+    samples: list[Sample], seed: int = 0, folds: int = FOLDS, rounds: int = ROUNDS
+) -> list[np.ndarray]:
+    """Tile maps of every training sample from a model that did not see its source
+    photo (``folds`` folds by source): what the second stages are fitted on, so they
+    learn how the tile model behaves on photos it has never seen."""
+    maps: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(samples)
+    for k in range(folds):
+        rest = [sm for sm in samples if _fold(sm.source_id, folds) != k]
+        if not rest:
+            continue
+        booster = fit(rest, seed, rounds)
+        for i, sm in enumerate(samples):
+            if _fold(sm.source_id, folds) == k:
+                maps[i] = predict_map(booster, sm.feats)
+    return maps
+
+
+IMAGE_PARAMS: dict[str, Any] = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 4,
+    "min_data_in_leaf": 10,
+    "is_unbalance": True,
+    "num_threads": 2,
+    "verbose": -1,
+}
+IMAGE_ROUNDS = 100
+
+
+def fit_image_model(samples: list[Sample], maps: list[np.ndarray], seed: int = 0) -> Any:
+    """Second-stage image model: small boosted trees over
+    :data:`triage.forensics.tampermap.MAP_STATISTICS` of (out-of-fold) maps, edited
+    files the positives (classes balanced)."""
+    import lightgbm as lgb
+
+    from triage.forensics.tampermap import MAP_STATISTICS, map_statistics
+
+    x = np.array([map_statistics(p) for p in maps])
+    y = np.array([sm.kind != "none" for sm in samples], np.float64)
+    data = lgb.Dataset(x, y, feature_name=list(MAP_STATISTICS), free_raw_data=True)
+    return lgb.train({**IMAGE_PARAMS, "seed": seed}, data, num_boost_round=IMAGE_ROUNDS)
+
+
 def _auc(pos: list[float], neg: list[float]) -> float | None:
     if not pos or not neg:
         return None
@@ -159,19 +218,42 @@ def _half(source_id: str) -> int:
 
 def _chain_groups(chain: str) -> list[str]:
     quality = int(chain.rsplit("+q", 1)[1]) if "+q" in chain else 100
+    if chain == "original":
+        return ["camera file untouched"]
     return [
         "resized" if chain.startswith("resize") else "not resized",
-        "q65-79" if quality < 80 else "q80-95",
+        "q65-79" if quality < 80 else "q80-100",
+        "editor export q90-100" if chain.startswith("export") else "platform chain",
     ]
 
 
-def validate(booster: Any, samples: list[Sample], target_fpr: float = 0.05) -> dict[str, Any]:
-    """Held-out figures on validation sources split in two halves by source: the
-    first half picks the image-score rule (:data:`SCORE_RULES`) and the region
-    threshold, and sets the image threshold (the ``1 - target_fpr`` quantile of its
-    unedited scores); the second half, never used for any choice, gives image AUC
-    per edit kind and per chain, region IoU, and the share of unedited files at or
-    above the threshold."""
+def _quantile_threshold(scores: list[float], target_fpr: float) -> float:
+    t = float(np.quantile(scores, 1 - target_fpr)) if scores else 0.5
+    return round(min(0.99, max(0.01, t)), 3)
+
+
+def _iou_relative(prob: np.ndarray, share: np.ndarray, fraction: float) -> float:
+    from triage.forensics.tampermap import relative_threshold
+
+    return _iou(prob, share, relative_threshold(prob, fraction))
+
+
+def validate(
+    booster: Any, samples: list[Sample], image_model: Any = None, target_fpr: float = 0.05
+) -> dict[str, Any]:
+    """Held-out figures on validation sources split in two halves by source.
+
+    The first half makes every choice: the image threshold (the ``1 - target_fpr``
+    quantile of its unedited scores), the regions' relative threshold (the fraction
+    of :func:`triage.forensics.tampermap.relative_threshold` with the best mean
+    IoU), and, for the tile-map rule that video frames use, the rule
+    (:data:`SCORE_RULES`) with its own image and fixed region thresholds. The second
+    half, never used for any choice, gives image AUC per edit kind and per chain,
+    region IoU, and the share of unedited files at or above the threshold. The image
+    score is ``image_model`` over the map's statistics (the tile-map rule without).
+    """
+    from triage.forensics.tampermap import image_probability
+
     rows = [(sm, predict_map(booster, sm.feats)) for sm in samples]
     first = [(sm, p) for sm, p in rows if _half(sm.source_id) == 0]
     second = [(sm, p) for sm, p in rows if _half(sm.source_id) == 1]
@@ -183,27 +265,38 @@ def validate(booster: Any, samples: list[Sample], target_fpr: float = 0.05) -> d
 
     rule_aucs = {r: rule_auc(r) for r in SCORE_RULES}
     rule = max(SCORE_RULES, key=lambda r: rule_aucs[r])
-    pick = [image_score(p, rule) for sm, p in first if sm.kind == "none"]
-    threshold = float(np.quantile(pick, 1 - target_fpr)) if pick else 0.5
-    threshold = round(min(0.99, max(0.05, threshold)), 3)
+
+    def score(p: np.ndarray) -> float:
+        return image_probability(p, image_model) if image_model else image_score(p, rule)
+
     edited_first = [(sm, p) for sm, p in first if sm.kind != "none"]
-    region_ious = {
-        t: float(np.mean([_iou(p, sm.share, t) for sm, p in edited_first])) if edited_first else 0
-        for t in REGION_THRESHOLDS
-    }
-    region_threshold = max(REGION_THRESHOLDS, key=lambda t: region_ious[t])
+
+    def mean_iou(fn: Any, values: tuple[float, ...]) -> dict[float, float]:
+        return {
+            v: float(np.mean([fn(p, sm.share, v) for sm, p in edited_first]))
+            if edited_first
+            else 0.0
+            for v in values
+        }
+
+    fixed = mean_iou(_iou, REGION_THRESHOLDS)
+    relative = mean_iou(_iou_relative, REGION_FRACTIONS)
+    fraction = max(REGION_FRACTIONS, key=lambda v: relative[v])
+    threshold = _quantile_threshold([score(p) for sm, p in first if sm.kind == "none"], target_fpr)
     scores: dict[str, list[float]] = defaultdict(list)
+    rule_scores: list[tuple[bool, float]] = []
     chains: dict[str, list[tuple[int, float]]] = defaultdict(list)
     ious: dict[str, list[float]] = defaultdict(list)
     tile_pos: list[float] = []
     tile_neg: list[float] = []
     for sm, prob in second:
-        s = image_score(prob, rule)
+        s = score(prob)
         scores[sm.kind].append(s)
+        rule_scores.append((sm.kind != "none", image_score(prob, rule)))
         for group in _chain_groups(sm.chain):
             chains[group].append((int(sm.kind != "none"), s))
         if sm.kind != "none":
-            ious[sm.kind].append(_iou(prob, sm.share, region_threshold))
+            ious[sm.kind].append(_iou_relative(prob, sm.share, fraction))
         tile_pos += prob[sm.share >= 0.5].tolist()[:200]
         tile_neg += prob[sm.share == 0].tolist()[:200]
     neg = scores.get("none", [])
@@ -228,14 +321,14 @@ def validate(booster: Any, samples: list[Sample], target_fpr: float = 0.05) -> d
         "files": len(second),
         "threshold_files": len(first),
         "unedited": len(neg),
-        "score_rule": rule,
-        "score_rule_auc_first_half": rule_aucs,
+        "image_score": "second-stage model over map statistics" if image_model else rule,
         "image_auc_all": _auc(edited, neg),
         "tile_auc": _auc(tile_pos, tile_neg),
         "per_kind": per_kind,
         "per_chain": per_chain,
-        "threshold": threshold,
-        "region_threshold": region_threshold,
+        "image_threshold": threshold,
+        "region_fraction": fraction,
+        "region_fraction_iou_first_half": {str(k): round(v, 3) for k, v in relative.items()},
         "unedited_at_or_above_threshold": round(float(np.mean([s >= threshold for s in neg])), 4)
         if neg
         else None,
@@ -245,33 +338,121 @@ def validate(booster: Any, samples: list[Sample], target_fpr: float = 0.05) -> d
         "mean_iou_all": round(float(np.mean([i for v in ious.values() for i in v])), 3)
         if ious
         else None,
+        # The tile-map rule alone (video frames use it with these two thresholds).
+        "score_rule": rule,
+        "score_rule_auc_first_half": rule_aucs,
+        "score_rule_image_auc": _auc(
+            [s for e, s in rule_scores if e], [s for e, s in rule_scores if not e]
+        ),
+        "threshold": _quantile_threshold(
+            [image_score(p, rule) for sm, p in first if sm.kind == "none"], target_fpr
+        ),
+        "region_threshold": max(REGION_THRESHOLDS, key=lambda v: fixed[v]),
     }
 
 
+def _featurize_one(args: tuple[list[Path], int, int, int, int, bool]) -> list[Sample]:
+    sources, i, seed, edits, unedited, original = args
+    return featurize(examples_of(sources, i, seed, edits, unedited, original))
+
+
+def featurize_sources(
+    sources: list[Path],
+    seed: int,
+    edits_per_source: int,
+    unedited_per_source: int = 1,
+    original: bool = True,
+    jobs: int = 2,
+) -> list[Sample]:
+    """:func:`featurize` of :func:`triage.train.edits.generate`'s examples, made and
+    featurized per source in ``jobs`` processes (the same samples in the same order
+    as one process makes them)."""
+    tasks = [
+        (sources, i, seed, edits_per_source, unedited_per_source, original)
+        for i in range(len(sources))
+    ]
+    if jobs <= 1:
+        parts = [_featurize_one(t) for t in tasks]
+    else:
+        from multiprocessing import get_context
+
+        with get_context("spawn").Pool(jobs) as pool:
+            parts = pool.map(_featurize_one, tasks, chunksize=1)
+    return [sm for part in parts for sm in part]
+
+
 def train_from_folder(
-    training_dir: Path, out_dir: Path, seed: int = 0, limit: int = 0, edits_per_source: int = 2
+    training_dir: Path,
+    out_dir: Path,
+    seed: int = 0,
+    limit: int = 0,
+    edits_per_source: int = 4,
+    jobs: int = 2,
 ) -> dict[str, Any]:
-    """The whole job behind ``python -m triage.train tamper``: make data, fit,
-    validate on held-out sources, write model and manifest. Returns the manifest."""
+    """The whole job behind ``python -m triage.train tamper``: make data, fit the
+    tile model, fit the image model on its out-of-fold maps, validate on
+    held-out sources, write model and manifest. Returns the manifest."""
     t0 = time.time()
     sources = list_sources(training_dir)
     if limit:
         sources = sources[:limit]
     train_src, val_src = split_sources(sources)
-    train = featurize(generate(train_src, seed, edits_per_source))
-    val = featurize(generate(val_src, seed + 1, edits_per_source))
+    train = featurize_sources(train_src, seed, edits_per_source, jobs=jobs)
+    for extra in range(1, TRAIN_VARIANTS):
+        # More edits of the same sources (other crops, kinds and chains), no more originals.
+        train += featurize_sources(
+            train_src, seed + 1 + extra, edits_per_source, 0, original=False, jobs=jobs
+        )
+    val = featurize_sources(
+        val_src, seed + 1, edits_per_source, VALIDATION_UNEDITED, original=True, jobs=jobs
+    )
+    return train_from_samples(
+        train,
+        val,
+        out_dir,
+        seed,
+        data_info(training_dir, train_src, val_src, train, val, edits_per_source),
+        t0,
+    )
+
+
+def train_from_samples(
+    train: list[Sample],
+    val: list[Sample],
+    out_dir: Path,
+    seed: int,
+    data: dict[str, Any],
+    t0: float,
+) -> dict[str, Any]:
+    """Fit the tile model, the image model on its out-of-fold maps, validate, write."""
+    maps = out_of_fold_maps(train, seed)
+    image_model = fit_image_model(train, maps, seed)
     booster = fit(train, seed)
-    figures = validate(booster, val)
-    data = {
+    figures = validate(booster, val, image_model)
+    return write_model(booster, figures, data, out_dir, seed, time.time() - t0, image_model)
+
+
+def data_info(
+    training_dir: Path,
+    train_src: list[Path],
+    val_src: list[Path],
+    train: list[Sample],
+    val: list[Sample],
+    edits_per_source: int,
+) -> dict[str, Any]:
+    """The manifest's description of the training data."""
+    return {
         "sources": f"{training_dir.name}/MANIFEST.tsv",
         "train_sources": len(train_src),
         "validation_sources": len(val_src),
         "train_files": len(train),
         "validation_files": len(val),
         "edits_per_source": edits_per_source,
+        "train_variants": TRAIN_VARIANTS,
+        "validation_unedited_per_source": VALIDATION_UNEDITED,
+        "camera_files_untouched": True,
         "generator": "triage/train/edits.py",
     }
-    return write_model(booster, figures, data, out_dir, seed, time.time() - t0)
 
 
 def write_model(
@@ -281,15 +462,20 @@ def write_model(
     out_dir: Path,
     seed: int,
     seconds: float,
+    image_model: Any = None,
 ) -> dict[str, Any]:
     """Write the booster and its manifest (data, seed, held-out figures) to ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(out_dir / MODEL_FILE))
+    if image_model is not None:
+        image_model.save_model(str(out_dir / IMAGE_MODEL_FILE))
     manifest = {
         "name": "tamper",
         "version": VERSION,
         "kind": (
-            "lightgbm binary classifier over per-tile features (triage/forensics/blockfeatures.py)"
+            "lightgbm binary classifier over per-tile features (triage/forensics/blockfeatures.py);"
+            " image score: a second lightgbm over statistics of its out-of-fold tile maps"
+            " (triage/forensics/tampermap.py)"
         ),
         "features": list(FEATURE_NAMES),
         "tile": f"{TILE} px (x block stride on large images)",
@@ -298,6 +484,15 @@ def write_model(
         "params": PARAMS,
         "rounds": ROUNDS,
         "held_out": figures,
+        "image_model": {
+            "file": IMAGE_MODEL_FILE,
+            "features": list(MAP_STATISTICS),
+            "params": IMAGE_PARAMS,
+            "rounds": IMAGE_ROUNDS,
+            "folds": FOLDS,
+        }
+        if image_model is not None
+        else None,
         "train_seconds": round(seconds, 1),
         "command": "python -m triage.train tamper",
     }
@@ -311,9 +506,10 @@ def summary(manifest: dict[str, Any]) -> str:
     lines = [
         f"tamper model v{manifest['version']}: {manifest['data']['train_files']} training files, "
         f"{h['files']} held-out files, {manifest['train_seconds']} s",
-        f"held-out image AUC {h['image_auc_all']} ({h['score_rule']}), tile AUC {h['tile_auc']}, "
-        f"mean IoU {h['mean_iou_all']} (regions >= {h['region_threshold']}); "
-        f"at threshold {h['threshold']}: unedited "
+        f"held-out image AUC {h['image_auc_all']} ({h['image_score']}; tile-map rule "
+        f"{h['score_rule']} alone {h['score_rule_image_auc']}), tile AUC {h['tile_auc']}, "
+        f"mean IoU {h['mean_iou_all']} (regions at {h['region_fraction']} of the way from "
+        f"the map's median to its top); at threshold {h['image_threshold']}: unedited "
         f"{h['unedited_at_or_above_threshold']}, edited {h['edited_at_or_above_threshold']}",
     ]
     for k, v in h["per_kind"].items():

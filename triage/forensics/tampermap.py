@@ -1,0 +1,152 @@
+"""From a tile probability map to an image score and regions.
+
+The tile model (:mod:`triage.forensics.blockfeatures` + lightgbm) says, tile by
+tile, how unlike the rest of the photo each tile looks. The image-level score is a
+second-stage model over statistics of the whole map (its top values, where they
+stand against the map's own median and spread, the size, strength and shape of its
+largest hot component), as stacked generalisation does (Wolpert 1992): it is
+fitted on out-of-fold maps of the training photos (:mod:`triage.train.tamper`), so
+it learns how the tile model behaves on photos it has never seen. Regions are read
+with a threshold relative to the photo's own map (half-way from its median to its
+highest 3x3 mean, the fraction chosen on held-out photos) rather than one fixed
+probability for every photo.
+
+All functions are pure and vectorised.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+MAP_STATISTICS: tuple[str, ...] = (
+    "max3",  # highest 3x3-tile mean
+    "max1",  # highest tile
+    "top1",  # mean of the top 1% of tiles (at least 2)
+    "top5",  # mean of the top 5% (at least 4)
+    "median",
+    "p90",
+    "spread",  # p90 - p10
+    "max3_rel",  # max3 - median
+    "max3_z",  # (max3 - median) / (p90 - p10 + 0.05)
+    "hot3",  # share of tiles >= 0.3
+    "hot5",  # share of tiles >= 0.5
+    "comp_area",  # largest component of the smoothed map >= half-way from median to max3
+    "comp_mean",  # its mean probability
+    "comp_fill",  # its area over its bounding box
+    "comp_count",  # number of such components (log1p)
+    "log_tiles",
+)
+
+
+def _smooth(p: np.ndarray, k: int) -> np.ndarray:
+    import cv2
+
+    if min(p.shape) < k:
+        return np.full_like(p, float(p.mean()))
+    out: np.ndarray = cv2.blur(p, (k, k), borderType=cv2.BORDER_REFLECT)
+    return out
+
+
+def map_statistics(prob: np.ndarray) -> np.ndarray:
+    """Image-level statistics of a tile probability map (see :data:`MAP_STATISTICS`).
+
+    Parameters
+    ----------
+    prob : ndarray, shape (rows, cols)
+        Per-tile probability of the tile model.
+
+    Returns
+    -------
+    ndarray, shape (len(MAP_STATISTICS),), float32
+        All zeros for an empty map.
+
+    References
+    ----------
+    .. [1] D. H. Wolpert, "Stacked generalization", Neural Networks 5(2), 1992.
+    """
+    import cv2
+
+    out = np.zeros(len(MAP_STATISTICS), np.float32)
+    if prob.size == 0:
+        return out
+    p = prob.astype(np.float32)
+    flat = np.sort(p.ravel())
+    n = flat.size
+    s3 = _smooth(p, 3)
+    max3 = float(s3.max())
+    med = float(np.median(flat))
+    p10, p90 = float(np.quantile(flat, 0.1)), float(np.quantile(flat, 0.9))
+    level = med + 0.5 * (max3 - med)
+    hot = (s3 >= level).astype(np.uint8)
+    k, labels, st, _ = cv2.connectedComponentsWithStats(hot, connectivity=8)
+    comp_area = comp_mean = comp_fill = 0.0
+    if k > 1:
+        big = 1 + int(np.argmax(st[1:, cv2.CC_STAT_AREA]))
+        area = float(st[big, cv2.CC_STAT_AREA])
+        box = float(st[big, cv2.CC_STAT_WIDTH] * st[big, cv2.CC_STAT_HEIGHT])
+        comp_area = area / n
+        comp_mean = float(p[labels == big].mean())
+        comp_fill = area / max(box, 1.0)
+    out[:] = (
+        max3,
+        float(flat[-1]),
+        float(flat[-max(2, n // 100) :].mean()),
+        float(flat[-max(4, n // 20) :].mean()),
+        med,
+        p90,
+        p90 - p10,
+        max3 - med,
+        (max3 - med) / (p90 - p10 + 0.05),
+        float((flat >= 0.3).mean()),
+        float((flat >= 0.5).mean()),
+        comp_area,
+        comp_mean,
+        comp_fill,
+        float(np.log1p(max(k - 1, 0))),
+        float(np.log(n)),
+    )
+    return out
+
+
+def image_probability(prob: np.ndarray, model: Any) -> float:
+    """Image-level score: the second-stage ``model`` over :func:`map_statistics`.
+
+    Parameters
+    ----------
+    prob : ndarray, shape (rows, cols)
+    model : lightgbm.Booster
+        Fitted on :data:`MAP_STATISTICS` of out-of-fold maps.
+
+    Returns
+    -------
+    float
+        0 for an empty map.
+    """
+    if prob.size == 0:
+        return 0.0
+    return float(model.predict(map_statistics(prob)[None, :], num_threads=1)[0])
+
+
+def relative_threshold(prob: np.ndarray, fraction: float, floor: float = 0.0) -> float:
+    """Region threshold of one map: ``fraction`` of the way from the map's median
+    to its highest 3x3-tile mean, and at least ``floor``.
+
+    Parameters
+    ----------
+    prob : ndarray, shape (rows, cols)
+    fraction : float
+    floor : float
+
+    Returns
+    -------
+    float
+        1 for an empty map (no region).
+    """
+    if prob.size == 0:
+        return 1.0
+    p = prob.astype(np.float32)
+    med = float(np.median(p))
+    top = float(_smooth(p, 3).max())
+    return max(floor, med + fraction * (top - med))
