@@ -42,6 +42,7 @@ VALIDATION_UNEDITED = 3  # unedited copies per validation source, each through i
 TRAIN_VARIANTS = 1  # rounds of edits per training source (each: other crops, kinds, chains)
 REGION_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 REGION_FRACTIONS = (0.3, 0.4, 0.5, 0.6, 0.7)
+FRAME_FPR = 0.01
 IMAGE_MODEL_FILE = "tamper.image.txt"
 PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -246,8 +247,8 @@ def validate(
     The first half makes every choice: the image threshold (the ``1 - target_fpr``
     quantile of its unedited scores), the regions' relative threshold (the fraction
     of :func:`triage.forensics.tampermap.relative_threshold` with the best mean
-    IoU), and, for the tile-map rule that video frames use, the rule
-    (:data:`SCORE_RULES`) with its own image and fixed region thresholds. The second
+    IoU), and the thresholds of the tile-map rule that video frames use (max3;
+    without an image model, the best of :data:`SCORE_RULES`). The second
     half, never used for any choice, gives image AUC per edit kind and per chain,
     region IoU, and the share of unedited files at or above the threshold. The image
     score is ``image_model`` over the map's statistics (the tile-map rule without).
@@ -264,7 +265,8 @@ def validate(
         return _auc(pos, neg) or 0.0
 
     rule_aucs = {r: rule_auc(r) for r in SCORE_RULES}
-    rule = max(SCORE_RULES, key=lambda r: rule_aucs[r])
+    # With an image model the tile-map rule only serves video frames, which use max3.
+    rule = "max3" if image_model is not None else max(SCORE_RULES, key=lambda r: rule_aucs[r])
 
     def score(p: np.ndarray) -> float:
         return image_probability(p, image_model) if image_model else image_score(p, rule)
@@ -344,8 +346,11 @@ def validate(
         "score_rule_image_auc": _auc(
             [s for e, s in rule_scores if e], [s for e, s in rule_scores if not e]
         ),
+        # 1% of unedited photos, not 5%: a clip's track counts when its best frame
+        # reaches it, so every frame read is another chance of a false alarm.
         "threshold": _quantile_threshold(
-            [image_score(p, rule) for sm, p in first if sm.kind == "none"], target_fpr
+            [image_score(p, rule) for sm, p in first if sm.kind == "none"],
+            FRAME_FPR if image_model is not None else target_fpr,
         ),
         "region_threshold": max(REGION_THRESHOLDS, key=lambda v: fixed[v]),
     }
