@@ -28,11 +28,26 @@ def load_booster(name: str) -> tuple[Any, dict[str, Any]]:
     return booster, manifest
 
 
+@cache
+def tamper_frames_booster() -> Any:
+    """The tile booster video frames use: the manifest's ``frames`` model when it
+    names one (tamper v4 keeps the v2 tile model for frames, see the tamper card),
+    else the tamper model itself."""
+    import lightgbm as lgb
+
+    booster, manifest = load_booster("tamper")
+    frames = manifest.get("frames") or {}
+    if not frames.get("file"):
+        return booster
+    models = resources.files("triage.data").joinpath("models")
+    return lgb.Booster(model_str=models.joinpath(frames["file"]).read_text("utf-8"))
+
+
 def tamper_thresholds(manifest: dict[str, Any]) -> tuple[float, float]:
-    """(image threshold, region threshold) chosen on held-out photos (the manifest):
-    a picture counts when its score reaches the first; its regions are the tiles at
-    or above the second."""
-    held = manifest.get("held_out", {})
+    """(image threshold, region threshold) of the tile model video frames use,
+    chosen on held-out photos (the manifest): a picture counts when its max3 score
+    reaches the first; its regions are the tiles at or above the second."""
+    held = manifest.get("frames") or manifest.get("held_out", {})
     image = float(held.get("threshold", TAMPER_DEFAULT_THRESHOLD))
     return image, float(held.get("region_threshold", image))
 
@@ -49,7 +64,7 @@ def tamper_tiles(rgb: Any, threads: int = 1) -> Any:
 
     from triage.forensics.blockfeatures import rgb_tile_features
 
-    booster, _ = load_booster("tamper")
+    booster = tamper_frames_booster()
     feats = rgb_tile_features(rgb, None, step=1)
     r, c, f = feats.values.shape
     if r * c == 0:
