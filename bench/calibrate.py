@@ -419,6 +419,95 @@ def analyze(rows: list[dict[str, str]], work: Path, jobs: int) -> list[dict]:
     return out
 
 
+def synthpix_crossfit(rows: list[dict[str, str]], work: Path) -> dict[str, dict]:
+    """Out-of-family ``synthpix`` outputs for the generator files its model was fitted on.
+
+    The shipped synthpix model is fitted on every generated panel of ../shared/training
+    (triage/data/models/synthpix.manifest.json), so its outputs on those files (and on
+    their PNG and platform-chain copies) are in-sample: a fusion fitted on them would
+    over-trust it, and held-out figures on them would flatter it. For each such file,
+    the analyzer is re-run here with the model refitted (same rows, same fit, seed from
+    the manifest) without the file's generator family; camera photos are outside its
+    fit split already (the tamper-held photos) or were never in it (the corpus). The
+    table is cached in ``work``: path -> the synthpix findings and analyzer entry.
+    """
+    import hashlib
+    import pickle
+    from importlib import resources
+
+    import numpy as np
+
+    import triage.analyzers.synthpix as analyzer
+    from triage.evaluate.runner import RunOptions, analyze_record
+    from triage.train import synthpix as train
+
+    model_bytes = resources.files("triage.data").joinpath("models", "synthpix.npz").read_bytes()
+    # One table per shipped model: a retrained synthpix gets its own.
+    cache = work / f"synthpix-crossfit-{hashlib.sha256(model_bytes).hexdigest()[:12]}.json"
+    if cache.is_file():
+        table: dict[str, dict] = json.loads(cache.read_text("utf-8"))
+        return table
+    training = SHARED / "training"
+    shipped, manifest = analyzer.load()
+    rows_file = work / "synthpix-rows.pkl"
+    if rows_file.is_file():
+        trows = pickle.loads(rows_file.read_bytes())
+    else:
+        t0 = time.time()
+        fit_src, _held = train.camera_split(training)
+        trows = train.build_rows(training, fit_src, int(manifest["seed"]))
+        rows_file.write_bytes(pickle.dumps(trows))
+        print(f"  synthpix training rows rebuilt ({time.time() - t0:.0f} s)", flush=True)
+    drift = float(np.abs(train.fit(trows)["coef"] - shipped["coef"]).max())
+    print(f"  synthpix refit on the rebuilt rows vs shipped: max |coef diff| {drift:.2e}")
+    family_of: dict[str, str] = {}
+    for rel, (family, _boxes) in train.PANELS.items():
+        path = training / rel
+        if path.is_file():
+            family_of.setdefault(hashlib.md5(path.read_bytes()).hexdigest(), family)
+    group = np.array(trows.group)
+    models: dict[str, dict] = {}
+    table = {"_meta": {"max_coef_diff_rebuilt_vs_shipped": drift}}
+    original = analyzer.load
+    try:
+        for r in rows:
+            if not r["source"].startswith("generator:"):
+                continue
+            folder = Path(r["path"]).parent  # files/generator/REPO/STEM/
+            found = sorted((training / "generator" / folder.parent.name).glob(folder.name + ".*"))
+            if not found:
+                continue
+            family = family_of.get(hashlib.md5(found[0].read_bytes()).hexdigest())
+            if family is None:  # not a panel synthpix was fitted on
+                continue
+            if family not in models:
+                keep = group != family
+                models[family] = train.fit(train.Rows(trows.x[keep], trows.y[keep], [], []))
+            model = models[family]
+            analyzer.load = lambda model=model: (model, manifest)  # type: ignore[assignment,misc]
+            rec = analyze_record(r["path"], RunOptions(only=["synthpix"]))
+            table[r["path"]] = {
+                "family_left_out": family,
+                "findings": [f for f in rec["findings"] if f["analyzer"] == "synthpix"],
+                "analyzer": rec["analyzers"].get("synthpix"),
+            }
+    finally:
+        analyzer.load = original  # type: ignore[method-assign]
+    cache.write_text(json.dumps(table), "utf-8")
+    return table
+
+
+def _override(record: dict, entry: dict | None) -> dict:
+    """``record`` with its synthpix findings and analyzer entry replaced by ``entry``'s."""
+    if not entry:
+        return record
+    out = dict(record)
+    out["findings"] = [f for f in record.get("findings", []) if f["analyzer"] != "synthpix"]
+    out["findings"] += entry["findings"]
+    out["analyzers"] = {**(record.get("analyzers") or {}), "synthpix": entry["analyzer"]}
+    return out
+
+
 def _cached_paths(work: Path) -> set[str]:
     cache = work / "records.jsonl"
     if not cache.is_file():
@@ -501,6 +590,14 @@ def main(argv: list[str] | None = None) -> int:
         rows = [r for r in rows if r["path"] in done]
     records = analyze(rows, args.work, args.jobs)
     print(f"analysis done ({time.time() - t0:.0f} s)", flush=True)
+    if "synthpix" in {n for r in records for n in (r.get("analyzers") or {})}:
+        table = synthpix_crossfit(rows, args.work)
+        records = [_override(r, table.get(r["path"])) for r in records]
+        print(
+            f"  synthpix out-of-family outputs on {len(table) - 1} generator files "
+            f"({time.time() - t0:.0f} s)",
+            flush=True,
+        )
     if args.analyze_only:
         return 0
     return fit_and_report(records, args)
