@@ -145,6 +145,16 @@ def test_source_band_is_wide_where_sources_disagree() -> None:
     assert all(lo <= hi for lo, hi in zip(band["low"], band["high"], strict=True))
 
 
+def test_a_finding_counts_only_for_its_own_question() -> None:
+    from triage.calibration import feature_value
+
+    ev = FileEvidence()
+    ev.add_finding("metadata.xmp_history", "manipulation", 1.0)
+    assert feature_value("metadata.xmp_history", ev, "manipulation") == 1.0
+    # An edit history says something about editing, nothing about generation.
+    assert feature_value("metadata.xmp_history", ev, "synthetic") == 0.0
+
+
 def test_claiming_bands_ask_for_a_score_as_well_as_an_interval() -> None:
     from triage.scoring import _band
 

@@ -89,6 +89,10 @@ def feature_value(name: str, ev: FileEvidence, question: str) -> float:
     """One feature's value: an examined share, a finding's strength (0 when absent) or a
     metric (0 when the analyzer did not run: its examined share carries that state)."""
     if ":" not in name:
+        # A finding counts for the question its analyzer reported it under only: an
+        # edit-history finding is evidence about editing, not about generation.
+        if ev.questions.get(name, question) != question:
+            return 0.0
         return float(ev.findings.get(name, 0.0))
     analyzer, kind, *rest = name.split(":")
     if kind == "examined":

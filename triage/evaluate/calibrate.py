@@ -287,10 +287,12 @@ def design(
     """Feature names and per-analyzer blocks for ``question`` from the fit records."""
     speaking = [a for a, ws in config["coverage_weight"].items() if float(ws.get(question, 0)) > 0]
     fired: dict[str, int] = {}
+    elsewhere: set[str] = set()  # ids seen under another question only
     seen_metrics: dict[str, set[str]] = {}
     for r in records:
         for fid in {f["id"] for f in r.get("findings", []) if f["question"] == question}:
             fired[fid] = fired.get(fid, 0) + 1
+        elsewhere |= {f["id"] for f in r.get("findings", []) if f["question"] != question}
         for name, a in (r.get("analyzers") or {}).items():
             seen_metrics.setdefault(name, set()).update((a.get("metrics") or {}).keys())
     blocks: dict[str, list[str]] = {}
@@ -301,7 +303,11 @@ def design(
         priors = config.get("prior_llr", {}) if cfg.prior_centres else {}
         ids = sorted(
             {fid for fid, n in fired.items() if n >= cfg.min_fired}
-            | {fid for fid, v in priors.items() if float(v) != 0.0 and fid in declared}
+            | {
+                fid
+                for fid, v in priors.items()
+                if float(v) != 0.0 and fid in declared and (fid in fired or fid not in elsewhere)
+            }
         )
         # The file's own declarations keep their stated ratios (analyzers.json "stated"):
         # too few sources carry them to fit.
