@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import io
 import json
 import sys
@@ -148,12 +147,9 @@ GENERATED: dict[str, tuple[str, list[tuple[int, int, int, int]] | None]] = {
 
 
 def load(path: Path) -> np.ndarray:
-    from PIL import Image
+    from triage.train.synthpix import load_rgb
 
-    with Image.open(path) as im:
-        from triage.media import to_rgb
-
-        return np.asarray(to_rgb(im))
+    return load_rgb(path)
 
 
 def through(rgb: np.ndarray, condition: str) -> np.ndarray:
@@ -174,21 +170,9 @@ def through(rgb: np.ndarray, condition: str) -> np.ndarray:
 
 
 def positives(shared: Path) -> list[tuple[str, str, np.ndarray]]:
-    seen: set[str] = set()
-    out = []
-    for rel, (family, tiles) in GENERATED.items():
-        path = shared / rel
-        if not path.is_file():
-            continue
-        digest = hashlib.md5(path.read_bytes()).hexdigest()
-        if digest in seen:
-            continue
-        seen.add(digest)
-        rgb = load(path)
-        for i, box in enumerate(tiles or [(0, 0, rgb.shape[1], rgb.shape[0])]):
-            x0, y0, x1, y1 = box
-            out.append((f"{rel}#{i}", family, np.ascontiguousarray(rgb[y0:y1, x0:x1])))
-    return out
+    from triage.train.synthpix import generated_panels
+
+    return list(generated_panels(shared, GENERATED))
 
 
 def negatives(shared: Path) -> list[tuple[str, str]]:

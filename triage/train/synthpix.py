@@ -129,11 +129,15 @@ def load_rgb(path: Path) -> np.ndarray:
         return np.asarray(to_rgb(im))
 
 
-def generated_panels(training: Path) -> Iterator[tuple[str, str, np.ndarray]]:
-    """(name, family, pixels) of every generated panel of ``PANELS`` (duplicates once)."""
+def generated_panels(
+    root: Path,
+    panels: dict[str, tuple[str, list[tuple[int, int, int, int]] | None]] | None = None,
+) -> Iterator[tuple[str, str, np.ndarray]]:
+    """(name, family, pixels) of every generated panel of ``panels`` (paths relative to
+    ``root``; ``PANELS`` of the training folder by default), byte-identical files once."""
     seen: set[str] = set()
-    for rel, (family, boxes) in PANELS.items():
-        path = training / rel
+    for rel, (family, boxes) in (PANELS if panels is None else panels).items():
+        path = root / rel
         if not path.is_file():
             continue
         digest = hashlib.md5(path.read_bytes()).hexdigest()
