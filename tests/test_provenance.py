@@ -8,6 +8,7 @@ import json
 import multiprocessing
 import sqlite3
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -524,3 +525,42 @@ def test_bulk_add_without_duplicates_builds_the_indexes_once(tmp_path: Path) -> 
         assert sum("CREATE UNIQUE INDEX" in s for s in statements) == 1
         assert store.add([HashRow("pdq", f"{3:064x}", 1, "lab", "src")]) == 0
         assert store.count() == 50
+
+
+def test_bulk_add_error_in_a_later_batch_adds_nothing(tmp_path: Path) -> None:
+    """A bad row or a failing reader after some batches are inserted: the error
+    reaches the caller and the whole import is rolled back."""
+
+    def rows(bad_at: int) -> Iterator[HashRow]:
+        for i in range(40):
+            if i == bad_at:
+                raise OSError("the list file went away")
+            yield HashRow("pdq", f"{i:064x}", 90, "lab", "src")
+
+    with HashStore.open(tmp_path / "s.sqlite") as store:
+        bad = [HashRow("pdq", f"{i:064x}", 90, "lab", "src") for i in range(30)]
+        bad[25].quality = 500
+        with pytest.raises(ValueError, match="quality"):
+            store.add(bad, batch=4)
+        with pytest.raises(OSError, match="went away"):
+            store.add(rows(bad_at=33), batch=4)
+        assert store.count() == 0
+        assert store.add(rows(bad_at=-1), batch=4) == 40
+
+
+def test_multi_row_inserts_skip_duplicates_like_single_rows(tmp_path: Path) -> None:
+    """Bulk adds insert 64 rows per statement; with the key indexes in place (a small
+    add to a large store) a duplicate inside a statement, or of a stored row, is
+    skipped alone, and ids follow the input order, as with one row at a time."""
+    base = [HashRow("pdq", f"{i:064x}", 90, "lab", "src") for i in range(1000)]
+    extra = [HashRow("pdq", f"{i:064x}", 50, "lab", "src") for i in range(990, 1140)]
+    extra[70] = HashRow("pdq", f"{1100:064x}", 1, "lab", "src")  # later in the same add
+    extra[130] = HashRow("pdq", f"{1000:064x}", 2, "lab", "src")
+    results = []
+    for name, one_by_one in (("single", True), ("multi", False)):
+        with HashStore.open(tmp_path / f"{name}.sqlite") as store:
+            assert store.add(base) == 1000
+            added = sum(store.add([r]) for r in extra) if one_by_one else store.add(extra)
+            assert added == 138  # 10 stored already, 2 repeated within the add
+            results.append([(r.id, r.hash, r.quality) for r in store.rows()])
+    assert results[0] == results[1]
