@@ -126,7 +126,8 @@ def check_command(
         "--jobs",
         "-j",
         min=1,
-        help="Threads running one file's analyzers side by side (default: one per core).",
+        help="Cores one file's analysis uses: analyzer threads side by side, and OpenCV's "
+        "and BLAS's thread pools (default: all cores).",
     ),
 ) -> None:
     """Analyze files and report findings and scores for each of the three questions.
@@ -258,6 +259,10 @@ def _analyses(paths, options, timeout, stack):  # type: ignore[no-untyped-def]
         return
     from triage.pipeline import analyze_path_with_pictures
 
+    if options.threads is not None:
+        from triage.scan.runner import limit_threads
+
+        limit_threads(options.threads)  # --jobs: OpenCV's and BLAS's pools too
     for index, p in enumerate(paths):
         yield index, analyze_path_with_pictures(p, options)
 

@@ -58,7 +58,9 @@ def scan_command(
         None,
         "--jobs",
         "-j",
-        help="Worker processes (default: all cores). Ignored with --scheduler.",
+        help="Cores the scan uses in total (default: all): one worker process per core, "
+        "each running one file's analyzers on one thread, so --jobs 1 is a one-core scan. "
+        "Ignored with --scheduler.",
         min=1,
     ),
     output: Path | None = typer.Option(

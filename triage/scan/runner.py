@@ -139,7 +139,7 @@ def _worker_main(conn: Connection, options: Options, threads: int) -> None:
     from triage.limits import limit_memory
 
     limit_memory(options.max_memory_mb)
-    _limit_threads(threads)
+    limit_threads(threads)
     if options.threads is None:
         # The analyzers of one file share this worker's cores, not the machine's.
         options = dataclasses.replace(options, threads=threads)
@@ -151,6 +151,7 @@ def _worker_main(conn: Connection, options: Options, threads: int) -> None:
         warnings.simplefilter("ignore")
     warm_up()  # no-op after the forkserver's preload; the imports of a spawned worker
     _prime(options)
+    limit_threads(threads)  # again: priming loads libraries with pools of their own
     try:
         conn.send(READY)  # the parent starts a file's clock only now (--timeout)
     except (BrokenPipeError, OSError):
@@ -207,12 +208,29 @@ def _prime(options: Options) -> None:
         pass  # a failure here shows again, with its reason, on the files themselves
 
 
-def _limit_threads(threads: int) -> None:
-    """Cap OpenCV's internal thread pool: N workers x all-core pools oversubscribe."""
+def limit_threads(threads: int) -> None:
+    """Cap the native thread pools (OpenCV's, and numpy's BLAS and OpenMP's where
+    threadpoolctl is installed) at ``threads``: a worker uses its share of the
+    cores, so N workers x all-core pools do not oversubscribe the machine.
+
+    OpenCV's own OpenBLAS keeps its threads: a report must not depend on how a file
+    was run, and the tamper analyzer's image score moves with that pool's size.
+    """
     try:
         import cv2
 
         cv2.setNumThreads(threads)
+    except Exception:
+        pass
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        from triage.pipeline import NUMPY_BLAS
+
+        # Applies to the libraries loaded so far (numpy's OpenBLAS, lightgbm's OpenMP).
+        pools = ThreadpoolController()
+        pools.select(prefix=NUMPY_BLAS).limit(limits=threads)
+        pools.select(user_api="openmp").limit(limits=threads)
     except Exception:
         pass
 
@@ -283,8 +301,11 @@ class IsolatedPool:
         self.options = options
         self.timeout = timeout if timeout and timeout > 0 else None
         self.max_tasks = max_tasks
-        # Cores per worker for OpenCV's own threads (1 when the pool fills the machine).
-        self.threads = threads or max(1, default_jobs() // self.jobs)
+        # ``jobs`` is the cores the pool uses in total: one worker per core, each with
+        # one analyzer thread and single-threaded native pools; with fewer files than
+        # cores, the workers share the spare cores out (see :meth:`run`).
+        self._threads = threads
+        self.threads = threads or 1
         self._ctx = _context(fork)
         self._workers: list[_Worker] = []
         self.replaced = 0
@@ -336,6 +357,8 @@ class IsolatedPool:
         pending: deque[tuple[int, str]] = deque(enumerate(paths))
         total = len(pending)
         done = 0
+        if self._threads is None and not self._workers and total:
+            self.threads = max(1, self.jobs // min(self.jobs, total))
         while len(self._workers) < min(self.jobs, total):
             self._workers.append(self._spawn())
         while done < total:
