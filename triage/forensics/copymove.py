@@ -127,24 +127,36 @@ def knn_l2(desc: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.
     dtype = np.float32 if exact else np.float64
     d: np.ndarray = np.ascontiguousarray(desc, dtype=dtype)
     sq = (d * d).sum(axis=1)
-    m2 = d * dtype(-2.0)  # exact: a power of two
+    if exact:
+        # One matrix product gives |b|^2 - 2 a.b: [a, 1] . [-2 b, |b|^2] (the -2 is
+        # exact, a power of two; zero columns pad the width to a multiple of 8). A row's
+        # own |a|^2 is the same for the whole row, so it changes neither the order nor
+        # the ties of the row: it is added to the k chosen entries only. Every partial
+        # sum is an integer below 3 * sq_max < 2**24, so all of it is exact.
+        width = d.shape[1] + 1 + (-(d.shape[1] + 1)) % 8
+        left = np.zeros((n, width), dtype)
+        left[:, : d.shape[1]] = d
+        left[:, d.shape[1]] = 1.0
+        right = np.zeros((n, width), dtype)
+        np.multiply(d, dtype(-2.0), out=right[:, : d.shape[1]])
+        right[:, d.shape[1]] = sq
     idx = np.empty((n, k), np.int64)
     dist = np.empty((n, k), np.float32)
     for r0 in range(0, n, block):
         rows = slice(r0, min(n, r0 + block))
         if exact:
-            # Integer sums in any order are the same floats: accumulate in place.
-            d2 = d[rows] @ m2.T
-            d2 += sq[rows, None]
-            d2 += sq[None, :]
+            d2 = left[rows] @ right.T
         else:
             d2 = sq[rows, None] + sq[None, :] - 2.0 * (d[rows] @ d.T)
-        np.maximum(d2, 0.0, out=d2)
+            np.maximum(d2, 0.0, out=d2)
         part = _k_smallest(d2, k) if k < n else np.tile(np.arange(n), (d2.shape[0], 1))
         pd = np.take_along_axis(d2, part, axis=1)
         order = np.lexsort((part, pd), axis=1)
         idx[rows] = np.take_along_axis(part, order, axis=1)
-        dist[rows] = np.sqrt(np.take_along_axis(pd, order, axis=1)).astype(np.float32)
+        pd = np.take_along_axis(pd, order, axis=1)
+        if exact:
+            pd += sq[rows, None]
+        dist[rows] = np.sqrt(np.maximum(pd, 0.0)).astype(np.float32)
     return idx, dist
 
 
