@@ -405,13 +405,31 @@ def double_compression(
         return h / values.shape[0]
 
     obs_h = hist(obs)
+    cal_t = np.ascontiguousarray(cal.T)  # (terms, blocks): each term's values contiguous
+    cal_max = np.abs(cal_t).max(axis=1)
     live = round(float(obs_h.sum()) * obs.shape[0])
     if live < 2000:  # too few non-zero coefficients (flat or tiny image): no test
         return {"ratio": None, "primary_quality": None, "nonzero": live}
 
     def distance(q1: np.ndarray | None) -> float:
-        v = cal if q1 is None else np.rint(cal / q1) * q1
-        return float(np.abs(hist(v) - obs_h).sum() / nf)
+        if q1 is None:
+            return float(np.abs(hist(cal) - obs_h).sum() / nf)
+        # Histogram the integer multiples m = rint(cal / q1) once per term, then send
+        # each m to its bin rint(m * q1 / q2): the same arithmetic on the same values as
+        # requantizing every coefficient, done once per distinct m.
+        lo = -np.ceil(cal_max / q1) - 1.0  # below every m of the term
+        span = int((np.ceil(cal_max / q1) + 1.0 - lo).max()) + 1
+        m = np.divide(cal_t, q1[:, None])
+        np.rint(m, out=m)
+        m += (np.arange(nf) * span - lo)[:, None]  # exact: small integers
+        counts = np.bincount(m.astype(np.intp).ravel(), minlength=nf * span)
+        levels = lo[:, None] + np.arange(span)[None, :]  # (terms, span) values of m
+        k = np.clip(np.rint(levels * q1[:, None] / q2z[:, None]), -kmax, kmax).astype(np.int64)
+        k += kmax + (np.arange(nf) * width)[:, None]
+        h = np.bincount(k.ravel(), weights=counts, minlength=nf * width)
+        h = h.reshape(nf, width)
+        h[:, kmax] = 0.0
+        return float(np.abs(h / cal.shape[0] - obs_h).sum() / nf)
 
     d_single = distance(None)
     scores: dict[int, float] = {}
