@@ -204,10 +204,8 @@ def scan(
     """Scan folders (or files). ``output``: a JSONL path, ``"-"`` for stdout, None for none.
 
     ``scheduler``: a Dask scheduler address (or ``Client``) to run on a cluster;
-    None runs a local pool on ``jobs`` cores in total (default: all cores): one worker
-    process per core, each with one analyzer thread and OpenCV/BLAS pools of
-    ``threads`` (default 1; with fewer files than ``jobs``, the spare cores are
-    shared out), so ``jobs=1`` is a one-core scan.
+    None runs a local pool on ``jobs`` cores in total (default: all; ``jobs=1`` is one
+    core): a worker per core, OpenCV/BLAS pools of ``threads`` each (default 1).
     Raises :class:`~triage.scan.walker.WalkError` for a missing root and
     ``ValueError`` for ``resume`` without an output file.
     """
