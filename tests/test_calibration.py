@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from triage.calibration import Calibration, FileEvidence, load, packaged
+from triage.calibration import Calibration, FileEvidence, QuestionModel, load, packaged
 from triage.cli import app
 from triage.evaluate.calibrate import (
     FitConfig,
@@ -143,6 +143,44 @@ def test_source_band_is_wide_where_sources_disagree() -> None:
     width = np.array(band["high"]) - np.array(band["low"])
     assert width[grid > 1.5].min() > 2 * width[grid < -1.5].max()
     assert all(lo <= hi for lo, hi in zip(band["low"], band["high"], strict=True))
+
+
+def _block_model(blocks: list[tuple[float, int, int]]) -> QuestionModel:
+    """A calibration of one question whose files are ``(score, positives, negatives)``
+    groups, one source per file; in each group the positives score lowest, so the
+    isotonic fit pools the group into one block."""
+    scores: list[float] = []
+    labels: list[int] = []
+    for sc, pos, neg in blocks:
+        scores += [sc + 0.001 * i for i in range(pos + neg)]
+        labels += [1] * pos + [0] * neg
+    return QuestionModel.from_json(
+        "synthetic",
+        {
+            "features": [],
+            "coef": [],
+            "coef_range": [],
+            "intercept": 0.0,
+            "blocks": {},
+            "scores": scores,
+            "labels": labels,
+        },
+    )
+
+
+def test_neighbourhood_counts_files_not_class_weights() -> None:
+    # 20 generated files among 420: each weighs 10x a camera file. A block holding 2
+    # of them among 40 files has a balanced rate near 0.5, but it rests on 2 files: its
+    # interval must be as wide as 2 of 40 allows, not as if there were 20 of 58.
+    m = _block_model([(-2.0, 0, 300), (0.0, 2, 38), (2.0, 18, 62)])
+    lo, hi = m._jeffreys(0.0)
+    assert 0.3 < m.point(0.0) < 0.7
+    assert hi - lo > 0.5
+    # A block of positives only reaches 1; one of negatives only reaches 0.
+    m = _block_model([(-2.0, 0, 40), (2.0, 30, 0)])
+    assert m._jeffreys(2.0)[1] == 1.0
+    assert m._jeffreys(-2.0)[0] == 0.0
+    assert m._jeffreys(-2.0)[1] < 0.2
 
 
 def test_a_finding_counts_only_for_its_own_question() -> None:

@@ -182,48 +182,57 @@ class QuestionModel:
 
     # ---------------------------------------------------------------- calibration
     def _stack(self, s: float, extra: int | None) -> list[list[Any]]:
-        """Blocks ``[lo_score, hi_score, weighted positives, weight, sources]`` of the weighted
-        isotonic fit of the labels on the scores, plus ``s`` with label ``extra`` (weight
+        """Blocks ``[lo_score, hi_score, weighted positives, weight, sources, positives,
+        files]`` of the weighted isotonic fit of the labels on the scores, plus ``s`` with label ``extra`` (weight
         1) when given (pool adjacent violators; equal neighbours pool too, so a block
         is the widest neighbourhood with one rate)."""
         if extra is None and self._base is not None:
             return self._base
-        # score, weighted positives, weight, source
-        pts: list[tuple[float, float, float, int]] = []
+        # score, weighted positives, weight, source, label
+        pts: list[tuple[float, float, float, int, int]] = []
         for sc, y, g in zip(self.scores, self.labels, self.groups, strict=True):
             w = self.w_pos if y else self.w_neg
-            pts.append((sc, w * y, w, g))
+            pts.append((sc, w * y, w, g, y))
         if extra is not None:
-            pts.append((s, float(extra), 1.0, -1))
+            pts.append((s, float(extra), 1.0, -1, extra))
             pts.sort(key=lambda t: t[0])
         stack: list[list[Any]] = []
-        for sc, pw, w, g in pts:
+        for sc, pw, w, g, y in pts:
             if stack and stack[-1][1] == sc:
                 stack[-1][2] += pw
                 stack[-1][3] += w
                 stack[-1][4].add(g)
+                stack[-1][5] += y
+                stack[-1][6] += 1
             else:
-                stack.append([sc, sc, pw, w, {g}])
+                stack.append([sc, sc, pw, w, {g}, y, 1])
             while len(stack) > 1 and stack[-2][2] / stack[-2][3] >= stack[-1][2] / stack[-1][3]:
                 top = stack.pop()
                 stack[-1][1] = top[1]
                 stack[-1][2] += top[2]
                 stack[-1][3] += top[3]
                 stack[-1][4] |= top[4]
+                stack[-1][5] += top[5]
+                stack[-1][6] += top[6]
         if extra is None:
             self._base = stack
         return stack
 
-    def _isotonic_at(self, s: float, extra: int | None) -> tuple[float, float, int]:
-        """(fitted rate at s, block weight, sources in the block) of :meth:`_stack`."""
+    def _block_at(self, s: float, extra: int | None) -> list[Any] | None:
+        """The block of :meth:`_stack` that holds (or is nearest to) ``s``."""
         stack = self._stack(s, extra)
         for i, blk in enumerate(stack):
             if s <= blk[1] or i == len(stack) - 1:
                 if s < blk[0] and i > 0 and s - stack[i - 1][1] < blk[0] - s:
                     # between two blocks: the nearer one (no calibration file lies between)
-                    blk = stack[i - 1]
-                return blk[2] / blk[3], blk[3], len(blk[4])
-        return 0.5, 0.0, 0
+                    return stack[i - 1]
+                return blk
+        return None
+
+    def _isotonic_at(self, s: float, extra: int | None) -> float:
+        """The class-balanced fitted rate at ``s`` of :meth:`_stack`."""
+        blk = self._block_at(s, extra)
+        return 0.5 if blk is None else float(blk[2] / blk[3])
 
     def snap(self, s: float) -> float:
         """``s``, or the nearest calibration score within TIE of it: the shipped model
@@ -243,8 +252,8 @@ class QuestionModel:
             p = sigmoid(s)
             return p, p, p
         s = self.snap(s)
-        p0 = self._isotonic_at(s, 0)[0]
-        p1 = self._isotonic_at(s, 1)[0]
+        p0 = self._isotonic_at(s, 0)
+        p1 = self._isotonic_at(s, 1)
         p = p1 / (1.0 - p0 + p1) if (1.0 - p0 + p1) > 0 else 0.5
         return p, p0, p1
 
@@ -253,7 +262,7 @@ class QuestionModel:
         of its isotonic block, for the redraw spread where speed matters."""
         if not self.scores:
             return sigmoid(s)
-        return self._isotonic_at(s, None)[0]
+        return self._isotonic_at(s, None)
 
     def neighbourhood(self, s: float) -> tuple[float, float]:
         """Where the class-balanced positive rate of files like this one lies: the union
@@ -275,16 +284,35 @@ class QuestionModel:
         return lo, hi
 
     def _jeffreys(self, s: float) -> tuple[float, float]:
-        rate, weight, sources = self._isotonic_at(self.snap(s), None)
+        """Jeffreys interval on the block's positive rate, counted in files (the class
+        weights are not observations: a block's 2 generated files among 40 are 2
+        files, however much each weighs), then carried to the class-balanced scale,
+        which is a monotone function of the raw rate."""
+        blk = self._block_at(self.snap(s), None)
+        if blk is None:
+            return 0.0, 1.0
         from scipy.special import betaincinv
 
+        k, files, sources = float(blk[5]), float(blk[6]), len(blk[4])
         # Between counting files (as if independent) and counting sources (as if each
         # source were one observation): their geometric mean.
-        n = min(weight, math.sqrt(weight * sources))
-        a = rate * n + 0.5
-        b = (1.0 - rate) * n + 0.5
+        n = min(files, math.sqrt(files * sources))
+        raw = k / files
+        a = raw * n + 0.5
+        b = (1.0 - raw) * n + 0.5
         tail = (1.0 - self.mass) / 2
-        return float(betaincinv(a, b, tail)), float(betaincinv(a, b, 1.0 - tail))
+
+        def balanced(p: float) -> float:
+            pos, neg = p * self.w_pos, (1.0 - p) * self.w_neg
+            return pos / (pos + neg) if pos + neg > 0 else 0.5
+
+        rate = float(blk[2] / blk[3])
+        # A block with no negatives (or no positives) gets 1 (or 0) as its end: the
+        # equal-tailed interval's coverage falls towards 0 as the rate nears the edge
+        # (Brown, Cai & DasGupta 2001, the modified Jeffreys interval).
+        lo = 0.0 if rate <= 0.0 else balanced(float(betaincinv(a, b, tail)))
+        hi = 1.0 if rate >= 1.0 else balanced(float(betaincinv(a, b, 1.0 - tail)))
+        return lo, hi
 
     def redraw_spread(self, x: list[float], missing: Sequence[str]) -> tuple[float, float] | None:
         """10-90% spread of the calibrated probability when the features of the

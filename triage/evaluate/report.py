@@ -169,6 +169,14 @@ def _fitted_weight(fid: str, question: str) -> tuple[float, tuple[float, float]]
     return model.coef[i], model.coef_range[i]
 
 
+def _fitted_sources() -> str:
+    """``: a, b, ...``, the corpus sources the calibration in use names as fitted on."""
+    from triage.calibration import load
+
+    names = (load().data.get("data") or {}).get("corpus_fit_sources") or []
+    return ": " + ", ".join(f"`{n}`" for n in names) if names else ""
+
+
 def finding_rows(metrics: dict[str, Any]) -> list[list[str]]:
     rows = []
     for fid, s in metrics["findings"].items():
@@ -507,8 +515,8 @@ def _robustness_section(metrics: dict[str, Any]) -> list[str]:
         "- Small sets give wide intervals: the Wilson intervals above say how wide. An AUC on "
         "a few dozen files moves by several hundredths when one file changes side.",
         "- The calibration named above was fitted on generated data, the fixtures and half of "
-        "the corpus's sources (docs/scoring.md); only the files of the other sources are "
-        "out of sample, and its own file records its held-out figures.",
+        "the corpus's sources (docs/scoring.md)" + _fitted_sources() + "; only the files of "
+        "the other sources are out of sample, and its own file records its held-out figures.",
         "- Scores use the neutral prior 0.5; the labeled set has its own share of positives "
         "(see the *balanced* columns).",
         "- Labels come from the sources' own descriptions; `unknown` files (processed or "
