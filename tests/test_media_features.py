@@ -88,3 +88,40 @@ def test_a_failing_feature_raises_in_every_thread_that_asks(photo: Path) -> None
     for _ in range(2):
         with pytest.raises(ValueError):
             media._memo(("bad",), make)
+
+
+def test_exif_reads_the_same_in_threads_asking_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pillow's getexif() marks its cache loaded before parsing: a second thread asking
+    meanwhile got an empty EXIF (a PNG's: a JPEG's is parsed when Pillow opens it).
+    Media parses it once when the header is read."""
+    import time
+
+    from PIL import Image as PILImage
+
+    exif = PILImage.Exif()
+    exif[0x010F] = "Maker"  # Make
+    exif[0x0131] = "GIMP 2.10.14"  # Software
+    path = tmp_path / "with_exif.png"
+    PILImage.new("RGB", (96, 64), (90, 120, 30)).save(path, exif=exif.tobytes())
+    expected = dict(PILImage.open(path).getexif())
+    assert expected
+    load = PILImage.Exif.load
+
+    def slow_load(self: PILImage.Exif, data: bytes) -> None:
+        time.sleep(0.05)  # widens the window the race needs
+        load(self, data)
+
+    monkeypatch.setattr(PILImage.Exif, "load", slow_load)
+    media = Media.open(path)
+    seen: list[dict[int, object]] = []
+    threads = [
+        threading.Thread(target=lambda: seen.append(dict(media.pil_header.getexif())))
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == [expected, expected]

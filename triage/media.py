@@ -192,13 +192,23 @@ class Media:
 
         Image.MAX_IMAGE_PIXELS = None  # our own limit is checked before any decode
         try:
-            return Image.open(io.BytesIO(self.data))
+            img = Image.open(io.BytesIO(self.data))
         except UnidentifiedImageError:
             raise MediaError(
                 f"the {self.format.upper()} header is damaged; no decoder accepts it"
             ) from None
         except Exception as exc:
             raise MediaError(f"the {self.format.upper()} header cannot be parsed: {exc}") from None
+        # Pillow's getexif() marks its cache as loaded before it parses, so an analyzer
+        # thread asking while another one's call is parsing got an empty EXIF (seen on
+        # PNGs whose EXIF is a text chunk: the generator analyzer's containers changed
+        # between runs). Parse it here, while one thread holds the file; a damaged block
+        # is left for the first caller to meet, as before.
+        try:
+            img.getexif()
+        except Exception:
+            img._exif = None
+        return img
 
     # ----------------------------------------------------------------- pixels
     def decoded(self) -> bool:
