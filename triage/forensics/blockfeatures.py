@@ -153,10 +153,33 @@ def zigzag_dct(blocks: np.ndarray) -> np.ndarray:
     """
     import cv2
 
-    gemm: Any = cv2.gemm  # SIMD and single-threaded: steadier than BLAS threads on a busy box
+    _opencv_blas_on_one_thread()
+    gemm: Any = cv2.gemm
     out: np.ndarray = gemm(np.ascontiguousarray(blocks, np.float32), _dct_basis(), 1.0, None, 0.0)
     out[:, 0] -= np.float32(1024.0)  # 128 * 8: the level shift only moves the DC
     return out
+
+
+@cache
+def _opencv_blas_on_one_thread() -> None:
+    """Run OpenCV's bundled OpenBLAS on one thread, for the rest of the process.
+
+    ``cv2.gemm`` hands this product to OpenBLAS, whose float32 sums come out in a
+    different order with a different number of threads, and the tile features that
+    round coefficients onto the quantization lattice can then flip: the tamper
+    image score of one corpus photo read 0.56 with two threads and 0.48 with one. A
+    report must not depend on the core count of the machine that made it. One
+    thread costs nothing here: a file's analyzers already run side by side, and
+    the extra BLAS threads mostly spin. The setting is process-wide (OpenBLAS has no
+    per-call one) and is never undone, so it cannot change under a running product.
+    """
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # a declared dependency; without it results follow the core count
+        return
+    for pool in ThreadpoolController().lib_controllers:
+        if pool.internal_api == "openblas" and "opencv" in pool.filepath.lower():
+            pool.set_num_threads(1)
 
 
 def block_dct(gray: np.ndarray, terms: int = BLOCK) -> np.ndarray:
