@@ -130,3 +130,32 @@ def test_knn_on_many_descriptors_matches_the_full_partition() -> None:
     ref_idx, ref_dist = _knn_reference(desc, 6)
     assert np.array_equal(idx, ref_idx)
     assert np.allclose(dist, ref_dist)
+
+
+_DCT_DIGEST = """
+import hashlib, sys
+import numpy as np
+from triage.forensics.blockfeatures import zigzag_dct
+rng = np.random.default_rng(7)
+blocks = rng.integers(0, 256, (60000, 64)).astype(np.float32)
+sys.stdout.write(hashlib.sha256(zigzag_dct(blocks).tobytes()).hexdigest())
+"""
+
+
+def test_tile_dct_does_not_depend_on_blas_threads() -> None:
+    """The tamper tiles' DCT (cv2.gemm, OpenCV's OpenBLAS) is bit-identical whatever
+    thread count OpenBLAS is started with, so a report does not depend on the core
+    count of the machine that made it."""
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    for threads in ("1", "2", "4"):
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads}
+        out = subprocess.run(
+            [sys.executable, "-c", _DCT_DIGEST], env=env, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr[-500:]
+        digests.add(out.stdout)
+    assert len(digests) == 1
