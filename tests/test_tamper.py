@@ -33,6 +33,7 @@ from triage.forensics.tampermap import (
     MAP_STATISTICS,
     image_probability,
     map_statistics,
+    peak_region,
     relative_threshold,
 )
 from triage.media import Media
@@ -161,6 +162,16 @@ def test_map_statistics_and_relative_threshold() -> None:
         t = relative_threshold(shifted, 0.5)
         assert base < t < shifted.max()
         assert probability_regions(shifted, t)[0][0] == (3, 2, 7, 5)
+
+
+def test_peak_region_keeps_the_component_that_holds_the_peak() -> None:
+    prob = np.full((12, 12), 0.1, np.float32)
+    prob[1:3, 1:3] = 0.5  # a weaker component (4 tiles)
+    prob[6:10, 5:9] = 0.8  # the peak's component (16 tiles)
+    prob[11, 11] = 0.9  # a single hot tile: below the component minimum
+    region = peak_region(prob, 0.4)
+    assert region.sum() == 16 and region[6:10, 5:9].all()
+    assert not peak_region(prob, 0.95).any()
 
 
 def _iou(a: tuple[int, ...] | list[int], b: tuple[int, ...]) -> float:

@@ -54,7 +54,7 @@ def load_model() -> tuple[Any, dict[str, Any], Any]:
 
 class TamperAnalyzer(Analyzer):
     name = "tamper"
-    version = "4"
+    version = "4.1"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Learned local tamper detector over per-tile block features (trained here)."
@@ -70,7 +70,8 @@ class TamperAnalyzer(Analyzer):
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         import numpy as np
 
-        from triage.forensics.blockfeatures import image_score, region_mask, rgb_tile_features
+        from triage.forensics.blockfeatures import image_score, rgb_tile_features
+        from triage.forensics.tampermap import peak_region
 
         result = AnalyzerResult()
         w, h = media.width or 0, media.height or 0
@@ -85,7 +86,7 @@ class TamperAnalyzer(Analyzer):
         prob = booster.predict(feats.values.reshape(-1, f)).reshape(r, c).astype(np.float32)
         score, threshold, region_threshold = _score_and_regions(prob, manifest, image_model)
         result.examined = {"manipulation": 1.0}
-        hot = region_mask(prob, region_threshold)
+        hot = peak_region(prob, region_threshold)
         result.metrics = {
             "model_version": manifest.get("version"),
             "image_score": round(score, 4),
@@ -102,7 +103,7 @@ class TamperAnalyzer(Analyzer):
         }
         if score >= threshold:
             result.findings.append(
-                _finding(prob, score, (threshold, region_threshold), tile, (w, h))
+                _finding(prob, hot, score, (threshold, region_threshold), tile, (w, h))
             )
         if ctx.want_artifacts and prob.size:
             result.artifacts.append(
@@ -154,16 +155,22 @@ def _luma_table(media: Media) -> list[int] | None:
 
 def _finding(
     prob: np.ndarray,
+    hot: np.ndarray,
     score: float,
     thresholds: tuple[float, float],
     tile: int,
     size: tuple[int, int],
 ) -> RawFinding:
+    import numpy as np
+
     from triage.forensics.blockfeatures import MIN_REGION_TILES, probability_regions
 
     w, h = size
     threshold, region_threshold = thresholds
-    regions = probability_regions(prob, region_threshold, min_tiles=MIN_REGION_TILES)[:3]
+    # The region is the component holding the map's peak (tampermap.peak_region).
+    regions = probability_regions(
+        np.where(hot, prob, np.float32(-1.0)), region_threshold, min_tiles=MIN_REGION_TILES
+    )[:1]
     boxes = [
         [c0 * tile, r0 * tile, min(w, c1 * tile), min(h, r1 * tile)]
         for (c0, r0, c1, r1), _, _ in regions

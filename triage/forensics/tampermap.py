@@ -150,3 +150,42 @@ def relative_threshold(prob: np.ndarray, fraction: float, floor: float = 0.0) ->
     med = float(np.median(p))
     top = float(_smooth(p, 3).max())
     return max(floor, med + fraction * (top - med))
+
+
+def peak_region(prob: np.ndarray, threshold: float, min_tiles: int = 2) -> np.ndarray:
+    """The region of a map that holds its peak: the connected component of tiles at
+    or above ``threshold`` (of at least ``min_tiles`` tiles) that contains the
+    highest 3x3-tile mean among them.
+
+    One edit per photo is the common case, and the strongest component is where the
+    model's evidence is; weaker components beside it are mostly the clean tiles that
+    look most unlike their photo (measured on held-out photos: the region IoU rises,
+    see the tamper card).
+
+    Parameters
+    ----------
+    prob : ndarray, shape (rows, cols)
+    threshold : float
+    min_tiles : int
+
+    Returns
+    -------
+    ndarray of bool
+        Same shape as ``prob``; all False when no component qualifies.
+
+    References
+    ----------
+    .. [1] D. Cozzolino, G. Poggi and L. Verdoliva, "Splicebuster: a new blind image
+       splicing detector", WIFS 2015 (one localized region read from a map).
+    """
+    import cv2
+
+    from triage.forensics.blockfeatures import region_mask
+
+    mask = region_mask(prob, threshold, min_tiles)
+    if not mask.any():
+        return mask
+    _, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    peak = int(np.argmax(np.where(mask, _smooth(prob.astype(np.float32), 3), -1.0)))
+    out: np.ndarray = labels == labels.flat[peak]
+    return out
