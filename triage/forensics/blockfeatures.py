@@ -160,7 +160,6 @@ def zigzag_dct(blocks: np.ndarray) -> np.ndarray:
     return out
 
 
-@cache
 def _opencv_blas_on_one_thread() -> None:
     """Run OpenCV's bundled OpenBLAS on one thread, for the rest of the process.
 
@@ -171,15 +170,28 @@ def _opencv_blas_on_one_thread() -> None:
     report must not depend on the core count of the machine that made it. One
     thread costs nothing here: a file's analyzers already run side by side, and
     the extra BLAS threads mostly spin. The setting is process-wide (OpenBLAS has no
-    per-call one) and is never undone, so it cannot change under a running product.
+    per-call one). It is checked on every call, not once: ``cv2.setNumThreads`` (which
+    ``check --jobs`` and the scan workers call) sets that pool's size too, so a
+    once-only setting was undone by a later ``--jobs`` in the same process (the golden
+    tamper record failed after tests/test_core_cli.py had run ``check --jobs``).
     """
+    for pool in _opencv_blas_pools():
+        if pool.num_threads != 1:
+            pool.set_num_threads(1)
+
+
+@cache
+def _opencv_blas_pools() -> tuple[Any, ...]:
+    """threadpoolctl's controllers of OpenCV's bundled OpenBLAS (found once)."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:  # a declared dependency; without it results follow the core count
-        return
-    for pool in ThreadpoolController().lib_controllers:
-        if pool.internal_api == "openblas" and "opencv" in pool.filepath.lower():
-            pool.set_num_threads(1)
+        return ()
+    return tuple(
+        pool
+        for pool in ThreadpoolController().lib_controllers
+        if pool.internal_api == "openblas" and "opencv" in pool.filepath.lower()
+    )
 
 
 def block_dct(gray: np.ndarray, terms: int = BLOCK) -> np.ndarray:
