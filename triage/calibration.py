@@ -183,9 +183,9 @@ class QuestionModel:
     # ---------------------------------------------------------------- calibration
     def _stack(self, s: float, extra: int | None) -> list[list[Any]]:
         """Blocks ``[lo_score, hi_score, weighted positives, weight, sources, positives,
-        files]`` of the weighted isotonic fit of the labels on the scores, plus ``s`` with label ``extra`` (weight
-        1) when given (pool adjacent violators; equal neighbours pool too, so a block
-        is the widest neighbourhood with one rate)."""
+        files]`` of the weighted isotonic fit of the labels on the scores, plus ``s``
+        with label ``extra`` (weight 1) when given (pool adjacent violators; equal
+        neighbours pool too, so a block is the widest neighbourhood with one rate)."""
         if extra is None and self._base is not None:
             return self._base
         # score, weighted positives, weight, source, label

@@ -165,8 +165,11 @@ def peak_region(prob: np.ndarray, threshold: float, min_tiles: int = 2) -> np.nd
     Parameters
     ----------
     prob : ndarray, shape (rows, cols)
+        Per-tile edit probabilities (the tile model's map).
     threshold : float
+        Tiles at or above it belong to a component.
     min_tiles : int
+        Smaller components are dropped (``blockfeatures.region_mask``).
 
     Returns
     -------
