@@ -472,17 +472,15 @@ def unused_training_photos() -> list[Path]:
 
 
 def _resize_long(rgb: object, target: int | None) -> object:
+    """The platform chain's resize (``edits.long_side_size``, area interpolation)."""
     import cv2
     import numpy as np
 
+    from triage.train.edits import long_side_size
+
     arr = np.asarray(rgb)
-    h, w = arr.shape[:2]
-    if target is None or max(h, w) <= target:
-        return arr
-    s = target / max(h, w)
-    return cv2.resize(
-        arr, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA
-    )
+    size = long_side_size(arr.shape[0], arr.shape[1], target)
+    return arr if size is None else cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
 
 
 def extra_pairs(

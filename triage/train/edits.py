@@ -351,6 +351,16 @@ def _overlay(rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.
     return canvas, mask.astype(bool)
 
 
+def long_side_size(height: int, width: int, target: int | None) -> tuple[int, int] | None:
+    """(width, height) for cv2.resize that brings the long side down to ``target``
+    (sides at least 8 px), or None when there is no target or the image is no
+    larger: a platform shrinks, it never enlarges."""
+    if target is None or max(height, width) <= target:
+        return None
+    s = target / max(height, width)
+    return max(8, round(width * s)), max(8, round(height * s))
+
+
 def platform_chain(
     rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator
 ) -> tuple[bytes, np.ndarray, str]:
@@ -369,9 +379,8 @@ def platform_chain(
         return buf.getvalue(), mask, f"export+q{quality}"
     target = [None, None, 2048, 1600, 1080][int(rng.integers(0, 5))]
     name = "orig"
-    if target is not None and max(h, w) > target:
-        s = target / max(h, w)
-        size = (max(8, round(w * s)), max(8, round(h * s)))
+    size = long_side_size(h, w, target)
+    if size is not None:
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
         mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
         name = f"resize{target}"
