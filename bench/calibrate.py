@@ -428,38 +428,18 @@ def unused_training_photos() -> list[Path]:
     of at least 256 px, a camera make and model in the manifest (one without is a web
     graphic), no editor in their Software field and none named after one."""
     import csv
-    import re
-    from importlib import resources
 
     from PIL import Image
 
-    from triage.train.edits import list_sources
+    from triage.train.edits import is_plain_camera_photo, list_sources
 
     training = SHARED / "training"
     used = set(list_sources(training))
-    # editors.tsv: pattern, name, kind, ... (edits._editor_patterns reads the kind from
-    # the name column, so it matches nothing: see the report of 2026-12-05)
-    editors = [
-        re.compile(cells[0], re.IGNORECASE)
-        for line in resources.files("triage.data")
-        .joinpath("editors.tsv")
-        .read_text("utf-8")
-        .splitlines()
-        if line.strip() and not line.startswith("#")
-        for cells in [line.split("\t")]
-        if len(cells) >= 3 and cells[2].strip() in ("editor", "raw-converter")
-    ]
     out = []
     with (training / "MANIFEST.tsv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
             path = training / row["path"]
-            if row.get("category") != "camera" or path in used or not path.is_file():
-                continue
-            if not (row.get("make") or "").strip() or not (row.get("model") or "").strip():
-                continue
-            if any(p.search(row.get("software") or "") for p in editors):
-                continue
-            if any(p.search(path.stem.replace("_", " ")) for p in editors):
+            if path in used or not path.is_file() or not is_plain_camera_photo(row):
                 continue
             try:
                 with Image.open(path) as im:

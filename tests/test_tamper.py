@@ -245,3 +245,72 @@ def test_small_image_is_skipped_with_a_reason(tmp_path: Path) -> None:
     path.write_bytes(_jpeg(scene(200, 150, 3), 90))
     result = TamperAnalyzer().run(Media.open(path), Context())
     assert result.skipped_reason and "too small" in result.skipped_reason
+
+
+@pytest.mark.parametrize(
+    ("row", "plain"),
+    [
+        (
+            {
+                "category": "camera",
+                "path": "camera/a/jpg_Nikon_D70.jpg",
+                "make": "NIKON",
+                "model": "D70",
+                "software": "Ver.1.00",
+            },
+            True,
+        ),
+        # an editor in Software (matched on editors.tsv's kind column, not its name)
+        (
+            {
+                "category": "camera",
+                "path": "camera/a/x.jpg",
+                "make": "Canon",
+                "model": "EOS 7D",
+                "software": "Adobe Photoshop Lightroom",
+            },
+            False,
+        ),
+        (
+            {
+                "category": "camera",
+                "path": "camera/a/x.jpg",
+                "make": "Canon",
+                "model": "EOS 5D",
+                "software": "Digital Photo Professional",
+            },
+            False,
+        ),
+        # an editor in the file name, or no make/model (a library's test image)
+        (
+            {
+                "category": "camera",
+                "path": "camera/a/jpg_Photoshop_(1).jpg",
+                "make": "Canon",
+                "model": "EOS",
+                "software": "",
+            },
+            False,
+        ),
+        (
+            {
+                "category": "camera",
+                "path": "camera/a/jpg_Issue_1.jpg",
+                "make": "",
+                "model": "",
+                "software": "",
+            },
+            False,
+        ),
+        (
+            {"category": "generator", "path": "g/x.png", "make": "A", "model": "B", "software": ""},
+            False,
+        ),
+    ],
+)
+def test_training_sources_leave_out_edited_and_unknown_photos(
+    row: dict[str, str], plain: bool
+) -> None:
+    from triage.train.edits import is_plain_camera_photo
+
+    assert is_plain_camera_photo(row) is plain

@@ -8,14 +8,17 @@ so that "re-saved" is never what a model learns as "edited". Deterministic for a
 seed. Sources are cropped (on the 8x8 grid, so the
 camera's JPEG history is kept), never resized before the edit.
 
-Which sources: camera JPEGs listed in ../shared/training/MANIFEST.tsv whose EXIF
-Software matches no editor in ``triage/data/editors.tsv`` (Photoshop, Lightroom,
-ACD, Picasa, paint.net ... are dropped) and whose size is at least ``MIN_PIXELS``.
+Which sources: camera JPEGs listed in ../shared/training/MANIFEST.tsv with a camera
+make and model, whose EXIF Software and file name match no editor or raw converter in
+``triage/data/editors.tsv`` (Photoshop, Lightroom, GIMP, Canon DPP ... are dropped),
+and whose size is at least ``MIN_PIXELS``. A file without make and model is usually
+a library's test image with an unknown history, so it is not taken as a camera file.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import zlib
@@ -44,14 +47,10 @@ class Example:
 def list_sources(training_dir: Path) -> list[Path]:
     """Camera photos of ../shared/training fit to edit (see the module docstring)."""
     manifest = training_dir / "MANIFEST.tsv"
-    editors = _editor_patterns()
     out = []
     with manifest.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
-            if row.get("category") != "camera":
-                continue
-            software = row.get("software") or ""
-            if any(p.search(software) for p in editors):
+            if not is_plain_camera_photo(row):
                 continue
             try:
                 pixels = int(row.get("width") or 0) * int(row.get("height") or 0)
@@ -63,7 +62,22 @@ def list_sources(training_dir: Path) -> list[Path]:
     return sorted(out)
 
 
-def _editor_patterns() -> list[re.Pattern[str]]:
+def is_plain_camera_photo(row: dict[str, str]) -> bool:
+    """Whether a MANIFEST.tsv row is a camera file no editor has touched, as far as its
+    metadata and name tell: category camera, a make and a model, and no editor or raw
+    converter of ``editors.tsv`` in its Software field or its file name."""
+    if row.get("category") != "camera":
+        return False
+    if not (row.get("make") or "").strip() or not (row.get("model") or "").strip():
+        return False
+    software = row.get("software") or ""
+    stem = Path(row.get("path") or "").stem.replace("_", " ")
+    return not any(p.search(software) or p.search(stem) for p in _editor_patterns())
+
+
+@functools.cache
+def _editor_patterns() -> tuple[re.Pattern[str], ...]:
+    # editors.tsv columns: pattern, name, kind, strength
     from importlib import resources
 
     text = resources.files("triage.data").joinpath("editors.tsv").read_text("utf-8")
@@ -72,9 +86,9 @@ def _editor_patterns() -> list[re.Pattern[str]]:
         if not line.strip() or line.startswith("#"):
             continue
         fields = line.split("\t")
-        if len(fields) >= 2 and fields[1].strip() in ("editor", "raw-converter"):
+        if len(fields) >= 3 and fields[2].strip() in ("editor", "raw-converter"):
             pats.append(re.compile(fields[0], re.IGNORECASE))
-    return pats
+    return tuple(pats)
 
 
 def split_sources(sources: list[Path], holdout: float = 0.25) -> tuple[list[Path], list[Path]]:
