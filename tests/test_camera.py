@@ -165,7 +165,15 @@ def test_tiny_model_trains_on_generated_photos(tmp_path: Path) -> None:
         rel = f"camera/gen{i}.jpg"
         (training / rel).write_bytes(jpeg(rgb, 90))
         rows.append(
-            {"path": rel, "category": "camera", "software": "", "width": 640, "height": 480}
+            {
+                "path": rel,
+                "category": "camera",
+                "make": "Gen",
+                "model": "Scene",
+                "software": "",
+                "width": 640,
+                "height": 480,
+            }
         )
     with (training / "MANIFEST.tsv").open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter="\t")

@@ -98,7 +98,15 @@ def _write_training(root: Path) -> None:
         rel = f"camera/gen{i}.jpg"
         (root / rel).write_bytes(jpeg(camera_like(512, 640, seed=20 + i), 92))
         rows.append(
-            {"path": rel, "category": "camera", "software": "", "width": 640, "height": 512}
+            {
+                "path": rel,
+                "category": "camera",
+                "make": "Gen",
+                "model": "Scene",
+                "software": "",
+                "width": 640,
+                "height": 512,
+            }
         )
     whole = [rel for rel, (_, boxes) in PANELS.items() if boxes is None][:3]
     for i, rel in enumerate(whole):
