@@ -117,3 +117,13 @@ class Analyzer:
     def available(self) -> str | None:
         """None when usable here; otherwise a one-line reason (missing library)."""
         return None
+
+    def preload(self) -> None:
+        """Load once what :meth:`run` loads on first use: its model, its libraries.
+
+        A scan's forkserver calls this before it forks any worker, so that every
+        worker starts with the models in memory instead of loading them on its first
+        file. It is called with every native thread pool at one thread, and must not
+        start threads itself (an OpenMP team would not survive the fork). Default:
+        nothing to load.
+        """

@@ -63,6 +63,9 @@ class CameraAnalyzer(Analyzer):
     finding_ids: ClassVar[tuple[str, ...]] = ("camera.smooth_region",)
     description = "Camera-likeness: coding cost and noise level against real photos (trained here)."
 
+    def preload(self) -> None:
+        load()
+
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         import numpy as np
 

@@ -49,6 +49,12 @@ class FacesAnalyzer(Analyzer):
             return "this OpenCV build ships no Haar cascades (cv2.data.haarcascades)"
         return None
 
+    def preload(self) -> None:
+        from triage.forensics.camera import _face_cascade, shipped_model
+
+        _face_cascade()
+        shipped_model()
+
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         import cv2
         import numpy as np

@@ -50,6 +50,9 @@ class MetadataAnalyzer(Analyzer):
         "declared vs actual size, missing camera fields, XMP edit history, extension."
     )
 
+    def preload(self) -> None:
+        import exifread  # noqa: F401
+
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         result = AnalyzerResult()
         header = media.pil_header

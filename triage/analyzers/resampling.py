@@ -33,6 +33,9 @@ class ResamplingAnalyzer(Analyzer):
     kinds = ("image",)
     description = "Periodic interpolation traces (resize/rotate) per block; odd regions."
 
+    def preload(self) -> None:
+        import scipy.fft  # noqa: F401
+
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         from triage.forensics.resampling import block_spectra, odd_regions
 

@@ -66,6 +66,9 @@ class SynthpixAnalyzer(Analyzer):
     finding_ids: ClassVar[tuple[str, ...]] = ("synthpix.generated_pixels",)
     description = "Generated-pixel traces in the high-pass residual (patch model, trained here)."
 
+    def preload(self) -> None:
+        load()
+
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         import numpy as np
 

@@ -67,6 +67,9 @@ class TamperAnalyzer(Analyzer):
             return "lightgbm is not installed (pip install lightgbm)"
         return None
 
+    def preload(self) -> None:
+        load_model()
+
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         import numpy as np
 
