@@ -408,3 +408,17 @@ def test_pool_reports_equal_in_process_reports(tmp_path: Path) -> None:
         str(p): _untimed(analyze_path(str(p)).model_dump(mode="json")) for p in sorted(d.iterdir())
     }
     assert pooled == direct
+
+
+def test_largest_files_start_first_and_indices_map_back(tmp_path: Path) -> None:
+    from triage.scan.runner import largest_first
+
+    sizes = {"a": 10, "b": 300, "c": 10, "d": 2000}
+    paths = []
+    for name, n in sizes.items():
+        p = tmp_path / name
+        p.write_bytes(b"x" * n)
+        paths.append(str(p))
+    paths.insert(2, str(tmp_path / "missing"))
+    # largest first; equal sizes keep their order; an unreadable path goes last
+    assert [Path(paths[i]).name for i in largest_first(paths)] == ["d", "b", "a", "c", "missing"]
