@@ -246,3 +246,25 @@ def test_corpus_c2pa_samples_state_their_facts(corpus_dir: Path) -> None:
             assert ids, path  # a store never yields silence
             valid += "credentials.valid" in ids
     assert valid >= 1
+
+
+def test_scan_workers_read_credentials_after_the_forkserver_preload(tmp_path: Path) -> None:
+    """The scan's forkserver imports c2pa and loads every model before it forks
+    (``runner.warm_up``); the C2PA reader must still work in the forked workers."""
+    from triage.scan import scan
+
+    signed, _ = _sign(tmp_path)
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "signed.jpg").write_bytes(signed.read_bytes())
+    rgb = (np.random.default_rng(6).random((96, 128, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb).save(folder / "plain.jpg", quality=90)
+    out = tmp_path / "scan.jsonl"
+    result = scan([folder], jobs=2, output=out)
+    assert not result.summary.failures
+    reports = {
+        Path(r["file"]["path"]).name: r for r in map(json.loads, out.read_text().splitlines())
+    }
+    facts, ids = _credentials(reports["signed.jpg"])
+    assert facts["present"] and facts["valid"] and "credentials.valid" in ids
+    assert not _credentials(reports["plain.jpg"])[0].get("present")

@@ -422,3 +422,13 @@ def test_largest_files_start_first_and_indices_map_back(tmp_path: Path) -> None:
     paths.insert(2, str(tmp_path / "missing"))
     # largest first; equal sizes keep their order; an unreadable path goes last
     assert [Path(paths[i]).name for i in largest_first(paths)] == ["d", "b", "a", "c", "missing"]
+
+
+def test_warm_up_loads_the_models_workers_would_load_on_their_first_file() -> None:
+    from triage.analyzers import camera, synthpix, tamper
+    from triage.scan.runner import warm_up
+
+    warm_up()  # what the scan's forkserver runs before it forks a worker
+    assert tamper.load_model.cache_info().currsize == 1
+    assert synthpix.load.cache_info().currsize == 1
+    assert camera.load.cache_info().currsize == 1
