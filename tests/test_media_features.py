@@ -8,10 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from triage.forensics.dct import block_dct
 from triage.media import Media
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture()
@@ -125,3 +129,35 @@ def test_exif_reads_the_same_in_threads_asking_at_once(
     for t in threads:
         t.join()
     assert seen == [expected, expected]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    width=st.integers(1, 97),
+    height=st.integers(1, 61),
+    mode=st.sampled_from(["RGB", "L", "RGBA", "I;16", "P"]),
+    seed=st.integers(0, 2**16),
+)
+def test_pixel_array_equals_numpys_view_of_the_image(
+    width: int, height: int, mode: str, seed: int
+) -> None:
+    from triage.media import pixel_array
+
+    rng = np.random.default_rng(seed)
+    rgb = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    img = Image.fromarray(rgb).convert(mode)
+    got, want = pixel_array(img), np.asarray(img)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    assert np.array_equal(got, want)
+    assert not got.flags.writeable
+
+
+def test_media_pixels_equal_pillows_on_the_fixtures() -> None:
+    for path in sorted((ROOT / "fixtures" / "core").glob("*")):
+        media = Media.open(path)
+        try:
+            img = media.image()
+        except Exception:
+            continue  # not an image the fixture set decodes
+        assert np.array_equal(media.rgb, np.asarray(img))
+        assert np.array_equal(media.luma, np.asarray(img.convert("L")))

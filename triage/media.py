@@ -293,9 +293,7 @@ class Media:
     @cached_property
     def rgb(self) -> np.ndarray:
         """Decoded pixels, H x W x 3 uint8, read-only (shared between analyzers)."""
-        import numpy as np
-
-        arr = np.asarray(self.image())
+        arr = pixel_array(self.image())
         arr.flags.writeable = False
         return arr
 
@@ -338,9 +336,7 @@ class Media:
         The one luma plane of the block-level analyzers (compression, resampling,
         spectral, tamper): a crop of it equals the "L" conversion of the same crop.
         """
-        import numpy as np
-
-        out = np.asarray(self.image().convert("L"))
+        out = pixel_array(self.image().convert("L"))
         out.flags.writeable = False
         return out
 
@@ -540,6 +536,40 @@ def _area_resize(rgb: np.ndarray, max_side: int) -> np.ndarray:
     scale = max_side / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
+
+
+def pixel_array(img: Image.Image) -> np.ndarray:
+    """The pixels of an "RGB" or "L" Pillow image as a read-only numpy array (H x W x 3
+    or H x W, uint8), packed in one pass; other modes as ``np.asarray`` gives them.
+
+    ``np.asarray(img)`` goes through ``Image.tobytes``, which packs the pixels in 64 kB
+    pieces and then joins the pieces: a second copy of the whole image (on a 14 MP
+    photo, 52 ms against 25 ms here). One call of Pillow's raw encoder with a buffer
+    for every row packs them once. Where that encoder interface differs (another
+    Pillow), the plain ``np.asarray`` path is taken: same pixels, slower.
+    """
+    import numpy as np
+    from PIL import Image
+
+    bands = {"RGB": 3, "L": 1}.get(img.mode)
+    width, height = img.size
+    if bands is None or width == 0 or height == 0:
+        return np.asarray(img)
+    img.load()
+    try:
+        encoder = Image._getencoder(img.mode, "raw", img.mode)
+        try:
+            encoder.setimage(img.im, (0, 0, width, height))
+            # One row more than the image: the raw encoder never splits a row.
+            _, status, data = encoder.encode(width * bands * (height + 1))
+        finally:
+            encoder.cleanup()
+    except Exception:
+        return np.asarray(img)
+    if status != 1 or len(data) != width * height * bands:
+        return np.asarray(img)
+    shape = (height, width, bands) if bands > 1 else (height, width)
+    return np.frombuffer(data, np.uint8).reshape(shape)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
