@@ -261,3 +261,19 @@ def test_comofod_clone_found_and_original_quiet(corpus_dir: Path) -> None:
     assert _iou(hits[0].evidence["boxes"], mask) >= 0.3
     orig = analyze_path(corpus_dir / "manipulated/comofod/040_orig.png", Options(only=["copymove"]))
     assert not _findings(orig, "copymove.")
+
+
+def test_a_binary_mask_is_not_read_as_resampled(tmp_path: Path) -> None:
+    """Line art and masks: flat areas and hard edges give sharp spectral peaks with no
+    interpolation behind them; resampling says it did not examine them, and the file
+    does not reach a manipulation claim on that."""
+    mask = np.zeros((512, 640), np.uint8)
+    cv2.ellipse(mask, (300, 250), (140, 90), 25, 0, 360, 255, -1)
+    cv2.rectangle(mask, (40, 380), (200, 470), 255, -1)
+    path = tmp_path / "mask.png"
+    Image.fromarray(mask).convert("RGB").save(path)
+    rep = analyze_path(path, Options(only=["metadata", "resampling"]))
+    run = next(a for a in rep.analyzers if a.name == "resampling")
+    assert run.status == "skipped" and "2 grey levels" in (run.message or "")
+    assert not [f for f in rep.findings if f.id.startswith("resampling.")]
+    assert rep.questions["manipulation"].band in ("insufficient-evidence", "no-indicators")

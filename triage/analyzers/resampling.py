@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 MAX_PIXELS = 1536 * 1536
 MIN_SIDE = 128
+# Photographs, even dark or flat ones, hold far more distinct grey levels than this.
+MAX_GRAPHIC_LEVELS = 16
 
 
 class ResamplingAnalyzer(Analyzer):
@@ -28,7 +30,7 @@ class ResamplingAnalyzer(Analyzer):
         "resampling.region",
         "resampling.global",
     )
-    version = "1"
+    version = "1.1"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Periodic interpolation traces (resize/rotate) per block; odd regions."
@@ -46,6 +48,16 @@ class ResamplingAnalyzer(Analyzer):
             return result
         win = centred_window(w, h, MAX_PIXELS)
         gray = native_gray(media, None if win == (0, 0, w, h) else win)
+        levels = _grey_levels(gray)
+        if levels <= MAX_GRAPHIC_LEVELS:
+            # Line art, masks, charts: flat areas and hard edges give sharp spectral
+            # peaks with no interpolation behind them (a binary mask read as strongly
+            # resampled), and nothing calibrated this analyzer on such images.
+            result.skipped_reason = (
+                f"a graphic with only {levels} grey levels (line art, a mask, a chart): "
+                "resampling traces are read from the texture of photographs"
+            )
+            return result
         gh, gw = gray.shape
         block = 128 if min(gh, gw) >= 512 else 64
         bs = block_spectra(gray, block)
@@ -136,3 +148,11 @@ def _p90(values: np.ndarray) -> float:
     import numpy
 
     return float(numpy.percentile(values, 90)) if len(values) else 0.0
+
+
+def _grey_levels(gray: np.ndarray) -> int:
+    """How many distinct values the (integer-valued, 0..255) luma holds."""
+    import numpy as np
+
+    counts = np.bincount(np.clip(gray, 0, 255).astype(np.uint8).ravel(), minlength=256)
+    return int(np.count_nonzero(counts))
