@@ -54,7 +54,7 @@ def load_model() -> tuple[Any, dict[str, Any], Any]:
 
 class TamperAnalyzer(Analyzer):
     name = "tamper"
-    version = "4.1"
+    version = "4.2"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Learned local tamper detector over per-tile block features (trained here)."

@@ -35,7 +35,7 @@ from triage.train.edits import Example, examples_of, list_sources, split_sources
 
 MODEL_FILE = "tamper.txt"
 MANIFEST_FILE = "tamper.manifest.json"
-VERSION = "4"
+VERSION = "4.2"
 NEGATIVES_PER_IMAGE = 300
 ROUNDS = 300
 VALIDATION_UNEDITED = 3  # unedited copies per validation source, each through its own chain
