@@ -18,6 +18,8 @@ Steps, each cached under ``--work`` (default /tmp/triage-calibration) so a refit
      maps, diagrams and charts are left out by name, listed in ``NOT_GENERATED``), each as
      given, as a metadata-free PNG and through a platform chain; split by repository;
    * the project's labelled fixtures (fit);
+   * every camera source's photo passes ``edits.is_plain_camera_photo`` (a make and model,
+     no editor): :func:`drop_unplain_sources` drops the others from listings made before;
    * ../shared/corpus split by source (``CORPUS_FIT`` is fitted on, the rest held out);
      a held-out corpus camera photo whose bytes are also a ../shared/training photo
      (a tamper training photo or a fit source here) is left out;
@@ -258,18 +260,78 @@ def build(work: Path, seed: int) -> list[dict[str, str]]:
 
 
 def _editable(folder: Path) -> list[Path]:
-    """JPEGs of a corpus camera collection whose short side is at least 256 px."""
+    """JPEGs of a corpus camera collection whose short side is at least 256 px and that
+    pass :func:`_plain_photo`."""
     from PIL import Image
 
     out = []
     for path in sorted(folder.glob("*")):
         try:
             with Image.open(path) as im:
-                if im.format == "JPEG" and min(im.size) >= 256:
+                if im.format == "JPEG" and min(im.size) >= 256 and _plain_photo(path):
                     out.append(path)
         except Exception:
             continue
     return out
+
+
+def _plain_photo(path: Path) -> bool:
+    """Whether a camera photo may stand for "untouched" here: the shared rule of
+    ``edits.is_plain_camera_photo`` (a camera make and model, no editor or raw converter
+    in the Software field or the name), read from ../shared/training's manifest for a
+    training photo and from the file's own EXIF otherwise."""
+    import csv
+
+    from PIL import Image
+
+    from triage.train.edits import is_plain_camera_photo
+
+    training = SHARED / "training"
+    try:
+        rel = str(path.resolve().relative_to(training.resolve()))
+    except ValueError:
+        rel = ""
+    if rel:
+        with (training / "MANIFEST.tsv").open(encoding="utf-8") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                if row["path"] == rel:
+                    return is_plain_camera_photo(row)
+        return False
+    try:
+        with Image.open(path) as im:
+            exif = im.getexif()
+    except Exception:
+        return False
+    row = {
+        "category": "camera",
+        "make": str(exif.get(0x010F, "")),
+        "model": str(exif.get(0x0110, "")),
+        "software": str(exif.get(0x0131, "")),
+        "path": str(path),
+    }
+    return is_plain_camera_photo(row)
+
+
+def drop_unplain_sources(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """``rows`` without the camera sources (a photo with its copies and edits) whose
+    photo fails :func:`_plain_photo`: an editor's export or a file without a camera
+    make and model is not an untouched camera file, so its copies cannot be the
+    unedited class. Listings made before the rule keep such sources; they are dropped
+    here, on both splits."""
+    training = SHARED / "training"
+    corpus = SHARED / "corpus" / "camera"
+    by_stem = {p.stem: p for p in (training / "camera").rglob("*") if p.is_file()}
+    bad = set()
+    for src in {r["source"] for r in rows if r["source"].startswith("camera:")}:
+        parts = src.split(":")
+        if len(parts) == 2:
+            photo = by_stem.get(parts[1])
+        else:
+            found = sorted((corpus / parts[1]).glob(parts[2] + ".*"))
+            photo = found[0] if found else None
+        if photo is None or not _plain_photo(photo):
+            bad.add(src)
+    return [r for r in rows if r["source"] not in bad]
 
 
 def _save(rgb: object, fmt: str, quality: int = 90, exif: bytes | None = None) -> bytes:
@@ -872,6 +934,7 @@ def main(argv: list[str] | None = None) -> int:
             and r["split"] in EXTRA_SPLITS
             and (r["split"] in GENERATOR_CHAIN_SPLITS or not r["source"].startswith("generator:"))
         ] + rows
+    rows = drop_unplain_sources(rows)
     print(f"{len(rows)} labelled files ({time.time() - t0:.0f} s to build)", flush=True)
     if args.rerun:
         rerun(rows, args.work, args.jobs, [n.strip() for n in args.rerun.split(",") if n.strip()])

@@ -14,12 +14,14 @@ from triage.calibration import Calibration, FileEvidence, QuestionModel, load, p
 from triage.cli import app
 from triage.evaluate.calibrate import (
     FitConfig,
+    between_source_variance,
     dump,
     evidence,
     fit_calibration,
     load_fitted,
     rescore,
     source_band,
+    source_offsets,
 )
 from triage.scoring import AnalyzerOutcome, score_question
 
@@ -181,6 +183,57 @@ def test_neighbourhood_counts_files_not_class_weights() -> None:
     assert m._jeffreys(2.0)[1] == 1.0
     assert m._jeffreys(-2.0)[0] == 0.0
     assert m._jeffreys(-2.0)[1] < 0.2
+
+
+def _shifted_sources(offsets: list[float], n: int = 200, seed: int = 0) -> tuple[list, list, list]:
+    """Scores and labels of sources with as many edited as unedited files, whose scores
+    are calibrated log-odds but for a shift: edited ~ N(1 - d, 2), unedited ~ N(-1 - d,
+    2) make the log-likelihood ratio at score s exactly s + d (d = offsets[k]): source
+    k's files score d lower than their evidence."""
+    rng = np.random.default_rng(seed)
+    scores, labels, groups = [], [], []
+    for k, d in enumerate(offsets):
+        scores += rng.normal(1 - d, np.sqrt(2), n // 2).tolist()
+        scores += rng.normal(-1 - d, np.sqrt(2), n // 2).tolist()
+        labels += [1] * (n // 2) + [0] * (n // 2)
+        groups += [f"s{k}"] * (n - n % 2)
+    return scores, labels, groups
+
+
+def test_source_offsets_find_a_shifted_source_and_the_spread_between_sources() -> None:
+    # Twelve calibrated sources and one whose files score 2 lower in log-odds than
+    # their evidence: its offset is near 2, the others' near 0.
+    scores, labels, groups = _shifted_sources([0.0] * 12 + [2.0])
+    offs = {name: (d, v) for name, d, v in source_offsets(scores, labels, groups)}
+    assert offs["s12"][0] > 1.2
+    assert all(abs(offs[f"s{k}"][0]) < 0.8 for k in range(12))
+    # Sources that agree: the spread is their sampling noise only, tau about 0.
+    same = between_source_variance(source_offsets(*_shifted_sources([0.0] * 15, seed=1)))
+    assert same["tau"] < 0.25
+    # Sources drawn with offsets of spread 1: tau near 1.
+    rng = np.random.default_rng(2)
+    spread = between_source_variance(
+        source_offsets(*_shifted_sources(rng.normal(0, 1, 30).tolist(), n=300, seed=3))
+    )
+    assert 0.6 < spread["tau"] < 1.5
+    # A source of one label is read against the others' files of the other label.
+    s1, y1, g1 = _shifted_sources([0.0] * 10, seed=4)
+    s1 += [3.0] * 30
+    y1 += [0] * 30  # unedited files that score like edited ones: a negative offset
+    g1 += ["hard"] * 30
+    assert {n: d for n, d, _ in source_offsets(s1, y1, g1)}["hard"] < -1.0
+
+
+def test_the_between_source_spread_widens_the_interval_not_the_score() -> None:
+    m = _block_model([(-2.0, 5, 200), (0.0, 50, 50), (2.0, 200, 5)])
+    p = m.point(0.0)
+    lo, hi = m.new_source(p, *m.neighbourhood(0.0))
+    assert (lo, hi) == m.neighbourhood(0.0)  # tau 0: unchanged
+    m.tau = 0.5
+    wide = m.new_source(p, *m.neighbourhood(0.0))
+    assert wide[0] < lo and wide[1] > hi and wide[0] < p < wide[1]
+    # In log-odds each half-width grows to hypot(half-width, 1.645 * tau).
+    assert np.log(wide[1] / (1 - wide[1])) - np.log(p / (1 - p)) >= 1.645 * 0.5 - 1e-9
 
 
 def test_a_finding_counts_only_for_its_own_question() -> None:

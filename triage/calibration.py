@@ -14,7 +14,10 @@ Per question it holds:
 * the same isotonic fit without the file gives the *block* (neighbourhood) of
   calibration files whose scores pool with it; a Jeffreys interval on that block's
   class-balanced positive rate says where the observed rate among such files lies;
-  ``source_band`` widens it by how far that rate moves over a bootstrap of sources.
+  ``source_band`` widens it by how far that rate moves over a bootstrap of sources;
+  ``source_dispersion`` widens that in log-odds by the spread of the calibration offset
+  between sources (``tau``), so that the interval is where the rate lies for a new
+  source, not for more files of the calibration's sources.
 * ``redraw``: for each analyzer, feature rows of calibration files where it examined
   everything; an analyzer that could not run on a file has its features redrawn from
   these, and the 10-90% spread of the calibrated probability widens the interval.
@@ -138,6 +141,8 @@ class QuestionModel:
     mass: float = INTERVAL_MASS
     # Spread of the calibrated rate over a bootstrap of sources, at each calibration score.
     band: dict[str, list[float]] = field(default_factory=dict)
+    # Between-source spread of the calibration offset (log-odds; docs/scoring.md).
+    tau: float = 0.0
     # Unfitted (declared) models only: log-odds range an analyzer that could not run might add.
     unobserved: dict[str, tuple[float, float]] = field(default_factory=dict)
     _base: list[list[Any]] | None = field(default=None, repr=False)
@@ -171,6 +176,7 @@ class QuestionModel:
             unobserved={k: (float(a), float(b)) for k, (a, b) in d.get("unobserved", {}).items()},
             mass=float(d.get("interval_mass", INTERVAL_MASS)),
             band={k: [float(v) for v in vs] for k, vs in (d.get("source_band") or {}).items()},
+            tau=float((d.get("source_dispersion") or {}).get("tau", 0.0)),
         )
 
     # ---------------------------------------------------------------- fused score
@@ -282,6 +288,22 @@ class QuestionModel:
             lo = min(lo, float(np.interp(at, self.band["grid"], self.band["low"])))
             hi = max(hi, float(np.interp(at, self.band["grid"], self.band["high"])))
         return lo, hi
+
+    def new_source(self, p: float, lo: float, hi: float) -> tuple[float, float]:
+        """``[lo, hi]`` (where the rate lies among files like this one from the
+        calibration's sources) widened to where it lies for a new source: each half-width
+        in log-odds added in quadrature to the between-source spread of the calibration
+        offset (``tau``, :func:`triage.evaluate.calibrate.between_source_variance`) at
+        the interval's mass."""
+        if self.tau <= 0:
+            return lo, hi
+        from scipy.special import ndtri
+
+        spread = float(ndtri(0.5 + self.mass / 2)) * self.tau
+        mid = logit(p)
+        down = math.hypot(mid - logit(lo), spread)
+        up = math.hypot(logit(hi) - mid, spread)
+        return min(lo, sigmoid(mid - down)), max(hi, sigmoid(mid + up))
 
     def _jeffreys(self, s: float) -> tuple[float, float]:
         """Jeffreys interval on the block's positive rate, counted in files (the class
@@ -426,7 +448,7 @@ class Calibration:
     ) -> Estimate:
         p, p0, p1 = model.calibrate(s)
         nb_lo, nb_hi = model.neighbourhood(s)
-        lo, hi = min(p0, nb_lo, p), max(p1, nb_hi, p)
+        lo, hi = model.new_source(p, min(p0, nb_lo, p), max(p1, nb_hi, p))
         missing = [
             a for a in model.blocks if ev.examined(a, question) <= 0.0 and model.redraw.get(a)
         ]

@@ -15,7 +15,8 @@ Per question (positives and negatives as in :mod:`triage.evaluate.metrics`):
    source (cross-fitting); the calibration file keeps them with the labels, for the
    Venn-Abers calibration and the neighbourhood interval at scoring time, and the
    source band (:func:`source_band`): the spread of the calibrated rate at each score
-   over a bootstrap of sources.
+   over a bootstrap of sources; and the spread of the calibration offset between
+   sources (:func:`source_offsets`, :func:`between_source_variance`).
 4. **Redraw pools**: per analyzer, feature rows of files where it examined everything.
 
 Nothing here reads files: records come from ``triage.evaluate.runner`` (``triage
@@ -53,6 +54,8 @@ class FitConfig:
     # Penalise towards the authors' provisional LLRs (analyzers.json prior_llr), not 0.
     prior_centres: bool = True
     seed: int = 0
+    # Widen intervals by the between-source spread of calibration offsets (source_offsets).
+    source_dispersion: bool = True
     # Raw metrics used as features, per analyzer (when an analyzer reports them).
     metrics: dict[str, tuple[str, ...]] = field(
         default_factory=lambda: {
@@ -272,6 +275,100 @@ def source_band(
     }
 
 
+def source_offsets(
+    scores: Any, labels: Any, groups: Sequence[str]
+) -> list[tuple[str, float, float]]:
+    """Each source's calibration offset in log-odds, as a source left out would see it.
+
+    For every source, the class-balanced isotonic rate is fitted on the other sources'
+    (cross-fitted) scores and read at this source's scores; the offset ``d`` is the
+    shift in log-odds that makes those rates fit the labels (one-parameter logistic
+    maximum likelihood, both classes weighing half, so that a source's own mix of edited
+    and unedited files is not read as an offset), and ``v`` its sampling variance (the
+    weighted likelihood's sandwich variance). A source with one label only (a
+    collection of edits, a camera collection) cannot fit a rate by itself: its files
+    are read against the other sources' files of the other label, so that its offset
+    says how far its files sit from where the calibration expects files of their label.
+
+    Returns
+    -------
+    list of (source, d, v)
+    """
+    import numpy as np
+
+    s = np.asarray(scores, dtype=float)
+    y = np.asarray(labels, dtype=float)
+    g = np.asarray(groups)
+    out = []
+    for name in sorted(set(g.tolist())):
+        mine = g == name
+        rest = ~mine
+        if not rest.any() or y[rest].min() == y[rest].max():
+            continue
+        # One label: this source's files against everyone else's of the other label.
+        single = y[mine].min() == y[mine].max()
+        use = mine | (rest & (y != y[mine][0])) if single else mine
+        ym, sm = y[use], s[use]
+        order = np.argsort(s[rest], kind="stable")
+        blocks = isotonic_blocks(s[rest][order], y[rest][order], _balanced_weights(y[rest][order]))
+        p = np.clip(_rate_at(blocks, sm), 0.01, 0.99)
+        base = np.log(p / (1 - p))
+        w = _balanced_weights(ym)
+        d = 0.0
+        for _ in range(50):  # Newton on the one-parameter weighted log-likelihood
+            q = 1 / (1 + np.exp(-(base + d)))
+            step = float(np.sum(w * (ym - q))) / max(float(np.sum(w * q * (1 - q))), 1e-9)
+            d = float(np.clip(d + step, -8.0, 8.0))
+            if abs(step) < 1e-6:
+                break
+        q = 1 / (1 + np.exp(-(base + d)))
+        info = float(np.sum(w * q * (1 - q)))
+        v = float(np.sum(w**2 * q * (1 - q))) / max(info, 1e-9) ** 2
+        out.append((str(name), d, v))
+    return out
+
+
+def between_source_variance(offsets: Sequence[tuple[str, float, float]]) -> dict[str, Any]:
+    """The variance of the sources' calibration offsets net of their sampling variance:
+    the DerSimonian-Laird method-of-moments estimate of a random-effects model, where
+    each source's true offset is drawn around a common one with variance ``tau2``.
+
+    Parameters
+    ----------
+    offsets : list of (source, d, v)
+        Per source: its offset and its within-source sampling variance
+        (:func:`source_offsets`).
+
+    Returns
+    -------
+    dict
+        ``tau`` (log-odds), ``tau2``, ``mean`` (the inverse-variance mean offset),
+        ``Q`` (Cochran's heterogeneity statistic), ``sources``.
+
+    References
+    ----------
+    DerSimonian, R., Laird, N. (1986). Meta-analysis in clinical trials. Controlled
+    Clinical Trials 7(3), 177-188.
+    """
+    import numpy as np
+
+    if len(offsets) < 3:
+        return {"tau": 0.0, "tau2": 0.0, "mean": 0.0, "Q": 0.0, "sources": len(offsets)}
+    d = np.array([o[1] for o in offsets])
+    w = 1.0 / np.maximum(np.array([o[2] for o in offsets]), 1e-6)
+    mean = float(np.sum(w * d) / np.sum(w))
+    q = float(np.sum(w * (d - mean) ** 2))
+    c = float(np.sum(w) - np.sum(w**2) / np.sum(w))
+    tau2 = max(0.0, (q - (len(d) - 1)) / c) if c > 0 else 0.0
+    return {
+        "tau": round(float(np.sqrt(tau2)), 4),
+        "tau2": round(tau2, 4),
+        "mean": round(mean, 4),
+        "Q": round(q, 2),
+        "sources": len(d),
+    }
+
+
 def balanced_log_loss(scores: Any, y: Any) -> float:
     import numpy as np
 
@@ -426,6 +523,9 @@ def fit_question(
         "redraw": redraw,
         "interval_mass": cfg.interval_mass,
         "source_band": source_band(oof, y, groups, cfg.band_boot, cfg.interval_mass, cfg.seed),
+        "source_dispersion": between_source_variance(source_offsets(oof, y, groups))
+        if cfg.source_dispersion
+        else {},
     }
 
 
@@ -459,7 +559,8 @@ def fit_calibration(
         "seed": cfg.seed,
         "data": data or {"files": len(records)},
         "method": "class-balanced L2 logistic regression per question; inductive Venn-Abers "
-        "on cross-fitted scores; Jeffreys interval on the isotonic block; redraw of "
+        "on cross-fitted scores; Jeffreys interval on the isotonic block and source band, "
+        "widened by the between-source spread of the calibration offset; redraw of "
         "analyzers that could not run (docs/scoring.md)",
         "bands": config["bands"],
         "coverage_weight": config["coverage_weight"],
