@@ -417,3 +417,37 @@ def test_calibrate_command_drives_a_non_predictive_finding_to_zero(tmp_path: Pat
         app, ["check", str(tmp_path / "f00.jpg"), "--calibration", str(tmp_path / "nope.json")]
     )
     assert bad.exit_code == 2
+
+
+def test_a_metric_far_outside_the_fit_data_is_held_at_its_edge() -> None:
+    """A metric enters the log-odds linearly; beyond the range it was fitted on the
+    model has no data, so a file's value is clipped to that range (fit and report)."""
+    rng = np.random.default_rng(3)
+    recs = _records(200, seed=3)
+    for i, rec in enumerate(recs):
+        pos = rec["label"] == "manipulated"
+        value = float(rng.normal(2.0 if pos else 1.5, 0.4))
+        rec["analyzers"]["beta"]["metrics"] = {"m": 40.0 if i == 7 else value}
+    cfg = FitConfig(n_boot=5, penalties=(1.0,), metrics={"beta": ("m",)})
+    cal = load_fitted(fit_calibration(recs, cfg, name="bounded", config=CONFIG))
+    model = cal.models["manipulation"]
+    lo, hi = model.bounds["beta:metric:m"]
+    assert 0.5 < lo < 1.5 < 2.0 < hi < 3.5  # the 1st-99th percentile, not the outlier
+
+    def score(metric: float | None) -> float:
+        ev = FileEvidence()
+        ev.analyzers["alpha"] = ("ok", {"manipulation": 1.0})
+        if metric is not None:
+            ev.analyzers["beta"] = ("ok", {"manipulation": 1.0})
+            ev.metrics["beta"] = {"m": metric}
+        est = cal.estimate("manipulation", ev)
+        assert est is not None
+        return est.score
+
+    assert score(1000.0) == pytest.approx(score(hi))
+    assert score(-1000.0) == pytest.approx(score(lo))
+    assert score(1.8) != pytest.approx(score(hi))
+    # an analyzer that did not run keeps its metric at 0, not at the low edge
+    ev = FileEvidence()
+    ev.analyzers["beta"] = ("skipped", {})
+    assert model.vector(ev)[model.features.index("beta:metric:m")] == 0.0

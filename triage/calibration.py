@@ -105,6 +105,27 @@ def feature_value(name: str, ev: FileEvidence, question: str) -> float:
     return 0.0
 
 
+def clip_metric(
+    name: str,
+    value: float,
+    ev: FileEvidence,
+    question: str,
+    bounds: Mapping[str, tuple[float, float]],
+) -> float:
+    """A metric feature's value within the range the calibration was fitted on.
+
+    A metric enters the fused log-odds linearly, so a value far outside the fit data
+    (a text screenshot's spectral peaks read as resampling at 3x anything a photograph
+    showed) would push the score as far as the line goes; beyond its data the model
+    knows nothing, so the value is held at the edge of that data (winsorised). A metric
+    of an analyzer that did not examine the file stays 0 (its examined share says so).
+    """
+    span = bounds.get(name)
+    if span is None or ":metric:" not in name or ev.examined(name.split(":")[0], question) <= 0:
+        return value
+    return min(max(value, span[0]), span[1])
+
+
 def sigmoid(x: float) -> float:
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -145,6 +166,9 @@ class QuestionModel:
     tau: float = 0.0
     # Unfitted (declared) models only: log-odds range an analyzer that could not run might add.
     unobserved: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # Metric feature -> the range it was fitted on (1st-99th percentile): a file's metric
+    # is clipped to it, so the linear model never extrapolates past its data.
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     _base: list[list[Any]] | None = field(default=None, repr=False)
 
     @property
@@ -177,11 +201,17 @@ class QuestionModel:
             mass=float(d.get("interval_mass", INTERVAL_MASS)),
             band={k: [float(v) for v in vs] for k, vs in (d.get("source_band") or {}).items()},
             tau=float((d.get("source_dispersion") or {}).get("tau", 0.0)),
+            bounds={
+                k: (float(a), float(b)) for k, (a, b) in (d.get("metric_bounds") or {}).items()
+            },
         )
 
     # ---------------------------------------------------------------- fused score
     def vector(self, ev: FileEvidence) -> list[float]:
-        return [feature_value(f, ev, self.question) for f in self.features]
+        return [
+            clip_metric(f, feature_value(f, ev, self.question), ev, self.question, self.bounds)
+            for f in self.features
+        ]
 
     def fused(self, x: Sequence[float]) -> float:
         return self.intercept + sum(c * v for c, v in zip(self.coef, x, strict=True))

@@ -416,14 +416,46 @@ def design(
     return features, blocks
 
 
-def _matrix(evs: Sequence[FileEvidence], features: list[str], question: str) -> Any:
+def _matrix(
+    evs: Sequence[FileEvidence],
+    features: list[str],
+    question: str,
+    bounds: dict[str, tuple[float, float]] | None = None,
+) -> Any:
     import numpy as np
 
-    from triage.calibration import feature_value
+    from triage.calibration import clip_metric, feature_value
 
+    bounds = bounds or {}
     return np.array(
-        [[feature_value(f, ev, question) for f in features] for ev in evs], dtype=float
+        [
+            [clip_metric(f, feature_value(f, ev, question), ev, question, bounds) for f in features]
+            for ev in evs
+        ],
+        dtype=float,
     ).reshape(len(evs), len(features))
+
+
+def metric_bounds(
+    X: Any, features: list[str], evs: Sequence[FileEvidence], question: str
+) -> dict[str, tuple[float, float]]:
+    """Each metric feature's 1st and 99th percentile over the files whose analyzer
+    examined them: the range the fit uses (values beyond are held at its edges, in the
+    fit and in every report), so that a few extreme files do not set the slope and no
+    file is scored by extrapolating it."""
+    import numpy as np
+
+    out: dict[str, tuple[float, float]] = {}
+    for j, name in enumerate(features):
+        if ":metric:" not in name:
+            continue
+        analyzer = name.split(":")[0]
+        rows = [i for i, ev in enumerate(evs) if ev.examined(analyzer, question) > 0]
+        if len(rows) < 2:
+            continue
+        lo, hi = np.percentile(X[rows, j], [1, 99])
+        out[name] = (round(float(lo), 4), round(float(hi), 4))
+    return out
 
 
 # ------------------------------------------------------------------------------- fit
@@ -452,6 +484,8 @@ def fit_question(
     evs = [evidence(r) for r in recs]
     features, blocks = design(recs, question, cfg, config)
     X = _matrix(evs, features, question)
+    bounds = metric_bounds(X, features, evs, question)
+    X = _matrix(evs, features, question, bounds)
     groups = [source_of(r) for r in recs]
     if len(set(groups)) < 3:  # a flat archive: folds by file
         groups = [str(r.get("name") or r.get("path") or i) for i, r in enumerate(recs)]
@@ -506,6 +540,7 @@ def fit_question(
         redraw[a] = [[round(float(X[i, c]), 4) for c in cols] for i in chosen]
     return {
         "features": features,
+        "metric_bounds": bounds,
         "coef": [round(float(c), 5) for c in coef],
         "coef_range": coef_range,
         "intercept": round(float(b0), 5),
