@@ -435,3 +435,22 @@ def test_interval_coverage_counts_files_and_bins() -> None:
     assert cov["n"] == 4 and cov["files"] == pytest.approx(0.5)
     assert cov["bins_n"] == 2
     assert 0 <= cov["bins"] <= 1 and cov["ece_balanced"] is not None
+
+
+def test_out_of_sample_section_leaves_out_the_fitted_sources(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    import triage.calibration as C
+
+    fitted = SimpleNamespace(data={"data": {"corpus_fit_sources": ["fitted/set"]}})
+    monkeypatch.setattr(C, "load", lambda *a, **k: fitted)
+    records = [dict(r, name=f"fitted/set/{i}.jpg") for i, r in enumerate(RECORDS[:2])]
+    records += [dict(r, name=f"other/set/{i}.jpg") for i, r in enumerate(RECORDS[2:])]
+    md = "\n".join(R._out_of_sample_section(records))
+    # Out of sample: 1 manipulated (0.4) against 4 authentic; the two fitted edits are out.
+    assert "the sources the calibration was not fitted on" in md
+    assert "| manipulation | 1 | 4 |" in md
+    monkeypatch.setattr(C, "load", lambda *a, **k: SimpleNamespace(data={}))
+    assert R._out_of_sample_section(records) == []

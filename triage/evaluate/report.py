@@ -313,6 +313,7 @@ def render_markdown(
         ]
     for q in SCORED_QUESTIONS:
         lines += _question_section(metrics, q)
+    lines += _out_of_sample_section(records)
     lines += _labelled_files(records)
     lines += _evidence_sections(metrics)
     lines += _robustness_section(metrics)
@@ -524,6 +525,67 @@ def _robustness_section(metrics: dict[str, Any]) -> list[str]:
         "",
     ]
     return lines
+
+
+def _out_of_sample_section(records: Sequence[Record]) -> list[str]:
+    """The figures above on the files of the sources the calibration in use was not
+    fitted on (none when it names no corpus sources)."""
+    from triage.calibration import load
+    from triage.evaluate import metrics as M
+
+    fitted = (load().data.get("data") or {}).get("corpus_fit_sources") or []
+    if not fitted:
+        return []
+
+    def fitted_on(r: Record) -> bool:
+        name = str(r.get("name") or "").replace("\\", "/")
+        return any(name == f or name.startswith(f.rstrip("/") + "/") for f in fitted)
+
+    held = [r for r in records if not fitted_on(r)]
+    rows = []
+    for q in SCORED_QUESTIONS:
+        auc = M.auc_for(held, q)
+        if not auc["n_pos"] or not auc["n_neg"]:
+            continue
+        cov = M.interval_coverage(held, q)
+        bands = M.claim_coverage(held, q)["bands"]
+        made = sum(c["n"] for c in bands.values())
+        right = sum(c["correct"] for c in bands.values())
+        rows.append(
+            [
+                q,
+                str(auc["n_pos"]),
+                str(auc["n_neg"]),
+                _f(auc["auc"]),
+                _f(cov["ece_balanced"]),
+                f"{cov.get('bins_ok', 0)}/{cov['bins_n']}",
+                _pct(cov["files"]),
+                f"{right}/{made}",
+            ]
+        )
+    if not rows:
+        return []
+    return [
+        "## Out of sample: the sources the calibration was not fitted on",
+        "",
+        f"The {len(held)} files whose source is not among the calibration's fitted corpus "
+        "sources (listed under *Reading these numbers*); the same measures as above.",
+        "",
+        _md_table(
+            [
+                "question",
+                "pos",
+                "neg",
+                "AUC",
+                "balanced ECE",
+                "bins: balanced rate in interval",
+                "files: interval holds the bin's rate",
+                "claims right",
+            ],
+            rows,
+        ),
+        "",
+    ]
 
 
 def _inside(b: dict[str, Any]) -> bool:
