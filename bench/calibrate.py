@@ -957,9 +957,12 @@ def main(argv: list[str] | None = None) -> int:
     return fit_and_report(records, args)
 
 
-def heldout_figures(records: list[dict]) -> dict:
-    """The figures the issue sets targets for, per question, on re-scored records."""
+def heldout_figures(records: list[dict], taus: dict[str, float] | None = None) -> dict:
+    """The figures the issue sets targets for, per question, on re-scored records;
+    with ``taus`` (the calibration's new-source spread per question), also how many
+    held-out sources have their offset inside the new-source range."""
     from triage.evaluate import metrics as M
+    from triage.evaluate.calibrate import offsets_against
 
     out: dict = {}
     for q in ("manipulation", "synthetic"):
@@ -985,6 +988,18 @@ def heldout_figures(records: list[dict]) -> dict:
         )
         pi = auc["n_pos"] / max(1, auc["n_pos"] + auc["n_neg"])
         consistent = [b for b in M.reliability(records, q)["bins"] if _overlaps(b, pi)]
+        pairs = M.scored(records, q)
+        offsets = offsets_against(
+            [r["questions"][q]["score"] for r, _ in pairs],
+            [int(t) for _, t in pairs],
+            [str(r.get("source")) for r, _ in pairs],
+        )
+        tau = (taus or {}).get(q, 0.0)
+
+        def in_range(t: float, offsets: list = offsets) -> str:
+            k = sum(1 for _, d, v in offsets if abs(d) <= 1.645 * (t * t + v) ** 0.5)
+            return f"{k}/{len(offsets)}"
+
         out[q] = {
             "n_pos": auc["n_pos"],
             "n_neg": auc["n_neg"],
@@ -1005,6 +1020,9 @@ def heldout_figures(records: list[dict]) -> dict:
             "no_indicators_n": bands["no-indicators"]["n"],
             "camera_originals_strong": f"{strong}/{len(originals)}",
             "log_loss": _r(M.reliability(records, q)["log_loss"]),
+            "tau": _r(tau),
+            "sources_in_new_source_range": in_range(tau),
+            "sources_in_range_without_tau": in_range(0.0),
         }
     return out
 
@@ -1172,7 +1190,8 @@ def fit_and_report(records: list[dict], args: argparse.Namespace) -> int:
     cal_data = fit_calibration(fit, cfg, name="triage-shipped", data=data)
     cal = load_fitted(cal_data)
     t_fit = time.time() - t0
-    figures = heldout_figures(rescore_all(held, cal))
+    taus = {q: m.tau for q, m in cal.models.items()}
+    figures = heldout_figures(rescore_all(held, cal), taus)
     cal_data["heldout"] = figures
     cal_data["data"]["fusion_compared"] = compare_trees(fit, held, cal_data, args.seed)
     if args.compare:
@@ -1224,6 +1243,12 @@ def _write_doc(path: Path, cal: dict) -> None:
         ("no_indicators_n", "no-indicators claims made"),
         ("camera_originals_strong", "camera originals at strong (target <= 2%)"),
         ("log_loss", "log loss"),
+        ("tau", "new-source spread tau (log-odds, fitted on the fit sources)"),
+        (
+            "sources_in_new_source_range",
+            "held-out sources whose offset lies within 1.645 sqrt(tau^2 + v) (expect ~90%)",
+        ),
+        ("sources_in_range_without_tau", "the same with tau = 0"),
     ]
     lines = [
         DOC_START,

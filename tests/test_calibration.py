@@ -19,6 +19,7 @@ from triage.evaluate.calibrate import (
     evidence,
     fit_calibration,
     load_fitted,
+    offsets_against,
     rescore,
     source_band,
     source_offsets,
@@ -222,6 +223,17 @@ def test_source_offsets_find_a_shifted_source_and_the_spread_between_sources() -
     y1 += [0] * 30  # unedited files that score like edited ones: a negative offset
     g1 += ["hard"] * 30
     assert {n: d for n, d, _ in source_offsets(s1, y1, g1)}["hard"] < -1.0
+
+
+def test_offsets_against_given_probabilities() -> None:
+    # Held-out check: the calibration's probabilities are the truth for s0..s9 and 2
+    # log-odds too low for "low"; a one-label source is read against the others.
+    scores, labels, groups = _shifted_sources([0.0] * 10 + [2.0], seed=5)
+    probs = 1 / (1 + np.exp(-np.asarray(scores)))
+    offs = {n: d for n, d, _ in offsets_against(probs, labels, groups)}
+    assert offs["s10"] > 1.2 and all(abs(offs[f"s{k}"]) < 0.8 for k in range(10))
+    one = offsets_against([0.9, 0.9, 0.2, 0.3], [0, 0, 0, 1], ["a", "a", "b", "b"])
+    assert dict((n, d) for n, d, _ in one)["a"] < -0.3
 
 
 def test_the_between_source_spread_widens_the_interval_not_the_score() -> None:

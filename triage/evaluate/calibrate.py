@@ -308,22 +308,62 @@ def source_offsets(
         # One label: this source's files against everyone else's of the other label.
         single = y[mine].min() == y[mine].max()
         use = mine | (rest & (y != y[mine][0])) if single else mine
-        ym, sm = y[use], s[use]
         order = np.argsort(s[rest], kind="stable")
         blocks = isotonic_blocks(s[rest][order], y[rest][order], _balanced_weights(y[rest][order]))
-        p = np.clip(_rate_at(blocks, sm), 0.01, 0.99)
-        base = np.log(p / (1 - p))
-        w = _balanced_weights(ym)
-        d = 0.0
-        for _ in range(50):  # Newton on the one-parameter weighted log-likelihood
-            q = 1 / (1 + np.exp(-(base + d)))
-            step = float(np.sum(w * (ym - q))) / max(float(np.sum(w * q * (1 - q))), 1e-9)
-            d = float(np.clip(d + step, -8.0, 8.0))
-            if abs(step) < 1e-6:
-                break
+        d, v = _offset(_rate_at(blocks, s[use]), y[use])
+        out.append((str(name), d, v))
+    return out
+
+
+def _offset(p: Any, y: Any) -> tuple[float, float]:
+    """The shift ``d`` in log-odds that makes probabilities ``p`` fit labels ``y`` (both
+    classes weighing half; one-parameter logistic maximum likelihood by Newton's method)
+    and its sandwich variance ``v``."""
+    import numpy as np
+
+    p = np.clip(np.asarray(p, dtype=float), 0.01, 0.99)
+    y = np.asarray(y, dtype=float)
+    base = np.log(p / (1 - p))
+    w = _balanced_weights(y)
+    d = 0.0
+    for _ in range(50):
         q = 1 / (1 + np.exp(-(base + d)))
-        info = float(np.sum(w * q * (1 - q)))
-        v = float(np.sum(w**2 * q * (1 - q))) / max(info, 1e-9) ** 2
+        step = float(np.sum(w * (y - q))) / max(float(np.sum(w * q * (1 - q))), 1e-9)
+        d = float(np.clip(d + step, -8.0, 8.0))
+        if abs(step) < 1e-6:
+            break
+    q = 1 / (1 + np.exp(-(base + d)))
+    info = float(np.sum(w * q * (1 - q)))
+    return d, float(np.sum(w**2 * q * (1 - q))) / max(info, 1e-9) ** 2
+
+
+def offsets_against(
+    probs: Any, labels: Any, groups: Sequence[str]
+) -> list[tuple[str, float, float]]:
+    """Each source's offset in log-odds against given calibrated probabilities (a
+    calibration's scores of files it was not fitted on), as :func:`source_offsets`
+    reads it: a source of one label against the other sources' files of the other
+    label. The check of the new-source term: about 90% of new sources should have
+    ``|d| <= 1.645 sqrt(tau^2 + v)``.
+
+    Returns
+    -------
+    list of (source, d, v)
+    """
+    import numpy as np
+
+    p = np.asarray(probs, dtype=float)
+    y = np.asarray(labels, dtype=float)
+    g = np.asarray(groups)
+    out = []
+    for name in sorted(set(g.tolist())):
+        mine = g == name
+        rest = ~mine
+        single = y[mine].min() == y[mine].max()
+        use = mine | (rest & (y != y[mine][0])) if single else mine
+        if y[use].min() == y[use].max():
+            continue
+        d, v = _offset(p[use], y[use])
         out.append((str(name), d, v))
     return out
 
@@ -487,7 +527,8 @@ def fit_question(
     bounds = metric_bounds(X, features, evs, question)
     X = _matrix(evs, features, question, bounds)
     groups = [source_of(r) for r in recs]
-    if len(set(groups)) < 3:  # a flat archive: folds by file
+    flat = len(set(groups)) < 3
+    if flat:  # a flat archive: folds by file
         groups = [str(r.get("name") or r.get("path") or i) for i, r in enumerate(recs)]
     folds = _folds(groups, min(cfg.folds, len(set(groups))))
     metric = np.array([":metric:" in f for f in features], dtype=bool)
@@ -558,8 +599,9 @@ def fit_question(
         "redraw": redraw,
         "interval_mass": cfg.interval_mass,
         "source_band": source_band(oof, y, groups, cfg.band_boot, cfg.interval_mass, cfg.seed),
+        # A flat archive names no sources: no spread between them can be measured.
         "source_dispersion": between_source_variance(source_offsets(oof, y, groups))
-        if cfg.source_dispersion
+        if cfg.source_dispersion and not flat
         else {},
     }
 
