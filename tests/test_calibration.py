@@ -440,11 +440,16 @@ def test_a_metric_far_outside_the_fit_data_is_held_at_its_edge() -> None:
         pos = rec["label"] == "manipulated"
         value = float(rng.normal(2.0 if pos else 1.5, 0.4))
         rec["analyzers"]["beta"]["metrics"] = {"m": 40.0 if i == 7 else value}
-    cfg = FitConfig(n_boot=5, penalties=(1.0,), metrics={"beta": ("m",)})
+    cfg = FitConfig(n_boot=5, penalties=(1.0,), metrics={"beta": ("m",)}, clipped=("beta",))
     cal = load_fitted(fit_calibration(recs, cfg, name="bounded", config=CONFIG))
     model = cal.models["manipulation"]
     lo, hi = model.bounds["beta:metric:m"]
     assert 0.5 < lo < 1.5 < 2.0 < hi < 3.5  # the 1st-99th percentile, not the outlier
+    # only the analyzers named in FitConfig.clipped are bounded
+    unclipped = fit_calibration(
+        recs, FitConfig(n_boot=5, penalties=(1.0,), metrics=cfg.metrics), config=CONFIG
+    )
+    assert "beta:metric:m" not in load_fitted(unclipped).models["manipulation"].bounds
 
     def score(metric: float | None) -> float:
         ev = FileEvidence()
