@@ -115,10 +115,12 @@ def clip_metric(
     """A metric feature's value within the range the calibration was fitted on.
 
     A metric enters the fused log-odds linearly, so a value far outside the fit data
-    (a text screenshot's spectral peaks read as resampling at 3x anything a photograph
-    showed) would push the score as far as the line goes; beyond its data the model
-    knows nothing, so the value is held at the edge of that data (winsorised). A metric
-    of an analyzer that did not examine the file stays 0 (its examined share says so).
+    (a text screenshot's spectral peaks read as a resampling peak ratio of 7-12, where
+    99% of the fit files are under 4) would push the score as far as the line goes;
+    beyond its data the model knows nothing, so the value is held at the edge of that
+    data (winsorised). ``bounds`` holds the metrics the fit clipped (raw measurements,
+    ``FitConfig.clipped``); others pass unchanged. A metric of an analyzer that did not
+    examine the file stays 0 (its examined share says so).
     """
     span = bounds.get(name)
     if span is None or ":metric:" not in name or ev.examined(name.split(":")[0], question) <= 0:
@@ -166,8 +168,8 @@ class QuestionModel:
     tau: float = 0.0
     # Unfitted (declared) models only: log-odds range an analyzer that could not run might add.
     unobserved: dict[str, tuple[float, float]] = field(default_factory=dict)
-    # Metric feature -> the range it was fitted on (1st-99th percentile): a file's metric
-    # is clipped to it, so the linear model never extrapolates past its data.
+    # Raw-measurement metric -> the range it was fitted on (1st-99th percentile): a
+    # file's value is clipped to it, so the linear model never extrapolates past its data.
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     _base: list[list[Any]] | None = field(default=None, repr=False)
 

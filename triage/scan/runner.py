@@ -266,7 +266,7 @@ def warm_up() -> None:
         import scipy.special  # noqa: F401  (the calibration's intervals)
         from PIL import Image
 
-        import triage.xmp
+        import triage.xmp  # the XMP reader (metadata), imported on first use otherwise
 
         Image.init()  # every format plugin, not only the ones the first file needs
 
