@@ -216,9 +216,11 @@ def test_tiny_model_trained_here_finds_a_planted_splice(tmp_path: Path) -> None:
 
 
 def test_shipped_model_loads_with_its_manifest() -> None:
-    booster, manifest, image_model = load_model()
-    assert booster.num_feature() == len(FEATURE_NAMES)
-    assert image_model is not None and image_model.num_feature() == len(MAP_STATISTICS)
+    boosters, manifest, image_models = load_model()
+    assert len(boosters) == len(manifest["members"]) >= 1
+    assert all(b.num_feature() == len(FEATURE_NAMES) for b in boosters)
+    assert image_models is not None and len(image_models) == len(boosters)
+    assert all(m.num_feature() == len(MAP_STATISTICS) for m in image_models)
     assert manifest["image_model"]["features"] == list(MAP_STATISTICS)
     assert manifest["features"] == list(FEATURE_NAMES)
     for key in ("version", "seed", "data", "held_out", "command"):

@@ -35,26 +35,29 @@ MODEL = "tamper.txt"
 
 
 @cache
-def load_model() -> tuple[Any, dict[str, Any], Any]:
-    """The shipped tile booster, its manifest and the second-stage image booster
-    (None for a model without one), loaded once per process."""
+def load_model() -> tuple[list[Any], dict[str, Any], list[Any] | None]:
+    """The shipped tile boosters (one per ensemble member), the manifest and the
+    members' second-stage image boosters (None for a model without them), loaded once
+    per process."""
     import lightgbm as lgb
 
     models = resources.files("triage.data").joinpath("models")
-    booster = lgb.Booster(model_str=models.joinpath(MODEL).read_text("utf-8"))
     manifest = json.loads(models.joinpath("tamper.manifest.json").read_text("utf-8"))
     stage = manifest.get("image_model") or {}
-    image_model = (
-        lgb.Booster(model_str=models.joinpath(stage["file"]).read_text("utf-8"))
-        if stage.get("file")
-        else None
-    )
-    return booster, manifest, image_model
+    members = manifest.get("members") or [{"tile_model": MODEL, "image_model": stage.get("file")}]
+
+    def booster(name: str) -> Any:
+        return lgb.Booster(model_str=models.joinpath(name).read_text("utf-8"))
+
+    boosters = [booster(m["tile_model"]) for m in members]
+    with_image = all(m.get("image_model") for m in members)
+    image_models = [booster(m["image_model"]) for m in members] if with_image else None
+    return boosters, manifest, image_models
 
 
 class TamperAnalyzer(Analyzer):
     name = "tamper"
-    version = "4.2"
+    version = "4.3"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Learned local tamper detector over per-tile block features (trained here)."
@@ -74,20 +77,22 @@ class TamperAnalyzer(Analyzer):
         import numpy as np
 
         from triage.forensics.blockfeatures import image_score, rgb_tile_features
-        from triage.forensics.tampermap import peak_region
+        from triage.forensics.tampermap import ensemble_map, peak_region
 
         result = AnalyzerResult()
         w, h = media.width or 0, media.height or 0
         if min(w, h) < MIN_SIDE:
             result.skipped_reason = f"image too small for the tamper model ({w}x{h})"
             return result
-        booster, manifest, image_model = load_model()
+        boosters, manifest, image_models = load_model()
         rgb = media.rgb
         feats = rgb_tile_features(rgb, _luma_table(media))
         tile = feats.tile
         r, c, f = feats.values.shape
-        prob = booster.predict(feats.values.reshape(-1, f)).reshape(r, c).astype(np.float32)
-        score, threshold, region_threshold = _score_and_regions(prob, manifest, image_model)
+        rows = feats.values.reshape(-1, f)
+        maps = [b.predict(rows).reshape(r, c).astype(np.float32) for b in boosters]
+        prob = ensemble_map(maps)
+        score, threshold, region_threshold = _score_and_regions(maps, manifest, image_models)
         result.examined = {"manipulation": 1.0}
         hot = peak_region(prob, region_threshold)
         result.metrics = {
@@ -122,21 +127,27 @@ class TamperAnalyzer(Analyzer):
 
 
 def _score_and_regions(
-    prob: np.ndarray, manifest: dict[str, Any], image_model: Any
+    maps: list[np.ndarray], manifest: dict[str, Any], image_models: list[Any] | None
 ) -> tuple[float, float, float]:
-    """(image score, its threshold, region threshold) of one tile map.
+    """(image score, its threshold, region threshold) of the members' tile maps.
 
     From model v4 on, the image score is the second-stage model over the map's
     statistics and the region threshold is relative to the photo's own map (see
-    :mod:`triage.forensics.tampermap`); before, the tile-map rule and one fixed
-    region threshold.
+    :mod:`triage.forensics.tampermap`); from 4.3 on, both over an ensemble (the mean of
+    the members' image scores; regions on their mean map). Before v4, the tile-map
+    rule and one fixed region threshold.
     """
     from triage.forensics.blockfeatures import image_score
-    from triage.forensics.tampermap import image_probability, relative_threshold
+    from triage.forensics.tampermap import (
+        ensemble_map,
+        ensemble_probability,
+        relative_threshold,
+    )
 
     held = manifest.get("held_out", {})
-    if image_model is not None:
-        score = image_probability(prob, image_model)
+    prob = ensemble_map(maps)
+    if image_models is not None:
+        score = ensemble_probability(maps, image_models)
         threshold = float(held.get("image_threshold", DEFAULT_THRESHOLD))
         return score, threshold, relative_threshold(prob, float(held["region_fraction"]))
     score = image_score(prob, str(held.get("score_rule", "max3")))

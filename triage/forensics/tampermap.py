@@ -192,3 +192,49 @@ def peak_region(prob: np.ndarray, threshold: float, min_tiles: int = 2) -> np.nd
     peak = int(np.argmax(np.where(mask, _smooth(prob.astype(np.float32), 3), -1.0)))
     out: np.ndarray = labels == labels.flat[peak]
     return out
+
+
+def ensemble_map(maps: list[np.ndarray]) -> np.ndarray:
+    """The mean of several tile models' maps of one image (the ensemble's map).
+
+    Parameters
+    ----------
+    maps : list of ndarray, each shape (rows, cols)
+        Tile probabilities of the same image from each member model.
+
+    Returns
+    -------
+    ndarray, shape (rows, cols), float32
+        Their mean: the map whose regions are reported.
+
+    References
+    ----------
+    L. Breiman, "Bagging predictors", Machine Learning 24, 1996 (averaging models
+    fitted on resampled data lowers the variance of the prediction).
+    """
+    return np.mean(np.stack(maps), axis=0).astype(np.float32)
+
+
+def ensemble_probability(maps: list[np.ndarray], image_models: list[Any]) -> float:
+    """The mean of the members' image probabilities, each member's image model over the
+    statistics of its own tile map (the map it was fitted on).
+
+    Parameters
+    ----------
+    maps : list of ndarray
+        Each member's tile map of the image.
+    image_models : list of lightgbm.Booster
+        Each member's second-stage model, in the same order.
+
+    Returns
+    -------
+    float
+        The ensemble's image score in [0, 1].
+
+    References
+    ----------
+    L. Breiman, "Bagging predictors", Machine Learning 24, 1996.
+    """
+    return float(
+        np.mean([image_probability(m, im) for m, im in zip(maps, image_models, strict=True)])
+    )
