@@ -316,3 +316,31 @@ def test_training_sources_leave_out_edited_and_unknown_photos(
     from triage.train.edits import is_plain_camera_photo
 
     assert is_plain_camera_photo(row) is plain
+
+
+def test_an_ensemble_validates_and_writes_every_member(tmp_path: Path) -> None:
+    """Training code for model 4.3: members fitted with their own seeds, validated as
+    the mean of their maps and image scores, written with a manifest naming each."""
+    from triage.train import tamper as train
+    from triage.train.edits import generate
+
+    sources = []
+    for i in range(6):
+        p = tmp_path / f"src{i}.jpg"
+        p.write_bytes(_jpeg(scene(640, 480, 700 + i), 90))
+        sources.append(p)
+    samples = train.featurize(generate(sources, seed=2, edits_per_source=4))
+    members = []
+    for k in range(2):
+        maps = train.out_of_fold_maps(samples, seed=k, folds=2, rounds=20)
+        members.append(
+            (train.fit(samples, seed=k, rounds=20), train.fit_image_model(samples, maps, k))
+        )
+    figures = train.validate(members, samples)
+    assert figures["members"] == 2 and 0 <= figures["image_auc_all"] <= 1
+    manifest = train.write_model(members, figures, {}, tmp_path / "out", 0, 1.0)
+    names = {m["tile_model"] for m in manifest["members"]} | {
+        m["image_model"] for m in manifest["members"]
+    }
+    assert names == {"tamper.txt", "tamper.m1.txt", "tamper.image.txt", "tamper.image.m1.txt"}
+    assert all((tmp_path / "out" / n).is_file() for n in names)

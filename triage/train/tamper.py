@@ -260,6 +260,24 @@ def _iou_relative(prob: np.ndarray, share: np.ndarray, fraction: float) -> float
     return float((pred & truth).sum() / union) if union else 0.0
 
 
+def _ensemble_rows(
+    members: list[tuple[Any, Any]], samples: list[Sample]
+) -> tuple[list[tuple[Sample, np.ndarray]], list[float]]:
+    """Each sample with the members' mean tile map, and (with image models) the mean of
+    the members' image probabilities (0.0 without: the tile-map rule scores then)."""
+    from triage.forensics.tampermap import ensemble_map, ensemble_probability
+
+    image_models = [m for _, m in members]
+    with_image = all(m is not None for m in image_models)
+    rows = []
+    scores = []
+    for sm in samples:
+        maps = [predict_map(b, sm.feats) for b, _ in members]
+        rows.append((sm, ensemble_map(maps)))
+        scores.append(ensemble_probability(maps, image_models) if with_image else 0.0)
+    return rows, scores
+
+
 def validate(
     members: list[tuple[Any, Any]], samples: list[Sample], target_fpr: float = 0.05
 ) -> dict[str, Any]:
@@ -275,16 +293,8 @@ def validate(
     score is the members' image models over their maps' statistics, averaged (the
     tile-map rule without image models); maps and regions are the members' mean map.
     """
-    from triage.forensics.tampermap import ensemble_map, ensemble_probability
-
-    image_models = [m for _, m in members]
-    with_image = all(m is not None for m in image_models)
-    rows = []
-    ensemble_scores = []  # with image models: the members' mean image probability, per row
-    for sm in samples:
-        maps = [predict_map(b, sm.feats) for b, _ in members]
-        rows.append((sm, ensemble_map(maps)))
-        ensemble_scores.append(ensemble_probability(maps, image_models) if with_image else 0.0)
+    rows, ensemble_scores = _ensemble_rows(members, samples)
+    with_image = all(m is not None for _, m in members)
     first = [(sm, p) for sm, p in rows if _half(sm.source_id) == 0]
     second = [(sm, p) for sm, p in rows if _half(sm.source_id) == 1]
     first_scores = [
@@ -340,22 +350,7 @@ def validate(
         tile_pos += prob[sm.share >= 0.5].tolist()[:200]
         tile_neg += prob[sm.share == 0].tolist()[:200]
     neg = scores.get("none", [])
-    per_kind = {
-        k: {"n": len(v), "auc": _auc(v, neg), "mean_iou": round(float(np.mean(ious[k])), 3)}
-        for k, v in sorted(scores.items())
-        if k != "none"
-    }
-    per_chain = {
-        k: {
-            "n": len(v),
-            "unedited": sum(1 for y, _ in v if not y),
-            "auc": _auc([s for y, s in v if y], [s for y, s in v if not y]),
-            "unedited_at_or_above_threshold": round(
-                float(np.mean([float(s >= threshold) for y, s in v if not y] or [0.0])), 4
-            ),
-        }
-        for k, v in sorted(chains.items())
-    }
+    per_kind, per_chain = _per_kind_and_chain(scores, chains, ious, threshold)
     edited = [s for k, v in scores.items() if k != "none" for s in v]
     return {
         "files": len(second),
@@ -399,6 +394,34 @@ def validate(
         ),
         "region_threshold": max(REGION_THRESHOLDS, key=lambda v: fixed[v]),
     }
+
+
+def _per_kind_and_chain(
+    scores: dict[str, list[float]],
+    chains: dict[str, list[tuple[int, float]]],
+    ious: dict[str, list[float]],
+    threshold: float,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The validation table per edit kind (AUC against the unedited files, mean IoU) and
+    per chain group (AUC, unedited files at or above ``threshold``)."""
+    neg = scores.get("none", [])
+    per_kind = {
+        k: {"n": len(v), "auc": _auc(v, neg), "mean_iou": round(float(np.mean(ious[k])), 3)}
+        for k, v in sorted(scores.items())
+        if k != "none"
+    }
+    per_chain = {
+        k: {
+            "n": len(v),
+            "unedited": sum(1 for y, _ in v if not y),
+            "auc": _auc([s for y, s in v if y], [s for y, s in v if not y]),
+            "unedited_at_or_above_threshold": round(
+                float(np.mean([float(s >= threshold) for y, s in v if not y] or [0.0])), 4
+            ),
+        }
+        for k, v in sorted(chains.items())
+    }
+    return per_kind, per_chain
 
 
 def _featurize_one(args: tuple[list[Path], int, int, int, int, bool]) -> list[Sample]:
