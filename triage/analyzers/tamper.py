@@ -92,7 +92,7 @@ class TamperAnalyzer(Analyzer):
         rows = feats.values.reshape(-1, f)
         maps = [b.predict(rows).reshape(r, c).astype(np.float32) for b in boosters]
         prob = ensemble_map(maps)
-        score, threshold, region_threshold = _score_and_regions(maps, manifest, image_models)
+        score, threshold, region_threshold = _score_and_regions(maps, prob, manifest, image_models)
         result.examined = {"manipulation": 1.0}
         hot = peak_region(prob, region_threshold)
         result.metrics = {
@@ -127,9 +127,13 @@ class TamperAnalyzer(Analyzer):
 
 
 def _score_and_regions(
-    maps: list[np.ndarray], manifest: dict[str, Any], image_models: list[Any] | None
+    maps: list[np.ndarray],
+    prob: np.ndarray,
+    manifest: dict[str, Any],
+    image_models: list[Any] | None,
 ) -> tuple[float, float, float]:
-    """(image score, its threshold, region threshold) of the members' tile maps.
+    """(image score, its threshold, region threshold) of the members' tile maps and
+    their mean ``prob``.
 
     From model v4 on, the image score is the second-stage model over the map's
     statistics and the region threshold is relative to the photo's own map (see
@@ -138,14 +142,9 @@ def _score_and_regions(
     rule and one fixed region threshold.
     """
     from triage.forensics.blockfeatures import image_score
-    from triage.forensics.tampermap import (
-        ensemble_map,
-        ensemble_probability,
-        relative_threshold,
-    )
+    from triage.forensics.tampermap import ensemble_probability, relative_threshold
 
     held = manifest.get("held_out", {})
-    prob = ensemble_map(maps)
     if image_models is not None:
         score = ensemble_probability(maps, image_models)
         threshold = float(held.get("image_threshold", DEFAULT_THRESHOLD))

@@ -312,14 +312,20 @@ def source_offsets(
         rest = ~mine
         if not rest.any() or y[rest].min() == y[rest].max():
             continue
-        # One label: this source's files against everyone else's of the other label.
-        single = y[mine].min() == y[mine].max()
-        use = mine | (rest & (y != y[mine][0])) if single else mine
+        use = _compared_files(y, mine)
         order = np.argsort(s[rest], kind="stable")
         blocks = isotonic_blocks(s[rest][order], y[rest][order], _balanced_weights(y[rest][order]))
         d, v = _offset(_rate_at(blocks, s[use]), y[use])
         out.append((str(name), d, v))
     return out
+
+
+def _compared_files(y: Any, mine: Any) -> Any:
+    """The files a source's offset is read on: its own, and for a source of one label
+    only, the other sources' files of the other label too (alone it cannot fit a rate)."""
+    if y[mine].min() != y[mine].max():
+        return mine
+    return mine | (~mine & (y != y[mine][0]))
 
 
 def _offset(p: Any, y: Any) -> tuple[float, float]:
@@ -364,10 +370,7 @@ def offsets_against(
     g = np.asarray(groups)
     out = []
     for name in sorted(set(g.tolist())):
-        mine = g == name
-        rest = ~mine
-        single = y[mine].min() == y[mine].max()
-        use = mine | (rest & (y != y[mine][0])) if single else mine
+        use = _compared_files(y, g == name)
         if y[use].min() == y[use].max():
             continue
         d, v = _offset(p[use], y[use])
