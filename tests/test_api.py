@@ -54,6 +54,21 @@ def test_analyze_bad_content_is_an_error_entry_not_an_exception() -> None:
         triage.analyze(CORE / "stripped.jpg", only=["no-such-analyzer"])
 
 
+def test_a_file_nothing_could_examine_reads_the_prior_not_the_model(tmp_path: Path) -> None:
+    # The fitted fusion's intercept and "not examined" terms alone read 0.06 for
+    # manipulation and 0.60 for synthetic: a newsroom script must not see those for a
+    # file that was never examined.
+    for report in (
+        triage.analyze(b"\x00" * 100, name="junk.jpg"),
+        triage.analyze(tmp_path / "missing.png"),
+    ):
+        assert report.failed
+        for result in report.questions.values():
+            assert result.score == result.prior == 0.5
+            assert tuple(result.interval) == (0.0, 1.0)
+            assert result.band == "insufficient-evidence" and result.coverage == 0.0
+
+
 def test_analyze_many_yields_one_report_per_path_in_order(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff garbage")

@@ -98,10 +98,12 @@ def score_question(
     coverage = cover_num / cover_den if cover_den else 0.0
     est = calibration.estimate(question, evidence)
     contributions: dict[str, float] = {}
-    if est is None or cover_den == 0:
+    if est is None or cover_num == 0:
+        # Nothing examined this question (a missing or undecodable file, no applicable
+        # check): the fitted model would still read its intercept and "not examined"
+        # terms (0.06 for manipulation, 0.60 for synthetic), a rate no file behind the
+        # fit ever had. Only the prior is known.
         score, interval = NEUTRAL, (0.0, 1.0)
-        if est is not None:
-            score = est.score
     else:
         score, interval = est.score, est.interval
         contributions = {"intercept": calibration.models[question].intercept}
