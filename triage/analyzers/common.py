@@ -74,3 +74,40 @@ def camera_planes(media: Media, side: int) -> np.ndarray:
     return media.shared(
         ("camera.region_planes", side), lambda: region_planes(model, media.reduced_gray(side))
     )
+
+
+# Long side of the reduced copy the frame of a screenshot is looked for on (the one
+# the camera and faces analyzers read too).
+LAYOUT_SIDE = 1024
+
+
+def framed_photo(media: Media) -> tuple[int, int, int, int] | None:
+    """The box (x0, y0, x1, y1, full-resolution pixels) of a photo set in a flat
+    frame (a screenshot of a post, a letterboxed still), or None for an ordinary
+    image; see :func:`triage.forensics.layout.framed_photo_box`. Computed once per
+    file. The box's corner lies on the 8-pixel grid from the image's origin and its
+    sides are multiples of 8, so a JPEG's block grid keeps its phase in the crop.
+    """
+    import numpy
+
+    def make() -> numpy.ndarray:
+        from triage.forensics.layout import framed_photo_box
+
+        small = media.reduced(LAYOUT_SIDE)
+        if small.ndim != 3:
+            return numpy.zeros(0, numpy.int64)
+        box = framed_photo_box(small)
+        if box is None:
+            return numpy.zeros(0, numpy.int64)
+        w, h = media.width or small.shape[1], media.height or small.shape[0]
+        sx, sy = w / small.shape[1], h / small.shape[0]
+        x0, y0 = -(-int(box[0] * sx) // 8) * 8, -(-int(box[1] * sy) // 8) * 8
+        x1 = x0 + (min(w, int(box[2] * sx)) - x0) // 8 * 8
+        y1 = y0 + (min(h, int(box[3] * sy)) - y0) // 8 * 8
+        return numpy.array([x0, y0, x1, y1], numpy.int64)
+
+    found = media.shared(("layout.framed_photo", LAYOUT_SIDE), make)
+    if found.size != 4 or found[2] <= found[0] or found[3] <= found[1]:
+        return None
+    x0, y0, x1, y1 = (int(v) for v in found)
+    return x0, y0, x1, y1

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from triage.analyzers.base import Analyzer, AnalyzerResult, Context, RawFinding
-from triage.analyzers.common import centred_window, native_gray
+from triage.analyzers.common import centred_window, framed_photo, native_gray
 from triage.report import Question
 
 if TYPE_CHECKING:
@@ -46,7 +46,17 @@ class ResamplingAnalyzer(Analyzer):
         if min(w, h) < MIN_SIDE:
             result.skipped_reason = f"image too small for resampling analysis ({w}x{h})"
             return result
-        win = centred_window(w, h, MAX_PIXELS)
+        # A photo in a screenshot's frame is compared with itself: it was resized, the
+        # interface around it was not, and that difference is no edit.
+        box = framed_photo(media)
+        if box is not None and min(box[2] - box[0], box[3] - box[1]) < MIN_SIDE:
+            box = None
+        if box is None:
+            win = centred_window(w, h, MAX_PIXELS)
+        else:
+            bx, by, bw, bh = box[0], box[1], box[2] - box[0], box[3] - box[1]
+            x0, y0, x1, y1 = centred_window(bw, bh, MAX_PIXELS)
+            win = (bx + x0, by + y0, bx + x1, by + y1)
         gray = native_gray(media, None if win == (0, 0, w, h) else win)
         levels = _grey_levels(gray)
         if levels <= MAX_GRAPHIC_LEVELS:
@@ -61,7 +71,9 @@ class ResamplingAnalyzer(Analyzer):
         gh, gw = gray.shape
         block = 128 if min(gh, gw) >= 512 else 64
         bs = block_spectra(gray, block)
-        covered = (gw // block) * (gh // block) * block * block / float(w * h)
+        # The share of what could carry traces: the photo, when it sits in a frame.
+        examinable = w * h if box is None else (box[2] - box[0]) * (box[3] - box[1])
+        covered = (gw // block) * (gh // block) * block * block / float(examinable)
         result.metrics = {
             "scale": 1.0,
             "window": list(win),
@@ -80,7 +92,13 @@ class ResamplingAnalyzer(Analyzer):
                 "JPEG compression after an edit erases most resampling traces; "
                 "a clean result on a JPEG says little"
             )
-        if covered < 0.95:
+        if box is not None:
+            result.metrics["framed_photo"] = list(box)
+            result.not_checked.append(
+                f"examined the photo at {list(box)} inside a flat surround (a screenshot's "
+                "interface, borders, a plain background), which carries no traces"
+            )
+        elif covered < 0.95:
             result.not_checked.append(
                 f"examined a native-resolution window covering {covered:.0%} of the image"
             )

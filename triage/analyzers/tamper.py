@@ -76,6 +76,7 @@ class TamperAnalyzer(Analyzer):
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         import numpy as np
 
+        from triage.analyzers.common import framed_photo
         from triage.forensics.blockfeatures import image_score, rgb_tile_features
         from triage.forensics.tampermap import ensemble_map, peak_region
 
@@ -86,6 +87,15 @@ class TamperAnalyzer(Analyzer):
             return result
         boosters, manifest, image_models = load_model()
         rgb = media.rgb
+        # A photo in a screenshot's frame is compared with itself: the flat interface
+        # around it is unlike any photo, and the model would say so.
+        box = framed_photo(media)
+        if box is not None and min(box[2] - box[0], box[3] - box[1]) < MIN_SIDE:
+            box = None
+        origin = None
+        if box is not None:
+            rgb, origin = rgb[box[1] : box[3], box[0] : box[2]], (box[0], box[1])
+            w, h = box[2] - box[0], box[3] - box[1]
         feats = rgb_tile_features(rgb, _luma_table(media))
         tile = feats.tile
         r, c, f = feats.values.shape
@@ -109,9 +119,15 @@ class TamperAnalyzer(Analyzer):
             "region_tiles": int(hot.sum()),
             "p99_tile": round(float(np.quantile(prob, 0.99)), 4) if prob.size else 0.0,
         }
+        if box is not None:
+            result.metrics["framed_photo"] = list(box)
+            result.not_checked.append(
+                f"examined the photo at {list(box)} inside a flat surround (a screenshot's "
+                "interface, borders, a plain background), which carries no traces"
+            )
         if score >= threshold:
             result.findings.append(
-                _finding(prob, hot, score, (threshold, region_threshold), tile, (w, h))
+                _finding(prob, hot, score, (threshold, region_threshold), tile, (w, h), origin)
             )
         if ctx.want_artifacts and prob.size:
             result.artifacts.append(
@@ -173,7 +189,10 @@ def _finding(
     thresholds: tuple[float, float],
     tile: int,
     size: tuple[int, int],
+    origin: tuple[int, int] | None = None,
 ) -> RawFinding:
+    """The finding for a map whose score passed the threshold; ``origin`` is the
+    corner of the framed photo the map covers (None: the whole image)."""
     import numpy as np
 
     from triage.forensics.blockfeatures import MIN_REGION_TILES, probability_regions
@@ -184,8 +203,9 @@ def _finding(
     regions = probability_regions(
         np.where(hot, prob, np.float32(-1.0)), region_threshold, min_tiles=MIN_REGION_TILES
     )[:1]
+    ox, oy = origin or (0, 0)
     boxes = [
-        [c0 * tile, r0 * tile, min(w, c1 * tile), min(h, r1 * tile)]
+        [ox + c0 * tile, oy + r0 * tile, ox + min(w, c1 * tile), oy + min(h, r1 * tile)]
         for (c0, r0, c1, r1), _, _ in regions
     ]
     area = sum(n for _, n, _ in regions) * tile * tile / float(w * h)
@@ -197,7 +217,8 @@ def _finding(
         question="manipulation",
         title="Region that the tamper model finds unlike the rest of the photo",
         detail=(
-            f"The local tamper model scores a region of about {area:.1%} of the image at "
+            f"The local tamper model scores a region of about {area:.1%} of the "
+            f"{'image' if origin is None else 'photo inside the frame'} at "
             f"{score:.2f} (threshold {threshold:.2f}). It was trained on splices, copy-moves, "
             "removals, retouches and overlays made from real photos and re-saved as "
             "platforms do; strong local filters, HDR tone mapping and text also raise it."
