@@ -30,7 +30,7 @@ class ResamplingAnalyzer(Analyzer):
         "resampling.region",
         "resampling.global",
     )
-    version = "1.1"
+    version = "1.2"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Periodic interpolation traces (resize/rotate) per block; odd regions."
