@@ -13,9 +13,14 @@
 
 Both classes go through the same steps as in bench/camera_likeness.py: ``png``
 (decoded pixels), ``q90`` (native size JPEG q90), ``1024q85`` (long side to 1024 px,
-JPEG q85). An image's score is the mean log-odds of up to ``EVAL_PATCHES``
-informative 128-px patches on a spread grid. Prints AUC per family and step, and the
-share of camera photos above the finding's thresholds.
+JPEG q85), and four screenshot-like steps (``SCREEN_STEPS``, :func:`screen`): the
+long side to 1080 px (Lanczos) or 720 px (area average) kept lossless, halved with
+bicubic kept lossless, and ``post``: the long side to at most 1080 px pasted into a
+drawn interface with text (triage.train.screens.post_canvas, its own seed per image),
+the whole composite scored. An image's score is the mean log-odds of up to
+``EVAL_PATCHES`` informative 128-px patches on a spread grid. Prints AUC per family and
+step, and the share of camera photos above the finding's threshold at each step (on
+the screenshot steps: the false-positive rate a downscaled lossless copy gets).
 """
 
 from __future__ import annotations
@@ -33,6 +38,24 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 EVAL_PATCHES = 16
+SCREEN_STEPS = ("1080png", "720area", "x0.5bicubic", "post")
+
+
+def screen(rgb: np.ndarray, step: str, name: str) -> np.ndarray:
+    """``rgb`` through one of ``SCREEN_STEPS`` (never below 128 px on the short side)."""
+    import zlib
+
+    from triage.train.screens import downscale, post_canvas
+
+    h, w = rgb.shape[:2]
+    if step == "x0.5bicubic":
+        return downscale(rgb, max(0.5, min(1.0, 128 / min(h, w))), "bicubic")
+    target = 720 if step == "720area" else 1080
+    scale = max(min(1.0, target / max(h, w)), min(1.0, 128 / min(h, w)))
+    out = rgb if scale >= 1.0 else downscale(rgb, scale, "area" if step == "720area" else "lanczos")
+    if step == "post":
+        out = post_canvas(out, np.random.default_rng(zlib.crc32(name.encode())))
+    return out
 
 
 def eval_items(shared: Path) -> list[tuple[str, str, int, np.ndarray | Path]]:
@@ -53,8 +76,9 @@ def eval_items(shared: Path) -> list[tuple[str, str, int, np.ndarray | Path]]:
     return items
 
 
-def eval_features(shared: Path) -> list[dict[str, object]]:
-    from camera_likeness import CONDITIONS, load, through
+def eval_features(shared: Path, steps: tuple[str, ...]) -> list[dict[str, object]]:
+    """Patch features of every evaluation image through each of ``steps``."""
+    from camera_likeness import load, through
 
     from triage.train.synthpix import image_patches
 
@@ -67,8 +91,9 @@ def eval_features(shared: Path) -> list[dict[str, object]]:
             continue
         if min(rgb.shape[:2]) < 128:
             continue
-        for cond in CONDITIONS:
-            f = image_patches(through(rgb, cond), EVAL_PATCHES)
+        for cond in steps:
+            v = screen(rgb, cond, name) if cond in SCREEN_STEPS else through(rgb, cond)
+            f = image_patches(v, EVAL_PATCHES)
             out.append({"name": name, "group": group, "label": label, "cond": cond, "x": f})
     return out
 
@@ -81,7 +106,7 @@ def score(model: dict[str, np.ndarray], x: np.ndarray) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from camera_likeness import CONDITIONS
+    from camera_likeness import CONDITIONS as STEPS
 
     from triage.train.synthpix import Rows, build_rows, camera_split, fit, save
 
@@ -105,12 +130,19 @@ def main(argv: list[str] | None = None) -> int:
         rows = build_rows(args.shared / "training", fit_src, args.seed)
         rows_file.write_bytes(pickle.dumps((rows, held, time.time() - t0)))
         print(f"rows {rows.x.shape} in {time.time() - t0:.0f} s", file=sys.stderr)
-    if args.recompute or not eval_file.is_file():
+    conditions = (*STEPS, *SCREEN_STEPS)
+    ev = [] if args.recompute or not eval_file.is_file() else pickle.loads(eval_file.read_bytes())
+    # The cache keeps the steps computed before: only missing steps are computed, and
+    # images no longer in the evaluation set (a source list changed) are dropped.
+    names = {n for n, _, _, _ in eval_items(args.shared)}
+    ev = [e for e in ev if e["name"] in names]
+    missing = tuple(c for c in conditions if not any(e["cond"] == c for e in ev))
+    if missing:
         t0 = time.time()
-        eval_file.write_bytes(pickle.dumps(eval_features(args.shared)))
-        print(f"eval features in {time.time() - t0:.0f} s", file=sys.stderr)
+        ev += eval_features(args.shared, missing)
+        eval_file.write_bytes(pickle.dumps(ev))
+        print(f"eval features {missing} in {time.time() - t0:.0f} s", file=sys.stderr)
     rows, held, seconds = pickle.loads(rows_file.read_bytes())
-    ev = pickle.loads(eval_file.read_bytes())
     families = sorted({g for g in rows.group if g != "camera"})
     group = np.array(rows.group)
     neg = [e for e in ev if e["label"] == 0]
@@ -119,32 +151,32 @@ def main(argv: list[str] | None = None) -> int:
         """Share of negatives a positive scores above (ties half)."""
         return float(np.mean(n < p) + 0.5 * np.mean(n == p))
 
-    figures: dict[str, object] = {"steps": list(CONDITIONS)}
+    figures: dict[str, object] = {"steps": list(conditions)}
 
     def table(title: str, fams: dict[str, dict[str, np.ndarray]], key: str) -> None:
         """Per family and step: AUC of its panels against the negatives scored by the
         same model; the pooled row compares each panel with negatives under its model."""
         print(title)
-        print("| family | panels | " + " | ".join(CONDITIONS) + " |")
-        print("|---|---|" + "---|" * len(CONDITIONS))
-        pooled: dict[str, list[float]] = {c: [] for c in CONDITIONS}
+        print("| family | panels | " + " | ".join(conditions) + " |")
+        print("|---|---|" + "---|" * len(conditions))
+        pooled: dict[str, list[float]] = {c: [] for c in conditions}
         out: dict[str, object] = {}
         for fam, model in fams.items():
             pos = [e for e in ev if e["group"] == fam]
             cells = {}
-            for cond in CONDITIONS:
+            for cond in conditions:
                 n = np.array([score(model, e["x"]) for e in neg if e["cond"] == cond])
                 ps = [score(model, e["x"]) for e in pos if e["cond"] == cond]
                 shares = [below(p, n) for p in ps]
                 pooled[cond].extend(shares)
                 cells[cond] = round(float(np.mean(shares)), 3) if shares else None
-            k = sum(1 for e in pos if e["cond"] == CONDITIONS[0])
+            k = sum(1 for e in pos if e["cond"] == conditions[0])
             out[fam] = {"panels": k, **cells}
-            print(f"| {fam} | {k} | " + " | ".join(f"{cells[c]}" for c in CONDITIONS) + " |")
-        allc = {c: round(float(np.mean(pooled[c])), 3) for c in CONDITIONS}
-        k = len(pooled[CONDITIONS[0]])
+            print(f"| {fam} | {k} | " + " | ".join(f"{cells[c]}" for c in conditions) + " |")
+        allc = {c: round(float(np.mean(pooled[c])), 3) for c in conditions}
+        k = len(pooled[conditions[0]])
         out["all"] = {"panels": k, **allc}
-        print(f"| all | {k} | " + " | ".join(f"{allc[c]}" for c in CONDITIONS) + " |")
+        print(f"| all | {k} | " + " | ".join(f"{allc[c]}" for c in conditions) + " |")
         print()
         figures[key] = out
 
@@ -163,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     from triage.analyzers.synthpix import THRESHOLD
 
     rates: dict[str, object] = {}
-    for cond in CONDITIONS:
+    for cond in conditions:
         n = np.array([score(full, e["x"]) for e in neg if e["cond"] == cond])
         qs = np.quantile(n, [0.5, 0.9, 0.98])
         above = int(np.sum(n >= THRESHOLD))

@@ -170,3 +170,24 @@ def test_analyzer_skips_small_and_flat_images(tmp_path: Path) -> None:
     res = SynthpixAnalyzer().run(_media(tmp_path, flat, "f.jpg"), Context())
     assert res.skipped_reason and "fine detail" in res.skipped_reason
     assert res.findings == []
+
+
+def test_screenshot_chain_downscales_and_keeps_pixels_lossless() -> None:
+    """The fourth training chain: downscaled 0.3-0.9x by one of several kernels, never
+    JPEG, half of the copies in a drawn interface; every kernel gives the asked size."""
+    from triage.train.screens import KERNELS, downscale, post_canvas, screenshot
+    from triage.train.synthpix import chains
+
+    rgb = camera_like(400, 600, seed=9)
+    for kernel in KERNELS:
+        assert downscale(rgb, 0.5, kernel).shape == (200, 300, 3)
+    canvas = post_canvas(downscale(rgb, 0.5, "area"), np.random.default_rng(0))
+    assert canvas.shape[0] > 200 and canvas.shape[1] > 300
+    rng = np.random.default_rng(3)
+    names = [screenshot(rgb, rng, min_side=PATCH)[0] for _ in range(20)]
+    assert any(n.endswith("+post") for n in names) and any("+" not in n for n in names)
+    kinds = [name for name, _ in chains(rgb, 8, np.random.default_rng(4))]
+    shots = [k for k in kinds if any(k.startswith("x") and kern in k for kern in KERNELS)]
+    assert len(shots) == 2 and not any("q" in k for k in shots)
+    small = screenshot(camera_like(200, 256, seed=1), rng, min_side=PATCH)[1]
+    assert min(small.shape[:2]) >= PATCH

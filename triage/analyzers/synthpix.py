@@ -28,10 +28,10 @@ if TYPE_CHECKING:
 
 MAX_PATCHES = 16
 MIN_PATCHES = 2
-# Mean patch log-odds at which the finding is raised (above all but one of the 46
-# training camera photos held out from the fit, at each of the png / q90 / 1024q85
-# steps; never set on the corpus), and the log-odds at strength 1
-# (docs/analyzers/synthpix.md).
+# Mean patch log-odds at which the finding is raised, and the log-odds at strength 1
+# (docs/analyzers/synthpix.md). Set for model 1 above all but one of its 46 held-out
+# training camera photos at each of the png / q90 / 1024q85 steps, never on the corpus;
+# kept for model 2 (its 40 held-out training photos stay under it at those steps).
 THRESHOLD = 1.7
 FULL = 4.0
 

@@ -40,13 +40,15 @@ from triage.forensics.genresidual import (
     patch_grid,
 )
 
-VERSION = "1"
+VERSION = "2"
 MODEL_FILE = "synthpix.npz"
 MANIFEST_FILE = "synthpix.manifest.json"
 CROP = 768
 PATCHES_PER_VARIANT = 16
-CAMERA_VARIANTS = 6
+CAMERA_VARIANTS = 8
 GENERATED_VARIANTS = 16
+# Chain kinds: png, JPEG, resize + JPEG, screenshot-like (downscaled, lossless).
+KINDS = 4
 LAMBDA = 1e-3
 
 _LD = [(2 + 258 * i, 2, 258 + 258 * i, 258) for i in range(6)]
@@ -180,14 +182,21 @@ def chains(rgb: np.ndarray, n: int, rng: np.random.Generator) -> list[tuple[str,
     """``n`` random platform variants of one image, the same distribution for both classes.
 
     Kinds cycle through: decoded pixels kept (a PNG re-save), JPEG q65-95 at native
-    size, resized 0.25-1.5x (Lanczos) then JPEG q65-95. Large images are cropped
-    (to at most CROP px after the resize) so cost stays bounded.
+    size, resized 0.25-1.5x (Lanczos) then JPEG q65-95, and a screenshot-like copy
+    (:func:`triage.train.screens.screenshot`: downscaled 0.3-0.9x with one of several
+    kernels, kept lossless, half of them in a drawn interface with text). Large images
+    are cropped so cost stays bounded.
     """
+    from triage.train.screens import SCALE_RANGE, screenshot
+
     out = []
     for i in range(n):
-        kind = i % 3
+        kind = i % KINDS
         q = int(rng.integers(65, 96))
-        if kind == 0:
+        if kind == 3:
+            part = np.ascontiguousarray(_crop(rgb, int(CROP / SCALE_RANGE[0]) + 2, rng))
+            out.append(screenshot(part, rng, min_side=PATCH))
+        elif kind == 0:
             out.append(("png", np.ascontiguousarray(_crop(rgb, CROP, rng))))
         elif kind == 1:
             out.append((f"q{q}", jpeg(np.ascontiguousarray(_crop(rgb, CROP, rng)), q)))
@@ -230,7 +239,7 @@ def build_rows(
     training: Path, sources: list[Path], seed: int, variants: int = GENERATED_VARIANTS
 ) -> Rows:
     """Feature rows of the generated panels and of the camera photos ``sources``:
-    ``variants`` chains per panel, and 3/8 as many per camera photo (there are more
+    ``variants`` chains per panel, and half as many per camera photo (there are more
     photos than panels)."""
     rng = np.random.default_rng(seed)
     xs: list[np.ndarray] = []
@@ -342,7 +351,11 @@ def save(
             "camera_sources_fitted": len(set(rows.source)) - len(gen),
             "camera_sources_held_out": sorted(p.name for p in held),
             "patches": {"generated": int(rows.y.sum()), "camera": int((rows.y == 0).sum())},
-            "chains": "png / JPEG q65-95 / resize 0.25-1.5x + JPEG q65-95, both classes",
+            "chains": (
+                "png / JPEG q65-95 / resize 0.25-1.5x + JPEG q65-95 / downscale 0.3-0.9x "
+                "(lanczos, bicubic, bilinear, hamming, box, area) kept lossless, half in a "
+                "drawn interface with text; both classes"
+            ),
         },
         "patch": PATCH,
         "l2_lambda": LAMBDA,
