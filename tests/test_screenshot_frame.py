@@ -71,6 +71,20 @@ def test_the_photo_of_a_screenshot_is_found(ground: tuple[int, int, int]) -> Non
     assert box[2] <= truth[2] and box[3] <= truth[3]
 
 
+def test_a_dark_photo_with_flat_areas_is_found_inside_its_frame() -> None:
+    photo = _photo()
+    photo[:200] = (5, 5, 8)  # a black night sky, flat after the downscale
+    shot = _screenshot(photo)
+    box = framed_photo_box(shot)
+    assert box is not None
+    x, y = PHOTO_AT
+    truth = (x, y, x + photo.shape[1], y + photo.shape[0])
+    assert box[0] >= truth[0] and box[1] >= truth[1]
+    assert box[2] <= truth[2] and box[3] <= truth[3]
+    textured = (x, y + 200, x + photo.shape[1], y + photo.shape[0])
+    assert _iou(box, textured) >= 0.85
+
+
 def test_ordinary_images_have_no_frame() -> None:
     photo = _photo()
     assert framed_photo_box(photo) is None
