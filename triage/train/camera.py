@@ -37,7 +37,7 @@ from triage.forensics.camera import (
 )
 
 LEVELS = 2
-VERSION = "1"
+VERSION = "2"
 MODEL_FILE = "camera.npz"
 FIT_WINDOW = 512
 MANIFEST_FILE = "camera.manifest.json"
