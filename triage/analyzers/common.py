@@ -76,8 +76,7 @@ def camera_planes(media: Media, side: int) -> np.ndarray:
     )
 
 
-# Long side of the reduced copy the frame of a screenshot is looked for on (the one
-# the camera and faces analyzers read too).
+# Long side (at most) of the subsampled copy the frame of a screenshot is looked for on.
 LAYOUT_SIDE = 1024
 
 
@@ -87,23 +86,27 @@ def framed_photo(media: Media) -> tuple[int, int, int, int] | None:
     image; see :func:`triage.forensics.layout.framed_photo_box`. Computed once per
     file. The box's corner lies on the 8-pixel grid from the image's origin and its
     sides are multiples of 8, so a JPEG's block grid keeps its phase in the crop.
+
+    It reads every k-th pixel of the full decode (k brings the long side to at most
+    ``LAYOUT_SIDE``): the analyzers that ask need that decode anyway, and a reduced
+    copy would cost a decode of its own when no other analyzer makes it.
     """
     import numpy
 
     def make() -> numpy.ndarray:
         from triage.forensics.layout import framed_photo_box
 
-        small = media.reduced(LAYOUT_SIDE)
-        if small.ndim != 3:
+        rgb = media.rgb
+        if rgb.ndim != 3:
             return numpy.zeros(0, numpy.int64)
-        box = framed_photo_box(small)
+        h, w = rgb.shape[:2]
+        k = max(1, -(-max(h, w) // LAYOUT_SIDE))
+        box = framed_photo_box(numpy.ascontiguousarray(rgb[::k, ::k]))
         if box is None:
             return numpy.zeros(0, numpy.int64)
-        w, h = media.width or small.shape[1], media.height or small.shape[0]
-        sx, sy = w / small.shape[1], h / small.shape[0]
-        x0, y0 = -(-int(box[0] * sx) // 8) * 8, -(-int(box[1] * sy) // 8) * 8
-        x1 = x0 + (min(w, int(box[2] * sx)) - x0) // 8 * 8
-        y1 = y0 + (min(h, int(box[3] * sy)) - y0) // 8 * 8
+        x0, y0 = -(-box[0] * k // 8) * 8, -(-box[1] * k // 8) * 8
+        x1 = x0 + (min(w, box[2] * k) - x0) // 8 * 8
+        y1 = y0 + (min(h, box[3] * k) - y0) // 8 * 8
         return numpy.array([x0, y0, x1, y1], numpy.int64)
 
     found = media.shared(("layout.framed_photo", LAYOUT_SIDE), make)

@@ -210,10 +210,11 @@ def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int
     The tests are strict on purpose: a photo whose sky is clipped flat must not read
     as framed, since cutting the sky away could hide an object pasted there. A frame
     missed leaves the image analyzed whole, as before. Measured with
-    ``bench/screenshots.py``: 38 of 40 code-made screenshots of held-out camera
-    photos are found. Of the 409 images of ../shared/training and ../shared/corpus
-    one reads as framed: a diagram on a white page (its copies are the 9 of the
-    4,789 images of the calibration set that do).
+    ``bench/screenshots.py`` on every 1024/long-side-th pixel, as
+    :func:`triage.analyzers.common.framed_photo` reads it: 37 and 39 of 40 code-made
+    screenshots of held-out camera photos are found (seeds 0 and 1); none of the 409
+    images of ../shared/training and ../shared/corpus reads as framed, and one of the
+    4,789 images of the calibration set does (a copy of a diagram on a white page).
     """
     import numpy as np
     from scipy import ndimage
