@@ -203,11 +203,19 @@ class Media:
         # thread asking while another one's call is parsing got an empty EXIF (seen on
         # PNGs whose EXIF is a text chunk: the generator analyzer's containers changed
         # between runs). Parse it here, while one thread holds the file; a damaged block
-        # is left for the first caller to meet, as before.
+        # is left for the first caller to meet, as before. The Exif sub-IFD is parsed
+        # lazily too, seeking the shared file: two threads reading it at once got an
+        # empty IFD (the metadata analyzer's maker-note flag changed with the thread
+        # count), so it is read here as well.
         try:
-            img.getexif()
+            exif = img.getexif()
         except Exception:
             img._exif = None
+        else:
+            try:
+                exif.get_ifd(_EXIF_IFD)
+            except Exception:
+                pass  # the first caller meets a damaged sub-IFD, as before
         return img
 
     # ----------------------------------------------------------------- pixels
@@ -507,6 +515,7 @@ class Media:
 
 
 REDUCED_BASE = 1024
+_EXIF_IFD = 0x8769  # the Exif sub-IFD (capture fields, maker note)
 _REDUCIBLE = {"L", "LA", "RGB", "RGBA", "RGBX", "I", "F", "CMYK"}
 # Bytes per pixel of a Pillow image in each mode ("1" and "P" take a byte per pixel).
 _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "RGB": 3, "YCbCr": 3}
