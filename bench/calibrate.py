@@ -23,6 +23,10 @@ Steps, each cached under ``--work`` (default /tmp/triage-calibration) so a refit
    * ../shared/corpus split by source (``CORPUS_FIT`` is fitted on, the rest held out);
      a held-out corpus camera photo whose bytes are also a ../shared/training photo
      (a tamper training photo or a fit source here) is left out;
+   * with ``--tamper-folds K`` (measured, not used by the shipped calibration): the
+     tamper model's training photos as further fit sources for the manipulation
+     question only, each file's tamper output from the fold model that never saw its
+     photo (``crossfit_rows``, ``tamper_crossfit``; docs/scoring.md);
    * extra copies (``extra_rows``, listed in ``rows-SEED-extra-v2.json``): per held-out
      camera source 20 pairs of an unedited and an edited copy through the
      same processing, cycling platform chains (long side 1080/1600/2048 or kept,
@@ -47,6 +51,7 @@ import json
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,9 +114,6 @@ def build(work: Path, seed: int) -> list[dict[str, str]]:
     from PIL import Image
 
     from triage.train.edits import (
-        apply_edit,
-        decode,
-        generate,
         list_sources,
         platform_chain,
         split_sources,
@@ -135,60 +137,7 @@ def build(work: Path, seed: int) -> list[dict[str, str]]:
 
     training = SHARED / "training"
     _, held = split_sources(list_sources(training))  # photos the tamper model never saw
-    for i, path in enumerate(held):
-        sid = path.stem
-        split = _half(sid)
-        src = f"camera:{sid}"
-        put(f"camera/{sid}/original.jpg", path.read_bytes(), "authentic", src, split)
-        done = out / "camera" / sid / ".done"
-        if done.is_file():  # made before: list, do not remake
-            for rel in done.read_text("utf-8").split():
-                label = "authentic" if "-none-" in rel or rel == "stripped.png" else "manipulated"
-                rows.append(
-                    {
-                        "path": str(out / "camera" / sid / rel),
-                        "label": label,
-                        "source": src,
-                        "split": split,
-                    }
-                )
-            continue
-        made = []
-        for ex_i, ex in enumerate(generate([path], seed=seed + i, edits_per_source=2)):
-            label = "authentic" if ex.kind == "none" else "manipulated"
-            made.append(f"{ex_i}-{ex.kind}-{ex.chain}.jpg")
-            put(f"camera/{sid}/{made[-1]}", ex.jpeg, label, src, split)
-        with Image.open(path) as im:
-            rgb = np.asarray(im.convert("RGB"))
-        put(f"camera/{sid}/stripped.png", png(rgb), "authentic", src, split)
-        done.write_text("\n".join([*made, "stripped.png"]), "utf-8")
-
-    # Two more edits per photo of the kinds the rotation above never reaches for a single
-    # photo (inpaint, retouch, overlay), each through its own platform chain.
-    late = ("inpaint", "retouch", "overlay")
-    for i, path in enumerate(held):
-        sid = path.stem
-        split = _half(sid)
-        src = f"camera:{sid}"
-        for k in range(2):
-            kind = late[(i + k) % len(late)]
-            rel = f"camera/{sid}/more-{k}-{kind}.jpg"
-            if not (out / rel).exists():
-                rng = np.random.default_rng([seed, 1000 + i, k])
-                rgb = decode(path, rng)
-                if rgb is None or min(rgb.shape[:2]) < 256:
-                    continue
-                edited, mask = apply_edit(kind, rgb, held[(i + 1) % len(held)], rng)
-                if mask.sum() < 64:
-                    continue
-                jpeg, _mask, _chain = platform_chain(edited, mask, rng)
-                (out / rel).write_bytes(jpeg)
-            put(rel, b"", "manipulated", src, split)
-
-    # Metadata kept and stripped in BOTH classes (a stripped file must not read as edited),
-    # and edits saved as PNG as well as JPEG (a PNG must not read as unedited).
-    for i, path in enumerate(held):
-        variants(out, path, held, i, seed, f"camera:{path.stem}", _half(path.stem), put)
+    camera_sources(out, held, seed, _half, put)
     # Camera photos of the corpus's fitted collections, and of its held-out collections
     # large enough to edit, as further sources: the whole set of variants per photo.
     corpus = SHARED / "corpus"
@@ -257,6 +206,77 @@ def build(work: Path, seed: int) -> list[dict[str, str]]:
                 }
             )
     return rows
+
+
+def camera_sources(
+    out: Path,
+    photos: list[Path],
+    seed: int,
+    split_of: Callable[[str], str],
+    put: Callable[[str, bytes, str, str, str], None],
+) -> None:
+    """Write (once) and list, through ``put``, the files of each camera photo of
+    ``photos`` as a source of its own (``camera:STEM``, split ``split_of(STEM)``): the
+    camera file, an unedited and two edited platform chains, two more edits of the kinds
+    the rotation misses, a metadata-free PNG, and :func:`variants` (both classes through
+    the same processing). Splice donors come from ``photos``."""
+    import numpy as np
+    from PIL import Image
+
+    from triage.train.edits import apply_edit, decode, generate, platform_chain
+
+    def png(rgb: np.ndarray) -> bytes:
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, "PNG")
+        return buf.getvalue()
+
+    for i, path in enumerate(photos):
+        sid = path.stem
+        split = split_of(sid)
+        src = f"camera:{sid}"
+        put(f"camera/{sid}/original.jpg", path.read_bytes(), "authentic", src, split)
+        done = out / "camera" / sid / ".done"
+        if done.is_file():  # made before: list, do not remake
+            for rel in done.read_text("utf-8").split():
+                label = "authentic" if "-none-" in rel or rel == "stripped.png" else "manipulated"
+                put(f"camera/{sid}/{rel}", b"", label, src, split)
+            continue
+        made = []
+        for ex_i, ex in enumerate(generate([path], seed=seed + i, edits_per_source=2)):
+            label = "authentic" if ex.kind == "none" else "manipulated"
+            made.append(f"{ex_i}-{ex.kind}-{ex.chain}.jpg")
+            put(f"camera/{sid}/{made[-1]}", ex.jpeg, label, src, split)
+        with Image.open(path) as im:
+            rgb = np.asarray(im.convert("RGB"))
+        put(f"camera/{sid}/stripped.png", png(rgb), "authentic", src, split)
+        done.write_text("\n".join([*made, "stripped.png"]), "utf-8")
+
+    # Two more edits per photo of the kinds the rotation above never reaches for a single
+    # photo (inpaint, retouch, overlay), each through its own platform chain.
+    late = ("inpaint", "retouch", "overlay")
+    for i, path in enumerate(photos):
+        sid = path.stem
+        split = split_of(sid)
+        src = f"camera:{sid}"
+        for k in range(2):
+            kind = late[(i + k) % len(late)]
+            rel = f"camera/{sid}/more-{k}-{kind}.jpg"
+            if not (out / rel).exists():
+                rng = np.random.default_rng([seed, 1000 + i, k])
+                rgb = decode(path, rng)
+                if rgb is None or min(rgb.shape[:2]) < 256:
+                    continue
+                edited, mask = apply_edit(kind, rgb, photos[(i + 1) % len(photos)], rng)
+                if mask.sum() < 64:
+                    continue
+                jpeg, _mask, _chain = platform_chain(edited, mask, rng)
+                (out / rel).write_bytes(jpeg)
+            put(rel, b"", "manipulated", src, split)
+
+    # Metadata kept and stripped in BOTH classes (a stripped file must not read as edited),
+    # and edits saved as PNG as well as JPEG (a PNG must not read as unedited).
+    for i, path in enumerate(photos):
+        variants(out, path, photos, i, seed, f"camera:{path.stem}", split_of(path.stem), put)
 
 
 def _editable(folder: Path) -> list[Path]:
@@ -703,8 +723,12 @@ def drop_training_photos(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 # ---------------------------------------------------------------------------- analyze
-def analyze(rows: list[dict[str, str]], work: Path, jobs: int) -> list[dict]:
-    """Records for ``rows``, from the cache where present; new files analyzed once."""
+def analyze(
+    rows: list[dict[str, str]], work: Path, jobs: int, skip: list[str] | None = None
+) -> list[dict]:
+    """Records for ``rows``, from the cache where present; new files analyzed once
+    (without the analyzers ``skip``). A row's ``fit_questions`` (comma-separated) goes
+    into its record: the only questions whose fit it enters."""
     from triage.evaluate.manifest import Item
     from triage.evaluate.runner import RunOptions, run_manifest
 
@@ -725,7 +749,7 @@ def analyze(rows: list[dict[str, str]], work: Path, jobs: int) -> list[dict]:
                 if done % 20 == 0 or done == total:
                     print(f"  analyzed {done}/{total} ({time.time() - t0:.0f} s)", flush=True)
 
-            run_manifest(items, RunOptions(jobs=jobs, timeout=180.0), progress=tick)
+            run_manifest(items, RunOptions(jobs=jobs, timeout=180.0, skip=skip), progress=tick)
     out = []
     for r in rows:
         rec = dict(cached[r["path"]])
@@ -733,6 +757,8 @@ def analyze(rows: list[dict[str, str]], work: Path, jobs: int) -> list[dict]:
         rec["label"] = r["label"]
         rec["source"] = r["source"]
         rec["split"] = r["split"]
+        if r.get("fit_questions"):
+            rec["fit_questions"] = r["fit_questions"].split(",")
         out.append(rec)
     return out
 
@@ -824,15 +850,179 @@ def synthpix_crossfit(rows: list[dict[str, str]], work: Path) -> dict[str, dict]
     return table
 
 
-def _override(record: dict, entry: dict | None) -> dict:
-    """``record`` with its synthpix findings and analyzer entry replaced by ``entry``'s."""
+def _override(record: dict, entry: dict | None, name: str = "synthpix") -> dict:
+    """``record`` with analyzer ``name``'s findings and entry replaced by ``entry``'s."""
     if not entry:
         return record
     out = dict(record)
-    out["findings"] = [f for f in record.get("findings", []) if f["analyzer"] != "synthpix"]
+    out["findings"] = [f for f in record.get("findings", []) if f["analyzer"] != name]
     out["findings"] += entry["findings"]
-    out["analyzers"] = {**(record.get("analyzers") or {}), "synthpix": entry["analyzer"]}
+    out["analyzers"] = {**(record.get("analyzers") or {}), name: entry["analyzer"]}
     return out
+
+
+# ------------------------------------------------------------------ tamper cross-fit
+# The tamper model's 84 training sources enter the manipulation fit as camera sources
+# of their own (the same files as the other fit camera sources), each file read by the
+# fold model that never saw its photo (stacking: a model's outputs on its own training
+# photos are in-sample and would teach the fusion to over-trust it). K = 6: each fold
+# model trains on 70 of the 84 sources (83%), near the shipped model's data, at six
+# ensemble trainings (~2.5 min each, idle).
+TAMPER_FOLDS = 6
+CROSSFIT_VERSION = 1  # of the listing rows-SEED-crossfit-vN.json
+
+
+def tamper_folds_dir(work: Path, folds: int) -> Path:
+    """Where the fold models of the shipped tamper model live: one folder per shipped
+    model (its manifest's hash), so a retrained model gets its own folds."""
+    import hashlib
+    from importlib import resources
+
+    manifest = resources.files("triage.data").joinpath("models", "tamper.manifest.json")
+    digest = hashlib.sha256(manifest.read_bytes()).hexdigest()[:12]
+    return work / f"tamper-folds-{folds}-{digest}"
+
+
+def train_tamper_folds(folder: Path, folds: int) -> dict[str, int]:
+    """The fold models (trained here if absent: ``python -m triage.train tamper --folds``,
+    same code, seeds and members as the shipped model) and each training source's fold."""
+    from triage.train import tamper as train
+
+    done = folder.is_dir() and all(
+        (folder / f"fold-{k}" / train.MANIFEST_FILE).is_file() for k in range(folds)
+    )
+    if not done:
+        t0 = time.time()
+        print(f"  training {folds} tamper fold models into {folder}", flush=True)
+        train.train_folds(SHARED / "training", folder, folds)
+        print(f"  tamper fold models trained ({time.time() - t0:.0f} s)", flush=True)
+    return json.loads((folder / train.FOLDS_FILE).read_text("utf-8"))["fold_of"]
+
+
+def crossfit_rows(work: Path, seed: int, fold_of: dict[str, int]) -> list[dict[str, str]]:
+    """Rows of the tamper model's training photos as fit sources (:func:`camera_sources`,
+    splice donors from the photo's own fold), manipulation fit only (``fit_questions``):
+    the camera and synthpix models were fitted on these photos, so they stay out of the
+    synthetic fit, and out of the held-out side. ``tamper_fold`` names the fold model
+    that reads them."""
+    from triage.train.edits import list_sources, split_sources
+
+    out = work / "files" / "crossfit"
+    rows: list[dict[str, str]] = []
+
+    def put(rel: str, data: bytes, label: str, source: str, split: str) -> None:
+        target = out / rel
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if "-none-original." in rel:  # generate()'s copy of the camera file: original.jpg
+            return  # (the other fit sources' listings predate it)
+        stem = source.split(":", 1)[1]
+        rows.append(
+            {
+                "path": str(target),
+                "label": label,
+                "source": source,
+                "split": split,
+                "fit_questions": "manipulation",
+                "tamper_fold": str(fold_of[stem]),
+            }
+        )
+
+    # A photo that does not decode (one truncated file) gave the tamper training no
+    # examples either (edits.decode): it is no training source to cross-fit.
+    train_src = [p for p in split_sources(list_sources(SHARED / "training"))[0] if _decodes(p)]
+    for k in sorted(set(fold_of.values())):
+        photos = [p for p in train_src if fold_of.get(p.stem) == k]
+        camera_sources(out, photos, seed + 100 * (k + 1), lambda _sid: "fit", put)
+    return rows
+
+
+def _decodes(path: Path) -> bool:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+    except Exception:
+        return False
+    return True
+
+
+def _one_thread() -> None:
+    import os
+
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
+_FOLD_MODELS: dict[str, tuple[list, dict, list]] = {}
+
+
+def _fold_model(folder: str) -> tuple[list, dict, list]:
+    """A fold's ensemble loaded as ``triage.analyzers.tamper.load_model`` loads the
+    shipped one."""
+    import lightgbm as lgb
+
+    if folder in _FOLD_MODELS:
+        return _FOLD_MODELS[folder]
+    path = Path(folder)
+    manifest = json.loads((path / "tamper.manifest.json").read_text("utf-8"))
+    members = manifest["members"]
+    tiles = [lgb.Booster(model_file=str(path / m["tile_model"])) for m in members]
+    images = [lgb.Booster(model_file=str(path / m["image_model"])) for m in members]
+    _FOLD_MODELS[folder] = (tiles, manifest, images)
+    return _FOLD_MODELS[folder]
+
+
+def _tamper_task(task: tuple[str, list[str]]) -> dict[str, dict]:
+    """The tamper entries of ``paths`` read with the fold model in ``folder`` (a worker)."""
+    import triage.analyzers.tamper as analyzer
+    from triage.evaluate.runner import RunOptions, analyze_record
+
+    folder, paths = task
+    model = _fold_model(folder)
+    analyzer.load_model = lambda: model  # type: ignore[assignment]
+    out = {}
+    for path in paths:
+        rec = analyze_record(path, RunOptions(only=["tamper"]))
+        out[path] = {
+            "fold_model": Path(folder).name,
+            "findings": [f for f in rec["findings"] if f["analyzer"] == "tamper"],
+            "analyzer": rec["analyzers"].get("tamper"),
+        }
+    return out
+
+
+def tamper_crossfit(
+    rows: list[dict[str, str]], work: Path, folder: Path, jobs: int
+) -> dict[str, dict]:
+    """path -> the tamper findings and analyzer entry of each cross-fit row, from the
+    fold model that did not see its photo; cached in ``folder``."""
+    from multiprocessing import get_context
+
+    cache = folder / "crossfit-table.json"
+    table: dict[str, dict] = json.loads(cache.read_text("utf-8")) if cache.is_file() else {}
+    todo: dict[str, list[str]] = {}
+    for r in rows:
+        if r.get("tamper_fold") and r["path"] not in table:
+            todo.setdefault(str(folder / f"fold-{r['tamper_fold']}"), []).append(r["path"])
+    tasks = [(f, ps[i : i + 20]) for f, ps in sorted(todo.items()) for i in range(0, len(ps), 20)]
+    if not tasks:
+        return table
+    t0 = time.time()
+    with get_context("spawn").Pool(jobs, initializer=_one_thread) as pool:
+        for part in pool.imap_unordered(_tamper_task, tasks):
+            table.update(part)
+            cache.write_text(json.dumps(table), "utf-8")
+            print(f"  tamper cross-fit {len(table)} files ({time.time() - t0:.0f} s)", flush=True)
+    return table
+
+
+def analyzer_weights() -> dict[str, dict[str, float]]:
+    """Each analyzer's coverage weight per question (``triage/data/analyzers.json``)."""
+    from triage.calibration import analyzer_config
+
+    return dict(analyzer_config()["coverage_weight"])
 
 
 def _read_cache(cache: Path) -> list[dict]:
@@ -904,6 +1094,13 @@ def main(argv: list[str] | None = None) -> int:
         "--rerun",
         help="comma-separated analyzers (new or changed): re-run only these on the cached files",
     )
+    ap.add_argument(
+        "--tamper-folds",
+        type=int,
+        default=0,
+        help=f"add the tamper model's training photos to the manipulation fit, each read by "
+        f"the fold model (of K, e.g. {TAMPER_FOLDS}) that did not see it; 0 = leave them out",
+    )
     ap.add_argument("--write", action="store_true", help="write triage/data/calibration.json")
     ap.add_argument(
         "--compare", action="store_true", help="also fit and measure the fusion variants"
@@ -936,8 +1133,43 @@ def main(argv: list[str] | None = None) -> int:
         ] + rows
     rows = drop_unplain_sources(rows)
     print(f"{len(rows)} labelled files ({time.time() - t0:.0f} s to build)", flush=True)
+    crossfit: list[dict[str, str]] = []
+    # The cross-fit rows enter the manipulation fit only: the analyzers that speak to no
+    # other question are not run on them, and tamper comes from the fold models.
+    skip = [a for a, w in analyzer_weights().items() if not float(w.get("manipulation", 0))] + [
+        "tamper"
+    ]
+    if args.tamper_folds:
+        folder = tamper_folds_dir(args.work, args.tamper_folds)
+        if args.cached_only:  # the fold models trained so far (say so below)
+            fold_of = json.loads((folder / "folds.json").read_text("utf-8"))["fold_of"]
+        else:
+            fold_of = train_tamper_folds(folder, args.tamper_folds)
+        listing = args.work / f"rows-{args.seed}-crossfit-v{CROSSFIT_VERSION}.json"
+        if not listing.is_file():
+            listing.write_text(json.dumps(crossfit_rows(args.work, args.seed, fold_of)), "utf-8")
+        ready = {
+            str(k)
+            for k in range(args.tamper_folds)
+            if (folder / f"fold-{k}" / "tamper.manifest.json").is_file()
+        }
+        crossfit = [
+            r
+            for r in drop_unplain_sources(json.loads(listing.read_text("utf-8")))
+            if r["tamper_fold"] in ready
+        ]
+        print(
+            f"  + {len(crossfit)} cross-fit files of folds {sorted(ready)} (manipulation fit only)",
+            flush=True,
+        )
     if args.rerun:
-        rerun(rows, args.work, args.jobs, [n.strip() for n in args.rerun.split(",") if n.strip()])
+        names = [n.strip() for n in args.rerun.split(",") if n.strip()]
+        rerun(rows, args.work, args.jobs, names)
+        if crossfit and [n for n in names if n not in skip]:
+            rerun(crossfit, args.work, args.jobs, [n for n in names if n not in skip])
+    if crossfit and not args.cached_only:
+        analyze(crossfit, args.work, args.jobs, skip=skip)
+    rows = rows + crossfit
     if args.cached_only:
         done = _cached_paths(args.work)
         print(f"  cached only: {sum(r['path'] in done for r in rows)} of {len(rows)} files")
@@ -952,6 +1184,17 @@ def main(argv: list[str] | None = None) -> int:
             f"({time.time() - t0:.0f} s)",
             flush=True,
         )
+    if crossfit:
+        mine = [r for r in rows if r.get("tamper_fold")]
+        tamper = tamper_crossfit(
+            mine, args.work, tamper_folds_dir(args.work, args.tamper_folds), args.jobs
+        )
+        records = [
+            _override(r, tamper.get(r["path"]), "tamper")
+            for r in records
+            if "fit_questions" not in r or r["path"] in tamper
+        ]
+        print(f"  tamper from the fold models on {len(mine)} cross-fit files", flush=True)
     if args.analyze_only:
         return 0
     return fit_and_report(records, args)
@@ -1012,6 +1255,13 @@ def heldout_figures(records: list[dict], taus: dict[str, float] | None = None) -
             "bins_in_interval_n10": f"{big_ok}/{len(big)}",
             "bins_within_sampling": f"{len(consistent)}/{cov['bins_n']}",
             "files_in_interval": _r(cov["files"]),
+            "mean_width": _r(
+                sum(
+                    r["questions"][q]["interval"][1] - r["questions"][q]["interval"][0]
+                    for r, _ in pairs
+                )
+                / max(1, len(pairs))
+            ),
             "notable_strong_right": _r(
                 sum(b["correct"] for b in pos) / n_pos_claims if n_pos_claims else None
             ),
@@ -1055,8 +1305,7 @@ def compare_trees(fit: list[dict], held: list[dict], cal: dict, seed: int) -> di
     import numpy as np
 
     from triage.calibration import feature_value
-    from triage.evaluate.calibrate import balanced_log_loss, evidence
-    from triage.evaluate.metrics import scored
+    from triage.evaluate.calibrate import balanced_log_loss, evidence, fitted_pairs
 
     out = {}
     for q, m in cal["questions"].items():
@@ -1065,7 +1314,7 @@ def compare_trees(fit: list[dict], held: list[dict], cal: dict, seed: int) -> di
         feats = m["features"]
 
         def xy(rs: list[dict], q: str = q, feats: list[str] = feats) -> tuple:
-            pairs = scored(rs, q)
+            pairs = fitted_pairs(rs, q)
             X = np.array(
                 [[feature_value(f, evidence(r), q) for f in feats] for r, _ in pairs]
             ).reshape(len(pairs), len(feats))
@@ -1185,6 +1434,17 @@ def fit_and_report(records: list[dict], args: argparse.Namespace) -> int:
         "corpus_fit_sources": list(CORPUS_FIT),
         "generator_heldout_repos": list(GENERATOR_HELDOUT),
     }
+    crossfit = [r for r in fit if r.get("fit_questions")]
+    if crossfit:
+        data["tamper_crossfit"] = {
+            **sizes(crossfit),
+            "folds": args.tamper_folds,
+            "fits": "manipulation only",
+            "made_from": "the tamper model's training photos of ../shared/training, each a "
+            "source with the same files as the other fit camera sources, each file's tamper "
+            "output from the fold model (same code, seeds and members, trained without the "
+            "photo's fold) that never saw the photo",
+        }
     t0 = time.time()
     cfg = FitConfig(seed=args.seed, folds=args.folds, interval_mass=args.mass)
     cal_data = fit_calibration(fit, cfg, name="triage-shipped", data=data)
@@ -1237,6 +1497,7 @@ def _write_doc(path: Path, cal: dict) -> None:
             "score bins whose interval overlaps the 90% interval of their own observed rate",
         ),
         ("files_in_interval", "files whose interval holds their bin's observed rate"),
+        ("mean_width", "mean interval width"),
         ("notable_strong_right", "notable/strong claims right (target >= 90%)"),
         ("notable_strong_n", "notable/strong claims made"),
         ("no_indicators_right", "no-indicators claims right (target >= 95%)"),

@@ -18,6 +18,7 @@ from triage.evaluate.calibrate import (
     dump,
     evidence,
     fit_calibration,
+    fitted_pairs,
     load_fitted,
     offsets_against,
     rescore,
@@ -468,3 +469,15 @@ def test_a_metric_far_outside_the_fit_data_is_held_at_its_edge() -> None:
     ev = FileEvidence()
     ev.analyzers["beta"] = ("skipped", {})
     assert model.vector(ev)[model.features.index("beta:metric:m")] == 0.0
+
+
+def test_a_record_enters_only_the_fits_it_names() -> None:
+    # bench/calibrate.py's cross-fitted tamper training photos: in-sample for the camera
+    # and synthpix models, so they name the manipulation fit only.
+    recs = _records()
+    for r in recs[:40]:
+        r["fit_questions"] = ["synthetic"]
+    data = fit_calibration(recs, FitConfig(n_boot=5, penalties=(1.0,)), name="t", config=CONFIG)
+    assert len(data["questions"]["manipulation"]["scores"]) == len(recs) - 40
+    assert [r for r, _ in fitted_pairs(recs, "manipulation")] == recs[40:]
+    assert len(fitted_pairs(recs[:40], "manipulation")) == 0

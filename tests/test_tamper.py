@@ -344,3 +344,64 @@ def test_an_ensemble_validates_and_writes_every_member(tmp_path: Path) -> None:
     }
     assert names == {"tamper.txt", "tamper.m1.txt", "tamper.image.txt", "tamper.image.m1.txt"}
     assert all((tmp_path / "out" / n).is_file() for n in names)
+
+
+def test_fold_models_never_see_their_fold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m triage.train tamper --folds K --out DIR``: the training sources split
+    into K folds by source, one model per fold trained without that fold's photos (not
+    even as splice donors), written under DIR with the fold of every source."""
+    import csv
+
+    from triage.train import tamper as train
+    from triage.train.__main__ import main
+
+    training = tmp_path / "training"
+    (training / "camera").mkdir(parents=True)
+    rows = []
+    for i in range(6):
+        rel = f"camera/gen{i}.jpg"
+        (training / rel).write_bytes(_jpeg(scene(640, 480, 500 + i), 90))
+        rows.append(
+            {
+                "path": rel,
+                "category": "camera",
+                "make": "Gen",
+                "model": "Scene",
+                "software": "",
+                "width": 640,
+                "height": 480,
+            }
+        )
+    with (training / "MANIFEST.tsv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter="\t")
+        w.writeheader()
+        w.writerows(rows)
+    fast = train.fit
+    monkeypatch.setattr(train, "fit", lambda s, seed=0, rounds=0, params=None: fast(s, seed, 15))
+    monkeypatch.setattr(train, "MEMBERS", 1)
+    seen: list[set[str]] = []
+    sets = train.member_sets
+
+    def member_sets(src: list[Path], *args: object, **kwargs: object) -> object:
+        seen.append({p.stem for p in src})
+        return sets(src, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(train, "member_sets", member_sets)
+    with pytest.raises(SystemExit):  # never into the package's model folder
+        main(["tamper", "--training", str(training), "--folds", "2"])
+    out = tmp_path / "folds"
+    args = ["--training", str(training), "--folds", "2", "--edits", "2", "--out", str(out)]
+    assert main(["tamper", *args]) == 0
+    fold_of = json.loads((out / train.FOLDS_FILE).read_text())["fold_of"]
+    assert sorted(fold_of.values()) == sorted(
+        [0, 1] * (len(fold_of) // 2) + [0] * (len(fold_of) % 2)
+    )
+    for k in (0, 1):
+        manifest = json.loads((out / f"fold-{k}" / train.MANIFEST_FILE).read_text())
+        left_out = {s for s, f in fold_of.items() if f == k}
+        assert set(manifest["data"]["fold"]["left_out"]) == left_out
+        assert seen[k] == set(fold_of) - left_out
+        assert (out / f"fold-{k}" / "tamper.txt").is_file()
+    assert train.source_folds([training / r["path"] for r in rows], 2) == train.source_folds(
+        [training / r["path"] for r in reversed(rows)], 2
+    )

@@ -1,6 +1,7 @@
 """Fit a calibration (``triage/calibration.py`` reads it) from labelled evaluation records.
 
-Per question (positives and negatives as in :mod:`triage.evaluate.metrics`):
+Per question (positives and negatives as in :mod:`triage.evaluate.metrics`; a record
+with ``fit_questions`` enters only those questions' fits, :func:`fitted_pairs`):
 
 1. **Features** (:func:`design`): for every analyzer that speaks to the question (a
    coverage weight in ``triage/data/analyzers.json``) its examined share, the strength
@@ -84,6 +85,18 @@ def evidence(record: Record) -> FileEvidence:
         if a.get("metrics"):
             ev.metrics[name] = {k: float(v) for k, v in a["metrics"].items()}
     return ev
+
+
+def fitted_pairs(records: Sequence[Record], question: str) -> list[tuple[Record, bool]]:
+    """(record, is_positive) of the records ``question`` is fitted on: the scored ones,
+    less those whose ``fit_questions`` leave it out. A file on which some analyzers'
+    outputs are in-sample (a photo their models were trained on) names only the
+    questions none of those analyzers speaks to."""
+    return [
+        (r, t)
+        for r, t in scored(records, question)
+        if question in r.get("fit_questions", (question,))
+    ]
 
 
 def source_of(record: Record) -> str:
@@ -520,7 +533,7 @@ def fit_question(
 ) -> dict[str, Any] | None:
     import numpy as np
 
-    pairs = scored(records, question)
+    pairs = fitted_pairs(records, question)
     if cfg.leave_out_declared:
         # A file that declares its answer (generator parameters, a signed edit) is scored
         # by that declaration's stated ratio on top of the rest of its evidence; fitted

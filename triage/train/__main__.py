@@ -32,6 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--variants", type=int, default=16, help="synthpix: platform variants per generated panel"
     )
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=0,
+        help="tamper: train cross-fitting models instead, one per fold of the training "
+        "sources (each without its fold), into --out/fold-K (--out required)",
+    )
     args = parser.parse_args(argv)
     out = args.out or Path(__file__).resolve().parents[1] / "data" / "models"
     if args.name == "synthpix":
@@ -53,6 +60,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from triage.train import tamper
 
+    if args.folds:
+        if args.out is None:
+            parser.error("--folds writes cross-fitting models, never the shipped one: give --out")
+        for m in tamper.train_folds(
+            args.training,
+            args.out,
+            args.folds,
+            seed=args.seed,
+            limit=args.limit,
+            edits_per_source=args.edits,
+        ):
+            print(f"fold {m['data']['fold']['fold']}: " + tamper.summary(m).splitlines()[1])
+        return 0
     manifest = tamper.train_from_folder(
         args.training, out, seed=args.seed, limit=args.limit, edits_per_source=args.edits
     )

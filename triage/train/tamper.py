@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -470,16 +471,7 @@ def train_from_folder(
     if limit:
         sources = sources[:limit]
     train_src, val_src = split_sources(sources)
-    train_sets = []
-    for member in range(MEMBERS):
-        # Each member its own generated edits (crops, kinds, chains) of the same sources.
-        train = featurize_sources(train_src, seed + member, edits_per_source, jobs=jobs)
-        for extra in range(1, TRAIN_VARIANTS):
-            # More edits of the same sources, no more originals.
-            train += featurize_sources(
-                train_src, seed + member + 1 + extra, edits_per_source, 0, original=False, jobs=jobs
-            )
-        train_sets.append(train)
+    train_sets = member_sets(train_src, seed, edits_per_source, jobs)
     val = featurize_sources(
         val_src, seed + 1, edits_per_source, VALIDATION_UNEDITED, original=True, jobs=jobs
     )
@@ -491,6 +483,89 @@ def train_from_folder(
         data_info(training_dir, train_src, val_src, train_sets[0], val, edits_per_source),
         t0,
     )
+
+
+def member_sets(
+    train_src: list[Path], seed: int, edits_per_source: int, jobs: int = 2
+) -> list[list[Sample]]:
+    """The training samples of each ensemble member (seed + k): each member its own
+    generated edits (crops, kinds, chains) of the same sources."""
+    train_sets = []
+    for member in range(MEMBERS):
+        train = featurize_sources(train_src, seed + member, edits_per_source, jobs=jobs)
+        for extra in range(1, TRAIN_VARIANTS):
+            # More edits of the same sources, no more originals.
+            train += featurize_sources(
+                train_src, seed + member + 1 + extra, edits_per_source, 0, original=False, jobs=jobs
+            )
+        train_sets.append(train)
+    return train_sets
+
+
+FOLDS_FILE = "folds.json"
+
+
+def source_folds(sources: list[Path], folds: int) -> dict[str, int]:
+    """Each training source's fold (by its name's stem): the sources ordered by a hash of
+    their name and dealt out in turn, so the split is deterministic, the folds differ in
+    size by at most one, and no fold follows the manifest's (camera-make) order."""
+    order = sorted(sources, key=lambda p: (zlib.crc32(p.name.encode()), p.name))
+    return {p.stem: i % folds for i, p in enumerate(order)}
+
+
+def train_folds(
+    training_dir: Path,
+    out_dir: Path,
+    folds: int,
+    seed: int = 0,
+    limit: int = 0,
+    edits_per_source: int = 4,
+    jobs: int = 2,
+) -> list[dict[str, Any]]:
+    """Cross-fitting models (``python -m triage.train tamper --folds K --out DIR``): the
+    training sources of the shipped model split into ``folds`` folds by source
+    (:func:`source_folds`), and for each fold the same ensemble (same members, seeds
+    and code) trained on the other folds' sources only, into ``out_dir/fold-K``, with
+    ``out_dir/folds.json`` naming each source's fold. A model's outputs on the photos
+    it was trained on are in-sample (they flatter it); the calibration reads each
+    training photo's copies with the model of its fold, which never saw that photo
+    (nor took a splice donor from it). A fold whose manifest exists is kept (a run can
+    be resumed). Returns the fold manifests."""
+    if folds < 2:
+        raise ValueError("cross-fitting needs at least 2 folds")
+    t_all = time.time()
+    sources = list_sources(training_dir)
+    if limit:
+        sources = sources[:limit]
+    train_src, val_src = split_sources(sources)
+    fold_of = source_folds(train_src, folds)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / FOLDS_FILE).write_text(
+        json.dumps({"folds": folds, "seed": seed, "fold_of": fold_of}, indent=1) + "\n", "utf-8"
+    )
+    val: list[Sample] | None = None  # the same validation files for every fold: made once
+    manifests = []
+    for k in range(folds):
+        target = out_dir / f"fold-{k}"
+        if (target / MANIFEST_FILE).is_file():
+            manifests.append(json.loads((target / MANIFEST_FILE).read_text("utf-8")))
+            continue
+        t0 = time.time()
+        if val is None:
+            val = featurize_sources(
+                val_src, seed + 1, edits_per_source, VALIDATION_UNEDITED, original=True, jobs=jobs
+            )
+        keep = [p for p in train_src if fold_of[p.stem] != k]
+        train_sets = member_sets(keep, seed, edits_per_source, jobs)
+        data = data_info(training_dir, keep, val_src, train_sets[0], val, edits_per_source)
+        data["fold"] = {
+            "fold": k,
+            "folds": folds,
+            "left_out": sorted(s for s, f in fold_of.items() if f == k),
+        }
+        manifests.append(train_from_samples(train_sets, val, target, seed, data, t0))
+        print(f"fold {k}/{folds}: {time.time() - t_all:.0f} s", flush=True)
+    return manifests
 
 
 def train_from_samples(
