@@ -7,6 +7,7 @@ read-only and never written.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import threading
@@ -212,10 +213,9 @@ class Media:
         except Exception:
             img._exif = None
         else:
-            try:
+            # The first caller meets a damaged sub-IFD, as before.
+            with contextlib.suppress(Exception):
                 exif.get_ifd(_EXIF_IFD)
-            except Exception:
-                pass  # the first caller meets a damaged sub-IFD, as before
         return img
 
     # ----------------------------------------------------------------- pixels
