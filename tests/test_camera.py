@@ -8,7 +8,6 @@ face. No photo of a person.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sys
@@ -43,6 +42,7 @@ from generators.camera import (
     paste_smooth,
     scene,
 )
+from generators.trainingfolder import write_training_folder
 
 BOX = (400, 200, 720, 520)
 
@@ -158,27 +158,13 @@ def test_tiny_model_trains_on_generated_photos(tmp_path: Path) -> None:
     from triage.train.__main__ import main
 
     training = tmp_path / "training"
-    (training / "camera").mkdir(parents=True)
-    rows = []
-    for i in range(6):
-        rgb = camera_like(480, 640, seed=10 + i)
-        rel = f"camera/gen{i}.jpg"
-        (training / rel).write_bytes(jpeg(rgb, 90))
-        rows.append(
-            {
-                "path": rel,
-                "category": "camera",
-                "make": "Gen",
-                "model": "Scene",
-                "software": "",
-                "width": 640,
-                "height": 480,
-            }
-        )
-    with (training / "MANIFEST.tsv").open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter="\t")
-        w.writeheader()
-        w.writerows(rows)
+    write_training_folder(
+        training,
+        [
+            (f"camera/gen{i}.jpg", jpeg(camera_like(480, 640, seed=10 + i), 90), 640, 480)
+            for i in range(6)
+        ],
+    )
     out = tmp_path / "models"
     assert main(["camera", "--training", str(training), "--out", str(out)]) == 0
     manifest = json.loads((out / "camera.manifest.json").read_text())

@@ -8,7 +8,6 @@ decoder's up-sampling does) stands for a generated image. No photo of a person.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -35,6 +34,7 @@ from triage.media import Media
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 
 from generators.camera import camera_like, jpeg, smooth_source
+from generators.trainingfolder import write_training_folder
 
 
 def decoder_like(h: int, w: int, seed: int) -> np.ndarray:
@@ -92,31 +92,18 @@ def _write_training(root: Path) -> None:
     """A training folder in the layout of ../shared/training, every image made here."""
     from triage.train.synthpix import PANELS
 
-    rows = []
-    (root / "camera").mkdir(parents=True)
-    for i in range(3):
-        rel = f"camera/gen{i}.jpg"
-        (root / rel).write_bytes(jpeg(camera_like(512, 640, seed=20 + i), 92))
-        rows.append(
-            {
-                "path": rel,
-                "category": "camera",
-                "make": "Gen",
-                "model": "Scene",
-                "software": "",
-                "width": 640,
-                "height": 512,
-            }
-        )
+    write_training_folder(
+        root,
+        [
+            (f"camera/gen{i}.jpg", jpeg(camera_like(512, 640, seed=20 + i), 92), 640, 512)
+            for i in range(3)
+        ],
+    )
     whole = [rel for rel, (_, boxes) in PANELS.items() if boxes is None][:3]
     for i, rel in enumerate(whole):
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(decoder_like(256, 256, seed=40 + i)).save(path, "PNG")
-    with (root / "MANIFEST.tsv").open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter="\t")
-        w.writeheader()
-        w.writerows(rows)
 
 
 def test_tiny_model_trains_on_generated_images(tmp_path: Path) -> None:

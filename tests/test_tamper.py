@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "fixtures"))
 
 from generators.scenes import scene  # noqa: E402
+from generators.trainingfolder import write_training_folder  # noqa: E402
 
 
 def _jpeg(rgb: np.ndarray, quality: int) -> bytes:
@@ -350,32 +351,16 @@ def test_fold_models_never_see_their_fold(tmp_path: Path, monkeypatch: pytest.Mo
     """``python -m triage.train tamper --folds K --out DIR``: the training sources split
     into K folds by source, one model per fold trained without that fold's photos (not
     even as splice donors), written under DIR with the fold of every source."""
-    import csv
 
     from triage.train import tamper as train
     from triage.train.__main__ import main
 
     training = tmp_path / "training"
-    (training / "camera").mkdir(parents=True)
-    rows = []
-    for i in range(6):
-        rel = f"camera/gen{i}.jpg"
-        (training / rel).write_bytes(_jpeg(scene(640, 480, 500 + i), 90))
-        rows.append(
-            {
-                "path": rel,
-                "category": "camera",
-                "make": "Gen",
-                "model": "Scene",
-                "software": "",
-                "width": 640,
-                "height": 480,
-            }
-        )
-    with (training / "MANIFEST.tsv").open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter="\t")
-        w.writeheader()
-        w.writerows(rows)
+    photos = [
+        (f"camera/gen{i}.jpg", _jpeg(scene(640, 480, 500 + i), 90), 640, 480) for i in range(6)
+    ]
+    write_training_folder(training, photos)
+    paths = [training / rel for rel, *_ in photos]
     fast = train.fit
     monkeypatch.setattr(train, "fit", lambda s, seed=0, rounds=0, params=None: fast(s, seed, 15))
     monkeypatch.setattr(train, "MEMBERS", 1)
@@ -402,6 +387,4 @@ def test_fold_models_never_see_their_fold(tmp_path: Path, monkeypatch: pytest.Mo
         assert set(manifest["data"]["fold"]["left_out"]) == left_out
         assert seen[k] == set(fold_of) - left_out
         assert (out / f"fold-{k}" / "tamper.txt").is_file()
-    assert train.source_folds([training / r["path"] for r in rows], 2) == train.source_folds(
-        [training / r["path"] for r in reversed(rows)], 2
-    )
+    assert train.source_folds(paths, 2) == train.source_folds(paths[::-1], 2)
