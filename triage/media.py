@@ -189,7 +189,7 @@ class Media:
         """
         import io
 
-        from PIL import Image, UnidentifiedImageError
+        from PIL import ExifTags, Image, UnidentifiedImageError
 
         Image.MAX_IMAGE_PIXELS = None  # our own limit is checked before any decode
         try:
@@ -215,7 +215,7 @@ class Media:
         else:
             # The first caller meets a damaged sub-IFD, as before.
             with contextlib.suppress(Exception):
-                exif.get_ifd(_EXIF_IFD)
+                exif.get_ifd(ExifTags.IFD.Exif)
         return img
 
     # ----------------------------------------------------------------- pixels
@@ -515,7 +515,6 @@ class Media:
 
 
 REDUCED_BASE = 1024
-_EXIF_IFD = 0x8769  # the Exif sub-IFD (capture fields, maker note)
 _REDUCIBLE = {"L", "LA", "RGB", "RGBA", "RGBX", "I", "F", "CMYK"}
 # Bytes per pixel of a Pillow image in each mode ("1" and "P" take a byte per pixel).
 _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "RGB": 3, "YCbCr": 3}

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
+    from triage.analyzers.base import AnalyzerResult
     from triage.media import Media
 
 # Long side of the downscale the region analyzers (noise, copy-move) work on: block
@@ -80,11 +81,11 @@ def camera_planes(media: Media, side: int) -> np.ndarray:
 LAYOUT_SIDE = 1024
 
 
-def framed_photo(media: Media) -> tuple[int, int, int, int] | None:
+def framed_photo(media: Media, min_side: int = 0) -> tuple[int, int, int, int] | None:
     """The box (x0, y0, x1, y1, full-resolution pixels) of a photo set in a flat
     frame (a screenshot of a post, a letterboxed still), or None for an ordinary
-    image; see :func:`triage.forensics.layout.framed_photo_box`. Computed once per
-    file. The box's corner lies on the 8-pixel grid from the image's origin and its
+    image or a photo with a side under ``min_side``; see
+    :func:`triage.forensics.layout.framed_photo_box`. Computed once per file. The box's corner lies on the 8-pixel grid from the image's origin and its
     sides are multiples of 8, so a JPEG's block grid keeps its phase in the crop.
 
     It reads every k-th pixel of the full decode (k brings the long side to at most
@@ -113,4 +114,15 @@ def framed_photo(media: Media) -> tuple[int, int, int, int] | None:
     if found.size != 4 or found[2] <= found[0] or found[3] <= found[1]:
         return None
     x0, y0, x1, y1 = (int(v) for v in found)
+    if min(x1 - x0, y1 - y0) < min_side:
+        return None
     return x0, y0, x1, y1
+
+
+def note_framed_photo(result: AnalyzerResult, box: tuple[int, int, int, int]) -> None:
+    """Say in ``result`` that only the framed photo at ``box`` was examined."""
+    result.metrics["framed_photo"] = list(box)
+    result.not_checked.append(
+        f"examined the photo at {list(box)} inside a flat surround (a screenshot's "
+        "interface, borders, a plain background), which carries no traces"
+    )

@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from triage.analyzers.base import Analyzer, AnalyzerResult, Context, RawFinding
-from triage.analyzers.common import centred_window, framed_photo, native_gray
+from triage.analyzers.common import (
+    centred_window,
+    framed_photo,
+    native_gray,
+    note_framed_photo,
+)
 from triage.report import Question
 
 if TYPE_CHECKING:
@@ -48,9 +53,7 @@ class ResamplingAnalyzer(Analyzer):
             return result
         # A photo in a screenshot's frame is compared with itself: it was resized, the
         # interface around it was not, and that difference is no edit.
-        box = framed_photo(media)
-        if box is not None and min(box[2] - box[0], box[3] - box[1]) < MIN_SIDE:
-            box = None
+        box = framed_photo(media, MIN_SIDE)
         if box is None:
             win = centred_window(w, h, MAX_PIXELS)
         else:
@@ -93,11 +96,7 @@ class ResamplingAnalyzer(Analyzer):
                 "a clean result on a JPEG says little"
             )
         if box is not None:
-            result.metrics["framed_photo"] = list(box)
-            result.not_checked.append(
-                f"examined the photo at {list(box)} inside a flat surround (a screenshot's "
-                "interface, borders, a plain background), which carries no traces"
-            )
+            note_framed_photo(result, box)
         elif covered < 0.95:
             result.not_checked.append(
                 f"examined a native-resolution window covering {covered:.0%} of the image"

@@ -76,7 +76,7 @@ class TamperAnalyzer(Analyzer):
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         import numpy as np
 
-        from triage.analyzers.common import framed_photo
+        from triage.analyzers.common import framed_photo, note_framed_photo
         from triage.forensics.blockfeatures import image_score, rgb_tile_features
         from triage.forensics.tampermap import ensemble_map, peak_region
 
@@ -89,9 +89,7 @@ class TamperAnalyzer(Analyzer):
         rgb = media.rgb
         # A photo in a screenshot's frame is compared with itself: the flat interface
         # around it is unlike any photo, and the model would say so.
-        box = framed_photo(media)
-        if box is not None and min(box[2] - box[0], box[3] - box[1]) < MIN_SIDE:
-            box = None
+        box = framed_photo(media, MIN_SIDE)
         origin = None
         if box is not None:
             rgb, origin = rgb[box[1] : box[3], box[0] : box[2]], (box[0], box[1])
@@ -120,11 +118,7 @@ class TamperAnalyzer(Analyzer):
             "p99_tile": round(float(np.quantile(prob, 0.99)), 4) if prob.size else 0.0,
         }
         if box is not None:
-            result.metrics["framed_photo"] = list(box)
-            result.not_checked.append(
-                f"examined the photo at {list(box)} inside a flat surround (a screenshot's "
-                "interface, borders, a plain background), which carries no traces"
-            )
+            note_framed_photo(result, box)
         if score >= threshold:
             result.findings.append(
                 _finding(prob, hot, score, (threshold, region_threshold), tile, (w, h), origin)

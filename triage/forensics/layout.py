@@ -72,8 +72,17 @@ def ground_colour(rgb: np.ndarray) -> np.ndarray | None:
     top = values[int(np.argmax(counts))]
     members = ring[keys == top]
     colour = members.mean(axis=0)
-    share = (np.abs(ring - colour).max(axis=1) <= GROUND_TOLERANCE).mean()
+    share = _on_ground(ring, colour).mean()
     return colour if share >= MIN_GROUND else None
+
+
+def _on_ground(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Which pixels (..., 3) lie within GROUND_TOLERANCE of ``colour`` on every
+    channel, computed in ``colour``'s dtype."""
+    import numpy as np
+
+    diff = np.abs(np.asarray(pixels, colour.dtype) - colour)
+    return diff.max(axis=-1) <= GROUND_TOLERANCE
 
 
 def _framed_edges(
@@ -136,8 +145,7 @@ def _enclosed(rgb: np.ndarray, ground: np.ndarray) -> bool:
     import numpy as np
 
     def share(line: np.ndarray) -> float:
-        diff = np.abs(line.astype(np.int16) - ground.astype(np.int16)).max(axis=1)
-        return float((diff <= GROUND_TOLERANCE).mean())
+        return float(_on_ground(line, ground.astype(np.int16)).mean())
 
     rows = min(share(rgb[0]), share(rgb[-1]))
     cols = min(share(rgb[:, 0]), share(rgb[:, -1]))
@@ -175,7 +183,7 @@ def block_classes(
         empty = np.zeros((rows, cols), bool)
         return empty, empty
     a = np.asarray(rgb[: rows * block, : cols * block], np.float32)
-    on_ground = np.abs(a - ground.astype(np.float32)).max(axis=2) <= GROUND_TOLERANCE
+    on_ground = _on_ground(a, ground.astype(np.float32))
     share = on_ground.reshape(rows, block, cols, block).mean(axis=(1, 3))
     luma = a @ np.array([0.299, 0.587, 0.114], np.float32)
     std = luma.reshape(rows, block, cols, block).std(axis=(1, 3))
