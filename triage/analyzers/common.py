@@ -101,7 +101,7 @@ def framed_photo(media: Media, min_side: int = 0) -> tuple[int, int, int, int] |
         if rgb.ndim != 3:
             return numpy.zeros(0, numpy.int64)
         h, w = rgb.shape[:2]
-        k = max(1, -(-max(h, w) // LAYOUT_SIDE))
+        k = _layout_step(media)
         box = framed_photo_box(numpy.ascontiguousarray(rgb[::k, ::k]))
         if box is None:
             return numpy.zeros(0, numpy.int64)
@@ -117,6 +117,43 @@ def framed_photo(media: Media, min_side: int = 0) -> tuple[int, int, int, int] |
     if min(x1 - x0, y1 - y0) < min_side:
         return None
     return x0, y0, x1, y1
+
+
+def _layout_step(media: Media) -> int:
+    """The subsampling step that brings the long side to at most LAYOUT_SIDE."""
+    h, w = media.rgb.shape[:2]
+    return max(1, -(-max(h, w) // LAYOUT_SIDE))
+
+
+def graphic_share(media: Media) -> float | None:
+    """The share of the image in a few exactly flat colours when it is a graphic (a
+    chart, a slide, a drawing, an interface: :func:`triage.forensics.layout.
+    flat_colour_share` at least ``GRAPHIC_SHARE``), else None. A screenshot whose
+    photo :func:`framed_photo` finds is not a graphic: the photo is examined.
+    Computed once per file, on the subsampled copy :func:`framed_photo` reads.
+    """
+    import numpy
+
+    from triage.forensics.layout import GRAPHIC_SHARE, flat_colour_share
+
+    def make() -> numpy.ndarray:
+        rgb = media.rgb
+        share = flat_colour_share(rgb[:: _layout_step(media), :: _layout_step(media)])
+        return numpy.array([share if rgb.ndim == 3 else 0.0])
+
+    share = float(media.shared(("layout.flat_colour_share", LAYOUT_SIDE), make)[0])
+    if share < GRAPHIC_SHARE or framed_photo(media) is not None:
+        return None
+    return share
+
+
+def graphic_reason(share: float, method: str) -> str:
+    """Why an analyzer did not examine a graphic (``graphic_share``): ``method`` names
+    what it reads, e.g. "noise levels"."""
+    return (
+        f"a graphic, not a photograph: {share:.0%} of it is flat colour (a chart, a slide, "
+        f"a drawing); {method} are read from a camera's texture and noise, which it has none of"
+    )
 
 
 def note_framed_photo(result: AnalyzerResult, box: tuple[int, int, int, int]) -> None:

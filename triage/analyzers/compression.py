@@ -59,7 +59,7 @@ class CompressionAnalyzer(Analyzer):
         "compression.ghost_region",
         "compression.grid_shift_region",
     )
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "1.1"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds: ClassVar[tuple[str, ...]] = ("image",)
     formats = None
@@ -186,6 +186,9 @@ class CompressionAnalyzer(Analyzer):
         )
         if primary is not None:
             ela_q = int(primary)  # re-save where the rest of the image changes least
+        if _graphic(media, res):
+            res.examined["manipulation"] = 0.6
+            return
         self._localize(media, ctx, coeffs, (0, 0), ela_q, ghost_qs, res, primary, stride, jpeg=True)
         clock.lap("ela_ghosts")
         self._local_grid(gray, (0, 0), True, res)
@@ -301,7 +304,8 @@ class CompressionAnalyzer(Analyzer):
                 "compression in the pixels"
             )
             # A JPEG fragment in an otherwise lossless picture still shows its grid.
-            self._local_grid(gray, None, False, res)
+            if not _graphic(media, res):
+                self._local_grid(gray, None, False, res)
             res.examined["manipulation"] = 0.3
             return
         stride = _block_stride(gray)
@@ -326,8 +330,9 @@ class CompressionAnalyzer(Analyzer):
         )
         ela_q = quality or ELA_QUALITY_DEFAULT
         ghost_qs = [q for q in range(40, 100, 10) if quality is None or abs(q - quality) >= 5]
-        self._localize(media, ctx, coeffs, (dy, dx), ela_q, ghost_qs, res, quality, stride)
-        self._local_grid(gray, (dy, dx), False, res)
+        if not _graphic(media, res):
+            self._localize(media, ctx, coeffs, (dy, dx), ela_q, ghost_qs, res, quality, stride)
+            self._local_grid(gray, (dy, dx), False, res)
         res.examined["manipulation"] = 0.6
 
     # ------------------------------------------------------------ localized
@@ -539,6 +544,20 @@ def _scale_gap(q1: int, q2: int | None) -> float:
         return float("inf")
     a, b = scale(q1), scale(q2)
     return max(a, b) / min(a, b)
+
+
+def _graphic(media: Media, res: AnalyzerResult) -> bool:
+    """Whether the image is a graphic (a chart, a slide), whose flat colour and sharp
+    edges the region checks (error levels, ghosts, local grids) read as anomalies;
+    if so, say in ``res`` that they were not run."""
+    from triage.analyzers.common import graphic_reason, graphic_share
+
+    share = graphic_share(media)
+    if share is None:
+        return False
+    res.metrics["graphic_share"] = round(share, 3)
+    res.not_checked.append(graphic_reason(share, "error levels, ghosts and local grids"))
+    return True
 
 
 def _block_stride(gray: np.ndarray) -> int:

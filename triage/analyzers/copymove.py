@@ -12,7 +12,13 @@ import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context, RawFinding
-from triage.analyzers.common import WORK_SIDE, to_full, working_gray
+from triage.analyzers.common import (
+    WORK_SIDE,
+    graphic_reason,
+    graphic_share,
+    to_full,
+    working_gray,
+)
 from triage.report import Question
 
 if TYPE_CHECKING:
@@ -45,7 +51,7 @@ def accept(c: CloneMatch) -> tuple[bool, float]:
 class CopyMoveAnalyzer(Analyzer):
     name = "copymove"
     finding_ids = ("copymove.cloned_region",)
-    version = "1"
+    version = "1.1"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Cloned regions: SIFT self-matching, RANSAC affine, noise-residual check."
@@ -67,6 +73,11 @@ class CopyMoveAnalyzer(Analyzer):
         w, h = media.width or 0, media.height or 0
         if min(w, h) < MIN_SIDE:
             result.skipped_reason = f"image too small to look for cloned regions ({w}x{h})"
+            return result
+        # Charts and slides repeat their marks, icons and letters by design.
+        graphic = graphic_share(media)
+        if graphic is not None:
+            result.skipped_reason = graphic_reason(graphic, "cloned regions")
             return result
         gray, scale = working_gray(media, WORK_SIDE)
         gh, gw = gray.shape

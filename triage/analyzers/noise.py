@@ -11,7 +11,13 @@ import math
 from typing import TYPE_CHECKING, ClassVar
 
 from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context, RawFinding
-from triage.analyzers.common import WORK_SIDE, to_full, working_gray
+from triage.analyzers.common import (
+    WORK_SIDE,
+    graphic_reason,
+    graphic_share,
+    to_full,
+    working_gray,
+)
 from triage.report import Question
 
 if TYPE_CHECKING:
@@ -23,7 +29,7 @@ MIN_SIDE = 128
 class NoiseAnalyzer(Analyzer):
     name = "noise"
     finding_ids = ("noise.inconsistent_region",)
-    version = "1"
+    version = "1.1"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Local noise level per block (Immerkær residual); regions that stand out."
@@ -35,6 +41,10 @@ class NoiseAnalyzer(Analyzer):
         w, h = media.width or 0, media.height or 0
         if min(w, h) < MIN_SIDE:
             result.skipped_reason = f"image too small for noise statistics ({w}x{h})"
+            return result
+        graphic = graphic_share(media)
+        if graphic is not None:
+            result.skipped_reason = graphic_reason(graphic, "noise levels")
             return result
         gray, scale = working_gray(media, WORK_SIDE)
         gh, gw = gray.shape

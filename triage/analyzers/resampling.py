@@ -13,6 +13,8 @@ from triage.analyzers.base import Analyzer, AnalyzerResult, Context, RawFinding
 from triage.analyzers.common import (
     centred_window,
     framed_photo,
+    graphic_reason,
+    graphic_share,
     native_gray,
     note_framed_photo,
 )
@@ -35,7 +37,7 @@ class ResamplingAnalyzer(Analyzer):
         "resampling.region",
         "resampling.global",
     )
-    version = "1.2"
+    version = "1.3"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Periodic interpolation traces (resize/rotate) per block; odd regions."
@@ -54,6 +56,10 @@ class ResamplingAnalyzer(Analyzer):
         # A photo in a screenshot's frame is compared with itself: it was resized, the
         # interface around it was not, and that difference is no edit.
         box = framed_photo(media, MIN_SIDE)
+        graphic = graphic_share(media) if box is None else None
+        if graphic is not None:
+            result.skipped_reason = graphic_reason(graphic, "resampling traces")
+            return result
         if box is None:
             win = centred_window(w, h, MAX_PIXELS)
         else:

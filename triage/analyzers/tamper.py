@@ -76,7 +76,12 @@ class TamperAnalyzer(Analyzer):
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         import numpy as np
 
-        from triage.analyzers.common import framed_photo, note_framed_photo
+        from triage.analyzers.common import (
+            framed_photo,
+            graphic_reason,
+            graphic_share,
+            note_framed_photo,
+        )
         from triage.forensics.blockfeatures import image_score, rgb_tile_features
         from triage.forensics.tampermap import ensemble_map, peak_region
 
@@ -85,11 +90,15 @@ class TamperAnalyzer(Analyzer):
         if min(w, h) < MIN_SIDE:
             result.skipped_reason = f"image too small for the tamper model ({w}x{h})"
             return result
-        boosters, manifest, image_models = load_model()
-        rgb = media.rgb
         # A photo in a screenshot's frame is compared with itself: the flat interface
         # around it is unlike any photo, and the model would say so.
         box = framed_photo(media, MIN_SIDE)
+        graphic = graphic_share(media) if box is None else None
+        if graphic is not None:
+            result.skipped_reason = graphic_reason(graphic, "the tamper model's block statistics")
+            return result
+        boosters, manifest, image_models = load_model()
+        rgb = media.rgb
         origin = None
         if box is not None:
             rgb, origin = rgb[box[1] : box[3], box[0] : box[2]], (box[0], box[1])

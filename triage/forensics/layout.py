@@ -1,4 +1,5 @@
-"""Where a photo sits inside a flat frame: screenshots of posts, letterboxed stills.
+"""Where a photo sits inside a flat frame (screenshots of posts, letterboxed stills),
+and whether an image is a photo at all (charts, drawings, slides are flat colour).
 
 A screenshot of a social post is a composite: a downscaled photo pasted into flat
 interface graphics (a header, lines of text, icons). Region detectors that compare
@@ -46,6 +47,72 @@ STRAIGHT_EDGE = 0.9
 # columns) on both sides are this much ground. A photo's own flat sky reaches one
 # edge, not two opposite ones.
 ENCLOSING_SHARE = 0.9
+
+
+# Flat colour (:func:`flat_colour_share`): an 8x8 block is flat when no channel varies
+# by more than FLAT_COLOUR_STD; colours are compared in steps of COLOUR_STEP; blocks no
+# brighter than DARK_LEVEL are left out (a night sky, a lens cap, the black corners of
+# a fisheye photo are flat too, and are photos). An image with at least GRAPHIC_SHARE
+# of its area in its FLAT_COLOURS commonest flat colours is a graphic.
+FLAT_COLOUR_STD = 0.75
+COLOUR_STEP = 4
+DARK_LEVEL = 24
+FLAT_COLOURS = 4
+GRAPHIC_SHARE = 0.5
+
+
+def flat_colour_share(rgb: np.ndarray, block: int = BLOCK) -> float:
+    """The share of an image covered by a few exactly flat colours.
+
+    A camera photo carries sensor noise everywhere it is not clipped, so its blocks
+    are almost never exactly one colour; a chart, a slide, a drawing or an interface
+    is mostly a few flat colours with sharp edges between them, and a JPEG keeps a
+    flat block flat. Region detectors made for photographs (noise levels, block
+    statistics, error levels, resampling spectra, keypoints) read such images as
+    full of anomalies that no edit made.
+
+    Parameters
+    ----------
+    rgb : ndarray, shape (H, W, 3)
+        The image at a working resolution (every k-th pixel keeps flat areas exactly
+        flat; an averaging reduction would too).
+    block : int
+        Block side in pixels; the image is cropped to whole blocks.
+
+    Returns
+    -------
+    float
+        The share of the image's blocks that are flat (every channel's standard
+        deviation at most ``FLAT_COLOUR_STD``), brighter than ``DARK_LEVEL`` and of
+        one of the ``FLAT_COLOURS`` commonest such colours (block means in steps of
+        ``COLOUR_STEP``); 0 for an image smaller than a block.
+
+    References
+    ----------
+    Athitsos, Swain & Frankel, "Distinguishing photographs and graphics on the World
+    Wide Web", IEEE Workshop on Content-Based Access of Image and Video Libraries,
+    1997 (graphics have few, flat colours; photographs have noise and many).
+    """
+    import cv2
+    import numpy as np
+
+    rows, cols = rgb.shape[0] // block, rgb.shape[1] // block
+    if rows == 0 or cols == 0:
+        return 0.0
+    a = np.asarray(rgb[: rows * block, : cols * block], np.float64)
+    # Block means of the pixels and of their squares: an area reduction by a whole
+    # factor averages each block exactly, ten times faster than numpy's reshape.
+    mean = cv2.resize(a, (cols, rows), interpolation=cv2.INTER_AREA).reshape(rows, cols, 3)
+    square = cv2.resize(a * a, (cols, rows), interpolation=cv2.INTER_AREA).reshape(rows, cols, 3)
+    flat = (square - mean * mean).max(axis=-1) <= FLAT_COLOUR_STD**2
+    mean = np.rint(mean).astype(np.int32)
+    counted = flat & (mean.max(axis=-1) > DARK_LEVEL)
+    step = mean[counted] // COLOUR_STEP
+    if step.size == 0:
+        return 0.0
+    keys = (step[:, 0] * 64 + step[:, 1]) * 64 + step[:, 2]
+    counts = np.sort(np.unique(keys, return_counts=True)[1])[::-1]
+    return float(counts[:FLAT_COLOURS].sum() / float(rows * cols))
 
 
 def ground_colour(rgb: np.ndarray) -> np.ndarray | None:

@@ -1,0 +1,86 @@
+"""Charts and slides are not photographs: photo forensics declines them.
+
+Every image is made by code: charts (fixtures/generators/graphics.py) and a
+camera-like photo (fixtures/generators/camera.py).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
+
+from generators.camera import camera_like
+from generators.graphics import KINDS, chart
+
+import triage
+from triage.forensics.layout import DARK_LEVEL, GRAPHIC_SHARE, flat_colour_share
+
+REGION_ANALYZERS = ("noise", "copymove", "resampling", "tamper")
+
+
+def _save(rgb: np.ndarray, path: Path, fmt: str) -> Path:
+    Image.fromarray(rgb).save(path, fmt, **({"quality": 80} if fmt == "JPEG" else {}))
+    return path
+
+
+def _jpeg_decoded(rgb: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_charts_are_flat_colour_and_photos_are_not(kind: str) -> None:
+    img = chart(seed=KINDS.index(kind), kind=kind)
+    assert flat_colour_share(img) >= GRAPHIC_SHARE
+    assert flat_colour_share(_jpeg_decoded(img, 75)) >= GRAPHIC_SHARE
+    # The same chart photographed (sensor noise) is no longer flat.
+    rng = np.random.default_rng(0)
+    noisy = np.clip(img + rng.normal(0, 2.5, img.shape), 0, 255).astype(np.uint8)
+    assert flat_colour_share(noisy) < 0.05
+    assert flat_colour_share(camera_like(480, 640, seed=1)) < 0.05
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    level=st.integers(0, 255),
+    h=st.integers(0, 64),
+    w=st.integers(0, 64),
+)
+def test_flat_colour_share_of_one_colour(level: int, h: int, w: int) -> None:
+    share = flat_colour_share(np.full((h, w, 3), level, np.uint8))
+    assert 0.0 <= share <= 1.0
+    if h >= 8 and w >= 8:
+        # Dark flat areas are a night sky as often as a drawing: never counted.
+        assert share == (1.0 if level > DARK_LEVEL else 0.0)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_a_chart_is_not_read_as_edited(tmp_path: Path, fmt: str) -> None:
+    path = _save(chart(seed=5, kind="bars"), tmp_path / f"chart.{fmt.lower()}", fmt)
+    report = triage.analyze(path)
+    by_name = {a.name: a for a in report.analyzers}
+    for name in REGION_ANALYZERS:
+        assert by_name[name].status == "skipped", name
+        assert (by_name[name].message or "").startswith("a graphic, not a photograph"), name
+    assert report.questions["manipulation"].band == "insufficient-evidence"
+    compression = by_name["compression"]
+    assert not [f for f in report.findings if f.analyzer == "compression" and "region" in f.id]
+    if fmt == "JPEG":
+        assert compression.metrics["graphic_share"] >= GRAPHIC_SHARE
+
+
+def test_a_photo_is_examined_by_every_region_analyzer(tmp_path: Path) -> None:
+    path = _save(camera_like(600, 800, seed=2), tmp_path / "photo.jpg", "JPEG")
+    report = triage.analyze(path)
+    for a in report.analyzers:
+        assert not (a.message or "").startswith("a graphic"), a.name
