@@ -93,18 +93,12 @@ def flat_colour_share(rgb: np.ndarray, block: int = BLOCK) -> float:
     Wide Web", IEEE Workshop on Content-Based Access of Image and Video Libraries,
     1997 (graphics have few, flat colours; photographs have noise and many).
     """
-    import cv2
     import numpy as np
 
-    rows, cols = rgb.shape[0] // block, rgb.shape[1] // block
+    flat, mean = _flat_blocks(rgb, block)
+    rows, cols = flat.shape
     if rows == 0 or cols == 0:
         return 0.0
-    a = np.asarray(rgb[: rows * block, : cols * block], np.float64)
-    # Block means of the pixels and of their squares: an area reduction by a whole
-    # factor averages each block exactly, ten times faster than numpy's reshape.
-    mean = cv2.resize(a, (cols, rows), interpolation=cv2.INTER_AREA).reshape(rows, cols, 3)
-    square = cv2.resize(a * a, (cols, rows), interpolation=cv2.INTER_AREA).reshape(rows, cols, 3)
-    flat = (square - mean * mean).max(axis=-1) <= FLAT_COLOUR_STD**2
     mean = np.rint(mean).astype(np.int32)
     counted = flat & (mean.max(axis=-1) > DARK_LEVEL)
     step = mean[counted] // COLOUR_STEP
@@ -113,6 +107,43 @@ def flat_colour_share(rgb: np.ndarray, block: int = BLOCK) -> float:
     keys = (step[:, 0] * 64 + step[:, 1]) * 64 + step[:, 2]
     counts = np.sort(np.unique(keys, return_counts=True)[1])[::-1]
     return float(counts[:FLAT_COLOURS].sum() / float(rows * cols))
+
+
+def flat_block_share(rgb: np.ndarray, block: int = BLOCK) -> float:
+    """The share of a patch's blocks that are exactly flat, as
+    :func:`flat_colour_share` reads flatness (any colour, dark ones too).
+
+    Parameters
+    ----------
+    rgb : ndarray, shape (H, W, 3)
+        The patch.
+    block : int
+        Block side in pixels.
+
+    Returns
+    -------
+    float
+        Flat blocks over all whole blocks; 0 for a patch smaller than a block.
+    """
+    flat, _ = _flat_blocks(rgb, block)
+    return float(flat.mean()) if flat.size else 0.0
+
+
+def _flat_blocks(rgb: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per block: whether no channel's standard deviation exceeds FLAT_COLOUR_STD,
+    and the block's mean colour (rows x cols x 3, float)."""
+    import cv2
+    import numpy as np
+
+    rows, cols = rgb.shape[0] // block, rgb.shape[1] // block
+    if rows == 0 or cols == 0:
+        return np.zeros((rows, cols), bool), np.zeros((rows, cols, 3))
+    a = np.asarray(rgb[: rows * block, : cols * block], np.float64)
+    # Block means of the pixels and of their squares: an area reduction by a whole
+    # factor averages each block exactly, ten times faster than numpy's reshape.
+    mean = cv2.resize(a, (cols, rows), interpolation=cv2.INTER_AREA).reshape(rows, cols, 3)
+    square = cv2.resize(a * a, (cols, rows), interpolation=cv2.INTER_AREA).reshape(rows, cols, 3)
+    return (square - mean * mean).max(axis=-1) <= FLAT_COLOUR_STD**2, mean
 
 
 def ground_colour(rgb: np.ndarray) -> np.ndarray | None:
