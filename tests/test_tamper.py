@@ -388,3 +388,31 @@ def test_fold_models_never_see_their_fold(tmp_path: Path, monkeypatch: pytest.Mo
         assert seen[k] == set(fold_of) - left_out
         assert (out / f"fold-{k}" / "tamper.txt").is_file()
     assert train.source_folds(paths, 2) == train.source_folds(paths[::-1], 2)
+
+
+def test_mixed_chains_are_deterministic_and_alike_for_both_classes(tmp_path: Path) -> None:
+    # The mixed routes (small copies, PNG saves, edits on a web copy) are drawn the same
+    # way for unedited and edited copies, and the same seed makes the same files.
+    from triage.train.edits import MIXED_CHAINS, NEW_CHAINS, examples_of
+    from triage.train.tamper import _chain_groups
+
+    sources = []
+    for i in range(3):
+        p = tmp_path / f"src{i}.jpg"
+        p.write_bytes(_jpeg(scene(1200, 900, 300 + i, noise_sigma=2.0), 92))
+        sources.append(p)
+    runs = [
+        [ex for i in range(3) for ex in examples_of(sources, i, 5, 6, 6, False, MIXED_CHAINS)]
+        for _ in range(2)
+    ]
+    assert [e.jpeg for e in runs[0]] == [e.jpeg for e in runs[1]]
+    routes = {(e.kind == "none", _chain_groups(e.chain)[0]) for e in runs[0]}
+    assert {g for _, g in routes} >= {"4.3's chains", "new: edited on a web copy"}
+    for ex in runs[0]:
+        with Image.open(io.BytesIO(ex.jpeg)) as im:
+            assert ex.mask.shape == (im.height, im.width)
+            assert (im.format == "PNG") == ex.chain.endswith("png")
+            if ex.chain.startswith("small"):
+                assert min(im.size) >= 256 and max(im.size) <= 1000
+    new_only = [ex for i in range(3) for ex in examples_of(sources, i, 6, 4, 2, False, NEW_CHAINS)]
+    assert all(_chain_groups(e.chain)[0].startswith("new: ") for e in new_only)

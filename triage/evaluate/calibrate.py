@@ -31,6 +31,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from triage.calibration import FORMAT, Calibration, FileEvidence, analyzer_config, feature_names
@@ -165,6 +166,45 @@ def _folds(groups: Sequence[str], k: int) -> list[int]:
     order = sorted(names, key=lambda g: zlib.crc32(g.encode()))
     fold_of = {g: i % k for i, g in enumerate(order)}
     return [fold_of[g] for g in groups]
+
+
+def fold_units(records: Sequence[Record], groups: Sequence[str], y: Any) -> list[str]:
+    """The unit each file is cross-fitted by: its source, except in a source that holds
+    more than half of one label's files.
+
+    Cross-fitting deals whole sources to folds, so that no file is scored by a model
+    that saw its own source. A source holding most of one label (the fit side's only
+    generator repository, 51 of its 52 generated files) then leaves the model of its
+    fold nearly without that label: the cross-fitted scores of those files, which the
+    calibration maps to probabilities, come from a model that never learned what the
+    shipped model (the mean of the fold models, all others fitted with them) knows,
+    and the penalty chosen on those folds is chosen for it. Such a source is dealt out
+    by its files' folders (a generated image and its copies, as a camera photo and
+    its edits elsewhere), or by file when they share one folder. The intervals still
+    count it as one source (the neighbourhood, the source band and ``tau``).
+    """
+    import numpy as np
+
+    y = np.asarray(y)
+    g = np.asarray(groups)
+    big: set[str] = set()
+    for label in (0, 1):
+        mine = g[y == label]
+        if len(mine) == 0:
+            continue
+        names, counts = np.unique(mine, return_counts=True)
+        big |= {str(n) for n, c in zip(names, counts, strict=True) if c > len(mine) / 2}
+    if not big:
+        return list(groups)
+    units = list(groups)
+    for name in big:
+        idx = [i for i, h in enumerate(groups) if h == name]
+        folders = [str(Path(str(records[i].get("path") or "")).parent) for i in idx]
+        if len(set(folders)) < 2:
+            folders = [str(records[i].get("path") or i) for i in idx]
+        for i, f in zip(idx, folders, strict=True):
+            units[i] = f"{name}/{f}"
+    return units
 
 
 def _standardise(X: Any, metric: Any) -> tuple[Any, Any, Any]:
@@ -559,7 +599,8 @@ def fit_question(
     flat = len(set(groups)) < 3
     if flat:  # a flat archive: folds by file
         groups = [str(r.get("name") or r.get("path") or i) for i, r in enumerate(recs)]
-    folds = _folds(groups, min(cfg.folds, len(set(groups))))
+    units = groups if flat else fold_units(recs, groups, y)
+    folds = _folds(units, min(cfg.folds, len(set(units))))
     metric = np.array([":metric:" in f for f in features], dtype=bool)
     priors = config.get("prior_llr", {}) if cfg.prior_centres else {}
     centre = np.array([float(priors.get(f, 0.0)) for f in features])

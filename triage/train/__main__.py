@@ -39,6 +39,13 @@ def main(argv: list[str] | None = None) -> int:
         help="tamper: train cross-fitting models instead, one per fold of the training "
         "sources (each without its fold), into --out/fold-K (--out required)",
     )
+    parser.add_argument(
+        "--chains",
+        choices=("platform", "mixed"),
+        default=None,
+        help="tamper: the generator's chains (default platform, model 4.3's; mixed adds "
+        "small copies, PNG saves and edits made on a web copy)",
+    )
     args = parser.parse_args(argv)
     out = args.out or Path(__file__).resolve().parents[1] / "data" / "models"
     if args.name == "synthpix":
@@ -60,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from triage.train import tamper
 
+    if args.chains:
+        tamper.CHAINS = args.chains
     if args.folds:
         if args.out is None:
             parser.error("--folds writes cross-fitting models, never the shipped one: give --out")

@@ -29,6 +29,9 @@ from pathlib import Path
 import numpy as np
 
 KINDS = ("splice", "copymove", "inpaint", "retouch", "overlay")
+PLATFORM_CHAINS = "platform"  # every copy through platform_chain (tamper model 4.3)
+MIXED_CHAINS = "mixed"  # mixed_route: those, small copies, PNG saves, edits on a web copy
+NEW_CHAINS = "new"  # mixed_route without the platform chains (its other routes only)
 MIN_PIXELS = 300_000
 MAX_CROP = 2048
 
@@ -37,7 +40,7 @@ MAX_CROP = 2048
 class Example:
     """One training or validation file: JPEG bytes as a platform would serve them."""
 
-    jpeg: bytes
+    jpeg: bytes  # the served file: JPEG, or PNG for the lossless chains of MIXED_CHAINS
     mask: np.ndarray  # bool (H, W) at the served size; all False when unedited
     kind: str  # "none" or one of KINDS
     chain: str  # e.g. "resize1080+q72"
@@ -120,6 +123,7 @@ def generate(
     edits_per_source: int = 2,
     unedited_per_source: int = 1,
     original: bool = True,
+    chains: str = PLATFORM_CHAINS,
 ) -> Iterator[Example]:
     """Unedited and edited examples of every source, each through a platform chain.
 
@@ -136,9 +140,16 @@ def generate(
         Unedited examples per source, each through its own platform chain.
     original : bool
         Also yield each camera file untouched (once per source, whatever the seed).
+    chains : str
+        :data:`PLATFORM_CHAINS` (every copy through :func:`platform_chain`, the
+        chains of tamper model 4.3), :data:`MIXED_CHAINS` (:func:`mixed_route`:
+        those, small copies, lossless saves and edits made on a web copy) or
+        :data:`NEW_CHAINS` (those three alone).
     """
     for i in range(len(sources)):
-        yield from examples_of(sources, i, seed, edits_per_source, unedited_per_source, original)
+        yield from examples_of(
+            sources, i, seed, edits_per_source, unedited_per_source, original, chains
+        )
 
 
 def examples_of(
@@ -148,6 +159,7 @@ def examples_of(
     edits_per_source: int = 2,
     unedited_per_source: int = 1,
     original: bool = True,
+    chains: str = PLATFORM_CHAINS,
 ) -> list[Example]:
     """The examples :func:`generate` makes of ``sources[i]`` (independent of the
     other sources' examples, so they can be made in parallel)."""
@@ -162,17 +174,28 @@ def examples_of(
     if camera_file is not None:
         out.append(camera_file)
     for _ in range(unedited_per_source):
-        jpeg, mask, chain = platform_chain(rgb, np.zeros(rgb.shape[:2], bool), rng)
+        if chains in (MIXED_CHAINS, NEW_CHAINS):
+            route = mixed_route(rgb, rng, chains == NEW_CHAINS)
+            jpeg, mask, chain = route.finish(route.base, np.zeros(route.base.shape[:2], bool), rng)
+        else:
+            jpeg, mask, chain = platform_chain(rgb, np.zeros(rgb.shape[:2], bool), rng)
         out.append(Example(jpeg, mask, "none", chain, sid))
     for k in range(edits_per_source):
         kind = KINDS[(i * edits_per_source + k + seed) % len(KINDS)]
         donor_path = sources[
             (i + 1 + int(rng.integers(0, max(1, len(sources) - 1)))) % len(sources)
         ]
-        edited, mask = apply_edit(kind, rgb, donor_path, rng)
-        if mask.sum() < 64:
-            continue
-        jpeg, mask, chain = platform_chain(edited, mask, rng)
+        if chains in (MIXED_CHAINS, NEW_CHAINS):
+            route = mixed_route(rgb, rng, chains == NEW_CHAINS)
+            edited, mask = apply_edit(kind, route.base, donor_path, rng)
+            if mask.sum() < 64:
+                continue
+            jpeg, mask, chain = route.finish(edited, mask, rng)
+        else:
+            edited, mask = apply_edit(kind, rgb, donor_path, rng)
+            if mask.sum() < 64:
+                continue
+            jpeg, mask, chain = platform_chain(edited, mask, rng)
         out.append(Example(jpeg, mask, kind, chain, sid))
     return out
 
@@ -402,3 +425,151 @@ def platform_chain(
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "JPEG", quality=quality, subsampling=2)
     return buf.getvalue(), mask, f"{name}+q{quality}"
+
+
+# The routes of MIXED_CHAINS and their shares. The chains of model 4.3 keep 45% so what
+# it learned there is still taught; the rest is what arrives at a desk and what the
+# third-party sets hold: edits made on a web copy (download, edit, re-upload: the
+# commonest real-life case, 25%), small copies by one of several kernels (thumbnails,
+# web copies, academic sets: 20%) and lossless PNG saves at native size (10%). Every
+# copy, edited or not, draws its route the same way.
+ROUTE_SHARES = (("platform", 0.45), ("web", 0.25), ("small", 0.20), ("png", 0.10))
+SMALL_SIDES = (400, 1000)  # long side of a small copy, px
+# Downscaling kernels: OpenCV's (area; bilinear and bicubic without anti-aliasing, as
+# many tools resize; Lanczos) and Pillow's anti-aliased bicubic and Lanczos.
+KERNELS = ("area", "linear", "cubic", "lanczos", "pil-bicubic", "pil-lanczos")
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one copy is made: ``base`` is the picture the edit is made on (the camera
+    decode, or the decode of a web copy of it); :meth:`finish` saves the (edited or
+    unedited) ``base`` as the desk receives it."""
+
+    base: np.ndarray
+    name: str  # "platform", "web", "small" or "png"
+    prefix: str  # the web copy's history, e.g. "web1080-q85" ("" for other routes)
+
+    def finish(
+        self, rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator
+    ) -> tuple[bytes, np.ndarray, str]:
+        """(file bytes, mask at the served size, chain name)."""
+        if self.name == "platform":
+            return platform_chain(rgb, mask, rng)
+        if self.name == "png":
+            return encode_png(rgb), mask, "png"
+        if self.name == "small":
+            rgb, mask, label = small_copy(rgb, mask, rng)
+            if rng.random() < 0.5:
+                return encode_png(rgb), mask, f"{label}+png"
+            quality = int(rng.integers(65, 96))
+            sub = 2 if rng.random() < 0.75 else 0
+            return encode_jpeg(rgb, quality, sub), mask, f"{label}+q{quality}"
+        # web: saved again at another quality (the web copy's own drawn once more
+        # when equal), or lossless one time in three
+        if rng.random() < 1 / 3:
+            return encode_png(rgb), mask, f"{self.prefix}+png"
+        first = int(self.prefix.rsplit("-q", 1)[1])
+        quality = int(rng.integers(65, 96))
+        if quality == first:
+            quality = int(rng.integers(65, 96))
+        return encode_jpeg(rgb, quality, 2), mask, f"{self.prefix}+q{quality}"
+
+
+def mixed_route(rgb: np.ndarray, rng: np.random.Generator, new_only: bool = False) -> Route:
+    """Draw one copy's route of :data:`MIXED_CHAINS` (shares :data:`ROUTE_SHARES`;
+    with ``new_only``, of :data:`NEW_CHAINS`: the platform route left out, the other
+    shares in the same proportions).
+
+    A web copy is the camera decode resized (long side 2048 / 1600 / 1080, a small
+    side of :data:`SMALL_SIDES`, or kept) and saved as JPEG q70-95 (4:2:0); the edit is
+    then made on its decode, so the file carries that copy's compression as its first
+    one, not the camera's."""
+    shares = [(r, v) for r, v in ROUTE_SHARES if not (new_only and r == "platform")]
+    u = float(rng.random()) * sum(v for _, v in shares)
+    name = shares[-1][0]
+    for route, share in shares:
+        if u < share:
+            name = route
+            break
+        u -= share
+    if name != "web":
+        return Route(rgb, name, "")
+    h, w = rgb.shape[:2]
+    pick = int(rng.integers(0, 5))
+    label = "web"
+    if pick == 4:
+        dummy = np.zeros((h, w), bool)
+        rgb, _, label = small_copy(rgb, dummy, rng)
+        label = "web" + label.removeprefix("small")
+    elif pick > 0:
+        target = (2048, 1600, 1080)[pick - 1]
+        size = long_side_size(h, w, target)
+        if size is not None:
+            rgb = _resize(rgb, size, "area")
+            label = f"web{target}"
+    quality = int(rng.integers(70, 96))
+    base = _decode_bytes(encode_jpeg(rgb, quality, 2))
+    return Route(base, "web", f"{label}-q{quality}")
+
+
+def small_copy(
+    rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Downscale to a long side drawn in :data:`SMALL_SIDES` (the short side kept at
+    256 px or more, the analyzer's floor) by one of :data:`KERNELS`; the mask by
+    nearest neighbour. Returns the copy, its mask and a label like "small640-cubic"."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    kernel = KERNELS[int(rng.integers(0, len(KERNELS)))]
+    target = int(rng.integers(SMALL_SIDES[0], SMALL_SIDES[1] + 1))
+    target = max(target, int(np.ceil(256 * max(h, w) / min(h, w))))
+    size = long_side_size(h, w, target)
+    if size is None:
+        return rgb, mask, f"small{max(h, w)}-{kernel}"
+    small = _resize(rgb, size, kernel)
+    m = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    return small, m, f"small{target}-{kernel}"
+
+
+def _resize(rgb: np.ndarray, size: tuple[int, int], kernel: str) -> np.ndarray:
+    import cv2
+
+    if kernel.startswith("pil-"):
+        from PIL import Image
+
+        resample = Image.Resampling.BICUBIC if kernel == "pil-bicubic" else Image.Resampling.LANCZOS
+        return np.asarray(Image.fromarray(rgb).resize(size, resample))
+    flags = {
+        "area": cv2.INTER_AREA,
+        "linear": cv2.INTER_LINEAR,
+        "cubic": cv2.INTER_CUBIC,
+        "lanczos": cv2.INTER_LANCZOS4,
+    }[kernel]
+    return np.ascontiguousarray(cv2.resize(rgb, size, interpolation=flags))
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int, subsampling: int = 2) -> bytes:
+    """JPEG bytes (Pillow's IJG tables at ``quality``), no metadata."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality, subsampling=subsampling)
+    return buf.getvalue()
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    """Lossless PNG bytes (fast deflate: the pixels are what matters)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _decode_bytes(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB"))

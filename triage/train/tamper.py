@@ -32,7 +32,15 @@ from triage.forensics.blockfeatures import (
     rgb_tile_features,
 )
 from triage.forensics.tampermap import MAP_STATISTICS
-from triage.train.edits import Example, examples_of, list_sources, split_sources
+from triage.train.edits import (
+    MIXED_CHAINS,
+    NEW_CHAINS,
+    PLATFORM_CHAINS,
+    Example,
+    examples_of,
+    list_sources,
+    split_sources,
+)
 
 MODEL_FILE = "tamper.txt"
 MANIFEST_FILE = "tamper.manifest.json"
@@ -47,6 +55,16 @@ NEGATIVES_PER_IMAGE = 300
 ROUNDS = 300
 VALIDATION_UNEDITED = 3  # unedited copies per validation source, each through its own chain
 TRAIN_VARIANTS = 1  # rounds of edits per training source (each: other crops, kinds, chains)
+# The generator's chains (triage.train.edits; `--chains` of `python -m triage.train
+# tamper`). PLATFORM_CHAINS: model 4.3's, for training and validation (the default).
+# MIXED_CHAINS: validation through the mixed routes (4.3's chains, small copies, PNG
+# saves, edits made on a web copy), and training on 4.3's data plus a second set through
+# the new routes alone (NEW_EXTRA per source). Measured (docs/analyzers/tamper.md, "New
+# chains"): better on PNG saves, no better on small copies, 0.01-0.02 worse on 4.3's
+# chains and on the corpus pairs, so not the default. Training on the mixed routes
+# alone (instead of 4.3's data) cost 0.02-0.04 on 4.3's chains.
+CHAINS = PLATFORM_CHAINS
+NEW_EXTRA = (2, 1)  # (edits, unedited copies) per training source through NEW_CHAINS
 REGION_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 REGION_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 FRAME_FPR = 0.01
@@ -238,7 +256,15 @@ def _chain_groups(chain: str) -> list[str]:
     quality = int(chain.rsplit("+q", 1)[1]) if "+q" in chain else 100
     if chain == "original":
         return ["camera file untouched"]
+    lossless = ["lossless PNG"] if chain.endswith("png") else ["JPEG last"]
+    if chain == "png":
+        return ["new: PNG at native size", *lossless]
+    if chain.startswith("small"):
+        return ["new: small copy (400-1000 px)", *lossless]
+    if chain.startswith("web"):
+        return ["new: edited on a web copy", *lossless]
     return [
+        "4.3's chains",
         "resized" if chain.startswith("resize") else "not resized",
         "q65-79" if quality < 80 else "q80-100",
         "editor export q90-100" if chain.startswith("export") else "platform chain",
@@ -425,9 +451,9 @@ def _per_kind_and_chain(
     return per_kind, per_chain
 
 
-def _featurize_one(args: tuple[list[Path], int, int, int, int, bool]) -> list[Sample]:
-    sources, i, seed, edits, unedited, original = args
-    return featurize(examples_of(sources, i, seed, edits, unedited, original))
+def _featurize_one(args: tuple[list[Path], int, int, int, int, bool, str]) -> list[Sample]:
+    sources, i, seed, edits, unedited, original, chains = args
+    return featurize(examples_of(sources, i, seed, edits, unedited, original, chains))
 
 
 def featurize_sources(
@@ -437,12 +463,14 @@ def featurize_sources(
     unedited_per_source: int = 1,
     original: bool = True,
     jobs: int = 2,
+    chains: str | None = None,
 ) -> list[Sample]:
     """:func:`featurize` of :func:`triage.train.edits.generate`'s examples, made and
     featurized per source in ``jobs`` processes (the same samples in the same order
-    as one process makes them)."""
+    as one process makes them); ``chains`` defaults to :data:`CHAINS`."""
+    chains = chains or CHAINS
     tasks = [
-        (sources, i, seed, edits_per_source, unedited_per_source, original)
+        (sources, i, seed, edits_per_source, unedited_per_source, original, chains)
         for i in range(len(sources))
     ]
     if jobs <= 1:
@@ -492,7 +520,13 @@ def member_sets(
     generated edits (crops, kinds, chains) of the same sources."""
     train_sets = []
     for member in range(MEMBERS):
-        train = featurize_sources(train_src, seed + member, edits_per_source, jobs=jobs)
+        train = featurize_sources(
+            train_src, seed + member, edits_per_source, jobs=jobs, chains=PLATFORM_CHAINS
+        )
+        if CHAINS == MIXED_CHAINS:
+            train += featurize_sources(
+                train_src, seed + member + 100, NEW_EXTRA[0], NEW_EXTRA[1], False, jobs, NEW_CHAINS
+            )
         for extra in range(1, TRAIN_VARIANTS):
             # More edits of the same sources, no more originals.
             train += featurize_sources(
@@ -606,6 +640,8 @@ def data_info(
         "train_variants": TRAIN_VARIANTS,
         "validation_unedited_per_source": VALIDATION_UNEDITED,
         "camera_files_untouched": True,
+        "chains": CHAINS,
+        "new_chains_extra_per_source": list(NEW_EXTRA) if CHAINS == MIXED_CHAINS else None,
         "generator": "triage/train/edits.py",
     }
 
