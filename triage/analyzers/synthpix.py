@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 
 MAX_PATCHES = 16
 MIN_PATCHES = 2
-# In a graphic, a patch is read only when at most this share of its 8x8 blocks is
-# exactly flat colour (charts and text have more; a photo or a rendered object less).
-MAX_FLAT_IN_GRAPHIC = 0.25
 # Mean patch log-odds at which the finding is raised, and the log-odds at strength 1
 # (docs/analyzers/synthpix.md). Set for model 1 above all but one of its 46 held-out
 # training camera photos at each of the png / q90 / 1024q85 steps, never on the corpus;
@@ -63,7 +60,7 @@ def patch_log_odds(model: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarra
 
 class SynthpixAnalyzer(Analyzer):
     name = "synthpix"
-    version = "1.1"
+    version = "1"
     questions: ClassVar[tuple[Question, ...]] = ("synthetic",)
     kinds = ("image",)
     finding_ids: ClassVar[tuple[str, ...]] = ("synthpix.generated_pixels",)
@@ -75,9 +72,7 @@ class SynthpixAnalyzer(Analyzer):
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         import numpy as np
 
-        from triage.analyzers.common import graphic_reason, graphic_share
         from triage.forensics.genresidual import PATCH, informative, patch_features, patch_grid
-        from triage.forensics.layout import flat_block_share
 
         result = AnalyzerResult()
         w, h = media.width or 0, media.height or 0
@@ -86,37 +81,18 @@ class SynthpixAnalyzer(Analyzer):
             return result
         model, manifest = load()
         img = media.image()
-        # A chart, a slide or a screenshot of text: the model has seen no graphics, and
-        # reads text and flat colour like a generator's decoder. Only its patches of
-        # picture texture (a photo or a rendered object in it) are read.
-        graphic = graphic_share(media)
         rows = []
-        detailed = 0
         # Patches are cropped from the shared decode: no full-size array is made.
         for y, x in patch_grid(h, w, 4 * MAX_PATCHES):
             p = np.asarray(img.crop((x, y, x + PATCH, y + PATCH)).convert("RGB"))
-            if not informative(p):
-                continue
-            detailed += 1
-            if graphic is None or flat_block_share(p) <= MAX_FLAT_IN_GRAPHIC:
+            if informative(p):
                 rows.append(patch_features(p))
             if len(rows) >= MAX_PATCHES:
                 break
         result.metrics = {"model_version": manifest.get("version"), "patches": len(rows)}
-        if graphic is not None:
-            result.metrics["graphic_share"] = round(graphic, 3)
         if len(rows) < MIN_PATCHES:
-            result.skipped_reason = (
-                graphic_reason(graphic, "generator traces")
-                if graphic is not None and detailed >= MIN_PATCHES
-                else "too few patches with fine detail (flat or clipped image)"
-            )
+            result.skipped_reason = "too few patches with fine detail (flat or clipped image)"
             return result
-        if graphic is not None:
-            result.not_checked.append(
-                f"a graphic ({graphic:.0%} flat colour): only its {len(rows)} patches of "
-                "picture texture were read, not its text and flat colour"
-            )
         lo = patch_log_odds(model, np.vstack(rows))
         mean = float(lo.mean())
         result.metrics.update(

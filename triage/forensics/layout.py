@@ -109,26 +109,6 @@ def flat_colour_share(rgb: np.ndarray, block: int = BLOCK) -> float:
     return float(counts[:FLAT_COLOURS].sum() / float(rows * cols))
 
 
-def flat_block_share(rgb: np.ndarray, block: int = BLOCK) -> float:
-    """The share of a patch's blocks that are exactly flat, as
-    :func:`flat_colour_share` reads flatness (any colour, dark ones too).
-
-    Parameters
-    ----------
-    rgb : ndarray, shape (H, W, 3)
-        The patch.
-    block : int
-        Block side in pixels.
-
-    Returns
-    -------
-    float
-        Flat blocks over all whole blocks; 0 for a patch smaller than a block.
-    """
-    flat, _ = _flat_blocks(rgb, block)
-    return float(flat.mean()) if flat.size else 0.0
-
-
 def _flat_blocks(rgb: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
     """Per block: whether no channel's standard deviation exceeds FLAT_COLOUR_STD,
     and the block's mean colour (rows x cols x 3, float)."""
