@@ -137,9 +137,8 @@ def graphic_share(media: Media) -> float | None:
     from triage.forensics.layout import GRAPHIC_SHARE, flat_colour_share
 
     def make() -> numpy.ndarray:
-        rgb = media.rgb
-        share = flat_colour_share(rgb[:: _layout_step(media), :: _layout_step(media)])
-        return numpy.array([share if rgb.ndim == 3 else 0.0])
+        rgb, k = media.rgb, _layout_step(media)
+        return numpy.array([flat_colour_share(rgb[::k, ::k]) if rgb.ndim == 3 else 0.0])
 
     share = float(media.shared(("layout.flat_colour_share", LAYOUT_SIDE), make)[0])
     if share < GRAPHIC_SHARE or framed_photo(media) is not None:
