@@ -166,6 +166,16 @@ def _every_other_block(rgb: np.ndarray, block: int = 8) -> np.ndarray:
     return kept.reshape(kept.shape[0] * block, kept.shape[2] * block, 3)
 
 
+def declined_as_graphic(media: Media, result: AnalyzerResult, method: str) -> bool:
+    """Whether ``media`` is a graphic (``graphic_share``); if so, ``result`` says the
+    analyzer did not examine it, and why: ``method`` names what it reads."""
+    share = graphic_share(media)
+    if share is None:
+        return False
+    result.skipped_reason = graphic_reason(share, method)
+    return True
+
+
 def graphic_reason(share: float, method: str) -> str:
     """Why an analyzer did not examine a graphic (``graphic_share``): ``method`` names
     what it reads, e.g. "noise levels"."""

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context, RawFinding
 from triage.analyzers.common import (
     WORK_SIDE,
-    graphic_reason,
-    graphic_share,
+    declined_as_graphic,
     to_full,
     working_gray,
 )
@@ -75,9 +74,7 @@ class CopyMoveAnalyzer(Analyzer):
             result.skipped_reason = f"image too small to look for cloned regions ({w}x{h})"
             return result
         # Charts and slides repeat their marks, icons and letters by design.
-        graphic = graphic_share(media)
-        if graphic is not None:
-            result.skipped_reason = graphic_reason(graphic, "cloned regions")
+        if declined_as_graphic(media, result, "cloned regions"):
             return result
         gray, scale = working_gray(media, WORK_SIDE)
         gh, gw = gray.shape

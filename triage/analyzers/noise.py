@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context, RawFinding
 from triage.analyzers.common import (
     WORK_SIDE,
-    graphic_reason,
-    graphic_share,
+    declined_as_graphic,
     to_full,
     working_gray,
 )
@@ -42,9 +41,7 @@ class NoiseAnalyzer(Analyzer):
         if min(w, h) < MIN_SIDE:
             result.skipped_reason = f"image too small for noise statistics ({w}x{h})"
             return result
-        graphic = graphic_share(media)
-        if graphic is not None:
-            result.skipped_reason = graphic_reason(graphic, "noise levels")
+        if declined_as_graphic(media, result, "noise levels"):
             return result
         gray, scale = working_gray(media, WORK_SIDE)
         gh, gw = gray.shape

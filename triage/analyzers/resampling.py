@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, ClassVar
 from triage.analyzers.base import Analyzer, AnalyzerResult, Context, RawFinding
 from triage.analyzers.common import (
     centred_window,
+    declined_as_graphic,
     framed_photo,
-    graphic_reason,
-    graphic_share,
     native_gray,
     note_framed_photo,
 )
@@ -56,9 +55,7 @@ class ResamplingAnalyzer(Analyzer):
         # A photo in a screenshot's frame is compared with itself: it was resized, the
         # interface around it was not, and that difference is no edit.
         box = framed_photo(media, MIN_SIDE)
-        graphic = graphic_share(media) if box is None else None
-        if graphic is not None:
-            result.skipped_reason = graphic_reason(graphic, "resampling traces")
+        if declined_as_graphic(media, result, "resampling traces"):
             return result
         if box is None:
             win = centred_window(w, h, MAX_PIXELS)

@@ -77,9 +77,8 @@ class TamperAnalyzer(Analyzer):
         import numpy as np
 
         from triage.analyzers.common import (
+            declined_as_graphic,
             framed_photo,
-            graphic_reason,
-            graphic_share,
             note_framed_photo,
         )
         from triage.forensics.blockfeatures import image_score, rgb_tile_features
@@ -93,9 +92,7 @@ class TamperAnalyzer(Analyzer):
         # A photo in a screenshot's frame is compared with itself: the flat interface
         # around it is unlike any photo, and the model would say so.
         box = framed_photo(media, MIN_SIDE)
-        graphic = graphic_share(media) if box is None else None
-        if graphic is not None:
-            result.skipped_reason = graphic_reason(graphic, "the tamper model's block statistics")
+        if declined_as_graphic(media, result, "the tamper model's block statistics"):
             return result
         boosters, manifest, image_models = load_model()
         rgb = media.rgb
