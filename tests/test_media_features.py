@@ -137,16 +137,18 @@ def test_exif_reads_the_same_in_threads_asking_at_once(
     height=st.integers(1, 61),
     mode=st.sampled_from(["RGB", "L", "RGBA", "I;16", "P"]),
     seed=st.integers(0, 2**16),
+    chunk=st.sampled_from([1, 50, 300, 256 * 1024]),
 )
 def test_pixel_array_equals_numpys_view_of_the_image(
-    width: int, height: int, mode: str, seed: int
+    width: int, height: int, mode: str, seed: int, chunk: int
 ) -> None:
     from triage.media import pixel_array
 
     rng = np.random.default_rng(seed)
     rgb = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
     img = Image.fromarray(rgb).convert(mode)
-    got, want = pixel_array(img), np.asarray(img)
+    # Bands of one row, of a few rows and the whole image at once.
+    got, want = pixel_array(img, chunk_bytes=chunk), np.asarray(img)
     assert got.shape == want.shape and got.dtype == want.dtype
     assert np.array_equal(got, want)
     assert not got.flags.writeable

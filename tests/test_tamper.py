@@ -95,6 +95,32 @@ def test_stride_bounds_the_work_on_large_images() -> None:
     assert tf.tile == 2 * TILE and tf.values.shape[:2] == (512 // 64, 768 // 64)
 
 
+def _padded_mosaic(plane: np.ndarray, rows: int, cols: int, step: int, offset: int) -> np.ndarray:
+    """The mosaic as first written: the cropped plane padded by edge to the full span,
+    then every step-th block taken."""
+    span, wspan = rows * 4 * step * 8, cols * 4 * step * 8
+    p = plane[offset : offset + span, offset : offset + wspan]
+    pad = [(0, span - p.shape[0]), (0, wspan - p.shape[1])] + [(0, 0)] * (p.ndim - 2)
+    p = np.pad(p, pad, mode="edge")
+    b = p.reshape(rows * 4, step, 8, cols * 4, step, 8, *p.shape[2:])[:, 0, :, :, 0]
+    return b.reshape(rows * 32, cols * 32, *p.shape[2:])
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 4])
+@pytest.mark.parametrize("offset", [0, 4])
+def test_mosaic_reads_the_same_blocks_without_padding_the_plane(step: int, offset: int) -> None:
+    rng = np.random.default_rng(step)
+    tile = 32 * step
+    # Sides that are exact multiples of the tile (the shifted grid runs 4 pixels past
+    # the edge) and sides with a remainder, in colour and in grey.
+    for h, w in [(3 * tile, 2 * tile), (3 * tile + 5, 2 * tile + 13), (2 * tile + 4, 3 * tile)]:
+        rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        for plane in (rgb, rgb[:, :, 1]):
+            got = _mosaic(plane, h // tile, w // tile, step, offset)
+            assert got.flags.c_contiguous
+            assert np.array_equal(got, _padded_mosaic(plane, h // tile, w // tile, step, offset))
+
+
 def _dq_image(seed: int, patch: bool) -> tuple[np.ndarray, list[int]]:
     """A scene saved at q60 then re-saved at q80 on the same grid; with ``patch``, a
     box is replaced (before the second save) by content with no earlier JPEG."""

@@ -108,20 +108,32 @@ def _mosaic(plane: np.ndarray, rows: int, cols: int, step: int, offset: int = 0)
 
     Block (i, j) of tile (r, c) is the block at block index (r * BLOCKS + i) * step
     on the grid starting at ``offset`` pixels; at step 1 the mosaic is the plane
-    itself, cropped."""
+    itself, cropped. Pixels past the plane's edge repeat its last row and column."""
     span = rows * BLOCKS * step * BLOCK
     wspan = cols * BLOCKS * step * BLOCK
     p = plane[offset : offset + span, offset : offset + wspan]
-    if p.shape[0] < span or p.shape[1] < wspan:  # the shifted grid loses one block
+    # The last sampled block ends (step - 1) blocks before the span, so at step >= 2
+    # the pixels the shifted grid lacks are never read and nothing is padded (padding
+    # the plane was a copy of the whole photo).
+    reach = span - (step - 1) * BLOCK, wspan - (step - 1) * BLOCK
+    if p.shape[0] < reach[0] or p.shape[1] < reach[1]:
         pad = [(0, span - p.shape[0]), (0, wspan - p.shape[1])] + [(0, 0)] * (p.ndim - 2)
         p = np.pad(p, pad, mode="edge")
     if step == 1:
         return np.ascontiguousarray(p)
+    from numpy.lib.stride_tricks import as_strided
+
     extra = p.shape[2:]
-    b = p.reshape(rows * BLOCKS, step, BLOCK, cols * BLOCKS, step, BLOCK, *extra)
-    return np.ascontiguousarray(b[:, 0, :, :, 0]).reshape(
-        rows * BLOCKS * BLOCK, cols * BLOCKS * BLOCK, *extra
+    s0, s1 = p.strides[:2]
+    # (block row, pixel row, block column, pixel column[, channel]) of every step-th
+    # block: the view never reaches past ``reach``, inside ``p``.
+    b = as_strided(
+        p,
+        shape=(rows * BLOCKS, BLOCK, cols * BLOCKS, BLOCK, *extra),
+        strides=(step * BLOCK * s0, s0, step * BLOCK * s1, s1, *p.strides[2:]),
+        writeable=False,
     )
+    return np.ascontiguousarray(b).reshape(rows * BLOCKS * BLOCK, cols * BLOCKS * BLOCK, *extra)
 
 
 def _flat_blocks(plane: np.ndarray) -> np.ndarray:
