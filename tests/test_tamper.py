@@ -160,6 +160,110 @@ def test_double_quantization_marks_the_region_without_the_first_compression() ->
     assert gain1 < 0.05
 
 
+def _loop_double_quantization(
+    c: np.ndarray, qz: np.ndarray, calibrated: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """double_quantization as first written: one term and one candidate q1 at a time."""
+    from triage.forensics.blockfeatures import DQ_KMAX, DQ_TERMS, _multiplicity
+
+    llr = np.zeros(c.shape[0], np.float32)
+    total, bins = 0.0, DQ_KMAX + 1
+    for t in range(1, DQ_TERMS + 1):
+        q2 = float(qz[t])
+        if q2 < 2:
+            continue
+        k = np.abs(np.rint(c[:, t] / q2)).astype(np.int64)
+        live = (k > 0) & (k <= DQ_KMAX)
+        h = np.bincount(k[live], minlength=bins)[:bins].astype(np.float64)
+        if h.sum() < 300:
+            continue
+        kc = np.abs(np.rint(calibrated[:, t] / q2)).astype(np.int64)
+        env = np.bincount(kc[(kc > 0) & (kc <= DQ_KMAX)], minlength=bins)[:bins] + 0.5
+        env[0] = 0.0
+        base = env / env.sum()
+        best, best_n = 0.0, None
+        for q1 in range(1, min(int(2 * q2) + 3, 64)):
+            if q1 == int(q2):
+                continue
+            n = _multiplicity(q1, int(q2), DQ_KMAX)
+            n[0] = 0.0
+            z = float((env * n).sum())
+            if z <= 0:
+                continue
+            ratio = np.log(np.maximum((env * n / z)[1:], 1e-6)) - np.log(base[1:])
+            gain = float((h[1:] * ratio).sum() / h.sum())
+            if gain > best:
+                best, best_n = gain, n / (z / env.sum())
+        if best_n is None or best < 0.01:
+            continue
+        total += best
+        per_bin = np.clip(np.log(np.maximum(best_n, 0.05)), -3.0, 3.0).astype(np.float32)
+        per_bin[0] = 0.0
+        llr += np.where(live, per_bin[np.minimum(k, DQ_KMAX)], np.float32(0.0))
+    return llr, total
+
+
+def _loop_block_statistics(
+    luma: np.ndarray, shifted: np.ndarray, cr: np.ndarray, qz: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """block_statistics as first written (every plane transformed first, each statistic
+    on its own copy of the coefficients)."""
+    from triage.forensics.blockfeatures import _EPS, _ela_table
+
+    def log_mean_abs(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        return np.log(np.abs(x[:, lo:hi]).mean(axis=1) + _EPS)
+
+    def zeros(x: np.ndarray) -> np.ndarray:
+        return (np.abs(x[:, 1:16]) < 0.5 * qz[1:16]).mean(axis=1)
+
+    c, cs, cc = (zigzag_dct(np.asarray(b, np.float32)) for b in (luma, shifted, cr))
+    out = np.zeros((10, c.shape[0]), np.float32)
+    out[0], out[1], out[2] = (log_mean_abs(c, lo, hi) for lo, hi in ((28, 64), (6, 28), (1, 6)))
+    out[3] = zeros(c)
+    ratio = c[:, 1:16] / qz[1:16]
+    dist = np.abs(ratio - np.rint(ratio))
+    out[4] = np.where(np.abs(ratio) >= 0.5, dist, 0.0).mean(axis=1)
+    out[5], gain = _loop_double_quantization(c, qz, cs)
+    t = _ela_table()
+    err = c[:, 1:28] - t[1:28] * np.rint(c[:, 1:28] / t[1:28])
+    out[6] = np.log(np.abs(err).mean(axis=1) + _EPS)
+    out[7] = out[3] - zeros(cs)
+    out[8] = out[0] - log_mean_abs(cs, 28, 64)
+    out[9] = log_mean_abs(cc, 1, 28)
+    return out, gain
+
+
+@pytest.mark.parametrize(("q1", "q2", "patch"), [(60, 80, True), (90, 75, False), (80, 80, False)])
+def test_block_statistics_equal_their_first_form_bit_for_bit(q1: int, q2: int, patch: bool) -> None:
+    """The vectorised double-quantization test and the reordered statistics give the
+    same numbers, to the last bit, as the loops they replaced (the tamper model was
+    trained on those)."""
+    from triage.forensics.blockfeatures import _block_ycrcb, block_statistics
+    from triage.forensics.dct import to_zigzag
+
+    first = _decode(_jpeg(scene(512, 384, q1, noise_sigma=3.0), q1))
+    if patch:
+        first = first.copy()
+        first[96:288, 160:352] = scene(512, 384, 7, noise_sigma=3.0)[96:288, 160:352]
+    data = _jpeg(first, q2)
+    with Image.open(io.BytesIO(data)) as im:
+        qz = to_zigzag(list(im.quantization[0]))
+    rgb = _decode(data)
+    ycc = _block_ycrcb(rgb, 12, 16, 1)
+    luma = ycc[:, :, :, 0].reshape(-1, 64)
+    cr = ycc[:, :, :, 1].reshape(-1, 64)
+    shifted = _block_ycrcb(rgb, 12, 16, 1, offset=4)[:, :, :, 0].reshape(-1, 64)
+    want, want_gain = _loop_block_statistics(luma, shifted, cr, qz)
+    got, gain = block_statistics(luma.astype(np.float32), shifted, cr, qz)
+    assert gain == want_gain and np.array_equal(got, want)
+    c, cs = zigzag_dct(luma.astype(np.float32)), zigzag_dct(shifted.astype(np.float32))
+    llr, dq_gain = double_quantization(c, qz, cs)
+    want_llr, want_dq = _loop_double_quantization(c, qz, cs)
+    assert dq_gain == want_dq and np.array_equal(llr, want_llr)
+    if patch:
+        assert dq_gain > 0.1  # the test has something to compare
+
+
 def test_tile_features_shape_and_names() -> None:
     rgb = scene(320, 256, 5)
     tf = rgb_tile_features(rgb)

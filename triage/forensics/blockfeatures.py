@@ -102,38 +102,44 @@ def _dct_basis() -> np.ndarray:
     return np.ascontiguousarray(full[list(ZIGZAG)].T.astype(np.float32))
 
 
-def _mosaic(plane: np.ndarray, rows: int, cols: int, step: int, offset: int = 0) -> np.ndarray:
-    """Sampled 8x8 blocks of ``plane`` (H, W) or (H, W, C), as a mosaic image of
-    shape (rows * 32, cols * 32[, C]) with the same dtype.
-
-    Block (i, j) of tile (r, c) is the block at block index (r * BLOCKS + i) * step
-    on the grid starting at ``offset`` pixels; at step 1 the mosaic is the plane
-    itself, cropped. Pixels past the plane's edge repeat its last row and column."""
+def _sampled_blocks(
+    plane: np.ndarray, rows: int, cols: int, step: int, offset: int = 0
+) -> np.ndarray:
+    """Sampled 8x8 blocks of ``plane`` (H, W) or (H, W, C), in one copy, shape
+    (rows * 4, cols * 4, 8, 8[, C]) with the same dtype: block (R, C) is the block at
+    block index (R * step, C * step) on the grid starting at ``offset`` pixels (tile
+    (r, c) holds blocks R = 4 r .. 4 r + 3, C = 4 c .. 4 c + 3). Pixels past the
+    plane's edge repeat its last row and column."""
     span = rows * BLOCKS * step * BLOCK
     wspan = cols * BLOCKS * step * BLOCK
     p = plane[offset : offset + span, offset : offset + wspan]
     # The last sampled block ends (step - 1) blocks before the span, so at step >= 2
-    # the pixels the shifted grid lacks are never read and nothing is padded (padding
-    # the plane was a copy of the whole photo).
+    # the pixels the shifted grid lacks at a side that is a multiple of the tile are
+    # never read and nothing is padded (padding the plane was a copy of the photo).
     reach = span - (step - 1) * BLOCK, wspan - (step - 1) * BLOCK
     if p.shape[0] < reach[0] or p.shape[1] < reach[1]:
         pad = [(0, span - p.shape[0]), (0, wspan - p.shape[1])] + [(0, 0)] * (p.ndim - 2)
         p = np.pad(p, pad, mode="edge")
-    if step == 1:
-        return np.ascontiguousarray(p)
     from numpy.lib.stride_tricks import as_strided
 
-    extra = p.shape[2:]
     s0, s1 = p.strides[:2]
-    # (block row, pixel row, block column, pixel column[, channel]) of every step-th
-    # block: the view never reaches past ``reach``, inside ``p``.
-    b = as_strided(
+    # (block row, block column, pixel row, pixel column[, channel]) of every step-th
+    # block; the view never reaches past ``reach``, inside ``p``.
+    view = as_strided(
         p,
-        shape=(rows * BLOCKS, BLOCK, cols * BLOCKS, BLOCK, *extra),
-        strides=(step * BLOCK * s0, s0, step * BLOCK * s1, s1, *p.strides[2:]),
+        shape=(rows * BLOCKS, cols * BLOCKS, BLOCK, BLOCK, *p.shape[2:]),
+        strides=(step * BLOCK * s0, step * BLOCK * s1, s0, s1, *p.strides[2:]),
         writeable=False,
     )
-    return np.ascontiguousarray(b).reshape(rows * BLOCKS * BLOCK, cols * BLOCKS * BLOCK, *extra)
+    return np.ascontiguousarray(view)
+
+
+def _mosaic(plane: np.ndarray, rows: int, cols: int, step: int, offset: int = 0) -> np.ndarray:
+    """The blocks of :func:`_sampled_blocks` laid out as an image, shape (rows * 32,
+    cols * 32[, C]); at step 1 the plane itself, cropped."""
+    b = _sampled_blocks(plane, rows, cols, step, offset)
+    b = b.transpose(0, 2, 1, 3, *range(4, b.ndim))
+    return np.ascontiguousarray(b).reshape(rows * TILE, cols * TILE, *plane.shape[2:])
 
 
 def _flat_blocks(plane: np.ndarray) -> np.ndarray:
@@ -234,12 +240,15 @@ def block_dct(gray: np.ndarray, terms: int = BLOCK) -> np.ndarray:
     return (flat @ basis).reshape(h, w, terms, terms)
 
 
-def _log_mean_abs(c: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    return np.log(np.abs(c[:, lo:hi]).mean(axis=1) + _EPS)
+def _log_mean(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """log mean of terms lo .. hi - 1 of the absolute coefficients ``a``."""
+    return np.log(a[:, lo:hi].mean(axis=1) + _EPS)
 
 
-def _zeros(c: np.ndarray, qz: np.ndarray) -> np.ndarray:
-    return (np.abs(c[:, 1:16]) < 0.5 * qz[1:16]).mean(axis=1)
+def _zeros(a: np.ndarray, qz: np.ndarray) -> np.ndarray:
+    """Share of terms 1-15 of the absolute coefficients ``a`` that ``qz`` rounds to 0
+    (float64, as the mean of the booleans)."""
+    return np.count_nonzero(a[:, 1:16] < 0.5 * qz[1:16], axis=1) / 15
 
 
 def _multiplicity(q1: int, q2: int, kmax: int) -> np.ndarray:
@@ -248,6 +257,17 @@ def _multiplicity(q1: int, q2: int, kmax: int) -> np.ndarray:
     a = np.arange(0, math.ceil((kmax + 1) * q2 / q1) + 2)
     k = np.rint(a * q1 / q2).astype(np.int64)
     return np.bincount(k[k <= kmax], minlength=kmax + 1)[: kmax + 1].astype(np.float64)
+
+
+@cache
+def _multiplicities(q2: int) -> np.ndarray:
+    """n(k) of :func:`_multiplicity` for every candidate first step q1 (1 .. 2 q2 + 2,
+    below 64, q1 != q2), one row each in increasing q1, with n(0) = 0 (read-only)."""
+    rows = [_multiplicity(q1, q2, DQ_KMAX) for q1 in range(1, min(2 * q2 + 3, 64)) if q1 != q2]
+    out = np.array(rows, np.float64).reshape(-1, DQ_KMAX + 1)
+    out[:, 0] = 0.0
+    out.flags.writeable = False
+    return out
 
 
 def double_quantization(
@@ -299,42 +319,55 @@ def double_quantization(
     n_blocks = c.shape[0]
     llr = np.zeros(n_blocks, np.float32)
     total_gain = 0.0
-    bins = DQ_KMAX + 1
+    # Quantized values and their histograms for all the terms at once (column j is
+    # term j + 1); the histogram of term j counts k + j * bins.
+    steps = qz[1 : DQ_TERMS + 1]
+    k_all, hist = _quantized_histograms(c, steps)
+    _, hist_cal = _quantized_histograms(calibrated, steps)
     for t in range(1, DQ_TERMS + 1):
         q2 = float(qz[t])
         if q2 < 2:
             continue
-        k = np.abs(np.rint(c[:, t] / q2)).astype(np.int64)
-        live = (k > 0) & (k <= DQ_KMAX)
-        h = np.bincount(k[live], minlength=bins)[:bins].astype(np.float64)
+        k = k_all[:, t - 1]
+        h = hist[t - 1].astype(np.float64)
         if h.sum() < 300:
             continue
-        kc = np.abs(np.rint(calibrated[:, t] / q2)).astype(np.int64)
-        counts = np.bincount(kc[(kc > 0) & (kc <= DQ_KMAX)], minlength=bins)[:bins]
-        env = counts.astype(np.float64) + 0.5
+        env = hist_cal[t - 1].astype(np.float64) + 0.5
         env[0] = 0.0
         base = env / env.sum()
+        # Every candidate q1 at once (one row each); the first best gain wins, as a
+        # loop over q1 in increasing order would pick it.
+        mult = _multiplicities(int(q2))
+        z = (env * mult).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a z of 0 is skipped below
+            model = env * mult / z[:, None]
+            ratio = np.log(np.maximum(model[:, 1:], 1e-6)) - np.log(base[1:])
+            gains = (h[1:] * ratio).sum(axis=1) / h.sum()
         best, best_n = 0.0, None
-        for q1 in range(1, min(int(2 * q2) + 3, 64)):
-            if q1 == int(q2):
-                continue
-            n = _multiplicity(q1, int(q2), DQ_KMAX)
-            n[0] = 0.0
-            z = float((env * n).sum())
-            if z <= 0:
-                continue
-            model = env * n / z
-            ratio = np.log(np.maximum(model[1:], 1e-6)) - np.log(base[1:])
-            gain = float((h[1:] * ratio).sum() / h.sum())
-            if gain > best:
-                best, best_n = gain, n / (z / env.sum())
+        for i in range(mult.shape[0]):
+            if z[i] > 0 and gains[i] > best:
+                best, best_n = float(gains[i]), mult[i] / (z[i] / env.sum())
         if best_n is None or best < 0.01:
             continue
         total_gain += best
         per_bin = np.clip(np.log(np.maximum(best_n, 0.05)), -3.0, 3.0).astype(np.float32)
         per_bin[0] = 0.0
+        live = (k > 0) & (k <= DQ_KMAX)
         llr += np.where(live, per_bin[np.minimum(k, DQ_KMAX)], np.float32(0.0))
     return llr, float(total_gain)
+
+
+def _quantized_histograms(c: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """|round(c / step)| of zig-zag terms 1 .. len(steps) of ``c`` (N, len(steps)),
+    and per term the counts of the values 0 .. DQ_KMAX with 0 left empty (rows)."""
+    bins = DQ_KMAX + 1
+    n = len(steps)
+    k = np.abs(np.rint(c[:, 1 : n + 1] / steps)).astype(np.int64)
+    # Values past DQ_KMAX are counted as 0, and bin 0 is emptied after.
+    keys = np.where(k <= DQ_KMAX, k, 0) + np.arange(n) * bins
+    hist = np.bincount(keys.ravel(), minlength=n * bins).reshape(n, bins)
+    hist[:, 0] = 0
+    return k, hist
 
 
 @cache
@@ -357,7 +390,7 @@ def block_statistics(
     ----------
     luma, luma_shift, cr : ndarray, shape (N, 64)
         Blocks of the luma on the file's grid, of the luma on the grid shifted by
-        (4, 4) and of the Cr plane on the file's grid (pixel values).
+        (4, 4) and of the Cr plane on the file's grid (pixel values, float32 or uint8).
     qz : ndarray, shape (64,)
         Luma quantization table of the file in zig-zag order (an IJG table for
         files that carry none).
@@ -390,26 +423,42 @@ def block_statistics(
     .. [5] W. Li, Y. Yuan and N. Yu, "Passive detection of doctored JPEG image via
        block artifact grid extraction", Signal Processing 89(9), 2009.
     """
+    # Each plane's coefficients live only as long as they are read, and absolute
+    # values are taken in place: fresh memory is mapped page by page, and on a
+    # 12 MP photo that cost as much as the arithmetic.
     c = zigzag_dct(luma)
-    cs = zigzag_dct(luma_shift)
-    cc = zigzag_dct(cr)
     out = np.zeros((_POOLED, c.shape[0]), np.float32)
-    out[0] = _log_mean_abs(c, 28, 64)
-    out[1] = _log_mean_abs(c, 6, 28)
-    out[2] = _log_mean_abs(c, 1, 6)
-    out[3] = _zeros(c, qz)
     ratio = c[:, 1:16] / qz[1:16]
-    dist = np.abs(ratio - np.rint(ratio))
-    out[4] = np.where(np.abs(ratio) >= 0.5, dist, 0.0).mean(axis=1)
+    dist = np.rint(ratio)
+    np.subtract(ratio, dist, out=dist)
+    np.abs(dist, out=dist)
+    dist[np.abs(ratio) < 0.5] = 0.0  # a term rounded to zero is not off the lattice
+    out[4] = dist.mean(axis=1)
+    del ratio, dist
+    t = _ela_table()[1:28]
+    err = c[:, 1:28] / t
+    np.rint(err, out=err)
+    np.multiply(err, t, out=err)
+    np.subtract(c[:, 1:28], err, out=err)
+    np.abs(err, out=err)
+    out[6] = np.log(err.mean(axis=1) + _EPS)
+    del err
+    cs = zigzag_dct(luma_shift)
     gain = 0.0
     if use_dq:
         out[5], gain = double_quantization(c, qz, cs)
-    t = _ela_table()
-    err = c[:, 1:28] - t[1:28] * np.rint(c[:, 1:28] / t[1:28])
-    out[6] = np.log(np.abs(err).mean(axis=1) + _EPS)
-    out[7] = out[3] - _zeros(cs, qz)
-    out[8] = out[0] - _log_mean_abs(cs, 28, 64)
-    out[9] = _log_mean_abs(cc, 1, 28)
+    a = np.abs(c, out=c)
+    out[0] = _log_mean(a, 28, 64)
+    out[1] = _log_mean(a, 6, 28)
+    out[2] = _log_mean(a, 1, 6)
+    out[3] = _zeros(a, qz)
+    del a, c
+    a_shift = np.abs(cs, out=cs)
+    out[7] = out[3] - _zeros(a_shift, qz)
+    out[8] = out[0] - _log_mean(a_shift, 28, 64)
+    del a_shift, cs
+    cc = zigzag_dct(cr)
+    out[9] = _log_mean(np.abs(cc[:, 1:28]), 0, 27)
     return out, gain
 
 
@@ -446,6 +495,18 @@ def default_table() -> np.ndarray:
     return zz_table(90)
 
 
+def _block_ycrcb(rgb: np.ndarray, rows: int, cols: int, step: int, offset: int = 0) -> np.ndarray:
+    """OpenCV's YCrCb of the sampled blocks of :func:`_sampled_blocks`, shape
+    (n_blocks, 8, 8, 3) uint8, blocks in (block row, block column) order."""
+    import cv2
+
+    blocks = _sampled_blocks(rgb, rows, cols, step, offset)
+    n = blocks.shape[0] * blocks.shape[1]
+    # Any image shape of these pixels converts alike; rows of 8 pixels are slow.
+    image = blocks.reshape(rows * TILE, cols * TILE, 3)
+    return cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb).reshape(n, BLOCK, BLOCK, 3)
+
+
 def rgb_tile_features(
     rgb: np.ndarray, qtable: list[int] | tuple[int, ...] | None = None, step: int | None = None
 ) -> TileFeatures:
@@ -479,8 +540,6 @@ def rgb_tile_features(
     .. [1] C. Liu, W. T. Freeman, R. Szeliski and S. B. Kang, "Noise estimation from
        a single image", CVPR 2006.
     """
-    import cv2
-
     from triage.forensics.dct import to_zigzag
 
     h, w = rgb.shape[:2]
@@ -491,13 +550,14 @@ def rgb_tile_features(
     if rows == 0 or cols == 0:
         return TileFeatures(np.zeros((rows, cols, n_feat), np.float32), tile, step)
     qz = to_zigzag(qtable) if qtable is not None and len(qtable) == 64 else default_table()
-    # Colour conversion on the sampled blocks only (and their shifted twins).
-    mosaic = cv2.cvtColor(_mosaic(rgb, rows, cols, step), cv2.COLOR_RGB2YCrCb)
-    shifted_rgb = _mosaic(rgb, rows, cols, step, offset=4)
-    shifted_y = cv2.cvtColor(shifted_rgb, cv2.COLOR_RGB2YCrCb)[:, :, 0]
-    luma = _flat_blocks(mosaic[:, :, 0])
-    shifted = _flat_blocks(shifted_y)
-    cr = _flat_blocks(mosaic[:, :, 1])
+    # Colour conversion on the sampled blocks only (and their shifted twins), laid
+    # out block after block, so that each plane's blocks are rows of 64 values
+    # without another transposition; Cr and the shifted luma stay 8-bit until their
+    # transform converts them.
+    ycc = _block_ycrcb(rgb, rows, cols, step)
+    luma = ycc[:, :, :, 0].reshape(-1, 64).astype(np.float32)
+    cr = ycc[:, :, :, 1].reshape(-1, 64)
+    shifted = _block_ycrcb(rgb, rows, cols, step, offset=4)[:, :, :, 0].reshape(-1, 64)
     stats, gain = block_statistics(luma, shifted, cr, qz, use_dq=qtable is not None)
     # Pool 4 x 4 blocks per tile: blocks are ordered (tile row, i, tile col, j).
     pooled = stats.reshape(_POOLED, rows, BLOCKS, cols, BLOCKS).mean(axis=(2, 4))
@@ -510,7 +570,9 @@ def rgb_tile_features(
     parts.append(_noise_vs_content(pooled[0], pooled[2]))
     px = luma.reshape(rows, BLOCKS, cols, BLOCKS, 64)
     parts.append(px.mean(axis=(1, 3, 4)) / 255.0)
-    parts.append(((px <= 2) | (px >= 253)).mean(axis=(1, 3, 4)))
+    # The share of clipped pixels (a count over 1024: the booleans' mean, exactly).
+    clipped = np.count_nonzero((px <= 2) | (px >= 253), axis=(1, 3, 4))
+    parts.append(clipped / (BLOCKS * BLOCKS * 64))
     parts.append(np.full((rows, cols), float(np.log(qz[1:16].mean())), np.float32))
     parts.append(np.full((rows, cols), gain, np.float32))
     values = np.stack(parts, axis=-1).astype(np.float32)
