@@ -125,3 +125,19 @@ def test_region_analyzers_compare_the_photo_with_itself(tmp_path: Path) -> None:
                 assert truth[1] <= b[1] and b[3] <= truth[3]
         alone = analyzer.run(_media(photo, tmp_path, "photo.png"), Context())
         assert "framed_photo" not in alone.metrics
+
+
+@pytest.mark.parametrize("size", [(517, 389), (1031, 517), (2100, 1501), (3073, 2050)])
+def test_layout_copy_is_every_kth_pixel(tmp_path: Path, size: tuple[int, int]) -> None:
+    """The one subsampled copy the frame and graphic checks read is rgb[::k, ::k]."""
+    from triage.analyzers.common import _layout_copy, _layout_step
+
+    w, h = size
+    rgb = np.random.default_rng(w).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    path = tmp_path / "noise.png"
+    Image.fromarray(rgb).save(path)
+    media = Media.open(path)
+    k = _layout_step(media)
+    got = _layout_copy(media)
+    assert got.flags.c_contiguous
+    assert np.array_equal(got, rgb[::k, ::k])

@@ -105,7 +105,7 @@ def framed_photo(media: Media, min_side: int = 0) -> tuple[int, int, int, int] |
             return numpy.zeros(0, numpy.int64)
         h, w = rgb.shape[:2]
         k = _layout_step(media)
-        box = framed_photo_box(numpy.ascontiguousarray(rgb[::k, ::k]))
+        box = framed_photo_box(_layout_copy(media))
         if box is None:
             return numpy.zeros(0, numpy.int64)
         x0, y0 = -(-box[0] * k // 8) * 8, -(-box[1] * k // 8) * 8
@@ -128,6 +128,23 @@ def _layout_step(media: Media) -> int:
     return max(1, -(-max(h, w) // LAYOUT_SIDE))
 
 
+def _layout_copy(media: Media) -> np.ndarray:
+    """``media.rgb[::k, ::k]`` (k from :func:`_layout_step`), contiguous, computed once
+    per file: the copy the frame and graphic checks both read (an RGB image)."""
+
+    def make() -> np.ndarray:
+        import numpy
+
+        rgb, k = media.rgb, _layout_step(media)
+        h, w = rgb.shape[:2]
+        # Whole rows, then every k-th pixel's three bytes: numpy's own strided copy
+        # of 3-byte pixels takes twice as long (3.6 ms against 2.0 on 12 MP).
+        cols = (numpy.arange(0, w, k)[:, None] * 3 + numpy.arange(3)).ravel()
+        return rgb.reshape(h, w * 3)[::k].take(cols, axis=1).reshape(-(-h // k), -1, 3)
+
+    return media.shared(("layout.copy", LAYOUT_SIDE), make)
+
+
 def graphic_share(media: Media) -> float | None:
     """The share of the image in a few exactly flat colours when it is a graphic (a
     chart, a slide, a drawing, an interface: :func:`triage.forensics.layout.
@@ -140,10 +157,9 @@ def graphic_share(media: Media) -> float | None:
     from triage.forensics.layout import GRAPHIC_SHARE, flat_colour_share
 
     def make() -> numpy.ndarray:
-        rgb, k = media.rgb, _layout_step(media)
-        if rgb.ndim != 3:
+        if media.rgb.ndim != 3:
             return numpy.array([0.0])
-        sub = rgb[::k, ::k]
+        sub = _layout_copy(media)
         # Most photos have next to no flat block, and every other block row and column
         # says so at a sixth of the cost; the share is read on every block only where
         # that quarter could be a graphic's (on the 79 charts, renders, layouts and
