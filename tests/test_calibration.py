@@ -514,3 +514,80 @@ def test_a_source_holding_most_of_a_label_is_cross_fitted_by_its_folders() -> No
     assert np.mean(pos) - np.mean(neg) > 0.5
     # The intervals still count it as one source.
     assert data["questions"]["manipulation"]["sources"] == len({r["source"] for r in recs})
+
+
+def _clustered_scores(n_sources: int, seed: int) -> tuple:
+    """Cross-fitted scores of ``n_sources`` sources of 12 files each, labels drawn from
+    a logistic curve of slope 1 with a source offset (sd 0.5): the setting of
+    bench/calibrate.py's fit side, where an isotonic fit follows a few sources."""
+    rng = np.random.default_rng(seed)
+    s, y, g = [], [], []
+    for k in range(n_sources):
+        u = rng.normal(0.0, 0.5)
+        for _ in range(12):
+            lab = int(rng.random() < 0.5)
+            sc = rng.normal(1.2 if lab else -1.2, 1.3)
+            # score and label related by a logistic curve of slope 0.9 (+ offset)
+            p = 1 / (1 + np.exp(-(0.9 * sc + u)))
+            lab = int(rng.random() < p)
+            s.append(sc)
+            y.append(lab)
+            g.append(f"s{k}")
+    return np.array(s), np.array(y, dtype=float), g
+
+
+def test_a_parametric_map_replaces_venn_abers_only_where_the_fit_data_say_so() -> None:
+    from triage.evaluate.calibrate import choose_map
+
+    cfg = FitConfig(map_dealings=2, map_boot=200)
+    s, y, g = _clustered_scores(60, 0)
+    chosen = choose_map(s, y, g, g, cfg)
+    # A smooth logistic truth on 720 files from 60 sources: Platt's two parameters fit it
+    # better on left-out sources than 720 isotonic steps, beyond the bootstrap's spread.
+    assert chosen["kind"] in ("platt", "beta")
+    assert chosen["vs_venn_abers"]["5_95"][1] < 0
+    assert set(chosen["cv_log_loss"]) == {"venn-abers", "platt", "beta"}
+    if chosen["kind"] == "platt":
+        assert 0.6 < chosen["params"][1] < 1.2
+    # Few files: no map beats Venn-Abers beyond the spread, so it stays.
+    s, y, g = _clustered_scores(4, 1)
+    kept = choose_map(s, y, g, g, cfg)
+    assert kept["kind"] == "venn-abers" and kept["params"] == []
+
+
+def test_the_point_follows_the_chosen_map_and_stays_inside_the_interval() -> None:
+    m = _block_model([(-2.0, 5, 200), (0.0, 50, 50), (2.0, 200, 5)])
+    va, p0, p1 = m.calibrate(2.0)
+    m.map_kind, m.map_params = "platt", [0.0, 1.5]
+    p, q0, q1 = m.calibrate(2.0)
+    assert p == pytest.approx(1 / (1 + np.exp(-3.0)))
+    assert (q0, q1) == (p0, p1)  # the Venn-Abers pair still bounds the interval
+    assert m.point(2.0) == pytest.approx(p) and p != pytest.approx(va)
+    data = fit_calibration(
+        _records(), FitConfig(n_boot=5, penalties=(1.0,)), name="t", config=CONFIG
+    )
+    data["questions"]["manipulation"]["calibration_map"] = {
+        "kind": "platt",
+        "params": [0.2, 1.4],
+    }
+    cal = load_fitted(data)
+    assert cal.models["manipulation"].map_kind == "platt"
+    for r in _records(40, seed=3):
+        est = cal.estimate("manipulation", evidence(r))
+        assert est is not None
+        assert est.interval[0] <= est.score <= est.interval[1]
+        assert est.score == pytest.approx(1 / (1 + np.exp(-(0.2 + 1.4 * est.fused))))
+
+
+def test_the_calibration_names_the_sources_cross_fitted_by_folder() -> None:
+    recs = _records()
+    for i, r in enumerate(recs):
+        if r["label"] == "manipulated":
+            r["source"] = "one-collection"
+            r["path"] = f"/data/one-collection/item{i // 6}/copy{i % 6}.jpg"
+    data = fit_calibration(recs, FitConfig(n_boot=5, penalties=(1.0,)), name="t", config=CONFIG)
+    assert data["questions"]["manipulation"]["fold_split_sources"] == ["one-collection"]
+    plain = fit_calibration(
+        _records(), FitConfig(n_boot=5, penalties=(1.0,)), name="t", config=CONFIG
+    )
+    assert plain["questions"]["manipulation"]["fold_split_sources"] == []

@@ -11,6 +11,10 @@ Per question it holds:
   their truth. A file's fused score is calibrated by inductive Venn-Abers: isotonic
   regression of the labels on the scores, fitted once with the file counted as a
   negative and once as a positive, gives ``[p0, p1]`` (Vovk et al. 2015).
+* ``calibration_map``: when the fit found a parametric map better than Venn-Abers on
+  its own data (Platt's logistic of the score, or beta calibration; chosen by
+  ``triage.evaluate.calibrate.choose_map``), the point is that map's probability; the
+  Venn-Abers pair stays part of the interval.
 * the same isotonic fit without the file gives the *block* (neighbourhood) of
   calibration files whose scores pool with it; a Jeffreys interval on that block's
   class-balanced positive rate says where the observed rate among such files lies;
@@ -147,6 +151,29 @@ def shift(p: float, prior: float) -> float:
     return sigmoid(logit(p) + logit(prior))
 
 
+def map_features(kind: str, scores: Any) -> Any:
+    """The columns a parametric calibration map regresses the labels on: the fused
+    score itself (``platt``), or ``ln p`` and ``-ln(1 - p)`` of its sigmoid ``p``
+    (``beta``, Kull et al. 2017)."""
+    import numpy as np
+
+    s = np.atleast_1d(np.asarray(scores, dtype=float))
+    if kind == "platt":
+        return s[:, None]
+    if kind == "beta":
+        return np.stack([-np.logaddexp(0.0, -s), np.logaddexp(0.0, s)], axis=1)
+    raise ValueError(f"unknown calibration map {kind!r}")
+
+
+def apply_map(kind: str, params: Sequence[float], scores: Any) -> Any:
+    """Probabilities of a parametric calibration map (:func:`map_features`) with
+    ``params`` = ``[intercept, coef...]`` at ``scores``."""
+    import numpy as np
+
+    z = params[0] + map_features(kind, scores) @ np.asarray(params[1:], dtype=float)
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -700, 700)))
+
+
 @dataclass
 class QuestionModel:
     question: str
@@ -171,6 +198,10 @@ class QuestionModel:
     # Raw-measurement metric -> the range it was fitted on (1st-99th percentile): a
     # file's value is clipped to it, so the linear model never extrapolates past its data.
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # The point's map from fused score to probability: "venn-abers", or a parametric
+    # map (apply_map) with its parameters.
+    map_kind: str = "venn-abers"
+    map_params: list[float] = field(default_factory=list)
     _base: list[list[Any]] | None = field(default=None, repr=False)
 
     @property
@@ -206,6 +237,8 @@ class QuestionModel:
             bounds={
                 k: (float(a), float(b)) for k, (a, b) in (d.get("metric_bounds") or {}).items()
             },
+            map_kind=str((d.get("calibration_map") or {}).get("kind", "venn-abers")),
+            map_params=[float(v) for v in (d.get("calibration_map") or {}).get("params", [])],
         )
 
     # ---------------------------------------------------------------- fused score
@@ -284,22 +317,29 @@ class QuestionModel:
         return best if abs(best - s) <= TIE else s
 
     def calibrate(self, s: float) -> tuple[float, float, float]:
-        """(p, p0, p1): the Venn-Abers pair for fused score ``s`` and its merged point
-        ``p1 / (1 - p0 + p1)``, at balanced classes."""
+        """(p, p0, p1): the Venn-Abers pair for fused score ``s`` and the point, at
+        balanced classes: the pair's merged point ``p1 / (1 - p0 + p1)``, or the
+        parametric map's probability where the calibration chose one."""
         if not self.scores:
             p = sigmoid(s)
             return p, p, p
+        raw = s
         s = self.snap(s)
         p0 = self._isotonic_at(s, 0)
         p1 = self._isotonic_at(s, 1)
         p = p1 / (1.0 - p0 + p1) if (1.0 - p0 + p1) > 0 else 0.5
+        if self.map_kind != "venn-abers":
+            p = float(apply_map(self.map_kind, self.map_params, raw)[0])
         return p, p0, p1
 
     def point(self, s: float) -> float:
-        """Calibrated probability of fused score ``s`` (no test point added): the rate
-        of its isotonic block, for the redraw spread where speed matters."""
+        """Calibrated probability of fused score ``s`` (no test point added): the
+        parametric map's, or the rate of its isotonic block, for the redraw spread
+        where speed matters."""
         if not self.scores:
             return sigmoid(s)
+        if self.map_kind != "venn-abers":
+            return float(apply_map(self.map_kind, self.map_params, s)[0])
         return self._isotonic_at(s, None)
 
     def neighbourhood(self, s: float) -> tuple[float, float]:

@@ -65,6 +65,13 @@ class FitConfig:
     # are the evidence it was trained to give, and clipping synthpix's log-odds cost
     # held-out synthetic ECE 0.102 -> 0.150 (docs/scoring.md).
     clipped: tuple[str, ...] = ("noise", "resampling")
+    # Maps from the cross-fitted fused score to a probability, compared on the fit side
+    # (:func:`choose_map`); Venn-Abers is kept unless another beats it beyond the spread
+    # of a bootstrap over sources.
+    maps: tuple[str, ...] = ("venn-abers", "platt", "beta")
+    map_folds: int = 10
+    map_dealings: int = 5
+    map_boot: int = 400
     # Raw metrics used as features, per analyzer (when an analyzer reports them).
     metrics: dict[str, tuple[str, ...]] = field(
         default_factory=lambda: {
@@ -472,6 +479,124 @@ def between_source_variance(offsets: Sequence[tuple[str, float, float]]) -> dict
     }
 
 
+# ------------------------------------------------------------------ calibration map
+def _logistic_on(F: Any, y: Any) -> list[float]:
+    """Class-balanced logistic regression of ``y`` on the columns of ``F`` (nearly
+    unpenalised): ``[intercept, coef...]``."""
+    import numpy as np
+
+    beta, b0 = logistic_fit(np.asarray(F, dtype=float), y, _balanced_weights(y), 1e-3)
+    return [float(b0), *(float(b) for b in beta)]
+
+
+def fit_map(kind: str, scores: Any, y: Any) -> list[float]:
+    """Parameters of a parametric calibration map fitted on (cross-fitted) fused scores:
+    ``platt`` (Platt 1999: a logistic function of the score) or ``beta`` (Kull, Silva
+    Filho & Flach 2017: a logistic function of ``ln p`` and ``-ln(1 - p)``, ``p`` the
+    score's sigmoid, which can bend differently at either end). Venn-Abers has none."""
+    from triage.calibration import map_features
+
+    if kind == "venn-abers":
+        return []
+    return _logistic_on(map_features(kind, scores), y)
+
+
+def _map_predict(kind: str, scores: Any, y: Any, new: Any) -> Any:
+    """The probabilities the map ``kind`` fitted on ``(scores, y)`` gives ``new``
+    (Venn-Abers: the merged point of :class:`triage.calibration.QuestionModel`)."""
+    import numpy as np
+
+    from triage.calibration import apply_map
+
+    if kind != "venn-abers":
+        return np.asarray(apply_map(kind, fit_map(kind, scores, y), new))
+    from triage.calibration import QuestionModel
+
+    n = len(y)
+    model = QuestionModel.from_json(
+        "q",
+        {
+            "features": [],
+            "coef": [],
+            "coef_range": [],
+            "intercept": 0.0,
+            "blocks": {},
+            "scores": [float(v) for v in scores],
+            "labels": [int(v) for v in y],
+            "groups": list(range(n)),
+        },
+    )
+    # The point as reports compute it, snapping included.
+    return np.array([model.calibrate(float(v))[0] for v in new])
+
+
+def choose_map(
+    scores: Any, y: Any, units: Sequence[str], groups: Sequence[str], cfg: FitConfig
+) -> dict[str, Any]:
+    """The calibration map for a question's cross-fitted fused scores, chosen on the fit
+    data alone.
+
+    Each map of ``cfg.maps`` is fitted on the files of all folds but one and scored on
+    the files of the fold left out (folds by cross-fitting unit, :func:`fold_units`;
+    ``cfg.map_dealings`` dealings of the units to ``cfg.map_folds`` folds); each file's
+    class-balanced log loss is averaged over the dealings. Venn-Abers (the default) is
+    replaced by the map with the lowest loss only if that map's loss minus Venn-Abers'
+    stays below 0 over the 95th percentile of a bootstrap of sources (files of one
+    source are not independent evidence that a map fits better).
+
+    Returns
+    -------
+    dict
+        ``kind``, ``params`` (fitted on all the scores), ``cv_log_loss`` per map, and
+        ``vs_venn_abers`` (the chosen map's loss minus Venn-Abers': mean, 5th and 95th
+        percentile over the bootstrap).
+    """
+    import numpy as np
+
+    s = np.asarray(scores, dtype=float)
+    y = np.asarray(y, dtype=float)
+    w = _balanced_weights(y)
+    unit_names = sorted(set(units))
+    k = min(cfg.map_folds, len(unit_names))
+    losses: dict[str, Any] = {m: np.zeros(len(y)) for m in cfg.maps}
+    for d in range(cfg.map_dealings):
+        order = sorted(unit_names, key=lambda u: zlib.crc32(f"{d}:{u}".encode()))
+        fold_of = {u: i % k for i, u in enumerate(order)}
+        f = np.array([fold_of[u] for u in units])
+        for j in range(k):
+            test, train = f == j, f != j
+            if not test.any() or y[train].min() == y[train].max():
+                continue
+            for m in cfg.maps:
+                p = np.clip(_map_predict(m, s[train], y[train], s[test]), 1e-4, 1 - 1e-4)
+                losses[m][test] += -(y[test] * np.log(p) + (1 - y[test]) * np.log(1 - p))
+    for m in cfg.maps:
+        losses[m] /= cfg.map_dealings
+    cv = {m: float(np.sum(w * losses[m]) / np.sum(w)) for m in cfg.maps}
+    best = min(cv, key=lambda m: cv[m])
+    out: dict[str, Any] = {"kind": "venn-abers", "params": [], "cv_log_loss": cv}
+    if best == "venn-abers" or "venn-abers" not in cv:
+        return out
+    diff = w * (losses[best] - losses["venn-abers"])
+    names = sorted(set(groups))
+    rows_of = {g: np.flatnonzero(np.asarray(groups) == g) for g in names}
+    rng = np.random.default_rng(cfg.seed)
+    boot = []
+    for _ in range(cfg.map_boot):
+        idx = np.concatenate([rows_of[names[j]] for j in rng.integers(0, len(names), len(names))])
+        boot.append(float(diff[idx].sum() / w[idx].sum()))
+    lo, hi = np.percentile(boot, [5, 95])
+    out["vs_venn_abers"] = {
+        "map": best,
+        "mean": round(float(diff.sum() / w.sum()), 5),
+        "5_95": [round(float(lo), 5), round(float(hi), 5)],
+    }
+    if hi < 0:
+        out["kind"] = best
+        out["params"] = [round(v, 6) for v in fit_map(best, s, y)]
+    return out
+
+
 def balanced_log_loss(scores: Any, y: Any) -> float:
     import numpy as np
 
@@ -611,6 +736,7 @@ def fit_question(
     lam = min(losses, key=lambda k: losses[k])
     fold_models: list[Any] = []
     oof = _cross_fit(X, y, folds, lam, metric, fold_models, centre)
+    cmap = choose_map(oof, y, units, groups, cfg)
     if cfg.average_folds and fold_models:
         # The shipped model is the mean of the fold models (still linear, so its terms
         # stay additive): the calibration scores come from exactly such models.
@@ -664,6 +790,13 @@ def fit_question(
         # sources, not files, because files of one source are not independent.
         "groups": [uniq.index(g) for g in groups],
         "sources": len(uniq),
+        # Sources cross-fitted by their folders, not whole (fold_units).
+        "fold_split_sources": sorted({g for g, u in zip(groups, units, strict=True) if g != u}),
+        # From the cross-fitted score to a probability (choose_map).
+        "calibration_map": {
+            k: ({m: round(v, 5) for m, v in val.items()} if k == "cv_log_loss" else val)
+            for k, val in cmap.items()
+        },
         "n_pos": int(y.sum()),
         "n_neg": int(len(y) - y.sum()),
         "redraw": redraw,
