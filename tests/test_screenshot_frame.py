@@ -85,6 +85,46 @@ def test_a_dark_photo_with_flat_areas_is_found_inside_its_frame() -> None:
     assert _iou(box, textured) >= 0.85
 
 
+def _chat(photo: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A messaging app's screen: a title bar of its own colour, a text bubble, and the
+    photo in a bubble of a third colour; returns the screen and the photo's box."""
+    h, w = photo.shape[:2]
+    canvas = np.empty((h + 520, w + 220, 3), np.uint8)
+    canvas[:] = (236, 229, 221)
+    canvas[:120] = (7, 94, 84)
+    cv2.putText(canvas, "Family group", (90, 75), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (255,) * 3, 3)
+    canvas[150:260, 30:600] = 255
+    cv2.putText(canvas, "look what we saw", (50, 220), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (20,) * 3, 3)
+    x, y = 180, 300
+    canvas[y - 15 : y + h + 60, x - 15 : x + w + 15] = (220, 248, 198)
+    canvas[y : y + h, x : x + w] = photo
+    return canvas, (x, y, x + w, y + h)
+
+
+def test_the_photo_of_a_chat_screen_is_found() -> None:
+    # The title bar is not the ground colour, so the frame's sides are not all ground;
+    # the text bubble's letters must not read as a second photo.
+    shot, truth = _chat(_photo())
+    box = framed_photo_box(shot)
+    assert box is not None
+    assert _iou(box, truth) >= 0.9
+    assert box[0] >= truth[0] and box[1] >= truth[1]
+    assert box[2] <= truth[2] and box[3] <= truth[3]
+
+
+def test_a_photo_clipped_at_both_ends_is_not_a_frame() -> None:
+    # A clipped white sky across the top and crushed black across the bottom: both
+    # outer rows are one flat colour, like an interface's bars, but the photo between
+    # them has no straight, clean edge.
+    photo = _photo()
+    rows = np.arange(photo.shape[0])[:, None]
+    horizon = (120 + 30 * np.sin(np.arange(photo.shape[1]) / 40.0)).astype(int)[None, :]
+    ground_line = (400 + 25 * np.cos(np.arange(photo.shape[1]) / 55.0)).astype(int)[None, :]
+    photo[rows < horizon] = 255
+    photo[rows > ground_line] = 0
+    assert framed_photo_box(photo) is None
+
+
 def test_ordinary_images_have_no_frame() -> None:
     photo = _photo()
     assert framed_photo_box(photo) is None

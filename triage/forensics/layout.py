@@ -44,9 +44,14 @@ MIN_FILL = 0.4
 # On one framed side at least, the line just inside is this much photo.
 STRAIGHT_EDGE = 0.9
 # A frame encloses the photo on two opposite sides at least: the outermost rows (or
-# columns) on both sides are this much ground. A photo's own flat sky reaches one
-# edge, not two opposite ones.
+# columns) on both sides are this much ground, or this much one other flat colour (an
+# app's title or tab bar). A photo's own flat sky reaches one edge, not two opposite
+# ones.
 ENCLOSING_SHARE = 0.9
+# An interface draws more than its ground: bars, bubbles, cards. A flat colour that
+# covers at least this share of the blocks is part of the frame too, so that text in a
+# chat bubble is not read as a second photo.
+MIN_FRAME_COLOUR = 0.02
 
 
 # Flat colour (:func:`flat_colour_share`): an 8x8 block is flat when no channel varies
@@ -219,22 +224,53 @@ def _trim(textured: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, in
     return r0, r1, c0, c1
 
 
-def _enclosed(rgb: np.ndarray, ground: np.ndarray) -> bool:
+def _line_colour(line: np.ndarray) -> np.ndarray | None:
+    """The one colour of a line of pixels (N, 3) when at least ``ENCLOSING_SHARE``
+    of it lies within ``GROUND_TOLERANCE`` of its median, else None."""
     import numpy as np
 
-    def share(line: np.ndarray) -> float:
-        return float(_on_ground(line, ground.astype(np.int16)).mean())
-
-    rows = min(share(rgb[0]), share(rgb[-1]))
-    cols = min(share(rgb[:, 0]), share(rgb[:, -1]))
-    return max(rows, cols) >= ENCLOSING_SHARE
+    pixels = line.astype(np.int16)
+    median = np.median(pixels, axis=0)
+    return median if _on_ground(pixels, median).mean() >= ENCLOSING_SHARE else None
 
 
-def block_classes(
-    rgb: np.ndarray, ground: np.ndarray, block: int = BLOCK
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-block maps of an image drawn on a flat ground: what is off the ground,
-    and what of that is photographic texture.
+def _add_colour(colours: list[np.ndarray], colour: np.ndarray) -> None:
+    """Append ``colour`` unless one of ``colours`` is within GROUND_TOLERANCE of it."""
+    import numpy as np
+
+    if all(np.abs(colour - known).max() > GROUND_TOLERANCE for known in colours):
+        colours.append(np.asarray(colour, np.float64))
+
+
+def _frame_lines(rgb: np.ndarray, ground: np.ndarray) -> list[np.ndarray]:
+    """The ground and the one colour of each outermost pixel line (top, bottom,
+    left, right) that is not ground: the bars an interface draws at its edges."""
+    import numpy as np
+
+    colours = [np.asarray(ground, np.float64)]
+    for line in (rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]):
+        colour = _line_colour(line)
+        if colour is not None:
+            _add_colour(colours, colour)
+    return colours
+
+
+def _enclosed(rgb: np.ndarray, bars: list[np.ndarray]) -> bool:
+    """Whether the outermost rows, or the outermost columns, are both one of the
+    colours ``bars`` (:func:`_frame_lines`) for ``ENCLOSING_SHARE`` of their length."""
+    import numpy as np
+
+    def framed(line: np.ndarray) -> bool:
+        pixels = line.astype(np.int16)
+        return any(
+            _on_ground(pixels, colour.astype(np.int16)).mean() >= ENCLOSING_SHARE for colour in bars
+        )
+
+    return (framed(rgb[0]) and framed(rgb[-1])) or (framed(rgb[:, 0]) and framed(rgb[:, -1]))
+
+
+def frame_colours(rgb: np.ndarray, ground: np.ndarray, block: int = BLOCK) -> np.ndarray:
+    """The flat colours an interface around a photo is drawn in.
 
     Parameters
     ----------
@@ -243,16 +279,64 @@ def block_classes(
     ground : ndarray, shape (3,)
         The frame's ground colour (:func:`ground_colour`).
     block : int
+        Block side in pixels of the flat-colour count.
+
+    Returns
+    -------
+    ndarray, shape (K, 3)
+        ``ground`` first; then the one colour of each outermost pixel line that is
+        not ground (a title bar, a tab bar); then each flat colour brighter than
+        ``DARK_LEVEL`` (block means in steps of ``COLOUR_STEP``, as
+        :func:`flat_colour_share` counts them) that covers at least
+        ``MIN_FRAME_COLOUR`` of the blocks (a chat bubble, a card).
+        Colours within ``GROUND_TOLERANCE`` of one already listed are left out.
+    """
+    import numpy as np
+
+    colours = _frame_lines(rgb, ground)
+    flat, mean = _flat_blocks(rgb, block)
+    means = np.rint(mean[flat]).astype(np.int32)
+    # A dark photo's black is flat too, and is photo (as in flat_colour_share).
+    means = means[means.max(axis=-1) > DARK_LEVEL]
+    if means.size:
+        step = means // COLOUR_STEP
+        keys = (step[:, 0] * 64 + step[:, 1]) * 64 + step[:, 2]
+        _, members, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        members = members.ravel()
+        for i in np.flatnonzero(counts >= MIN_FRAME_COLOUR * flat.size):
+            _add_colour(colours, means[members == i].mean(axis=0))
+    return np.stack(colours)
+
+
+def block_classes(
+    rgb: np.ndarray, ground: np.ndarray, block: int = BLOCK, drawn: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-block maps of an image drawn on a flat ground: what is off the ground,
+    and what of that is photographic texture.
+
+    Parameters
+    ----------
+    rgb : ndarray, shape (H, W, 3)
+        The image at a working resolution.
+    ground : ndarray, shape (3,) or (K, 3)
+        The frame's ground (:func:`ground_colour`), or the ground and its bars
+        (:func:`_frame_lines`).
+    block : int
         Block side in pixels; the image is cropped to whole blocks.
+    drawn : ndarray, shape (K, 3), optional
+        Every flat colour the interface is drawn in (:func:`frame_colours`): a block
+        holding at least ``FRAME_GROUND_SHARE`` of them is not textured, so that
+        letters in a bubble do not read as photo. A photo's own flat patch of such a
+        colour (a clipped sky) is then not textured either, which it was not anyway.
 
     Returns
     -------
     off_ground, textured : ndarray of bool, shape (H // block, W // block)
-        ``off_ground`` where less than ``FRAME_GROUND_SHARE`` of the block is the
-        ground colour (the frame's text and icons sit on the ground, so their
-        blocks hold some of it); ``textured`` where such a block is also not flat.
-        A photo is textured with flat patches (a night sky, clipped highlights);
-        the frame is ground with flat shapes (an avatar, a button).
+        ``off_ground`` where less than ``FRAME_GROUND_SHARE`` of the block is in
+        ``ground`` (the frame's text and icons sit on the ground, so their blocks
+        hold some of it); ``textured`` where such a block is also not flat (and not
+        drawn). A photo is textured with flat patches (a night sky, clipped
+        highlights); the frame is ground with flat shapes (an avatar, a button).
     """
     import numpy as np
 
@@ -261,12 +345,20 @@ def block_classes(
         empty = np.zeros((rows, cols), bool)
         return empty, empty
     a = np.asarray(rgb[: rows * block, : cols * block], np.float32)
-    on_ground = _on_ground(a, ground.astype(np.float32))
-    share = on_ground.reshape(rows, block, cols, block).mean(axis=(1, 3))
+
+    def share_in(colours: np.ndarray) -> np.ndarray:
+        inside = np.zeros(a.shape[:2], bool)
+        for colour in np.atleast_2d(colours).astype(np.float32):
+            inside |= _on_ground(a, colour)
+        return inside.reshape(rows, block, cols, block).mean(axis=(1, 3))
+
     luma = a @ np.array([0.299, 0.587, 0.114], np.float32)
     std = luma.reshape(rows, block, cols, block).std(axis=(1, 3))
-    off_ground = share < FRAME_GROUND_SHARE
-    return off_ground, off_ground & (std > FLAT_STD)
+    off_ground = share_in(ground) < FRAME_GROUND_SHARE
+    textured = off_ground & (std > FLAT_STD)
+    if drawn is not None:
+        textured &= share_in(drawn) < FRAME_GROUND_SHARE
+    return off_ground, textured
 
 
 def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int, int] | None:
@@ -285,8 +377,9 @@ def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int
         The photo's box in ``rgb``'s pixels (x1, y1 exclusive), shrunk by one block
         on each framed side so that no frame pixel is inside, when the image is a
         photo in a frame: the box of the large solid parts of photographic blocks,
-        grown to the photo's edges, with a frame of the ground colour on two
-        opposite sides at least, clean framed edges, one of them straight, and next
+        grown to the photo's edges, with a frame on two opposite sides at least
+        (the ground colour, or a bar of one flat colour: a chat's title bar),
+        clean framed edges, one of them straight, and next
         to nothing photographic outside it. None when the photo fills the image,
         when no frame is found or when the layout is not clear (several photos, a
         photo with large flat areas at its edges).
@@ -306,9 +399,14 @@ def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int
     from scipy import ndimage
 
     ground = ground_colour(rgb)
-    if ground is None or not _enclosed(rgb, ground):
+    if ground is None:
         return None
-    off_ground, textured = block_classes(rgb, ground, block)
+    bars = _frame_lines(rgb, ground)
+    if not _enclosed(rgb, bars):
+        return None
+    off_ground, textured = block_classes(
+        rgb, np.stack(bars), block, drawn=frame_colours(rgb, ground, block)
+    )
     rows, cols = textured.shape
     if rows < 8 or cols < 8 or not textured.any():
         return None
