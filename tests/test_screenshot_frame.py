@@ -112,6 +112,25 @@ def test_the_photo_of_a_chat_screen_is_found() -> None:
     assert box[2] <= truth[2] and box[3] <= truth[3]
 
 
+def test_the_photo_under_a_black_status_bar_is_found() -> None:
+    # A phone screenshot of a post: a black status bar, a white header, the photo
+    # across the whole width, a white bar of icons. The frame's ground (white) covers
+    # too little of the border to count alone: the status bar's row counts with it.
+    photo = cv2.resize(_photo(), (540, 405), interpolation=cv2.INTER_AREA)
+    shot = np.full((45 + 70 + 405 + 110, 540, 3), 255, np.uint8)
+    shot[:45] = 0
+    cv2.putText(shot, "12:41", (15, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255,) * 3, 2)
+    cv2.putText(shot, "someaccount", (15, 95), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (20,) * 3, 2)
+    shot[115:520] = photo
+    for j in range(5):
+        cv2.rectangle(shot, (30 + 105 * j, 560), (55 + 105 * j, 585), (30,) * 3, 2)
+    box = framed_photo_box(shot)
+    assert box is not None
+    truth = (0, 115, 540, 520)
+    assert _iou(box, truth) >= 0.9
+    assert box[1] >= truth[1] and box[3] <= truth[3]
+
+
 def test_a_photo_clipped_at_both_ends_is_not_a_frame() -> None:
     # A clipped white sky across the top and crushed black across the bottom: both
     # outer rows are one flat colour, like an interface's bars, but the photo between

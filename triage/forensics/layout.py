@@ -144,7 +144,9 @@ def ground_colour(rgb: np.ndarray) -> np.ndarray | None:
     ndarray, shape (3,), or None
         The commonest colour of the outermost pixel rows and columns (coarsely
         binned, then averaged within its bin), or None when it covers less than
-        ``MIN_GROUND`` of them: an ordinary photo's edge is not one colour.
+        ``MIN_GROUND`` of them: an ordinary photo's edge is not one colour. An
+        outermost row or column that is all one other colour (a phone's black status
+        bar, :func:`_line_colour`) counts towards that share, as frame.
     """
     import numpy as np
 
@@ -155,8 +157,18 @@ def ground_colour(rgb: np.ndarray) -> np.ndarray | None:
     top = values[int(np.argmax(counts))]
     members = ring[keys == top]
     colour = members.mean(axis=0)
-    share = _on_ground(ring, colour).mean()
-    return colour if share >= MIN_GROUND else None
+    framed = _on_ground(ring, colour)
+    h, w = rgb.shape[:2]
+    # The ring's pixels line by line, as concatenated above.
+    for line, start, stop in (
+        (rgb[0], 0, w),
+        (rgb[-1], w, 2 * w),
+        (rgb[1:-1, 0], 2 * w, 2 * w + h - 2),
+        (rgb[1:-1, -1], 2 * w + h - 2, 2 * w + 2 * (h - 2)),
+    ):
+        if _line_colour(line) is not None:
+            framed[start:stop] = True
+    return colour if framed.mean() >= MIN_GROUND else None
 
 
 def _on_ground(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
