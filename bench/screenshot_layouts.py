@@ -6,14 +6,16 @@ question says about them (measure only: nothing is chosen on these files).
     triage check -f jsonl -o shots.jsonl OUT/*.png
 
 Photos: every fourth (by path) of the ``../shared/corpus/camera`` JPEGs whose short side
-is at least 1200 px, at most 6. Each goes into four layouts, none of them the drawn
+is at least 1200 px, at most 6. Each goes into five layouts, none of them the drawn
 interface of the synthpix training chain (triage/train/screens.py):
 
 * ``chat``: a 1080-px phone screen, status and title bars, a text bubble, the photo
   area-averaged to 700 px wide in a bubble;
 * ``meme``: the photo at 800 px wide (Lanczos) under a white caption band;
 * ``grid``: this photo and the next one side by side, 530 px wide each (bicubic);
-* ``post``: a white card with an avatar and text, the photo at 1090 px wide (Lanczos).
+* ``post``: a white card with an avatar and text, the photo at 1090 px wide (Lanczos);
+* ``phone``: a phone's screenshot of a post: a black status bar, a white header, the
+  photo across the full 1080 px (Lanczos), a white bar of icons.
 
 All saved as PNG, as a screenshot keeps them.
 """
@@ -115,6 +117,23 @@ def post(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(im)
 
 
+def phone(rgb: np.ndarray) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    photo = to_width(rgb, 1080, "lanczos")
+    height = 230 + photo.shape[0] + 220
+    im = Image.new("RGB", (1080, height), "white")
+    d = ImageDraw.Draw(im)
+    d.rectangle((0, 0, 1080, 90), fill="black")
+    d.text((30, 20), "12:41", fill="white", font=_font(40))
+    d.text((30, 110), "someaccount  Follow", fill="black", font=_font(40))
+    im.paste(Image.fromarray(photo), (0, 230))
+    for j in range(5):
+        x = 60 + j * 210
+        d.rectangle((x, height - 150, x + 50, height - 100), outline=(30, 30, 30), width=4)
+    return np.asarray(im)
+
+
 def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
@@ -132,9 +151,10 @@ def main(argv: list[str] | None = None) -> int:
             ("meme", meme(rgb)),
             ("grid", grid(rgb, other)),
             ("post", post(rgb)),
+            ("phone", phone(rgb)),
         ):
             Image.fromarray(img).save(args.out / f"{path.stem}-{name}.png")
-    print(f"{4 * len(chosen)} composites of {len(chosen)} photos in {args.out}")
+    print(f"{5 * len(chosen)} composites of {len(chosen)} photos in {args.out}")
     return 0
 
 
