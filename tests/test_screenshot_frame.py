@@ -144,6 +144,18 @@ def test_a_photo_clipped_at_both_ends_is_not_a_frame() -> None:
     assert framed_photo_box(photo) is None
 
 
+def test_an_object_on_a_studio_gradient_is_not_a_frame() -> None:
+    # A product shot: a smooth backdrop, darker at the top and lighter at the bottom
+    # (each outer row one colour, but not the same one), with the object across the
+    # middle. The bottom row is not a bar: no sharp edge ends it.
+    h, w = 1024, 1024
+    shot = np.repeat(np.linspace(114, 180, h).round().astype(np.uint8)[:, None], w, axis=1)
+    shot = np.repeat(shot[:, :, None], 3, axis=2)
+    band = cv2.resize(_photo(7), (w, 160), interpolation=cv2.INTER_AREA)
+    shot[230:390] = band
+    assert framed_photo_box(shot) is None
+
+
 def test_ordinary_images_have_no_frame() -> None:
     photo = _photo()
     assert framed_photo_box(photo) is None

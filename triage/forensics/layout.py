@@ -48,6 +48,10 @@ STRAIGHT_EDGE = 0.9
 # app's title or tab bar). A photo's own flat sky reaches one edge, not two opposite
 # ones.
 ENCLOSING_SHARE = 0.9
+# A bar (a title or status bar) is one colour along an edge and ends, within the outer
+# BAR_DEPTH of the image, at a step of at least BAR_STEP levels in its lines' median.
+BAR_DEPTH = 0.3
+BAR_STEP = 4 * GROUND_TOLERANCE
 # An interface draws more than its ground: bars, bubbles, cards. A flat colour that
 # covers at least this share of the blocks is part of the frame too, so that text in a
 # chat bubble is not read as a second photo.
@@ -145,12 +149,12 @@ def ground_colour(rgb: np.ndarray) -> np.ndarray | None:
         The commonest colour of the outermost pixel rows and columns (coarsely
         binned, then averaged within its bin), or None when it covers less than
         ``MIN_GROUND`` of them: an ordinary photo's edge is not one colour. An
-        outermost row or column that is all one other colour (a phone's black status
-        bar, :func:`_line_colour`) counts towards that share, as frame.
+        outermost row or column that is a bar of another colour (a phone's black
+        status bar, :func:`_bar_colour`) counts towards that share, as frame.
     """
     import numpy as np
 
-    ring = np.concatenate([rgb[0], rgb[-1], rgb[1:-1, 0], rgb[1:-1, -1]], axis=0).astype(np.int16)
+    ring = _ring(rgb)
     bins = ring // (2 * GROUND_TOLERANCE)
     keys = (bins[:, 0] * 64 + bins[:, 1]) * 64 + bins[:, 2]
     values, counts = np.unique(keys, return_counts=True)
@@ -159,16 +163,26 @@ def ground_colour(rgb: np.ndarray) -> np.ndarray | None:
     colour = members.mean(axis=0)
     framed = _on_ground(ring, colour)
     h, w = rgb.shape[:2]
-    # The ring's pixels line by line, as concatenated above.
-    for line, start, stop in (
-        (rgb[0], 0, w),
-        (rgb[-1], w, 2 * w),
-        (rgb[1:-1, 0], 2 * w, 2 * w + h - 2),
-        (rgb[1:-1, -1], 2 * w + h - 2, 2 * w + 2 * (h - 2)),
-    ):
-        if _line_colour(line) is not None:
+    # The ring's pixels side by side, in _ring's order; a bar's whole line is frame.
+    spans = ((0, w), (w, 2 * w), (2 * w, 2 * w + h - 2), (2 * w + h - 2, 2 * (w + h - 2)))
+    for lines, (start, stop) in zip(_edges_inwards(rgb), spans, strict=True):
+        if _bar_colour(lines) is not None:
             framed[start:stop] = True
     return colour if framed.mean() >= MIN_GROUND else None
+
+
+def _edges_inwards(rgb: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The image's pixel lines from each edge inwards (top, bottom, left, right): views
+    whose first line is the outermost row or column."""
+    across = rgb.transpose(1, 0, 2)
+    return rgb, rgb[::-1], across, across[::-1]
+
+
+def _ring(rgb: np.ndarray) -> np.ndarray:
+    """The outermost pixel rows and columns (top, bottom, left, right), int16."""
+    import numpy as np
+
+    return np.concatenate([rgb[0], rgb[-1], rgb[1:-1, 0], rgb[1:-1, -1]], axis=0).astype(np.int16)
 
 
 def _on_ground(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
@@ -254,14 +268,40 @@ def _add_colour(colours: list[np.ndarray], colour: np.ndarray) -> None:
         colours.append(np.asarray(colour, np.float64))
 
 
+def _bar_colour(lines: np.ndarray) -> np.ndarray | None:
+    """The colour of a bar drawn along one edge, or None.
+
+    ``lines`` holds the image's pixel lines from that edge inwards (L, N, 3). The
+    outermost must be one colour (:func:`_line_colour`), and going inwards the lines'
+    median colour must leave it by a step of at least ``BAR_STEP`` within the first
+    ``BAR_DEPTH`` of the lines: an interface's bar ends at a sharp edge, while the
+    flat border of a photo (a studio backdrop's gradient, a clipped sky) drifts away
+    from its colour.
+    """
+    import numpy as np
+
+    colour = _line_colour(lines[0])
+    if colour is None:
+        return None
+    depth = max(2, int(len(lines) * BAR_DEPTH))
+    medians = np.median(lines[1:depth].astype(np.int16), axis=1)
+    away = np.abs(medians - colour).max(axis=1)
+    left = np.flatnonzero(away > GROUND_TOLERANCE)
+    if left.size == 0 or away[left[0]] < BAR_STEP:
+        return None
+    return colour
+
+
 def _frame_lines(rgb: np.ndarray, ground: np.ndarray) -> list[np.ndarray]:
-    """The ground and the one colour of each outermost pixel line (top, bottom,
-    left, right) that is not ground: the bars an interface draws at its edges."""
+    """The ground and the colour of each bar (:func:`_bar_colour`) drawn along an
+    edge (top, bottom, left, right) in another colour than the ground."""
     import numpy as np
 
     colours = [np.asarray(ground, np.float64)]
-    for line in (rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]):
-        colour = _line_colour(line)
+    for lines in _edges_inwards(rgb):
+        if _on_ground(lines[0].astype(np.int16), ground.astype(np.int16)).mean() >= ENCLOSING_SHARE:
+            continue
+        colour = _bar_colour(lines)
         if colour is not None:
             _add_colour(colours, colour)
     return colours
@@ -416,9 +456,8 @@ def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int
     bars = _frame_lines(rgb, ground)
     if not _enclosed(rgb, bars):
         return None
-    off_ground, textured = block_classes(
-        rgb, np.stack(bars), block, drawn=frame_colours(rgb, ground, block)
-    )
+    drawn = frame_colours(rgb, ground, block)
+    off_ground, textured = block_classes(rgb, np.stack(bars), block, drawn=drawn)
     rows, cols = textured.shape
     if rows < 8 or cols < 8 or not textured.any():
         return None
