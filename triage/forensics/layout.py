@@ -443,9 +443,11 @@ def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int
     missed leaves the image analyzed whole, as before. Measured with
     ``bench/screenshots.py`` on every 1024/long-side-th pixel, as
     :func:`triage.analyzers.common.framed_photo` reads it: 37 and 39 of 40 code-made
-    screenshots of held-out camera photos are found (seeds 0 and 1); none of the 409
-    images of ../shared/training and ../shared/corpus reads as framed, and one of the
-    4,789 images of the calibration set does (a copy of a diagram on a white page).
+    screenshots of held-out camera photos are found (seeds 0 and 1), and the photo
+    of every chat layout of ``bench/screenshot_layouts.py`` (PNG and JPEG q75-95).
+    No camera photo of ../shared/training, ../shared/corpus or the 4,789 images of
+    the calibration set reads as framed; figures of the generator samples (a diagram,
+    a page of generated images with captions, and that page's copies) do.
     """
     import numpy as np
     from scipy import ndimage
