@@ -585,9 +585,9 @@ def test_the_calibration_names_the_sources_cross_fitted_by_folder() -> None:
         if r["label"] == "manipulated":
             r["source"] = "one-collection"
             r["path"] = f"/data/one-collection/item{i // 6}/copy{i % 6}.jpg"
-    data = fit_calibration(recs, FitConfig(n_boot=5, penalties=(1.0,)), name="t", config=CONFIG)
+    quick = FitConfig(n_boot=5, band_boot=20, penalties=(1.0,), maps=("venn-abers",))
+    data = fit_calibration(recs, quick, name="t", config=CONFIG)
     assert data["questions"]["manipulation"]["fold_split_sources"] == ["one-collection"]
-    plain = fit_calibration(
-        _records(), FitConfig(n_boot=5, penalties=(1.0,)), name="t", config=CONFIG
-    )
+    assert data["questions"]["manipulation"]["calibration_map"]["kind"] == "venn-abers"
+    plain = fit_calibration(_records(), quick, name="t", config=CONFIG)
     assert plain["questions"]["manipulation"]["fold_split_sources"] == []

@@ -555,6 +555,13 @@ def choose_map(
 
     s = np.asarray(scores, dtype=float)
     y = np.asarray(y, dtype=float)
+    if len(cfg.maps) < 2:  # nothing to choose between
+        kind = cfg.maps[0] if cfg.maps else "venn-abers"
+        return {
+            "kind": kind,
+            "params": [round(v, 6) for v in fit_map(kind, s, y)],
+            "cv_log_loss": {},
+        }
     w = _balanced_weights(y)
     unit_names = sorted(set(units))
     k = min(cfg.map_folds, len(unit_names))
