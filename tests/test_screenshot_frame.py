@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
@@ -22,7 +24,7 @@ from generators.camera import camera_like
 from triage.analyzers.base import Context
 from triage.analyzers.resampling import ResamplingAnalyzer
 from triage.analyzers.tamper import TamperAnalyzer
-from triage.forensics.layout import framed_photo_box
+from triage.forensics.layout import DARK_LEVEL, framed_photo_box
 from triage.media import Media
 
 PHOTO_AT = (40, 260)  # (x, y) of the photo's corner in the screenshot
@@ -212,3 +214,70 @@ def test_layout_copy_is_every_kth_pixel(tmp_path: Path, size: tuple[int, int]) -
     got = _layout_copy(media)
     assert got.flags.c_contiguous
     assert np.array_equal(got, rgb[::k, ::k])
+
+
+_TEXTURE = camera_like(480, 640, seed=11)
+# Interface colours above the dark level: a flat black strip next to a photo reads as
+# the photo's own night sky, by design (test_a_dark_photo_with_flat_areas_...).
+_colours = st.tuples(*(st.integers(0, 255),) * 3).filter(lambda c: max(c) > 2 * DARK_LEVEL)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    ground=_colours,
+    top_bar=st.one_of(st.none(), st.tuples(_colours, st.integers(10, 80))),
+    bottom_bar=st.one_of(st.none(), st.tuples(_colours, st.integers(10, 80))),
+    bubble=st.one_of(st.none(), st.tuples(_colours, st.integers(4, 24))),
+    photo=st.tuples(st.integers(160, 480), st.integers(160, 640)),
+    margins=st.tuples(st.integers(0, 120), st.integers(20, 160), st.integers(0, 120)),
+)
+def test_a_found_box_never_holds_frame(
+    ground: tuple[int, int, int],
+    top_bar: tuple[tuple[int, int, int], int] | None,
+    bottom_bar: tuple[tuple[int, int, int], int] | None,
+    bubble: tuple[tuple[int, int, int], int] | None,
+    photo: tuple[int, int],
+    margins: tuple[int, int, int],
+) -> None:
+    # Any interface drawn around a photo (bars, a bubble of another colour, any
+    # colours but black): when a box is found, it is the photo's, not the frame's.
+    ph, pw = photo
+    left, top, right = margins
+    pad = bubble[1] if bubble else 0
+    y0 = top + (top_bar[1] if top_bar else 0) + pad
+    x0 = left + pad
+    h = y0 + ph + pad + 60 + (bottom_bar[1] if bottom_bar else 0)
+    w = x0 + pw + pad + right
+    shot = np.empty((h, w, 3), np.uint8)
+    shot[:] = ground
+    if top_bar:
+        shot[: top_bar[1]] = top_bar[0]
+    if bottom_bar:
+        shot[h - bottom_bar[1] :] = bottom_bar[0]
+    if bubble:
+        shot[y0 - pad : y0 + ph + pad, x0 - pad : x0 + pw + pad] = bubble[0]
+    shot[y0 : y0 + ph, x0 : x0 + pw] = _TEXTURE[:ph, :pw]
+    box = framed_photo_box(shot)
+    if box is not None:
+        # The classification works in whole 8-px blocks, so a box can hold a few
+        # pixels of a frame thinner than a block, but never more than a sliver.
+        ix = max(0, min(box[2], x0 + pw) - max(box[0], x0))
+        iy = max(0, min(box[3], y0 + ph) - max(box[1], y0))
+        assert ix * iy >= 0.9 * (box[2] - box[0]) * (box[3] - box[1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    h=st.integers(1, 200),
+    w=st.integers(1, 200),
+    seed=st.integers(0, 2**16),
+    levels=st.integers(1, 256),
+)
+def test_any_image_gives_a_box_inside_it_or_none(h: int, w: int, seed: int, levels: int) -> None:
+    # Noise quantized to few levels makes flat colours, bars and grounds by chance.
+    rng = np.random.default_rng(seed)
+    step = 256 // levels
+    rgb = (rng.integers(0, levels, (h, w, 3)) * step).astype(np.uint8)
+    box = framed_photo_box(rgb)
+    if box is not None:
+        assert 0 <= box[0] < box[2] <= w and 0 <= box[1] < box[3] <= h
