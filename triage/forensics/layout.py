@@ -321,31 +321,30 @@ def _enclosed(rgb: np.ndarray, bars: list[np.ndarray]) -> bool:
     return (framed(rgb[0]) and framed(rgb[-1])) or (framed(rgb[:, 0]) and framed(rgb[:, -1]))
 
 
-def frame_colours(rgb: np.ndarray, ground: np.ndarray, block: int = BLOCK) -> np.ndarray:
+def frame_colours(rgb: np.ndarray, bars: list[np.ndarray], block: int = BLOCK) -> np.ndarray:
     """The flat colours an interface around a photo is drawn in.
 
     Parameters
     ----------
     rgb : ndarray, shape (H, W, 3)
         The image at a working resolution.
-    ground : ndarray, shape (3,)
-        The frame's ground colour (:func:`ground_colour`).
+    bars : list of ndarray, shape (3,)
+        The frame's ground and the colours of its bars (:func:`_frame_lines`).
     block : int
         Block side in pixels of the flat-colour count.
 
     Returns
     -------
     ndarray, shape (K, 3)
-        ``ground`` first; then the one colour of each outermost pixel line that is
-        not ground (a title bar, a tab bar); then each flat colour brighter than
-        ``DARK_LEVEL`` (block means in steps of ``COLOUR_STEP``, as
-        :func:`flat_colour_share` counts them) that covers at least
-        ``MIN_FRAME_COLOUR`` of the blocks (a chat bubble, a card).
+        ``bars`` first (the ground, a title bar, a tab bar); then each flat
+        colour brighter than ``DARK_LEVEL`` (block means in steps of
+        ``COLOUR_STEP``, as :func:`flat_colour_share` counts them) that covers at
+        least ``MIN_FRAME_COLOUR`` of the blocks (a chat bubble, a card).
         Colours within ``GROUND_TOLERANCE`` of one already listed are left out.
     """
     import numpy as np
 
-    colours = _frame_lines(rgb, ground)
+    colours = list(bars)
     flat, mean = _flat_blocks(rgb, block)
     means = np.rint(mean[flat]).astype(np.int32)
     # A dark photo's black is flat too, and is photo (as in flat_colour_share).
@@ -458,7 +457,7 @@ def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int
     bars = _frame_lines(rgb, ground)
     if not _enclosed(rgb, bars):
         return None
-    drawn = frame_colours(rgb, ground, block)
+    drawn = frame_colours(rgb, bars, block)
     off_ground, textured = block_classes(rgb, np.stack(bars), block, drawn=drawn)
     rows, cols = textured.shape
     if rows < 8 or cols < 8 or not textured.any():
