@@ -10,7 +10,9 @@ notable or strong manipulation or synthetic claim is a wrong claim. The photogra
 (default: ../shared/training/camera and ../shared/corpus/camera, skipped when absent)
 are read with the same check the analyzers use
 (:func:`triage.analyzers.common.graphic_share`): any photo read as a graphic loses
-the region analyzers. Nothing here is a target; it prints the counts.
+the region analyzers; and with the screenshot check
+(:func:`triage.analyzers.common.framed_photo`): a photo read as framed is examined
+only inside the box. Nothing here is a target; it prints the counts.
 """
 
 from __future__ import annotations
@@ -45,23 +47,29 @@ def charts(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def photos_read_as_graphics(folders: list[Path]) -> tuple[int, list[str]]:
-    from triage.analyzers.common import graphic_share
+def photos_read_as_graphics(folders: list[Path]) -> tuple[int, list[str], list[str]]:
+    """(images read, those read as graphics, those read as a photo in a frame), with
+    the analyzers' own checks: a photo read as either loses part of its examination."""
+    from triage.analyzers.common import framed_photo, graphic_share
     from triage.media import Media, MediaError
 
-    seen, hits = 0, []
+    seen, graphics, framed = 0, [], []
     for folder in folders:
         for path in sorted(folder.rglob("*")):
             if path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"):
                 continue
             try:
-                share = graphic_share(Media.open(path))
+                media = Media.open(path)
+                share = graphic_share(media)
+                box = framed_photo(media)
             except (MediaError, OSError, ValueError):
                 continue
             seen += 1
             if share is not None:
-                hits.append(f"{path} ({share:.2f})")
-    return seen, hits
+                graphics.append(f"{path} ({share:.2f})")
+            if box is not None:
+                framed.append(f"{path} {list(box)}")
+    return seen, graphics, framed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,9 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     if not folders:
         print("photos: ../shared not found, skipped")
         return 0
-    seen, hits = photos_read_as_graphics(folders)
-    print(f"photos read as graphics: {len(hits)}/{seen}")
-    for h in hits:
+    seen, graphics, framed = photos_read_as_graphics(folders)
+    print(f"photos read as graphics: {len(graphics)}/{seen}")
+    for h in graphics:
+        print(f"  {h}")
+    print(f"photos read as a photo inside a frame (a screenshot): {len(framed)}/{seen}")
+    for h in framed:
         print(f"  {h}")
     return 0
 
