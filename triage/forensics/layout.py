@@ -1,8 +1,8 @@
 """Where a photo sits inside a flat frame (screenshots of posts, letterboxed stills),
 and whether an image is a photo at all (charts, drawings, slides are flat colour).
 
-A screenshot of a social post is a composite: a downscaled photo pasted into flat
-interface graphics (a header, lines of text, icons). Region detectors that compare
+A screenshot of a social post or a chat is a composite: a downscaled photo pasted into
+flat interface graphics (a header, bars, bubbles, lines of text, icons). Region detectors that compare
 one part of an image with the rest find that the photo "differs from the rest", which
 is true and says nothing about whether the photo was edited. :func:`framed_photo_box`
 finds the photo's rectangle so that those detectors can compare the photo with
@@ -281,7 +281,7 @@ def _bar_colour(lines: np.ndarray) -> np.ndarray | None:
     import numpy as np
 
     colour = _line_colour(lines[0])
-    if colour is None:
+    if colour is None or len(lines) < 2:
         return None
     depth = max(2, int(len(lines) * BAR_DEPTH))
     medians = np.median(lines[1:depth].astype(np.int16), axis=1)
