@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 from generators.camera import camera_like
 
 from triage.analyzers.base import Context
+from triage.analyzers.copymove import CopyMoveAnalyzer
+from triage.analyzers.noise import NoiseAnalyzer
 from triage.analyzers.resampling import ResamplingAnalyzer
 from triage.analyzers.tamper import TamperAnalyzer
 from triage.forensics.layout import DARK_LEVEL, framed_photo_box
@@ -158,6 +160,76 @@ def test_an_object_on_a_studio_gradient_is_not_a_frame() -> None:
     assert framed_photo_box(shot) is None
 
 
+def _meme(photo: np.ndarray, band: int = 180) -> np.ndarray:
+    """A caption band of white with a line of black text above the photo."""
+    h, w = photo.shape[:2]
+    meme = np.full((band + h, w, 3), 255, np.uint8)
+    cv2.putText(
+        meme,
+        "when the weekend arrives",
+        (20, band // 2 + 15),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        1.4,
+        (0, 0, 0),
+        3,
+        cv2.LINE_AA,
+    )
+    meme[band:] = photo
+    return meme
+
+
+def test_the_photo_under_a_meme_caption_is_found() -> None:
+    # One side only is framed: the caption band, a bar holding a line of text.
+    photo = _photo()
+    box = framed_photo_box(_meme(photo))
+    assert box is not None
+    truth = (0, 180, photo.shape[1], 180 + photo.shape[0])
+    assert _iou(box, truth) >= 0.9
+    assert box[1] >= truth[1]
+
+
+def test_a_clipped_sky_over_a_straight_horizon_is_not_a_caption() -> None:
+    # White sky down to a straight sea horizon: a bar with a sharp step, but no text.
+    photo = _photo()
+    photo[:150] = 255
+    assert framed_photo_box(photo) is None
+    # ... and a few birds in it are not a line of text either.
+    for x in range(60, 600, 90):
+        cv2.line(photo, (x, 60), (x + 12, 54), (40, 40, 40), 2)
+        cv2.line(photo, (x + 12, 54), (x + 24, 60), (40, 40, 40), 2)
+    assert framed_photo_box(photo) is None
+
+
+def _jpeg_meme(photo: np.ndarray, path: Path) -> Path:
+    """A meme as shared: a white caption band in Pillow's default font over the photo,
+    saved as JPEG q90."""
+    from PIL import ImageDraw, ImageFont
+
+    im = Image.new("RGB", (photo.shape[1], photo.shape[0] + 180), "white")
+    ImageDraw.Draw(im).text(
+        (40, 50), "when the weekend finally arrives", fill="black", font=ImageFont.load_default(52)
+    )
+    im.paste(Image.fromarray(photo), (0, 180))
+    im.save(path, quality=90)
+    return path
+
+
+def test_repeated_letters_of_a_caption_are_not_clones(tmp_path: Path) -> None:
+    # Letters repeat, and at offsets on the JPEG grid they are coded alike, noise
+    # included: read over the whole meme, "e ... e" matched as a clone (residual
+    # correlation 0.71). Only clones in the photo count.
+    photo = camera_like(600, 800, seed=4)
+    found = CopyMoveAnalyzer().run(Media.open(_jpeg_meme(photo, tmp_path / "m.jpg")), Context())
+    assert found.metrics["framed_photo"][1] >= 180
+    assert not found.findings
+    cloned = photo.copy()
+    cloned[300:420, 500:660] = cloned[60:180, 80:240]
+    found = CopyMoveAnalyzer().run(Media.open(_jpeg_meme(cloned, tmp_path / "c.jpg")), Context())
+    assert [f.id for f in found.findings] == ["copymove.cloned_region"]
+    for b in found.findings[0].evidence["boxes"]:
+        assert b[1] >= 180  # in the photo, below the caption
+
+
 def test_ordinary_images_have_no_frame() -> None:
     photo = _photo()
     assert framed_photo_box(photo) is None
@@ -186,7 +258,7 @@ def test_region_analyzers_compare_the_photo_with_itself(tmp_path: Path) -> None:
     shot = _screenshot(photo)
     x, y = PHOTO_AT
     truth = (x, y, x + photo.shape[1], y + photo.shape[0])
-    for analyzer in (TamperAnalyzer(), ResamplingAnalyzer()):
+    for analyzer in (TamperAnalyzer(), ResamplingAnalyzer(), NoiseAnalyzer(), CopyMoveAnalyzer()):
         framed = analyzer.run(_media(shot, tmp_path, "shot.png"), Context())
         box = framed.metrics["framed_photo"]
         assert _iou(tuple(box), truth) >= 0.9

@@ -6,6 +6,7 @@ view is read from the shared decode of :class:`~triage.media.Media`.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -36,6 +37,17 @@ def to_full(box: tuple[int, int, int, int], scale: float, w: int, h: int) -> lis
         min(w, round(x1 * scale)),
         min(h, round(y1 * scale)),
     ]
+
+
+def working_box(
+    box: tuple[int, int, int, int], scale: float, shape: tuple[int, ...]
+) -> tuple[int, int, int, int]:
+    """A full-resolution box (x0, y0, x1, y1) in a working image's pixels (``scale``
+    maps working to full, ``shape`` is the working image's), rounded inwards."""
+    h, w = shape[:2]
+    x0, y0 = min(w, math.ceil(box[0] / scale)), min(h, math.ceil(box[1] / scale))
+    x1, y1 = max(x0, min(w, int(box[2] / scale))), max(y0, min(h, int(box[3] / scale)))
+    return x0, y0, x1, y1
 
 
 def native_gray(media: Media, box: tuple[int, int, int, int] | None = None) -> np.ndarray:

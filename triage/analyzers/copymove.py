@@ -15,7 +15,10 @@ from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context, R
 from triage.analyzers.common import (
     WORK_SIDE,
     declined_as_graphic,
+    framed_photo,
+    note_framed_photo,
     to_full,
+    working_box,
     working_gray,
 )
 from triage.report import Question
@@ -50,7 +53,7 @@ def accept(c: CloneMatch) -> tuple[bool, float]:
 class CopyMoveAnalyzer(Analyzer):
     name = "copymove"
     finding_ids = ("copymove.cloned_region",)
-    version = "1.1"
+    version = "1.2"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Cloned regions: SIFT self-matching, RANSAC affine, noise-residual check."
@@ -79,10 +82,14 @@ class CopyMoveAnalyzer(Analyzer):
         gray, scale = working_gray(media, WORK_SIDE)
         gh, gw = gray.shape
         candidates, stats = find_clones(gray, max_features=MAX_FEATURES)
+        # In a screenshot or under a meme's caption, letters and icons repeat by design
+        # (and a JPEG codes repeated letters alike): only clones in the photo count.
+        box = framed_photo(media, MIN_SIDE)
+        photo = None if box is None else working_box(box, scale, gray.shape)
         accepted = []
         for c in candidates:
             ok, strength = accept(c)
-            if ok:
+            if ok and (photo is None or _inside(c, photo)):
                 accepted.append((c, strength))
         result.metrics = {
             "working_size": [gw, gh],
@@ -94,6 +101,8 @@ class CopyMoveAnalyzer(Analyzer):
         # Few keypoints = little texture to match: the check saw only part of the image.
         seen = min(1.0, stats["keypoints"] / 300.0)
         result.examined = {"manipulation": round(seen, 3)}
+        if box is not None:
+            note_framed_photo(result, box)
         if seen < 1.0:
             result.not_checked.append(
                 f"only {int(stats['keypoints'])} keypoints: smooth areas cannot be matched"
@@ -143,6 +152,17 @@ class CopyMoveAnalyzer(Analyzer):
                 )
             )
         return result
+
+
+def _inside(c: CloneMatch, photo: tuple[int, int, int, int]) -> bool:
+    """Whether both regions of a clone candidate have their centre in ``photo``
+    (x0, y0, x1, y1, working pixels)."""
+    x0, y0, x1, y1 = photo
+    for bx0, by0, bx1, by1 in (c.source_box, c.target_box):
+        cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+        if not (x0 <= cx < x1 and y0 <= cy < y1):
+            return False
+    return True
 
 
 def _fmt(v: float) -> str:

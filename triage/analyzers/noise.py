@@ -14,7 +14,10 @@ from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context, R
 from triage.analyzers.common import (
     WORK_SIDE,
     declined_as_graphic,
+    framed_photo,
+    note_framed_photo,
     to_full,
+    working_box,
     working_gray,
 )
 from triage.report import Question
@@ -28,7 +31,7 @@ MIN_SIDE = 128
 class NoiseAnalyzer(Analyzer):
     name = "noise"
     finding_ids = ("noise.inconsistent_region",)
-    version = "1.1"
+    version = "1.2"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Local noise level per block (Immerkær residual); regions that stand out."
@@ -44,9 +47,17 @@ class NoiseAnalyzer(Analyzer):
         if declined_as_graphic(media, result, "noise levels"):
             return result
         gray, scale = working_gray(media, WORK_SIDE)
+        residual = media.noise_residual(WORK_SIDE)
+        # A photo in a screenshot or under a meme's caption is compared with itself:
+        # the interface's letters and icons have a "noise" of their own.
+        box = framed_photo(media, MIN_SIDE)
+        ox = oy = 0
+        if box is not None:
+            ox, oy, x1, y1 = working_box(box, scale, gray.shape)
+            gray, residual = gray[oy:y1, ox:x1], residual[oy:y1, ox:x1]
         gh, gw = gray.shape
         block = 32 if max(gh, gw) >= 640 else 16
-        nm = block_noise_map(gray, block, residual=media.noise_residual(WORK_SIDE))
+        nm = block_noise_map(gray, block, residual=residual)
         valid_share = float(nm.valid.mean()) if nm.valid.size else 0.0
         result.metrics = {
             "working_size": [gw, gh],
@@ -61,12 +72,17 @@ class NoiseAnalyzer(Analyzer):
             result.skipped_reason = "too few usable blocks (image mostly flat or clipped)"
             return result
         result.examined = {"manipulation": round(min(1.0, valid_share), 3)}
+        if box is not None:
+            note_framed_photo(result, box)
         if valid_share < 0.9:
             result.not_checked.append(
                 f"{1 - valid_share:.0%} of blocks are clipped or flat and were not compared"
             )
         regions = outlier_regions(nm)
-        boxes = [to_full(r.box, scale, w, h) for r in regions[:3]]
+        boxes = [
+            to_full((b[0] + ox, b[1] + oy, b[2] + ox, b[3] + oy), scale, w, h)
+            for b in (r.box for r in regions[:3])
+        ]
         if regions:
             top = regions[0]
             area = sum((b[2] - b[0]) * (b[3] - b[1]) for b in boxes) / float(w * h)

@@ -52,6 +52,12 @@ ENCLOSING_SHARE = 0.9
 # BAR_DEPTH of the image, at a step of at least BAR_STEP levels in its lines' median.
 BAR_DEPTH = 0.3
 BAR_STEP = 4 * GROUND_TOLERANCE
+# A caption band (a meme's) is a bar holding a line of text: INK_ROWS consecutive rows
+# with some pixels (letters' strokes) at least INK_STEP levels from the band's colour.
+INK_STEP = 96
+INK_ROWS = 8
+# ... followed by INK_MARGIN clean rows of the band before the band ends.
+INK_MARGIN = 4
 # An interface draws more than its ground: bars, bubbles, cards. A flat colour that
 # covers at least this share of the blocks is part of the frame too, so that text in a
 # chat bubble is not read as a second photo.
@@ -269,14 +275,21 @@ def _add_colour(colours: list[np.ndarray], colour: np.ndarray) -> None:
 
 
 def _bar_colour(lines: np.ndarray) -> np.ndarray | None:
-    """The colour of a bar drawn along one edge, or None.
+    """The colour of a bar drawn along one edge, or None (see :func:`_bar`)."""
+    bar = _bar(lines)
+    return None if bar is None else bar[0]
+
+
+def _bar(lines: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """A bar drawn along one edge: its colour and its depth in lines, or None.
 
     ``lines`` holds the image's pixel lines from that edge inwards (L, N, 3). The
-    outermost must be one colour (:func:`_line_colour`), and going inwards the lines'
-    median colour must leave it by a step of at least ``BAR_STEP`` within the first
-    ``BAR_DEPTH`` of the lines: an interface's bar ends at a sharp edge, while the
-    flat border of a photo (a studio backdrop's gradient, a clipped sky) drifts away
-    from its colour.
+    outermost must be one colour (:func:`_line_colour`); the bar ends at the first
+    line (within the first ``BAR_DEPTH`` of them) of which less than a tenth is that
+    colour, and there the lines' median colour must have left it by a step of at
+    least ``BAR_STEP``: an interface's bar ends at a sharp edge, while the flat border
+    of a photo (a studio backdrop's gradient, a clipped sky) drifts away from its
+    colour. Text in the bar (a status bar's clock, a caption) does not end it.
     """
     import numpy as np
 
@@ -284,12 +297,60 @@ def _bar_colour(lines: np.ndarray) -> np.ndarray | None:
     if colour is None or len(lines) < 2:
         return None
     depth = max(2, int(len(lines) * BAR_DEPTH))
-    medians = np.median(lines[1:depth].astype(np.int16), axis=1)
-    away = np.abs(medians - colour).max(axis=1)
-    left = np.flatnonzero(away > GROUND_TOLERANCE)
-    if left.size == 0 or away[left[0]] < BAR_STEP:
+    inner = lines[1:depth].astype(np.int16)
+    share = _on_ground(inner, colour).mean(axis=1)
+    ends = np.flatnonzero(share < 0.1)
+    if ends.size == 0:
         return None
-    return colour
+    end = int(ends[0])
+    if np.abs(np.median(inner[end], axis=0) - colour).max() < BAR_STEP:
+        return None
+    return colour, end + 1
+
+
+def caption_colour(rgb: np.ndarray) -> tuple[np.ndarray, str] | None:
+    """The colour of a caption band across the top or the bottom of an image (a meme),
+    and which edge it is on, or None.
+
+    Parameters
+    ----------
+    rgb : ndarray, shape (H, W, 3)
+        The image at a working resolution.
+
+    Returns
+    -------
+    (ndarray of shape (3,), "top" or "bottom") or None
+        A band is a bar (:func:`_bar`) that holds a line of text: at least
+        ``INK_ROWS`` consecutive pixel rows in it where between 2% and 60% of the
+        pixels lie at least ``INK_STEP`` levels from the band's colour (letters'
+        strokes), then ``INK_MARGIN`` clean rows of the band before it ends. A
+        photo's own clipped sky ends without a sharp step, birds or wires in it are
+        not rows of strokes, and the ragged far edge of a snow field is not followed
+        by more snow.
+    """
+    import numpy as np
+
+    for lines, edge in ((rgb, "top"), (rgb[::-1], "bottom")):
+        bar = _bar(lines)
+        if bar is None:
+            continue
+        colour, depth = bar
+        far = np.abs(lines[:depth].astype(np.int16) - colour).max(axis=2) >= INK_STEP
+        share = far.mean(axis=1)
+        inked = (share >= 0.02) & (share <= 0.6)
+        clean = share < 0.02
+        # A run of inked rows with clean band rows after it, before the band ends: a
+        # line of text sits inside its band, while the ragged edge of a photo's own
+        # flat area (a snow field's far bank) runs up to where the area ends.
+        run = 0
+        for row in range(depth):
+            if inked[row]:
+                run += 1
+                continue
+            if run >= INK_ROWS and clean[row : row + INK_MARGIN].all() and row + INK_MARGIN < depth:
+                return colour, edge
+            run = 0
+    return None
 
 
 def _frame_lines(rgb: np.ndarray, ground: np.ndarray) -> list[np.ndarray]:
@@ -429,8 +490,8 @@ def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int
         on each framed side so that no frame pixel is inside, when the image is a
         photo in a frame: the box of the large solid parts of photographic blocks,
         grown to the photo's edges, with a frame on two opposite sides at least
-        (the ground colour, or a bar of one flat colour: a chat's title bar),
-        clean framed edges, one of them straight, and next
+        (the ground colour, or a bar of one flat colour: a chat's title bar) or a
+        caption band on one side (a meme, :func:`caption_colour`), clean framed edges, one of them straight, and next
         to nothing photographic outside it. None when the photo fills the image,
         when no frame is found or when the layout is not clear (several photos, a
         photo with large flat areas at its edges).
@@ -452,11 +513,14 @@ def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int
     from scipy import ndimage
 
     ground = ground_colour(rgb)
-    if ground is None:
-        return None
-    bars = _frame_lines(rgb, ground)
-    if not _enclosed(rgb, bars):
-        return None
+    bars = [] if ground is None else _frame_lines(rgb, ground)
+    if ground is None or not _enclosed(rgb, bars):
+        # A caption band frames one side only: a meme's photo reaches the other three.
+        caption = caption_colour(rgb)
+        if caption is None:
+            return None
+        ground = caption[0]
+        bars = [ground]
     drawn = frame_colours(rgb, bars, block)
     off_ground, textured = block_classes(rgb, np.stack(bars), block, drawn=drawn)
     rows, cols = textured.shape
