@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import numpy as np
 
 # Block side (working-image pixels) of the photo/frame classification.
@@ -141,13 +143,17 @@ def _flat_blocks(rgb: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
     return (square - mean * mean).max(axis=-1) <= FLAT_COLOUR_STD**2, mean
 
 
-def ground_colour(rgb: np.ndarray) -> np.ndarray | None:
+def ground_colour(
+    rgb: np.ndarray, bars: Sequence[tuple[np.ndarray, int] | None] | None = None
+) -> np.ndarray | None:
     """The flat colour a frame around the image would be drawn in, if any.
 
     Parameters
     ----------
     rgb : ndarray, shape (H, W, 3)
         The image (any resolution).
+    bars : sequence of 4, optional
+        :func:`_edge_bars` of ``rgb``, when the caller has them already.
 
     Returns
     -------
@@ -156,7 +162,7 @@ def ground_colour(rgb: np.ndarray) -> np.ndarray | None:
         binned, then averaged within its bin), or None when it covers less than
         ``MIN_GROUND`` of them: an ordinary photo's edge is not one colour. An
         outermost row or column that is a bar of another colour (a phone's black
-        status bar, :func:`_bar_colour`) counts towards that share, as frame.
+        status bar, :func:`_bar`) counts towards that share, as frame.
     """
     import numpy as np
 
@@ -171,8 +177,8 @@ def ground_colour(rgb: np.ndarray) -> np.ndarray | None:
     h, w = rgb.shape[:2]
     # The ring's pixels side by side, in _ring's order; a bar's whole line is frame.
     spans = ((0, w), (w, 2 * w), (2 * w, 2 * w + h - 2), (2 * w + h - 2, 2 * (w + h - 2)))
-    for lines, (start, stop) in zip(_edges_inwards(rgb), spans, strict=True):
-        if _bar_colour(lines) is not None:
+    for bar, (start, stop) in zip(bars or _edge_bars(rgb), spans, strict=True):
+        if bar is not None:
             framed[start:stop] = True
     return colour if framed.mean() >= MIN_GROUND else None
 
@@ -274,10 +280,10 @@ def _add_colour(colours: list[np.ndarray], colour: np.ndarray) -> None:
         colours.append(np.asarray(colour, np.float64))
 
 
-def _bar_colour(lines: np.ndarray) -> np.ndarray | None:
-    """The colour of a bar drawn along one edge, or None (see :func:`_bar`)."""
-    bar = _bar(lines)
-    return None if bar is None else bar[0]
+def _edge_bars(rgb: np.ndarray) -> list[tuple[np.ndarray, int] | None]:
+    """:func:`_bar` along each edge (top, bottom, left, right): found once, read by
+    the ground, the frame's colours and the caption check alike."""
+    return [_bar(lines) for lines in _edges_inwards(rgb)]
 
 
 def _bar(lines: np.ndarray) -> tuple[np.ndarray, int] | None:
@@ -308,7 +314,9 @@ def _bar(lines: np.ndarray) -> tuple[np.ndarray, int] | None:
     return colour, end + 1
 
 
-def caption_colour(rgb: np.ndarray) -> tuple[np.ndarray, str] | None:
+def caption_colour(
+    rgb: np.ndarray, bars: Sequence[tuple[np.ndarray, int] | None] | None = None
+) -> tuple[np.ndarray, str] | None:
     """The colour of a caption band across the top or the bottom of an image (a meme),
     and which edge it is on, or None.
 
@@ -316,6 +324,8 @@ def caption_colour(rgb: np.ndarray) -> tuple[np.ndarray, str] | None:
     ----------
     rgb : ndarray, shape (H, W, 3)
         The image at a working resolution.
+    bars : sequence of 4, optional
+        :func:`_edge_bars` of ``rgb``, when the caller has them already.
 
     Returns
     -------
@@ -330,8 +340,8 @@ def caption_colour(rgb: np.ndarray) -> tuple[np.ndarray, str] | None:
     """
     import numpy as np
 
-    for lines, edge in ((rgb, "top"), (rgb[::-1], "bottom")):
-        bar = _bar(lines)
+    found = bars or _edge_bars(rgb)
+    for lines, edge, bar in ((rgb, "top", found[0]), (rgb[::-1], "bottom", found[1])):
         if bar is None:
             continue
         colour, depth = bar
@@ -353,18 +363,19 @@ def caption_colour(rgb: np.ndarray) -> tuple[np.ndarray, str] | None:
     return None
 
 
-def _frame_lines(rgb: np.ndarray, ground: np.ndarray) -> list[np.ndarray]:
-    """The ground and the colour of each bar (:func:`_bar_colour`) drawn along an
-    edge (top, bottom, left, right) in another colour than the ground."""
+def _frame_lines(
+    rgb: np.ndarray, ground: np.ndarray, bars: Sequence[tuple[np.ndarray, int] | None]
+) -> list[np.ndarray]:
+    """The ground and the colour of each bar (``bars``, :func:`_edge_bars`) drawn
+    along an edge (top, bottom, left, right) in another colour than the ground."""
     import numpy as np
 
     colours = [np.asarray(ground, np.float64)]
-    for lines in _edges_inwards(rgb):
+    for lines, bar in zip(_edges_inwards(rgb), bars, strict=True):
         if _on_ground(lines[0].astype(np.int16), ground.astype(np.int16)).mean() >= ENCLOSING_SHARE:
             continue
-        colour = _bar_colour(lines)
-        if colour is not None:
-            _add_colour(colours, colour)
+        if bar is not None:
+            _add_colour(colours, bar[0])
     return colours
 
 
@@ -458,18 +469,27 @@ def block_classes(
         return empty, empty
     a = np.asarray(rgb[: rows * block, : cols * block], np.float32)
 
-    def share_in(colours: np.ndarray) -> np.ndarray:
-        inside = np.zeros(a.shape[:2], bool)
-        for colour in np.atleast_2d(colours).astype(np.float32):
+    def add(inside: np.ndarray, colours: np.ndarray) -> np.ndarray:
+        for colour in colours:
             inside |= _on_ground(a, colour)
+        return inside
+
+    def share(inside: np.ndarray) -> np.ndarray:
         return inside.reshape(rows, block, cols, block).mean(axis=(1, 3))
 
+    grounds = np.atleast_2d(ground).astype(np.float32)
+    on_ground = add(np.zeros(a.shape[:2], bool), grounds)
     luma = a @ np.array([0.299, 0.587, 0.114], np.float32)
     std = luma.reshape(rows, block, cols, block).std(axis=(1, 3))
-    off_ground = share_in(ground) < FRAME_GROUND_SHARE
+    off_ground = share(on_ground) < FRAME_GROUND_SHARE
     textured = off_ground & (std > FLAT_STD)
     if drawn is not None:
-        textured &= share_in(drawn) < FRAME_GROUND_SHARE
+        # ``drawn`` repeats the ground's colours (frame_colours lists them first):
+        # their pixels are already in ``on_ground``.
+        extra = [
+            c for c in np.atleast_2d(drawn).astype(np.float32) if not (c == grounds).all(1).any()
+        ]
+        textured &= share(add(on_ground.copy(), np.asarray(extra))) < FRAME_GROUND_SHARE
     return off_ground, textured
 
 
@@ -512,11 +532,12 @@ def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int
     import numpy as np
     from scipy import ndimage
 
-    ground = ground_colour(rgb)
-    bars = [] if ground is None else _frame_lines(rgb, ground)
+    edge_bars = _edge_bars(rgb)
+    ground = ground_colour(rgb, edge_bars)
+    bars = [] if ground is None else _frame_lines(rgb, ground, edge_bars)
     if ground is None or not _enclosed(rgb, bars):
         # A caption band frames one side only: a meme's photo reaches the other three.
-        caption = caption_colour(rgb)
+        caption = caption_colour(rgb, edge_bars)
         if caption is None:
             return None
         ground = caption[0]
