@@ -353,3 +353,40 @@ def test_any_image_gives_a_box_inside_it_or_none(h: int, w: int, seed: int, leve
     box = framed_photo_box(rgb)
     if box is not None:
         assert 0 <= box[0] < box[2] <= w and 0 <= box[1] < box[3] <= h
+
+
+def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+# Photos (seeds) whose edges the frame check missed in these JPEGs before it took a
+# line of blocks that the photo's edge crosses as that edge.
+JPEG_CASES = [(seed, quality) for seed in (4, 6) for quality in (60, 75)]
+
+
+@pytest.mark.parametrize(("seed", "quality"), JPEG_CASES)
+def test_the_photo_of_a_meme_saved_as_a_jpeg_is_found(seed: int, quality: int) -> None:
+    # The photo's edge (row 180) crosses a block of the 8-pixel grid, and the JPEG's
+    # ringing along it makes that block's white part noisy: the block is the photo's
+    # edge, not texture outside the photo.
+    photo = _photo(seed)
+    box = framed_photo_box(_jpeg(_meme(photo), quality))
+    assert box is not None
+    truth = (0, 180, photo.shape[1], 180 + photo.shape[0])
+    assert _iou(box, truth) >= 0.9
+    assert box[1] >= truth[1]
+
+
+@pytest.mark.parametrize(("seed", "quality"), JPEG_CASES)
+def test_the_photo_of_a_screenshot_saved_as_a_jpeg_is_found(seed: int, quality: int) -> None:
+    photo = _photo(seed)[:477, :629]  # edges off the block grid on every side
+    shot = _jpeg(_screenshot(photo), quality)
+    box = framed_photo_box(shot)
+    assert box is not None
+    x, y = PHOTO_AT
+    truth = (x, y, x + photo.shape[1], y + photo.shape[0])
+    assert _iou(box, truth) >= 0.9
+    assert box[0] >= truth[0] and box[1] >= truth[1]
+    assert box[2] <= truth[2] and box[3] <= truth[3]

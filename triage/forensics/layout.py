@@ -45,6 +45,9 @@ EDGE_OUTSIDE_FRAME = 0.9
 MIN_FILL = 0.4
 # On one framed side at least, the line just inside is this much photo.
 STRAIGHT_EDGE = 0.9
+# Where the photo's edge crosses a line of blocks, the strongest step in each pixel
+# column across it lies on one pixel line (give or take one) for this share of them.
+PIXEL_EDGE_SHARE = 0.75
 # A frame encloses the photo on two opposite sides at least: the outermost rows (or
 # columns) on both sides are this much ground, or this much one other flat colour (an
 # app's title or tab bar). A photo's own flat sky reaches one edge, not two opposite
@@ -225,6 +228,14 @@ def _framed_edges(
     return edges
 
 
+def _inset(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """The box (r0, r1, c0, c1) moved one block in on each side that does not lie on
+    the edge of a block map of ``shape``."""
+    r0, r1, c0, c1 = box
+    rows, cols = shape[:2]
+    return r0 + (r0 > 0), r1 - (r1 < rows), c0 + (c0 > 0), c1 - (c1 < cols)
+
+
 def _grow(photo: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
     """The box (r0, r1, c0, c1) grown side by side while the line of blocks just
     outside a side is at least half ``photo``."""
@@ -260,6 +271,98 @@ def _trim(textured: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, in
         if textured[r0:r1, c1 - 1].mean() < 1 - EDGE_OUTSIDE_FRAME:
             c1, trimmed = c1 - 1, True
     return r0, r1, c0, c1
+
+
+def _pixel_edge(
+    rgb: np.ndarray, box: tuple[int, int, int, int], side: int, line: int, block: int
+) -> bool:
+    """Whether the photo's edge along one side of the box crosses the line of blocks
+    ``line`` as one straight pixel line.
+
+    ``side`` is 0-3 (top, bottom, left, right); ``box`` (r0, r1, c0, c1) is in blocks.
+    Across that line and the lines on either side of it, each pixel column (or row)
+    of the side has its strongest step in luma; a photo's edge puts that step at the
+    same pixel, give or take one, for at least ``PIXEL_EDGE_SHARE`` of them, inside
+    the line. An object's outline on a flat ground steps at many places.
+    """
+    import numpy as np
+
+    r0, r1, c0, c1 = box
+    horizontal = side < 2
+    lines = rgb if horizontal else rgb.transpose(1, 0, 2)
+    lo, hi = (c0, c1) if horizontal else (r0, r1)
+    start = max(0, (line - 1) * block)
+    window = lines[start : (line + 2) * block, lo * block : hi * block]
+    luma = window.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    if luma.shape[0] < 2 or luma.shape[1] == 0:
+        return False
+    steps = np.abs(np.diff(luma, axis=0)).argmax(axis=0) + start
+    mode = int(np.bincount(steps).argmax())
+    if not line * block - 1 <= mode < (line + 1) * block:
+        return False
+    return bool((np.abs(steps - mode) <= 1).mean() >= PIXEL_EDGE_SHARE)
+
+
+def _side_line(box: tuple[int, int, int, int], side: int) -> tuple[int, int]:
+    """The index of the box's outermost line of blocks on ``side`` (0-3: top, bottom,
+    left, right) and the step that goes inwards (+1 or -1)."""
+    r0, r1, c0, c1 = box
+    return ((r0, 1), (r1 - 1, -1), (c0, 1), (c1 - 1, -1))[side]
+
+
+def _line_share(m: np.ndarray, box: tuple[int, int, int, int], side: int, k: int) -> float:
+    """The mean of block map ``m`` along the line ``k`` lines inwards from the box's
+    outermost line on ``side`` (negative: outside the box), across the box's span;
+    -1 when that line lies beyond the image."""
+    r0, r1, c0, c1 = box
+    edge, inward = _side_line(box, side)
+    i = edge + k * inward
+    if k < 0 and not 0 <= i < m.shape[0 if side < 2 else 1]:
+        return -1.0
+    cut = m[i, c0:c1] if side < 2 else m[r0:r1, i]
+    return float(cut.mean())
+
+
+def _mixed_edges(
+    rgb: np.ndarray,
+    off_ground: np.ndarray,
+    textured: np.ndarray,
+    box: tuple[int, int, int, int],
+    block: int,
+) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+    """The box (r0, r1, c0, c1) without, and with, the lines of blocks that the
+    photo's edge crosses: (core, outer).
+
+    A photo's edge rarely falls on the block grid: the blocks it crosses hold some
+    frame and some photo, and a JPEG's ringing along the edge makes their frame part
+    noisy. On each side, such a line is the box's first line when that line is less
+    than ``STRAIGHT_EDGE`` off the ground, the next one at least that, and the line
+    outside clean (less than a tenth textured); or the line just outside the box when
+    it is partly textured and the line beyond it clean. Either way the edge must be a
+    straight pixel line across it (:func:`_pixel_edge`). The caller reads the photo's
+    straight edge on ``core``, the clean frame around ``outer``, and moves each framed
+    side of ``outer`` one block in at the end.
+    """
+    core, outer = list(box), list(box)
+    clean = 1 - EDGE_OUTSIDE_FRAME
+    for side in range(4):
+        edge, inward = _side_line(box, side)
+        if _line_share(textured, box, side, -1) < 0:
+            continue  # the box lies on the image's edge here: not framed
+        if (
+            _line_share(off_ground, box, side, 0) < STRAIGHT_EDGE
+            and _line_share(off_ground, box, side, 1) >= STRAIGHT_EDGE
+            and 0 <= _line_share(textured, box, side, -1) < clean
+            and _pixel_edge(rgb, box, side, edge, block)
+        ):
+            core[side] = box[side] + inward  # the edge line leaves the core
+        elif (
+            _line_share(textured, box, side, -1) >= clean
+            and 0 <= _line_share(textured, box, side, -2) < clean
+            and _pixel_edge(rgb, box, side, edge - inward, block)
+        ):
+            outer[side] = box[side] - inward  # the edge line joins the box
+    return (core[0], core[1], core[2], core[3]), (outer[0], outer[1], outer[2], outer[3])
 
 
 def _line_colour(line: np.ndarray) -> np.ndarray | None:
@@ -525,6 +628,8 @@ def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int
     :func:`triage.analyzers.common.framed_photo` reads it: 37 and 39 of 40 code-made
     screenshots of held-out camera photos are found (seeds 0 and 1), and the photo
     of every chat layout of ``bench/screenshot_layouts.py`` (PNG and JPEG q75-95).
+    Memes, posts and phone screenshots saved as JPEG q60-85 are found when the
+    photo's edge crosses the block grid (:func:`_mixed_edges`; docs/graphics.md).
     No camera photo of ../shared/training, ../shared/corpus or the 4,789 images of
     the calibration set reads as framed; figures of the generator samples (a diagram,
     a page of generated images with captions, and that page's copies) do.
@@ -567,14 +672,16 @@ def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int
     # ... and flat bands at its edges (bars of another colour, a black night sky)
     # hold nothing to compare: trimmed off.
     r0, r1, c0, c1 = _trim(textured, (r0, r1, c0, c1))
+    core, outer = _mixed_edges(rgb, off_ground, textured, (r0, r1, c0, c1), block)
+    r0, r1, c0, c1 = core
     box_area = (r1 - r0) * (c1 - c0)
     if box_area < MIN_PHOTO * rows * cols or box_area > (1 - MIN_MARGIN) * rows * cols:
         return None
     inside = np.zeros_like(textured)
-    inside[r0:r1, c0:c1] = True
-    if solid[~inside].mean() > MAX_PHOTO_OUTSIDE or off_ground[inside].mean() < MIN_FILL:
+    inside[outer[0] : outer[1], outer[2] : outer[3]] = True
+    if solid[~inside].mean() > MAX_PHOTO_OUTSIDE or off_ground[r0:r1, c0:c1].mean() < MIN_FILL:
         return None
-    edges = _framed_edges(textured, (r0, r1, c0, c1))
+    edges = _framed_edges(textured, outer)
     if not edges:
         return None
     # Clean framed edges: the line of blocks just outside each framed side is ground
@@ -583,14 +690,10 @@ def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int
     # not.
     if any((~out_textured).mean() < EDGE_OUTSIDE_FRAME for out_textured, _ in edges):
         return None
-    if (
-        max(inner.mean() for _, inner in _framed_edges(off_ground, (r0, r1, c0, c1)))
-        < STRAIGHT_EDGE
-    ):
+    if max(inner.mean() for _, inner in _framed_edges(off_ground, core)) < STRAIGHT_EDGE:
         return None
     # One block in from each framed side: the photo's true edge lies within a block.
-    r0, c0 = r0 + (r0 > 0), c0 + (c0 > 0)
-    r1, c1 = r1 - (r1 < rows), c1 - (c1 < cols)
+    r0, r1, c0, c1 = _inset(outer, textured.shape)
     if r1 <= r0 or c1 <= c0:
         return None
     return c0 * block, r0 * block, c1 * block, r1 * block
