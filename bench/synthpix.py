@@ -17,7 +17,9 @@ JPEG q85), and four screenshot-like steps (``SCREEN_STEPS``, :func:`screen`): th
 long side to 1080 px (Lanczos) or 720 px (area average) kept lossless, halved with
 bicubic kept lossless, and ``post``: the long side to at most 1080 px pasted into a
 drawn interface with text (triage.train.screens.post_canvas, its own seed per image),
-the whole composite scored. An image's score is the mean log-odds of up to
+the whole composite scored. Held-out graphics drawn by code (``held_out_graphics``,
+seeds the training never draws) go through the same steps; they are never in an AUC,
+only counted above the finding's threshold. An image's score is the mean log-odds of up to
 ``EVAL_PATCHES`` informative 128-px patches on a spread grid. Prints AUC per family and
 step, and the share of camera photos above the finding's threshold at each step (on
 the screenshot steps: the false-positive rate a downscaled lossless copy gets).
@@ -38,6 +40,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 EVAL_PATCHES = 16
+# Held-out graphics (triage.train.graphics): the training draws seeds 0..GRAPHICS-1.
+GRAPHICS_SEED = 2_000_000
+GRAPHICS = 42
 SCREEN_STEPS = ("1080png", "720area", "x0.5bicubic", "post")
 
 
@@ -73,7 +78,20 @@ def eval_items(shared: Path) -> list[tuple[str, str, int, np.ndarray | Path]]:
             items.append((name, "corpus:" + fam, 1, rgb))
     for name, group in negatives(shared):
         items.append((name, group, 0, shared / name))
+    items += held_out_graphics()
     return items
+
+
+def held_out_graphics(count: int = GRAPHICS) -> list[tuple[str, str, int, np.ndarray | Path]]:
+    """Graphics drawn by code with seeds the training never draws (from
+    ``GRAPHICS_SEED``), the kinds in turn: scored through every step, never counted
+    as camera photos in an AUC (group ``graphics``)."""
+    from triage.train.graphics import KINDS, graphic
+
+    return [
+        (f"graphics/{GRAPHICS_SEED + i}", "graphics", 0, graphic(GRAPHICS_SEED + i, KINDS[i % 7]))
+        for i in range(count)
+    ]
 
 
 def eval_features(shared: Path, steps: tuple[str, ...]) -> list[dict[str, object]]:
@@ -99,10 +117,11 @@ def eval_features(shared: Path, steps: tuple[str, ...]) -> list[dict[str, object
 
 
 def score(model: dict[str, np.ndarray], x: np.ndarray) -> float:
+    from triage.analyzers.synthpix import patch_log_odds
+
     if len(x) == 0:
         return 0.0
-    z = (x - model["mean"]) / model["scale"]
-    return float(np.mean(z @ model["coef"] + model["intercept"][0]))
+    return float(np.mean(patch_log_odds(model, x)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,9 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         eval_file.write_bytes(pickle.dumps(ev))
         print(f"eval features {missing} in {time.time() - t0:.0f} s", file=sys.stderr)
     rows, held, seconds = pickle.loads(rows_file.read_bytes())
-    families = sorted({g for g in rows.group if g != "camera"})
+    families = sorted({g for g in rows.group if g not in ("camera", "graphics")})
     group = np.array(rows.group)
-    neg = [e for e in ev if e["label"] == 0]
+    neg = [e for e in ev if e["label"] == 0 and e["group"] != "graphics"]
+    drawn = [e for e in ev if e["group"] == "graphics"]
 
     def below(p: float, n: np.ndarray) -> float:
         """Share of negatives a positive scores above (ties half)."""
@@ -183,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     lofo = {}
     for fam in families:
         keep = group != fam
-        lofo[fam] = fit(Rows(rows.x[keep], rows.y[keep], [], []))
+        lofo[fam] = fit(Rows(rows.x[keep], rows.y[keep], list(group[keep]), []))
     table("Leave one generator family out (AUC against held-out camera photos)", lofo, "lofo_auc")
     full = fit(rows)
     cfams = sorted({str(e["group"]) for e in ev if str(e["group"]).startswith("corpus:")})
@@ -205,6 +225,18 @@ def main(argv: list[str] | None = None) -> int:
             f"at or above {THRESHOLD}: {above}/{n.size}"
         )
     figures["camera_above_threshold"] = rates
+    grates: dict[str, object] = {}
+    for cond in conditions:
+        n = np.array([score(full, e["x"]) for e in drawn if e["cond"] == cond and len(e["x"])])
+        if not n.size:
+            continue
+        above = int(np.sum(n >= THRESHOLD))
+        grates[cond] = {"graphics": int(n.size), "above_threshold": above}
+        print(
+            f"held-out graphics {cond}: n={n.size} median {np.median(n):.2f}; "
+            f"at or above {THRESHOLD}: {above}/{n.size}"
+        )
+    figures["graphics_above_threshold"] = grates
     figures["threshold"] = THRESHOLD
     if args.write_model:
         save(rows, full, args.write_model, args.seed, held, seconds, heldout=figures)

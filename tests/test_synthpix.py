@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from triage.analyzers.base import Context
-from triage.analyzers.synthpix import SynthpixAnalyzer, patch_log_odds
+from triage.analyzers.synthpix import MODEL_KEYS, SynthpixAnalyzer, patch_log_odds
 from triage.forensics.genresidual import (
     PATCH,
     PEAKS,
@@ -115,12 +115,21 @@ def test_tiny_model_trains_on_generated_images(tmp_path: Path) -> None:
     _write_training(training)
     out = tmp_path / "models"
     assert (
-        main(["synthpix", "--training", str(training), "--out", str(out), "--variants", "3"]) == 0
+        main(
+            [
+                "synthpix",
+                *("--training", str(training), "--out", str(out)),
+                *("--variants", "3", "--graphics", "3"),
+            ]
+        )
+        == 0
     )
     manifest = json.loads((out / "synthpix.manifest.json").read_text())
     assert manifest["data"]["patches"]["generated"] > 0
+    assert manifest["data"]["patches"]["graphics"] > 0
+    assert 0 < manifest["data"]["graphics"]["images_with_patches"] <= 3
     with np.load(out / "synthpix.npz") as z:
-        model = {k: z[k] for k in ("mean", "scale", "coef", "intercept")}
+        model = {k: z[k] for k in MODEL_KEYS}
         assert list(z["names"]) == feature_names()
     cam = patch_features(
         np.asarray(
@@ -178,3 +187,36 @@ def test_screenshot_chain_downscales_and_keeps_pixels_lossless() -> None:
     assert len(shots) == 2 and not any("q" in k for k in shots)
     small = screenshot(camera_like(200, 256, seed=1), rng, min_side=PATCH)[1]
     assert min(small.shape[:2]) >= PATCH
+
+
+def test_graphics_are_deterministic_for_a_seed() -> None:
+    """The code-drawn graphics of synthpix's camera side: the same seed draws the same
+    pixels, another seed another image; every kind draws, 200-2000 px a side."""
+    from triage.train.graphics import KINDS, graphic
+
+    for i, kind in enumerate(KINDS):
+        a = graphic(i, kind, size=(240, 200))
+        assert a.shape == (200, 240, 3) and a.dtype == np.uint8
+        assert np.array_equal(a, graphic(i, kind, size=(240, 200)))
+        assert not np.array_equal(a, graphic(i + 7, kind, size=(240, 200)))
+        assert a.std() > 3  # something was drawn
+    for seed in (11, 12, 13):
+        h, w = graphic(seed).shape[:2]
+        assert min(h, w) >= 200 and max(h, w) <= 2000
+
+
+def test_shipped_model_does_not_read_a_drawn_diagram_as_generated(tmp_path: Path) -> None:
+    """A model diagram drawn here (shaded and gradient boxes, a 3-D slab, arrows, labels
+    and a formula on white, like a paper's figure), as PNG and JPEG q85: the shipped
+    synthpix model (version 3, graphics on its camera side) gives no finding. Model 2
+    read such figures as generated (docs/graphics.md)."""
+    from triage.train.graphics import graphic
+
+    assert SynthpixAnalyzer().name == "synthpix"
+    for seed in (3, 5):
+        rgb = graphic(5_000_000 + seed, "diagram", size=(640, 320))
+        for name in ("d.png", "d.jpg"):
+            path = tmp_path / f"{seed}{name}"
+            Image.fromarray(rgb).save(path, quality=85)
+            res = SynthpixAnalyzer().run(Media.open(path), Context())
+            assert res.findings == [], (path.name, res.metrics)

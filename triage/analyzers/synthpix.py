@@ -34,6 +34,8 @@ MIN_PATCHES = 2
 # kept for model 2 (its 40 held-out training photos stay under it at those steps).
 THRESHOLD = 1.7
 FULL = 4.0
+# Arrays of the model file; the graphics pair exists from model 3 on.
+MODEL_KEYS = ("mean", "scale", "coef", "intercept", "coef_graphics", "intercept_graphics")
 
 
 @cache
@@ -47,20 +49,32 @@ def load() -> tuple[dict[str, np.ndarray], dict[str, Any]]:
 
     base = resources.files("triage.data").joinpath("models")
     with np.load(io.BytesIO(base.joinpath("synthpix.npz").read_bytes())) as z:
-        model = {k: z[k] for k in ("mean", "scale", "coef", "intercept")}
+        model = {k: z[k] for k in MODEL_KEYS if k in z}
     manifest = json.loads(base.joinpath("synthpix.manifest.json").read_text("utf-8"))
     return model, manifest
 
 
 def patch_log_odds(model: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarray:
-    """Log-odds (generated vs camera) of each patch's feature row."""
+    """Log-odds that each patch's feature row is generated.
+
+    Model 2: generated against camera photos. Model 3 adds generated against graphics
+    drawn by code; the two log-odds are combined by a soft minimum,
+    ``-log(exp(-a) + exp(-b))``: a patch reads generated only if it reads so against
+    both, and where the graphics side is sure (b large) the camera model's value stands.
+    """
+    import numpy as np
+
     z = (feats - model["mean"]) / model["scale"]
-    return z @ model["coef"] + float(model["intercept"][0])
+    lo = z @ model["coef"] + float(model["intercept"][0])
+    if "coef_graphics" in model:
+        lg = z @ model["coef_graphics"] + float(model["intercept_graphics"][0])
+        lo = -np.logaddexp(-lo, -lg)
+    return lo
 
 
 class SynthpixAnalyzer(Analyzer):
     name = "synthpix"
-    version = "1"
+    version = "1.1"
     questions: ClassVar[tuple[Question, ...]] = ("synthetic",)
     kinds = ("image",)
     finding_ids: ClassVar[tuple[str, ...]] = ("synthpix.generated_pixels",)

@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         "--variants", type=int, default=16, help="synthpix: platform variants per generated panel"
     )
     parser.add_argument(
+        "--graphics",
+        type=int,
+        default=None,
+        help="synthpix: code-drawn graphics on the camera side (default: the shipped count)",
+    )
+    parser.add_argument(
         "--folds",
         type=int,
         default=0,
@@ -54,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             synthpix.summary(
                 synthpix.train_from_folder(
-                    args.training, out, seed=args.seed, limit=args.limit, variants=args.variants
+                    args.training,
+                    out,
+                    seed=args.seed,
+                    limit=args.limit,
+                    variants=args.variants,
+                    graphics=synthpix.GRAPHICS if args.graphics is None else args.graphics,
                 )
             )
         )

@@ -4,7 +4,9 @@ Positives: the generated panels of ../shared/training/generator (``PANELS``: sam
 strips and grids cut into their panels; inputs, diagrams and autoencoder
 reconstructions left out, see bench/camera_likeness.py). Negatives: the camera photos
 of ../shared/training (editor-processed files left out, :func:`list_sources`), 70% of
-source photos fitted, 30% held out by source name.
+source photos fitted, 30% held out by source name; and (model 3) graphics drawn by code
+(:mod:`triage.train.graphics`: charts, diagrams, slides, interface and code
+screenshots, shaded renders, vector art), which have neither a camera nor a decoder.
 
 Both classes go through the same random chains (``chains``), so that the file format
 or a re-save is never the signal: the decoded pixels as they are, JPEG at quality
@@ -40,16 +42,26 @@ from triage.forensics.genresidual import (
     patch_grid,
 )
 
-VERSION = "2"
+VERSION = "3"
 MODEL_FILE = "synthpix.npz"
 MANIFEST_FILE = "synthpix.manifest.json"
 CROP = 768
 PATCHES_PER_VARIANT = 16
 CAMERA_VARIANTS = 8
 GENERATED_VARIANTS = 16
+# Graphics drawn by code (triage.train.graphics, seeds 0..GRAPHICS-1) on the camera
+# side, GRAPHIC_VARIANTS chains each: not a camera, and not generated either.
+GRAPHICS = 160
+GRAPHIC_VARIANTS = 4
 # Chain kinds: png, JPEG, resize + JPEG, screenshot-like (downscaled, lossless).
 KINDS = 4
 LAMBDA = 1e-3
+# The generated-vs-graphics regression (model 3): a stronger penalty and an offset
+# added to its log-odds, so that it vetoes only what is clearly a graphic. Chosen
+# leaving one generator family out, on held-out graphics of bench/synthpix.py (seeds
+# from 2,000,000); docs/analyzers/synthpix.md has the grid.
+LAMBDA_GRAPHICS = 0.1
+GRAPHICS_OFFSET = 2.0
 
 _LD = [(2 + 258 * i, 2, 258 + 258 * i, 258) for i in range(6)]
 # path under training/ -> (family, panels as (x0, y0, x1, y1), None = the whole file)
@@ -236,11 +248,16 @@ def image_patches(
 
 
 def build_rows(
-    training: Path, sources: list[Path], seed: int, variants: int = GENERATED_VARIANTS
+    training: Path,
+    sources: list[Path],
+    seed: int,
+    variants: int = GENERATED_VARIANTS,
+    graphics: int = GRAPHICS,
 ) -> Rows:
     """Feature rows of the generated panels and of the camera photos ``sources``:
     ``variants`` chains per panel, and half as many per camera photo (there are more
-    photos than panels)."""
+    photos than panels); then ``graphics`` code-drawn graphics on the camera side
+    (label 0, group ``graphics``, :func:`add_graphics`)."""
     rng = np.random.default_rng(seed)
     xs: list[np.ndarray] = []
     ys: list[int] = []
@@ -265,8 +282,25 @@ def build_rows(
             rgb, max(1, round(variants * CAMERA_VARIANTS / GENERATED_VARIANTS)), rng
         ):
             add(image_patches(v, PATCHES_PER_VARIANT, rng), 0, "camera", path.name)
+    # Graphics last, from their own generator, so the rows above do not depend on them.
+    add_graphics(add, graphics, seed)
     x = np.vstack(xs) if xs else np.zeros((0, len(feature_names())))
     return Rows(x, np.asarray(ys, np.int64), groups, srcs)
+
+
+def add_graphics(add: Any, count: int, seed: int, variants: int = GRAPHIC_VARIANTS) -> None:
+    """Rows of ``count`` graphics drawn by code (:mod:`triage.train.graphics`, seeds
+    0..count-1, the kinds in turn), ``variants`` chains each, through ``add(feats,
+    label, group, source)`` with label 0: charts, diagrams, slides, interface and code
+    screenshots, shaded renders and vector art have no camera and no decoder, and a
+    model that never saw them reads them as generated (docs/graphics.md)."""
+    from triage.train.graphics import KINDS, graphic
+
+    rng = np.random.default_rng([seed, 0x9F])
+    for i in range(count):
+        rgb = graphic(i, KINDS[i % len(KINDS)])
+        for _, v in chains(rgb, variants, rng):
+            add(image_patches(v, PATCHES_PER_VARIANT, rng), 0, "graphics", f"graphic-{i}")
 
 
 def logistic(z: np.ndarray, y: np.ndarray, lam: float, iters: int = 30) -> np.ndarray:
@@ -295,24 +329,51 @@ def logistic(z: np.ndarray, y: np.ndarray, lam: float, iters: int = 30) -> np.nd
 
 
 def fit(rows: Rows, lam: float = LAMBDA) -> dict[str, np.ndarray]:
-    """Class-balanced L2 logistic regression on standardised features.
+    """Class-balanced L2 logistic regressions on standardised features.
 
-    Returns the arrays of the model file: ``mean``, ``scale``, ``coef``, ``intercept``.
+    The main model is generated against camera photos (rows of group ``graphics`` left
+    out; standardisation from the same rows), as in model 2. When the rows hold
+    graphics, a second regression on the same standardised features, generated against
+    graphics, gives ``coef_graphics`` / ``intercept_graphics``; a patch's log-odds is
+    then the soft minimum of the two (:func:`triage.analyzers.synthpix.patch_log_odds`):
+    generated only if it reads generated against a camera and against a graphic. Kept
+    apart because one linear boundary asked to put graphics with the camera photos gave
+    up part of the camera-vs-generated separation (docs/analyzers/synthpix.md). The
+    graphics regression has its own penalty (``LAMBDA_GRAPHICS``) and its intercept is
+    raised by ``GRAPHICS_OFFSET``: only a clear graphic lowers a patch's log-odds.
+
+    Returns the arrays of the model file: ``mean``, ``scale``, ``coef``, ``intercept``
+    (and the graphics pair).
     """
-    mean = rows.x.mean(axis=0)
-    scale = rows.x.std(axis=0)
+    group = np.asarray(rows.group) if len(rows.group) == len(rows.y) else None
+    drawn = group == "graphics" if group is not None else np.zeros(len(rows.y), bool)
+    cam = ~drawn
+    mean = rows.x[cam].mean(axis=0)
+    scale = rows.x[cam].std(axis=0)
     scale[scale < 1e-9] = 1.0
-    w = logistic((rows.x - mean) / scale, rows.y.astype(np.float64), lam)
-    return {"mean": mean, "scale": scale, "coef": w[1:], "intercept": w[:1]}
+    w = logistic((rows.x[cam] - mean) / scale, rows.y[cam].astype(np.float64), lam)
+    out = {"mean": mean, "scale": scale, "coef": w[1:], "intercept": w[:1]}
+    if drawn.any():
+        keep = drawn | (rows.y == 1)
+        z = (rows.x[keep] - mean) / scale
+        wg = logistic(z, rows.y[keep].astype(np.float64), LAMBDA_GRAPHICS)
+        out |= {"coef_graphics": wg[1:], "intercept_graphics": wg[:1] + GRAPHICS_OFFSET}
+    return out
 
 
 def train_from_folder(
-    training: Path, out: Path, seed: int = 0, limit: int = 0, variants: int = GENERATED_VARIANTS
+    training: Path,
+    out: Path,
+    seed: int = 0,
+    limit: int = 0,
+    variants: int = GENERATED_VARIANTS,
+    graphics: int = GRAPHICS,
 ) -> dict[str, Any]:
-    """Fit on every generated panel and the 70% camera split; write model and manifest."""
+    """Fit on every generated panel, the 70% camera split and ``graphics`` code-drawn
+    graphics; write model and manifest."""
     t0 = time.time()
     fit_src, held = camera_split(training, limit)
-    rows = build_rows(training, fit_src, seed, variants)
+    rows = build_rows(training, fit_src, seed, variants, graphics)
     return save(rows, fit(rows), out, seed, held, time.time() - t0)
 
 
@@ -340,6 +401,8 @@ def save(
     arrays: dict[str, Any] = {**model, "names": np.array(feature_names())}
     np.savez(out / MODEL_FILE, **arrays)
     gen = sorted({s for s, lab in zip(rows.source, rows.y, strict=True) if lab})
+    groups = np.array(rows.group)
+    drawn = sorted({s for s, g in zip(rows.source, rows.group, strict=True) if g == "graphics"})
     manifest: dict[str, Any] = {
         "name": "synthpix",
         "version": VERSION,
@@ -348,17 +411,28 @@ def save(
         "data": {
             "generated_panels": gen,
             "families": sorted({g for g in rows.group if g != "camera"}),
-            "camera_sources_fitted": len(set(rows.source)) - len(gen),
+            "camera_sources_fitted": len(set(rows.source)) - len(gen) - len(drawn),
+            "graphics": {
+                "images_with_patches": len(drawn),
+                "generator": "triage.train.graphics, seeds 0..N-1, kinds in turn",
+                "chains_each": GRAPHIC_VARIANTS,
+            },
             "camera_sources_held_out": sorted(p.name for p in held),
-            "patches": {"generated": int(rows.y.sum()), "camera": int((rows.y == 0).sum())},
+            "patches": {
+                "generated": int(rows.y.sum()),
+                "camera": int(((rows.y == 0) & (groups == "camera")).sum()),
+                "graphics": int((groups == "graphics").sum()),
+            },
             "chains": (
                 "png / JPEG q65-95 / resize 0.25-1.5x + JPEG q65-95 / downscale 0.3-0.9x "
                 "(lanczos, bicubic, bilinear, hamming, box, area) kept lossless, half in a "
-                "drawn interface with text; both classes"
+                "drawn interface with text; both classes and the graphics"
             ),
         },
         "patch": PATCH,
         "l2_lambda": LAMBDA,
+        "graphics_l2_lambda": LAMBDA_GRAPHICS,
+        "graphics_offset": GRAPHICS_OFFSET,
         "train_seconds": round(seconds, 1),
         "heldout": heldout or {},
     }
@@ -371,5 +445,6 @@ def summary(manifest: dict[str, Any]) -> str:
     d = manifest["data"]
     return (
         f"synthpix v{manifest['version']}: {d['patches']['generated']} generated and "
-        f"{d['patches']['camera']} camera patches, {manifest['train_seconds']} s"
+        f"{d['patches']['camera']} camera and {d['patches'].get('graphics', 0)} graphics "
+        f"patches, {manifest['train_seconds']} s"
     )
