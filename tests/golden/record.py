@@ -31,6 +31,8 @@ SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".mp4", ".mov", ".tif", ".tiff", "
 VIDEOS = {"video/clean.mp4", "video/spliced_copy.mp4", "provenance/clip_small.mp4"}
 # The reference store the provenance analyzer looks up.
 STORE_FILES = ("provenance/orig_a.jpg", "provenance/clip.mp4")
+# The day the records were made, given to the store as every reference's first sighting.
+FIRST_SEEN = "2026-12-05"
 # Keys that hold wall-clock facts of this run (timings, when the store was built).
 VOLATILE = {"timings_ms", "added_at"}
 SIGNIFICANT = 6  # float digits kept: enough to see a change, not platform noise
@@ -83,7 +85,21 @@ def reference_store() -> Iterator[Path]:
         db = Path(tmp) / "golden.sqlite"
         files = [str(FIXTURES / f) for f in STORE_FILES]
         res = CliRunner().invoke(
-            app, ["db", "add", *files, "--db", str(db), "--label", "original", "--source", "golden"]
+            app,
+            # A fixed date: the records name it, and they must not change at midnight.
+            [
+                "db",
+                "add",
+                *files,
+                "--db",
+                str(db),
+                "--label",
+                "original",
+                "--source",
+                "golden",
+                "--first-seen",
+                FIRST_SEEN,
+            ],
         )
         if res.exit_code != 0:
             raise RuntimeError(f"db add failed: {res.output}")
