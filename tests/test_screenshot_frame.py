@@ -390,3 +390,15 @@ def test_the_photo_of_a_screenshot_saved_as_a_jpeg_is_found(seed: int, quality: 
     assert _iou(box, truth) >= 0.9
     assert box[0] >= truth[0] and box[1] >= truth[1]
     assert box[2] <= truth[2] and box[3] <= truth[3]
+
+
+@pytest.mark.parametrize("quality", [60, 75])
+def test_the_box_of_a_chat_saved_as_a_jpeg_stays_in_the_photo(quality: int) -> None:
+    # The bubble's margin below the photo is drawn in the bubble's colour: the box
+    # grows over the photo's own flat parts, not into the bubble.
+    shot, truth = _chat(_photo())
+    box = framed_photo_box(_jpeg(shot, quality))
+    assert box is not None
+    assert _iou(box, truth) >= 0.9
+    assert box[0] >= truth[0] and box[1] >= truth[1]
+    assert box[2] <= truth[2] and box[3] <= truth[3]

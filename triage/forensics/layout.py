@@ -57,6 +57,7 @@ ENCLOSING_SHARE = 0.9
 # BAR_DEPTH of the image, at a step of at least BAR_STEP levels in its lines' median.
 BAR_DEPTH = 0.3
 BAR_STEP = 4 * GROUND_TOLERANCE
+BAR_EDGE = 16
 # A caption band (a meme's) is a bar holding a line of text: INK_ROWS consecutive rows
 # with some pixels (letters' strokes) at least INK_STEP levels from the band's colour.
 INK_STEP = 96
@@ -395,8 +396,9 @@ def _bar(lines: np.ndarray) -> tuple[np.ndarray, int] | None:
     ``lines`` holds the image's pixel lines from that edge inwards (L, N, 3). The
     outermost must be one colour (:func:`_line_colour`); the bar ends at the first
     line (within the first ``BAR_DEPTH`` of them) of which less than a tenth is that
-    colour, and there the lines' median colour must have left it by a step of at
-    least ``BAR_STEP``: an interface's bar ends at a sharp edge, while the flat border
+    colour, and there (or within ``BAR_EDGE`` lines) the lines' median colour must
+    have left it by a step of at least ``BAR_STEP``: an interface's bar ends at a
+    sharp edge, while the flat border
     of a photo (a studio backdrop's gradient, a clipped sky) drifts away from its
     colour. Text in the bar (a status bar's clock, a caption) does not end it.
     """
@@ -412,7 +414,12 @@ def _bar(lines: np.ndarray) -> tuple[np.ndarray, int] | None:
     if ends.size == 0:
         return None
     end = int(ends[0])
-    if np.abs(np.median(inner[end], axis=0) - colour).max() < BAR_STEP:
+    # A JPEG smears the edge over the 16-line unit it falls in (its blocks ring, its
+    # chroma is coded at half size): the step may come up to BAR_EDGE lines past the
+    # first line that left the bar's colour. A backdrop's gradient does not climb
+    # that fast.
+    after = np.median(inner[end : end + BAR_EDGE], axis=1)
+    if np.abs(after - colour).max() < BAR_STEP:
         return None
     return colour, end + 1
 
@@ -536,7 +543,7 @@ def frame_colours(rgb: np.ndarray, bars: list[np.ndarray], block: int = BLOCK) -
 
 def block_classes(
     rgb: np.ndarray, ground: np.ndarray, block: int = BLOCK, drawn: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-block maps of an image drawn on a flat ground: what is off the ground,
     and what of that is photographic texture.
 
@@ -557,11 +564,12 @@ def block_classes(
 
     Returns
     -------
-    off_ground, textured : ndarray of bool, shape (H // block, W // block)
+    off_ground, off_frame, textured : ndarray of bool, shape (H // block, W // block)
         ``off_ground`` where less than ``FRAME_GROUND_SHARE`` of the block is in
         ``ground`` (the frame's text and icons sit on the ground, so their blocks
-        hold some of it); ``textured`` where such a block is also not flat (and not
-        drawn). A photo is textured with flat patches (a night sky, clipped
+        hold some of it); ``off_frame`` where that holds for ``ground`` and
+        ``drawn`` together (a bubble's margin is off the ground but drawn);
+        ``textured`` where a block is off the frame and not flat. A photo is textured with flat patches (a night sky, clipped
         highlights); the frame is ground with flat shapes (an avatar, a button).
     """
     import numpy as np
@@ -569,7 +577,7 @@ def block_classes(
     rows, cols = rgb.shape[0] // block, rgb.shape[1] // block
     if rows == 0 or cols == 0:
         empty = np.zeros((rows, cols), bool)
-        return empty, empty
+        return empty, empty, empty
     a = np.asarray(rgb[: rows * block, : cols * block], np.float32)
 
     def add(inside: np.ndarray, colours: np.ndarray) -> np.ndarray:
@@ -585,15 +593,15 @@ def block_classes(
     luma = a @ np.array([0.299, 0.587, 0.114], np.float32)
     std = luma.reshape(rows, block, cols, block).std(axis=(1, 3))
     off_ground = share(on_ground) < FRAME_GROUND_SHARE
-    textured = off_ground & (std > FLAT_STD)
+    off_frame = off_ground
     if drawn is not None:
         # ``drawn`` repeats the ground's colours (frame_colours lists them first):
         # their pixels are already in ``on_ground``.
         extra = [
             c for c in np.atleast_2d(drawn).astype(np.float32) if not (c == grounds).all(1).any()
         ]
-        textured &= share(add(on_ground.copy(), np.asarray(extra))) < FRAME_GROUND_SHARE
-    return off_ground, textured
+        off_frame = share(add(on_ground.copy(), np.asarray(extra))) < FRAME_GROUND_SHARE
+    return off_ground, off_frame, off_frame & (std > FLAT_STD)
 
 
 def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int, int] | None:
@@ -648,7 +656,7 @@ def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int
         ground = caption[0]
         bars = [ground]
     drawn = frame_colours(rgb, bars, block)
-    off_ground, textured = block_classes(rgb, np.stack(bars), block, drawn=drawn)
+    off_ground, off_frame, textured = block_classes(rgb, np.stack(bars), block, drawn=drawn)
     rows, cols = textured.shape
     if rows < 8 or cols < 8 or not textured.any():
         return None
@@ -667,8 +675,9 @@ def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int
     r0, r1 = int(part_rows.min()), int(part_rows.max()) + 1
     c0, c1 = int(part_cols.min()), int(part_cols.max()) + 1
     # The solid parts can stop short of the photo's edge where the photo is flat
-    # there: grow each side while the line just outside is mostly off the ground.
-    r0, r1, c0, c1 = _grow(off_ground, (r0, r1, c0, c1))
+    # there: grow each side while the line just outside is mostly off the frame (a
+    # bubble's drawn margin around the photo is not photo).
+    r0, r1, c0, c1 = _grow(off_frame, (r0, r1, c0, c1))
     # ... and flat bands at its edges (bars of another colour, a black night sky)
     # hold nothing to compare: trimmed off.
     r0, r1, c0, c1 = _trim(textured, (r0, r1, c0, c1))
