@@ -639,8 +639,7 @@ def framed_photo_box(rgb: np.ndarray, block: int = BLOCK) -> tuple[int, int, int
     Memes, posts and phone screenshots saved as JPEG q60-85 are found when the
     photo's edge crosses the block grid (:func:`_mixed_edges`; docs/graphics.md).
     No camera photo of ../shared/training, ../shared/corpus or the 4,789 images of
-    the calibration set reads as framed; figures of the generator samples (a diagram,
-    a page of generated images with captions, and that page's copies) do.
+    the calibration set reads as framed.
     """
     import numpy as np
     from scipy import ndimage
