@@ -34,6 +34,7 @@ from triage.forensics.tampermap import (
     image_probability,
     map_statistics,
     peak_region,
+    refined_region,
     relative_threshold,
 )
 from triage.media import Media
@@ -305,6 +306,26 @@ def test_peak_region_keeps_the_component_that_holds_the_peak() -> None:
     assert not peak_region(prob, 0.95).any()
 
 
+def test_refined_region_draws_the_border_between_tile_centres() -> None:
+    prob = np.full((12, 12), 0.1, np.float32)
+    prob[4:8, 4:8] = 0.9  # the edit
+    prob[4:8, 8] = 0.5  # a column of tiles half inside it
+    prob[0, 0] = 0.95  # a hot tile far off: not connected to the region
+    region = peak_region(prob, 0.5)
+    assert region[4:8, 4:9].all() and region.sum() == 20
+    fine = refined_region(prob, region, 0.5)  # 4 x 4 cells per tile (8 px at 32-px tiles)
+    assert fine.shape == (48, 48)
+    # The edit's own tiles stay, but for their outer corner cells (the corners of a
+    # region are rounded: a corner cell is interpolated with the cold tiles beside it).
+    assert fine[17:31, 16:32].all() and fine[16:32, 16:32].mean() > 0.95
+    # The half tile: from its centre outwards the map falls below 0.5, so about half
+    # of its cells stay (the tile grid keeps all of them).
+    assert 0.3 <= fine[16:32, 32:36].mean() <= 0.7
+    assert not fine[:, 36:].any() and not fine[:4, :4].any()
+    assert not refined_region(prob, np.zeros_like(region), 0.5).any()
+    assert refined_region(prob, region, 0.5, cells=2).shape == (24, 24)
+
+
 def _iou(a: tuple[int, ...] | list[int], b: tuple[int, ...]) -> float:
     ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -341,6 +362,13 @@ def test_tiny_model_trained_here_finds_a_planted_splice(tmp_path: Path) -> None:
     (c0, r0, c1, r1), _, _ = probability_regions(prob, relative_threshold(prob, 0.5))[0]
     found = (c0 * TILE, r0 * TILE, c1 * TILE, r1 * TILE)
     assert _iou(found, box) >= 0.5
+    # The analyzer's region: the peak region, its border refined on 8-px cells.
+    t = relative_threshold(prob, 0.5)
+    fine = refined_region(prob, peak_region(prob, t), t)
+    ys, xs = np.nonzero(fine)
+    cell = TILE // (fine.shape[0] // prob.shape[0])
+    refined = (xs.min() * cell, ys.min() * cell, (xs.max() + 1) * cell, (ys.max() + 1) * cell)
+    assert _iou(refined, box) >= 0.5
     twin_prob = train.predict_map(booster, train.jpeg_features(twin).values)
     assert 0 <= image_probability(twin_prob, image_model) <= 1
     assert 0 <= image_probability(prob, image_model) <= 1

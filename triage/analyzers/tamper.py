@@ -57,7 +57,7 @@ def load_model() -> tuple[list[Any], dict[str, Any], list[Any] | None]:
 
 class TamperAnalyzer(Analyzer):
     name = "tamper"
-    version = "4.3"
+    version = "4.4"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Learned local tamper detector over per-tile block features (trained here)."
@@ -82,7 +82,7 @@ class TamperAnalyzer(Analyzer):
             note_framed_photo,
         )
         from triage.forensics.blockfeatures import image_score, rgb_tile_features
-        from triage.forensics.tampermap import ensemble_map, peak_region
+        from triage.forensics.tampermap import ensemble_map, peak_region, refined_region
 
         result = AnalyzerResult()
         w, h = media.width or 0, media.height or 0
@@ -109,6 +109,8 @@ class TamperAnalyzer(Analyzer):
         score, threshold, region_threshold = _score_and_regions(maps, prob, manifest, image_models)
         result.examined = {"manipulation": 1.0}
         hot = peak_region(prob, region_threshold)
+        # Its border at the block level (the map interpolated between tile centres).
+        fine = refined_region(prob, hot, region_threshold)
         result.metrics = {
             "model_version": manifest.get("version"),
             "image_score": round(score, 4),
@@ -127,7 +129,9 @@ class TamperAnalyzer(Analyzer):
             note_framed_photo(result, box)
         if score >= threshold:
             result.findings.append(
-                _finding(prob, hot, score, (threshold, region_threshold), tile, (w, h), origin)
+                _finding(
+                    prob, (hot, fine), score, (threshold, region_threshold), tile, (w, h), origin
+                )
             )
         if ctx.want_artifacts and prob.size:
             result.artifacts.append(
@@ -184,31 +188,42 @@ def _luma_table(media: Media) -> list[int] | None:
 
 def _finding(
     prob: np.ndarray,
-    hot: np.ndarray,
+    regions: tuple[np.ndarray, np.ndarray],
     score: float,
     thresholds: tuple[float, float],
     tile: int,
     size: tuple[int, int],
     origin: tuple[int, int] | None = None,
 ) -> RawFinding:
-    """The finding for a map whose score passed the threshold; ``origin`` is the
-    corner of the framed photo the map covers (None: the whole image)."""
+    """The finding for a map whose score passed the threshold. ``regions`` is the
+    peak region on the tile grid and the same region refined on the block grid
+    (:func:`triage.forensics.tampermap.refined_region`); ``origin`` is the corner of
+    the framed photo the map covers (None: the whole image)."""
     import numpy as np
 
-    from triage.forensics.blockfeatures import MIN_REGION_TILES, probability_regions
-
+    hot, fine = regions
     w, h = size
-    threshold, region_threshold = thresholds
-    # The region is the component holding the map's peak (tampermap.peak_region).
-    regions = probability_regions(
-        np.where(hot, prob, np.float32(-1.0)), region_threshold, min_tiles=MIN_REGION_TILES
-    )[:1]
+    threshold, _ = thresholds
+    cell = tile * hot.shape[0] // fine.shape[0] if fine.shape[0] else tile
     ox, oy = origin or (0, 0)
-    boxes = [
-        [ox + c0 * tile, oy + r0 * tile, ox + min(w, c1 * tile), oy + min(h, r1 * tile)]
-        for (c0, r0, c1, r1), _, _ in regions
-    ]
-    area = sum(n for _, n, _ in regions) * tile * tile / float(w * h)
+    boxes, described = [], []
+    if fine.any():
+        ys, xs = np.nonzero(fine)
+        box = [
+            ox + int(xs.min()) * cell,
+            oy + int(ys.min()) * cell,
+            ox + min(w, (int(xs.max()) + 1) * cell),
+            oy + min(h, (int(ys.max()) + 1) * cell),
+        ]
+        boxes.append(box)
+        described.append(
+            {
+                "box": box,
+                "tiles": int(hot.sum()),
+                "mean_probability": round(float(prob[hot].mean()), 3) if hot.any() else 0.0,
+            }
+        )
+    area = float(fine.sum()) * cell * cell / float(w * h)
     # 0.5 at the threshold (chosen for 5% of unedited held-out photos), rising with
     # the model's own confidence, capped at 1.5.
     strength = min(1.5, max(0.3, 0.5 + (score - threshold) / max(0.05, 1 - threshold)))
@@ -227,10 +242,7 @@ def _finding(
             "boxes": boxes,
             "area_fraction": round(area, 4),
             "image_score": round(score, 4),
-            "regions": [
-                {"box": b, "tiles": n, "mean_probability": round(p, 3)}
-                for b, (_, n, p) in zip(boxes, regions, strict=True)
-            ],
+            "regions": described,
         },
         strength=round(strength, 3),
     )

@@ -194,6 +194,73 @@ def peak_region(prob: np.ndarray, threshold: float, min_tiles: int = 2) -> np.nd
     return out
 
 
+CELLS = 4  # cells per tile side in a refined region: one per sampled JPEG block
+
+
+def refined_region(
+    prob: np.ndarray, region: np.ndarray, threshold: float, cells: int = CELLS
+) -> np.ndarray:
+    """The peak region's border drawn at the block level instead of the tile grid.
+
+    The tile map is interpolated bilinearly between tile centres onto ``cells`` x
+    ``cells`` cells per tile (by default one per JPEG block the features sampled: 8 px
+    on photos up to 2.5 MP, ``8 * step`` px above) in a window of one tile around
+    ``region``, and the region becomes the cells at or above ``threshold`` connected to
+    it. A tile's probability is read as the value at its centre, so a tile that is half
+    edited and stands next to a hot tile keeps the half that faces it: the border
+    follows the map's slope rather than the tile boundary (measured on held-out photos:
+    the region's pixel IoU with the edit masks rises, see the tamper card).
+
+    Parameters
+    ----------
+    prob : ndarray, shape (rows, cols)
+        Per-tile edit probabilities.
+    region : ndarray of bool, shape (rows, cols)
+        The tile region to refine (:func:`peak_region` at ``threshold``).
+    threshold : float
+        The region's threshold on ``prob``.
+    cells : int
+        Cells per tile side.
+
+    Returns
+    -------
+    ndarray of bool, shape (rows * cells, cols * cells)
+        The refined region (all False when ``region`` is empty).
+
+    References
+    ----------
+    .. [1] T. Bianchi and A. Piva, "Image forgery localization via block-grained
+       analysis of JPEG artifacts", IEEE TIFS 7(3), 2012 (localization at the
+       block level).
+    """
+    import cv2
+
+    rows, cols = prob.shape
+    k = max(1, cells)
+    out = np.zeros((rows * k, cols * k), bool)
+    if not region.any():
+        return out
+    ys, xs = np.nonzero(region)
+    r0, r1 = max(0, int(ys.min()) - 1), min(rows, int(ys.max()) + 2)
+    c0, c1 = max(0, int(xs.min()) - 1), min(cols, int(xs.max()) + 2)
+    # The window's own tiles plus one more ring, so the interpolation at its edge
+    # reads the tiles beyond it as the whole map's would.
+    pr0, pr1, pc0, pc1 = max(0, r0 - 1), min(rows, r1 + 1), max(0, c0 - 1), min(cols, c1 + 1)
+    patch = prob[pr0:pr1, pc0:pc1].astype(np.float32)
+    fine = cv2.resize(patch, ((pc1 - pc0) * k, (pr1 - pr0) * k), interpolation=cv2.INTER_LINEAR)
+    fine = fine[(r0 - pr0) * k : (r1 - pr0) * k, (c0 - pc0) * k : (c1 - pc0) * k]
+    hot = (fine >= threshold).astype(np.uint8)
+    whole = np.kron(region[r0:r1, c0:c1], np.ones((k, k), bool))
+    seed = whole & (hot > 0)
+    if not seed.any():  # cannot happen for a region at this threshold; keep the tiles
+        out[r0 * k : r1 * k, c0 * k : c1 * k] = whole
+        return out
+    _, labels = cv2.connectedComponents(hot, connectivity=8)
+    keep = np.unique(labels[seed])
+    out[r0 * k : r1 * k, c0 * k : c1 * k] = np.isin(labels, keep[keep > 0])
+    return out
+
+
 def ensemble_map(maps: list[np.ndarray]) -> np.ndarray:
     """The mean of several tile models' maps of one image (the ensemble's map).
 

@@ -43,6 +43,7 @@ from triage.train.edits import (
 )
 
 MODEL_FILE = "tamper.txt"
+CELL = 8  # px: the side of the cells the edit masks are measured on (one JPEG block)
 MANIFEST_FILE = "tamper.manifest.json"
 VERSION = "4.3"
 # Models trained with seeds seed .. seed + MEMBERS - 1 (each on its own generated edits of
@@ -103,14 +104,18 @@ def jpeg_features(data: bytes) -> TileFeatures:
     return rgb_tile_features(rgb, tables.get(0))
 
 
-def example_arrays(ex: Example) -> tuple[np.ndarray, np.ndarray]:
-    """(features (rows, cols, F), edited share per tile (rows, cols)) of one example."""
+def example_arrays(ex: Example) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features (rows, cols, F), edited share per tile (rows, cols), edited share per
+    cell of :data:`CELL` px) of one example."""
     tf = jpeg_features(ex.jpeg)
     r, c = tf.shape
     t = tf.tile
     m = ex.mask[: r * t, : c * t].astype(np.float32)
     share = m.reshape(r, t, c, t).mean(axis=(1, 3))
-    return tf.values, share
+    k = max(1, t // CELL)
+    q = t // k
+    cells = m.reshape(r * k, q, c * k, q).mean(axis=(1, 3))
+    return tf.values, share, cells
 
 
 @dataclass(frozen=True)
@@ -122,14 +127,16 @@ class Sample:
     kind: str
     chain: str
     source_id: str
+    # edited share per CELL-px cell (pixel IoU of the regions); None: not measured
+    cells: np.ndarray | None = None
 
 
 def featurize(examples: Iterable[Example]) -> list[Sample]:
     """Tile features of every example (computed once; the JPEG bytes are dropped)."""
     out = []
     for ex in examples:
-        feats, share = example_arrays(ex)
-        out.append(Sample(feats, share, ex.kind, ex.chain, ex.source_id))
+        feats, share, cells = example_arrays(ex)
+        out.append(Sample(feats, share, ex.kind, ex.chain, ex.source_id, cells))
     return out
 
 
@@ -287,6 +294,32 @@ def _iou_relative(prob: np.ndarray, share: np.ndarray, fraction: float) -> float
     return float((pred & truth).sum() / union) if union else 0.0
 
 
+def _pixel_iou(prob: np.ndarray, sm: Sample, fraction: float, refined: bool) -> float:
+    """IoU, counted in pixels (on the cells of ``sm.cells``), between the edit mask and
+    the analyzer's region: the peak region's tiles, or (``refined``) its border drawn
+    on the block grid by :func:`triage.forensics.tampermap.refined_region`."""
+    from triage.forensics.tampermap import (
+        CELLS,
+        peak_region,
+        refined_region,
+        relative_threshold,
+    )
+
+    if sm.cells is None:
+        return float("nan")
+    threshold = relative_threshold(prob, fraction)
+    hot = peak_region(prob, threshold)
+    k = sm.cells.shape[0] // max(1, prob.shape[0])  # CELL-px cells per tile side
+    if refined:  # CELLS cells per tile side, each spread over k // CELLS of ours
+        fine = refined_region(prob, hot, threshold)
+        pred = np.kron(fine, np.ones((max(1, k // CELLS),) * 2, bool))
+    else:
+        pred = np.kron(hot, np.ones((k, k), bool))
+    inter = float(sm.cells[pred].sum())
+    union = float(pred.sum()) + float(sm.cells.sum()) - inter
+    return inter / union if union else 0.0
+
+
 def _ensemble_rows(
     members: list[tuple[Any, Any]], samples: list[Sample]
 ) -> tuple[list[tuple[Sample, np.ndarray]], list[float]]:
@@ -364,6 +397,8 @@ def validate(
     rule_scores: list[tuple[bool, float]] = []
     chains: dict[str, list[tuple[int, float]]] = defaultdict(list)
     ious: dict[str, list[float]] = defaultdict(list)
+    # pixel IoU of the tile region and of the refined region (nan: no cell shares)
+    pixel: dict[str, list[tuple[float, float]]] = defaultdict(list)
     tile_pos: list[float] = []
     tile_neg: list[float] = []
     for (sm, prob), ensemble_score in zip(second, second_scores, strict=True):
@@ -374,10 +409,17 @@ def validate(
             chains[group].append((int(sm.kind != "none"), s))
         if sm.kind != "none":
             ious[sm.kind].append(_iou_relative(prob, sm.share, fraction))
+            pixel[sm.kind].append(
+                (_pixel_iou(prob, sm, fraction, False), _pixel_iou(prob, sm, fraction, True))
+            )
         tile_pos += prob[sm.share >= 0.5].tolist()[:200]
         tile_neg += prob[sm.share == 0].tolist()[:200]
     neg = scores.get("none", [])
     per_kind, per_chain = _per_kind_and_chain(scores, chains, ious, threshold)
+    for kind, pairs in pixel.items():
+        per_kind[kind]["pixel_iou_tiles"] = _nanmean([a for a, _ in pairs])
+        per_kind[kind]["pixel_iou"] = _nanmean([b for _, b in pairs])
+    every = [v for pairs in pixel.values() for v in pairs]
     edited = [s for k, v in scores.items() if k != "none" for s in v]
     return {
         "files": len(second),
@@ -407,6 +449,10 @@ def validate(
         "mean_iou_all": round(float(np.mean([i for v in ious.values() for i in v])), 3)
         if ious
         else None,
+        # The same regions counted in pixels against the masks: the tile region, and the
+        # region the analyzer reports (its border refined on the block grid).
+        "mean_pixel_iou_tiles": _nanmean([a for a, _ in every]),
+        "mean_pixel_iou": _nanmean([b for _, b in every]),
         # The tile-map rule alone (video frames use it with these two thresholds).
         "score_rule": rule,
         "score_rule_auc_first_half": rule_aucs,
@@ -421,6 +467,12 @@ def validate(
         ),
         "region_threshold": max(REGION_THRESHOLDS, key=lambda v: fixed[v]),
     }
+
+
+def _nanmean(values: list[float]) -> float | None:
+    """Mean of the values that are not NaN, rounded (None when there are none)."""
+    kept = [v for v in values if v == v]
+    return round(float(np.mean(kept)), 3) if kept else None
 
 
 def _per_kind_and_chain(
