@@ -397,8 +397,6 @@ def validate(
     rule_scores: list[tuple[bool, float]] = []
     chains: dict[str, list[tuple[int, float]]] = defaultdict(list)
     ious: dict[str, list[float]] = defaultdict(list)
-    # pixel IoU of the tile region and of the refined region (nan: no cell shares)
-    pixel: dict[str, list[tuple[float, float]]] = defaultdict(list)
     tile_pos: list[float] = []
     tile_neg: list[float] = []
     for (sm, prob), ensemble_score in zip(second, second_scores, strict=True):
@@ -409,17 +407,11 @@ def validate(
             chains[group].append((int(sm.kind != "none"), s))
         if sm.kind != "none":
             ious[sm.kind].append(_iou_relative(prob, sm.share, fraction))
-            pixel[sm.kind].append(
-                (_pixel_iou(prob, sm, fraction, False), _pixel_iou(prob, sm, fraction, True))
-            )
         tile_pos += prob[sm.share >= 0.5].tolist()[:200]
         tile_neg += prob[sm.share == 0].tolist()[:200]
     neg = scores.get("none", [])
     per_kind, per_chain = _per_kind_and_chain(scores, chains, ious, threshold)
-    for kind, pairs in pixel.items():
-        per_kind[kind]["pixel_iou_tiles"] = _nanmean([a for a, _ in pairs])
-        per_kind[kind]["pixel_iou"] = _nanmean([b for _, b in pairs])
-    every = [v for pairs in pixel.values() for v in pairs]
+    every = _pixel_figures(per_kind, second, fraction)
     edited = [s for k, v in scores.items() if k != "none" for s in v]
     return {
         "files": len(second),
@@ -449,8 +441,7 @@ def validate(
         "mean_iou_all": round(float(np.mean([i for v in ious.values() for i in v])), 3)
         if ious
         else None,
-        # The same regions counted in pixels against the masks: the tile region, and the
-        # region the analyzer reports (its border refined on the block grid).
+        # In pixels: the tile region, and the analyzer's (its border on the block grid).
         "mean_pixel_iou_tiles": _nanmean([a for a, _ in every]),
         "mean_pixel_iou": _nanmean([b for _, b in every]),
         # The tile-map rule alone (video frames use it with these two thresholds).
@@ -467,6 +458,24 @@ def validate(
         ),
         "region_threshold": max(REGION_THRESHOLDS, key=lambda v: fixed[v]),
     }
+
+
+def _pixel_figures(
+    per_kind: dict[str, Any], rows: list[tuple[Sample, np.ndarray]], fraction: float
+) -> list[tuple[float, float]]:
+    """Pixel IoU of the tile region and of the refined region for every edited sample
+    of ``rows`` (NaN without cell shares), added to ``per_kind`` as
+    ``pixel_iou_tiles`` and ``pixel_iou``; returns the pairs."""
+    pixel: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for sm, prob in rows:
+        if sm.kind != "none":
+            pixel[sm.kind].append(
+                (_pixel_iou(prob, sm, fraction, False), _pixel_iou(prob, sm, fraction, True))
+            )
+    for kind, pairs in pixel.items():
+        per_kind[kind]["pixel_iou_tiles"] = _nanmean([a for a, _ in pairs])
+        per_kind[kind]["pixel_iou"] = _nanmean([b for _, b in pairs])
+    return [v for pairs in pixel.values() for v in pairs]
 
 
 def _nanmean(values: list[float]) -> float | None:
