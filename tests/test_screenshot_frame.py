@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 from generators.camera import camera_like
 
 from triage.analyzers.base import Context
+from triage.analyzers.compression import CompressionAnalyzer
 from triage.analyzers.copymove import CopyMoveAnalyzer
 from triage.analyzers.noise import NoiseAnalyzer
 from triage.analyzers.resampling import ResamplingAnalyzer
@@ -272,6 +273,48 @@ def test_region_analyzers_compare_the_photo_with_itself(tmp_path: Path) -> None:
                 assert truth[1] <= b[1] and b[3] <= truth[3]
         alone = analyzer.run(_media(photo, tmp_path, "photo.png"), Context())
         assert "framed_photo" not in alone.metrics
+
+
+def _post_with_jpeg_photo(photo: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A white post holding ``photo`` at (43, 261): off the 8-pixel grid, so the
+    photo's own earlier JPEG grid sits at phase (5, 3) of the screenshot's."""
+    canvas = np.full((1000, 800, 3), 255, np.uint8)
+    cv2.putText(canvas, "Some Account @account 2h", (110, 70), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 20)
+    h, w = photo.shape[:2]
+    canvas[261 : 261 + h, 43 : 43 + w] = photo
+    return canvas, (43, 261, 43 + w, 261 + h)
+
+
+def _encoded(rgb: np.ndarray, tmp_path: Path, fmt: str) -> Media:
+    path = tmp_path / f"shot.{fmt.lower()}"
+    Image.fromarray(rgb).save(path, fmt, **({"quality": 92} if fmt == "JPEG" else {}))
+    return Media.open(path)
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_a_pasted_photos_own_grid_is_not_a_shifted_grid(seed: int, tmp_path: Path) -> None:
+    # The photo was a JPEG before it was pasted; the screenshot is a JPEG too. Its
+    # earlier grid covers the whole photo: that is the photo's, not a pasted piece of
+    # it. (Before the check read the photo alone, these three read as "a region on a
+    # shifted 8x8 grid" covering the photo.)
+    photo = _jpeg(camera_like(360, 480, seed=seed), 60 if seed != 4 else 40)
+    shot, truth = _post_with_jpeg_photo(photo)
+    result = CompressionAnalyzer().run(_encoded(shot, tmp_path, "JPEG"), Context())
+    assert not any(f.id == "compression.grid_shift_region" for f in result.findings)
+    _assert_inside(tuple(result.metrics["framed_photo"]), truth)
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_a_splice_inside_a_framed_photo_still_shows_its_grid(seed: int, tmp_path: Path) -> None:
+    photo = _jpeg(camera_like(360, 480, seed=seed), 80).copy()
+    donor = _jpeg(camera_like(200, 200, seed=seed + 50), 40)
+    photo[102:262, 203:363] = donor[:160, :160]  # its grid at another phase again
+    shot, _ = _post_with_jpeg_photo(photo)
+    result = CompressionAnalyzer().run(_encoded(shot, tmp_path, "PNG"), Context())
+    found = [f for f in result.findings if f.id == "compression.grid_shift_region"]
+    assert found
+    splice = (43 + 203, 261 + 102, 43 + 363, 261 + 262)
+    assert max(_iou(tuple(b), splice) for b in found[0].evidence["boxes"]) >= 0.5
 
 
 @pytest.mark.parametrize("size", [(517, 389), (1031, 517), (2100, 1501), (3073, 2050)])

@@ -59,7 +59,7 @@ class CompressionAnalyzer(Analyzer):
         "compression.ghost_region",
         "compression.grid_shift_region",
     )
-    version: ClassVar[str] = "1.1"
+    version: ClassVar[str] = "1.2"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds: ClassVar[tuple[str, ...]] = ("image",)
     formats = None
@@ -191,7 +191,7 @@ class CompressionAnalyzer(Analyzer):
             return
         self._localize(media, ctx, coeffs, (0, 0), ela_q, ghost_qs, res, primary, stride, jpeg=True)
         clock.lap("ela_ghosts")
-        self._local_grid(gray, (0, 0), True, res)
+        self._local_grid(media, gray, (0, 0), True, res)
         clock.lap("local_grid")
         res.examined["manipulation"] = 1.0
 
@@ -305,7 +305,7 @@ class CompressionAnalyzer(Analyzer):
             )
             # A JPEG fragment in an otherwise lossless picture still shows its grid.
             if not _graphic(media, res):
-                self._local_grid(gray, None, False, res)
+                self._local_grid(media, gray, None, False, res)
             res.examined["manipulation"] = 0.3
             return
         stride = _block_stride(gray)
@@ -332,7 +332,7 @@ class CompressionAnalyzer(Analyzer):
         ghost_qs = [q for q in range(40, 100, 10) if quality is None or abs(q - quality) >= 5]
         if not _graphic(media, res):
             self._localize(media, ctx, coeffs, (dy, dx), ela_q, ghost_qs, res, quality, stride)
-            self._local_grid(gray, (dy, dx), False, res)
+            self._local_grid(media, gray, (dy, dx), False, res)
         res.examined["manipulation"] = 0.6
 
     # ------------------------------------------------------------ localized
@@ -439,27 +439,54 @@ class CompressionAnalyzer(Analyzer):
 
     def _local_grid(
         self,
+        media: Media,
         gray: np.ndarray,
         origin: tuple[int, int] | None,
         exclude_aligned: bool,
         res: AnalyzerResult,
     ) -> None:
         """Regions whose blocking grid sits at another phase than the image's,
-        confirmed by integer periodicity of their DCT on that phase."""
+        confirmed by integer periodicity of their DCT on that phase.
+
+        In a screenshot or a meme (:func:`triage.analyzers.common.framed_photo`) only
+        the photo is read, and its own dominant grid counts as the image's too: a
+        photo pasted into a frame carries the grid of its earlier JPEG, at whatever
+        offset it was pasted, and that says nothing about whether it was edited. The
+        box's corner lies on the 8-pixel grid, so phases are unchanged by the crop.
+        """
+        import dataclasses
+
         import numpy as np
 
+        from triage.analyzers.common import framed_photo
         from triage.forensics.dct import block_dct, integer_periodicity, local_grid
         from triage.forensics.ela import outlier_regions
 
         tile = 32
+        refs = [(0, 0)] if exclude_aligned else ([] if origin is None else [origin])
+        box = framed_photo(media, MIN_SIDE)
+        ox, oy = (0, 0) if box is None else (box[0], box[1])
+        if box is not None:
+            gray = gray[oy : box[3], ox : box[2]]
         lg = local_grid(gray, tile=tile, exclude_aligned=exclude_aligned)
         if lg["strength"].size < 16:
             return
-        if exclude_aligned or origin is None:
-            other = np.ones(lg["strength"].shape, bool)
-        else:
-            other = (lg["phase_y"] != origin[0]) | (lg["phase_x"] != origin[1])
-        m = np.where(other & (lg["strength"] >= 0.25), lg["strength"], 0.0).astype(np.float32)
+        strong = lg["strength"] >= 0.25
+        if box is not None:
+            res.metrics["framed_photo"] = list(box)
+            res.not_checked.append(
+                f"shifted block grids: looked for only inside the photo at {list(box)}, "
+                "set in a flat surround, against the photo's own grid"
+            )
+            if strong.any():
+                phases = lg["phase_y"][strong] * 8 + lg["phase_x"][strong]
+                own = int(np.bincount(phases, minlength=64).argmax())
+                if (own // 8, own % 8) not in refs:
+                    refs.append((own // 8, own % 8))
+        other = np.ones(lg["strength"].shape, bool)
+        for ry, rx in refs:
+            other &= (lg["phase_y"] != ry) | (lg["phase_x"] != rx)
+        m = np.where(other & strong, lg["strength"], 0.0).astype(np.float32)
         regions, _ = outlier_regions(
             m, +1, (0, 0), z_threshold=5.0, min_blocks=4, block=tile, smooth=False
         )
@@ -470,8 +497,7 @@ class CompressionAnalyzer(Analyzer):
             px = lg["phase_x"][r0:r1, c0:c1].ravel()
             dy = int(np.bincount(py, minlength=8).argmax())
             dx = int(np.bincount(px, minlength=8).argmax())
-            ref = (0, 0) if exclude_aligned else origin
-            if ref is not None and (dy == ref[0] or dx == ref[1]):
+            if any(dy == ry or dx == rx for ry, rx in refs):
                 continue  # shares rows or columns with the image's own grid
             x0, y0, x1, y1 = r.box
             patch = gray[y0:y1, x0:x1]
@@ -483,6 +509,8 @@ class CompressionAnalyzer(Analyzer):
             # heavily quantized content): the comparison then says nothing.
             if control > 0.0 and fit >= GRID_FIT and fit >= 2.5 * control:
                 r = _grow(r, lg, dy, dx, tile)
+                bx0, by0, bx1, by1 = r.box
+                r = dataclasses.replace(r, box=(bx0 + ox, by0 + oy, bx1 + ox, by1 + oy))
                 confirmed.append(r)
                 res.metrics.setdefault("grid_regions", []).append(
                     {"box": list(r.box), "phase": [dy, dx], "fit": round(fit, 3)}
