@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 # Block side (working-image pixels) of the photo/frame classification.
 BLOCK = 8
+# Luma weights of RGB (ITU-R BT.601, as Pillow's "L").
+LUMA = (0.299, 0.587, 0.114)
 # The frame's ground is the commonest colour of the image's outer ring (colours
 # within GROUND_TOLERANCE of each other count as one); with less than MIN_GROUND of
 # the ring in it there is no frame.
@@ -294,7 +296,7 @@ def _pixel_edge(
     lo, hi = (c0, c1) if horizontal else (r0, r1)
     start = max(0, (line - 1) * block)
     window = lines[start : (line + 2) * block, lo * block : hi * block]
-    luma = window.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = window.astype(np.float32) @ np.array(LUMA, np.float32)
     if luma.shape[0] < 2 or luma.shape[1] == 0:
         return False
     steps = np.abs(np.diff(luma, axis=0)).argmax(axis=0) + start
@@ -348,17 +350,18 @@ def _mixed_edges(
     clean = 1 - EDGE_OUTSIDE_FRAME
     for side in range(4):
         edge, inward = _side_line(box, side)
-        if _line_share(textured, box, side, -1) < 0:
+        outside = _line_share(textured, box, side, -1)
+        if outside < 0:
             continue  # the box lies on the image's edge here: not framed
         if (
-            _line_share(off_ground, box, side, 0) < STRAIGHT_EDGE
+            outside < clean
+            and _line_share(off_ground, box, side, 0) < STRAIGHT_EDGE
             and _line_share(off_ground, box, side, 1) >= STRAIGHT_EDGE
-            and 0 <= _line_share(textured, box, side, -1) < clean
             and _pixel_edge(rgb, box, side, edge, block)
         ):
             core[side] = box[side] + inward  # the edge line leaves the core
         elif (
-            _line_share(textured, box, side, -1) >= clean
+            outside >= clean
             and 0 <= _line_share(textured, box, side, -2) < clean
             and _pixel_edge(rgb, box, side, edge - inward, block)
         ):
@@ -590,7 +593,7 @@ def block_classes(
 
     grounds = np.atleast_2d(ground).astype(np.float32)
     on_ground = add(np.zeros(a.shape[:2], bool), grounds)
-    luma = a @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = a @ np.array(LUMA, np.float32)
     std = luma.reshape(rows, block, cols, block).std(axis=(1, 3))
     off_ground = share(on_ground) < FRAME_GROUND_SHARE
     off_frame = off_ground
