@@ -42,7 +42,7 @@ class MetadataAnalyzer(Analyzer):
         "metadata.camera_origin",
         "metadata.no_metadata",
     )
-    version = "1"
+    version = "2"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation", "synthetic")
     kinds = ("image",)
     description = (
