@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -33,7 +34,8 @@ def ids(path: Path) -> set[str]:
             },
             {"metadata.camera_consistent"},
         ),
-        ("stale_thumbnail.jpg", {"metadata.thumbnail_mismatch"}, set()),
+        # Cropped after capture with the old preview kept: a crop, not a changed picture.
+        ("stale_thumbnail.jpg", {"metadata.thumbnail_cropped"}, {"metadata.thumbnail_mismatch"}),
         (
             "dimensions_mismatch.jpg",
             {"metadata.dimensions_mismatch"},
@@ -138,6 +140,50 @@ def test_thumbnail_similarity_sees_letterbox_and_content() -> None:
     Image.fromarray(other).save(buf, "JPEG", quality=90)
     sim = md.thumbnail_similarity(buf.getvalue(), main)
     assert sim is not None and sim["correlation"] < 0.5
+
+
+def _jpeg_with_thumbnail(path: Path, main: np.ndarray, preview_of: np.ndarray) -> Path:
+    from generators.core import _exif, _save_jpeg  # type: ignore[import-not-found]
+
+    _save_jpeg(path, main, exif=_exif(preview_of, (preview_of.shape[1], preview_of.shape[0])))
+    return path
+
+
+def test_crop_is_located_inside_its_preview_and_a_changed_picture_is_not(tmp_path: Path) -> None:
+    sys.path.insert(0, str(CORE.parent))
+    from generators.scenes import scene  # type: ignore[import-not-found]
+
+    rgb = scene(960, 720, seed=7)
+    crop = np.ascontiguousarray(rgb[120:600, 200:840])  # two thirds of each side
+    sim = md.thumbnail_similarity(_thumb_of(rgb), crop)
+    assert sim is not None and sim["correlation"] < 0.75  # whole pictures differ
+    placed = md.locate_crop(_thumb_of(rgb), crop)
+    assert placed is not None and placed["crop_correlation"] > 0.9
+    assert 0.3 < placed["crop_area"] < 0.6 and placed["crop_local_change"] < 4.0
+    found = ids(_jpeg_with_thumbnail(tmp_path / "crop.jpg", crop, rgb))
+    assert "metadata.thumbnail_cropped" in found and "metadata.thumbnail_mismatch" not in found
+
+    # The same crop with a third of it painted over: the preview no longer shows it.
+    changed = crop.copy()
+    changed[:, :220] = (40, 160, 60)
+    found = ids(_jpeg_with_thumbnail(tmp_path / "changed.jpg", changed, rgb))
+    assert "metadata.thumbnail_mismatch" in found and "metadata.thumbnail_cropped" not in found
+
+    other = scene(960, 720, seed=8)
+    found = ids(_jpeg_with_thumbnail(tmp_path / "other.jpg", other, rgb))
+    assert "metadata.thumbnail_mismatch" in found
+
+
+def _thumb_of(rgb: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    im = Image.fromarray(rgb)
+    im.thumbnail((160, 120))
+    im.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
 
 
 def test_editor_table_matches_common_editors() -> None:

@@ -432,6 +432,81 @@ def _span(delta: timedelta) -> str:
 
 
 # ---------------------------------------------------------------- thumbnail
+def _thumbnail_grey(thumb_jpeg: bytes) -> Any | None:
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(thumb_jpeg)) as im:
+            im.draft("L", (160, 160))
+            thumb = np.asarray(im.convert("L"), dtype=np.float32)
+    except Exception:
+        return None
+    return thumb if min(thumb.shape) >= 8 else None
+
+
+def _grey(main_small: Any) -> Any:
+    import numpy as np
+
+    main = np.asarray(main_small, dtype=np.float32)
+    if main.ndim == 3:
+        main = main @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return main
+
+
+def _correlation16(a: Any, b: Any) -> float:
+    import cv2
+    import numpy as np
+
+    x = cv2.resize(np.ascontiguousarray(a), (16, 16), interpolation=cv2.INTER_AREA).ravel()
+    y = cv2.resize(np.ascontiguousarray(b), (16, 16), interpolation=cv2.INTER_AREA).ravel()
+    x = x - x.mean()
+    y = y - y.mean()
+    den = float(np.linalg.norm(x) * np.linalg.norm(y))
+    return float(x @ y / den) if den > 1e-6 else (1.0 if np.allclose(x, y, atol=2) else 0.0)
+
+
+def local_change(region: Any, main: Any, side: int = 32, cells: int = 4) -> float:
+    """How much the most changed part of a picture differs from its preview.
+
+    One correlation over the whole picture hides a changed part of it (a third painted
+    over keeps it near 0.9 on a smooth scene). Both are reduced to ``side`` pixels, one
+    gain and offset is fitted for the whole (previews are toned differently), and the
+    mean absolute difference of each of ``cells`` x ``cells`` cells is taken.
+
+    Parameters
+    ----------
+    region : ndarray
+        The preview's region showing the picture, grey, float.
+    main : ndarray
+        The picture (reduced, rotated as the preview shows it), grey, float.
+    side, cells : int
+        Comparison size in pixels and cells per side.
+
+    Returns
+    -------
+    float
+        The largest cell difference over the median cell's plus 2 grey levels: about 1
+        where the picture is what the preview shows, several where a part changed.
+
+    References
+    ----------
+    E. Kee, H. Farid, "Digital image authentication from thumbnails", SPIE 2010 (a
+    preview made before an edit shows the picture as it was).
+    """
+    import cv2
+    import numpy as np
+
+    r = cv2.resize(np.ascontiguousarray(region), (side, side), interpolation=cv2.INTER_AREA)
+    m = cv2.resize(np.ascontiguousarray(main), (side, side), interpolation=cv2.INTER_AREA)
+    design = np.stack([m.ravel(), np.ones(side * side, np.float32)], axis=1)
+    coef, *_ = np.linalg.lstsq(design, r.ravel(), rcond=None)
+    step = side // cells
+    resid = np.abs(r - (coef[0] * m + coef[1])).reshape(cells, step, cells, step)
+    per_cell = resid.mean(axis=(1, 3)).ravel()
+    return float(per_cell.max() / (np.median(per_cell) + 2.0))
+
+
 def thumbnail_similarity(thumb_jpeg: bytes, main_small: Any) -> dict[str, float] | None:
     """Compare the embedded EXIF thumbnail with the main image.
 
@@ -446,54 +521,181 @@ def thumbnail_similarity(thumb_jpeg: bytes, main_small: Any) -> dict[str, float]
     -------
     dict or None
         The thumbnail's content aspect ratio (black letterbox bars removed), the main
-        image's aspect ratio, and the correlation of their 16x16 grey versions (1 = same
-        picture). None if the thumbnail cannot be decoded.
+        image's aspect ratio, the correlation of their 16x16 grey versions (1 = same
+        picture) and :func:`local_change` of the two as placed. None if the thumbnail
+        cannot be decoded.
 
     References
     ----------
     E. Kee, H. Farid, "Digital image authentication from thumbnails", SPIE 2010.
     """
-    import cv2
     import numpy as np
-    from PIL import Image
 
-    try:
-        with Image.open(io.BytesIO(thumb_jpeg)) as im:
-            im.draft("L", (160, 160))
-            thumb = np.asarray(im.convert("L"), dtype=np.float32)
-    except Exception:
+    thumb = _thumbnail_grey(thumb_jpeg)
+    if thumb is None:
         return None
-    if thumb.shape[0] < 8 or thumb.shape[1] < 8:
-        return None
-    main = np.asarray(main_small, dtype=np.float32)
-    if main.ndim == 3:
-        main = main @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    main = _grey(main_small)
     m_aspect = main.shape[1] / main.shape[0]
-    best: tuple[float, float, float] | None = None  # (correlation, aspect diff, aspect)
+    # (correlation, aspect diff, aspect, thumbnail as compared, rotation)
+    best: tuple[float, float, float, Any, int] | None = None
     # Cameras letterbox the 160x120 preview of a 3:2 or 16:9 picture: compare both the
     # thumbnail as stored and with uniform dark edge bands removed, keep the better.
     for cand_thumb in (thumb, _strip_bars(thumb)):
         t_aspect = cand_thumb.shape[1] / cand_thumb.shape[0]
         aspect_diff = float(min(abs(np.log(t_aspect / m_aspect)), abs(np.log(t_aspect * m_aspect))))
-        a = cv2.resize(cand_thumb, (16, 16), interpolation=cv2.INTER_AREA).ravel()
-        a = a - a.mean()
         # The preview may be stored unrotated while the image was rotated: try all four.
         for k in range(4):
-            b = cv2.resize(
-                np.ascontiguousarray(np.rot90(main, k)), (16, 16), interpolation=cv2.INTER_AREA
-            ).ravel()
-            b = b - b.mean()
-            den = float(np.linalg.norm(a) * np.linalg.norm(b))
-            corr = float(a @ b / den) if den > 1e-6 else (1.0 if np.allclose(a, b, atol=2) else 0.0)
+            corr = _correlation16(cand_thumb, np.rot90(main, k))
             if best is None or corr - aspect_diff > best[0] - best[1]:
-                best = (corr, aspect_diff, t_aspect)
+                best = (corr, aspect_diff, t_aspect, cand_thumb, k)
     assert best is not None
     return {
         "thumbnail_aspect": round(best[2], 4),
         "image_aspect": round(m_aspect, 4),
         "aspect_log_diff": round(best[1], 4),
         "correlation": round(best[0], 4),
+        "local_change": round(local_change(best[3], np.rot90(main, best[4])), 4),
     }
+
+
+# Smallest crop looked for, as a share of the preview's side: a smaller one leaves a
+# template of a few pixels, which a textured preview matches somewhere by chance.
+CROP_MIN_SIDE = 0.45
+CROP_SCALES = 16
+CROP_SEARCH_SIDE = 80  # the search runs on the preview reduced to this (cost / 4-16)
+
+
+def locate_crop(thumb_jpeg: bytes, main_small: Any) -> dict[str, float] | None:
+    """Where the main image lies inside its EXIF thumbnail, if it is a crop of it.
+
+    A photo cropped after capture by software that keeps the camera's preview shows
+    only part of what the preview shows: compared whole, the two look like different
+    pictures. The main image is searched for inside the preview (with and without its
+    letterbox bars) over scales and the four rotations by normalised cross-correlation
+    on a reduced copy, refined around the best scale, and the placement's content is
+    compared as :func:`thumbnail_similarity` compares whole pictures.
+
+    Parameters
+    ----------
+    thumb_jpeg : bytes
+        The thumbnail (JPEG).
+    main_small : ndarray
+        The main image, reduced (RGB or grey).
+
+    Returns
+    -------
+    dict or None
+        ``crop_correlation`` (16x16 grey correlation of the image with the preview's
+        region at the placement), ``crop_area`` (that region's share of the preview),
+        ``crop_local_change`` (:func:`local_change` there) and ``crop_match`` (the
+        placement's normalised cross-correlation); None when the thumbnail cannot be
+        decoded or is too small to search.
+
+    References
+    ----------
+    E. Kee, H. Farid, "Digital image authentication from thumbnails", SPIE 2010 (they
+    estimate the crop and scale that map the image onto its thumbnail).
+    """
+    import numpy as np
+
+    thumb = _thumbnail_grey(thumb_jpeg)
+    if thumb is None:
+        return None
+    main = _grey(main_small)
+    rotations = [np.ascontiguousarray(np.rot90(main, k)) for k in range(4)]
+    found = []
+    # Without the bars the crop's share is of the picture the preview shows; as stored
+    # where removing bars ate into a dark picture.
+    for preview in (_strip_bars(thumb), thumb):
+        placed = _search(preview, rotations)
+        if placed is None:
+            continue
+        match, k, x, y, w, h = placed
+        region = preview[y : y + h, x : x + w]
+        found.append(
+            {
+                "crop_correlation": round(_correlation16(region, rotations[k]), 4),
+                "crop_area": round(w * h / preview.size, 4),
+                "crop_local_change": round(local_change(region, rotations[k]), 4),
+                "crop_match": round(match, 4),
+            }
+        )
+    return max(found, key=lambda c: c["crop_correlation"]) if found else None
+
+
+def _search(preview: Any, rotations: list[Any]) -> tuple[float, int, int, int, int, int] | None:
+    """(ncc, rotation, x, y, w, h) of the best placement in ``preview``'s pixels."""
+    import cv2
+    import numpy as np
+
+    th, tw = preview.shape
+    if min(th, tw) < 24:
+        return None
+    f = min(1.0, CROP_SEARCH_SIDE / max(th, tw))
+    small = cv2.resize(
+        preview, (max(1, round(tw * f)), max(1, round(th * f))), interpolation=cv2.INTER_AREA
+    )
+    sh, sw = small.shape
+    best: tuple[float, int, int, int, int, int] | None = None
+
+    def place(k: int, h: int) -> None:
+        nonlocal best
+        m = rotations[k]
+        w = round(h * m.shape[1] / m.shape[0])
+        if h < 8 or w < 8 or h > sh or w > sw:
+            return
+        tpl = cv2.resize(m, (w, h), interpolation=cv2.INTER_AREA)
+        if float(tpl.std()) < 1.0:
+            return
+        res = cv2.matchTemplate(small, tpl, cv2.TM_CCOEFF_NORMED)
+        _lo, ncc, _pl, (x, y) = cv2.minMaxLoc(res)
+        if best is None or ncc > best[0]:
+            best = (float(ncc), k, x, y, w, h)
+
+    step = CROP_MIN_SIDE ** (1 / (CROP_SCALES - 1))
+    for k, m in enumerate(rotations):
+        top = min(sh, sw * m.shape[0] / m.shape[1])  # the tallest template that fits
+        for i in range(CROP_SCALES):
+            place(k, round(top * step**i))
+    if best is None:
+        return None
+    # The coarse scales are 5% apart in side: refine around the best one.
+    k0, h0 = best[1], best[5]
+    for j in (-3, -2, -1, 1, 2, 3):
+        place(k0, round(h0 * step ** (j / 4)))
+    match, k, x, y, w, h = best
+    if f == 1.0:
+        return best
+    # Back to the preview's pixels: position and size again at full size, a few pixels
+    # around what the reduced search found (its pixels are 1/f of these).
+    m = rotations[k]
+    hc, xc, yc = h / f, x / f, y / f
+    full: tuple[float, int, int, int, int, int] = (
+        match,
+        k,
+        round(xc),
+        round(yc),
+        min(tw, round(w / f)),
+        min(th, round(h / f)),
+    )
+    full_best = -2.0
+    for dh in range(-3, 4):
+        hh = round(hc) + dh
+        ww = round(hh * m.shape[1] / m.shape[0])
+        if hh < 8 or ww < 8 or hh > th or ww > tw:
+            continue
+        tpl = cv2.resize(m, (ww, hh), interpolation=cv2.INTER_AREA)
+        if float(tpl.std()) < 1.0:
+            continue
+        x0, y0 = max(0, round(xc) - 4), max(0, round(yc) - 4)
+        x0, y0 = min(x0, tw - ww), min(y0, th - hh)
+        window = preview[y0 : min(th, y0 + hh + 8), x0 : min(tw, x0 + ww + 8)]
+        res = cv2.matchTemplate(np.ascontiguousarray(window), tpl, cv2.TM_CCOEFF_NORMED)
+        _lo, ncc, _pl, (dx, dy) = cv2.minMaxLoc(res)
+        if ncc > full_best:
+            full_best = float(ncc)
+            full = (float(ncc), k, x0 + dx, y0 + dy, ww, hh)
+    return full
 
 
 def _strip_bars(grey: Any, level: float = 24.0, spread: float = 6.0) -> Any:
