@@ -62,10 +62,11 @@ def tamper_tiles(rgb: Any, threads: int = 1) -> Any:
     """
     import numpy as np
 
-    from triage.forensics.blockfeatures import rgb_tile_features
+    from triage.forensics.blockfeatures import FEATURE_NAMES, rgb_tile_features
 
     booster = tamper_frames_booster()
-    feats = rgb_tile_features(rgb, None, step=1)
+    content = booster.num_feature() > len(FEATURE_NAMES)  # a model with content features
+    feats = rgb_tile_features(rgb, None, step=1, content=content)
     r, c, f = feats.values.shape
     if r * c == 0:
         return np.zeros((r, c), np.float32)

@@ -26,6 +26,14 @@ from typing import Any
 
 import numpy as np
 
+from triage.forensics.tilecontent import (
+    CONTENT_STATISTICS,
+    block_means,
+    content_block_statistics,
+    noise_level_residual,
+    twin_distance,
+)
+
 BLOCK = 8
 TILE = 32  # pixels at stride 1; 4 x 4 JPEG blocks per tile
 BLOCKS = TILE // BLOCK
@@ -57,6 +65,23 @@ FEATURE_NAMES: tuple[str, ...] = (
     "clipped",
     "file_step",
     "dq_gain",
+)
+# Optional, after FEATURE_NAMES (``rgb_tile_features(content=True)``): the features of
+# triage.forensics.tilecontent, aimed at overlays, retouches and copy-moves. Measured
+# and not used by the shipped model (docs/analyzers/tamper.md, "Content features").
+CONTENT_FEATURE_NAMES: tuple[str, ...] = (
+    *(
+        f"{s}_{v}"
+        for s in CONTENT_STATISTICS
+        for v in ("tile", "ring", "dev", "ring_dev", "median")
+    ),
+    "nlf_hf",
+    "nlf_hf_ring",
+    "nlf_mf",
+    "sharp_dev",
+    "sharp_nlf",
+    "twin",
+    "twin_ring",
 )
 
 
@@ -508,7 +533,10 @@ def _block_ycrcb(rgb: np.ndarray, rows: int, cols: int, step: int, offset: int =
 
 
 def rgb_tile_features(
-    rgb: np.ndarray, qtable: list[int] | tuple[int, ...] | None = None, step: int | None = None
+    rgb: np.ndarray,
+    qtable: list[int] | tuple[int, ...] | None = None,
+    step: int | None = None,
+    content: bool = False,
 ) -> TileFeatures:
     """Per-tile features (see :data:`FEATURE_NAMES`) of an RGB image.
 
@@ -522,6 +550,9 @@ def rgb_tile_features(
         an IJG quality-90 table stands in for the lattice features).
     step : int, optional
         Block stride (default :func:`stride_for` the image size).
+    content : bool
+        Append :data:`CONTENT_FEATURE_NAMES` (:mod:`triage.forensics.tilecontent`)
+        after the block features; they leave the block features unchanged.
 
     Returns
     -------
@@ -546,7 +577,7 @@ def rgb_tile_features(
     step = step or stride_for(h, w)
     tile = TILE * step
     rows, cols = h // tile, w // tile
-    n_feat = len(FEATURE_NAMES)
+    n_feat = len(FEATURE_NAMES) + (len(CONTENT_FEATURE_NAMES) if content else 0)
     if rows == 0 or cols == 0:
         return TileFeatures(np.zeros((rows, cols, n_feat), np.float32), tile, step)
     qz = to_zigzag(qtable) if qtable is not None and len(qtable) == 64 else default_table()
@@ -575,8 +606,47 @@ def rgb_tile_features(
     parts.append(clipped / (BLOCKS * BLOCKS * 64))
     parts.append(np.full((rows, cols), float(np.log(qz[1:16].mean())), np.float32))
     parts.append(np.full((rows, cols), gain, np.float32))
+    if content:
+        parts += _content_parts(ycc, pooled, parts[-4], rows, cols)
     values = np.stack(parts, axis=-1).astype(np.float32)
     return TileFeatures(values, tile, step)
+
+
+def _content_parts(
+    ycc: np.ndarray, pooled: np.ndarray, brightness: np.ndarray, rows: int, cols: int
+) -> list[np.ndarray]:
+    """The features of :mod:`triage.forensics.tilecontent`, in
+    :data:`CONTENT_FEATURE_NAMES` order: the three block statistics pooled as the block
+    features are (tile, ring, both minus the image median, the median); the high- and
+    mid-band noise against the image's noise-level function of brightness (and the
+    high band's ring); the fine-to-coarse ratio (high minus mid band, log) minus its
+    median and against brightness; the twin distance over a per-tile descriptor
+    (brightness, the three bands, flat share, saturation, mean Cr and Cb, each
+    standardised over the image) and its ring."""
+    k = len(CONTENT_STATISTICS)
+    cs = content_block_statistics(ycc)
+    cp = cs.reshape(k, rows, BLOCKS, cols, BLOCKS).mean(axis=(2, 4))
+    ring = _ring(cp)
+    med = np.median(cp.reshape(k, -1), axis=1).astype(np.float32)
+    parts: list[np.ndarray] = []
+    for i in range(k):
+        parts += [cp[i], ring[i], cp[i] - med[i], ring[i] - med[i]]
+        parts.append(np.broadcast_to(med[i], (rows, cols)))
+    hf, mf, lf = pooled[0], pooled[1], pooled[2]
+    nlf_hf = noise_level_residual(hf, brightness)
+    parts += [nlf_hf, _ring(nlf_hf[None])[0], noise_level_residual(mf, brightness)]
+    sharp = hf - mf
+    parts += [sharp - np.float32(np.median(sharp)), noise_level_residual(sharp, brightness)]
+    chroma = block_means(ycc)[:, 1:].reshape(rows, BLOCKS, cols, BLOCKS, 2).mean(axis=(1, 3))
+    desc = np.concatenate(
+        [np.stack([brightness, lf, mf, hf, cp[0], cp[2]], axis=-1), chroma], axis=-1
+    ).astype(np.float32)
+    desc = (desc - desc.reshape(-1, desc.shape[-1]).mean(axis=0)) / (
+        desc.reshape(-1, desc.shape[-1]).std(axis=0) + 1e-3
+    )
+    twin = twin_distance(desc)
+    parts += [twin, _ring(twin[None])[0]]
+    return parts
 
 
 def probability_regions(

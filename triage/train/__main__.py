@@ -52,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         help="tamper: the generator's chains (default platform, model 4.3's; mixed adds "
         "small copies, PNG saves and edits made on a web copy)",
     )
+    parser.add_argument(
+        "--content",
+        action="store_true",
+        help="tamper: fit on the content features too (overlay, retouch and copy-move "
+        "features of triage/forensics/tilecontent.py; measured, not shipped)",
+    )
     args = parser.parse_args(argv)
     out = args.out or Path(__file__).resolve().parents[1] / "data" / "models"
     if args.name == "synthpix":
@@ -80,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.chains:
         tamper.CHAINS = args.chains
+    tamper.CONTENT = args.content
     if args.folds:
         if args.out is None:
             parser.error("--folds writes cross-fitting models, never the shipped one: give --out")

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from triage.forensics.blockfeatures import (
+    CONTENT_FEATURE_NAMES,
     FEATURE_NAMES,
     SCORE_RULES,
     TILE,
@@ -66,6 +67,11 @@ TRAIN_VARIANTS = 1  # rounds of edits per training source (each: other crops, ki
 # alone (instead of 4.3's data) cost 0.02-0.04 on 4.3's chains.
 CHAINS = PLATFORM_CHAINS
 NEW_EXTRA = (2, 1)  # (edits, unedited copies) per training source through NEW_CHAINS
+# The optional content features (blockfeatures.CONTENT_FEATURE_NAMES; `--content` of
+# `python -m triage.train tamper`): measured and not better (docs/analyzers/tamper.md,
+# "Content features"), so off. The samples always carry them (after the block
+# features); a model is fitted on the first len(feature_names()) columns.
+CONTENT = False
 REGION_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 REGION_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 FRAME_FPR = 0.01
@@ -94,14 +100,21 @@ PARAMS: dict[str, Any] = {
 }
 
 
+def feature_names() -> list[str]:
+    """The features a model is fitted on: the block features, then (with
+    :data:`CONTENT`) the content features."""
+    return [*FEATURE_NAMES, *(CONTENT_FEATURE_NAMES if CONTENT else ())]
+
+
 def jpeg_features(data: bytes) -> TileFeatures:
-    """Tile features of JPEG bytes, with the file's own luma table (as the analyzer)."""
+    """Tile features of JPEG bytes, with the file's own luma table (as the analyzer),
+    the content features included (a model reads the columns it was fitted on)."""
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as im:
         tables = getattr(im, "quantization", None) or {}
         rgb = np.asarray(im.convert("RGB"))
-    return rgb_tile_features(rgb, tables.get(0))
+    return rgb_tile_features(rgb, tables.get(0), content=True)
 
 
 def example_arrays(ex: Example) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -143,7 +156,7 @@ def featurize(examples: Iterable[Example]) -> list[Sample]:
 def _tile_rows(
     feats: np.ndarray, share: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    x = feats.reshape(-1, feats.shape[-1])
+    x = feats.reshape(-1, feats.shape[-1])[:, : len(feature_names())]
     s = share.ravel()
     pos = np.nonzero(s >= 0.5)[0]
     neg = np.nonzero(s == 0)[0]
@@ -167,16 +180,18 @@ def fit(
         ys.append(y)
     x = np.concatenate(xs)
     y = np.concatenate(ys)
-    data = lgb.Dataset(x, y, feature_name=list(FEATURE_NAMES), free_raw_data=True)
+    data = lgb.Dataset(x, y, feature_name=feature_names(), free_raw_data=True)
     return lgb.train({**(params or PARAMS), "seed": seed}, data, num_boost_round=rounds)
 
 
 def predict_map(booster: Any, feats: np.ndarray) -> np.ndarray:
-    """Per-tile probability map from a booster and (rows, cols, F) features."""
+    """Per-tile probability map from a booster and (rows, cols, F) features (the
+    first columns, as many as the booster was fitted on)."""
     r, c, f = feats.shape
     if r * c == 0:
         return np.zeros((r, c), np.float32)
-    return booster.predict(feats.reshape(-1, f)).reshape(r, c).astype(np.float32)
+    x = feats.reshape(-1, f)[:, : booster.num_feature()]
+    return booster.predict(x).reshape(r, c).astype(np.float32)
 
 
 FOLDS = 4
@@ -702,6 +717,7 @@ def data_info(
         "validation_unedited_per_source": VALIDATION_UNEDITED,
         "camera_files_untouched": True,
         "chains": CHAINS,
+        "content_features": CONTENT,
         "new_chains_extra_per_source": list(NEW_EXTRA) if CHAINS == MIXED_CHAINS else None,
         "generator": "triage/train/edits.py",
     }
@@ -732,7 +748,7 @@ def write_model(
             " image score: a second lightgbm over statistics of its out-of-fold tile maps"
             " (triage/forensics/tampermap.py)"
         ),
-        "features": list(FEATURE_NAMES),
+        "features": feature_names(),
         "tile": f"{TILE} px (x block stride on large images)",
         "seed": seed,
         "data": data,
