@@ -53,6 +53,9 @@ GENERATED_VARIANTS = 16
 # side, GRAPHIC_VARIANTS chains each: not a camera, and not generated either.
 GRAPHICS = 160
 GRAPHIC_VARIANTS = 4
+# Simulated decoders' outputs (model 4): crop side and chains per photo and design.
+SIM_CROP = 512
+SIM_VARIANTS = 4
 # Chain kinds: png, JPEG, resize + JPEG, screenshot-like (downscaled, lossless).
 KINDS = 4
 LAMBDA = 1e-3
@@ -302,6 +305,36 @@ def add_graphics(add: Any, count: int, seed: int, variants: int = GRAPHIC_VARIAN
         rgb = graphic(i, KINDS[i % len(KINDS)])
         for _, v in chains(rgb, variants, rng):
             add(image_patches(v, PATCHES_PER_VARIANT, rng), 0, "graphics", f"graphic-{i}")
+
+
+def add_simulated(
+    add: Any,
+    sources: list[Path],
+    seed: int,
+    folder: Path,
+    variants: int = SIM_VARIANTS,
+    designs: tuple[str, ...] | None = None,
+) -> None:
+    """Rows of simulated generated images (model 4): each camera photo of ``sources``
+    (the fit side only) cropped to at most ``SIM_CROP`` px and rebuilt by each decoder
+    of ``folder`` (:mod:`triage.train.decoders`, trained on the same fit side), then
+    ``variants`` chains each, through ``add(feats, label, group, source)`` with label 1
+    and group ``sim-DESIGN``. Needs torch (the ``train`` extra)."""
+    from triage.train import decoders as dec
+
+    nets = dec.load_all(folder, designs or dec.DESIGNS)
+    rng = np.random.default_rng([seed, 0x51])
+    for path in sources:
+        try:
+            rgb = load_rgb(path)
+        except Exception:
+            continue
+        if min(rgb.shape[:2]) < PATCH:
+            continue
+        for d, net in nets.items():
+            sim = dec.apply(net, np.ascontiguousarray(_crop(rgb, SIM_CROP, rng)))
+            for _, v in chains(sim, variants, rng):
+                add(image_patches(v, PATCHES_PER_VARIANT, rng), 1, f"sim-{d}", f"{path.name}@{d}")
 
 
 def logistic(z: np.ndarray, y: np.ndarray, lam: float, iters: int = 30) -> np.ndarray:
