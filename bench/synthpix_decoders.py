@@ -3,6 +3,10 @@
 
     python bench/synthpix_decoders.py features [dec rows simeval innocent] [--cache DIR]
     python bench/synthpix_decoders.py measure [transfer designs model4] [--cache DIR]
+    python bench/synthpix_decoders.py measure pipeline
+
+``measure pipeline`` needs no torch and no cache: the innocent causes through the
+whole pipeline (shipped model and calibration) on the 40 held-out training photos.
 
 Needs torch (``pip install .[train]``) and ../shared, and bench/synthpix.py's cache
 (``rows.pkl`` and ``eval.pkl`` of its --cache, copied or linked into --cache).
@@ -324,6 +328,59 @@ def measure(cache: Path, parts: tuple[str, ...] = ("transfer", "designs", "model
     return 0
 
 
+def pipeline(
+    shared: Path, kinds: tuple[str, ...] = ("crop", "down2lanczos", "gauss1", "nlmeans")
+) -> int:
+    """The innocent causes through the whole pipeline (``triage.analyze_many``, shipped
+    model and calibration): the 40 held-out training camera photos (centred
+    ``INNOCENT_CROP`` crop), each cause, saved as PNG; counts the synthetic band."""
+    import tempfile
+    import warnings
+
+    from PIL import Image
+
+    import triage
+    from triage.train.synthpix import load_rgb
+
+    warnings.filterwarnings("ignore")
+    photos = [(n, p) for n, g, p in held_negatives(shared) if g == "training-camera-held-out"]
+    with tempfile.TemporaryDirectory() as tmp:
+        files: dict[str, str] = {}
+        for i, (_, path) in enumerate(photos):
+            try:
+                rgb = centre(load_rgb(path), INNOCENT_CROP)
+            except Exception:
+                continue
+            for kind in kinds:
+                out = Path(tmp) / f"{i:03d}-{kind}.png"
+                Image.fromarray(rgb if kind == "crop" else innocent(rgb, kind)).save(out)
+                files[str(out)] = kind
+        bands: dict[str, list[str]] = {k: [] for k in kinds}
+        los: dict[str, list[float]] = {k: [] for k in kinds}
+        found: dict[str, int] = dict.fromkeys(kinds, 0)
+        for rep in triage.analyze_many([Path(f) for f in files], jobs=2):
+            kind = files[str(rep.file.path)]
+            q = rep.questions.get("synthetic")
+            bands[kind].append(q.band if q else "error")
+            sp = next((a for a in rep.analyzers if a.name == "synthpix"), None)
+            lo = (sp.metrics or {}).get("log_odds") if sp else None
+            if lo is not None:
+                los[kind].append(float(lo))
+            found[kind] += any(f.id == "synthpix.generated_pixels" for f in rep.findings)
+    print(
+        "| cause (PNG) | files | synthetic notable | strong | synthpix finding | median log-odds |"
+    )
+    print("|---|---|---|---|---|---|")
+    for k in kinds:
+        b = bands[k]
+        med = f"{np.median(los[k]):.2f}" if los[k] else "-"
+        print(
+            f"| {k} | {len(b)} | {b.count('notable-indicators')} | "
+            f"{b.count('strong-indicators')} | {found[k]} | {med} |"
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=("features", "measure"))
@@ -351,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
                 features_innocent(args.shared, args.cache)
             print(f"{part}: {time.time() - t0:.0f} s", file=sys.stderr)
         return 0
+    if args.parts == ["pipeline"]:
+        return pipeline(args.shared)
     return measure(args.cache, tuple(args.parts) or ("transfer", "designs", "model4"))
 
 
