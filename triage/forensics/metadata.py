@@ -623,10 +623,25 @@ def locate_crop(thumb_jpeg: bytes, main_small: Any) -> dict[str, float] | None:
     return max(found, key=lambda c: c["crop_correlation"]) if found else None
 
 
+def _match(image: Any, picture: Any, h: int) -> tuple[float, int, int, int] | None:
+    """(ncc, x, y, w) of ``picture`` scaled to height ``h`` at its best place in ``image``."""
+    import cv2
+    import numpy as np
+
+    w = round(h * picture.shape[1] / picture.shape[0])
+    if h < 8 or w < 8 or h > image.shape[0] or w > image.shape[1]:
+        return None
+    tpl = cv2.resize(picture, (w, h), interpolation=cv2.INTER_AREA)
+    if float(tpl.std()) < 1.0:
+        return None
+    res = cv2.matchTemplate(np.ascontiguousarray(image), tpl, cv2.TM_CCOEFF_NORMED)
+    _lo, ncc, _pl, (x, y) = cv2.minMaxLoc(res)
+    return float(ncc), x, y, w
+
+
 def _search(preview: Any, rotations: list[Any]) -> tuple[float, int, int, int, int, int] | None:
     """(ncc, rotation, x, y, w, h) of the best placement in ``preview``'s pixels."""
     import cv2
-    import numpy as np
 
     th, tw = preview.shape
     if min(th, tw) < 24:
@@ -640,17 +655,9 @@ def _search(preview: Any, rotations: list[Any]) -> tuple[float, int, int, int, i
 
     def place(k: int, h: int) -> None:
         nonlocal best
-        m = rotations[k]
-        w = round(h * m.shape[1] / m.shape[0])
-        if h < 8 or w < 8 or h > sh or w > sw:
-            return
-        tpl = cv2.resize(m, (w, h), interpolation=cv2.INTER_AREA)
-        if float(tpl.std()) < 1.0:
-            return
-        res = cv2.matchTemplate(small, tpl, cv2.TM_CCOEFF_NORMED)
-        _lo, ncc, _pl, (x, y) = cv2.minMaxLoc(res)
-        if best is None or ncc > best[0]:
-            best = (float(ncc), k, x, y, w, h)
+        found = _match(small, rotations[k], h)
+        if found is not None and (best is None or found[0] > best[0]):
+            best = (found[0], k, found[1], found[2], found[3], h)
 
     step = CROP_MIN_SIDE ** (1 / (CROP_SCALES - 1))
     for k, m in enumerate(rotations):
@@ -668,7 +675,6 @@ def _search(preview: Any, rotations: list[Any]) -> tuple[float, int, int, int, i
         return best
     # Back to the preview's pixels: position and size again at full size, a few pixels
     # around what the reduced search found (its pixels are 1/f of these).
-    m = rotations[k]
     hc, xc, yc = h / f, x / f, y / f
     full: tuple[float, int, int, int, int, int] = (
         match,
@@ -681,20 +687,16 @@ def _search(preview: Any, rotations: list[Any]) -> tuple[float, int, int, int, i
     full_best = -2.0
     for dh in range(-3, 4):
         hh = round(hc) + dh
-        ww = round(hh * m.shape[1] / m.shape[0])
+        ww = round(hh * rotations[k].shape[1] / rotations[k].shape[0])
         if hh < 8 or ww < 8 or hh > th or ww > tw:
             continue
-        tpl = cv2.resize(m, (ww, hh), interpolation=cv2.INTER_AREA)
-        if float(tpl.std()) < 1.0:
-            continue
-        x0, y0 = max(0, round(xc) - 4), max(0, round(yc) - 4)
-        x0, y0 = min(x0, tw - ww), min(y0, th - hh)
+        x0 = min(max(0, round(xc) - 4), tw - ww)
+        y0 = min(max(0, round(yc) - 4), th - hh)
         window = preview[y0 : min(th, y0 + hh + 8), x0 : min(tw, x0 + ww + 8)]
-        res = cv2.matchTemplate(np.ascontiguousarray(window), tpl, cv2.TM_CCOEFF_NORMED)
-        _lo, ncc, _pl, (dx, dy) = cv2.minMaxLoc(res)
-        if ncc > full_best:
-            full_best = float(ncc)
-            full = (float(ncc), k, x0 + dx, y0 + dy, ww, hh)
+        found = _match(window, rotations[k], hh)
+        if found is not None and found[0] > full_best:
+            full_best = found[0]
+            full = (found[0], k, x0 + found[1], y0 + found[2], found[3], hh)
     return full
 
 
