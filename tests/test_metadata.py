@@ -203,3 +203,31 @@ def test_corpus_camera_originals_rarely_notable(corpus_dir: Path) -> None:
         == "strong-indicators"
     ]
     assert len(strong) <= max(1, len(files) // 50), strong
+
+
+@pytest.mark.parametrize("thumb", [b"", b"\xff\xd8not a jpeg", "tiny", "flat", "thin"])
+@pytest.mark.parametrize("main_shape", [(200, 256), (2, 256), (1, 1, 3)])
+def test_thumbnail_comparison_survives_odd_previews_and_images(
+    thumb: bytes | str, main_shape: tuple[int, ...]
+) -> None:
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    made = {
+        "tiny": (rng.random((10, 12)) * 255).astype(np.uint8),
+        "flat": np.full((120, 160), 128, np.uint8),
+        "thin": (rng.random((8, 160)) * 255).astype(np.uint8),
+    }
+    if isinstance(thumb, str):
+        buf = io.BytesIO()
+        Image.fromarray(made[thumb]).save(buf, "JPEG")
+        thumb = buf.getvalue()
+    main = (rng.random(main_shape) * 255).astype(np.uint8)
+    sim = md.thumbnail_similarity(thumb, main)
+    placed = md.locate_crop(thumb, main)
+    if len(thumb) < 32:  # not decodable: nothing to compare, no exception
+        assert sim is None and placed is None
+    if placed is not None:  # a flat preview places nothing it could show
+        assert 0.0 <= placed["crop_area"] <= 1.0 and placed["crop_correlation"] <= 1.0
