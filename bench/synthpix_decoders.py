@@ -329,7 +329,9 @@ def measure(cache: Path, parts: tuple[str, ...] = ("transfer", "designs", "model
 
 
 def pipeline(
-    shared: Path, kinds: tuple[str, ...] = ("crop", "down2lanczos", "gauss1", "nlmeans")
+    shared: Path,
+    kinds: tuple[str, ...] = ("crop", "down2lanczos", "gauss1", "nlmeans"),
+    jobs: int = 2,
 ) -> int:
     """The innocent causes through the whole pipeline (``triage.analyze_many``, shipped
     model and calibration): the 40 held-out training camera photos (centred
@@ -358,7 +360,7 @@ def pipeline(
         bands: dict[str, list[str]] = {k: [] for k in kinds}
         los: dict[str, list[float]] = {k: [] for k in kinds}
         found: dict[str, int] = dict.fromkeys(kinds, 0)
-        for rep in triage.analyze_many([Path(f) for f in files], jobs=2):
+        for rep in triage.analyze_many([Path(f) for f in files], jobs=jobs):
             kind = files[str(rep.file.path)]
             q = rep.questions.get("synthetic")
             bands[kind].append(q.band if q else "error")

@@ -220,3 +220,43 @@ def test_shipped_model_does_not_read_a_drawn_diagram_as_generated(tmp_path: Path
             Image.fromarray(rgb).save(path, quality=85)
             res = SynthpixAnalyzer().run(Media.open(path), Context())
             assert res.findings == [], (path.name, res.metrics)
+
+
+def test_smooth_chains_keep_the_size_and_are_deterministic() -> None:
+    """The smoothed chains of candidate 3s (off by default): down 1.5-4x and back up or
+    a blur, lossless or JPEG q75-95; same size out, the same for a seed, and smoother
+    than the input (less energy in the pixel-to-pixel differences)."""
+    from triage.train.synthpix import smooth_chains
+
+    rgb = camera_like(300, 400, seed=5)
+    a = smooth_chains(rgb, 12, np.random.default_rng(1))
+    b = smooth_chains(rgb, 12, np.random.default_rng(1))
+    assert [n for n, _ in a] == [n for n, _ in b]
+    assert all(np.array_equal(x, y) for (_, x), (_, y) in zip(a, b, strict=True))
+    names = [n for n, _ in a]
+    assert any(n.startswith("down") for n in names) and any(n.startswith("blur") for n in names)
+    assert any("q" in n for n in names) and any("q" not in n for n in names)
+
+    def rough(x: np.ndarray) -> float:
+        return float(np.abs(np.diff(x.astype(np.float64), axis=1)).mean())
+
+    for _, v in a:
+        assert v.shape == rgb.shape and v.dtype == np.uint8
+        assert rough(v) < rough(rgb)
+
+
+def test_smooth_flag_adds_smoothed_rows_to_every_class(tmp_path: Path) -> None:
+    """``--smooth`` (candidate 3s, off by default) fits on more patches of each class and
+    says so in the manifest; without it the manifest is model 3's."""
+    from triage.train.__main__ import main
+
+    training = tmp_path / "training"
+    _write_training(training)
+    base = [*("--training", str(training)), *("--variants", "2", "--graphics", "2")]
+    assert main(["synthpix", *base, "--out", str(tmp_path / "a")]) == 0
+    assert main(["synthpix", *base, "--out", str(tmp_path / "b"), "--smooth"]) == 0
+    a = json.loads((tmp_path / "a" / "synthpix.manifest.json").read_text())
+    b = json.loads((tmp_path / "b" / "synthpix.manifest.json").read_text())
+    assert a["version"] == "3" and b["version"] == "3s" and b["command"].endswith("--smooth")
+    for kind in ("generated", "camera", "graphics"):
+        assert b["data"]["patches"][kind] > a["data"]["patches"][kind]

@@ -39,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         help="synthpix: code-drawn graphics on the camera side (default: the shipped count)",
     )
     parser.add_argument(
+        "--smooth",
+        action="store_true",
+        help="synthpix: add smoothed chains (down-up 1.5-4x, blur) to every class "
+        "(candidate 3s; measured, not shipped)",
+    )
+    parser.add_argument(
         "--folds",
         type=int,
         default=0,
@@ -72,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                     limit=args.limit,
                     variants=args.variants,
                     graphics=synthpix.GRAPHICS if args.graphics is None else args.graphics,
+                    smooth_rows=args.smooth,
                 )
             )
         )

@@ -18,7 +18,9 @@ is the model; an image's score is the mean patch log-odds.
 load average of 17 on 2 cores, most of it patch features). ``python bench/synthpix.py
 --write-model triage/data/models`` fits the same model from the same rows and also
 measures it (leaving one generator family out, and on the corpus panels) and writes
-those held-out figures into the manifest, as shipped.
+those held-out figures into the manifest, as shipped. ``--smooth`` adds smoothed
+chains to every class (:func:`add_smooth`; candidate "3s", measured in
+docs/analyzers/synthpix.md, not shipped).
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ SIM_CROP = 512
 SIM_VARIANTS = 4
 # Chain kinds: png, JPEG, resize + JPEG, screenshot-like (downscaled, lossless).
 KINDS = 4
+# Smoothed chains (candidate model "3s", off by default, measured not shipped):
+# extra chains per generated panel / camera photo / graphic, downscaled 1.5-4x and
+# upscaled back or blurred (sigma 0.6-1.5), then lossless or JPEG q75-95. The same
+# steps for every class, so "smooth" cannot become the class signal.
+SMOOTH_VARIANTS = 4
+SMOOTH_CAMERA = 2
+SMOOTH_GRAPHICS = 1
 LAMBDA = 1e-3
 # The generated-vs-graphics regression (model 3): a stronger penalty and an offset
 # added to its log-odds, so that it vetoes only what is clearly a graphic. Chosen
@@ -226,6 +235,68 @@ def chains(rgb: np.ndarray, n: int, rng: np.random.Generator) -> list[tuple[str,
     return out
 
 
+def smooth(rgb: np.ndarray, rng: np.random.Generator) -> tuple[str, np.ndarray]:
+    """One smoothing step, same size out: downscaled 1.5-4x and upscaled back (Lanczos,
+    bicubic or bilinear, the same filter both ways), or a Gaussian blur of sigma
+    0.6-1.5; then kept lossless or JPEG q75-95 (half each). What an editor's resize,
+    a viewer's upscale or a soft lens writes, on both classes alike."""
+    import cv2
+    from PIL import Image
+
+    h, w = rgb.shape[:2]
+    if rng.random() < 0.5:
+        f = float(rng.uniform(1.5, 4.0))
+        filt, fname = [
+            (Image.Resampling.LANCZOS, "lanczos"),
+            (Image.Resampling.BICUBIC, "bicubic"),
+            (Image.Resampling.BILINEAR, "bilinear"),
+        ][int(rng.integers(0, 3))]
+        small = Image.fromarray(rgb).resize((max(1, round(w / f)), max(1, round(h / f))), filt)
+        out, name = np.asarray(small.resize((w, h), filt)), f"down{f:.1f}{fname}"
+    else:
+        sigma = float(rng.uniform(0.6, 1.5))
+        out, name = cv2.GaussianBlur(np.ascontiguousarray(rgb), (0, 0), sigma), f"blur{sigma:.1f}"
+    if rng.random() < 0.5:
+        return name, np.ascontiguousarray(out)
+    q = int(rng.integers(75, 96))
+    return f"{name}q{q}", jpeg(np.ascontiguousarray(out), q)
+
+
+def smooth_chains(
+    rgb: np.ndarray, n: int, rng: np.random.Generator
+) -> list[tuple[str, np.ndarray]]:
+    """``n`` smoothed variants (:func:`smooth`) of random ``CROP``-px crops of ``rgb``."""
+    return [smooth(np.ascontiguousarray(_crop(rgb, CROP, rng)), rng) for _ in range(n)]
+
+
+def add_smooth(
+    add: Any, training: Path, sources: list[Path], seed: int, graphics: int = GRAPHICS
+) -> None:
+    """Rows of smoothed chains (candidate model "3s"): ``SMOOTH_VARIANTS`` per generated
+    panel (label 1, its family), ``SMOOTH_CAMERA`` per camera photo of ``sources``
+    (label 0, ``camera``), ``SMOOTH_GRAPHICS`` per code-drawn graphic (label 0,
+    ``graphics``), through ``add(feats, label, group, source)``. Own random stream, added
+    after every other row, so the rows of model 3 are unchanged with it."""
+    from triage.train.graphics import KINDS as GKINDS
+    from triage.train.graphics import graphic
+
+    rng = np.random.default_rng([seed, 0x5B])
+    for name, family, rgb in generated_panels(training):
+        for _, v in smooth_chains(rgb, SMOOTH_VARIANTS, rng):
+            add(image_patches(v, PATCHES_PER_VARIANT, rng), 1, family, name)
+    for path in sources:
+        try:
+            rgb = load_rgb(path)
+        except Exception:
+            continue
+        for _, v in smooth_chains(rgb, SMOOTH_CAMERA, rng):
+            add(image_patches(v, PATCHES_PER_VARIANT, rng), 0, "camera", path.name)
+    for i in range(graphics):
+        rgb = graphic(i, GKINDS[i % len(GKINDS)])
+        for _, v in smooth_chains(rgb, SMOOTH_GRAPHICS, rng):
+            add(image_patches(v, PATCHES_PER_VARIANT, rng), 0, "graphics", f"graphic-{i}")
+
+
 def image_patches(
     rgb: np.ndarray, limit: int, rng: np.random.Generator | None = None
 ) -> np.ndarray:
@@ -257,11 +328,14 @@ def build_rows(
     seed: int,
     variants: int = GENERATED_VARIANTS,
     graphics: int = GRAPHICS,
+    smooth_rows: bool = False,
 ) -> Rows:
     """Feature rows of the generated panels and of the camera photos ``sources``:
     ``variants`` chains per panel, and half as many per camera photo (there are more
     photos than panels); then ``graphics`` code-drawn graphics on the camera side
-    (label 0, group ``graphics``, :func:`add_graphics`)."""
+    (label 0, group ``graphics``, :func:`add_graphics`); with ``smooth_rows`` (off by
+    default: candidate "3s", measured, not shipped) then smoothed chains of all three
+    (:func:`add_smooth`)."""
     rng = np.random.default_rng(seed)
     xs: list[np.ndarray] = []
     ys: list[int] = []
@@ -288,6 +362,8 @@ def build_rows(
             add(image_patches(v, PATCHES_PER_VARIANT, rng), 0, "camera", path.name)
     # Graphics last, from their own generator, so the rows above do not depend on them.
     add_graphics(add, graphics, seed)
+    if smooth_rows:
+        add_smooth(add, training, sources, seed, graphics)
     x = np.vstack(xs) if xs else np.zeros((0, len(feature_names())))
     return Rows(x, np.asarray(ys, np.int64), groups, srcs)
 
@@ -402,13 +478,15 @@ def train_from_folder(
     limit: int = 0,
     variants: int = GENERATED_VARIANTS,
     graphics: int = GRAPHICS,
+    smooth_rows: bool = False,
 ) -> dict[str, Any]:
     """Fit on every generated panel, the 70% camera split and ``graphics`` code-drawn
-    graphics; write model and manifest."""
+    graphics (and, with ``smooth_rows``, their smoothed chains); write model and
+    manifest."""
     t0 = time.time()
     fit_src, held = camera_split(training, limit)
-    rows = build_rows(training, fit_src, seed, variants, graphics)
-    return save(rows, fit(rows), out, seed, held, time.time() - t0)
+    rows = build_rows(training, fit_src, seed, variants, graphics, smooth_rows)
+    return save(rows, fit(rows), out, seed, held, time.time() - t0, smooth_rows=smooth_rows)
 
 
 def camera_split(training: Path, limit: int = 0) -> tuple[list[Path], list[Path]]:
@@ -429,8 +507,10 @@ def save(
     held: list[Path],
     seconds: float,
     heldout: dict[str, Any] | None = None,
+    smooth_rows: bool = False,
 ) -> dict[str, Any]:
-    """Write ``synthpix.npz`` and its manifest into ``out``; return the manifest."""
+    """Write ``synthpix.npz`` and its manifest into ``out``; return the manifest
+    (version ``3s`` and the ``--smooth`` command when the rows hold smoothed chains)."""
     out.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, Any] = {**model, "names": np.array(feature_names())}
     np.savez(out / MODEL_FILE, **arrays)
@@ -439,9 +519,9 @@ def save(
     drawn = sorted({s for s, g in zip(rows.source, rows.group, strict=True) if g == "graphics"})
     manifest: dict[str, Any] = {
         "name": "synthpix",
-        "version": VERSION,
+        "version": VERSION + ("s" if smooth_rows else ""),
         "seed": seed,
-        "command": "python -m triage.train synthpix",
+        "command": "python -m triage.train synthpix" + (" --smooth" if smooth_rows else ""),
         "data": {
             "generated_panels": gen,
             "families": sorted({g for g in rows.group if g != "camera"}),
@@ -461,6 +541,12 @@ def save(
                 "png / JPEG q65-95 / resize 0.25-1.5x + JPEG q65-95 / downscale 0.3-0.9x "
                 "(lanczos, bicubic, bilinear, hamming, box, area) kept lossless, half in a "
                 "drawn interface with text; both classes and the graphics"
+                + (
+                    "; plus smoothed chains (down 1.5-4x and back up, or blur sigma "
+                    "0.6-1.5; lossless or JPEG q75-95), all three alike"
+                    if smooth_rows
+                    else ""
+                )
             ),
         },
         "patch": PATCH,
