@@ -107,22 +107,12 @@ def held_negatives(shared: Path) -> list[tuple[str, str, Path]]:
 
 def features_rows(shared: Path, cache: Path, seed: int) -> None:
     """Simulated outputs of the fit-side camera photos, through the training chains."""
-    from triage.train.synthpix import Rows, add_simulated, camera_split
+    from triage.train.synthpix import RowSink, add_simulated, camera_split
 
     fit_src, _ = camera_split(shared / "training")
-    xs: list[np.ndarray] = []
-    ys: list[int] = []
-    gs: list[str] = []
-    ss: list[str] = []
-
-    def add(f: np.ndarray, label: int, g: str, src: str) -> None:
-        xs.append(f)
-        ys.extend([label] * len(f))
-        gs.extend([g] * len(f))
-        ss.extend([src] * len(f))
-
-    add_simulated(add, fit_src, seed, cache / "dec")
-    rows = Rows(np.vstack(xs), np.asarray(ys, np.int64), gs, ss)
+    sink = RowSink()
+    add_simulated(sink.add, fit_src, seed, cache / "dec")
+    rows = sink.rows()
     (cache / "simrows.pkl").write_bytes(pickle.dumps(rows))
 
 

@@ -45,22 +45,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 def features(shared: Path, cache: Path, seed: int) -> None:
     """Smoothed rows of every class (the fit side only), cached."""
-    from triage.train.synthpix import Rows, add_smooth, camera_split
+    from triage.train.synthpix import RowSink, add_smooth, camera_split
 
     fit_src, _ = camera_split(shared / "training")
-    xs: list[np.ndarray] = []
-    ys: list[int] = []
-    gs: list[str] = []
-    ss: list[str] = []
-
-    def add(f: np.ndarray, label: int, g: str, src: str) -> None:
-        xs.append(f)
-        ys.extend([label] * len(f))
-        gs.extend([g] * len(f))
-        ss.extend([src] * len(f))
-
-    add_smooth(add, shared / "training", fit_src, seed)
-    rows = Rows(np.vstack(xs), np.asarray(ys, np.int64), gs, ss)
+    sink = RowSink()
+    add_smooth(sink.add, shared / "training", fit_src, seed)
+    rows = sink.rows()
     (cache / "smoothrows.pkl").write_bytes(pickle.dumps(rows))
 
 

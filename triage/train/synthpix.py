@@ -269,6 +269,50 @@ def smooth_chains(
     return [smooth(np.ascontiguousarray(_crop(rgb, CROP, rng)), rng) for _ in range(n)]
 
 
+class RowSink:
+    """Collects feature rows as ``add(feats, label, group, source)`` hands them over."""
+
+    def __init__(self) -> None:
+        self.xs: list[np.ndarray] = []
+        self.ys: list[int] = []
+        self.groups: list[str] = []
+        self.sources: list[str] = []
+
+    def add(self, feats: np.ndarray, label: int, group: str, source: str) -> None:
+        self.xs.append(feats)
+        self.ys.extend([label] * len(feats))
+        self.groups.extend([group] * len(feats))
+        self.sources.extend([source] * len(feats))
+
+    def rows(self) -> Rows:
+        x = np.vstack(self.xs) if self.xs else np.zeros((0, len(feature_names())))
+        return Rows(x, np.asarray(self.ys, np.int64), self.groups, self.sources)
+
+
+def add_panels_and_photos(
+    add: Any,
+    training: Path,
+    sources: list[Path],
+    make: Any,
+    per_panel: int,
+    per_photo: int,
+    rng: np.random.Generator,
+) -> None:
+    """Rows of every generated panel (label 1, its family), then of every camera photo of
+    ``sources`` (label 0, ``camera``): ``make(rgb, n, rng)`` gives the ``n`` variants of
+    each (:func:`chains`, :func:`smooth_chains`), ``per_panel`` and ``per_photo`` of them."""
+    for name, family, rgb in generated_panels(training):
+        for _, v in make(rgb, per_panel, rng):
+            add(image_patches(v, PATCHES_PER_VARIANT, rng), 1, family, name)
+    for path in sources:
+        try:
+            rgb = load_rgb(path)
+        except Exception:
+            continue
+        for _, v in make(rgb, per_photo, rng):
+            add(image_patches(v, PATCHES_PER_VARIANT, rng), 0, "camera", path.name)
+
+
 def add_smooth(
     add: Any, training: Path, sources: list[Path], seed: int, graphics: int = GRAPHICS
 ) -> None:
@@ -281,16 +325,9 @@ def add_smooth(
     from triage.train.graphics import graphic
 
     rng = np.random.default_rng([seed, 0x5B])
-    for name, family, rgb in generated_panels(training):
-        for _, v in smooth_chains(rgb, SMOOTH_VARIANTS, rng):
-            add(image_patches(v, PATCHES_PER_VARIANT, rng), 1, family, name)
-    for path in sources:
-        try:
-            rgb = load_rgb(path)
-        except Exception:
-            continue
-        for _, v in smooth_chains(rgb, SMOOTH_CAMERA, rng):
-            add(image_patches(v, PATCHES_PER_VARIANT, rng), 0, "camera", path.name)
+    add_panels_and_photos(
+        add, training, sources, smooth_chains, SMOOTH_VARIANTS, SMOOTH_CAMERA, rng
+    )
     for i in range(graphics):
         rgb = graphic(i, GKINDS[i % len(GKINDS)])
         for _, v in smooth_chains(rgb, SMOOTH_GRAPHICS, rng):
@@ -337,35 +374,14 @@ def build_rows(
     default: candidate "3s", measured, not shipped) then smoothed chains of all three
     (:func:`add_smooth`)."""
     rng = np.random.default_rng(seed)
-    xs: list[np.ndarray] = []
-    ys: list[int] = []
-    groups: list[str] = []
-    srcs: list[str] = []
-
-    def add(feats: np.ndarray, label: int, group: str, source: str) -> None:
-        xs.append(feats)
-        ys.extend([label] * len(feats))
-        groups.extend([group] * len(feats))
-        srcs.extend([source] * len(feats))
-
-    for name, family, rgb in generated_panels(training):
-        for _, v in chains(rgb, variants, rng):
-            add(image_patches(v, PATCHES_PER_VARIANT, rng), 1, family, name)
-    for path in sources:
-        try:
-            rgb = load_rgb(path)
-        except Exception:
-            continue
-        for _, v in chains(
-            rgb, max(1, round(variants * CAMERA_VARIANTS / GENERATED_VARIANTS)), rng
-        ):
-            add(image_patches(v, PATCHES_PER_VARIANT, rng), 0, "camera", path.name)
+    sink = RowSink()
+    per_photo = max(1, round(variants * CAMERA_VARIANTS / GENERATED_VARIANTS))
+    add_panels_and_photos(sink.add, training, sources, chains, variants, per_photo, rng)
     # Graphics last, from their own generator, so the rows above do not depend on them.
-    add_graphics(add, graphics, seed)
+    add_graphics(sink.add, graphics, seed)
     if smooth_rows:
-        add_smooth(add, training, sources, seed, graphics)
-    x = np.vstack(xs) if xs else np.zeros((0, len(feature_names())))
-    return Rows(x, np.asarray(ys, np.int64), groups, srcs)
+        add_smooth(sink.add, training, sources, seed, graphics)
+    return sink.rows()
 
 
 def add_graphics(add: Any, count: int, seed: int, variants: int = GRAPHIC_VARIANTS) -> None:
