@@ -105,6 +105,32 @@ def held_negatives(shared: Path) -> list[tuple[str, str, Path]]:
     return [(n, g, shared / n) for n, g in negatives(shared)]
 
 
+def over_threshold_rows(models: list, neg: list, drawn: list, inn: list, steps: list) -> None:
+    """Table rows: per set and step, how many images each model puts at or over the
+    finding's threshold, with the median log-odds (held-out camera photos, held-out
+    graphics, the innocent-cause sets)."""
+    from synthpix import score
+
+    from triage.analyzers.synthpix import THRESHOLD
+
+    def row(items: list, label: str, cond: str) -> None:
+        if not items:
+            return
+        cells = []
+        for m in models:
+            s = np.array([score(m, e["x"]) for e in items])
+            cells.append(f"{int(np.sum(s >= THRESHOLD))} ({np.median(s):.2f})")
+        print(f"| {label} | {cond} | {len(items)} | " + " | ".join(cells) + " |", flush=True)
+
+    for c in steps:
+        row([e for e in neg if e["cond"] == c], "held-out camera", c)
+    for c in steps:
+        row([e for e in drawn if e["cond"] == c], "held-out graphics", c)
+    for kind in ("crop", *INNOCENT):
+        for c in INNOCENT_STEPS:
+            row([e for e in inn if e["group"] == kind and e["cond"] == c and len(e["x"])], kind, c)
+
+
 def features_rows(shared: Path, cache: Path, seed: int) -> None:
     """Simulated outputs of the fit-side camera photos, through the training chains."""
     from triage.train.synthpix import RowSink, add_simulated, camera_split
@@ -180,7 +206,6 @@ def measure(cache: Path, parts: tuple[str, ...] = ("transfer", "designs", "model
     from camera_likeness import CONDITIONS
     from synthpix import SCREEN_STEPS, score
 
-    from triage.analyzers.synthpix import THRESHOLD
     from triage.train.synthpix import Rows, fit
 
     steps = (*CONDITIONS, *SCREEN_STEPS)
@@ -296,22 +321,7 @@ def measure(cache: Path, parts: tuple[str, ...] = ("transfer", "designs", "model
     print("| set | step | n | model 3 | model 4 | transfer-only |")
     print("|---|---|---|---|---|---|")
 
-    def fp(items: list, label: str, cond: str) -> None:
-        if not items:
-            return
-        cells = []
-        for m in (full3, full4, transfer):
-            s = np.array([score(m, e["x"]) for e in items])
-            cells.append(f"{int(np.sum(s >= THRESHOLD))} ({np.median(s):.2f})")
-        print(f"| {label} | {cond} | {len(items)} | " + " | ".join(cells) + " |", flush=True)
-
-    for c in steps:
-        fp([e for e in neg if e["cond"] == c], "held-out camera", c)
-    for c in steps:
-        fp([e for e in drawn if e["cond"] == c], "held-out graphics", c)
-    for kind in ("crop", *INNOCENT):
-        for c in INNOCENT_STEPS:
-            fp([e for e in inn if e["group"] == kind and e["cond"] == c and len(e["x"])], kind, c)
+    over_threshold_rows([full3, full4, transfer], neg, drawn, inn, steps)
     print(f"measured in {time.time() - t0:.0f} s")
     (cache / "measure.pkl").write_bytes(pickle.dumps({"a3": a3, "a4": a4}))
     (cache / "model4.pkl").write_bytes(pickle.dumps(full4))

@@ -58,7 +58,7 @@ def measure(cache: Path, write: Path | None) -> int:
     """Model 3 vs 3s tables."""
     from camera_likeness import CONDITIONS
     from synthpix import SCREEN_STEPS, score
-    from synthpix_decoders import INNOCENT, INNOCENT_STEPS
+    from synthpix_decoders import over_threshold_rows
 
     from triage.analyzers.synthpix import THRESHOLD
     from triage.train.synthpix import Rows, fit
@@ -132,22 +132,7 @@ def measure(cache: Path, write: Path | None) -> int:
     print("| set | step | n | model 3 | model 3s |")
     print("|---|---|---|---|---|")
 
-    def fp(items: list, label: str, cond: str) -> None:
-        if not items:
-            return
-        cells = []
-        for m in (full3, full3s):
-            s = np.array([score(m, e["x"]) for e in items])
-            cells.append(f"{int(np.sum(s >= THRESHOLD))} ({np.median(s):.2f})")
-        print(f"| {label} | {cond} | {len(items)} | " + " | ".join(cells) + " |", flush=True)
-
-    for c in steps:
-        fp([e for e in neg if e["cond"] == c], "held-out camera", c)
-    for c in steps:
-        fp([e for e in drawn if e["cond"] == c], "held-out graphics", c)
-    for kind in ("crop", *INNOCENT):
-        for c in INNOCENT_STEPS:
-            fp([e for e in inn if e["group"] == kind and e["cond"] == c and len(e["x"])], kind, c)
+    over_threshold_rows([full3, full3s], neg, drawn, inn, steps)
     print(f"measured in {time.time() - t0:.0f} s")
     if write is not None:
         from triage.forensics.genresidual import feature_names
