@@ -284,22 +284,26 @@ def _thumbnail(media: Media, meta: md.Metadata, result: AnalyzerResult) -> list[
         # The whole picture matches its preview: a camera's own letterboxed or bordered
         # preview places the image inside a frame, which is no crop.
         return []
-    shown = (
-        f"the image matches {sim['crop_area']:.0%} of it (correlation "
-        f"{sim['crop_correlation']:.2f})"
-        if cropped
-        else f"its aspect ratio {sim['thumbnail_aspect']:.2f} differs from the image's "
-        f"{sim['image_aspect']:.2f}"
-    )
+    if cropped:
+        shown = (
+            f"the image matches {sim['crop_area']:.0%} of it (correlation "
+            f"{sim['crop_correlation']:.2f}), so it was cropped after capture by software "
+            "that kept the old preview. What was cut away is not shown; what is shown "
+            "matches the preview at its scale"
+        )
+    else:  # the shape changed but the image could not be placed inside the preview
+        shown = (
+            f"its aspect ratio {sim['thumbnail_aspect']:.2f} differs from the image's "
+            f"{sim['image_aspect']:.2f}, so it was cropped after capture by software that "
+            "kept the old preview (where the image lies inside it could not be told)"
+        )
     return [
         RawFinding(
             id="metadata.thumbnail_cropped",
             question="manipulation",
             title="Image is a crop of its EXIF thumbnail",
             detail=(
-                f"The preview the camera embedded shows more than the image: {shown}, so "
-                "it was cropped after capture by software that kept the old preview. What "
-                "was cut away is not shown; what is shown matches the preview at its scale. "
+                f"The preview the camera embedded shows more than the image: {shown}. "
                 "Cropping can remove context; it does not change what is shown."
             ),
             evidence=sim,
