@@ -43,6 +43,7 @@ import argparse
 import pickle
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +132,20 @@ def over_threshold_rows(models: list, neg: list, drawn: list, inn: list, steps: 
             row([e for e in inn if e["group"] == kind and e["cond"] == c and len(e["x"])], kind, c)
 
 
+def held_crops(shared: Path, side: int) -> Iterator[tuple[str, np.ndarray]]:
+    """(name, centred crop of at most ``side`` px) of each held-out camera photo that
+    decodes and keeps at least one 128-px patch."""
+    from triage.train.synthpix import load_rgb
+
+    for name, _group, path in held_negatives(shared):
+        try:
+            rgb = centre(load_rgb(path), side)
+        except Exception:
+            continue
+        if min(rgb.shape[:2]) >= 128:
+            yield name, rgb
+
+
 def features_rows(shared: Path, cache: Path, seed: int) -> None:
     """Simulated outputs of the fit-side camera photos, through the training chains."""
     from triage.train.synthpix import RowSink, add_simulated, camera_split
@@ -145,17 +160,11 @@ def features_rows(shared: Path, cache: Path, seed: int) -> None:
 def features_simeval(shared: Path, cache: Path) -> None:
     """Held-out camera photos rebuilt by each design, through ``SIM_STEPS``."""
     from triage.train import decoders as dec
-    from triage.train.synthpix import SIM_CROP, image_patches, load_rgb
+    from triage.train.synthpix import SIM_CROP, image_patches
 
     nets = dec.load_all(cache / "dec")
     out = []
-    for name, _group, path in held_negatives(shared):
-        try:
-            rgb = centre(load_rgb(path), SIM_CROP)
-        except Exception:
-            continue
-        if min(rgb.shape[:2]) < 128:
-            continue
+    for name, rgb in held_crops(shared, SIM_CROP):
         for d, net in nets.items():
             sim = dec.apply(net, rgb)
             for cond in SIM_STEPS:
@@ -167,16 +176,10 @@ def features_simeval(shared: Path, cache: Path) -> None:
 
 def features_innocent(shared: Path, cache: Path) -> None:
     """Held-out camera photos through the innocent causes, then ``INNOCENT_STEPS``."""
-    from triage.train.synthpix import image_patches, load_rgb
+    from triage.train.synthpix import image_patches
 
     out = []
-    for name, _group, path in held_negatives(shared):
-        try:
-            rgb = centre(load_rgb(path), INNOCENT_CROP)
-        except Exception:
-            continue
-        if min(rgb.shape[:2]) < 128:
-            continue
+    for name, rgb in held_crops(shared, INNOCENT_CROP):
         for kind in ("crop", *INNOCENT):
             v0 = rgb if kind == "crop" else innocent(rgb, kind)
             for cond in INNOCENT_STEPS:

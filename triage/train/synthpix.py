@@ -321,17 +321,11 @@ def add_smooth(
     (label 0, ``camera``), ``SMOOTH_GRAPHICS`` per code-drawn graphic (label 0,
     ``graphics``), through ``add(feats, label, group, source)``. Own random stream, added
     after every other row, so the rows of model 3 are unchanged with it."""
-    from triage.train.graphics import KINDS as GKINDS
-    from triage.train.graphics import graphic
-
     rng = np.random.default_rng([seed, 0x5B])
     add_panels_and_photos(
         add, training, sources, smooth_chains, SMOOTH_VARIANTS, SMOOTH_CAMERA, rng
     )
-    for i in range(graphics):
-        rgb = graphic(i, GKINDS[i % len(GKINDS)])
-        for _, v in smooth_chains(rgb, SMOOTH_GRAPHICS, rng):
-            add(image_patches(v, PATCHES_PER_VARIANT, rng), 0, "graphics", f"graphic-{i}")
+    add_graphics(add, graphics, seed, SMOOTH_GRAPHICS, smooth_chains, rng)
 
 
 def image_patches(
@@ -384,18 +378,27 @@ def build_rows(
     return sink.rows()
 
 
-def add_graphics(add: Any, count: int, seed: int, variants: int = GRAPHIC_VARIANTS) -> None:
+def add_graphics(
+    add: Any,
+    count: int,
+    seed: int,
+    variants: int = GRAPHIC_VARIANTS,
+    make: Any = chains,
+    rng: np.random.Generator | None = None,
+) -> None:
     """Rows of ``count`` graphics drawn by code (:mod:`triage.train.graphics`, seeds
-    0..count-1, the kinds in turn), ``variants`` chains each, through ``add(feats,
-    label, group, source)`` with label 0: charts, diagrams, slides, interface and code
-    screenshots, shaded renders and vector art have no camera and no decoder, and a
-    model that never saw them reads them as generated (docs/graphics.md)."""
+    0..count-1, the kinds in turn), ``variants`` variants each (``make(rgb, n, rng)``:
+    :func:`chains`, or :func:`smooth_chains` from :func:`add_smooth`'s own stream
+    ``rng``), through ``add(feats, label, group, source)`` with label 0: charts,
+    diagrams, slides, interface and code screenshots, shaded renders and vector art have
+    no camera and no decoder, and a model that never saw them reads them as generated
+    (docs/graphics.md)."""
     from triage.train.graphics import KINDS, graphic
 
-    rng = np.random.default_rng([seed, 0x9F])
+    rng = rng if rng is not None else np.random.default_rng([seed, 0x9F])
     for i in range(count):
         rgb = graphic(i, KINDS[i % len(KINDS)])
-        for _, v in chains(rgb, variants, rng):
+        for _, v in make(rgb, variants, rng):
             add(image_patches(v, PATCHES_PER_VARIANT, rng), 0, "graphics", f"graphic-{i}")
 
 
