@@ -55,15 +55,23 @@ def native_gray(media: Media, box: tuple[int, int, int, int] | None = None) -> n
     a crop of the shared luma plane (``media.luma``, Pillow's "L" conversion)."""
     import numpy
 
+    return native_luma(media, box).astype(numpy.float32)
+
+
+def native_luma(media: Media, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """:func:`native_gray` as the 8-bit values it holds (uint8; a view of the shared
+    plane, read-only, where the box lies inside the image)."""
+    import numpy
+
     luma = media.luma
     h, w = luma.shape
     if box is None:
-        return luma.astype(numpy.float32)
+        return luma
     x0, y0, x1, y1 = box
     if 0 <= x0 <= x1 <= w and 0 <= y0 <= y1 <= h:
-        return luma[y0:y1, x0:x1].astype(numpy.float32)
+        return luma[y0:y1, x0:x1]
     # A box reaching outside the image: Pillow pads the crop with black.
-    return numpy.asarray(media.image().crop(box).convert("L"), dtype=numpy.float32)
+    return numpy.asarray(media.image().crop(box).convert("L"))
 
 
 def centred_window(w: int, h: int, max_pixels: int) -> tuple[int, int, int, int]:

@@ -14,7 +14,7 @@ from triage.analyzers.common import (
     centred_window,
     declined_as_graphic,
     framed_photo,
-    native_gray,
+    native_luma,
     note_framed_photo,
 )
 from triage.report import Question
@@ -45,6 +45,8 @@ class ResamplingAnalyzer(Analyzer):
         import scipy.fft  # noqa: F401
 
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
+        import numpy as np
+
         from triage.forensics.resampling import block_spectra, odd_regions
 
         result = AnalyzerResult()
@@ -63,8 +65,8 @@ class ResamplingAnalyzer(Analyzer):
             bx, by, bw, bh = box[0], box[1], box[2] - box[0], box[3] - box[1]
             x0, y0, x1, y1 = centred_window(bw, bh, MAX_PIXELS)
             win = (bx + x0, by + y0, bx + x1, by + y1)
-        gray = native_gray(media, None if win == (0, 0, w, h) else win)
-        levels = _grey_levels(gray)
+        luma = native_luma(media, None if win == (0, 0, w, h) else win)
+        levels = _grey_levels(luma)
         if levels <= MAX_GRAPHIC_LEVELS:
             # Line art, masks, charts: flat areas and hard edges give sharp spectral
             # peaks with no interpolation behind them (a binary mask read as strongly
@@ -74,6 +76,7 @@ class ResamplingAnalyzer(Analyzer):
                 "resampling traces are read from the texture of photographs"
             )
             return result
+        gray = luma.astype(np.float32)
         gh, gw = gray.shape
         block = 128 if min(gh, gw) >= 512 else 64
         bs = block_spectra(gray, block)
@@ -170,9 +173,12 @@ def _p90(values: np.ndarray) -> float:
     return float(numpy.percentile(values, 90)) if len(values) else 0.0
 
 
-def _grey_levels(gray: np.ndarray) -> int:
-    """How many distinct values the (integer-valued, 0..255) luma holds."""
+def _grey_levels(luma: np.ndarray) -> int:
+    """How many distinct values the 8-bit luma holds."""
+    import cv2
     import numpy as np
 
-    counts = np.bincount(np.clip(gray, 0, 255).astype(np.uint8).ravel(), minlength=256)
+    # OpenCV's histogram of 8-bit values: exact counts (float32, under 2**24 pixels in
+    # a window of MAX_PIXELS), 6x faster than np.bincount, which converts to intp.
+    counts = cv2.calcHist([np.ascontiguousarray(luma, np.uint8)], [0], None, [256], [0, 256])
     return int(np.count_nonzero(counts))
