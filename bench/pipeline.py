@@ -2,7 +2,7 @@
 """The default image pipeline (`triage.analyze`) on real camera JPEGs, as a ratio over
 a plain Pillow decode of the same file, both measured in this run.
 
-    python bench/pipeline.py [--corpus DIR] [--repeat N] [--json OUT]
+    python bench/pipeline.py [--corpus DIR] [--repeat N] [--json OUT] [--cpu] [--cli-allocator]
 
 Files: every JPEG of at least ``MIN_MP`` megapixels under ../shared/corpus/camera
 (or ``--corpus`` / TRIAGE_CORPUS); without the corpus, generated scenes of 1 and
@@ -171,7 +171,18 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--json", type=Path, help="write the per-file rows here")
     ap.add_argument("--cpu", action="store_true", help="also a serial per-analyzer CPU pass")
+    ap.add_argument(
+        "--cli-allocator",
+        action="store_true",
+        help="glibc's allocator set as `triage check` and the scan workers set it "
+        "(triage.allocator: freed memory reused); the plain decode gains too",
+    )
     args = ap.parse_args()
+    if args.cli_allocator:
+        from triage.allocator import keep_freed_memory
+
+        if not keep_freed_memory():
+            sys.exit("--cli-allocator: not applied here (not glibc, or MALLOC_* is set)")
 
     import triage
 
@@ -190,7 +201,8 @@ def main() -> None:
                 row["analyzers_cpu"] = serial_cpu(path)
             row.update(mp=round(mp, 2), file=str(path.relative_to(path.parents[1])))
             rows.append(row)
-    print(f"{len(rows)} files, {source}; cpu load {os.getloadavg()[0]:.1f}")
+    allocator = "command line's allocator" if args.cli_allocator else "default allocator"
+    print(f"{len(rows)} files, {source}; {allocator}; cpu load {os.getloadavg()[0]:.1f}")
     names = sorted({n for r in rows for n in r["analyzers"]})  # type: ignore[attr-defined]
     shares = {
         n: statistics.median(

@@ -2,7 +2,7 @@
 """Benchmark: the tamper analyzer on a 12-megapixel JPEG, as a ratio over a plain
 Pillow decode of the same file, both measured in this run.
 
-    python bench/tamper.py [--repeat N]
+    python bench/tamper.py [--repeat N] [--cli-allocator]
 
 Target (issue 13): ratio <= 2. The analyzer runs on a fresh ``Media`` each time, so
 its time includes the shared decode it triggers; the model is loaded once before
@@ -45,7 +45,17 @@ def analyzer_run(path: Path, decoded: bool = False) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--cli-allocator",
+        action="store_true",
+        help="glibc's allocator set as `triage check` sets it (triage.allocator)",
+    )
     args = parser.parse_args()
+    if args.cli_allocator:
+        from triage.allocator import keep_freed_memory
+
+        if not keep_freed_memory():
+            sys.exit("--cli-allocator: not applied here (not glibc, or MALLOC_* is set)")
     from triage.analyzers.tamper import load_model
 
     load_model()

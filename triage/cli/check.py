@@ -244,6 +244,9 @@ def _iter_reports(paths, options, timeout):  # type: ignore[no-untyped-def]
 
 
 def _analyses(paths, options, timeout, stack):  # type: ignore[no-untyped-def]
+    from triage.allocator import keep_freed_memory
+
+    keep_freed_memory()  # freed memory reused between files (this process and its forks)
     if timeout or options.max_memory_mb:
         from triage.scan.runner import IsolatedPool
 

@@ -136,10 +136,12 @@ def _fill_identity(report: Report, path: str) -> None:
 # ----------------------------------------------------------------- worker side
 def _worker_main(conn: Connection, options: Options, threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from triage.allocator import keep_freed_memory
     from triage.limits import limit_memory
 
     limit_memory(options.max_memory_mb)
     limit_threads(threads)
+    keep_freed_memory()  # a forkserver or spawned worker does not inherit the CLI's
     if options.threads is None:
         # The analyzers of one file share this worker's cores, not the machine's.
         options = dataclasses.replace(options, threads=threads)
