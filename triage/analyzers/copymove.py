@@ -53,7 +53,7 @@ def accept(c: CloneMatch) -> tuple[bool, float]:
 class CopyMoveAnalyzer(Analyzer):
     name = "copymove"
     finding_ids = ("copymove.cloned_region",)
-    version = "1.2"
+    version = "1.3"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Cloned regions: SIFT self-matching, RANSAC affine, noise-residual check."
@@ -186,6 +186,9 @@ def _describe(c: CloneMatch, scale: float, w: int, h: int) -> dict[str, Any]:
         "shift_px": round(c.shift * scale, 1),
         "pixel_corr": round(c.pixel_corr, 3),
         "residual_corr": None if math.isnan(c.residual_corr) else round(c.residual_corr, 3),
+        # Working pixels: how far a similarity misses the matched points (perspective).
+        "similarity_misfit_px": round(c.misfit_px, 2),
+        "similarity_misfit_p": float(f"{c.misfit_p:.2g}"),
     }
 
 

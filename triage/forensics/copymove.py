@@ -54,6 +54,11 @@ class CloneMatch:
     scale: float
     rotation_deg: float
     shift: float  # displacement of the region centre, pixels
+    # How far the matched points are from any similarity (see similarity_misfit):
+    # the RMS displacement, pixels, an affine map explains beyond the best similarity,
+    # and the chance of a misfit this large from keypoint jitter alone.
+    misfit_px: float = 0.0
+    misfit_p: float = 1.0
 
 
 def keypoints(gray_u8: np.ndarray, max_features: int = 3000) -> tuple[np.ndarray, np.ndarray]:
@@ -293,6 +298,76 @@ def self_matches(
     hi = np.maximum(src, dst)
     pairs = np.unique(np.stack([lo, hi], 1), axis=0)
     return pairs[:, 0], pairs[:, 1]
+
+
+def similarity_misfit(src: np.ndarray, dst: np.ndarray) -> tuple[float, float]:
+    """How much better an affine map than a similarity explains matched points.
+
+    A clone is moved, scaled, rotated or mirrored: the source and target keypoints
+    are related by a similarity, up to keypoint jitter. Two copies of one object in a
+    3-D scene (the windows of a facade, tiles, a fence seen at an angle) are related by
+    a perspective: locally an affine map with shear and unequal scales, which a
+    similarity fits measurably worse. Both are fitted by least squares (the
+    similarity also mirrored, the better of the two kept), and the extra residual
+    of the similarity is tested against the affine fit's residual (an F test with 2
+    and 2n - 6 degrees of freedom: the affine map has 2 more parameters).
+
+    Parameters
+    ----------
+    src, dst : ndarray
+        N x 2 matched positions, source and target.
+
+    Returns
+    -------
+    misfit : float
+        RMS displacement (pixels) the affine map explains beyond the similarity.
+    p : float
+        Probability of an F statistic this large if the points obeyed a
+        similarity with independent jitter (1.0 with fewer than 4 points).
+
+    References
+    ----------
+    R. Hartley, A. Zisserman, "Multiple View Geometry in Computer Vision", 2nd ed.,
+    2004 (the hierarchy of similarity, affine and projective maps).
+    """
+    s = np.asarray(src, np.float64)
+    d = np.asarray(dst, np.float64)
+    n = len(s)
+    if n < 4:
+        return 0.0, 1.0
+    x, y = (s - s.mean(axis=0)).T
+    t = (d - d.mean(axis=0)).T.ravel()  # u then v
+    z = np.zeros_like(x)
+    affine = np.stack(
+        [
+            np.concatenate([x, z]),
+            np.concatenate([y, z]),
+            np.concatenate([z, x]),
+            np.concatenate([z, y]),
+        ],
+        axis=1,
+    )
+    ss_affine = _lstsq_ss(affine, t)
+    ss_sim = np.inf
+    for yy in (y, -y):  # a mirrored copy is a similarity too
+        # u = a x - b yy, v = b x + a yy
+        sim = np.stack([np.concatenate([x, yy]), np.concatenate([-yy, x])], axis=1)
+        ss_sim = min(ss_sim, _lstsq_ss(sim, t))
+    extra = max(0.0, ss_sim - ss_affine)
+    misfit = float(np.sqrt(extra / n))
+    dof = 2 * n - 6
+    if ss_affine <= 1e-12:
+        return misfit, 0.0 if extra > 1e-9 else 1.0
+    f = (extra / 2.0) / (ss_affine / dof)
+    # Survival function of F(2, dof), in closed form.
+    return misfit, float((1.0 + 2.0 * f / dof) ** (-dof / 2.0))
+
+
+def _lstsq_ss(a: np.ndarray, b: np.ndarray) -> float:
+    """Residual sum of squares of the least-squares solution of a @ p = b."""
+    p = np.linalg.lstsq(a, b, rcond=None)[0]
+    r = a @ p - b
+    return float(r @ r)
 
 
 def _decompose(m: np.ndarray) -> tuple[float, float]:
@@ -673,6 +748,7 @@ def _measure(
         pix, res = pix2, res2
     if not grow:
         src_box, dst_box = _box(sp, pad, (h, w)), _box(dp, pad, (h, w))
+    misfit, misfit_p = similarity_misfit(sp, dp)
     return CloneMatch(
         source_box=src_box,
         target_box=dst_box,
@@ -685,6 +761,8 @@ def _measure(
         scale=scale,
         rotation_deg=rot,
         shift=shift,
+        misfit_px=misfit,
+        misfit_p=misfit_p,
     )
 
 
