@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Held-out measure of the synthpix patch model: generated panels against camera photos.
 
-    python bench/synthpix.py [--shared DIR] [--cache DIR] [--recompute]
+    python bench/synthpix.py [--shared DIR] [--cache DIR] [--recompute] [--no-smooth]
 
 1. Leave one generator FAMILY out: for each family of ../shared/training/generator,
    fit on the other families' panels and the 70% camera split (the chains of
@@ -140,13 +140,20 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="also write the model fitted on every family (what triage.train writes) here",
     )
+    ap.add_argument(
+        "--no-smooth",
+        dest="smooth",
+        action="store_false",
+        help="leave out the smoothed chains (model 3's rows instead of the shipped 3s's)",
+    )
     args = ap.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
-    rows_file, eval_file = args.cache / "rows.pkl", args.cache / "eval.pkl"
+    rows_file = args.cache / ("rows-smooth.pkl" if args.smooth else "rows.pkl")
+    eval_file = args.cache / "eval.pkl"
     if args.recompute or not rows_file.is_file():
         t0 = time.time()
         fit_src, held = camera_split(args.shared / "training")
-        rows = build_rows(args.shared / "training", fit_src, args.seed)
+        rows = build_rows(args.shared / "training", fit_src, args.seed, smooth_rows=args.smooth)
         rows_file.write_bytes(pickle.dumps((rows, held, time.time() - t0)))
         print(f"rows {rows.x.shape} in {time.time() - t0:.0f} s", file=sys.stderr)
     conditions = (*STEPS, *SCREEN_STEPS)
@@ -239,7 +246,16 @@ def main(argv: list[str] | None = None) -> int:
     figures["graphics_above_threshold"] = grates
     figures["threshold"] = THRESHOLD
     if args.write_model:
-        save(rows, full, args.write_model, args.seed, held, seconds, heldout=figures)
+        save(
+            rows,
+            full,
+            args.write_model,
+            args.seed,
+            held,
+            seconds,
+            heldout=figures,
+            smooth_rows=args.smooth,
+        )
     return 0
 
 

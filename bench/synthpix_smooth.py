@@ -1,26 +1,27 @@
 #!/usr/bin/env python3
-"""Candidate synthpix model "3s" (smoothed chains on every class) against model 3.
+"""Synthpix model "3s" (smoothed chains on every class, shipped) against model 3.
 
     python bench/synthpix_smooth.py features [--cache DIR]
     python bench/synthpix_smooth.py measure [--cache DIR] [--write-model DIR]
     python bench/synthpix_smooth.py pipeline|graphics --model DIR
 
-Needs ../shared and the caches of bench/synthpix.py (``rows.pkl``, ``eval.pkl``) and
+Needs ../shared and the caches of ``bench/synthpix.py --no-smooth`` (``rows.pkl``,
+``eval.pkl``) and
 of bench/synthpix_decoders.py (``innocent.pkl``: the 99 held-out camera photos through
 the innocent causes), copied or linked into --cache.
 
 ``features`` computes the smoothed rows of triage.train.synthpix (:func:`add_smooth`:
 every generated panel, the FIT-side camera photos, the code-drawn graphics, seed 0)
 into ``smoothrows.pkl``; with ``rows.pkl`` (model 3's rows, same seed) they are the
-rows ``python -m triage.train synthpix --smooth`` fits.
+rows ``python -m triage.train synthpix`` fits.
 
 ``measure`` fits model 3 and model 3s on the same rows (3s: plus the smoothed rows)
 and prints: leave one generator family out (the family's smoothed rows left out with
 it), the corpus panels, held-out camera photos and graphics over the finding's
 threshold, and the innocent causes (downscaled 2-4x and upscaled back, Gaussian blur
 sigma 1, non-local-means denoising, a bilateral beauty blur; lossless or JPEG q90).
-``--write-model DIR`` also writes the candidate's model file there (never the
-package's folder: measured, not shipped).
+``--write-model DIR`` also writes the 3s model file there (the shipped one, with its
+manifest and held-out figures, is written by ``bench/synthpix.py --write-model``).
 
 ``pipeline`` and ``graphics`` run bench/synthpix_decoders.py's ``measure pipeline``
 (innocent causes, 40 held-out photos as PNG) and bench/synth_graphics.py through the

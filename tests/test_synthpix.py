@@ -223,7 +223,7 @@ def test_shipped_model_does_not_read_a_drawn_diagram_as_generated(tmp_path: Path
 
 
 def test_smooth_chains_keep_the_size_and_are_deterministic() -> None:
-    """The smoothed chains of candidate 3s (off by default): down 1.5-4x and back up or
+    """The smoothed chains of the shipped model 3s: down 1.5-4x and back up or
     a blur, lossless or JPEG q75-95; same size out, the same for a seed, and smoother
     than the input (less energy in the pixel-to-pixel differences)."""
     from triage.train.synthpix import smooth_chains
@@ -245,18 +245,20 @@ def test_smooth_chains_keep_the_size_and_are_deterministic() -> None:
         assert rough(v) < rough(rgb)
 
 
-def test_smooth_flag_adds_smoothed_rows_to_every_class(tmp_path: Path) -> None:
-    """``--smooth`` (candidate 3s, off by default) fits on more patches of each class and
-    says so in the manifest; without it the manifest is model 3's."""
+def test_smoothed_chains_are_the_default_and_no_smooth_rebuilds_model_3(tmp_path: Path) -> None:
+    """The shipped 3s fits on smoothed chains of each class (more patches of each) and
+    says so in the manifest; ``--no-smooth`` gives model 3's rows and command."""
     from triage.train.__main__ import main
 
     training = tmp_path / "training"
     _write_training(training)
     base = [*("--training", str(training)), *("--variants", "2", "--graphics", "2")]
-    assert main(["synthpix", *base, "--out", str(tmp_path / "a")]) == 0
-    assert main(["synthpix", *base, "--out", str(tmp_path / "b"), "--smooth"]) == 0
+    assert main(["synthpix", *base, "--out", str(tmp_path / "a"), "--no-smooth"]) == 0
+    assert main(["synthpix", *base, "--out", str(tmp_path / "b")]) == 0
     a = json.loads((tmp_path / "a" / "synthpix.manifest.json").read_text())
     b = json.loads((tmp_path / "b" / "synthpix.manifest.json").read_text())
-    assert a["version"] == "3" and b["version"] == "3s" and b["command"].endswith("--smooth")
+    assert a["version"] == "3" and a["command"].endswith("--no-smooth")
+    assert b["version"] == "3s" and b["command"] == "python -m triage.train synthpix"
+    assert b["data"]["smoothed_chains"] and not a["data"]["smoothed_chains"]
     for kind in ("generated", "camera", "graphics"):
         assert b["data"]["patches"][kind] > a["data"]["patches"][kind]

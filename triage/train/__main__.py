@@ -39,10 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         help="synthpix: code-drawn graphics on the camera side (default: the shipped count)",
     )
     parser.add_argument(
-        "--smooth",
-        action="store_true",
-        help="synthpix: add smoothed chains (down-up 1.5-4x, blur) to every class "
-        "(candidate 3s; measured, not shipped)",
+        "--no-smooth",
+        dest="smooth",
+        action="store_false",
+        help="synthpix: leave out the smoothed chains (down-up 1.5-4x, blur) that every "
+        "class gets, i.e. rebuild model 3 instead of the shipped 3s",
     )
     parser.add_argument(
         "--folds",

@@ -18,9 +18,10 @@ is the model; an image's score is the mean patch log-odds.
 load average of 17 on 2 cores, most of it patch features). ``python bench/synthpix.py
 --write-model triage/data/models`` fits the same model from the same rows and also
 measures it (leaving one generator family out, and on the corpus panels) and writes
-those held-out figures into the manifest, as shipped. ``--smooth`` adds smoothed
-chains to every class (:func:`add_smooth`; candidate "3s", measured in
-docs/analyzers/synthpix.md, not shipped).
+those held-out figures into the manifest, as shipped. Model 3s (shipped) adds
+smoothed chains to every class (:func:`add_smooth`): without them, upscaled and
+blurred camera photos read as generated (docs/analyzers/synthpix.md); ``--no-smooth``
+rebuilds model 3.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ SIM_CROP = 512
 SIM_VARIANTS = 4
 # Chain kinds: png, JPEG, resize + JPEG, screenshot-like (downscaled, lossless).
 KINDS = 4
-# Smoothed chains (candidate model "3s", off by default, measured not shipped):
+# Smoothed chains (model "3s", shipped; ``smooth_rows=False`` rebuilds model 3):
 # extra chains per generated panel / camera photo / graphic, downscaled 1.5-4x and
 # upscaled back or blurred (sigma 0.6-1.5), then lossless or JPEG q75-95. The same
 # steps for every class, so "smooth" cannot become the class signal.
@@ -316,7 +317,7 @@ def add_panels_and_photos(
 def add_smooth(
     add: Any, training: Path, sources: list[Path], seed: int, graphics: int = GRAPHICS
 ) -> None:
-    """Rows of smoothed chains (candidate model "3s"): ``SMOOTH_VARIANTS`` per generated
+    """Rows of smoothed chains (model "3s", shipped): ``SMOOTH_VARIANTS`` per generated
     panel (label 1, its family), ``SMOOTH_CAMERA`` per camera photo of ``sources``
     (label 0, ``camera``), ``SMOOTH_GRAPHICS`` per code-drawn graphic (label 0,
     ``graphics``), through ``add(feats, label, group, source)``. Own random stream, added
@@ -359,14 +360,13 @@ def build_rows(
     seed: int,
     variants: int = GENERATED_VARIANTS,
     graphics: int = GRAPHICS,
-    smooth_rows: bool = False,
+    smooth_rows: bool = True,
 ) -> Rows:
     """Feature rows of the generated panels and of the camera photos ``sources``:
     ``variants`` chains per panel, and half as many per camera photo (there are more
     photos than panels); then ``graphics`` code-drawn graphics on the camera side
-    (label 0, group ``graphics``, :func:`add_graphics`); with ``smooth_rows`` (off by
-    default: candidate "3s", measured, not shipped) then smoothed chains of all three
-    (:func:`add_smooth`)."""
+    (label 0, group ``graphics``, :func:`add_graphics`); with ``smooth_rows`` (model
+    3s, shipped) then smoothed chains of all three (:func:`add_smooth`)."""
     rng = np.random.default_rng(seed)
     sink = RowSink()
     per_photo = max(1, round(variants * CAMERA_VARIANTS / GENERATED_VARIANTS))
@@ -497,7 +497,7 @@ def train_from_folder(
     limit: int = 0,
     variants: int = GENERATED_VARIANTS,
     graphics: int = GRAPHICS,
-    smooth_rows: bool = False,
+    smooth_rows: bool = True,
 ) -> dict[str, Any]:
     """Fit on every generated panel, the 70% camera split and ``graphics`` code-drawn
     graphics (and, with ``smooth_rows``, their smoothed chains); write model and
@@ -526,10 +526,11 @@ def save(
     held: list[Path],
     seconds: float,
     heldout: dict[str, Any] | None = None,
-    smooth_rows: bool = False,
+    smooth_rows: bool = True,
 ) -> dict[str, Any]:
     """Write ``synthpix.npz`` and its manifest into ``out``; return the manifest
-    (version ``3s`` and the ``--smooth`` command when the rows hold smoothed chains)."""
+    (version ``3s`` when the rows hold smoothed chains, ``3`` and the ``--no-smooth``
+    command when they do not)."""
     out.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, Any] = {**model, "names": np.array(feature_names())}
     np.savez(out / MODEL_FILE, **arrays)
@@ -540,9 +541,10 @@ def save(
         "name": "synthpix",
         "version": VERSION + ("s" if smooth_rows else ""),
         "seed": seed,
-        "command": "python -m triage.train synthpix" + (" --smooth" if smooth_rows else ""),
+        "command": "python -m triage.train synthpix" + ("" if smooth_rows else " --no-smooth"),
         "data": {
             "generated_panels": gen,
+            "smoothed_chains": smooth_rows,
             "families": sorted({g for g in rows.group if g != "camera"}),
             "camera_sources_fitted": len(set(rows.source)) - len(gen) - len(drawn),
             "graphics": {
