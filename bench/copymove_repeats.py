@@ -42,6 +42,7 @@ import math
 import sys
 import zlib
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,12 +112,25 @@ def distorted_clone(rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarr
     return _blend(rgb, moved, tmask, rng), tmask
 
 
+def decoded_sources(stream: int) -> Iterator[tuple[Path, np.random.Generator, np.ndarray]]:
+    """Every training camera source decoded, with its own random stream (``[SEED,
+    stream + i]``, drawn from by the decode first); sources under 256 px are left out."""
+    from triage.train.edits import decode, list_sources
+
+    for i, path in enumerate(list_sources(TRAINING)):
+        rng = np.random.default_rng([SEED, stream + i])
+        rgb = decode(path, rng)
+        if rgb is None or min(rgb.shape[:2]) < 256:
+            continue
+        yield path, rng, rgb
+
+
 def make_distorted(work: Path) -> list[dict[str, Any]]:
     """A distorted clone of every source (:func:`distorted_clone`) through three
     platform chains like the copy-move edits; written once, returns their index."""
     import cv2
 
-    from triage.train.edits import decode, encode_jpeg, list_sources, long_side_size
+    from triage.train.edits import encode_jpeg, long_side_size
 
     index_path = work / "distort.json"
     if index_path.is_file():
@@ -124,11 +138,7 @@ def make_distorted(work: Path) -> list[dict[str, Any]]:
         return out
     files = work / "files"
     out = []
-    for i, path in enumerate(list_sources(TRAINING)):
-        rng = np.random.default_rng([SEED, 2000 + i])
-        rgb = decode(path, rng)
-        if rgb is None or min(rgb.shape[:2]) < 256:
-            continue
+    for path, rng, rgb in decoded_sources(2000):
         edited, mask = distorted_clone(rgb, rng)
         seen = set()
         for t in rng.choice(len(TARGETS), CHAINS_PER_SOURCE, replace=False):
@@ -154,7 +164,7 @@ def make_extra(work: Path, per_source: int) -> list[dict[str, Any]]:
     """More unedited copies of every source through the mixed routes of
     ``triage.train.edits`` (small copies by several kernels, web copies saved again,
     PNG saves, platform chains), written once; returns their index."""
-    from triage.train.edits import decode, list_sources, mixed_route
+    from triage.train.edits import mixed_route
 
     index_path = work / f"extra{per_source}.json"
     if index_path.is_file():
@@ -163,11 +173,7 @@ def make_extra(work: Path, per_source: int) -> list[dict[str, Any]]:
     files = work / "files"
     files.mkdir(parents=True, exist_ok=True)
     extra = []
-    for i, path in enumerate(list_sources(TRAINING)):
-        rng = np.random.default_rng([SEED, 1000 + i])
-        rgb = decode(path, rng)
-        if rgb is None or min(rgb.shape[:2]) < 256:
-            continue
+    for path, rng, rgb in decoded_sources(1000):
         for k in range(per_source):
             route = mixed_route(rgb, rng)
             data, _, chain = route.finish(route.base, np.zeros(rgb.shape[:2], bool), rng)
@@ -183,7 +189,7 @@ def make_files(work: Path, limit: int | None) -> list[dict[str, Any]]:
     """Write the files (and edit masks) once; returns their index."""
     import cv2
 
-    from triage.train.edits import _copymove, decode, encode_jpeg, list_sources, long_side_size
+    from triage.train.edits import _copymove, encode_jpeg, long_side_size
 
     index_path = work / "index.json"
     if index_path.is_file():
@@ -192,11 +198,7 @@ def make_files(work: Path, limit: int | None) -> list[dict[str, Any]]:
     files = work / "files"
     files.mkdir(parents=True, exist_ok=True)
     index = []
-    for i, path in enumerate(list_sources(TRAINING)):
-        rng = np.random.default_rng([SEED, i])
-        rgb = decode(path, rng)
-        if rgb is None or min(rgb.shape[:2]) < 256:
-            continue
+    for path, rng, rgb in decoded_sources(0):
         sid = path.stem
         orig = files / f"{sid}__original__none.jpg"
         orig.write_bytes(path.read_bytes())
