@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Held-out measure of the synthpix patch model: generated panels against camera photos.
 
-    python bench/synthpix.py [--shared DIR] [--cache DIR] [--recompute] [--no-smooth]
+    python bench/synthpix.py [--shared DIR] [--cache DIR] [--recompute] [--no-smooth] [--denoise]
 
 1. Leave one generator FAMILY out: for each family of ../shared/training/generator,
    fit on the other families' panels and the 70% camera split (the chains of
@@ -146,14 +146,27 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help="leave out the smoothed chains (model 3's rows instead of the shipped 3s's)",
     )
+    ap.add_argument(
+        "--denoise",
+        action="store_true",
+        help="add the denoised chains of every class (candidate 3sd, not shipped)",
+    )
     args = ap.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
-    rows_file = args.cache / ("rows-smooth.pkl" if args.smooth else "rows.pkl")
+    rows_file = args.cache / (
+        ("rows-smooth" if args.smooth else "rows") + ("-denoise" if args.denoise else "") + ".pkl"
+    )
     eval_file = args.cache / "eval.pkl"
     if args.recompute or not rows_file.is_file():
         t0 = time.time()
         fit_src, held = camera_split(args.shared / "training")
-        rows = build_rows(args.shared / "training", fit_src, args.seed, smooth_rows=args.smooth)
+        rows = build_rows(
+            args.shared / "training",
+            fit_src,
+            args.seed,
+            smooth_rows=args.smooth,
+            denoise_rows=args.denoise,
+        )
         rows_file.write_bytes(pickle.dumps((rows, held, time.time() - t0)))
         print(f"rows {rows.x.shape} in {time.time() - t0:.0f} s", file=sys.stderr)
     conditions = (*STEPS, *SCREEN_STEPS)
@@ -255,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             seconds,
             heldout=figures,
             smooth_rows=args.smooth,
+            denoise_rows=args.denoise,
         )
     return 0
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Synthpix model "3s" (smoothed chains on every class, shipped) against model 3.
 
-    python bench/synthpix_smooth.py features [--cache DIR]
-    python bench/synthpix_smooth.py measure [--cache DIR] [--write-model DIR]
+    python bench/synthpix_smooth.py features [--cache DIR] [--denoise]
+    python bench/synthpix_smooth.py measure [--cache DIR] [--write-model DIR] [--denoise]
     python bench/synthpix_smooth.py pipeline|graphics --model DIR
 
 Needs ../shared and the caches of ``bench/synthpix.py --no-smooth`` (``rows.pkl``,
@@ -22,6 +22,13 @@ threshold, and the innocent causes (downscaled 2-4x and upscaled back, Gaussian 
 sigma 1, non-local-means denoising, a bilateral beauty blur; lossless or JPEG q90).
 ``--write-model DIR`` also writes the 3s model file there (the shipped one, with its
 manifest and held-out figures, is written by ``bench/synthpix.py --write-model``).
+
+``--denoise`` (candidate "3sd", measured, not shipped): ``features --denoise`` computes
+the denoised rows (:func:`add_denoise`, the same three classes) into
+``denoiserows.pkl``; ``measure --denoise`` compares model 3s (bench/synthpix.py's
+``rows-smooth.pkl``, copied into --cache) with 3sd (3s's rows plus the denoised ones)
+in the same tables; the innocent causes then include two denoisers 3sd never trains
+on (bench/synthpix_decoders.py ``nlmeans10``, ``edgepreserve``).
 
 ``pipeline`` and ``graphics`` run bench/synthpix_decoders.py's ``measure pipeline``
 (innocent causes, 40 held-out photos as PNG) and bench/synth_graphics.py through the
@@ -44,19 +51,22 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-def features(shared: Path, cache: Path, seed: int) -> None:
-    """Smoothed rows of every class (the fit side only), cached."""
-    from triage.train.synthpix import RowSink, add_smooth, camera_split
+def features(shared: Path, cache: Path, seed: int, denoise: bool = False) -> None:
+    """Smoothed rows of every class (the fit side only), cached; with ``denoise`` the
+    denoised rows (:func:`add_denoise`) into ``denoiserows.pkl`` instead."""
+    from triage.train.synthpix import RowSink, add_denoise, add_smooth, camera_split
 
     fit_src, _ = camera_split(shared / "training")
     sink = RowSink()
-    add_smooth(sink.add, shared / "training", fit_src, seed)
+    (add_denoise if denoise else add_smooth)(sink.add, shared / "training", fit_src, seed)
     rows = sink.rows()
-    (cache / "smoothrows.pkl").write_bytes(pickle.dumps(rows))
+    name = "denoiserows.pkl" if denoise else "smoothrows.pkl"
+    (cache / name).write_bytes(pickle.dumps(rows))
 
 
-def measure(cache: Path, write: Path | None) -> int:
-    """Model 3 vs 3s tables."""
+def measure(cache: Path, write: Path | None, denoise: bool = False) -> int:
+    """Model 3 vs 3s tables; with ``denoise`` model 3s (``rows-smooth.pkl`` of
+    bench/synthpix.py) vs candidate 3sd (plus ``denoiserows.pkl``)."""
     from camera_likeness import CONDITIONS
     from synthpix import SCREEN_STEPS, score
     from synthpix_decoders import over_threshold_rows
@@ -66,9 +76,13 @@ def measure(cache: Path, write: Path | None) -> int:
 
     t0 = time.time()
     steps = (*CONDITIONS, *SCREEN_STEPS)
-    rows, _, _ = pickle.loads((cache / "rows.pkl").read_bytes())
+    base, extra = (
+        ("rows-smooth.pkl", "denoiserows.pkl") if denoise else ("rows.pkl", "smoothrows.pkl")
+    )
+    names = ("model 3s", "model 3sd") if denoise else ("model 3", "model 3s")
+    rows, _, _ = pickle.loads((cache / base).read_bytes())
     ev = pickle.loads((cache / "eval.pkl").read_bytes())
-    sm = pickle.loads((cache / "smoothrows.pkl").read_bytes())
+    sm = pickle.loads((cache / extra).read_bytes())
     inn = pickle.loads((cache / "innocent.pkl").read_bytes())
     group, sgroup = np.array(rows.group), np.array(sm.group)
     families = sorted({g for g in rows.group if g not in ("camera", "graphics")})
@@ -76,7 +90,7 @@ def measure(cache: Path, write: Path | None) -> int:
     drawn = [e for e in ev if e["group"] == "graphics" and len(e["x"])]
     cfams = sorted({str(e["group"]) for e in ev if str(e["group"]).startswith("corpus:")})
     print(
-        f"rows: {len(rows.y)} (model 3) + {len(sm.y)} smoothed "
+        f"rows: {len(rows.y)} ({names[0]}) + {len(sm.y)} {extra} "
         f"({int(sm.y.sum())} generated, {int((sgroup == 'camera').sum())} camera, "
         f"{int((sgroup == 'graphics').sum())} graphics)"
     )
@@ -120,17 +134,17 @@ def measure(cache: Path, write: Path | None) -> int:
             flush=True,
         )
 
-    for smooth, label in ((False, "model 3"), (True, "model 3s")):
+    for smooth, label in ((False, names[0]), (True, names[1])):
         table(
             f"{label}, leave one family out",
             {f: fit(sub(f, smooth)) for f in families},
             families,
         )
     full3, full3s = fit(sub(None, False)), fit(sub(None, True))
-    for m, label in ((full3, "model 3"), (full3s, "model 3s")):
+    for m, label in ((full3, names[0]), (full3s, names[1])):
         table(f"{label}, corpus panels", dict.fromkeys(cfams, m), cfams)
-    print(f"Over the threshold ({THRESHOLD}) and median log-odds: model 3 | model 3s")
-    print("| set | step | n | model 3 | model 3s |")
+    print(f"Over the threshold ({THRESHOLD}) and median log-odds: {names[0]} | {names[1]}")
+    print(f"| set | step | n | {names[0]} | {names[1]} |")
     print("|---|---|---|---|---|")
 
     over_threshold_rows([full3, full3s], neg, drawn, inn, steps)
@@ -160,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/synthpix_smooth"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--write-model", type=Path, default=None)
+    ap.add_argument(
+        "--denoise",
+        action="store_true",
+        help="candidate 3sd: denoised rows (features) / model 3s against 3sd (measure)",
+    )
     ap.add_argument("--model", type=Path, default=None, help="pipeline/graphics: model folder")
     args = ap.parse_args(argv)
     if args.what in ("pipeline", "graphics"):
@@ -175,10 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     args.cache.mkdir(parents=True, exist_ok=True)
     if args.what == "features":
         t0 = time.time()
-        features(args.shared, args.cache, args.seed)
-        print(f"smoothed rows: {time.time() - t0:.0f} s", file=sys.stderr)
+        features(args.shared, args.cache, args.seed, args.denoise)
+        print(
+            f"{'denoised' if args.denoise else 'smoothed'} rows: {time.time() - t0:.0f} s",
+            file=sys.stderr,
+        )
         return 0
-    return measure(args.cache, args.write_model)
+    return measure(args.cache, args.write_model, args.denoise)
 
 
 if __name__ == "__main__":

@@ -262,3 +262,44 @@ def test_smoothed_chains_are_the_default_and_no_smooth_rebuilds_model_3(tmp_path
     assert b["data"]["smoothed_chains"] and not a["data"]["smoothed_chains"]
     for kind in ("generated", "camera", "graphics"):
         assert b["data"]["patches"][kind] > a["data"]["patches"][kind]
+
+
+def test_denoise_option_adds_denoised_rows_to_every_class(tmp_path: Path) -> None:
+    """Candidate 3sd (``--denoise``, off by default): denoised chains of every class
+    alike (generated, camera, graphics), so "denoised" cannot become the class signal;
+    the manifest names the option."""
+    from triage.train.__main__ import main
+    from triage.train.synthpix import RowSink, add_denoise, camera_split
+
+    training = tmp_path / "training"
+    _write_training(training)
+    fit_src, _ = camera_split(training)
+    sink = RowSink()
+    add_denoise(sink.add, training, fit_src, 0, graphics=3)
+    added = np.array(sink.rows().group)
+    assert sink.rows().y.sum() > 0
+    assert (added == "camera").sum() > 0 and (added == "graphics").sum() > 0
+    base = [*("--training", str(training)), *("--variants", "2", "--graphics", "1")]
+    assert main(["synthpix", *base, "--out", str(tmp_path / "d"), "--denoise"]) == 0
+    m = json.loads((tmp_path / "d" / "synthpix.manifest.json").read_text())
+    assert m["version"] == "3sd" and m["command"].endswith("--denoise")
+    assert m["data"]["denoised_chains"] and m["data"]["patches"]["camera"] > 0
+
+
+def test_denoise_chains_keep_the_size_and_are_deterministic() -> None:
+    """Each denoised chain (non-local means or a blended bilateral filter, lossless or
+    JPEG) keeps the size, is the same for a seed, and is smoother than the input."""
+    from triage.train.synthpix import denoise_chains
+
+    rgb = camera_like(200, 240, seed=6)
+    a = denoise_chains(rgb, 8, np.random.default_rng(2))
+    b = denoise_chains(rgb, 8, np.random.default_rng(2))
+    assert all(np.array_equal(x, y) for (_, x), (_, y) in zip(a, b, strict=True))
+    names = [n for n, _ in a]
+    assert any(n.startswith("nlm") for n in names) and any(n.startswith("bil") for n in names)
+    for _, v in a:
+        assert v.shape == rgb.shape and v.dtype == np.uint8
+        assert (
+            np.abs(np.diff(v.astype(float), axis=1)).mean()
+            < np.abs(np.diff(rgb.astype(float), axis=1)).mean()
+        )

@@ -46,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
         "class gets, i.e. rebuild model 3 instead of the shipped 3s",
     )
     parser.add_argument(
+        "--denoise",
+        action="store_true",
+        help="synthpix: add denoised chains (non-local means, bilateral) to every class "
+        "alike: candidate 3sd, measured, not shipped",
+    )
+    parser.add_argument(
         "--folds",
         type=int,
         default=0,
@@ -80,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                     variants=args.variants,
                     graphics=synthpix.GRAPHICS if args.graphics is None else args.graphics,
                     smooth_rows=args.smooth,
+                    denoise_rows=args.denoise,
                 )
             )
         )

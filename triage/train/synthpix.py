@@ -68,6 +68,15 @@ KINDS = 4
 SMOOTH_VARIANTS = 4
 SMOOTH_CAMERA = 2
 SMOOTH_GRAPHICS = 1
+# Denoised chains (candidate "3sd", off by default: ``denoise_rows=True``,
+# ``--denoise``): extra chains per generated panel / camera photo / graphic through one
+# denoiser (non-local means h 3-8, or a bilateral filter blended over the image as a
+# phone "beauty" mode does), then lossless or JPEG q75-95. The same steps for every
+# class, so "denoised" cannot become the class signal; own random stream, added after
+# the smoothed rows, so the rows of model 3s are unchanged with it.
+DENOISE_VARIANTS = 4
+DENOISE_CAMERA = 2
+DENOISE_GRAPHICS = 1
 LAMBDA = 1e-3
 # The generated-vs-graphics regression (model 3): a stronger penalty and an offset
 # added to its log-odds, so that it vetoes only what is clearly a graphic. Chosen
@@ -270,6 +279,39 @@ def smooth_chains(
     return [smooth(np.ascontiguousarray(_crop(rgb, CROP, rng)), rng) for _ in range(n)]
 
 
+def denoise(rgb: np.ndarray, rng: np.random.Generator) -> tuple[str, np.ndarray]:
+    """One denoising step, same size out: OpenCV non-local means (colour, h = hColor
+    3-8, 7-px template, 21-px search: a phone night mode or a raw converter's noise
+    reduction), or a bilateral filter (diameter 5-9, sigma colour 20-60, sigma space
+    3-8) blended at weight 0.5-1 over the image (a "beauty" mode); then kept lossless or
+    JPEG q75-95 (half each). Both remove the sensor noise a camera photo's patches carry,
+    on every class alike."""
+    import cv2
+
+    src = np.ascontiguousarray(rgb)
+    if rng.random() < 0.5:
+        h = float(rng.uniform(3.0, 8.0))
+        out, name = cv2.fastNlMeansDenoisingColored(src, None, h, h, 7, 21), f"nlm{h:.1f}"
+    else:
+        d = int(rng.choice([5, 7, 9]))
+        sc, ss = float(rng.uniform(20.0, 60.0)), float(rng.uniform(3.0, 8.0))
+        a = float(rng.uniform(0.5, 1.0))
+        smooth = cv2.bilateralFilter(src, d, sc, ss).astype(np.float64)
+        out = np.clip((1 - a) * src + a * smooth + 0.5, 0, 255).astype(np.uint8)
+        name = f"bil{d}-{sc:.0f}-{ss:.1f}a{a:.2f}"
+    if rng.random() < 0.5:
+        return name, np.ascontiguousarray(out)
+    q = int(rng.integers(75, 96))
+    return f"{name}q{q}", jpeg(np.ascontiguousarray(out), q)
+
+
+def denoise_chains(
+    rgb: np.ndarray, n: int, rng: np.random.Generator
+) -> list[tuple[str, np.ndarray]]:
+    """``n`` denoised variants (:func:`denoise`) of random ``CROP``-px crops of ``rgb``."""
+    return [denoise(np.ascontiguousarray(_crop(rgb, CROP, rng)), rng) for _ in range(n)]
+
+
 class RowSink:
     """Collects feature rows as ``add(feats, label, group, source)`` hands them over."""
 
@@ -329,6 +371,20 @@ def add_smooth(
     add_graphics(add, graphics, seed, SMOOTH_GRAPHICS, smooth_chains, rng)
 
 
+def add_denoise(
+    add: Any, training: Path, sources: list[Path], seed: int, graphics: int = GRAPHICS
+) -> None:
+    """Rows of denoised chains (candidate "3sd"): ``DENOISE_VARIANTS`` per generated
+    panel (label 1, its family), ``DENOISE_CAMERA`` per camera photo of ``sources``
+    (label 0, ``camera``), ``DENOISE_GRAPHICS`` per code-drawn graphic (label 0,
+    ``graphics``), through ``add(feats, label, group, source)``; own random stream."""
+    rng = np.random.default_rng([seed, 0xD5])
+    add_panels_and_photos(
+        add, training, sources, denoise_chains, DENOISE_VARIANTS, DENOISE_CAMERA, rng
+    )
+    add_graphics(add, graphics, seed, DENOISE_GRAPHICS, denoise_chains, rng)
+
+
 def image_patches(
     rgb: np.ndarray, limit: int, rng: np.random.Generator | None = None
 ) -> np.ndarray:
@@ -361,12 +417,15 @@ def build_rows(
     variants: int = GENERATED_VARIANTS,
     graphics: int = GRAPHICS,
     smooth_rows: bool = True,
+    denoise_rows: bool = False,
 ) -> Rows:
     """Feature rows of the generated panels and of the camera photos ``sources``:
     ``variants`` chains per panel, and half as many per camera photo (there are more
     photos than panels); then ``graphics`` code-drawn graphics on the camera side
     (label 0, group ``graphics``, :func:`add_graphics`); with ``smooth_rows`` (model
-    3s, shipped) then smoothed chains of all three (:func:`add_smooth`)."""
+    3s, shipped) then smoothed chains of all three (:func:`add_smooth`); with
+    ``denoise_rows`` (candidate 3sd) then denoised chains of all three
+    (:func:`add_denoise`)."""
     rng = np.random.default_rng(seed)
     sink = RowSink()
     per_photo = max(1, round(variants * CAMERA_VARIANTS / GENERATED_VARIANTS))
@@ -375,6 +434,8 @@ def build_rows(
     add_graphics(sink.add, graphics, seed)
     if smooth_rows:
         add_smooth(sink.add, training, sources, seed, graphics)
+    if denoise_rows:
+        add_denoise(sink.add, training, sources, seed, graphics)
     return sink.rows()
 
 
@@ -498,14 +559,24 @@ def train_from_folder(
     variants: int = GENERATED_VARIANTS,
     graphics: int = GRAPHICS,
     smooth_rows: bool = True,
+    denoise_rows: bool = False,
 ) -> dict[str, Any]:
     """Fit on every generated panel, the 70% camera split and ``graphics`` code-drawn
-    graphics (and, with ``smooth_rows``, their smoothed chains); write model and
-    manifest."""
+    graphics (and, with ``smooth_rows``, their smoothed chains; with ``denoise_rows``,
+    their denoised chains); write model and manifest."""
     t0 = time.time()
     fit_src, held = camera_split(training, limit)
-    rows = build_rows(training, fit_src, seed, variants, graphics, smooth_rows)
-    return save(rows, fit(rows), out, seed, held, time.time() - t0, smooth_rows=smooth_rows)
+    rows = build_rows(training, fit_src, seed, variants, graphics, smooth_rows, denoise_rows)
+    return save(
+        rows,
+        fit(rows),
+        out,
+        seed,
+        held,
+        time.time() - t0,
+        smooth_rows=smooth_rows,
+        denoise_rows=denoise_rows,
+    )
 
 
 def camera_split(training: Path, limit: int = 0) -> tuple[list[Path], list[Path]]:
@@ -527,10 +598,11 @@ def save(
     seconds: float,
     heldout: dict[str, Any] | None = None,
     smooth_rows: bool = True,
+    denoise_rows: bool = False,
 ) -> dict[str, Any]:
     """Write ``synthpix.npz`` and its manifest into ``out``; return the manifest
     (version ``3s`` when the rows hold smoothed chains, ``3`` and the ``--no-smooth``
-    command when they do not)."""
+    command when they do not; ``d`` and ``--denoise`` added with denoised chains)."""
     out.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, Any] = {**model, "names": np.array(feature_names())}
     np.savez(out / MODEL_FILE, **arrays)
@@ -539,12 +611,15 @@ def save(
     drawn = sorted({s for s, g in zip(rows.source, rows.group, strict=True) if g == "graphics"})
     manifest: dict[str, Any] = {
         "name": "synthpix",
-        "version": VERSION + ("s" if smooth_rows else ""),
+        "version": VERSION + ("s" if smooth_rows else "") + ("d" if denoise_rows else ""),
         "seed": seed,
-        "command": "python -m triage.train synthpix" + ("" if smooth_rows else " --no-smooth"),
+        "command": "python -m triage.train synthpix"
+        + ("" if smooth_rows else " --no-smooth")
+        + (" --denoise" if denoise_rows else ""),
         "data": {
             "generated_panels": gen,
             "smoothed_chains": smooth_rows,
+            "denoised_chains": denoise_rows,
             "families": sorted({g for g in rows.group if g != "camera"}),
             "camera_sources_fitted": len(set(rows.source)) - len(gen) - len(drawn),
             "graphics": {
@@ -566,6 +641,12 @@ def save(
                     "; plus smoothed chains (down 1.5-4x and back up, or blur sigma "
                     "0.6-1.5; lossless or JPEG q75-95), all three alike"
                     if smooth_rows
+                    else ""
+                )
+                + (
+                    "; plus denoised chains (non-local means h 3-8, or a bilateral filter "
+                    "blended at 0.5-1; lossless or JPEG q75-95), all three alike"
+                    if denoise_rows
                     else ""
                 )
             ),
