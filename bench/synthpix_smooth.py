@@ -51,14 +51,25 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-def features(shared: Path, cache: Path, seed: int, denoise: bool = False) -> None:
+def features(
+    shared: Path,
+    cache: Path,
+    seed: int,
+    denoise: bool = False,
+    per: tuple[int, int, int] | None = None,
+) -> None:
     """Smoothed rows of every class (the fit side only), cached; with ``denoise`` the
-    denoised rows (:func:`add_denoise`) into ``denoiserows.pkl`` instead."""
+    denoised rows (:func:`add_denoise`, ``per`` chains per panel/photo/graphic, the
+    training's by default) into ``denoiserows.pkl`` instead."""
     from triage.train.synthpix import RowSink, add_denoise, add_smooth, camera_split
 
     fit_src, _ = camera_split(shared / "training")
     sink = RowSink()
-    (add_denoise if denoise else add_smooth)(sink.add, shared / "training", fit_src, seed)
+    if denoise:
+        kw = {} if per is None else {"per": per}
+        add_denoise(sink.add, shared / "training", fit_src, seed, **kw)
+    else:
+        add_smooth(sink.add, shared / "training", fit_src, seed)
     rows = sink.rows()
     name = "denoiserows.pkl" if denoise else "smoothrows.pkl"
     (cache / name).write_bytes(pickle.dumps(rows))
@@ -179,6 +190,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="candidate 3sd: denoised rows (features) / model 3s against 3sd (measure)",
     )
+    ap.add_argument(
+        "--denoise-chains",
+        default=None,
+        help="features --denoise: chains per panel,photo,graphic (e.g. 2,1,1; default "
+        "the training's 4,2,1)",
+    )
     ap.add_argument("--model", type=Path, default=None, help="pipeline/graphics: model folder")
     args = ap.parse_args(argv)
     if args.what in ("pipeline", "graphics"):
@@ -194,7 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     args.cache.mkdir(parents=True, exist_ok=True)
     if args.what == "features":
         t0 = time.time()
-        features(args.shared, args.cache, args.seed, args.denoise)
+        per = None
+        if args.denoise_chains:
+            a, b, c = (int(v) for v in args.denoise_chains.split(","))
+            per = (a, b, c)
+        features(args.shared, args.cache, args.seed, args.denoise, per)
         print(
             f"{'denoised' if args.denoise else 'smoothed'} rows: {time.time() - t0:.0f} s",
             file=sys.stderr,

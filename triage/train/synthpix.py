@@ -372,17 +372,22 @@ def add_smooth(
 
 
 def add_denoise(
-    add: Any, training: Path, sources: list[Path], seed: int, graphics: int = GRAPHICS
+    add: Any,
+    training: Path,
+    sources: list[Path],
+    seed: int,
+    graphics: int = GRAPHICS,
+    per: tuple[int, int, int] = (DENOISE_VARIANTS, DENOISE_CAMERA, DENOISE_GRAPHICS),
 ) -> None:
-    """Rows of denoised chains (candidate "3sd"): ``DENOISE_VARIANTS`` per generated
-    panel (label 1, its family), ``DENOISE_CAMERA`` per camera photo of ``sources``
-    (label 0, ``camera``), ``DENOISE_GRAPHICS`` per code-drawn graphic (label 0,
-    ``graphics``), through ``add(feats, label, group, source)``; own random stream."""
+    """Rows of denoised chains (candidate "3sd"): ``per`` gives the chains per generated
+    panel (label 1, its family), per camera photo of ``sources`` (label 0, ``camera``)
+    and per code-drawn graphic (label 0, ``graphics``; ``DENOISE_VARIANTS``,
+    ``DENOISE_CAMERA``, ``DENOISE_GRAPHICS`` by default, a smaller dose measured in
+    bench/synthpix_smooth.py), through ``add(feats, label, group, source)``; own
+    random stream."""
     rng = np.random.default_rng([seed, 0xD5])
-    add_panels_and_photos(
-        add, training, sources, denoise_chains, DENOISE_VARIANTS, DENOISE_CAMERA, rng
-    )
-    add_graphics(add, graphics, seed, DENOISE_GRAPHICS, denoise_chains, rng)
+    add_panels_and_photos(add, training, sources, denoise_chains, per[0], per[1], rng)
+    add_graphics(add, graphics, seed, per[2], denoise_chains, rng)
 
 
 def image_patches(
