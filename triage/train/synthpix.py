@@ -266,17 +266,29 @@ def smooth(rgb: np.ndarray, rng: np.random.Generator) -> tuple[str, np.ndarray]:
     else:
         sigma = float(rng.uniform(0.6, 1.5))
         out, name = cv2.GaussianBlur(np.ascontiguousarray(rgb), (0, 0), sigma), f"blur{sigma:.1f}"
+    return _lossless_or_jpeg(name, out, rng)
+
+
+def _lossless_or_jpeg(
+    name: str, rgb: np.ndarray, rng: np.random.Generator
+) -> tuple[str, np.ndarray]:
+    """``rgb`` kept lossless or saved as JPEG q75-95 (half each), named after the step."""
     if rng.random() < 0.5:
-        return name, np.ascontiguousarray(out)
+        return name, np.ascontiguousarray(rgb)
     q = int(rng.integers(75, 96))
-    return f"{name}q{q}", jpeg(np.ascontiguousarray(out), q)
+    return f"{name}q{q}", jpeg(np.ascontiguousarray(rgb), q)
+
+
+def _crop_variants(step: Any, rgb: np.ndarray, n: int, rng: np.random.Generator) -> list[Any]:
+    """``n`` outputs of ``step(crop, rng)`` on random ``CROP``-px crops of ``rgb``."""
+    return [step(np.ascontiguousarray(_crop(rgb, CROP, rng)), rng) for _ in range(n)]
 
 
 def smooth_chains(
     rgb: np.ndarray, n: int, rng: np.random.Generator
 ) -> list[tuple[str, np.ndarray]]:
     """``n`` smoothed variants (:func:`smooth`) of random ``CROP``-px crops of ``rgb``."""
-    return [smooth(np.ascontiguousarray(_crop(rgb, CROP, rng)), rng) for _ in range(n)]
+    return _crop_variants(smooth, rgb, n, rng)
 
 
 def denoise(rgb: np.ndarray, rng: np.random.Generator) -> tuple[str, np.ndarray]:
@@ -299,17 +311,14 @@ def denoise(rgb: np.ndarray, rng: np.random.Generator) -> tuple[str, np.ndarray]
         smooth = cv2.bilateralFilter(src, d, sc, ss).astype(np.float64)
         out = np.clip((1 - a) * src + a * smooth + 0.5, 0, 255).astype(np.uint8)
         name = f"bil{d}-{sc:.0f}-{ss:.1f}a{a:.2f}"
-    if rng.random() < 0.5:
-        return name, np.ascontiguousarray(out)
-    q = int(rng.integers(75, 96))
-    return f"{name}q{q}", jpeg(np.ascontiguousarray(out), q)
+    return _lossless_or_jpeg(name, out, rng)
 
 
 def denoise_chains(
     rgb: np.ndarray, n: int, rng: np.random.Generator
 ) -> list[tuple[str, np.ndarray]]:
     """``n`` denoised variants (:func:`denoise`) of random ``CROP``-px crops of ``rgb``."""
-    return [denoise(np.ascontiguousarray(_crop(rgb, CROP, rng)), rng) for _ in range(n)]
+    return _crop_variants(denoise, rgb, n, rng)
 
 
 class RowSink:
