@@ -1248,6 +1248,11 @@ def nested_report(records: list[dict], args: argparse.Namespace) -> int:
             scored += rescore_all([r for r in fit if fold[r["source"]] == k], cal)
         for q, f in heldout_figures(scored).items():
             print(f"  nested dealing {deal}, {q}: " + ", ".join(f"{a} {b}" for a, b in f.items()))
+        print(
+            "  (synthetic, nested: not a reading of the method; an outer fold that holds "
+            "the fit side's generator repository leaves its inner fit without generated "
+            "files, see the docstring)"
+        )
     return 0
 
 
