@@ -62,11 +62,10 @@ def tamper_tiles(rgb: Any, threads: int = 1) -> Any:
     """
     import numpy as np
 
-    from triage.forensics.blockfeatures import FEATURE_NAMES, rgb_tile_features
+    from triage.forensics.blockfeatures import reads_content, rgb_tile_features
 
     booster = tamper_frames_booster()
-    content = booster.num_feature() > len(FEATURE_NAMES)  # a model with content features
-    feats = rgb_tile_features(rgb, None, step=1, content=content)
+    feats = rgb_tile_features(rgb, None, step=1, content=reads_content(booster.num_feature()))
     r, c, f = feats.values.shape
     if r * c == 0:
         return np.zeros((r, c), np.float32)

@@ -81,7 +81,7 @@ class TamperAnalyzer(Analyzer):
             framed_photo,
             note_framed_photo,
         )
-        from triage.forensics.blockfeatures import FEATURE_NAMES, image_score, rgb_tile_features
+        from triage.forensics.blockfeatures import image_score, reads_content, rgb_tile_features
         from triage.forensics.tampermap import ensemble_map, peak_region, refined_region
 
         result = AnalyzerResult()
@@ -100,8 +100,7 @@ class TamperAnalyzer(Analyzer):
         if box is not None:
             rgb, origin = rgb[box[1] : box[3], box[0] : box[2]], (box[0], box[1])
             w, h = box[2] - box[0], box[3] - box[1]
-        # A model trained with the optional content features reads them too.
-        content = boosters[0].num_feature() > len(FEATURE_NAMES)
+        content = reads_content(boosters[0].num_feature())
         feats = rgb_tile_features(rgb, _luma_table(media), content=content)
         tile = feats.tile
         r, c, f = feats.values.shape

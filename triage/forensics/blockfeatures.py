@@ -85,6 +85,12 @@ CONTENT_FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+def reads_content(n_features: int) -> bool:
+    """Whether a tile model fitted on ``n_features`` columns reads the content features
+    (:data:`CONTENT_FEATURE_NAMES`, which follow :data:`FEATURE_NAMES`)."""
+    return n_features > len(FEATURE_NAMES)
+
+
 @dataclass(frozen=True)
 class TileFeatures:
     """Features of every tile: ``values`` is (rows, cols, n_features) float32;
