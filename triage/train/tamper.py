@@ -69,8 +69,8 @@ CHAINS = PLATFORM_CHAINS
 NEW_EXTRA = (2, 1)  # (edits, unedited copies) per training source through NEW_CHAINS
 # The optional content features (blockfeatures.CONTENT_FEATURE_NAMES; `--content` of
 # `python -m triage.train tamper`): measured and not better (docs/analyzers/tamper.md,
-# "Content features"), so off. The samples always carry them (after the block
-# features); a model is fitted on the first len(feature_names()) columns.
+# "Content features"), so off: then the samples are made without them. A model is
+# fitted on the first len(feature_names()) columns.
 CONTENT = False
 REGION_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 REGION_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
@@ -106,21 +106,23 @@ def feature_names() -> list[str]:
     return [*FEATURE_NAMES, *(CONTENT_FEATURE_NAMES if CONTENT else ())]
 
 
-def jpeg_features(data: bytes) -> TileFeatures:
-    """Tile features of JPEG bytes, with the file's own luma table (as the analyzer),
-    the content features included (a model reads the columns it was fitted on)."""
+def jpeg_features(data: bytes, content: bool | None = None) -> TileFeatures:
+    """Tile features of JPEG bytes, with the file's own luma table (as the analyzer);
+    the content features after them with ``content`` (default :data:`CONTENT`)."""
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as im:
         tables = getattr(im, "quantization", None) or {}
         rgb = np.asarray(im.convert("RGB"))
-    return rgb_tile_features(rgb, tables.get(0), content=True)
+    return rgb_tile_features(rgb, tables.get(0), content=CONTENT if content is None else content)
 
 
-def example_arrays(ex: Example) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def example_arrays(
+    ex: Example, content: bool | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features (rows, cols, F), edited share per tile (rows, cols), edited share per
-    cell of :data:`CELL` px) of one example."""
-    tf = jpeg_features(ex.jpeg)
+    cell of :data:`CELL` px) of one example (``content``: :func:`jpeg_features`)."""
+    tf = jpeg_features(ex.jpeg, content)
     r, c = tf.shape
     t = tf.tile
     m = ex.mask[: r * t, : c * t].astype(np.float32)
@@ -144,11 +146,12 @@ class Sample:
     cells: np.ndarray | None = None
 
 
-def featurize(examples: Iterable[Example]) -> list[Sample]:
-    """Tile features of every example (computed once; the JPEG bytes are dropped)."""
+def featurize(examples: Iterable[Example], content: bool | None = None) -> list[Sample]:
+    """Tile features of every example (computed once; the JPEG bytes are dropped;
+    ``content``: :func:`jpeg_features`)."""
     out = []
     for ex in examples:
-        feats, share, cells = example_arrays(ex)
+        feats, share, cells = example_arrays(ex, content)
         out.append(Sample(feats, share, ex.kind, ex.chain, ex.source_id, cells))
     return out
 
@@ -527,9 +530,11 @@ def _per_kind_and_chain(
     return per_kind, per_chain
 
 
-def _featurize_one(args: tuple[list[Path], int, int, int, int, bool, str]) -> list[Sample]:
-    sources, i, seed, edits, unedited, original, chains = args
-    return featurize(examples_of(sources, i, seed, edits, unedited, original, chains))
+def _featurize_one(
+    args: tuple[list[Path], int, int, int, int, bool, str, bool],
+) -> list[Sample]:
+    sources, i, seed, edits, unedited, original, chains, content = args
+    return featurize(examples_of(sources, i, seed, edits, unedited, original, chains), content)
 
 
 def featurize_sources(
@@ -540,13 +545,16 @@ def featurize_sources(
     original: bool = True,
     jobs: int = 2,
     chains: str | None = None,
+    content: bool | None = None,
 ) -> list[Sample]:
     """:func:`featurize` of :func:`triage.train.edits.generate`'s examples, made and
     featurized per source in ``jobs`` processes (the same samples in the same order
-    as one process makes them); ``chains`` defaults to :data:`CHAINS`."""
+    as one process makes them); ``chains`` defaults to :data:`CHAINS`, ``content`` to
+    :data:`CONTENT` (read here: the spawned workers do not see a changed module)."""
     chains = chains or CHAINS
+    content = CONTENT if content is None else content
     tasks = [
-        (sources, i, seed, edits_per_source, unedited_per_source, original, chains)
+        (sources, i, seed, edits_per_source, unedited_per_source, original, chains, content)
         for i in range(len(sources))
     ]
     if jobs <= 1:
