@@ -806,8 +806,14 @@ def synthpix_crossfit(rows: list[dict[str, str]], work: Path) -> dict[str, dict]
     else:
         t0 = time.time()
         fit_src, _held = train.camera_split(training)
-        smooth = bool(manifest["data"].get("smoothed_chains", False))
-        trows = train.build_rows(training, fit_src, int(manifest["seed"]), smooth_rows=smooth)
+        data = manifest["data"]
+        trows = train.build_rows(
+            training,
+            fit_src,
+            int(manifest["seed"]),
+            smooth_rows=bool(data.get("smoothed_chains", False)),
+            denoise_rows=bool(data.get("denoised_chains", False)),
+        )
         rows_file.write_bytes(pickle.dumps(trows))
         print(f"  synthpix training rows rebuilt ({time.time() - t0:.0f} s)", flush=True)
     refit = train.fit(trows)
