@@ -70,11 +70,8 @@ FEATURE_NAMES: tuple[str, ...] = (
 # triage.forensics.tilecontent, aimed at overlays, retouches and copy-moves. Measured
 # and not used by the shipped model (docs/analyzers/tamper.md, "Content features").
 CONTENT_FEATURE_NAMES: tuple[str, ...] = (
-    *(
-        f"{s}_{v}"
-        for s in CONTENT_STATISTICS
-        for v in ("tile", "ring", "dev", "ring_dev", "median")
-    ),
+    *(f"{s}_{v}" for s in CONTENT_STATISTICS for v in ("tile", "ring", "dev", "ring_dev")),
+    *(f"{s}_median" for s in CONTENT_STATISTICS),
     "nlf_hf",
     "nlf_hf_ring",
     "nlf_mf",
@@ -500,6 +497,19 @@ def _ring(t: np.ndarray) -> np.ndarray:
     return np.stack([cv2.blur(p, (3, 3), borderType=cv2.BORDER_REFLECT) for p in t])
 
 
+def _tile_ring_median(planes: np.ndarray) -> list[np.ndarray]:
+    """The features of per-tile statistics ``planes`` (k, rows, cols): per statistic the
+    tile, its ring (:func:`_ring`) and both minus the image's median; then the medians."""
+    ring = _ring(planes)
+    k = len(planes)
+    med = np.median(planes.reshape(k, -1), axis=1).astype(np.float32)[:, None, None]
+    parts = []
+    for i in range(k):
+        parts += [planes[i], ring[i], planes[i] - med[i], ring[i] - med[i]]
+    parts += [np.broadcast_to(med[i], planes.shape[1:]) for i in range(k)]
+    return parts
+
+
 def _noise_vs_content(noise: np.ndarray, content: np.ndarray) -> np.ndarray:
     if noise.size < 4:
         return np.zeros_like(noise)
@@ -598,12 +608,7 @@ def rgb_tile_features(
     stats, gain = block_statistics(luma, shifted, cr, qz, use_dq=qtable is not None)
     # Pool 4 x 4 blocks per tile: blocks are ordered (tile row, i, tile col, j).
     pooled = stats.reshape(_POOLED, rows, BLOCKS, cols, BLOCKS).mean(axis=(2, 4))
-    ring = _ring(pooled)
-    med = np.median(pooled.reshape(_POOLED, -1), axis=1).astype(np.float32)[:, None, None]
-    parts = []
-    for i in range(_POOLED):
-        parts += [pooled[i], ring[i], pooled[i] - med[i], ring[i] - med[i]]
-    parts += [np.broadcast_to(med[i], (rows, cols)) for i in range(_POOLED)]
+    parts = _tile_ring_median(pooled)
     parts.append(_noise_vs_content(pooled[0], pooled[2]))
     px = luma.reshape(rows, BLOCKS, cols, BLOCKS, 64)
     parts.append(px.mean(axis=(1, 3, 4)) / 255.0)
@@ -623,7 +628,7 @@ def _content_parts(
 ) -> list[np.ndarray]:
     """The features of :mod:`triage.forensics.tilecontent`, in
     :data:`CONTENT_FEATURE_NAMES` order: the three block statistics pooled as the block
-    features are (tile, ring, both minus the image median, the median); the high- and
+    features are (:func:`_tile_ring_median`); the high- and
     mid-band noise against the image's noise-level function of brightness (and the
     high band's ring); the fine-to-coarse ratio (high minus mid band, log) minus its
     median and against brightness; the twin distance over a per-tile descriptor
@@ -632,12 +637,7 @@ def _content_parts(
     k = len(CONTENT_STATISTICS)
     cs = content_block_statistics(ycc)
     cp = cs.reshape(k, rows, BLOCKS, cols, BLOCKS).mean(axis=(2, 4))
-    ring = _ring(cp)
-    med = np.median(cp.reshape(k, -1), axis=1).astype(np.float32)
-    parts: list[np.ndarray] = []
-    for i in range(k):
-        parts += [cp[i], ring[i], cp[i] - med[i], ring[i] - med[i]]
-        parts.append(np.broadcast_to(med[i], (rows, cols)))
+    parts = _tile_ring_median(cp)
     hf, mf, lf = pooled[0], pooled[1], pooled[2]
     nlf_hf = noise_level_residual(hf, brightness)
     parts += [nlf_hf, _ring(nlf_hf[None])[0], noise_level_residual(mf, brightness)]
