@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from untimed import untimed
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "fixtures" / "core" / "camera_edited.jpg"
@@ -43,18 +42,6 @@ def test_applied_on_glibc_and_not_over_the_users_own_setting() -> None:
     assert _python(code, GLIBC_TUNABLES="glibc.malloc.check=0") == "False"
 
 
-def _untimed(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: _untimed(v)
-            for k, v in value.items()
-            if not re.search(r"seconds|timings|duration|analyzed_at", k)
-        }
-    if isinstance(value, list):
-        return [_untimed(v) for v in value]
-    return value
-
-
 @glibc
 def test_reports_do_not_change_with_the_setting() -> None:
     # `check` sets it; MALLOC_TOP_PAD_ at glibc's own default keeps it from doing so.
@@ -69,4 +56,4 @@ def test_reports_do_not_change_with_the_setting() -> None:
     tuned = json.loads(_python(code))
     plain = json.loads(_python(code, MALLOC_TOP_PAD_=str(128 * 1024)))
     assert tuned["applied"] and not plain["applied"]
-    assert _untimed(tuned["report"]) == _untimed(plain["report"])
+    assert untimed(tuned["report"]) == untimed(plain["report"])

@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from untimed import untimed
 
 from triage.scan import scan
 from triage.scan.sink import JsonlSink, read_done
@@ -253,21 +254,8 @@ def test_timeout_and_crash_give_error_entries(tmp_path: Path) -> None:
     assert sum(",failed," in r for r in rows) == 2
 
 
-def _untimed(obj: object) -> object:
-    """Drop wall-clock fields (analyzed_at, seconds, analyzers' timings_ms ...)."""
-    if isinstance(obj, dict):
-        return {
-            k: _untimed(v)
-            for k, v in obj.items()
-            if k not in ("analyzed_at", "seconds") and "timing" not in k and not k.endswith("_ms")
-        }
-    if isinstance(obj, list):
-        return [_untimed(v) for v in obj]
-    return obj
-
-
 def _comparable(line: str) -> object:
-    return _untimed(json.loads(line))
+    return untimed(json.loads(line))
 
 
 def test_dask_path_matches_local_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -425,7 +413,7 @@ def test_pool_reports_equal_in_process_reports(tmp_path: Path) -> None:
     scan([d], jobs=1, output=out, timeout=60)
     pooled = {json.loads(x)["file"]["path"]: _comparable(x) for x in out.read_text().splitlines()}
     direct = {
-        str(p): _untimed(analyze_path(str(p)).model_dump(mode="json")) for p in sorted(d.iterdir())
+        str(p): untimed(analyze_path(str(p)).model_dump(mode="json")) for p in sorted(d.iterdir())
     }
     assert pooled == direct
 
