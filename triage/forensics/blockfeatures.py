@@ -83,8 +83,19 @@ CONTENT_FEATURE_NAMES: tuple[str, ...] = (
 
 
 def reads_content(n_features: int) -> bool:
-    """Whether a tile model fitted on ``n_features`` columns reads the content features
-    (:data:`CONTENT_FEATURE_NAMES`, which follow :data:`FEATURE_NAMES`)."""
+    """Whether a tile model reads the content features.
+
+    Parameters
+    ----------
+    n_features : int
+        The number of columns the model was fitted on.
+
+    Returns
+    -------
+    bool
+        True when it has more columns than :data:`FEATURE_NAMES`: the content features
+        (:data:`CONTENT_FEATURE_NAMES`) follow the block features.
+    """
     return n_features > len(FEATURE_NAMES)
 
 
