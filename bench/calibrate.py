@@ -1366,7 +1366,7 @@ def compare_trees(fit: list[dict], held: list[dict], cal: dict, seed: int) -> di
     the same features, both before calibration."""
     import numpy as np
 
-    from triage.calibration import feature_value
+    from triage.calibration import metric_feature
     from triage.evaluate.calibrate import balanced_log_loss, evidence, fitted_pairs
 
     out = {}
@@ -1374,11 +1374,18 @@ def compare_trees(fit: list[dict], held: list[dict], cal: dict, seed: int) -> di
         if not m.get("scores"):
             continue
         feats = m["features"]
+        # The values the fused model reads (metric scale and clip as in every report).
+        tf = m.get("metric_transforms") or {}
+        bounds = {
+            k: (float(lo), float(hi)) for k, (lo, hi) in (m.get("metric_bounds") or {}).items()
+        }
 
-        def xy(rs: list[dict], q: str = q, feats: list[str] = feats) -> tuple:
+        def xy(
+            rs: list[dict], q: str = q, feats: list[str] = feats, tf: dict = tf, bd: dict = bounds
+        ) -> tuple:
             pairs = fitted_pairs(rs, q)
             X = np.array(
-                [[feature_value(f, evidence(r), q) for f in feats] for r, _ in pairs]
+                [[metric_feature(f, evidence(r), q, tf, bd) for f in feats] for r, _ in pairs]
             ).reshape(len(pairs), len(feats))
             return X, np.array([1.0 if t else 0.0 for _, t in pairs])
 
@@ -1418,6 +1425,9 @@ VARIANTS: dict[str, dict] = {
     "penalty towards 0": {"prior_centres": False},
     "no raw metrics": {"metrics": {}},
     "ids seen 5+ times": {"min_fired": 5},
+    "tamper probabilities as log-odds, its area as log": {
+        "transforms": {"tamper": {"image_score": "logit", "p99_tile": "logit", "area": "log"}}
+    },
     "strong penalties only (30-300)": {"penalties": (30.0, 100.0, 300.0)},
     "one model on all folds (not the fold mean)": {"average_folds": False},
 }

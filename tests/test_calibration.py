@@ -591,3 +591,89 @@ def test_the_calibration_names_the_sources_cross_fitted_by_folder() -> None:
     assert data["questions"]["manipulation"]["calibration_map"]["kind"] == "venn-abers"
     plain = fit_calibration(_records(), quick, name="t", config=CONFIG)
     assert plain["questions"]["manipulation"]["fold_split_sources"] == []
+
+
+def _probability_records(seed: int = 5) -> list[dict]:
+    """Records whose beta analyzer reports a learned probability ``p`` (higher on
+    edited files, reaching both ends) and a share ``a`` of the image."""
+    rng = np.random.default_rng(seed)
+    recs = _records(160, seed=seed)
+    for rec in recs:
+        pos = rec["label"] == "manipulated"
+        z = float(rng.normal(1.5 if pos else -1.5, 2.5))
+        rec["analyzers"]["beta"]["metrics"] = {
+            "p": 1.0 / (1.0 + np.exp(-z)),
+            "a": float(np.exp(rng.normal(-3.0 if pos else -4.0, 1.0))),
+        }
+    return recs
+
+
+def test_a_metric_transform_is_computed_alike_in_the_fit_and_in_every_report() -> None:
+    """A learned probability enters as log-odds when the fit says so; the calibration
+    file names the transform of every metric, and a report computes exactly the fit's
+    feature values (the calibration scores are the fold models' fused scores of them)."""
+    from triage.calibration import LOGIT_FLOOR, metric_feature, transform_metric
+
+    recs = _probability_records()
+    cfg = FitConfig(
+        n_boot=5,
+        penalties=(1.0,),
+        metrics={"beta": ("p", "a")},
+        transforms={"beta": {"p": "logit"}},
+        clipped=("beta",),
+    )
+    data = fit_calibration(recs, cfg, name="logit", config=CONFIG)
+    m = data["questions"]["manipulation"]
+    assert m["metric_transforms"] == {"beta:metric:p": "logit", "beta:metric:a": "identity"}
+    # The clip bounds are on the scale the metric enters on (log-odds here).
+    lo, hi = m["metric_bounds"]["beta:metric:p"]
+    assert lo < -2.0 and hi > 2.0
+    model = load_fitted(data).models["manipulation"]
+    assert model.transforms == m["metric_transforms"]
+    j = model.features.index("beta:metric:p")
+    for rec in recs[:20]:
+        ev = evidence(rec)
+        p = rec["analyzers"]["beta"]["metrics"]["p"]
+        want = min(max(float(np.log(p / (1 - p))), lo), hi)
+        assert model.vector(ev)[j] == pytest.approx(want)
+        assert metric_feature("beta:metric:p", ev, "manipulation", model.transforms, {}) == (
+            pytest.approx(float(np.log(p / (1 - p))))
+        )
+    # A metric of an analyzer that did not run stays 0 (not logit(0) = -9.2).
+    off = FileEvidence(analyzers={"beta": ("skipped", {})})
+    assert model.vector(off)[j] == 0.0
+    assert transform_metric("logit", 0.0) == pytest.approx(np.log(LOGIT_FLOOR / (1 - LOGIT_FLOOR)))
+    assert transform_metric("log", 0.0) == pytest.approx(np.log(LOGIT_FLOOR))
+    assert transform_metric("identity", 0.3) == transform_metric(None, 0.3) == 0.3
+    with pytest.raises(ValueError, match="unknown metric transform"):
+        transform_metric("sqrt", 0.3)
+
+
+def test_a_calibration_file_without_metric_transforms_scores_as_before() -> None:
+    """Files written before metric transforms existed name none: each metric enters as
+    reported, so they load and score exactly as they did; a file naming a transform this
+    version does not know is refused, not read on the wrong scale."""
+    recs = _probability_records()
+    cfg = FitConfig(n_boot=5, penalties=(1.0,), metrics={"beta": ("p", "a")})
+    data = fit_calibration(recs, cfg, name="plain", config=CONFIG)
+    m = data["questions"]["manipulation"]
+    assert set(m["metric_transforms"].values()) == {"identity"}
+    old = json.loads(dump(data))
+    del old["questions"]["manipulation"]["metric_transforms"]
+    new_cal, old_cal = load_fitted(data), Calibration.from_text(json.dumps(old), "old")
+    assert old_cal.models["manipulation"].transforms == {}
+    for rec in recs[:30]:
+        ev = evidence(rec)
+        a = new_cal.estimate("manipulation", ev)
+        b = old_cal.estimate("manipulation", ev)
+        assert a is not None and b is not None
+        assert (a.fused, a.score, a.interval) == (b.fused, b.score, b.interval)
+        # as reported: the fused score is the intercept plus coef * the raw metrics
+        j = m["features"].index("beta:metric:p")
+        assert (
+            old_cal.models["manipulation"].vector(ev)[j] == rec["analyzers"]["beta"]["metrics"]["p"]
+        )
+    bad = json.loads(dump(data))
+    bad["questions"]["manipulation"]["metric_transforms"]["beta:metric:p"] = "sqrt"
+    with pytest.raises(ValueError, match="unknown metric transform"):
+        Calibration.from_text(json.dumps(bad), "bad")

@@ -109,6 +109,68 @@ def feature_value(name: str, ev: FileEvidence, question: str) -> float:
     return 0.0
 
 
+# Scales a metric can enter the fused log-odds on (``metric_transforms`` in the
+# calibration file names one for each metric; a file written before it existed names
+# none, and a metric it does not name enters as reported, as "identity").
+METRIC_TRANSFORMS = ("identity", "logit", "log")
+# How far from 0 and 1 a learned probability is read before its log-odds: past this, a
+# probability says more than the few thousand files its model was trained on can back.
+LOGIT_FLOOR = 1e-4
+
+
+def transform_metric(kind: str | None, value: float) -> float:
+    """A metric on the scale it enters the fused log-odds on.
+
+    A logistic fusion adds its terms in log-odds. A learned probability (the tamper
+    model's image score, its 99th-percentile tile) entered as is would be compressed at
+    both ends, exactly where its evidence is (0.99 and 0.999 differ little as numbers,
+    tenfold as odds): ``"logit"`` reads it as log-odds, clipped to ``[LOGIT_FLOOR, 1 -
+    LOGIT_FLOOR]``. A share of the image (a flagged area) matters by its order of
+    magnitude: ``"log"`` reads its logarithm (floored at ``LOGIT_FLOOR``).
+    ``"identity"`` (or ``None``) leaves the value as reported.
+
+    Parameters
+    ----------
+    kind : {"identity", "logit", "log"} or None
+        The transform the calibration names for the metric.
+    value : float
+        The metric as the analyzer reported it.
+
+    Returns
+    -------
+    float
+        The value the fused model multiplies by the metric's coefficient.
+    """
+    if kind is None or kind == "identity":
+        return value
+    if kind == "logit":
+        p = min(max(value, LOGIT_FLOOR), 1.0 - LOGIT_FLOOR)
+        return math.log(p / (1.0 - p))
+    if kind == "log":
+        return math.log(max(value, LOGIT_FLOOR))
+    raise ValueError(f"unknown metric transform {kind!r} (known: {', '.join(METRIC_TRANSFORMS)})")
+
+
+def metric_feature(
+    name: str,
+    ev: FileEvidence,
+    question: str,
+    transforms: Mapping[str, str],
+    bounds: Mapping[str, tuple[float, float]],
+) -> float:
+    """One feature's value as the fused model reads it: :func:`feature_value`, a metric
+    then put on its scale (:func:`transform_metric`, ``transforms``) and held inside
+    the range the calibration was fitted on (:func:`clip_metric`, ``bounds``, which are
+    on that scale). The fit (``triage.evaluate.calibrate``) and every report call this
+    one function, so they compute the same thing. A metric of an analyzer that did not
+    examine the file stays 0 (its examined share carries that state)."""
+    value = feature_value(name, ev, question)
+    kind = transforms.get(name)
+    if kind is not None and ev.examined(name.split(":")[0], question) > 0:
+        value = transform_metric(kind, value)
+    return clip_metric(name, value, ev, question, bounds)
+
+
 def clip_metric(
     name: str,
     value: float,
@@ -202,6 +264,9 @@ class QuestionModel:
     # map (apply_map) with its parameters.
     map_kind: str = "venn-abers"
     map_params: list[float] = field(default_factory=list)
+    # Metric -> the scale it entered the fit on (transform_metric); a calibration file
+    # written before transforms existed names none, and its metrics enter as reported.
+    transforms: dict[str, str] = field(default_factory=dict)
     _base: list[list[Any]] | None = field(default=None, repr=False)
 
     @property
@@ -239,12 +304,13 @@ class QuestionModel:
             },
             map_kind=str((d.get("calibration_map") or {}).get("kind", "venn-abers")),
             map_params=[float(v) for v in (d.get("calibration_map") or {}).get("params", [])],
+            transforms=_transforms(d.get("metric_transforms") or {}),
         )
 
     # ---------------------------------------------------------------- fused score
     def vector(self, ev: FileEvidence) -> list[float]:
         return [
-            clip_metric(f, feature_value(f, ev, self.question), ev, self.question, self.bounds)
+            metric_feature(f, ev, self.question, self.transforms, self.bounds)
             for f in self.features
         ]
 
@@ -430,6 +496,17 @@ class QuestionModel:
         lo = probs[int(REDRAW_QUANTILES[0] * (len(probs) - 1))]
         hi = probs[math.ceil(REDRAW_QUANTILES[1] * (len(probs) - 1))]
         return lo, hi
+
+
+def _transforms(named: Mapping[str, Any]) -> dict[str, str]:
+    """A calibration file's ``metric_transforms``, each checked to be one this version
+    computes (a file naming another was written by a newer version: refuse it rather
+    than score its metrics on the wrong scale)."""
+    out = {str(k): str(v) for k, v in named.items()}
+    unknown = sorted(set(out.values()) - set(METRIC_TRANSFORMS))
+    if unknown:
+        raise ValueError(f"unknown metric transform {unknown[0]!r}")
+    return out
 
 
 @dataclass

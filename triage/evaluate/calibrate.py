@@ -6,7 +6,8 @@ with ``fit_questions`` enters only those questions' fits, :func:`fitted_pairs`):
 1. **Features** (:func:`design`): for every analyzer that speaks to the question (a
    coverage weight in ``triage/data/analyzers.json``) its examined share, the strength
    of each of its finding ids that fired at least ``min_fired`` times in the data (0
-   when absent), and the scalar metrics named in ``FitConfig.metrics``.
+   when absent), and the scalar metrics named in ``FitConfig.metrics``, each on the
+   scale ``FitConfig.transforms`` names (log-odds of a learned probability).
 2. **Fusion**: class-balanced logistic regression with an L2 penalty on standardised
    features (own L-BFGS fit, :func:`logistic_fit`); the penalty is chosen from
    ``FitConfig.penalties`` by log loss over folds that keep a source together. The
@@ -81,6 +82,13 @@ class FitConfig:
             "synthpix": ("log_odds",),
         }
     )
+    # The scale a metric enters on (triage.calibration.transform_metric), per analyzer
+    # and metric, e.g. {"tamper": {"image_score": "logit", "area": "log"}}; the
+    # calibration file names each (metric_transforms). None by default: the tamper
+    # probabilities as log-odds lowered the fit side's cross-validated log loss (0.4913
+    # -> 0.4863) but not the nested estimate's, and cost held-out AUC (0.851 -> 0.839 on
+    # the camera edits) and ECE (0.036 -> 0.040): measured, not shipped (docs/scoring.md).
+    transforms: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def evidence(record: Record) -> FileEvidence:
@@ -651,22 +659,35 @@ def design(
     return features, blocks
 
 
+def metric_transforms(features: Sequence[str], cfg: FitConfig) -> dict[str, str]:
+    """The scale each metric feature enters on (``FitConfig.transforms``; ``identity``
+    where it names none), by feature name: what the calibration file records as
+    ``metric_transforms``, so that it says for every metric what the fit computed."""
+    out = {}
+    for name in features:
+        if ":metric:" in name:
+            analyzer, _, metric = name.split(":", 2)
+            out[name] = cfg.transforms.get(analyzer, {}).get(metric, "identity")
+    return out
+
+
 def _matrix(
     evs: Sequence[FileEvidence],
     features: list[str],
     question: str,
     bounds: dict[str, tuple[float, float]] | None = None,
+    transforms: dict[str, str] | None = None,
 ) -> Any:
+    """The fit's feature matrix, each value computed by the function every report uses
+    (:func:`triage.calibration.metric_feature`)."""
     import numpy as np
 
-    from triage.calibration import clip_metric, feature_value
+    from triage.calibration import metric_feature
 
     bounds = bounds or {}
+    transforms = transforms or {}
     return np.array(
-        [
-            [clip_metric(f, feature_value(f, ev, question), ev, question, bounds) for f in features]
-            for ev in evs
-        ],
+        [[metric_feature(f, ev, question, transforms, bounds) for f in features] for ev in evs],
         dtype=float,
     ).reshape(len(evs), len(features))
 
@@ -724,9 +745,11 @@ def fit_question(
     y = np.array([1.0 if t else 0.0 for _, t in pairs])
     evs = [evidence(r) for r in recs]
     features, blocks = design(recs, question, cfg, config)
-    X = _matrix(evs, features, question)
+    transforms = metric_transforms(features, cfg)
+    X = _matrix(evs, features, question, None, transforms)
+    # Bounds on the scale the metric enters on (after its transform).
     bounds = metric_bounds(X, features, evs, question, cfg.clipped)
-    X = _matrix(evs, features, question, bounds)
+    X = _matrix(evs, features, question, bounds, transforms)
     groups = [source_of(r) for r in recs]
     flat = len(set(groups)) < 3
     if flat:  # a flat archive: folds by file
@@ -784,6 +807,7 @@ def fit_question(
         redraw[a] = [[round(float(X[i, c]), 4) for c in cols] for i in chosen]
     return {
         "features": features,
+        "metric_transforms": transforms,
         "metric_bounds": bounds,
         "coef": [round(float(c), 5) for c in coef],
         "coef_range": coef_range,
