@@ -246,10 +246,16 @@ def chains(rgb: np.ndarray, n: int, rng: np.random.Generator) -> list[tuple[str,
 
 
 def smooth(rgb: np.ndarray, rng: np.random.Generator) -> tuple[str, np.ndarray]:
-    """One smoothing step, same size out: downscaled 1.5-4x and upscaled back (Lanczos,
-    bicubic or bilinear, the same filter both ways), or a Gaussian blur of sigma
-    0.6-1.5; then kept lossless or JPEG q75-95 (half each). What an editor's resize,
-    a viewer's upscale or a soft lens writes, on both classes alike."""
+    """One smoothing step (:func:`smooth_pixels`), then kept lossless or JPEG q75-95
+    (half each). What an editor's resize, a viewer's upscale or a soft lens writes, on
+    both classes alike."""
+    return _lossless_or_jpeg(*smooth_pixels(rgb, rng), rng)
+
+
+def smooth_pixels(rgb: np.ndarray, rng: np.random.Generator) -> tuple[str, np.ndarray]:
+    """The smoothing of :func:`smooth` alone, same size out, and its name: downscaled
+    1.5-4x and upscaled back (Lanczos, bicubic or bilinear, the same filter both ways),
+    or a Gaussian blur of sigma 0.6-1.5."""
     import cv2
     from PIL import Image
 
@@ -266,7 +272,7 @@ def smooth(rgb: np.ndarray, rng: np.random.Generator) -> tuple[str, np.ndarray]:
     else:
         sigma = float(rng.uniform(0.6, 1.5))
         out, name = cv2.GaussianBlur(np.ascontiguousarray(rgb), (0, 0), sigma), f"blur{sigma:.1f}"
-    return _lossless_or_jpeg(name, out, rng)
+    return name, out
 
 
 def _lossless_or_jpeg(
@@ -292,12 +298,18 @@ def smooth_chains(
 
 
 def denoise(rgb: np.ndarray, rng: np.random.Generator) -> tuple[str, np.ndarray]:
-    """One denoising step, same size out: OpenCV non-local means (colour, h = hColor
-    3-8, 7-px template, 21-px search: a phone night mode or a raw converter's noise
-    reduction), or a bilateral filter (diameter 5-9, sigma colour 20-60, sigma space
-    3-8) blended at weight 0.5-1 over the image (a "beauty" mode); then kept lossless or
-    JPEG q75-95 (half each). Both remove the sensor noise a camera photo's patches carry,
-    on every class alike."""
+    """One denoising step (:func:`denoise_pixels`), then kept lossless or JPEG q75-95
+    (half each). It removes the sensor noise a camera photo's patches carry, on every
+    class alike."""
+    return _lossless_or_jpeg(*denoise_pixels(rgb, rng), rng)
+
+
+def denoise_pixels(rgb: np.ndarray, rng: np.random.Generator) -> tuple[str, np.ndarray]:
+    """The denoising of :func:`denoise` alone, same size out, and its name: OpenCV
+    non-local means (colour, h = hColor 3-8, 7-px template, 21-px search: a phone night
+    mode or a raw converter's noise reduction), or a bilateral filter (diameter 5-9,
+    sigma colour 20-60, sigma space 3-8) blended at weight 0.5-1 over the image (a
+    "beauty" mode)."""
     import cv2
 
     src = np.ascontiguousarray(rgb)
@@ -311,7 +323,7 @@ def denoise(rgb: np.ndarray, rng: np.random.Generator) -> tuple[str, np.ndarray]
         smooth = cv2.bilateralFilter(src, d, sc, ss).astype(np.float64)
         out = np.clip((1 - a) * src + a * smooth + 0.5, 0, 255).astype(np.uint8)
         name = f"bil{d}-{sc:.0f}-{ss:.1f}a{a:.2f}"
-    return _lossless_or_jpeg(name, out, rng)
+    return name, out
 
 
 def denoise_chains(
