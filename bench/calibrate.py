@@ -1400,8 +1400,7 @@ def heldout_figures(records: list[dict], taus: dict[str, float] | None = None) -
             for b in big
             if b["mean_low"] - 1e-9 <= b["observed_balanced"] <= b["mean_high"] + 1e-9
         )
-        pi = auc["n_pos"] / max(1, auc["n_pos"] + auc["n_neg"])
-        consistent = [b for b in M.reliability(records, q)["bins"] if _overlaps(b, pi)]
+        consistent = [b for b in M.reliability(records, q)["bins"] if M.chance_consistent(b)]
         pairs = M.scored(records, q)
         offsets = offsets_against(
             [r["questions"][q]["score"] for r, _ in pairs],
@@ -1448,27 +1447,6 @@ def heldout_figures(records: list[dict], taus: dict[str, float] | None = None) -
             "sources_in_range_without_tau": in_range(0.0),
         }
     return out
-
-
-def _overlaps(b: dict, pi: float, mass: float = 0.9) -> bool:
-    """Whether a reliability bin's mean stated interval overlaps the interval its own
-    observed rate has by chance: a Jeffreys interval (``mass``) on the bin's positives
-    among its files, carried to the class-balanced scale. With few files in a bin, or
-    few positives in the whole set (each then weighs much on the balanced scale), the
-    observed rate alone moves far by chance; this says whether a bin's miss is more
-    than that."""
-    from scipy.special import betaincinv
-
-    k, n = b["positives"], b["n"]
-    tail = (1 - mass) / 2
-    w_pos, w_neg = 0.5 / pi, 0.5 / (1 - pi)
-
-    def balanced(p: float) -> float:
-        return p * w_pos / (p * w_pos + (1 - p) * w_neg)
-
-    lo = 0.0 if k == 0 else balanced(float(betaincinv(k + 0.5, n - k + 0.5, tail)))
-    hi = 1.0 if k == n else balanced(float(betaincinv(k + 0.5, n - k + 0.5, 1 - tail)))
-    return bool(lo <= b["mean_high"] + 1e-9 and hi >= b["mean_low"] - 1e-9)
 
 
 def compare_trees(fit: list[dict], held: list[dict], cal: dict, seed: int) -> dict:
@@ -1612,7 +1590,9 @@ def fit_and_report(records: list[dict], args: argparse.Namespace) -> int:
         "ones held out): the camera file, unedited and edited copies through the same kinds "
         "of processing in both classes (platform chains, metadata stripped; JPEG re-save "
         "keeping the camera's EXIF; metadata-free PNG); generator samples of "
-        "../shared/training (as given, metadata-free PNG, platform chain); the labelled "
+        "../shared/training (as given, metadata-free PNG, platform chain); smoothed and "
+        "denoised copies of every camera photo and generated image (down-up resize or blur, "
+        "non-local means or bilateral; PNG or JPEG; synthetic fit only); the labelled "
         "fixtures; ../shared/corpus split by source",
         "corpus_fit_sources": list(CORPUS_FIT),
         "generator_heldout_repos": list(GENERATOR_HELDOUT),

@@ -454,3 +454,48 @@ def test_out_of_sample_section_leaves_out_the_fitted_sources(
     assert "| manipulation | 1 | 4 |" in md
     monkeypatch.setattr(C, "load", lambda *a, **k: SimpleNamespace(data={}))
     assert R._out_of_sample_section(records) == []
+
+
+def test_chance_interval_of_a_bin_on_the_balanced_scale() -> None:
+    # At a balanced set the interval is the plain Jeffreys interval on k of n.
+    lo, hi = M.balanced_jeffreys(5, 10, 0.5)
+    assert 0.2 < lo < 0.5 < hi < 0.8 and math.isclose(lo, 1 - hi, abs_tol=1e-9)
+    # None of 45 files positive: the low end is 0, the high end small but above 0.
+    lo, hi = M.balanced_jeffreys(0, 45, 0.5)
+    assert lo == 0.0 and 0.0 < hi < 0.1
+    # Few positives in the set weigh more on the balanced scale: the same count
+    # reads higher than at a balanced set.
+    assert M.balanced_jeffreys(3, 10, 0.2)[0] > M.balanced_jeffreys(3, 10, 0.5)[0]
+    assert M.balanced_jeffreys(3, 10, 1.0) == (0.0, 1.0)
+
+
+def test_a_bin_that_misses_its_interval_by_chance_only_is_consistent() -> None:
+    # 0 positives of 45 with a stated interval of 0.003-0.48: the observed 0 lies below
+    # the interval, but a rate of 0.003 gives 0 of 45 almost always.
+    near = {
+        "mean_low": 0.003,
+        "mean_high": 0.48,
+        "chance_balanced": list(M.balanced_jeffreys(0, 45, 0.5)),
+    }
+    assert M.chance_consistent(near)
+    # 45 of 45 against a stated 0.1-0.3 is no accident.
+    far = {
+        "mean_low": 0.1,
+        "mean_high": 0.3,
+        "chance_balanced": list(M.balanced_jeffreys(45, 45, 0.5)),
+    }
+    assert not M.chance_consistent(far)
+    # reliability() gives each bin its interval, interval_coverage() counts the bins.
+    records = [
+        {
+            "label": "manipulated" if i % 2 else "authentic",
+            "outcome": "ok",
+            "questions": {
+                "manipulation": {"score": 0.15 + 0.7 * (i % 2), "interval": [0.05, 0.95]}
+            },
+        }
+        for i in range(20)
+    ]
+    rel = M.reliability(records, "manipulation")
+    assert all("chance_balanced" in b for b in rel["bins"])
+    assert M.interval_coverage(records, "manipulation")["bins_consistent"] == len(rel["bins"])

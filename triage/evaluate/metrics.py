@@ -266,6 +266,7 @@ def reliability(records: Iterable[Record], question: str, bins: int = 10) -> dic
                 "observed": rate,
                 "observed_balanced": balanced,
                 "wilson": list(wilson(k, n)),
+                "chance_balanced": list(balanced_jeffreys(k, n, pi)),
             }
         )
     eps = 1e-6
@@ -280,6 +281,51 @@ def reliability(records: Iterable[Record], question: str, bins: int = 10) -> dic
         "ece_balanced": ece_bal,
         "base_rate": pi,
     }
+
+
+def balanced_jeffreys(k: int, n: int, base_rate: float, mass: float = 0.9) -> tuple[float, float]:
+    """Where a bin's class-balanced rate may lie by chance alone, given ``k`` positives
+    among its ``n`` files: the Jeffreys interval (``mass``) on the raw rate, carried to
+    the balanced scale the scores assume (each class weighing half). With few files in
+    a bin, or few positives in the whole set (each then weighs much on the balanced
+    scale), the observed rate moves far by chance; a bin whose stated interval meets
+    this one misses by no more than that.
+
+    Parameters
+    ----------
+    k, n : positives and files in the bin.
+    base_rate : share of positives in the whole set (0 < base_rate < 1).
+    mass : probability mass of the interval.
+
+    Returns
+    -------
+    (low, high) on the balanced scale; (0, 1) when the set has one class only.
+
+    References
+    ----------
+    Brown, Cai & DasGupta, "Interval estimation for a binomial proportion",
+    Statistical Science 16(2), 2001 (the Jeffreys interval).
+    """
+    from scipy.special import betaincinv
+
+    if n <= 0 or not 0.0 < base_rate < 1.0:
+        return 0.0, 1.0
+    tail = (1.0 - mass) / 2.0
+    w_pos, w_neg = 0.5 / base_rate, 0.5 / (1.0 - base_rate)
+
+    def balanced(p: float) -> float:
+        return p * w_pos / (p * w_pos + (1.0 - p) * w_neg)
+
+    lo = 0.0 if k == 0 else balanced(float(betaincinv(k + 0.5, n - k + 0.5, tail)))
+    hi = 1.0 if k == n else balanced(float(betaincinv(k + 0.5, n - k + 0.5, 1.0 - tail)))
+    return lo, hi
+
+
+def chance_consistent(b: dict[str, Any]) -> bool:
+    """Whether a reliability bin's mean stated interval meets the interval its
+    observed balanced rate has by chance (``chance_balanced``)."""
+    lo, hi = b["chance_balanced"]
+    return bool(lo <= b["mean_high"] + 1e-9 and hi >= b["mean_low"] - 1e-9)
 
 
 def interval_coverage(records: Iterable[Record], question: str, bins: int = 10) -> dict[str, Any]:
@@ -314,6 +360,7 @@ def interval_coverage(records: Iterable[Record], question: str, bins: int = 10) 
         "files": inside / len(pairs),
         "bins": ok_bins / len(rel["bins"]),
         "bins_ok": ok_bins,
+        "bins_consistent": sum(1 for b in rel["bins"] if chance_consistent(b)),
         "bins_n": len(rel["bins"]),
         "ece_balanced": rel["ece_balanced"],
     }

@@ -321,6 +321,8 @@ def render_markdown(
 
 
 def _question_section(metrics: dict[str, Any], q: str) -> list[str]:
+    from triage.evaluate import metrics as M
+
     lines: list[str] = []
     groups = metrics["questions"][q]["auc_by_group"]
     lines += [f"## {q}: bands per label", ""]
@@ -371,6 +373,8 @@ def _question_section(metrics: dict[str, Any], q: str) -> list[str]:
                     "95% Wilson",
                     "observed, balanced",
                     "balanced in interval",
+                    "by chance (90%)",
+                    "meets interval",
                 ],
                 [
                     [
@@ -382,6 +386,8 @@ def _question_section(metrics: dict[str, Any], q: str) -> list[str]:
                         f"{b['wilson'][0]:.2f}-{b['wilson'][1]:.2f}",
                         _f(b["observed_balanced"], 2),
                         "yes" if _inside(b) else "**no**",
+                        f"{b['chance_balanced'][0]:.2f}-{b['chance_balanced'][1]:.2f}",
+                        "yes" if M.chance_consistent(b) else "**no**",
                     ]
                     for b in rel["bins"]
                 ],
@@ -390,7 +396,11 @@ def _question_section(metrics: dict[str, Any], q: str) -> list[str]:
             f"Positives are {_pct(rel['base_rate'])} of these files, the scores assume the "
             "prior (0.5): *balanced* re-weights both classes to half, as that prior does. "
             f"In {sum(1 for b in rel['bins'] if _inside(b))} of {len(rel['bins'])} score bins "
-            "the balanced observed rate lies inside the bin's mean stated interval; "
+            "the balanced observed rate lies inside the bin's mean stated interval, and in "
+            f"{sum(1 for b in rel['bins'] if M.chance_consistent(b))} the interval meets "
+            "where that rate may lie by chance alone (*by chance*: a 90% Jeffreys interval "
+            "on the bin's count, on the balanced scale; a bin of few files, or a set of few "
+            "positives, moves its observed rate far); "
             f"{_pct(metrics['questions'][q]['interval_coverage']['files'])} of files have "
             "an interval that holds the balanced observed rate of their bin; "
             f"balanced ECE {_f(rel['ece_balanced'])}.",
@@ -559,6 +569,7 @@ def _out_of_sample_section(records: Sequence[Record]) -> list[str]:
                 _f(auc["auc"]),
                 _f(cov["ece_balanced"]),
                 f"{cov.get('bins_ok', 0)}/{cov['bins_n']}",
+                f"{cov.get('bins_consistent', 0)}/{cov['bins_n']}",
                 _pct(cov["files"]),
                 f"{right}/{made}",
             ]
@@ -579,6 +590,7 @@ def _out_of_sample_section(records: Sequence[Record]) -> list[str]:
                 "AUC",
                 "balanced ECE",
                 "bins: balanced rate in interval",
+                "bins: interval meets it by chance",
                 "files: interval holds the bin's rate",
                 "claims right",
             ],
