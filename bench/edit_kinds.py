@@ -48,6 +48,11 @@ def auc(pos: list[float], neg: list[float]) -> float:
 
 
 def chain_of(name: str) -> str:
+    # The new routes' copies (bench/calibrate.py route_rows) name their route.
+    if "-small" in name:
+        return "small copy (400-1000 px)"
+    if "-web" in name:
+        return "edited on a web copy"
     if name.endswith(".png"):
         return "PNG"
     if "export" in name:
