@@ -573,18 +573,22 @@ def smoothed_rows(work: Path, rows: list[dict[str, str]], seed: int) -> list[dic
 # new routes (triage.train.edits.NEW_CHAINS: an edit made on a web copy of the photo, a
 # small copy of 400-1000 px, a lossless save), each class through the same routes; the
 # other copies above all go through platform chains, re-saves or exports of the camera
-# decode. Splice donors come from the same split. Held out only: in the fit they cost
-# held-out manipulation AUC 0.854 -> 0.846 and ECE 0.034 -> 0.051 on the same 1,992
-# held-out files (their own held-out copies among them); they measure the fusion on
-# real-life routes (bench/edit_kinds.py, per route).
-ROUTE_EDITS = 2
-ROUTE_UNEDITED = 2
-ROUTES_VERSION = 1  # of the listing rows-SEED-routes-vN.json
+# decode. Splice donors come from the same split. Held out only: in the fit (2 + 2
+# copies per photo of both splits) they cost held-out manipulation AUC 0.854 -> 0.846
+# and ECE 0.034 -> 0.051 on the same 1,992 held-out files (their own held-out copies
+# among them); they measure the fusion on real-life routes (bench/edit_kinds.py, per
+# route), so only the held-out photos get them.
+ROUTE_EDITS = 4
+ROUTE_UNEDITED = 4
+ROUTES_VERSION = 2  # of the listing rows-SEED-routes-vN.json and the folder routes-vN
 
 
-def route_rows(work: Path, rows: list[dict[str, str]], seed: int) -> list[dict[str, str]]:
+def route_rows(
+    work: Path, rows: list[dict[str, str]], seed: int, splits: tuple[str, ...]
+) -> list[dict[str, str]]:
     """Write (once) and list the new-route copies of every camera photo in ``rows``
-    (:func:`_picture_of`), same source and split; edited ones are labelled manipulated."""
+    (:func:`_picture_of`) of ``splits``, same source and split; edited ones are
+    labelled manipulated."""
     from triage.train.edits import NEW_CHAINS, examples_of
 
     files = work / "files"
@@ -592,13 +596,18 @@ def route_rows(work: Path, rows: list[dict[str, str]], seed: int) -> list[dict[s
     pictures: dict[str, list[dict[str, str]]] = {}
     seen: set[str] = set()
     for r in rows:
-        if r["source"].startswith("camera:") and r["path"] not in seen and _picture_of(r, files):
+        if (
+            r["source"].startswith("camera:")
+            and r["split"] in splits
+            and r["path"] not in seen
+            and _picture_of(r, files)
+        ):
             seen.add(r["path"])
             pictures.setdefault(r["split"], []).append(r)
     for _split, mine in sorted(pictures.items()):
         paths = [Path(r["path"]) for r in mine]
         for i, r in enumerate(mine):
-            folder = files / "routes" / r["source"].replace(":", "/")
+            folder = files / f"routes-v{ROUTES_VERSION}" / r["source"].replace(":", "/")
             listing = folder / ".routes"
             if not listing.is_file():
                 names = []
@@ -1303,15 +1312,13 @@ def main(argv: list[str] | None = None) -> int:
             if r["source"] in known and r["split"] in args.smoothed_splits.split(",")
         ]
     if not args.no_routes:
-        routes = args.work / f"rows-{args.seed}-routes-v{ROUTES_VERSION}.json"
+        splits = tuple(sorted(args.routes_splits.split(",")))
+        routes = args.work / f"rows-{args.seed}-routes-v{ROUTES_VERSION}-{'+'.join(splits)}.json"
         if not routes.is_file():
-            routes.write_text(json.dumps(route_rows(args.work, rows, args.seed)), "utf-8")
+            made = route_rows(args.work, rows, args.seed, splits)
+            routes.write_text(json.dumps(made), "utf-8")
         known = {r["source"] for r in rows}
-        rows = rows + [
-            r
-            for r in json.loads(routes.read_text("utf-8"))
-            if r["source"] in known and r["split"] in args.routes_splits.split(",")
-        ]
+        rows = rows + [r for r in json.loads(routes.read_text("utf-8")) if r["source"] in known]
     rows = drop_unplain_sources(rows)
     print(f"{len(rows)} labelled files ({time.time() - t0:.0f} s to build)", flush=True)
     crossfit: list[dict[str, str]] = []
