@@ -25,8 +25,9 @@ forkserver's one-time start-up (imports of the analyzers) is printed on its own.
     python bench/scan.py 80         # fewer
     python bench/scan.py 24 --photos ../shared/corpus/camera   # real photos (copies)
 
-With ``--photos DIR`` the files are copies of the first N JPEGs under DIR (camera
-photos of 0.3-16 MP, what a desk's folder holds) instead of generated scenes.
+With ``--photos DIR`` the files are N copies of the JPEGs under DIR (camera photos of
+0.3-16 MP, what a desk's folder holds; taken again under new names when N exceeds
+them) instead of generated scenes.
 """
 
 from __future__ import annotations
@@ -66,11 +67,15 @@ def make_images(folder: Path, n: int) -> list[Path]:
 
 
 def copy_photos(folder: Path, source: Path, n: int) -> list[Path]:
-    """Copies of the first ``n`` JPEGs under ``source`` (sorted by path), spread over
-    the round folders (the source is only read)."""
+    """``n`` copies of the JPEGs under ``source`` (sorted by path; taken again, under
+    new names, when ``n`` exceeds them), spread over the round folders (the source is
+    only read). Taking them again makes the timed folders as large as asked: a scan's
+    fixed costs (the pool's start, each worker's priming file, the last file) weigh in
+    a folder of 50 photos as in a desk's folder of hundreds, not as in one of 15."""
     found = sorted(
         p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in (".jpg", ".jpeg")
-    )[:n]
+    )
+    found = [found[i % len(found)] for i in range(n)] if found else []
     paths = []
     for i, src in enumerate(found):
         p = folder / f"sub{i % ROUNDS}" / f"img{i:04d}.jpg"
