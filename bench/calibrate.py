@@ -1216,6 +1216,15 @@ def rerun(rows: list[dict[str, str]], work: Path, jobs: int, names: list[str]) -
     tmp.replace(cache)
 
 
+def _listed(listing: Path, make: Callable[[], list[dict[str, str]]]) -> list[dict[str, str]]:
+    """The rows listed in ``listing``; made by ``make`` and written there first if it
+    does not exist yet (the files behind them are made by code from fixed inputs, so a
+    listing is built once per cache)."""
+    if not listing.is_file():
+        listing.write_text(json.dumps(make()), "utf-8")
+    return list(json.loads(listing.read_text("utf-8")))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path("/tmp/triage-calibration"))
@@ -1279,21 +1288,17 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    listing = args.work / f"rows-{args.seed}-v3.json"
-    if listing.is_file():  # the files are made by code from fixed inputs: build once
-        rows = json.loads(listing.read_text("utf-8"))
-    else:
-        rows = build(args.work, args.seed)
-        listing.write_text(json.dumps(rows), "utf-8")
+    # The files are made by code from fixed inputs: each listing is built once.
+    rows = _listed(args.work / f"rows-{args.seed}-v3.json", lambda: build(args.work, args.seed))
     rows = drop_training_photos(rows)
     if not args.no_extra:
-        extra = args.work / f"rows-{args.seed}-extra-v{EXTRA_VERSION}.json"
-        if not extra.is_file():
-            extra.write_text(json.dumps(extra_rows(args.work, rows, args.seed)), "utf-8")
+        listed = _listed(
+            args.work / f"rows-{args.seed}-extra-v{EXTRA_VERSION}.json",
+            lambda: extra_rows(args.work, rows, args.seed),
+        )
         # Only sources the rules above still accept (a listing made before a rule
         # changed keeps its files, unused); held-out extras first: analyzed first.
         known = {src for _p, src, _s in extra_sources()} | {r["source"] for r in rows}
-        listed = json.loads(extra.read_text("utf-8"))
         rows = [
             r
             for r in listed
@@ -1302,23 +1307,24 @@ def main(argv: list[str] | None = None) -> int:
             and (r["split"] in GENERATOR_CHAIN_SPLITS or not r["source"].startswith("generator:"))
         ] + rows
     if not args.no_smoothed:
-        smoothed = args.work / f"rows-{args.seed}-smoothed-v{SMOOTHED_VERSION}.json"
-        if not smoothed.is_file():
-            smoothed.write_text(json.dumps(smoothed_rows(args.work, rows, args.seed)), "utf-8")
+        smoothed = _listed(
+            args.work / f"rows-{args.seed}-smoothed-v{SMOOTHED_VERSION}.json",
+            lambda: smoothed_rows(args.work, rows, args.seed),
+        )
         known = {r["source"] for r in rows}
         rows = rows + [
             r
-            for r in json.loads(smoothed.read_text("utf-8"))
+            for r in smoothed
             if r["source"] in known and r["split"] in args.smoothed_splits.split(",")
         ]
     if not args.no_routes:
         splits = tuple(sorted(args.routes_splits.split(",")))
-        routes = args.work / f"rows-{args.seed}-routes-v{ROUTES_VERSION}-{'+'.join(splits)}.json"
-        if not routes.is_file():
-            made = route_rows(args.work, rows, args.seed, splits)
-            routes.write_text(json.dumps(made), "utf-8")
+        routes = _listed(
+            args.work / f"rows-{args.seed}-routes-v{ROUTES_VERSION}-{'+'.join(splits)}.json",
+            lambda: route_rows(args.work, rows, args.seed, splits),
+        )
         known = {r["source"] for r in rows}
-        rows = rows + [r for r in json.loads(routes.read_text("utf-8")) if r["source"] in known]
+        rows = rows + [r for r in routes if r["source"] in known]
     rows = drop_unplain_sources(rows)
     print(f"{len(rows)} labelled files ({time.time() - t0:.0f} s to build)", flush=True)
     crossfit: list[dict[str, str]] = []
@@ -1333,19 +1339,16 @@ def main(argv: list[str] | None = None) -> int:
             fold_of = json.loads((folder / "folds.json").read_text("utf-8"))["fold_of"]
         else:
             fold_of = train_tamper_folds(folder, args.tamper_folds)
-        listing = args.work / f"rows-{args.seed}-crossfit-v{CROSSFIT_VERSION}.json"
-        if not listing.is_file():
-            listing.write_text(json.dumps(crossfit_rows(args.work, args.seed, fold_of)), "utf-8")
+        listed = _listed(
+            args.work / f"rows-{args.seed}-crossfit-v{CROSSFIT_VERSION}.json",
+            lambda: crossfit_rows(args.work, args.seed, fold_of),
+        )
         ready = {
             str(k)
             for k in range(args.tamper_folds)
             if (folder / f"fold-{k}" / "tamper.manifest.json").is_file()
         }
-        crossfit = [
-            r
-            for r in drop_unplain_sources(json.loads(listing.read_text("utf-8")))
-            if r["tamper_fold"] in ready
-        ]
+        crossfit = [r for r in drop_unplain_sources(listed) if r["tamper_fold"] in ready]
         print(
             f"  + {len(crossfit)} cross-fit files of folds {sorted(ready)} (manipulation fit only)",
             flush=True,
