@@ -397,7 +397,7 @@ def _question_section(metrics: dict[str, Any], q: str) -> list[str]:
             "prior (0.5): *balanced* re-weights both classes to half, as that prior does. "
             f"In {sum(1 for b in rel['bins'] if _inside(b))} of {len(rel['bins'])} score bins "
             "the balanced observed rate lies inside the bin's mean stated interval, and in "
-            f"{sum(1 for b in rel['bins'] if M.chance_consistent(b))} the interval meets "
+            f"{metrics['questions'][q]['interval_coverage']['bins_consistent']} the interval meets "
             "where that rate may lie by chance alone (*by chance*: a 90% Jeffreys interval "
             "on the bin's count, on the balanced scale; a bin of few files, or a set of few "
             "positives, moves its observed rate far); "
