@@ -3,8 +3,8 @@
 Wraps :mod:`triage.forensics.copymove`. Size policy: SIFT runs on a downscale with
 the long side at most ``WORK_SIDE`` pixels (shared with the noise analyzer, so the
 image is reduced once) (at most ``MAX_FEATURES`` keypoints); a picture smaller than
-``MIN_WORK_SIDE`` (not a thumbnail under ``MIN_ENLARGE_SIDE``) is enlarged to it instead; boxes and the transform's translation are
-mapped back to full resolution.
+``MIN_WORK_SIDE`` (not a thumbnail under ``MIN_ENLARGE_SIDE``) is enlarged to it
+instead; boxes and the transform's translation are mapped back to full resolution.
 """
 
 from __future__ import annotations
@@ -176,14 +176,14 @@ def enlarged(gray: np.ndarray, min_side: int, from_side: int) -> tuple[np.ndarra
     at least ``from_side`` and below ``min_side``; and the factor applied (1.0:
     returned unchanged, the same array)."""
     import cv2
-    import numpy
+    import numpy as np
 
     h, w = gray.shape[:2]
     if not from_side <= max(h, w) < min_side:
         return gray, 1.0
     up = min_side / max(h, w)
     size = (max(1, round(w * up)), max(1, round(h * up)))
-    out = cv2.resize(numpy.asarray(gray, numpy.float32), size, interpolation=cv2.INTER_CUBIC)
+    out = cv2.resize(np.asarray(gray, np.float32), size, interpolation=cv2.INTER_CUBIC)
     # The factor actually applied along x (the scale the boxes are mapped back with).
     return out, size[0] / w
 
