@@ -232,16 +232,12 @@ def measure(work: Path, row: dict[str, Any]) -> dict[str, Any]:
     """Every candidate of one file with its features."""
     import cv2
 
-    from triage.analyzers.common import WORK_SIDE, working_gray
-    from triage.analyzers.copymove import MAX_FEATURES, MIN_ENLARGE_SIDE, MIN_WORK_SIDE, enlarged
+    from triage.analyzers.copymove import MAX_FEATURES, working_image
     from triage.forensics.copymove import find_clones
     from triage.media import Media
 
     media = Media.open(work / "files" / row["file"])
-    gray, _ = working_gray(media, WORK_SIDE)
-    gray, _ = enlarged(
-        gray, MIN_WORK_SIDE, MIN_ENLARGE_SIDE
-    )  # the analyzer's policy for small pictures
+    gray, _ = working_image(media)  # the analyzer's size policy, small pictures included
     cands, stats = find_clones(gray, max_features=MAX_FEATURES)
     mask = None
     if row["kind"] != "none":

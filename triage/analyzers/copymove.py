@@ -94,9 +94,7 @@ class CopyMoveAnalyzer(Analyzer):
         # Charts and slides repeat their marks, icons and letters by design.
         if declined_as_graphic(media, result, "cloned regions"):
             return result
-        gray, scale = working_gray(media, WORK_SIDE)
-        gray, up = enlarged(gray, MIN_WORK_SIDE, MIN_ENLARGE_SIDE)
-        scale /= up
+        gray, scale = working_image(media)
         gh, gw = gray.shape
         candidates, stats = find_clones(gray, max_features=MAX_FEATURES)
         # In a screenshot or under a meme's caption, letters and icons repeat by design
@@ -169,6 +167,15 @@ class CopyMoveAnalyzer(Analyzer):
                 )
             )
         return result
+
+
+def working_image(media: Media) -> tuple[np.ndarray, float]:
+    """The grey picture the analysis runs on (reduced to ``WORK_SIDE``, or a small
+    picture enlarged to ``MIN_WORK_SIDE``) and the factor that maps its coordinates
+    back to the file's pixels; the one size policy, for the analyzer and its benches."""
+    gray, scale = working_gray(media, WORK_SIDE)
+    gray, up = enlarged(gray, MIN_WORK_SIDE, MIN_ENLARGE_SIDE)
+    return gray, scale / up
 
 
 def enlarged(gray: np.ndarray, min_side: int, from_side: int) -> tuple[np.ndarray, float]:
