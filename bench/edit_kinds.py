@@ -10,8 +10,9 @@ then, instead of its report, scores the held-out files (sources never fitted on)
 prints, for each edit kind (the name of each edited copy says which), the Mann-Whitney
 AUC of the edited copies against every unedited copy of the held-out camera sources:
 for the fused manipulation score, and for the tamper analyzer's ``image_score`` alone.
-Per chain, edited against unedited copies through the same kind of chain. Nothing is
-chosen on these files. Skips cleanly when ../shared is absent.
+Per chain, edited against unedited copies through the same kind of chain, then per
+kind and chain (and over the chains that keep the photo's size against those that
+shrink it). Nothing is chosen on these files. Skips cleanly when ../shared is absent.
 
     python bench/edit_kinds.py --cached-only --ceiling
 
@@ -114,6 +115,7 @@ def report(records: list[dict], args: argparse.Namespace) -> int:
     fused: dict[str, list[float]] = defaultdict(list)
     alone: dict[str, list[float]] = defaultdict(list)
     chains: dict[tuple[str, str], list[float]] = defaultdict(list)
+    cells: dict[tuple[str, str], list[float]] = defaultdict(list)
     for r in camera:
         name = r["path"].rsplit("/", 1)[-1]
         score = r["questions"]["manipulation"]["score"]
@@ -127,6 +129,7 @@ def report(records: list[dict], args: argparse.Namespace) -> int:
         if t is not None:
             alone[kind].append(t)
         chains[(chain_of(name), "neg" if kind == "unedited" else "pos")].append(score)
+        cells[(kind, chain_of(name))].append(score)
     sources = len({r["source"] for r in camera})
     top = ceiling([r for r in ok if r["split"] == "heldout"], cfg) if args.ceiling else {}
     extra = " fused, fitted within held-out (ceiling) |" if top else ""
@@ -150,7 +153,29 @@ def report(records: list[dict], args: argparse.Namespace) -> int:
     for chain in sorted({c for c, _ in chains}):
         pos, neg = chains[(chain, "pos")], chains[(chain, "neg")]
         print(f"| {chain} | {len(pos)} / {len(neg)} | {auc(pos, neg):.3f} | |")
+    print_kind_by_chain(cells)
     return 0
+
+
+def print_kind_by_chain(cells: dict[tuple[str, str], list[float]]) -> None:
+    """Per edit kind and chain, the fused AUC of that kind's edited copies against the
+    unedited copies through the same chain, and over the chains that keep the photo's
+    size against those that shrink it (a resize erases the 8x8 grid the block features
+    read, so the two groups say where the evidence can be there at all)."""
+    chain_names = sorted({c for _, c in cells})
+    shrunk = {"resized + JPEG", "small copy (400-1000 px)"}
+    print("| edit kind | " + " | ".join(chain_names) + " | size kept | resized |")
+    print("|---|" + "---|" * (len(chain_names) + 2))
+    for kind in KINDS:
+        row = []
+        for chain in chain_names:
+            pos, neg = cells.get((kind, chain), []), cells.get(("unedited", chain), [])
+            row.append(f"{auc(pos, neg):.2f} ({len(pos)})" if pos and neg else "-")
+        for group in (False, True):
+            pos = [s for c in chain_names if (c in shrunk) == group for s in cells[(kind, c)]]
+            neg = [s for c in chain_names if (c in shrunk) == group for s in cells[("unedited", c)]]
+            row.append(f"{auc(pos, neg):.3f} ({len(pos)} / {len(neg)})")
+        print(f"| {kind} | " + " | ".join(row) + " |")
 
 
 def main(argv: list[str] | None = None) -> int:
