@@ -1475,11 +1475,7 @@ def heldout_figures(records: list[dict], taus: dict[str, float] | None = None) -
         auc = M.auc_for(records, q)
         spread = M.ece_spread(records, q)
         big = [b for b in M.reliability(records, q)["bins"] if b["n"] >= 10]
-        big_ok = sum(
-            1
-            for b in big
-            if b["mean_low"] - 1e-9 <= b["observed_balanced"] <= b["mean_high"] + 1e-9
-        )
+        big_ok = sum(1 for b in big if M.rate_inside(b))
         consistent = [b for b in M.reliability(records, q)["bins"] if M.chance_consistent(b)]
         pairs = M.scored(records, q)
         offsets = offsets_against(

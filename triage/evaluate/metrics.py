@@ -321,6 +321,12 @@ def balanced_jeffreys(k: int, n: int, base_rate: float, mass: float = 0.9) -> tu
     return lo, hi
 
 
+def rate_inside(b: dict[str, Any]) -> bool:
+    """Whether a reliability bin's observed balanced rate lies inside the bin's mean
+    stated interval (the strict reading; :func:`chance_consistent` allows for chance)."""
+    return bool(b["mean_low"] - 1e-9 <= b["observed_balanced"] <= b["mean_high"] + 1e-9)
+
+
 def chance_consistent(b: dict[str, Any]) -> bool:
     """Whether a reliability bin's mean stated interval meets the interval its
     observed balanced rate has by chance (``chance_balanced``)."""
@@ -350,11 +356,7 @@ def interval_coverage(records: Iterable[Record], question: str, bins: int = 10) 
         b = min(int(float(q["score"]) * bins), bins - 1)
         lo, hi = q["interval"]
         inside += int(lo - 1e-9 <= rate_of[b] <= hi + 1e-9)
-    ok_bins = sum(
-        1
-        for b in rel["bins"]
-        if b["mean_low"] - 1e-9 <= b["observed_balanced"] <= b["mean_high"] + 1e-9
-    )
+    ok_bins = sum(1 for b in rel["bins"] if rate_inside(b))
     return {
         "n": len(pairs),
         "files": inside / len(pairs),

@@ -385,7 +385,7 @@ def _question_section(metrics: dict[str, Any], q: str) -> list[str]:
                         _f(b["observed"], 2),
                         f"{b['wilson'][0]:.2f}-{b['wilson'][1]:.2f}",
                         _f(b["observed_balanced"], 2),
-                        "yes" if _inside(b) else "**no**",
+                        "yes" if M.rate_inside(b) else "**no**",
                         f"{b['chance_balanced'][0]:.2f}-{b['chance_balanced'][1]:.2f}",
                         "yes" if M.chance_consistent(b) else "**no**",
                     ]
@@ -395,7 +395,7 @@ def _question_section(metrics: dict[str, Any], q: str) -> list[str]:
             "",
             f"Positives are {_pct(rel['base_rate'])} of these files, the scores assume the "
             "prior (0.5): *balanced* re-weights both classes to half, as that prior does. "
-            f"In {sum(1 for b in rel['bins'] if _inside(b))} of {len(rel['bins'])} score bins "
+            f"In {sum(1 for b in rel['bins'] if M.rate_inside(b))} of {len(rel['bins'])} score bins "
             "the balanced observed rate lies inside the bin's mean stated interval, and in "
             f"{metrics['questions'][q]['interval_coverage']['bins_consistent']} the interval meets "
             "where that rate may lie by chance alone (*by chance*: a 90% Jeffreys interval "
@@ -598,10 +598,6 @@ def _out_of_sample_section(records: Sequence[Record]) -> list[str]:
         ),
         "",
     ]
-
-
-def _inside(b: dict[str, Any]) -> bool:
-    return bool(b["mean_low"] <= b["observed_balanced"] <= b["mean_high"])
 
 
 def _file_row(r: Record, q: str) -> list[str]:
