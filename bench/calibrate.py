@@ -1237,25 +1237,16 @@ def main(argv: list[str] | None = None) -> int:
         "--no-extra", action="store_true", help="leave out the extra copies (rows-SEED-extra-v2)"
     )
     ap.add_argument(
-        "--no-smoothed",
-        action="store_true",
-        help="leave out the smoothed and denoised copies (rows-SEED-smoothed-vN)",
-    )
-    ap.add_argument(
         "--smoothed-splits",
         default="fit,heldout",
-        help="the splits that get the smoothed copies (to compare: heldout)",
-    )
-    ap.add_argument(
-        "--no-routes",
-        action="store_true",
-        help="leave out the copies through the new routes (rows-SEED-routes-vN)",
+        help="the splits that get the smoothed and denoised copies (rows-SEED-smoothed-vN; "
+        "heldout to measure only, none to leave them out)",
     )
     ap.add_argument(
         "--routes-splits",
         default="heldout",
-        help="the splits that get the new-route copies (default: measured only; "
-        "fit,heldout to fit on them too)",
+        help="the splits that get the copies through the new routes (rows-SEED-routes-vN; "
+        "default: measured only; fit,heldout to fit on them too, none to leave them out)",
     )
     ap.add_argument(
         "--cached-only",
@@ -1306,7 +1297,7 @@ def main(argv: list[str] | None = None) -> int:
             and r["split"] in EXTRA_SPLITS
             and (r["split"] in GENERATOR_CHAIN_SPLITS or not r["source"].startswith("generator:"))
         ] + rows
-    if not args.no_smoothed:
+    if args.smoothed_splits != "none":
         smoothed = _listed(
             args.work / f"rows-{args.seed}-smoothed-v{SMOOTHED_VERSION}.json",
             lambda: smoothed_rows(args.work, rows, args.seed),
@@ -1317,7 +1308,7 @@ def main(argv: list[str] | None = None) -> int:
             for r in smoothed
             if r["source"] in known and r["split"] in args.smoothed_splits.split(",")
         ]
-    if not args.no_routes:
+    if args.routes_splits != "none":
         splits = tuple(sorted(args.routes_splits.split(",")))
         routes = _listed(
             args.work / f"rows-{args.seed}-routes-v{ROUTES_VERSION}-{'+'.join(splits)}.json",
