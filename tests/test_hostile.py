@@ -188,6 +188,45 @@ def test_unreadable_file_is_a_per_file_error(tmp_path: Path) -> None:
     assert "locked.png: open: permission denied" in out.stderr
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_pipe_given_to_check_is_a_per_file_error_not_a_hang(tmp_path: Path) -> None:
+    # The worker's error entry, then the parent's identity fill (hash and sniff) of a
+    # failed file, both opened the path: open() on a FIFO waits for a writer for ever.
+    pipe = tmp_path / "pipe.jpg"
+    os.mkfifo(pipe)
+    ok = tmp_path / "ok.png"
+    shutil.copy(SCENE, ok)
+    cmd = [sys.executable, "-m", "triage", "check", "-f", "json", "--only", "metadata"]
+    out = subprocess.run(
+        [*cmd, "--timeout", "20", str(pipe), str(ok)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert out.returncode == 1, out.stderr
+    reports = json.loads(out.stdout)
+    assert [r["file"]["path"] for r in reports] == [str(pipe), str(ok)]
+    assert reports[0]["errors"][0]["message"] == "not a regular file (device, pipe or socket)"
+    assert reports[0]["file"]["sha256"] is None
+    assert reports[1]["errors"] == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_open_input_refuses_pipes_and_folders_at_once(tmp_path: Path) -> None:
+    from triage.fileio import open_input, sha256_of
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(OSError, match="not a regular file"):
+        open_input(pipe)  # would block in open() without O_NONBLOCK
+    assert sha256_of(pipe) is None
+    with pytest.raises(IsADirectoryError):
+        open_input(tmp_path)
+    with open_input(SCENE) as fh:
+        assert fh.read(8) == SCENE.read_bytes()[:8]
+
+
 # ----------------------------------------------------------- truncated PNG
 def test_truncated_png_keeps_its_metadata_and_says_what_was_cut(tmp_path: Path) -> None:
     rgb = io.BytesIO()

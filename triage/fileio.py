@@ -6,8 +6,10 @@ the reference store's caches.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -27,6 +29,31 @@ def current_umask() -> int:
     return mask
 
 
+def open_input(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open an input file for reading: a regular file, never a pipe or a device.
+
+    A path that is checked first and opened afterwards can have become a FIFO, and
+    ``open()`` on a FIFO waits for a writer for ever, which no timeout in the process
+    that opened it ends. So the open does not block (``O_NONBLOCK``), and the open
+    descriptor's own type decides. Raises ``OSError`` (``PermissionError``,
+    ``FileNotFoundError``, ``IsADirectoryError``...), "not a regular file" included.
+    """
+    nonblock = getattr(os, "O_NONBLOCK", 0)  # POSIX; Windows has no FIFOs to open
+    fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file (device, pipe or socket)", str(path))
+        if nonblock:
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def file_digest(
     path: str | os.PathLike[str], head_bytes: int = 0, algorithm: str = "sha256"
 ) -> tuple[str, bytes]:
@@ -38,7 +65,7 @@ def file_digest(
     """
     digest = hashlib.new(algorithm, usedforsecurity=False)
     head = b""
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         while chunk := fh.read(_CHUNK):
             if not head and head_bytes:
                 head = chunk[:head_bytes]

@@ -120,12 +120,12 @@ def failure_outcome(path: str, message: str, stage: str, options: Options) -> Ou
 
 def _fill_identity(report: Report, path: str) -> None:
     """Hash and sniff a file whose analysis stopped before it did (None if unreadable)."""
-    from triage.fileio import sha256_of
+    from triage.fileio import open_input, sha256_of
     from triage.sniff import sniff
 
     report.file.sha256 = sha256_of(path)
     try:
-        with open(path, "rb") as fh:
+        with open_input(path) as fh:
             sniffed = sniff(fh.read(64))
     except OSError:
         return
