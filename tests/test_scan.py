@@ -400,6 +400,27 @@ def test_file_name_that_is_not_utf8(tmp_path: Path) -> None:
     assert "\\xffodd.jpg" in csv_path.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("fmt", ["json", "html"])
+def test_check_output_on_stdout_is_utf8_for_a_name_that_is_not(tmp_path: Path, fmt: str) -> None:
+    # A newsroom script reads this JSON with a strict UTF-8 decoder; a raw 0xff byte
+    # from the file name made the whole output unreadable.
+    _jpeg(tmp_path / "x.jpg", 3)
+    os.rename(bytes(tmp_path / "x.jpg"), bytes(tmp_path) + b"/\xffodd.jpg")
+    cmd = [sys.executable, "-m", "triage", "check", "-f", fmt, "--only", "metadata"]
+    out = subprocess.run(
+        [*cmd, os.fsdecode(bytes(tmp_path) + b"/\xffodd.jpg")],
+        capture_output=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    text = out.stdout.decode("utf-8")  # strict
+    if fmt == "json":
+        path = json.loads(text)["file"]["path"]
+        assert os.fsencode(path).endswith(b"/\xffodd.jpg")  # round-trips to the real name
+    else:
+        assert "\\udcffodd.jpg" in text
+
+
 def test_pool_reports_equal_in_process_reports(tmp_path: Path) -> None:
     """Forked workers must behave like the pipeline called directly (no state broken
     by the fork, e.g. a native library initialized in the forkserver)."""

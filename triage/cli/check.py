@@ -175,7 +175,9 @@ def check_command(
         if output is not None:
             write_atomic(output, text)
         else:
-            typer.echo(text, nl=False)
+            # As write_atomic writes it: a non-UTF-8 file name as \udcXX, never a raw
+            # byte that makes the page or the JSON invalid UTF-8.
+            typer.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"), nl=False)
     if csv is not None:
         from triage.render.csv import csv_text, rows_from_reports
 

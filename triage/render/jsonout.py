@@ -15,21 +15,23 @@ def report_dict(report: Report) -> dict[str, object]:
 
 def to_json(reports: Sequence[Report]) -> str:
     """One object for one report, an array for several."""
-    if len(reports) == 1:
-        return json.dumps(report_dict(reports[0]), indent=2, ensure_ascii=False) + "\n"
-    return json.dumps([report_dict(r) for r in reports], indent=2, ensure_ascii=False) + "\n"
+    data = report_dict(reports[0]) if len(reports) == 1 else [report_dict(r) for r in reports]
+    return _dumps(data, indent=2) + "\n"
 
 
 def to_jsonl_line(report: Report | dict[str, Any]) -> str:
-    """One complete report (a model or its JSON data) on one line, newline-terminated.
-
-    A file name that is not valid UTF-8 (carried as lone surrogates) makes the line
-    ASCII-escaped instead, which round-trips; every other line keeps its characters.
-    """
+    """One complete report (a model or its JSON data) on one line, newline-terminated."""
     data = report_dict(report) if isinstance(report, Report) else report
-    line = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _dumps(data, separators=(",", ":")) + "\n"
+
+
+def _dumps(data: object, **layout: Any) -> str:
+    """JSON text that is valid UTF-8. A file name that is not valid UTF-8 (carried as
+    lone surrogates) makes the text ASCII-escaped instead (``\\udcff``), which a JSON
+    parser reads back as the same name; every other text keeps its characters."""
+    text = json.dumps(data, ensure_ascii=False, **layout)
     try:
-        line.encode("utf-8")
+        text.encode("utf-8")
     except UnicodeEncodeError:
-        line = json.dumps(data, ensure_ascii=True, separators=(",", ":")) + "\n"
-    return line
+        text = json.dumps(data, ensure_ascii=True, **layout)
+    return text
