@@ -172,6 +172,46 @@ def test_odd_lists_never_raise(tmp_path: Path, bad: str) -> None:
     assert res.errors
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_an_overlong_line_is_a_bad_row_not_a_crash_or_its_size_in_memory(
+    tmp_path: Path, suffix: str
+) -> None:
+    # csv raised "field larger than field limit" (a traceback), and both readers held
+    # the whole line; a hash list line is never longer than a few hundred characters.
+    from triage.store.hashlists import MAX_LINE_CHARS
+
+    good = "ab" * 32
+    long_line = "c" * (3 * MAX_LINE_CHARS)
+    if suffix == ".csv":
+        text = f"pdq_hash,quality\n{long_line}\n{good},100\n"
+    else:
+        text = f'{{"hash": "{long_line}"}}\n{{"hash": "{good}", "quality": 100}}\n'
+    path = tmp_path / f"long{suffix}"
+    path.write_text(text, encoding="utf-8")
+    with HashStore.open(tmp_path / "l.sqlite") as store:
+        res = import_file(store, path, default_label="x")
+        assert [r.hash for r in store.rows()] == [good]
+    assert res.added == 1
+    line = 2 if suffix == ".csv" else 1
+    assert res.errors == [(line, res.errors[0][1])] and "line longer than" in res.errors[0][1]
+
+
+def test_bounded_lines_keeps_line_numbers_and_a_csv_error_is_a_bad_row() -> None:
+    import io
+
+    from triage.store.hashlists import bounded_lines, delimited_records
+
+    overlong: set[int] = set()
+    lines = list(bounded_lines(io.StringIO("a\n" + "x" * 50 + "\nb\nlast"), overlong, limit=8))
+    assert lines == ["a\n", "\n", "b\n", "last"] and overlong == {2}
+    # A quote left open grows one field past csv's limit: reported, and reading goes on.
+    text = "ab" * 32 + ",1\n" + '"' + ("y" * 60000 + "\n") * 3 + "cd" * 32 + ",2\n"
+    out = list(delimited_records(io.StringIO(text)))
+    assert isinstance(out[0][1], dict)
+    assert any(isinstance(r, str) and r.startswith("unreadable line") for _, r in out)
+    assert out[-1] == (5, {"hash": "cd" * 32, "quality": "2"})
+
+
 def test_check_flags_a_file_on_an_md5_list(tmp_path: Path) -> None:
     import triage
 

@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from triage.store.db import HashRow, HashStore, validate_row
-from triage.store.hashlists import ListNotes, algorithm_for_length, delimited_records
+from triage.store.hashlists import (
+    MAX_LINE_CHARS,
+    ListNotes,
+    algorithm_for_length,
+    bounded_lines,
+    delimited_records,
+)
 
 EXPORT_FIELDS = (
     "algorithm",
@@ -184,7 +190,11 @@ def import_file(
 
 
 def _jsonl_records(text: TextIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    for line_no, line in enumerate(text, start=1):
+    overlong: set[int] = set()
+    for line_no, line in enumerate(bounded_lines(text, overlong), start=1):
+        if line_no in overlong:
+            yield line_no, f"line longer than {MAX_LINE_CHARS:,} characters: not a hash row"
+            continue
         if not line.strip():
             continue
         try:

@@ -93,25 +93,58 @@ def normalize_algorithm(word: str) -> str:
     return _ALGORITHM_WORDS.get(key, key)
 
 
+MAX_LINE_CHARS = 1 << 16
+"""A hash list's line is a hash and a few fields; a longer one is not read whole."""
+
+
+def bounded_lines(text: TextIO, overlong: set[int], limit: int = MAX_LINE_CHARS) -> Iterator[str]:
+    """The lines of ``text``, none held in memory beyond ``limit`` characters.
+
+    A longer line is read in pieces and dropped: its number goes into ``overlong`` and
+    an empty line stands in for it, so the numbers of the lines after it hold.
+    """
+    number = 0
+    while line := text.readline(limit):
+        number += 1
+        if len(line) >= limit and not line.endswith("\n"):
+            while (rest := text.readline(limit)) and not rest.endswith("\n"):
+                pass
+            overlong.add(number)
+            line = "\n"
+        yield line
+
+
 def delimited_records(
     text: TextIO, notes: ListNotes | None = None
 ) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(line number, record or reason to skip) for each data line of a hash list."""
     notes = notes if notes is not None else ListNotes()
     # Streamed: only the lines up to the first data line are held (for the delimiter),
-    # so a list of millions of hashes is never in memory at once.
+    # so a list of millions of hashes is never in memory at once, nor one long line.
+    overlong: set[int] = set()
+    lines = bounded_lines(text, overlong)
     head: list[str] = []
     first = ""
-    for line in text:
+    for line in lines:
         head.append(line)
         if line.strip() and not line.lstrip().startswith("#"):
             first = line
             break
     notes.delimiter = "\t" if "\t" in first else ","
-    reader = csv.reader(itertools.chain(head, text), delimiter=notes.delimiter)
+    reader = csv.reader(itertools.chain(head, lines), delimiter=notes.delimiter)
     columns: list[tuple[str, str | None] | None] | None = None  # per column: (key, algorithm)
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a quote left open over many lines
+            yield reader.line_num, f"unreadable line ({exc})"
+            continue
         line_no = reader.line_num
+        if line_no in overlong:
+            yield line_no, f"line longer than {MAX_LINE_CHARS:,} characters: not a hash list row"
+            continue
         cells = [c.strip() for c in row]
         if not cells or all(not c for c in cells) or cells[0].startswith("#"):
             continue
