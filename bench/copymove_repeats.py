@@ -28,6 +28,11 @@ rule only. ``--extra N`` adds N unedited copies per source through the mixed rou
 sheared affine map (a free transform), through the same chains as the copy-move edits. Nothing here is
 a target; skips cleanly when ../shared/training is absent.
 
+``--mirror`` compares instead the analyzer without and with mirrored candidates
+(version 1.4 and 1.5, issue 13: :func:`triage.forensics.copymove.mirror_matches`); the
+records hold both, so "before" is the shipped :func:`accept` on the candidates that
+are not mirrored (the ordinary pool is fitted apart and does not change).
+
 ``--corpus DIR`` instead runs the analyzer on the images of ``DIR/labels.tsv`` (a
 third-party corpus: measured, never chosen on) and prints, per label and folder, the
 files with a copy-move finding before (as shipped) and after (with the candidate
@@ -263,6 +268,7 @@ def measure(work: Path, row: dict[str, Any]) -> dict[str, Any]:
                 dst_box=list(c.target_box),
                 misfit_px=c.misfit_px,
                 misfit_p=c.misfit_p,
+                mirrored=c.mirrored,
                 on_mask=on_mask,
             )
         )
@@ -294,14 +300,21 @@ def _pct(k: int, n: int) -> str:
     return f"{k:>3} {100 * k / n:5.1f}%" if n else "      -"
 
 
-def table(records: list[dict[str, Any]], which: str, show: bool) -> None:
+def table(records: list[dict[str, Any]], which: str, show: bool, mirror: bool = False) -> None:
     rows = [r for r in records if half(r["source"]) == which]
     print(f"{which}: {len({r['source'] for r in rows})} sources, {len(rows)} files")
-    print("before: accept() as shipped; after: the candidate rule (measured, not shipped)")
+    if mirror:
+        print("before: accept() without mirrored candidates (1.4); after: with them (1.5)")
+    else:
+        print("before: accept() as shipped; after: the candidate rule (measured, not shipped)")
     groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
     for r in rows:
         for c in r["candidates"]:
-            c["before"], c["after"] = shipped(c), candidate(c)
+            if mirror:
+                c["after"] = shipped(c)
+                c["before"] = c["after"] and not c.get("mirrored", False)
+            else:
+                c["before"], c["after"] = shipped(c), candidate(c)
         g = chain_group(r["chain"])
         for key in (g, "all"):
             cell = groups[key][r["kind"]]
@@ -339,13 +352,14 @@ def table(records: list[dict[str, Any]], which: str, show: bool) -> None:
                         f"res={c['residual_corr']:.2f} pix={c['pixel_corr']:.2f} "
                         f"d=({c['dx']:.0f},{c['dy']:.0f}) s={c['scale']:.2f} "
                         f"r={c['rotation']:.0f} misfit={c['misfit_px']:.2f}px p={c['misfit_p']:.1g} "
+                        f"mirrored={int(c.get('mirrored', False))} "
                         f"before={int(c['before'])} after={int(c['after'])}"
                     )
 
 
-def corpus(root: Path) -> int:
+def corpus(root: Path, mirror: bool = False) -> int:
     """Files with a copy-move finding before (as shipped) and after (with the
-    candidate rule), per label."""
+    candidate rule; ``mirror``: without and with mirrored candidates), per label."""
     import csv
 
     from triage.analyzers import get
@@ -364,8 +378,12 @@ def corpus(root: Path) -> int:
             if media.kind != "image" or analyzer.applies_to(media) is not True:
                 continue
             try:
-                before = _flagged(analyzer, media, with_rule=False)
-                after = _flagged(analyzer, media, with_rule=True)
+                if mirror:
+                    before = _flagged(analyzer, media, with_rule=False, mirrors=False)
+                    after = _flagged(analyzer, media, with_rule=False)
+                else:
+                    before = _flagged(analyzer, media, with_rule=False)
+                    after = _flagged(analyzer, media, with_rule=True)
             except Exception:
                 continue
             folder = "/".join(row["path"].split("/")[:2])
@@ -386,19 +404,21 @@ def corpus(root: Path) -> int:
     return 0
 
 
-def _flagged(analyzer: Any, media: Any, with_rule: bool) -> bool:
+def _flagged(analyzer: Any, media: Any, with_rule: bool, mirrors: bool = True) -> bool:
     """Whether the analyzer raises a copy-move finding, as shipped or with the
-    candidate rule in front of its :func:`accept` (patched for this run only)."""
+    candidate rule in front of its :func:`accept` (patched for this run only);
+    ``mirrors`` False: without mirrored candidates (version 1.4)."""
     import triage.analyzers.copymove as cm
     from triage.analyzers.base import Context
 
-    saved = cm.accept
+    saved, saved_mirrors = cm.accept, cm.MIRRORS
     if with_rule:
         cm.accept = lambda c: (False, 0.0) if rule_rejects(c) else saved(c)  # type: ignore[assignment]
+    cm.MIRRORS = mirrors
     try:
         res = analyzer.run(media, Context())
     finally:
-        cm.accept = saved
+        cm.accept, cm.MIRRORS = saved, saved_mirrors
     return any(f.id == "copymove.cloned_region" for f in res.findings)
 
 
@@ -416,9 +436,14 @@ def main() -> int:
         "--distort", action="store_true", help="also clones pasted through a sheared affine map"
     )
     ap.add_argument("--corpus", type=Path, default=None, help="measure a labelled corpus")
+    ap.add_argument(
+        "--mirror",
+        action="store_true",
+        help="before/after = without/with mirrored candidates (1.4/1.5), not the geometry rule",
+    )
     args = ap.parse_args()
     if args.corpus is not None:
-        return corpus(args.corpus)
+        return corpus(args.corpus, args.mirror)
     if not (TRAINING / "MANIFEST.tsv").is_file():
         print("skipped: ../shared/training is absent")
         return 0
@@ -446,7 +471,7 @@ def main() -> int:
             fh.write(json.dumps(rec) + "\n")
             fh.flush()
             done[row["file"]] = rec
-    table([done[r["file"]] for r in index if r["file"] in done], which, args.list)
+    table([done[r["file"]] for r in index if r["file"] in done], which, args.list, args.mirror)
     return 0
 
 

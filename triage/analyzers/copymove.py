@@ -1,4 +1,5 @@
-"""Copy-move: a region cloned elsewhere in the same image (also scaled or rotated).
+"""Copy-move: a region cloned elsewhere in the same image (also scaled, rotated or
+mirrored).
 
 Wraps :mod:`triage.forensics.copymove`. Size policy: SIFT runs on a downscale with
 the long side at most ``WORK_SIDE`` pixels (shared with the noise analyzer, so the
@@ -44,6 +45,10 @@ MIN_WORK_SIDE = 512
 # is interpolated glyphs more than noise. Measured on generated 96 x 64 fixtures with
 # three text lines: enlarged 2x or 5.3x, 8 of 17 read the lines as a clone.
 MIN_ENLARGE_SIDE = 256
+# Also match every keypoint's mirrored descriptor, so that a clone pasted flipped
+# (left-right or up-down) is found (version 1.5; bench/copymove_mirror.py). False: the
+# analyzer before 1.5 (the bench's "before").
+MIRRORS = True
 # Decision thresholds (see docs/analyzers/copymove.md for how they were measured).
 MIN_RESIDUAL_CORR = 0.25  # noise residuals must agree: a clone copies the noise
 # Few inliers (8-11) are easier to gather by chance: then the noise must agree more.
@@ -68,10 +73,13 @@ def accept(c: CloneMatch) -> tuple[bool, float]:
 class CopyMoveAnalyzer(Analyzer):
     name = "copymove"
     finding_ids = ("copymove.cloned_region",)
-    version = "1.4"
+    version = "1.5"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
-    description = "Cloned regions: SIFT self-matching, RANSAC affine, noise-residual check."
+    description = (
+        "Cloned regions (also flipped): SIFT self-matching and mirrored descriptors, "
+        "RANSAC affine, noise-residual check."
+    )
 
     def available(self) -> str | None:
         try:
@@ -96,7 +104,7 @@ class CopyMoveAnalyzer(Analyzer):
             return result
         gray, scale = working_image(media)
         gh, gw = gray.shape
-        candidates, stats = find_clones(gray, max_features=MAX_FEATURES)
+        candidates, stats = find_clones(gray, max_features=MAX_FEATURES, mirror=MIRRORS)
         # In a screenshot or under a meme's caption, letters and icons repeat by design
         # (and a JPEG codes repeated letters alike): only clones in the photo count.
         box = framed_photo(media, MIN_SIDE)
@@ -111,6 +119,7 @@ class CopyMoveAnalyzer(Analyzer):
             "working_scale": round(1 / scale, 4),
             "keypoints": int(stats["keypoints"]),
             "matched_pairs": int(stats["matched_pairs"]),
+            "mirrored_pairs": int(stats.get("mirrored_pairs", 0)),
             "candidates": [_describe(c, scale, w, h) for c in candidates[:3]],
         }
         # Few keypoints = little texture to match: the check saw only part of the image.
@@ -138,7 +147,8 @@ class CopyMoveAnalyzer(Analyzer):
                     question="manipulation",
                     title="A region appears twice (copy-move)",
                     detail=(
-                        f"{top.inliers} matching keypoints map one region onto another "
+                        f"{top.inliers} matching keypoints map one region onto "
+                        f"{'a mirror image of it' if top.mirrored else 'another'} "
                         f"{d0['shift_px']:.0f} px away (scale {top.scale:.2f}, rotation "
                         f"{top.rotation_deg:.1f}°), and their fine noise agrees "
                         f"(residual correlation {_fmt(top.residual_corr)}). Which of the two is "
@@ -223,6 +233,8 @@ def _describe(c: CloneMatch, scale: float, w: int, h: int) -> dict[str, Any]:
             [round(float(m[1, 0]), 4), round(float(m[1, 1]), 4), round(float(m[1, 2]) * scale, 2)],
         ],
         "scale": round(c.scale, 3),
+        # Mirrored: the rotation is that after a left-right flip (up-down: 180).
+        "mirrored": c.mirrored,
         "rotation_deg": round(c.rotation_deg, 2),
         "shift_px": round(c.shift * scale, 1),
         "pixel_corr": round(c.pixel_corr, 3),
