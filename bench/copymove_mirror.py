@@ -26,9 +26,11 @@ the unedited *twin* (false alarms must not rise). The held-out camera files them
 (as shot: buildings, faces and other symmetric scenes) are run too.
 
 Each file is analysed by the copymove analyzer alone (``triage.analyze(path,
-only=["copymove"])``) twice, alternating: "before" (``MIRRORS = False``, version 1.4)
-and "after" (``MIRRORS = True``). An edit counts as found when a copy-move finding has
-a box on the edit's mask. ``--cost N`` times both builds on N camera files (large
+only=["copymove"])``) once per build (``SETTINGS``), alternating their order: "before"
+(``MIRRORS = False``, version 1.4), "nogeom" (mirrored matching, ordinary acceptance)
+and "after" (version 1.5: mirrored candidates seen in perspective need a higher net
+residual correlation, ``MIRROR_GEOMETRY``). An edit counts as found when a copy-move
+finding has a box on the edit's mask. ``--cost N`` times both builds on N camera files (large
 photos, reduced to 800 px by the analyzer), alternating, and prints the medians.
 ``--corpus DIR`` runs both builds on the camera and copy-move files of
 ``DIR/labels.tsv`` (measured only, never chosen on). Nothing here is a target; skips
@@ -56,7 +58,15 @@ DRAWS = 2  # per source and route
 SIDES = (320, 720)
 LARGE = (None, 1600, 1080)
 QUALITIES = (70, 95)
-BUILDS = ("before", "after")
+# The analyzer's settings per build: "before" is version 1.4 (no mirrored matching),
+# "nogeom" mirrored matching with the ordinary acceptance alone, "after" version 1.5
+# (mirrored candidates seen in perspective need a higher net residual correlation).
+SETTINGS: dict[str, dict[str, bool]] = {
+    "before": {"MIRRORS": False},
+    "nogeom": {"MIRRORS": True, "MIRROR_GEOMETRY": False},
+    "after": {"MIRRORS": True, "MIRROR_GEOMETRY": True},
+}
+BUILDS = tuple(SETTINGS)
 
 
 def halves(sources: list[Path]) -> dict[str, str]:
@@ -191,12 +201,14 @@ def run_one(path: Path, build: str) -> tuple[list[list[int]], float, bool]:
     import triage
     import triage.analyzers.copymove as cm
 
-    saved = cm.MIRRORS
-    cm.MIRRORS = build == "after"
+    saved = {k: getattr(cm, k) for k in SETTINGS[build]}
+    for k, v in SETTINGS[build].items():
+        setattr(cm, k, v)
     try:
         report = triage.analyze(path, only=["copymove"])
     finally:
-        cm.MIRRORS = saved
+        for k, v in saved.items():
+            setattr(cm, k, v)
     runs = [a for a in report.analyzers if a.name == "copymove"]
     seconds = runs[0].seconds if runs else float("nan")
     boxes: list[list[int]] = []
@@ -213,50 +225,50 @@ def on_mask(boxes: list[list[int]], mask: np.ndarray) -> bool:
     return any(mask[y0:y1, x0:x1].any() for x0, y0, x1, y1 in boxes)
 
 
-def measure(work: Path, index: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
-    """Both builds on every file, alternating per file (records cached under ``work``)."""
+def measure(
+    work: Path, index: list[dict[str, Any]], limit: int | None, builds: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """Every build on every file, alternating their order per file; results cached per
+    build under ``work`` (a build added later is measured alone)."""
     import cv2
 
-    out_path = work / f"records-{limit or 'all'}.json"
-    if out_path.is_file():
-        cached: list[dict[str, Any]] = json.loads(out_path.read_text())
-        return cached
     files = work / "files"
     sources = sorted({r["source"] for r in index})[:limit] if limit else None
-    records = []
-    for n, row in enumerate(index):
-        if sources is not None and row["source"] not in sources:
-            continue
+    rows = [r for r in index if sources is None or r["source"] in sources]
+    caches = {b: work / f"{b}-{limit or 'all'}.json" for b in builds}
+    done = {b: json.loads(c.read_text()) if c.is_file() else None for b, c in caches.items()}
+    todo = [b for b in builds if done[b] is None]
+    results: dict[str, dict[str, Any]] = {b: {} for b in todo}
+    for n, row in enumerate(rows):
         path = Path(row["file"]) if row["route"] == "camera" else files / row["file"]
-        rec = dict(row)
-        order = BUILDS if n % 2 == 0 else BUILDS[::-1]
-        for build in order:
+        for build in todo if n % 2 == 0 else todo[::-1]:
             boxes, seconds, mirrored = run_one(path, build)
             hit = False
             if boxes and row["kind"] != "none":
-                mask = (
-                    np.asarray(cv2.imread(str(files / f"{Path(row['file']).stem}.mask.png"), 0)) > 0
-                )
-                hit = on_mask(boxes, mask)
-            rec[build] = dict(fired=bool(boxes), hit=hit, ms=1000 * seconds, mirrored=mirrored)
-        records.append(rec)
-        if len(records) % 50 == 0:
-            print(f"# {len(records)} files", file=sys.stderr, flush=True)
-    out_path.write_text(json.dumps(records))
-    return records
+                mask_path = files / f"{Path(row['file']).stem}.mask.png"
+                hit = on_mask(boxes, np.asarray(cv2.imread(str(mask_path), 0)) > 0)
+            results[build][row["file"]] = dict(
+                fired=bool(boxes), hit=hit, ms=1000 * seconds, mirrored=mirrored
+            )
+        if todo and (n + 1) % 50 == 0:
+            print(f"# {n + 1} files", file=sys.stderr, flush=True)
+    for b in todo:
+        caches[b].write_text(json.dumps(results[b]))
+        done[b] = results[b]
+    return [dict(row, **{b: done[b][row["file"]] for b in builds}) for row in rows]
 
 
-def table(records: list[dict[str, Any]]) -> None:
-    """Per half, route and kind: found / flagged before and after, paired changes, ms."""
+def table(records: list[dict[str, Any]], builds: tuple[str, ...]) -> None:
+    """Per half, route and kind: found / flagged per build, paired changes against
+    "before", ms per file."""
     cells: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         for route in (r["route"], "all") if r["route"] != "camera" else ("camera",):
             cells[(r["half"], route, r["kind"])].append(r)
-    print(
-        "| half | route | kind | files | found/flagged before | after "
-        "| only after / only before | ms median before, after |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
+    others = [b for b in builds if b != "before"]
+    head = " | ".join(f"{b} (only {b} / only before)" for b in others)
+    print(f"| half | route | kind | files | before | {head} | ms median {', '.join(builds)} |")
+    print("|---|---|---|---|---|" + "---|" * len(others) + "---|")
     for half in "AB":
         for route in ("small", "full", "large", "all", "camera"):
             for kind in ("mirror", "plain", "none"):
@@ -264,23 +276,22 @@ def table(records: list[dict[str, Any]]) -> None:
                 if not rows:
                     continue
                 key = "fired" if kind == "none" else "hit"
-                b = [r["before"][key] for r in rows]
-                a = [r["after"][key] for r in rows]
-                gained = sum(x and not y for x, y in zip(a, b, strict=True))
-                lost = sum(y and not x for x, y in zip(a, b, strict=True))
-                msb = statistics.median(r["before"]["ms"] for r in rows)
-                msa = statistics.median(r["after"]["ms"] for r in rows)
+                before = [r["before"][key] for r in rows]
+                parts = []
+                for b in others:
+                    got = [r[b][key] for r in rows]
+                    gained = sum(x and not y for x, y in zip(got, before, strict=True))
+                    lost = sum(y and not x for x, y in zip(got, before, strict=True))
+                    parts.append(f"{sum(got)} ({gained} / {lost})")
+                ms = ", ".join(f"{statistics.median(r[b]['ms'] for r in rows):.0f}" for b in builds)
                 print(
-                    f"| {half} | {route} | {kind} | {len(rows)} | {sum(b)} | {sum(a)} "
-                    f"| {gained} / {lost} | {msb:.0f}, {msa:.0f} |"
+                    f"| {half} | {route} | {kind} | {len(rows)} | {sum(before)} "
+                    f"| {' | '.join(parts)} | {ms} |"
                 )
-    flagged = [
-        r["file"]
-        for r in records
-        if r["kind"] == "none" and (r["after"]["fired"] or r["before"]["fired"])
-    ]
-    for f in flagged:
-        print(f"  unedited flagged: {f}")
+    for r in records:
+        if r["kind"] == "none" and any(r[b]["fired"] for b in builds):
+            flags = ", ".join(f"{b} {int(r[b]['fired'])}" for b in builds)
+            print(f"  unedited flagged: {Path(r['file']).name} ({flags})")
 
 
 def cost(count: int, repeats: int = 3) -> None:
@@ -293,19 +304,47 @@ def cost(count: int, repeats: int = 3) -> None:
     for i, path in enumerate(paths):
         mine: dict[str, list[float]] = defaultdict(list)
         for k in range(repeats):
-            order = BUILDS if (i + k) % 2 == 0 else BUILDS[::-1]
+            order = ("before", "after") if (i + k) % 2 == 0 else ("after", "before")
             for build in order:
                 _, seconds, _ = run_one(path, build)
                 mine[build].append(1000 * seconds)
-        for build in BUILDS:
+        for build in ("before", "after"):
             ms[build].append(min(mine[build]))
         per_file.append((path.name, min(mine["before"]), min(mine["after"])))
-    for name, b, a in per_file:
-        print(f"  {name}: {b:.0f} -> {a:.0f} ms")
+    for (name, b, a), path in zip(per_file, paths, strict=True):
+        own, mirrored, n = _knn_ms(path, repeats + 2)
+        print(
+            f"  {name}: {b:.0f} -> {a:.0f} ms; {n} keypoints: k-NN {own:.0f} ms, "
+            f"mirrored k-NN {mirrored:.0f} ms"
+        )
     b, a = statistics.median(ms["before"]), statistics.median(ms["after"])
     print(
         f"median over {len(paths)} files (best of {repeats}): {b:.0f} -> {a:.0f} ms ({a / b:.2f}x)"
     )
+
+
+def _knn_ms(path: Path, repeats: int) -> tuple[float, float, int]:
+    """Best-of-``repeats`` ms of the ordinary and of the mirrored k-NN on one file's
+    keypoints (at the analyzer's working size), and the keypoint count."""
+    import time
+
+    from triage.analyzers.copymove import MAX_FEATURES, working_image
+    from triage.forensics.copymove import keypoints, knn_l2, mirror_permutation
+    from triage.media import Media
+
+    gray, _ = working_image(Media.open(path))
+    _, desc = keypoints(np.clip(gray, 0, 255).astype(np.uint8), MAX_FEATURES)
+    query = desc[:, mirror_permutation()]
+    own, mirrored = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        knn_l2(desc, 6)
+        t1 = time.perf_counter()
+        knn_l2(desc, 6, query=query)
+        t2 = time.perf_counter()
+        own.append(t1 - t0)
+        mirrored.append(t2 - t1)
+    return 1000 * min(own), 1000 * min(mirrored), len(desc)
 
 
 def corpus(root: Path) -> None:
@@ -336,6 +375,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", type=Path, default=Path("/tmp/cmove_mirror"))
     ap.add_argument("--limit", type=int, default=None, help="first N sources only")
+    ap.add_argument("--builds", default=",".join(BUILDS), help="of " + ", ".join(BUILDS))
     ap.add_argument("--cost", type=int, default=0, help="time both builds on N camera files")
     ap.add_argument("--corpus", type=Path, help="measure the corpus's files only")
     args = ap.parse_args()
@@ -353,7 +393,8 @@ def main() -> int:
         return 0
     index = make_files(args.work)
     print(f"{len(index)} files from {len({r['source'] for r in index})} held-out sources")
-    table(measure(args.work, index, args.limit))
+    builds = tuple(b for b in args.builds.split(",") if b)
+    table(measure(args.work, index, args.limit, builds), builds)
     return 0
 
 

@@ -148,3 +148,23 @@ def test_flipped_clone_found_only_with_mirrored_matching(
     assert not _clones(_picture(seed, None)), "its untouched twin stays quiet"
     monkeypatch.setattr(copymove, "MIRRORS", False)
     assert not _clones(_picture(seed, flip)), "without mirrored matching it is missed"
+
+
+def test_mirrored_candidate_seen_in_perspective_needs_more_noise_agreement() -> None:
+    """Natural symmetry (wings, faces, facades) is seen in perspective: a mirrored
+    candidate whose points a similarity misses needs a net residual >= 0.85; the same
+    misfit on an ordinary candidate, or a mirrored one that obeys a similarity, keeps
+    the ordinary bar."""
+    from triage.analyzers.copymove import accept
+    from triage.forensics.copymove import CloneMatch
+
+    def cand(mirrored: bool, misfit: float, p: float, res: float) -> CloneMatch:
+        box = (0, 0, 10, 10)
+        pts = np.zeros((20, 2))
+        m = np.eye(2, 3)
+        return CloneMatch(box, box, m, 20, pts, pts, res, 0.9, 1.0, 0.0, 100.0, misfit, p, mirrored)
+
+    assert not accept(cand(True, 1.4, 1e-20, 0.5))[0]
+    assert accept(cand(True, 1.4, 1e-20, 0.9))[0]
+    assert accept(cand(True, 0.1, 0.5, 0.5))[0]
+    assert accept(cand(False, 1.4, 1e-20, 0.5))[0]

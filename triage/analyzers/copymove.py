@@ -54,6 +54,20 @@ MIN_RESIDUAL_CORR = 0.25  # noise residuals must agree: a clone copies the noise
 # Few inliers (8-11) are easier to gather by chance: then the noise must agree more.
 FEW_INLIERS = 12
 MIN_RESIDUAL_CORR_FEW = 0.5
+# Natural mirror symmetry (a butterfly's wings, a face and its reflection in a window,
+# a facade) is seen in perspective: its mirrored keypoints miss a (mirrored)
+# similarity by far more than keypoint jitter (~0.3 px), while a region pasted flipped
+# obeys one; and the fine texture of such symmetric halves agrees in the residual
+# (net 0.30-0.51 on two such DEV photos of bench/copymove_repeats.py). A mirrored
+# candidate seen in perspective (similarity misfit >= MIRROR_MISFIT_PX with F-test
+# p < MIRROR_MISFIT_P) counts only with a net residual correlation of at least
+# MIN_RESIDUAL_CORR_MIRROR_PERSPECTIVE. The three numbers are those measured for
+# repeated architecture (docs/analyzers/copymove.md), not set anew. MIRROR_GEOMETRY
+# False: no such rule (the bench's "nogeom").
+MIRROR_GEOMETRY = True
+MIRROR_MISFIT_PX = 0.3
+MIRROR_MISFIT_P = 1e-4
+MIN_RESIDUAL_CORR_MIRROR_PERSPECTIVE = 0.85
 
 
 def accept(c: CloneMatch) -> tuple[bool, float]:
@@ -61,9 +75,14 @@ def accept(c: CloneMatch) -> tuple[bool, float]:
 
     Only candidates whose noise residuals could be compared count: repeated text,
     logos and products match geometrically and in pixels, and only the noise tells a
-    copy from a second rendering. Unmeasurable candidates stay in the metrics.
+    copy from a second rendering. Unmeasurable candidates stay in the metrics. A
+    mirrored candidate seen in perspective needs its noise to agree much more
+    (natural symmetry, see ``MIRROR_GEOMETRY``).
     """
     bar = MIN_RESIDUAL_CORR if c.inliers >= FEW_INLIERS else MIN_RESIDUAL_CORR_FEW
+    perspective = c.misfit_px >= MIRROR_MISFIT_PX and c.misfit_p < MIRROR_MISFIT_P
+    if MIRROR_GEOMETRY and c.mirrored and perspective:
+        bar = max(bar, MIN_RESIDUAL_CORR_MIRROR_PERSPECTIVE)
     if math.isnan(c.residual_corr) or c.residual_corr < bar:
         return False, 0.0
     strength = 0.6 + 0.6 * min(1.0, c.residual_corr) + 0.2 * min(1.0, c.inliers / 60)
