@@ -168,3 +168,18 @@ def test_mirrored_candidate_seen_in_perspective_needs_more_noise_agreement() -> 
     assert accept(cand(True, 1.4, 1e-20, 0.9))[0]
     assert accept(cand(True, 0.1, 0.5, 0.5))[0]
     assert accept(cand(False, 1.4, 1e-20, 0.5))[0]
+
+
+def test_half_mirrored_picture_is_found(monkeypatch: Any) -> None:
+    """The right half replaced by the left half flipped (as the corpus's CASIA2
+    ``ind00091`` files): a flip about a line undoes itself, so both directions of every
+    pair fit it; each pair is kept once and the clone is still found."""
+    img = scene(W, H, 13001)
+    img[:, W // 2 :] = img[:, : W // 2][:, ::-1]
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=90)
+    clones = _clones(buf.getvalue())
+    assert clones and clones[0]["mirrored"] is True
+    assert clones[0]["shift_px"] > W / 4  # the two halves' centres, not one point
+    monkeypatch.setattr(copymove, "MIRRORS", False)
+    assert not _clones(buf.getvalue())
