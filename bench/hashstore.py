@@ -4,8 +4,9 @@
 Measures, in one run on this machine:
 
 * import time into the SQLite store (one ``HashStore.add`` call per algorithm, as
-  ``triage db import`` makes: one transaction, rows streamed in batches, key indexes
-  rebuilt at the end), rows per second, file size and peak memory (max RSS);
+  ``triage db import`` makes: one transaction, rows streamed in batches, the keys
+  of the new rows merged into the store's key table at the end), rows per second
+  in wall and CPU time, file size and peak memory (max RSS);
 * index build time (multi-index hashing, cached beside the store) and reload time;
 * lookup latency (median, p99) of single queries and throughput over 1,000 planted
   near-duplicate queries, at PDQ radius 31 and at pHash radius 4 (and 8, the

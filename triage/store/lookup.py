@@ -19,9 +19,11 @@ def file_md5(path: str | Path) -> str:
 
 
 def digest_rows(store: HashStore, algorithm: str, digest: str) -> list[HashRow]:
-    """Stored rows whose hash equals ``digest`` exactly (uses the unique index)."""
+    """Stored rows whose hash equals ``digest`` exactly (a lookup in the key table,
+    whose key starts with the algorithm and the hash)."""
     recs = store.conn.execute(
-        f"SELECT {_COLUMNS} FROM hashes WHERE algorithm = ? AND hash = ? ORDER BY id",
+        f"SELECT {_COLUMNS} FROM hashes WHERE id IN (SELECT id FROM hash_keys "
+        "WHERE algorithm = ? AND hash = ?) ORDER BY id",
         (algorithm, bytes.fromhex(digest)),
     )
     return [_row(r) for r in recs]

@@ -84,5 +84,69 @@ CREATE UNIQUE INDEX hashes_unique ON hashes (
 CREATE INDEX hashes_sha256 ON hashes (sha256) WHERE sha256 IS NOT NULL;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+# v5: the unique key of a row moves from an index on ``hashes`` into its own table,
+# ``hash_keys`` (the key's columns in the old index's order, then the row id), so that
+# a bulk import can add the keys of its new rows in key order, one sort of the new
+# rows only, instead of rebuilding an index over every stored row (issue 20: a
+# second list of 10M rows into 10M re-sorted all 20M). The same columns are unique
+# as before, so the same rows are refused, and (algorithm, hash) still leads, so an
+# exact digest is one key lookup (lookup.py). Triggers keep the table and its keys
+# together for every writer (triage or not): an insert whose key is stored already
+# is skipped (what INSERT OR IGNORE did with the index), a deleted or changed row
+# takes its key along. ``HashStore.add`` drops the two insert triggers for a bulk
+# import and adds the keys itself (db.py), in the same transaction.
+KEY_COLUMNS = "algorithm, hash, sha256, media_time, derived, label, source"
+# The key of a row of ``hashes``; NULL sha256 and media_time are stored as '' and -1.0
+# (the old unique index held the same expressions).
+KEY_OF_ROW = "algorithm, hash, IFNULL(sha256, ''), IFNULL(media_time, -1.0), derived, label, source"
+_NEW_KEY = (
+    "NEW.algorithm, NEW.hash, IFNULL(NEW.sha256, ''), IFNULL(NEW.media_time, -1.0), "
+    "NEW.derived, NEW.label, NEW.source"
+)
+KEY_MATCHES = (
+    "algorithm = {r}.algorithm AND hash = {r}.hash AND sha256 = IFNULL({r}.sha256, '') "
+    "AND media_time = IFNULL({r}.media_time, -1.0) AND derived = {r}.derived "
+    "AND label = {r}.label AND source = {r}.source"
+)
+# The triggers an insert fires; a bulk add drops them and adds the keys itself.
+INSERT_TRIGGERS = (
+    (
+        "hashes_key_check",
+        f"""CREATE TRIGGER hashes_key_check BEFORE INSERT ON hashes
+WHEN EXISTS (SELECT 1 FROM hash_keys WHERE {KEY_MATCHES.format(r="NEW")})
+BEGIN SELECT RAISE(IGNORE); END""",
+    ),
+    (
+        "hashes_key_add",
+        f"""CREATE TRIGGER hashes_key_add AFTER INSERT ON hashes
+BEGIN INSERT INTO hash_keys ({KEY_COLUMNS}, id) VALUES ({_NEW_KEY}, NEW.id); END""",
+    ),
+)
+_V5 = f"""
+CREATE TABLE hash_keys (
+    algorithm  TEXT NOT NULL,
+    hash       BLOB NOT NULL,
+    sha256     TEXT NOT NULL,
+    media_time REAL NOT NULL,
+    derived    TEXT NOT NULL,
+    label      TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    id         INTEGER NOT NULL,
+    PRIMARY KEY ({KEY_COLUMNS})
+) WITHOUT ROWID;
+INSERT INTO hash_keys ({KEY_COLUMNS}, id)
+    SELECT {KEY_OF_ROW}, id FROM hashes ORDER BY 1, 2, 3, 4, 5, 6, 7;
+DROP INDEX hashes_unique;
+{INSERT_TRIGGERS[0][1]};
+{INSERT_TRIGGERS[1][1]};
+CREATE TRIGGER hashes_key_drop AFTER DELETE ON hashes
+BEGIN DELETE FROM hash_keys WHERE {KEY_MATCHES.format(r="OLD")} AND id = OLD.id; END;
+CREATE TRIGGER hashes_key_change AFTER UPDATE OF id, {KEY_COLUMNS} ON hashes
+BEGIN
+    DELETE FROM hash_keys WHERE {KEY_MATCHES.format(r="OLD")} AND id = OLD.id;
+    INSERT INTO hash_keys ({KEY_COLUMNS}, id) VALUES ({_NEW_KEY}, NEW.id);
+END;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
 SCHEMA_VERSION = len(MIGRATIONS)
