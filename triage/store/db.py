@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from triage.store.schema import (
     ALGORITHMS,
+    DELETE_TRIGGER,
     HASH_BITS,
     INSERT_TRIGGERS,
     KEY_COLUMNS,
-    KEY_MATCHES,
     KEY_OF_ROW,
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -545,19 +545,39 @@ class _Bulk:
         )
         removed = 0
         if cur.rowcount < self.appended:
-            # The rows whose key went in under another id (stored before, or met
-            # earlier in this import): what INSERT OR IGNORE would have skipped.
-            removed = conn.execute(
-                "DELETE FROM hashes WHERE id >= ? AND NOT EXISTS (SELECT 1 FROM hash_keys k "
-                f"WHERE {KEY_MATCHES.format(r='hashes')} "
-                "AND k.id = hashes.id)",
-                (self.first,),
-            ).rowcount
+            removed = self._drop_duplicates()
         for _, create in INSERT_TRIGGERS:
             conn.execute(create)
         if self.sha256_dropped:
             conn.execute(_SHA256_INDEX[1])
         return int(removed)
+
+    def _drop_duplicates(self) -> int:
+        """Delete the appended rows whose key went into ``hash_keys`` under another
+        id (stored before, or met earlier in this import): what INSERT OR IGNORE
+        would have skipped. Returns how many.
+
+        The appended ids and the kept ones are read in one pass each (the rows from
+        ``first`` on; the whole key table, which has no index on id) and the rest
+        deleted by id in order. (Probing the key table for each appended row instead
+        costs a random lookup per row: a re-import of a list of 2M known rows took
+        30 s that way, against 18 s before schema v5 and 16 s this way.)"""
+        import numpy as np
+
+        def ids(sql: str) -> np.ndarray:
+            cur = self.conn.execute(sql, (self.first,))
+            batches = iter(lambda: cur.fetchmany(100_000), [])
+            parts = [np.array(b, dtype=np.int64).ravel() for b in batches]
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+        conn = self.conn
+        appended = ids("SELECT id FROM hashes WHERE id >= ?")
+        kept = ids("SELECT id FROM hash_keys WHERE id >= ?")
+        duplicates = np.setdiff1d(appended, kept, assume_unique=True).tolist()
+        conn.execute(f"DROP TRIGGER {DELETE_TRIGGER[0]}")
+        conn.executemany("DELETE FROM hashes WHERE id = ?", ((i,) for i in duplicates))
+        conn.execute(DELETE_TRIGGER[1])
+        return len(duplicates)
 
 
 def _runs(

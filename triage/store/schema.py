@@ -122,6 +122,13 @@ BEGIN SELECT RAISE(IGNORE); END""",
 BEGIN INSERT INTO hash_keys ({KEY_COLUMNS}, id) VALUES ({_NEW_KEY}, NEW.id); END""",
     ),
 )
+# The trigger a delete fires; a bulk add drops it while it removes the duplicates it
+# appended (their keys are stored under other ids, so it would find nothing).
+DELETE_TRIGGER = (
+    "hashes_key_drop",
+    f"""CREATE TRIGGER hashes_key_drop AFTER DELETE ON hashes
+BEGIN DELETE FROM hash_keys WHERE {KEY_MATCHES.format(r="OLD")} AND id = OLD.id; END""",
+)
 _V5 = f"""
 CREATE TABLE hash_keys (
     algorithm  TEXT NOT NULL,
@@ -139,8 +146,7 @@ INSERT INTO hash_keys ({KEY_COLUMNS}, id)
 DROP INDEX hashes_unique;
 {INSERT_TRIGGERS[0][1]};
 {INSERT_TRIGGERS[1][1]};
-CREATE TRIGGER hashes_key_drop AFTER DELETE ON hashes
-BEGIN DELETE FROM hash_keys WHERE {KEY_MATCHES.format(r="OLD")} AND id = OLD.id; END;
+{DELETE_TRIGGER[1]};
 CREATE TRIGGER hashes_key_change AFTER UPDATE OF id, {KEY_COLUMNS} ON hashes
 BEGIN
     DELETE FROM hash_keys WHERE {KEY_MATCHES.format(r="OLD")} AND id = OLD.id;
