@@ -164,3 +164,24 @@ def test_exact_digest_lookup_is_a_key_lookup(tmp_path: Path) -> None:
         steps = " | ".join(step[3] for step in plan)
         assert "hash_keys USING PRIMARY KEY (algorithm=? AND hash=?)" in steps
         assert "SCAN" not in steps
+
+
+def test_bulk_rows_with_digests_rebuild_the_digest_index(tmp_path: Path) -> None:
+    """More than a batch of appended rows with a sha256: the digest index is dropped
+    for the rest of the import and built again before the commit."""
+    rows = _pdq_list(np.random.default_rng(6), 40, "pics", "desk")
+    for i, r in enumerate(rows):
+        r.sha256 = f"{i % 30:064x}"
+    with HashStore.open(tmp_path / "s.sqlite") as store:
+        statements: list[str] = []
+        store.conn.set_trace_callback(statements.append)
+        assert store.add(rows, batch=8) == 40
+        store.conn.set_trace_callback(None)
+        assert any(s.startswith("DROP INDEX IF EXISTS hashes_sha256") for s in statements)
+        plan = store.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM hashes WHERE sha256 = ?", ("0" * 64,)
+        ).fetchall()
+        assert "hashes_sha256" in plan[0][3]
+        got = store.conn.execute("SELECT id FROM hashes WHERE sha256 = ?", (f"{3:064x}",))
+        assert [r[0] for r in got] == [4, 34]
+        assert _keys_match_rows(store)

@@ -536,11 +536,11 @@ class _Bulk:
         conn = self.conn
         # Sorted by the hash first: within one algorithm that is the key's own
         # order, and the sort compares the random hash before the equal algorithm
-        # (measured: a tenth less CPU for the sort and merge). Rows of one key stay
+        # (1M rows into an empty key table: a tenth less CPU). Rows of one key stay
         # together in id order, so the first occurrence is the one kept.
         cur = conn.execute(
-            f"INSERT OR IGNORE INTO hash_keys ({KEY_COLUMNS}, id) SELECT {KEY_OF_ROW}, id FROM hashes "
-            "WHERE id >= ? ORDER BY 2, 1, 3, 4, 5, 6, 7, id",
+            f"INSERT OR IGNORE INTO hash_keys ({KEY_COLUMNS}, id) "
+            f"SELECT {KEY_OF_ROW}, id FROM hashes WHERE id >= ? ORDER BY 2, 1, 3, 4, 5, 6, 7, id",
             (self.first,),
         )
         removed = 0
