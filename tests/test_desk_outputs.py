@@ -226,3 +226,23 @@ def test_native_stderr_is_captured_and_python_stderr_is_not() -> None:
         os.write(2, b"TIFFReadDirectory: a C library speaking\n")
         print("a progress bar", file=sys.stderr)
     assert caught == ["TIFFReadDirectory: a C library speaking"]
+
+
+def test_text_report_keeps_wrapped_details_and_gaps_indented() -> None:
+    # A desk reads the text report at any terminal width: a detail or a "not checked"
+    # line that wraps must stay under its finding or beside its dash, not at the margin.
+    from triage.pipeline import analyze_path
+    from triage.render.text import render_reports
+
+    report = analyze_path(str(ROOT / "fixtures" / "core" / "stripped.jpg"))
+    lines = render_reports([report], width=60).splitlines()
+    inner = [line.strip("│").rstrip() for line in lines if line.startswith("│")]
+    start = inner.index(" Not checked")
+    after_dash = False
+    for line in inner[start + 1 :]:
+        if not line.strip():
+            break
+        assert line.startswith("   - ") or (after_dash and line.startswith("     ")), line
+        after_dash = True
+    detail = next(i for i, line in enumerate(inner) if "carries no EXIF" in line)
+    assert inner[detail].startswith("       ") and inner[detail + 1].startswith("       ")

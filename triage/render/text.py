@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 
 from rich.console import Console, Group
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -106,7 +107,8 @@ def report_renderable(report: Report) -> Group:
             )
             line.append(fd.id, style="dim italic")
             parts.append(line)
-            parts.append(Text(f"      {fd.detail}"))
+            # Indented as a block, so that a wrapped detail stays under its finding.
+            parts.append(Padding(Text(fd.detail), (0, 0, 0, 6)))
 
     gaps: list[str] = []
     for run in report.analyzers:
@@ -115,7 +117,12 @@ def report_renderable(report: Report) -> Group:
         gaps.extend(f"{run.name}: {nc}" for nc in run.not_checked)
     if gaps:
         parts.append(Text("\nNot checked", style="bold underline"))
-        parts.extend(Text(f"  - {g}") for g in gaps)
+        bullets = Table.grid()
+        bullets.add_column(no_wrap=True)
+        bullets.add_column()
+        for g in gaps:
+            bullets.add_row("  - ", Text(g))  # a wrapped gap stays beside its dash
+        parts.append(bullets)
     if report.artifacts:
         parts.append(Text("\nArtifacts", style="bold underline"))
         parts.extend(Text(f"  {a.title}: {a.path or '(in HTML report)'}") for a in report.artifacts)
