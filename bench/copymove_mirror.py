@@ -52,6 +52,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+# The same halves (A to choose, B to check) and the same hit test as copymove_small.
+from copymove_small import halves, on_mask  # noqa: E402
+
 TRAINING = ROOT.parent / "shared" / "training"
 SEED = 1515
 DRAWS = 2  # per source and route
@@ -67,12 +72,6 @@ SETTINGS: dict[str, dict[str, bool]] = {
     "after": {"MIRRORS": True, "MIRROR_GEOMETRY": True},
 }
 BUILDS = tuple(SETTINGS)
-
-
-def halves(sources: list[Path]) -> dict[str, str]:
-    """Half A or B of each source: sorted by name, alternating (as copymove_small)."""
-    names = sorted(p.name for p in sources)
-    return {n: "AB"[i % 2] for i, n in enumerate(names)}
 
 
 def mirrored_copy(rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -218,11 +217,6 @@ def run_one(path: Path, build: str) -> tuple[list[list[int]], float, bool]:
             boxes += [list(b) for b in f.evidence.get("boxes", [])]
             mirrored = bool(f.evidence["clones"][0].get("mirrored", False))
     return boxes, seconds, mirrored
-
-
-def on_mask(boxes: list[list[int]], mask: np.ndarray) -> bool:
-    """Whether a reported box covers pixels of the edit's mask."""
-    return any(mask[y0:y1, x0:x1].any() for x0, y0, x1, y1 in boxes)
 
 
 def measure(

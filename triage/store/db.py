@@ -467,10 +467,16 @@ def _insert(conn: sqlite3.Connection, params: list[tuple[Any, ...]]) -> int:
 
 
 def _params(r: HashRow, stamp: str, day: str) -> tuple[Any, ...]:
+    """A row's values in :data:`_INSERT`'s column order."""
+    shared = _shared(r, stamp, day)
+    return (shared[0], bytes.fromhex(r.hash), r.quality, *shared[1:])
+
+
+def _shared(r: HashRow, stamp: str, day: str) -> tuple[Any, ...]:
+    """A row's fields other than the hash and the quality, in :data:`_INSERT_RUN`'s
+    order (the rows of one list share them)."""
     return (
         r.algorithm,
-        bytes.fromhex(r.hash),
-        r.quality,
         r.label,
         r.source,
         r.first_seen or day,
@@ -588,17 +594,7 @@ def _runs(
     shared: tuple[Any, ...] | None = None
     run: list[HashRow] = []
     for r in rows:
-        key = (
-            r.algorithm,
-            r.label,
-            r.source,
-            r.first_seen or day,
-            r.note,
-            r.sha256,
-            r.time,
-            r.added_at or stamp,
-            r.derived,
-        )
+        key = _shared(r, stamp, day)
         if key != shared:
             if run and shared is not None:
                 yield shared, run
