@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 # The same halves (A to choose, B to check) and the same hit test as copymove_small.
-from copymove_small import halves, on_mask  # noqa: E402
+from copymove_small import cached_index, held_out_sources, on_mask  # noqa: E402
 
 TRAINING = ROOT.parent / "shared" / "training"
 SEED = 1515
@@ -106,24 +106,13 @@ def make_files(work: Path) -> list[dict[str, Any]]:
     """Write the edited files, twins and masks once; returns the index."""
     import cv2
 
-    from triage.train.edits import (
-        KERNELS,
-        apply_edit,
-        decode,
-        encode_jpeg,
-        list_sources,
-        long_side_size,
-        split_sources,
-    )
+    from triage.train.edits import KERNELS, apply_edit, decode, encode_jpeg, long_side_size
 
-    index_path = work / "index.json"
-    if index_path.is_file():
-        cached: list[dict[str, Any]] = json.loads(index_path.read_text())
+    if (cached := cached_index(work)) is not None:
         return cached
     files = work / "files"
-    files.mkdir(parents=True, exist_ok=True)
-    sources = split_sources(list_sources(TRAINING))[1]
-    half = halves(sources)
+    index_path = work / "index.json"
+    sources, half = held_out_sources()
     index: list[dict[str, Any]] = []
     for i, path in enumerate(sorted(sources)):
         base = dict(source=path.name, half=half[path.name])

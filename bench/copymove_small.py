@@ -71,29 +71,35 @@ def halves(sources: list[Path]) -> dict[str, str]:
     return {n: "AB"[i % 2] for i, n in enumerate(names)}
 
 
-def make_files(work: Path) -> list[dict[str, Any]]:
-    """Write the small copies (edited and twins) and the edit masks once; returns the index."""
-    import cv2
-
-    from triage.train.edits import (
-        KERNELS,
-        _resize,
-        apply_edit,
-        decode,
-        encode_jpeg,
-        list_sources,
-        long_side_size,
-        split_sources,
-    )
-
+def cached_index(work: Path) -> list[dict[str, Any]] | None:
+    """The index an earlier run wrote in ``work``, or None (``work/files`` made)."""
     index_path = work / "index.json"
     if index_path.is_file():
         cached: list[dict[str, Any]] = json.loads(index_path.read_text())
         return cached
-    files = work / "files"
-    files.mkdir(parents=True, exist_ok=True)
+    (work / "files").mkdir(parents=True, exist_ok=True)
+    return None
+
+
+def held_out_sources() -> tuple[list[Path], dict[str, str]]:
+    """The tamper model's held-out camera sources (never fitted on) and their halves."""
+    from triage.train.edits import list_sources, split_sources
+
     sources = split_sources(list_sources(TRAINING))[1]
-    half = halves(sources)
+    return sources, halves(sources)
+
+
+def make_files(work: Path) -> list[dict[str, Any]]:
+    """Write the small copies (edited and twins) and the edit masks once; returns the index."""
+    import cv2
+
+    from triage.train.edits import KERNELS, _resize, apply_edit, decode, encode_jpeg, long_side_size
+
+    if (cached := cached_index(work)) is not None:
+        return cached
+    files = work / "files"
+    index_path = work / "index.json"
+    sources, half = held_out_sources()
     index: list[dict[str, Any]] = []
     for i, path in enumerate(sorted(sources)):
         rng = np.random.default_rng([SEED, i])
