@@ -131,3 +131,33 @@ def test_scoring_interval_contains_score(
 def test_unknown_finding_id_gets_neutral_llr_and_a_range() -> None:
     f = to_finding("metadata", RawFinding("metadata.nope", "manipulation", "t", "d"), packaged())
     assert f.llr == 0.0 and f.llr_range == (-1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("head", "name"),
+    [
+        (b"\x00\x00\x00\x0cjP  \r\n\x87\n" + bytes(20), "a JPEG 2000 image"),
+        (b"\xff\x0a\xfa\x7f" + bytes(20), "a JPEG XL image"),
+        (b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01" + bytes(20), "a Canon CR3 raw file"),
+        (b"8BPS\x00\x01" + bytes(30), "a Photoshop document (PSD)"),
+        (b"%PDF-1.7\n" + bytes(20), "a PDF document"),
+        (b"P5\n400 300\n255\n" + bytes(20), "a Netpbm image (PBM/PGM/PPM)"),
+        (b"hello, this is text", None),
+    ],
+)
+def test_formats_triage_does_not_analyze_are_named(
+    tmp_path: Path, head: bytes, name: str | None
+) -> None:
+    from triage.errors import MediaError
+    from triage.media import Media
+    from triage.sniff import sniff, unsupported_format
+
+    assert sniff(head).kind == "unknown"  # never analyzed (a CR3 is not an MP4)
+    assert unsupported_format(head) == name
+    path = tmp_path / "file.bin"
+    path.write_bytes(head)
+    with pytest.raises(MediaError) as err:
+        Media.open(path)
+    message = str(err.value)
+    assert message.startswith("not a supported image or video")  # scan's "not media" count
+    assert (name in message) if name else "match no known format" in message

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from triage.errors import MediaError
 from triage.fileio import file_digest
-from triage.sniff import Sniffed, sniff
+from triage.sniff import Sniffed, not_supported_reason, sniff
 
 if TYPE_CHECKING:
     import numpy as np
@@ -112,9 +112,7 @@ class Media:
             p, sniffed, st.st_size, sha256, st.st_mtime, head, max_pixels, max_decoded_bytes
         )
         if sniffed.kind == "unknown":
-            raise MediaError(
-                "not a supported image or video (its first bytes match no known format)"
-            )
+            raise MediaError(not_supported_reason(head))
         if sniffed.kind == "image":
             media._read_image_header()
         else:

@@ -65,6 +65,8 @@ def _sniff_format(head: bytes) -> str:
         return "webm" if b"webm" in head[:64] else "mkv"
     if head[4:8] == b"ftyp":
         brand = head[8:12]
+        if brand == b"crx ":  # a Canon CR3 raw file is an ISO box file too, not a video
+            return "unknown"
         if brand in _HEIF_BRANDS:
             return "heif"
         if brand in _AVIF_BRANDS:
@@ -75,3 +77,46 @@ def _sniff_format(head: bytes) -> str:
     if head[4:8] in _QT_ATOMS:
         return "mov"
     return "unknown"
+
+
+# Formats met in a desk's downloads that triage does not analyze, by their first bytes:
+# named in the error, so that "not supported" does not read as "damaged".
+_UNSUPPORTED: tuple[tuple[int, bytes, str], ...] = (
+    (4, b"jP  ", "a JPEG 2000 image"),
+    (0, b"\xff\x4f\xff\x51", "a JPEG 2000 codestream"),
+    (4, b"JXL ", "a JPEG XL image"),
+    (0, b"\xff\x0a", "a JPEG XL image"),
+    (8, b"crx ", "a Canon CR3 raw file"),
+    (0, b"FUJIFILMCCD-RAW", "a Fujifilm RAF raw file"),
+    (0, b"8BPS", "a Photoshop document (PSD)"),
+    (0, b"%PDF-", "a PDF document"),
+    (0, b"PK\x03\x04", "a ZIP archive (or an office document)"),
+    (0, b"\x00\x00\x01\x00", "a Windows icon (ICO)"),
+    (0, b"<svg", "an SVG drawing"),
+    (0, b"<?xml", "an XML file (an SVG drawing?)"),
+    (0, b"FLV\x01", "a Flash video (FLV)"),
+    (0, b"\x00\x00\x01\xba", "an MPEG program stream"),
+    (0, b"0&\xb2u\x8ef\xcf\x11", "a Windows Media file (ASF/WMV)"),
+)
+
+
+def unsupported_format(head: bytes) -> str | None:
+    """Name a format triage does not analyze from its first bytes, e.g. "a Photoshop
+    document (PSD)", or None when the bytes are not one of those either."""
+    for offset, magic, name in _UNSUPPORTED:
+        if head[offset : offset + len(magic)] == magic:
+            return name
+    if len(head) > 2 and head[:1] == b"P" and head[1:2] in b"1234567" and head[2:3].isspace():
+        return "a Netpbm image (PBM/PGM/PPM)"
+    return None
+
+
+def not_supported_reason(head: bytes) -> str:
+    """The one-line reason a file that :func:`sniff` did not recognize is not analyzed."""
+    name = unsupported_format(head)
+    if name is None:
+        return "not a supported image or video (its first bytes match no known format)"
+    return (
+        f"not a supported image or video: its first bytes are those of {name}; triage "
+        "analyzes JPEG, PNG, GIF, WebP, TIFF, BMP, HEIF/AVIF and common video files"
+    )

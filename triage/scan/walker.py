@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Literal
 
-from triage.sniff import sniff
+from triage.sniff import not_supported_reason, sniff
 
 SNIFF_BYTES = 64
 
@@ -197,7 +197,7 @@ def _file(st: _State, path: str, root: str, fst: os.stat_result) -> Iterator[Ent
             path,
             "skipped",
             size=fst.st_size,
-            reason="not a supported image or video (its first bytes match no known format)",
+            reason=not_supported_reason(head),
         )
         return
     yield Entry(path, "media", format=sniffed.format, size=fst.st_size)
