@@ -29,8 +29,8 @@ sheared affine map (a free transform), through the same chains as the copy-move 
 a target; skips cleanly when ../shared/training is absent.
 
 ``--mirror`` compares instead the analyzer without and with mirrored candidates
-(version 1.4 and 1.5, issue 13: :func:`triage.forensics.copymove.mirror_matches`); the
-records hold both, so "before" is the shipped :func:`accept` on the candidates that
+(version 1.4 and 1.5, issue 13: ``triage.forensics.copymove.self_matches(mirrored=True)``);
+the records hold both, so "before" is the shipped :func:`accept` on the candidates that
 are not mirrored (the ordinary pool is fitted apart and does not change).
 
 ``--corpus DIR`` instead runs the analyzer on the images of ``DIR/labels.tsv`` (a

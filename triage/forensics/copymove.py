@@ -64,7 +64,7 @@ class CloneMatch:
     # and the chance of a misfit this large from keypoint jitter alone.
     misfit_px: float = 0.0
     misfit_p: float = 1.0
-    # The copy is a mirror image (flipped): found by mirror_matches, det(transform) < 0.
+    # The copy is a mirror image (flipped): found by self_matches(mirrored=True), det(transform) < 0.
     mirrored: bool = False
 
 
@@ -259,6 +259,7 @@ def self_matches(
     ratio: float = 0.6,
     min_shift: float = 20.0,
     k: int = 6,
+    mirrored: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (i, j) of keypoints with near-identical descriptors (g2NN test).
 
@@ -267,6 +268,12 @@ def self_matches(
     every neighbour before the first ratio above ``ratio`` is a match (so a region
     cloned twice yields both copies). Pairs closer than ``min_shift`` pixels, and
     duplicates (j, i) of (i, j), are dropped.
+
+    With ``mirrored``, every keypoint's *mirrored* descriptor
+    (:func:`mirror_permutation`) is matched against the descriptors as they are: a
+    region copied with a left-right or up-down flip gives such pairs, which SIFT's own
+    descriptors do not match. A keypoint on a symmetric structure is its own mirror
+    image: its own point is dropped from its neighbours all the same.
 
     Parameters
     ----------
@@ -280,22 +287,25 @@ def self_matches(
         Smallest distance between the two points of a pair, pixels.
     k : int
         Neighbours examined per keypoint.
+    mirrored : bool
+        Pair keypoints with mirror images of themselves instead.
 
     Returns
     -------
     i, j : ndarray
-        Index arrays of the matched pairs.
+        Index arrays of the matched pairs (i < j).
 
     References
     ----------
     I. Amerini, L. Ballan, R. Caldelli, A. Del Bimbo, G. Serra, "A SIFT-based forensic
     method for copy-move attack detection and transformation recovery", IEEE TIFS 6(3),
-    2011.
+    2011. R. Ma, J. Chen, Z. Su, ACM CIVR 2010 (mirrored SIFT descriptors).
     """
     n = len(pts)
     if n < 3:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    idx, dist = knn_l2(desc, min(k, n))
+    query = desc[:, mirror_permutation()] if mirrored else None
+    idx, dist = knn_l2(desc, min(k, n), query=query)
     return _g2nn_pairs(pts, idx, dist, ratio, min_shift)
 
 
@@ -329,51 +339,6 @@ def mirror_permutation() -> np.ndarray:
     """
     row, col, ori = np.meshgrid(np.arange(4), np.arange(4), np.arange(8), indexing="ij")
     return (((3 - row) * 4 + col) * 8 + (-ori) % 8).ravel().astype(np.int64)
-
-
-def mirror_matches(
-    pts: np.ndarray,
-    desc: np.ndarray,
-    ratio: float = 0.6,
-    min_shift: float = 20.0,
-    k: int = 6,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i, j) of keypoints where one is the mirror image of the other (g2NN test).
-
-    As :func:`self_matches`, with every keypoint's *mirrored* descriptor
-    (:func:`mirror_permutation`) matched against the descriptors as they are: a region
-    copied with a left-right or up-down flip gives such pairs, which SIFT's own
-    descriptors do not match. A keypoint on a symmetric structure is its own mirror
-    image: its own point is dropped from its neighbours as in :func:`self_matches`.
-
-    Parameters
-    ----------
-    pts : ndarray
-        N x 2 keypoint positions.
-    desc : ndarray
-        N x 128 descriptors.
-    ratio : float
-        The g2NN ratio threshold.
-    min_shift : float
-        Smallest distance between the two points of a pair, pixels.
-    k : int
-        Neighbours examined per keypoint.
-
-    Returns
-    -------
-    i, j : ndarray
-        Index arrays of the matched pairs (i < j).
-
-    References
-    ----------
-    I. Amerini et al., IEEE TIFS 6(3), 2011 (g2NN matching); R. Ma et al., ACM CIVR
-    2010 (mirrored SIFT descriptors).
-    """
-    n = len(pts)
-    if n < 3:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    idx, dist = knn_l2(desc, min(k, n), query=desc[:, mirror_permutation()])
-    return _g2nn_pairs(pts, idx, dist, ratio, min_shift)
 
 
 def _g2nn_pairs(
@@ -785,7 +750,7 @@ def find_clones(
     max_anisotropy : float
         Largest ratio of the transform's two scale factors.
     mirror : bool
-        Also look for mirrored (flipped) copies (:func:`mirror_matches`; up to
+        Also look for mirrored (flipped) copies (:func:`self_matches` with ``mirrored``; up to
         ``max_models`` more transforms, fitted to those pairs apart).
 
     Returns
@@ -812,7 +777,7 @@ def find_clones(
     if mirror:
         # A separate pool, so mirrored pairs neither take the place of ordinary
         # models nor join their inliers.
-        mi, mj = mirror_matches(pts, desc, min_shift=min_shift)
+        mi, mj = self_matches(pts, desc, min_shift=min_shift, mirrored=True)
         stats["mirrored_pairs"] = float(len(mi))
         out += _fit_clones(g, pts, mi, mj, limits, grow, mirrored=True)
     out.sort(key=lambda c: -c.inliers)
@@ -831,7 +796,7 @@ def _fit_clones(
     """Transforms fitted by RANSAC to the matched pairs (i, j), one after another, each
     measured (:func:`_measure`); ``limits`` are :func:`find_clones`'s min_inliers,
     min_shift, max_models and max_anisotropy. ``mirrored``: the pairs are mirror images
-    (:func:`mirror_matches`) and only maps that flip (determinant < 0) are kept."""
+    (:func:`self_matches` with ``mirrored``) and only maps that flip (determinant < 0) are kept."""
     import cv2
 
     min_inliers, min_shift, max_models, max_anisotropy = limits
