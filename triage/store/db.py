@@ -615,10 +615,7 @@ def _next_id(conn: sqlite3.Connection) -> int:
     return int(seq[0]) + 1 if seq else 1
 
 
-_COLUMNS = (
-    "id, algorithm, hash, quality, label, source, first_seen, note, sha256, media_time, "
-    "added_at, derived"
-)
+_COLUMNS = "id, " + _FIELDS
 
 
 def _row(rec: tuple[Any, ...]) -> HashRow:

@@ -96,13 +96,21 @@ CREATE INDEX hashes_sha256 ON hashes (sha256) WHERE sha256 IS NOT NULL;
 # takes its key along. ``HashStore.add`` drops the two insert triggers for a bulk
 # import and adds the keys itself (db.py), in the same transaction.
 KEY_COLUMNS = "algorithm, hash, sha256, media_time, derived, label, source"
-# The key of a row of ``hashes``; NULL sha256 and media_time are stored as '' and -1.0
-# (the old unique index held the same expressions).
-KEY_OF_ROW = "algorithm, hash, IFNULL(sha256, ''), IFNULL(media_time, -1.0), derived, label, source"
-_NEW_KEY = (
-    "NEW.algorithm, NEW.hash, IFNULL(NEW.sha256, ''), IFNULL(NEW.media_time, -1.0), "
-    "NEW.derived, NEW.label, NEW.source"
-)
+
+
+def _key_of(prefix: str) -> str:
+    """The key of a row of ``hashes`` (``prefix``: "" for the table's own columns,
+    "NEW." in a trigger); NULL sha256 and media_time are stored as '' and -1.0 (the
+    old unique index held the same expressions)."""
+    p = prefix
+    return (
+        f"{p}algorithm, {p}hash, IFNULL({p}sha256, ''), IFNULL({p}media_time, -1.0), "
+        f"{p}derived, {p}label, {p}source"
+    )
+
+
+KEY_OF_ROW = _key_of("")
+_NEW_KEY = _key_of("NEW.")
 KEY_MATCHES = (
     "algorithm = {r}.algorithm AND hash = {r}.hash AND sha256 = IFNULL({r}.sha256, '') "
     "AND media_time = IFNULL({r}.media_time, -1.0) AND derived = {r}.derived "
