@@ -28,6 +28,8 @@ EXTENSIONS: dict[str, frozenset[str]] = {
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 _AVIF_BRANDS = {b"avif", b"avis"}
 _QT_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
+# A Canon CR3 raw file is an ISO box file like MP4 (``ftyp`` brand ``crx ``), not a video.
+_CR3_BRAND = b"crx "
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ def _sniff_format(head: bytes) -> str:
         return "webm" if b"webm" in head[:64] else "mkv"
     if head[4:8] == b"ftyp":
         brand = head[8:12]
-        if brand == b"crx ":  # a Canon CR3 raw file is an ISO box file too, not a video
+        if brand == _CR3_BRAND:
             return "unknown"
         if brand in _HEIF_BRANDS:
             return "heif"
@@ -86,7 +88,7 @@ _UNSUPPORTED: tuple[tuple[int, bytes, str], ...] = (
     (0, b"\xff\x4f\xff\x51", "a JPEG 2000 codestream"),
     (4, b"JXL ", "a JPEG XL image"),
     (0, b"\xff\x0a", "a JPEG XL image"),
-    (8, b"crx ", "a Canon CR3 raw file"),
+    (8, _CR3_BRAND, "a Canon CR3 raw file"),
     (0, b"FUJIFILMCCD-RAW", "a Fujifilm RAF raw file"),
     (0, b"8BPS", "a Photoshop document (PSD)"),
     (0, b"%PDF-", "a PDF document"),
