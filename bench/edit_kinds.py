@@ -14,6 +14,13 @@ Per chain, edited against unedited copies through the same kind of chain, then p
 kind and chain (and over the chains that keep the photo's size against those that
 shrink it). Nothing is chosen on these files. Skips cleanly when ../shared is absent.
 
+    python bench/edit_kinds.py --cached-only --analyzers
+
+adds, per analyzer, the per-kind AUC of its own share of the fused evidence: the sum of
+the calibrated log-odds terms it contributes to the manipulation score (its findings,
+metrics and examined share) on the same held-out files. It says which analyzer carries
+the separation of each kind, and which carries none.
+
     python bench/edit_kinds.py --cached-only --ceiling
 
 adds a column that chooses nothing and ships nothing: the same fusion fitted *within*
@@ -90,13 +97,7 @@ def ceiling(held: list[dict], cfg: Any) -> dict[str, float]:
     scores: dict[str, list[float]] = defaultdict(list)
     for r, s in zip(recs, fitted["scores"], strict=True):
         if str(r.get("source", "")).startswith("camera:"):
-            name = r["path"].rsplit("/", 1)[-1]
-            kind = (
-                "unedited"
-                if r["label"] == "authentic"
-                else next((k for k in KINDS if k in name), "other")
-            )
-            scores[kind].append(s)
+            scores[_kind(r)].append(s)
     out = {k: auc(scores[k], scores["unedited"]) for k in (*KINDS, "other") if scores[k]}
     edited = [s for k in (*KINDS, "other") for s in scores[k]]
     out["all"] = auc(edited, scores["unedited"])
@@ -119,11 +120,7 @@ def report(records: list[dict], args: argparse.Namespace) -> int:
     for r in camera:
         name = r["path"].rsplit("/", 1)[-1]
         score = r["questions"]["manipulation"]["score"]
-        kind = (
-            "unedited"
-            if r["label"] == "authentic"
-            else next((k for k in KINDS if k in name), "other")
-        )
+        kind = _kind(r)
         fused[kind].append(score)
         t = tamper_score(r)
         if t is not None:
@@ -154,7 +151,45 @@ def report(records: list[dict], args: argparse.Namespace) -> int:
         pos, neg = chains[(chain, "pos")], chains[(chain, "neg")]
         print(f"| {chain} | {len(pos)} / {len(neg)} | {auc(pos, neg):.3f} | |")
     print_kind_by_chain(cells)
+    if args.analyzers:
+        print_analyzer_shares([r for r in ok if r["split"] == "heldout"], cal)
     return 0
+
+
+def _kind(record: dict) -> str:
+    name = record["path"].rsplit("/", 1)[-1]
+    if record["label"] == "authentic":
+        return "unedited"
+    return next((k for k in KINDS if k in name), "other")
+
+
+def print_analyzer_shares(held: list[dict], cal: Any) -> None:
+    """Per analyzer and edit kind, the AUC of the analyzer's summed contributions to the
+    fused manipulation log-odds (edited copies of that kind against every unedited copy
+    of the held-out camera sources)."""
+    from triage.evaluate.calibrate import rescored_results
+
+    shares: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    names: set[str] = set()
+    camera = [r for r in held if str(r.get("source", "")).startswith("camera:")]
+    per_file = []
+    for r in camera:
+        terms = rescored_results(r, cal)["manipulation"].contributions
+        total: dict[str, float] = defaultdict(float)
+        for term, value in terms.items():
+            if term != "intercept":
+                # "tamper:metric:x", "tamper:examined" and finding ids "tamper.local_region"
+                total[term.split(":", 1)[0].split(".", 1)[0]] += value
+        names |= set(total)
+        per_file.append((_kind(r), total))
+    for kind, total in per_file:
+        for name in names:
+            shares[name][kind].append(total.get(name, 0.0))
+    print("| analyzer: AUC of its share of the fused log-odds | " + " | ".join(KINDS) + " |")
+    print("|---|" + "---|" * len(KINDS))
+    for name in sorted(names):
+        row = [auc(shares[name][k], shares[name]["unedited"]) for k in KINDS]
+        print(f"| {name} | " + " | ".join(f"{a:.3f}" for a in row) + " |")
 
 
 def print_kind_by_chain(cells: dict[tuple[str, str], list[float]]) -> None:
@@ -185,13 +220,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import calibrate
 
-    # --ceiling is this report's own option; the rest are bench/calibrate.py's.
+    # --ceiling and --analyzers are this report's own options; the rest are
+    # bench/calibrate.py's.
     argv = list(sys.argv[1:] if argv is None else argv)
-    want_ceiling = "--ceiling" in argv
-    argv = [a for a in argv if a != "--ceiling"]
+    own = {"--ceiling", "--analyzers"} & set(argv)
+    argv = [a for a in argv if a not in own]
 
     def run(records: list[dict], args: argparse.Namespace) -> int:
-        args.ceiling = want_ceiling
+        args.ceiling = "--ceiling" in own
+        args.analyzers = "--analyzers" in own
         return report(records, args)
 
     calibrate.fit_and_report = run  # the same records and fit, another report

@@ -37,7 +37,7 @@ from typing import Any
 
 from triage.calibration import FORMAT, Calibration, FileEvidence, analyzer_config, feature_names
 from triage.evaluate.metrics import scored
-from triage.report import QUESTIONS
+from triage.report import QUESTIONS, Question, QuestionResult
 
 Record = dict[str, Any]
 
@@ -929,6 +929,20 @@ def load_fitted(data: dict[str, Any]) -> Calibration:
 def rescore(record: Record, calibration: Calibration) -> dict[str, dict[str, Any]]:
     """A record's per-question results recomputed with ``calibration``: what the
     pipeline would report for that file with it (findings and runs are in the record)."""
+    return {
+        q: {
+            "score": r.score,
+            "interval": list(r.interval),
+            "band": r.band,
+            "coverage": r.coverage,
+        }
+        for q, r in rescored_results(record, calibration).items()
+    }
+
+
+def rescored_results(record: Record, calibration: Calibration) -> dict[Question, QuestionResult]:
+    """The scoring's full result per question (score, interval, band, coverage and each
+    term's contribution to the log-odds) for a record under ``calibration``."""
     from triage.analyzers.base import RawFinding
     from triage.scoring import AnalyzerOutcome, score_all, to_finding
 
@@ -952,16 +966,7 @@ def rescore(record: Record, calibration: Calibration) -> dict[str, dict[str, Any
         for name, a in (record.get("analyzers") or {}).items()
         if a.get("status") != "not-applicable"
     ]
-    results = score_all(findings, outcomes, ev, calibration, {})
-    return {
-        q: {
-            "score": r.score,
-            "interval": list(r.interval),
-            "band": r.band,
-            "coverage": r.coverage,
-        }
-        for q, r in results.items()
-    }
+    return score_all(findings, outcomes, ev, calibration, {})
 
 
 def rescore_all(records: Sequence[Record], calibration: Calibration) -> list[Record]:
