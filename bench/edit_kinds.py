@@ -10,7 +10,8 @@ then, instead of its report, scores the held-out files (sources never fitted on)
 prints, for each edit kind (the name of each edited copy says which), the Mann-Whitney
 AUC of the edited copies against every unedited copy of the held-out camera sources:
 for the fused manipulation score, and for the tamper analyzer's ``image_score`` alone.
-Per chain, edited against unedited copies through the same kind of chain, then per
+Per chain, edited against unedited copies through the same kind of chain (and the
+share of those unedited copies whose manipulation band is notable or strong), then per
 kind and chain (and over the chains that keep the photo's size against those that
 shrink it). Nothing is chosen on these files. Skips cleanly when ../shared is absent.
 
@@ -117,6 +118,7 @@ def report(records: list[dict], args: argparse.Namespace) -> int:
     alone: dict[str, list[float]] = defaultdict(list)
     chains: dict[tuple[str, str], list[float]] = defaultdict(list)
     cells: dict[tuple[str, str], list[float]] = defaultdict(list)
+    claimed: dict[str, list[bool]] = defaultdict(list)  # unedited copies' notable/strong
     for r in camera:
         name = r["path"].rsplit("/", 1)[-1]
         score = r["questions"]["manipulation"]["score"]
@@ -126,6 +128,11 @@ def report(records: list[dict], args: argparse.Namespace) -> int:
         if t is not None:
             alone[kind].append(t)
         chains[(chain_of(name), "neg" if kind == "unedited" else "pos")].append(score)
+        if kind == "unedited":
+            claimed[chain_of(name)].append(
+                r["questions"]["manipulation"]["band"]
+                in ("notable-indicators", "strong-indicators")
+            )
         cells[(kind, chain_of(name))].append(score)
     sources = len({r["source"] for r in camera})
     top = ceiling([r for r in ok if r["split"] == "heldout"], cfg) if args.ceiling else {}
@@ -145,11 +152,17 @@ def report(records: list[dict], args: argparse.Namespace) -> int:
         f"| all | {len(edited)} | {auc(edited, fused['unedited']):.3f} | |"
         + (f" {top['all']:.3f} |" if top else "")
     )
-    print("| chain | edited / unedited | fused manipulation AUC | |")
+    print("| chain | edited / unedited | fused manipulation AUC | unedited notable or strong |")
     print("|---|---|---|---|")
     for chain in sorted({c for c, _ in chains}):
         pos, neg = chains[(chain, "pos")], chains[(chain, "neg")]
-        print(f"| {chain} | {len(pos)} / {len(neg)} | {auc(pos, neg):.3f} | |")
+        flagged = claimed[chain]
+        print(
+            f"| {chain} | {len(pos)} / {len(neg)} | {auc(pos, neg):.3f} | "
+            f"{sum(flagged)} / {len(flagged)} ({sum(flagged) / max(1, len(flagged)):.1%}) |"
+        )
+    every = [f for v in claimed.values() for f in v]
+    print(f"| all | | | {sum(every)} / {len(every)} ({sum(every) / max(1, len(every)):.1%}) |")
     print_kind_by_chain(cells)
     if args.analyzers:
         print_analyzer_shares([r for r in ok if r["split"] == "heldout"], cal)
