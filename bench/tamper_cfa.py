@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Benchmark: the tamper model with colour-filter-array features beside the block
+features, against the same recipe without them.
+
+    python bench/tamper_cfa.py [--jobs 1] [--rounds 1 11] [--seed 0] [--cache DIR]
+
+Both ensembles are 4.3's recipe (three members, seeds ``--seed`` + 0..2, each on its own
+generated edits of the 84 training sources, 4.3's chains; out-of-fold image models);
+the only difference is five more tile features (:mod:`triage.forensics.cfa`: the green
+channel's lattice imbalance left by demosaicing, per tile against the photo's own
+phase). With ``--seed 0`` the control is the shipped model retrained (checked: its
+maps equal the shipped members'). Held out: the 34 validation sources, 4.3's chains,
+generator seeds ``--rounds``. Printed: image AUC (all, per kind, per chain group),
+pixel IoU of the refined peak region (fraction 0.4, as shipped), unedited files at or
+above a threshold chosen on the first half (5% of its unedited files); on all sources
+and on the reporting half, with a 5-95% bootstrap over sources of CFA minus control.
+The features are cached in ``--cache``. Skips cleanly when ../shared/training is
+absent. Results: docs/analyzers/tamper.md, "Demosaicing traces".
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import pickle
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+TRAINING = ROOT.parent / "shared" / "training"
+MODELS = ROOT / "triage" / "data" / "models"
+BOOTSTRAP = 1000
+FRACTION = 0.4
+
+
+def features_with_cfa(data: bytes) -> tuple[np.ndarray, int]:
+    """The analyzer's tile features of a served file, then the CFA features of the same
+    sampled blocks; and the tile side in pixels."""
+    from PIL import Image
+
+    from triage.forensics import blockfeatures as bf
+    from triage.forensics.cfa import cfa_tile_features, green_lattice_energy
+
+    with Image.open(io.BytesIO(data)) as im:
+        tables = getattr(im, "quantization", None) or {}
+        rgb = np.asarray(im.convert("RGB"))
+    tf = bf.rgb_tile_features(rgb, tables.get(0))
+    rows, cols = tf.shape
+    if rows == 0 or cols == 0:
+        return np.zeros((rows, cols, tf.values.shape[-1] + 5), np.float32), tf.tile
+    blocks = bf._sampled_blocks(rgb, rows, cols, tf.step)
+    even, odd = green_lattice_energy(blocks)
+    cfa = cfa_tile_features(even, odd, bf.BLOCKS)
+    return np.concatenate([tf.values, cfa], axis=-1), tf.tile
+
+
+def _featurize_source(args: tuple[list[Path], int, int, int, int, bool]) -> list[Any]:
+    from triage.train import tamper as train
+    from triage.train.edits import PLATFORM_CHAINS, examples_of
+
+    sources, i, seed, edits, unedited, original = args
+    out = []
+    for ex in examples_of(sources, i, seed, edits, unedited, original, PLATFORM_CHAINS):
+        feats, t = features_with_cfa(ex.jpeg)
+        r, c = feats.shape[:2]
+        m = ex.mask[: r * t, : c * t].astype(np.float32)
+        share = m.reshape(r, t, c, t).mean(axis=(1, 3))
+        k = max(1, t // train.CELL)
+        q = t // k
+        cells = m.reshape(r * k, q, c * k, q).mean(axis=(1, 3))
+        out.append(train.Sample(feats, share, ex.kind, ex.chain, ex.source_id, cells))
+    return out
+
+
+def featurize(
+    sources: list[Path], seed: int, edits: int, unedited: int, jobs: int, cache: Path, name: str
+) -> list[Any]:
+    path = cache / f"{name}.pkl"
+    if path.is_file():
+        with path.open("rb") as fh:
+            return list(pickle.load(fh))
+    tasks = [(sources, i, seed, edits, unedited, True) for i in range(len(sources))]
+    if jobs <= 1:
+        parts = [_featurize_source(t) for t in tasks]
+    else:
+        from multiprocessing import get_context
+
+        with get_context("spawn").Pool(jobs) as pool:
+            parts = pool.map(_featurize_source, tasks, chunksize=1)
+    samples = [sm for part in parts for sm in part]
+    with path.open("wb") as fh:
+        pickle.dump(samples, fh)
+    return samples
+
+
+def train_members(sets: list[list[Any]], seed: int, n_features: int) -> list[tuple[Any, Any]]:
+    """4.3's recipe per member on the first ``n_features`` columns."""
+    from dataclasses import replace
+
+    from triage.forensics.blockfeatures import FEATURE_NAMES
+    from triage.forensics.cfa import CFA_FEATURE_NAMES
+    from triage.train import tamper as train
+
+    names = [*FEATURE_NAMES, *CFA_FEATURE_NAMES][:n_features]
+    train.feature_names = lambda: names  # type: ignore[assignment]
+    members = []
+    for k, samples in enumerate(sets):
+        cut = [replace(sm, feats=sm.feats[..., :n_features]) for sm in samples]
+        maps = train.out_of_fold_maps(cut, seed + k)
+        members.append((train.fit(cut, seed + k), train.fit_image_model(cut, maps, seed + k)))
+    return members
+
+
+def auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan")
+    a = np.sort(neg)
+    wins = np.searchsorted(a, pos, "left") + 0.5 * (
+        np.searchsorted(a, pos, "right") - np.searchsorted(a, pos, "left")
+    )
+    return float(wins.sum() / (len(pos) * len(a)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--rounds", type=int, nargs="+", default=[1, 11])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-tamper-cfa"))
+    args = parser.parse_args(argv)
+    if not TRAINING.is_dir():
+        print(f"skipped: {TRAINING} not found")
+        return 0
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.jobs))
+    from tamper_regions import bootstrap, per_file
+
+    from triage.forensics.tampermap import ensemble_map, ensemble_probability
+    from triage.train import tamper as train
+    from triage.train.edits import list_sources, split_sources
+
+    train.PARAMS["num_threads"] = args.jobs
+    train.IMAGE_PARAMS["num_threads"] = args.jobs
+    args.cache.mkdir(parents=True, exist_ok=True)
+    train_src, val_src = split_sources(list_sources(TRAINING))
+    sets = [
+        featurize(train_src, args.seed + k, 4, 1, args.jobs, args.cache, f"train-{args.seed + k}")
+        for k in range(train.MEMBERS)
+    ]
+    val = [
+        sm
+        for r in args.rounds
+        for sm in featurize(
+            val_src, r, 4, train.VALIDATION_UNEDITED, args.jobs, args.cache, f"val-{r}"
+        )
+    ]
+    n_block = len(train.FEATURE_NAMES)
+    print(f"{sum(map(len, sets))} training files, {len(val)} held-out files", flush=True)
+    readings: dict[str, dict[str, np.ndarray]] = {}
+    for name, n in (("control", n_block), ("cfa", n_block + 5)):
+        members = train_members(sets, args.seed, n)
+        scores, pixel = [], []
+        for sm in val:
+            maps = [train.predict_map(b, sm.feats[..., :n]) for b, _ in members]
+            scores.append(ensemble_probability(maps, [m for _, m in members]))
+            pixel.append(
+                per_file(ensemble_map(maps), sm, FRACTION)["refined_pixel"]
+                if sm.kind != "none"
+                else np.nan
+            )
+        readings[name] = {"score": np.array(scores), "pixel": np.array(pixel)}
+        if name == "control" and args.seed == 0:
+            import lightgbm as lgb
+
+            shipped = lgb.Booster(model_file=str(MODELS / "tamper.txt"))
+            diff = max(
+                float(np.abs(train.predict_map(shipped, sm.feats) - maps0).max())
+                for sm, maps0 in (
+                    (sm, train.predict_map(members[0][0], sm.feats[..., :n])) for sm in val[:5]
+                )
+            )
+            print(f"control member 0 against the shipped member 0: max |diff| {diff:.2e}")
+        print(f"{name}: trained and read", flush=True)
+    kinds = np.array([sm.kind for sm in val])
+    sources = np.array([sm.source_id for sm in val])
+    half = np.array([train._half(s) for s in sources])
+    edited = kinds != "none"
+    chain_sets: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(val), bool))
+    for i, sm in enumerate(val):
+        for g in train._chain_groups(sm.chain):
+            chain_sets[g][i] = True
+    rows: list[tuple[str, np.ndarray, np.ndarray]] = [("all", edited, ~edited)]
+    rows += [(f"kind {k}", kinds == k, ~edited) for k in sorted(set(kinds) - {"none"})]
+    rows += [(f"chain {g}", s & edited, s & ~edited) for g, s in sorted(chain_sets.items())]
+    for label, sel_half in (("all 34 sources", half >= 0), ("reporting half", half == 1)):
+        print(f"\n| {label} | control | CFA | CFA - control (5-95%) |\n|---|---|---|---|")
+        for row, pos, neg in rows:
+            pos, neg = pos & sel_half, neg & sel_half
+            if not pos.any() or not neg.any():
+                continue
+            a = [auc(readings[n]["score"][pos], readings[n]["score"][neg]) for n in readings]
+            diffs = []
+            rng = np.random.default_rng(0)
+            names = np.unique(sources[pos | neg])
+            for _ in range(BOOTSTRAP):
+                pick = rng.choice(names, len(names))
+                w = np.concatenate([np.nonzero(sources == s)[0] for s in pick])
+                p = w[pos[w]]
+                q = w[neg[w]]
+                if len(p) and len(q):
+                    diffs.append(
+                        auc(readings["cfa"]["score"][p], readings["cfa"]["score"][q])
+                        - auc(readings["control"]["score"][p], readings["control"]["score"][q])
+                    )
+            lo, hi = np.quantile(diffs, [0.05, 0.95])
+            print(
+                f"| AUC {row} ({int(pos.sum())}/{int(neg.sum())}) | {a[0]:.3f} | {a[1]:.3f} | "
+                f"{a[1] - a[0]:+.3f} ({lo:+.3f}..{hi:+.3f}) |"
+            )
+        sel = edited & sel_half
+        c, f = readings["control"]["pixel"][sel], readings["cfa"]["pixel"][sel]
+        lo, hi = bootstrap(f - c, sources[sel], BOOTSTRAP)
+        print(
+            f"| pixel IoU ({int(sel.sum())}) | {c.mean():.3f} | {f.mean():.3f} | "
+            f"{f.mean() - c.mean():+.3f} ({lo:+.3f}..{hi:+.3f}) |"
+        )
+        first = (half == 0) & ~edited
+        for n in readings:
+            t = float(np.quantile(readings[n]["score"][first], 0.95))
+            flagged = readings[n]["score"][sel_half & ~edited] >= t
+            hit = readings[n]["score"][sel] >= t
+            print(
+                f"  {n}: threshold {t:.3f}, unedited {flagged.mean():.1%}, edited {hit.mean():.1%}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
