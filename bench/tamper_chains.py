@@ -3,7 +3,8 @@
 4.3's chains and through the mixed routes (small copies, PNG saves, edits made on a
 web copy; ``triage.train.edits.MIXED_CHAINS``).
 
-    python bench/tamper_chains.py --new DIR [--old DIR] [--rounds 1 11 21] [--jobs 2]
+    python bench/tamper_chains.py --new DIR [DIR ...] [--old DIR] [--rounds 1 11 21]
+        [--jobs 2] [--platform-only] [--cache DIR]
 
 The files: the validation sources of ``python -m triage.train tamper`` (never trained
 on), each round one more set of edits and copies of them (``--rounds``: generator
@@ -11,14 +12,19 @@ seeds; 4.3's chains use the first two). Per model (a folder holding a
 ``tamper.manifest.json`` and its members; ``--old`` defaults to the shipped one): image
 AUC (all, per edit kind, per chain group), mean IoU of the peak region (its fraction
 chosen on the first half of the same files, per model), unedited files at or above the
-model's own threshold; then new minus old with a 5-95% bootstrap over the sources.
-Nothing here is a target. Skips cleanly when ../shared/training is absent.
+model's own threshold; then new minus old with a 5-95% bootstrap over the sources, on
+all sources and on the reporting half (the sources ``_half`` puts second, as the
+manifest's figures). Several ``--new`` folders are each compared with the old one on
+the same files (featurized once; ``--cache``: kept in DIR for the next run, e.g. with
+another ``--old``). Nothing here is a target. Skips cleanly when
+../shared/training is absent.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -29,12 +35,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TRAINING = ROOT.parent / "shared" / "training"
-NEW_GROUPS = (
-    "new: edited on a web copy",
-    "new: small copy (400-1000 px)",
-    "new: PNG at native size",
-    "lossless PNG",
-)
 
 
 def load_members(folder: Path) -> tuple[list[tuple[Any, Any]], float]:
@@ -96,7 +96,7 @@ def figures(
     }
     for k in sorted(set(kinds) - {"none"}):
         res[f"AUC {k}"] = auc(sc[kinds == k], sc[~y])
-    for g in ("4.3's chains", *NEW_GROUPS):
+    for g in sorted(set().union(*groups) - {"camera file untouched", "JPEG last"}):
         sel = np.array([g in gs for gs in groups])
         if sel.any():
             res[f"AUC {g}"] = auc(sc[sel & y], sc[sel & ~y])
@@ -104,13 +104,16 @@ def figures(
 
 
 def compare(
-    samples: list[Any], outs: dict[str, dict[str, Any]], thresholds: dict[str, float]
+    samples: list[Any],
+    outs: dict[str, dict[str, Any]],
+    thresholds: dict[str, float],
+    sources: list[str],
 ) -> None:
-    sources = sorted({s.source_id for s in samples})
+    """The table of new against old on the files of ``sources``."""
     by_source: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(samples):
         by_source[s.source_id].append(i)
-    full = np.arange(len(samples))
+    full = np.array([i for s in sources for i in by_source[s]])
     base = {m: figures(samples, outs[m], thresholds[m], full) for m in outs}
     rng = np.random.default_rng(0)
     diffs: dict[str, list[float]] = defaultdict(list)
@@ -133,33 +136,58 @@ def compare(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--new", type=Path, required=True)
+    parser.add_argument("--new", type=Path, nargs="+", required=True)
     parser.add_argument("--old", type=Path, default=ROOT / "triage" / "data" / "models")
     parser.add_argument("--rounds", type=int, nargs="+", default=[1, 11, 21])
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--platform-only", action="store_true", help="4.3's chains only (not the mixed routes)"
+    )
+    parser.add_argument("--cache", type=Path, default=None, help="keep the featurized files here")
     args = parser.parse_args()
     if not (TRAINING / "MANIFEST.tsv").is_file():
         print("../shared/training is absent: skipped")
         return 0
     from triage.train.edits import MIXED_CHAINS, PLATFORM_CHAINS, list_sources, split_sources
-    from triage.train.tamper import VALIDATION_UNEDITED, featurize_sources
+    from triage.train.tamper import VALIDATION_UNEDITED, _half, featurize_sources
 
     _, val = split_sources(list_sources(TRAINING))
-    models = {"old": load_members(args.old), "new": load_members(args.new)}
-    for chains, rounds in ((PLATFORM_CHAINS, args.rounds[:2]), (MIXED_CHAINS, args.rounds)):
-        samples = [
-            sm
-            for seed in rounds
-            for sm in featurize_sources(
-                val, seed, 4, VALIDATION_UNEDITED, True, args.jobs, chains=chains
-            )
-        ]
-        outs = {m: model_outputs(members, samples) for m, (members, _) in models.items()}
-        thresholds = {m: t for m, (_, t) in models.items()}
-        print(f"\n{chains} chains, rounds {rounds}: {len(samples)} files of {len(val)} sources")
-        print("| all sources | old | new | new - old (5-95%, bootstrap over sources) |")
-        print("|---|---|---|---|")
-        compare(samples, outs, thresholds)
+    old = load_members(args.old)
+    news = [load_members(folder) for folder in args.new]
+    sets = [(PLATFORM_CHAINS, args.rounds[:2])]
+    if not args.platform_only:
+        sets.append((MIXED_CHAINS, args.rounds))
+    for chains, rounds in sets:
+        cached = args.cache / f"{chains}-{'-'.join(map(str, rounds))}.pkl" if args.cache else None
+        if cached and cached.is_file():
+            samples = pickle.loads(cached.read_bytes())
+        else:
+            samples = [
+                sm
+                for seed in rounds
+                for sm in featurize_sources(
+                    val, seed, 4, VALIDATION_UNEDITED, True, args.jobs, chains=chains
+                )
+            ]
+            if cached:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.write_bytes(pickle.dumps(samples))
+        old_out = model_outputs(old[0], samples)
+        sources = sorted({s.source_id for s in samples})
+        for folder, (members, threshold) in zip(args.new, news, strict=True):
+            outs = {"old": old_out, "new": model_outputs(members, samples)}
+            thresholds = {"old": old[1], "new": threshold}
+            print(f"\n{chains} chains, rounds {rounds}: {len(samples)} files of {len(val)} sources")
+            print(f"old {args.old} ({len(old[0])} members), new {folder} ({len(members)} members)")
+            for label, chosen in (
+                ("all sources", sources),
+                ("reporting half", [s for s in sources if _half(s) == 1]),
+            ):
+                print(
+                    f"| {label} ({len(chosen)}) | old | new | new - old (5-95%, bootstrap over sources) |"
+                )
+                print("|---|---|---|---|")
+                compare(samples, outs, thresholds, chosen)
     return 0
 
 
