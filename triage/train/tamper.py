@@ -52,8 +52,8 @@ VERSION = "4.3"
 # Measured on one set of 34 validation sources: single models 0.802-0.812 image AUC,
 # the mean of three 0.833 (IoU 0.34-0.35 -> 0.38): one model's score moves with the
 # edits it happened to be trained on more than with any feature tried. Six members
-# (seeds 0-5) measured: about +0.006 over a bag of three, less than a redraw of the
-# three seeds moves, and not better than these three (card, "Six members").
+# measured: about +0.008 over a bag of three on average, about what one draw of three
+# seeds moves, and nothing against these three (card, "Six members").
 MEMBERS = 3
 NEGATIVES_PER_IMAGE = 300
 ROUNDS = 300
