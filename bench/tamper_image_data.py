@@ -1,35 +1,38 @@
 #!/usr/bin/env python3
 """Benchmark: the tamper image model (second stage) fitted on more out-of-fold maps.
 
-    python bench/tamper_image_data.py --extra 3 [--cache DIR] [--rounds 1 11] [--limit N]
+    python bench/tamper_image_data.py [--extra 10] [--mixed] [--control-tile] [--cache DIR]
 
 Each member of the shipped model fits its image model (4-leaf lightgbm, 100 rounds
-over ``tampermap.MAP_STATISTICS``) on the out-of-fold maps of its ~497 training files
+over ``tampermap.MAP_STATISTICS``) on the out-of-fold maps of its 497 training files
 (84 sources). Here the tile models are left exactly as shipped; only the image model
 gets more data: per member, ``--extra`` more rounds of the generator on the same
 training sources (4 edits and 1 unedited copy per source, no camera file, generator
 seeds :func:`extra_seed` that no member or validation set uses), each file read by the
 member's fold model that did not see its source (the folds of
 ``train.out_of_fold_maps``, the fold models refitted with the shipped seeds). Controls
-(printed): the member's final tile model refitted (``--control-tile``) and its image
-model refitted on the reproduced out-of-fold maps against the shipped ones, on the
-validation files.
+(printed per member): the image model refitted on the reproduced out-of-fold maps
+against the shipped one, and (``--control-tile``) the final tile model refitted against
+the shipped one, as the largest difference of their outputs on the validation files.
 
-Variants (``VARIANTS``): the shipped image models; the same 4-leaf/100-round model on
-the shipped maps plus 1..``--extra`` rounds; and an 8-leaf/200-round model with
-``min_data_in_leaf`` scaled with the data. The image score is the mean of the members'
-image probabilities on their own maps (``tampermap.ensemble_probability``), as the
-analyzer computes it; maps and regions are unchanged.
+Variants: the shipped image models; the same 4-leaf/100-round model on the shipped
+maps plus 1, 3, 5 and ``--extra`` rounds; an 8-leaf/200-round model with
+``min_data_in_leaf`` scaled with the data (10 per 497 files) on the shipped maps alone
+and plus 3, 5 and ``--extra`` rounds. The image score is the mean of the members' image
+probabilities on their own maps (``tampermap.ensemble_probability``), as the analyzer
+computes it; maps and regions are unchanged.
 
 Files: the 34 validation sources of ``python -m triage.train tamper`` (never trained
-on), 4.3's chains, generator seeds ``--rounds`` (1 is the manifest's own validation
-set). Image AUC (all, per edit kind, per chain group), unedited/edited flagged at the
-threshold chosen on the first half (5% of its unedited files, ``train._half``); each
-variant minus shipped with a 5-95% bootstrap over sources, on the reporting half and
-on all sources. One process, one thread (``OMP_NUM_THREADS=1``, lightgbm
-``num_threads=1``); everything expensive is cached in ``--cache``. Skips cleanly when
-../shared/training is absent. Results: docs/analyzers/tamper.md, "More data for the
-image model".
+on), generator seeds ``--rounds`` (1 is the manifest's own validation set): 4.3's
+chains (seeds 1 and 11), or with ``--mixed`` the mixed routes (seeds 1, 11, 21). Image
+AUC (all, per edit kind, per chain group), unedited/edited flagged at the threshold
+chosen on the first half (5% of its unedited files, ``train._half``); each variant
+minus shipped with a 5-95% bootstrap over sources, on the reporting half and on all
+sources. One process, one thread (``OMP_NUM_THREADS=1``, lightgbm ``num_threads=1``);
+everything expensive is cached in ``--cache`` (features of the training sets, fold
+models, maps; about 1 minute per extra round and member on one core). Skips cleanly
+when ../shared/training is absent. Results: docs/analyzers/tamper.md, "More data for
+the image model".
 """
 
 from __future__ import annotations
@@ -284,7 +287,7 @@ def compare(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--extra", type=int, default=3, help="extra rounds per member")
+    parser.add_argument("--extra", type=int, default=10, help="extra rounds per member")
     parser.add_argument("--rounds", type=int, nargs="+", help="default 1 11 (--mixed: 1 11 21)")
     parser.add_argument("--mixed", action="store_true", help="validate on the mixed routes")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/tamper-image-data"))
