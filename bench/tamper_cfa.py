@@ -128,6 +128,51 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float(wins.sum() / (len(pos) * len(a)))
 
 
+def experiment_data(
+    seed: int, rounds: list[int], jobs: int, cache: Path
+) -> tuple[list[list[Any]], list[Any]]:
+    """The three members' training samples (seeds ``seed`` + 0..2, the 84 training
+    sources) and the held-out samples (the 34 validation sources, generator seeds
+    ``rounds``), both with the CFA columns after the block features; lightgbm set to
+    ``jobs`` threads."""
+    from triage.train import tamper as train
+    from triage.train.edits import list_sources, split_sources
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(jobs))
+    train.PARAMS["num_threads"] = jobs
+    train.IMAGE_PARAMS["num_threads"] = jobs
+    cache.mkdir(parents=True, exist_ok=True)
+    train_src, val_src = split_sources(list_sources(TRAINING))
+    sets = [
+        featurize(train_src, seed + k, 4, 1, jobs, cache, f"train-{seed + k}")
+        for k in range(train.MEMBERS)
+    ]
+    val = [
+        sm
+        for r in rounds
+        for sm in featurize(val_src, r, 4, train.VALIDATION_UNEDITED, jobs, cache, f"val-{r}")
+    ]
+    return sets, val
+
+
+def auc_interval(
+    new: np.ndarray, old: np.ndarray, pos: np.ndarray, neg: np.ndarray, sources: np.ndarray
+) -> tuple[float, float]:
+    """5-95% interval of AUC(new) - AUC(old) on ``pos`` against ``neg`` over a
+    bootstrap of the sources."""
+    rng = np.random.default_rng(0)
+    names = np.unique(sources[pos | neg])
+    where = {s: np.nonzero(sources == s)[0] for s in names}
+    diffs = []
+    for _ in range(BOOTSTRAP):
+        w = np.concatenate([where[s] for s in rng.choice(names, len(names))])
+        p, q = w[pos[w]], w[neg[w]]
+        if len(p) and len(q):
+            diffs.append(auc(new[p], new[q]) - auc(old[p], old[q]))
+    lo, hi = np.quantile(diffs, [0.05, 0.95])
+    return float(lo), float(hi)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1)
@@ -138,28 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     if not TRAINING.is_dir():
         print(f"skipped: {TRAINING} not found")
         return 0
-    os.environ.setdefault("OMP_NUM_THREADS", str(args.jobs))
     from tamper_regions import bootstrap, per_file
 
     from triage.forensics.tampermap import ensemble_map, ensemble_probability
     from triage.train import tamper as train
-    from triage.train.edits import list_sources, split_sources
 
-    train.PARAMS["num_threads"] = args.jobs
-    train.IMAGE_PARAMS["num_threads"] = args.jobs
-    args.cache.mkdir(parents=True, exist_ok=True)
-    train_src, val_src = split_sources(list_sources(TRAINING))
-    sets = [
-        featurize(train_src, args.seed + k, 4, 1, args.jobs, args.cache, f"train-{args.seed + k}")
-        for k in range(train.MEMBERS)
-    ]
-    val = [
-        sm
-        for r in args.rounds
-        for sm in featurize(
-            val_src, r, 4, train.VALIDATION_UNEDITED, args.jobs, args.cache, f"val-{r}"
-        )
-    ]
+    sets, val = experiment_data(args.seed, args.rounds, args.jobs, args.cache)
     n_block = len(train.FEATURE_NAMES)
     print(f"{sum(map(len, sets))} training files, {len(val)} held-out files", flush=True)
     readings: dict[str, dict[str, np.ndarray]] = {}
@@ -205,20 +234,9 @@ def main(argv: list[str] | None = None) -> int:
             if not pos.any() or not neg.any():
                 continue
             a = [auc(readings[n]["score"][pos], readings[n]["score"][neg]) for n in readings]
-            diffs = []
-            rng = np.random.default_rng(0)
-            names = np.unique(sources[pos | neg])
-            for _ in range(BOOTSTRAP):
-                pick = rng.choice(names, len(names))
-                w = np.concatenate([np.nonzero(sources == s)[0] for s in pick])
-                p = w[pos[w]]
-                q = w[neg[w]]
-                if len(p) and len(q):
-                    diffs.append(
-                        auc(readings["cfa"]["score"][p], readings["cfa"]["score"][q])
-                        - auc(readings["control"]["score"][p], readings["control"]["score"][q])
-                    )
-            lo, hi = np.quantile(diffs, [0.05, 0.95])
+            lo, hi = auc_interval(
+                readings["cfa"]["score"], readings["control"]["score"], pos, neg, sources
+            )
             print(
                 f"| AUC {row} ({int(pos.sum())}/{int(neg.sum())}) | {a[0]:.3f} | {a[1]:.3f} | "
                 f"{a[1] - a[0]:+.3f} ({lo:+.3f}..{hi:+.3f}) |"
