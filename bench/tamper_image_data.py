@@ -43,7 +43,6 @@ import os
 import pickle
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -259,30 +258,17 @@ def compare(
 ) -> None:
     """A markdown table: each variant on ``idx`` and its difference with the shipped
     image models, with a 5-95% bootstrap over the sources of ``idx``."""
-    sources = np.array(val["source"])[idx]
-    names = np.unique(sources)
-    groups = [idx[sources == n] for n in names]
-    base = {m: figures(val, s, thresholds[m], idx) for m, s in variants.items()}
-    others = [m for m in variants if m != "shipped"]
-    rng = np.random.default_rng(0)
-    diffs: dict[str, dict[str, list[float]]] = {m: defaultdict(list) for m in others}
-    for _ in range(BOOTSTRAP):
-        pick = np.concatenate([groups[i] for i in rng.integers(0, len(names), len(names))])
-        old = figures(val, variants["shipped"], thresholds["shipped"], pick)
-        for m in others:
-            new = figures(val, variants[m], thresholds[m], pick)
-            for key, v in old.items():
-                diffs[m][key].append(new[key] - v)
-    print(f"\n{label}: {len(idx)} files of {len(names)} sources; variant (minus shipped, 5-95%)")
-    print("| | shipped | " + " | ".join(others) + " |")
-    print("|---|---|" + "---|" * len(others))
-    for key, v in base["shipped"].items():
-        cells = []
-        for m in others:
-            d = np.array(diffs[m][key], float)
-            lo, hi = np.nanpercentile(d, [5, 95]) if np.isfinite(d).any() else (np.nan, np.nan)
-            cells.append(f"{base[m][key]:.3f} ({base[m][key] - v:+.3f}, {lo:+.3f}..{hi:+.3f})")
-        print(f"| {key} | {v:.3f} | " + " | ".join(cells) + " |")
+    from tamper_regions import compare_table
+
+    compare_table(
+        label,
+        idx,
+        np.array(val["source"])[idx],
+        list(variants),
+        lambda m, files: figures(val, variants[m], thresholds[m], files),
+        "variant",
+        BOOTSTRAP,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

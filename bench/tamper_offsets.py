@@ -332,30 +332,17 @@ def figures(rows: list[Row], reading: dict[str, Any], idx: np.ndarray) -> dict[s
 def compare(rows: list[Row], reads: dict[str, dict[str, Any]], label: str, idx: np.ndarray) -> None:
     """A markdown table: each reading on ``idx`` and its difference with the shipped
     one, with a 5-95% bootstrap over the sources of ``idx``."""
-    sources = np.array([rows[i].source_id for i in idx])
-    names = np.unique(sources)
-    groups = [idx[sources == n] for n in names]
-    base = {m: figures(rows, r, idx) for m, r in reads.items()}
-    rng = np.random.default_rng(0)
-    others = [m for m in reads if m != "shipped"]
-    diffs: dict[str, dict[str, list[float]]] = {m: defaultdict(list) for m in others}
-    for _ in range(BOOTSTRAP):
-        pick = np.concatenate([groups[i] for i in rng.integers(0, len(names), len(names))])
-        old = figures(rows, reads["shipped"], pick)
-        for m in others:
-            new = figures(rows, reads[m], pick)
-            for key, v in old.items():
-                diffs[m][key].append(new[key] - v)
-    print(f"\n{label}: {len(idx)} files of {len(names)} sources; reading (minus shipped, 5-95%)")
-    print("| | shipped | " + " | ".join(others) + " |")
-    print("|---|---|" + "---|" * len(others))
-    for key, v in base["shipped"].items():
-        cells = []
-        for m in others:
-            d = np.array(diffs[m][key], float)
-            lo, hi = np.nanpercentile(d, [5, 95]) if np.isfinite(d).any() else (np.nan, np.nan)
-            cells.append(f"{base[m][key]:.3f} ({base[m][key] - v:+.3f}, {lo:+.3f}..{hi:+.3f})")
-        print(f"| {key} | {v:.3f} | " + " | ".join(cells) + " |")
+    from tamper_regions import compare_table
+
+    compare_table(
+        label,
+        idx,
+        np.array([rows[i].source_id for i in idx]),
+        list(reads),
+        lambda m, files: figures(rows, reads[m], files),
+        "reading",
+        BOOTSTRAP,
+    )
 
 
 def cost(repeat: int) -> None:

@@ -26,6 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +96,43 @@ def bootstrap(diff: np.ndarray, sources: np.ndarray, rounds: int = 2000) -> tupl
         means.append(float(diff[pick].mean()))
     lo, hi = np.quantile(means, [0.05, 0.95])
     return float(lo), float(hi)
+
+
+def compare_table(
+    label: str,
+    idx: np.ndarray,
+    sources: np.ndarray,
+    variants: list[str],
+    measure: Callable[[str, np.ndarray], dict[str, float]],
+    noun: str = "variant",
+    rounds: int = 1000,
+) -> None:
+    """Print a markdown table: each of ``variants``' figures on the files ``idx``
+    (``measure(variant, files)``) and its difference with the one named "shipped",
+    with a 5-95% bootstrap over ``sources`` (the source of each file of ``idx``)."""
+    names = np.unique(sources)
+    groups = [idx[sources == n] for n in names]
+    base = {m: measure(m, idx) for m in variants}
+    rng = np.random.default_rng(0)
+    others = [m for m in variants if m != "shipped"]
+    diffs: dict[str, dict[str, list[float]]] = {m: defaultdict(list) for m in others}
+    for _ in range(rounds):
+        pick = np.concatenate([groups[i] for i in rng.integers(0, len(names), len(names))])
+        old = measure("shipped", pick)
+        for m in others:
+            new = measure(m, pick)
+            for key, v in old.items():
+                diffs[m][key].append(new[key] - v)
+    print(f"\n{label}: {len(idx)} files of {len(names)} sources; {noun} (minus shipped, 5-95%)")
+    print("| | shipped | " + " | ".join(others) + " |")
+    print("|---|---|" + "---|" * len(others))
+    for key, v in base["shipped"].items():
+        cells = []
+        for m in others:
+            d = np.array(diffs[m][key], float)
+            lo, hi = np.nanpercentile(d, [5, 95]) if np.isfinite(d).any() else (np.nan, np.nan)
+            cells.append(f"{base[m][key]:.3f} ({base[m][key] - v:+.3f}, {lo:+.3f}..{hi:+.3f})")
+        print(f"| {key} | {v:.3f} | " + " | ".join(cells) + " |")
 
 
 def main(argv: list[str] | None = None) -> int:
