@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tamper_regions import auc
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -116,16 +117,6 @@ def train_members(sets: list[list[Any]], seed: int, n_features: int) -> list[tup
         maps = train.out_of_fold_maps(cut, seed + k)
         members.append((train.fit(cut, seed + k), train.fit_image_model(cut, maps, seed + k)))
     return members
-
-
-def auc(pos: np.ndarray, neg: np.ndarray) -> float:
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    a = np.sort(neg)
-    wins = np.searchsorted(a, pos, "left") + 0.5 * (
-        np.searchsorted(a, pos, "right") - np.searchsorted(a, pos, "left")
-    )
-    return float(wins.sum() / (len(pos) * len(a)))
 
 
 def experiment_data(

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+from tamper_regions import auc as _auc
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -216,14 +217,6 @@ def scores(models: list[Any], val: dict[str, Any]) -> np.ndarray:
     from triage.forensics.tampermap import ensemble_probability
 
     return np.array([ensemble_probability(m, models) for m in val["maps"]])
-
-
-def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    a = np.sort(neg)
-    lo, hi = np.searchsorted(a, pos, "left"), np.searchsorted(a, pos, "right")
-    return float((lo + 0.5 * (hi - lo)).sum() / (len(pos) * len(neg)))
 
 
 def figures(

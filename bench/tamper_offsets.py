@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tamper_regions import auc as _auc
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -238,14 +239,6 @@ def _nanmean(a: np.ndarray) -> float:
     few sources leaves some kinds and sizes empty)."""
     a = a[np.isfinite(a)]
     return float(a.mean()) if a.size else float("nan")
-
-
-def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    a = np.sort(neg)
-    lo, hi = np.searchsorted(a, pos, "left"), np.searchsorted(a, pos, "right")
-    return float((lo + 0.5 * (hi - lo)).sum() / (len(pos) * len(neg)))
 
 
 # name: (grids the image score averages, region mode of region_figures, its grids)

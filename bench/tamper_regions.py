@@ -98,6 +98,16 @@ def bootstrap(diff: np.ndarray, sources: np.ndarray, rounds: int = 2000) -> tupl
     return float(lo), float(hi)
 
 
+def auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Mann-Whitney AUC of scores ``pos`` over ``neg``, ties counted 1/2 (NaN when a
+    side is empty)."""
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan")
+    a = np.sort(neg)
+    lo, hi = np.searchsorted(a, pos, "left"), np.searchsorted(a, pos, "right")
+    return float((lo + 0.5 * (hi - lo)).sum() / (len(pos) * len(neg)))
+
+
 def compare_table(
     label: str,
     idx: np.ndarray,
