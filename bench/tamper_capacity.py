@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,34 +47,19 @@ def read(
     sets: list[list[Any]], val: list[Any], seed: int, params: dict[str, Any], rounds: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Scores and refined-region pixel IoU of the held-out files under one setting."""
-    from tamper_regions import per_file
+    from tamper_cfa import read_held_out, train_members
 
-    from triage.forensics.tampermap import ensemble_map, ensemble_probability
     from triage.train import tamper as train
 
     base = dict(train.PARAMS)
     train.PARAMS.update(params)
-    names = list(train.FEATURE_NAMES)
-    n = len(names)
-    train.feature_names = lambda: names  # type: ignore[assignment]
+    n = len(train.FEATURE_NAMES)
     try:
-        members = []
-        for k, samples in enumerate(sets):
-            cut = [replace(sm, feats=sm.feats[..., :n]) for sm in samples]
-            maps = train.out_of_fold_maps(cut, seed + k, rounds=rounds)
-            members.append(
-                (train.fit(cut, seed + k, rounds), train.fit_image_model(cut, maps, seed + k))
-            )
+        members = train_members(sets, seed, n, rounds)
     finally:
         train.PARAMS.clear()
         train.PARAMS.update(base)
-    scores, pixel = [], []
-    for sm in val:
-        maps = [train.predict_map(b, sm.feats[..., :n]) for b, _ in members]
-        scores.append(ensemble_probability(maps, [m for _, m in members]))
-        region = per_file(ensemble_map(maps), sm, 0.4)["refined_pixel"]
-        pixel.append(region if sm.kind != "none" else np.nan)
-    return np.array(scores), np.array(pixel)
+    return read_held_out(members, val, n)
 
 
 def main(argv: list[str] | None = None) -> int:

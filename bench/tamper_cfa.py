@@ -70,12 +70,7 @@ def _featurize_source(args: tuple[list[Path], int, int, int, int, bool]) -> list
     out = []
     for ex in examples_of(sources, i, seed, edits, unedited, original, PLATFORM_CHAINS):
         feats, t = features_with_cfa(ex.jpeg)
-        r, c = feats.shape[:2]
-        m = ex.mask[: r * t, : c * t].astype(np.float32)
-        share = m.reshape(r, t, c, t).mean(axis=(1, 3))
-        k = max(1, t // train.CELL)
-        q = t // k
-        cells = m.reshape(r * k, q, c * k, q).mean(axis=(1, 3))
+        share, cells = train.mask_shares(ex.mask, feats.shape[0], feats.shape[1], t)
         out.append(train.Sample(feats, share, ex.kind, ex.chain, ex.source_id, cells))
     return out
 
@@ -101,22 +96,50 @@ def featurize(
     return samples
 
 
-def train_members(sets: list[list[Any]], seed: int, n_features: int) -> list[tuple[Any, Any]]:
-    """4.3's recipe per member on the first ``n_features`` columns."""
+def train_members(
+    sets: list[list[Any]], seed: int, n_features: int, rounds: int | None = None
+) -> list[tuple[Any, Any]]:
+    """4.3's recipe per member on the first ``n_features`` columns (``rounds`` trees,
+    default 4.3's), with ``triage.train.tamper.PARAMS`` as they are."""
     from dataclasses import replace
 
     from triage.forensics.blockfeatures import FEATURE_NAMES
     from triage.forensics.cfa import CFA_FEATURE_NAMES
     from triage.train import tamper as train
 
+    rounds = rounds or train.ROUNDS
     names = [*FEATURE_NAMES, *CFA_FEATURE_NAMES][:n_features]
     train.feature_names = lambda: names  # type: ignore[assignment]
     members = []
     for k, samples in enumerate(sets):
         cut = [replace(sm, feats=sm.feats[..., :n_features]) for sm in samples]
-        maps = train.out_of_fold_maps(cut, seed + k)
-        members.append((train.fit(cut, seed + k), train.fit_image_model(cut, maps, seed + k)))
+        maps = train.out_of_fold_maps(cut, seed + k, rounds=rounds)
+        members.append(
+            (train.fit(cut, seed + k, rounds), train.fit_image_model(cut, maps, seed + k))
+        )
     return members
+
+
+def read_held_out(
+    members: list[tuple[Any, Any]], val: list[Any], n_features: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ensemble image score of every held-out sample, and the pixel IoU of its
+    refined peak region (fraction :data:`FRACTION`; NaN on unedited samples)."""
+    from tamper_regions import per_file
+
+    from triage.forensics.tampermap import ensemble_map, ensemble_probability
+    from triage.train import tamper as train
+
+    scores, pixel = [], []
+    for sm in val:
+        maps = [train.predict_map(b, sm.feats[..., :n_features]) for b, _ in members]
+        scores.append(ensemble_probability(maps, [m for _, m in members]))
+        pixel.append(
+            per_file(ensemble_map(maps), sm, FRACTION)["refined_pixel"]
+            if sm.kind != "none"
+            else np.nan
+        )
+    return np.array(scores), np.array(pixel)
 
 
 def experiment_data(
@@ -174,9 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     if not TRAINING.is_dir():
         print(f"skipped: {TRAINING} not found")
         return 0
-    from tamper_regions import bootstrap, per_file
+    from tamper_regions import bootstrap
 
-    from triage.forensics.tampermap import ensemble_map, ensemble_probability
     from triage.train import tamper as train
 
     sets, val = experiment_data(args.seed, args.rounds, args.jobs, args.cache)
@@ -185,16 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     readings: dict[str, dict[str, np.ndarray]] = {}
     for name, n in (("control", n_block), ("cfa", n_block + 5)):
         members = train_members(sets, args.seed, n)
-        scores, pixel = [], []
-        for sm in val:
-            maps = [train.predict_map(b, sm.feats[..., :n]) for b, _ in members]
-            scores.append(ensemble_probability(maps, [m for _, m in members]))
-            pixel.append(
-                per_file(ensemble_map(maps), sm, FRACTION)["refined_pixel"]
-                if sm.kind != "none"
-                else np.nan
-            )
-        readings[name] = {"score": np.array(scores), "pixel": np.array(pixel)}
+        scores, pixel = read_held_out(members, val, n)
+        readings[name] = {"score": scores, "pixel": pixel}
         if name == "control" and args.seed == 0:
             import lightgbm as lgb
 

@@ -125,14 +125,19 @@ def example_arrays(
     """(features (rows, cols, F), edited share per tile (rows, cols), edited share per
     cell of :data:`CELL` px) of one example (``content``: :func:`jpeg_features`)."""
     tf = jpeg_features(ex.jpeg, content)
-    r, c = tf.shape
-    t = tf.tile
-    m = ex.mask[: r * t, : c * t].astype(np.float32)
-    share = m.reshape(r, t, c, t).mean(axis=(1, 3))
-    k = max(1, t // CELL)
-    q = t // k
-    cells = m.reshape(r * k, q, c * k, q).mean(axis=(1, 3))
+    share, cells = mask_shares(ex.mask, *tf.shape, tf.tile)
     return tf.values, share, cells
+
+
+def mask_shares(mask: np.ndarray, rows: int, cols: int, tile: int) -> tuple[np.ndarray, np.ndarray]:
+    """The edited share of each of ``rows`` x ``cols`` tiles of ``tile`` px, and of each
+    :data:`CELL`-px cell, of a bool edit mask."""
+    m = mask[: rows * tile, : cols * tile].astype(np.float32)
+    share = m.reshape(rows, tile, cols, tile).mean(axis=(1, 3))
+    k = max(1, tile // CELL)
+    q = tile // k
+    cells = m.reshape(rows * k, q, cols * k, q).mean(axis=(1, 3))
+    return share, cells
 
 
 @dataclass(frozen=True)
