@@ -118,6 +118,13 @@ def main(argv: list[str] | None = None) -> int:
     def stats(prob: np.ndarray, feats: np.ndarray) -> np.ndarray:
         return np.concatenate([map_statistics(prob), content_statistics(prob, feats)])
 
+    # Every statistic of every map once; the variants read columns of them.
+    train_x = [np.array([stats(m, f) for m, f, _ in member]) for member in oof]
+    train_y = [np.array([float(e) for *_, e in member]) for member in oof]
+    val_x = [
+        np.array([stats(vm[k], sm.feats[..., :n]) for vm, sm in zip(vmaps, val, strict=True)])
+        for k in range(len(oof))
+    ]
     variants: dict[str, list[int]] = {
         "16 map statistics (control)": list(range(16)),
         "+ all four content statistics": list(range(20)),
@@ -126,20 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     for label, cols in variants.items():
         models: list[Any] = []
         for k in range(len(oof)):
-            x = np.array([stats(m, f)[cols] for m, f, _ in oof[k]])
-            y = np.array([float(e) for *_, e in oof[k]])
-            data = lgb.Dataset(x, y, free_raw_data=True)
+            data = lgb.Dataset(train_x[k][:, cols], train_y[k], free_raw_data=True)
             params = {**train.IMAGE_PARAMS, "seed": k}
             models.append(lgb.train(params, data, num_boost_round=train.IMAGE_ROUNDS))
         new = np.array(
             [
-                np.mean(
-                    [
-                        models[k].predict(stats(vm[k], sm.feats[..., :n])[cols][None])[0]
-                        for k in range(len(models))
-                    ]
-                )
-                for vm, sm in zip(vmaps, val, strict=True)
+                np.mean([models[k].predict(val_x[k][i, cols][None])[0] for k in range(len(models))])
+                for i in range(len(val))
             ]
         )
         parts = [label]
