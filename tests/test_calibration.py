@@ -677,3 +677,69 @@ def test_a_calibration_file_without_metric_transforms_scores_as_before() -> None
     bad["questions"]["manipulation"]["metric_transforms"]["beta:metric:p"] = "sqrt"
     with pytest.raises(ValueError, match="unknown metric transform"):
         Calibration.from_text(json.dumps(bad), "bad")
+
+
+def _metric_statement(cal: Calibration, p: float, beta_ran: bool = True) -> str:
+    ev = FileEvidence()
+    ev.analyzers["alpha"] = ("ok", {"manipulation": 1.0})
+    outcomes = [AnalyzerOutcome("alpha", "ok", {"manipulation": 1.0})]
+    if beta_ran:
+        ev.analyzers["beta"] = ("ok", {"manipulation": 1.0})
+        ev.metrics["beta"] = {"p": p, "a": 0.02}
+        outcomes.append(
+            AnalyzerOutcome("beta", "ok", {"manipulation": 1.0}, None, "the beta model's reading")
+        )
+    else:
+        outcomes.append(AnalyzerOutcome("beta", "skipped", {}, "too small"))
+    return score_question("manipulation", [], outcomes, ev, cal).statement
+
+
+def test_the_statement_names_a_metric_that_leans_the_score_either_way() -> None:
+    """A learned probability can carry most of a score without any finding; the
+    statement says so, measured against what the negative calibration files usually
+    read (the calibration's reference), and says nothing of it where it reads as they
+    do or where its analyzer did not run."""
+    recs = _probability_records()
+    cfg = FitConfig(
+        n_boot=5,
+        penalties=(1.0,),
+        metrics={"beta": ("p", "a")},
+        transforms={"beta": {"p": "logit"}},
+        clipped=("beta",),
+    )
+    data = fit_calibration(recs, cfg, name="lean", config=CONFIG)
+    ref = data["questions"]["manipulation"]["metric_reference"]
+    negatives = [r["analyzers"]["beta"]["metrics"]["p"] for r in recs if r["label"] == "authentic"]
+    want = float(np.median(np.log(np.array(negatives) / (1 - np.array(negatives)))))
+    assert ref["beta:metric:p"] == pytest.approx(want, abs=0.2)  # clipped, rounded
+    cal = load_fitted(data)
+    model = cal.models["manipulation"]
+    assert model.coef[model.features.index("beta:metric:p")] > 0
+    typical = 1.0 / (1.0 + np.exp(-ref["beta:metric:p"]))
+    high = _metric_statement(cal, 0.995)
+    assert high.startswith("Evidence for editing after capture: the beta model's reading, higher")
+    low = _metric_statement(cal, 0.005)
+    assert "Against: the beta model's reading, lower than on most unedited files." in low
+    assert "beta model" not in _metric_statement(cal, typical)
+    assert "beta model" not in _metric_statement(cal, 0.995, beta_ran=False)
+    assert _metric_statement(cal, typical).startswith(
+        "No finding or measurement points to editing after capture."
+    )
+
+
+def test_a_calibration_file_without_metric_references_names_no_metric() -> None:
+    """Files written before references existed give no lean: the statement names
+    findings only, as it did."""
+    recs = _probability_records()
+    cfg = FitConfig(n_boot=5, penalties=(1.0,), metrics={"beta": ("p", "a")})
+    old = json.loads(dump(fit_calibration(recs, cfg, name="plain", config=CONFIG)))
+    del old["questions"]["manipulation"]["metric_reference"]
+    cal = Calibration.from_text(json.dumps(old), "old")
+    assert cal.models["manipulation"].metric_lean({"beta:metric:p": 5.0}) == {}
+    assert "beta model" not in _metric_statement(cal, 0.999)
+
+
+def test_the_shipped_calibration_has_a_reference_for_every_metric() -> None:
+    for question, model in load().models.items():
+        metrics = [f for f in model.features if ":metric:" in f]
+        assert set(model.reference) == set(metrics), question

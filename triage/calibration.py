@@ -267,6 +267,9 @@ class QuestionModel:
     # Metric -> the scale it entered the fit on (transform_metric); a calibration file
     # written before transforms existed names none, and its metrics enter as reported.
     transforms: dict[str, str] = field(default_factory=dict)
+    # Metric -> its median over the negative calibration files (on its fitted scale):
+    # the reading a file without the answer usually has (metric_lean).
+    reference: dict[str, float] = field(default_factory=dict)
     _base: list[list[Any]] | None = field(default=None, repr=False)
 
     @property
@@ -305,7 +308,24 @@ class QuestionModel:
             map_kind=str((d.get("calibration_map") or {}).get("kind", "venn-abers")),
             map_params=[float(v) for v in (d.get("calibration_map") or {}).get("params", [])],
             transforms=_transforms(d.get("metric_transforms") or {}),
+            reference={k: float(v) for k, v in (d.get("metric_reference") or {}).items()},
         )
+
+    def metric_lean(self, contributions: Mapping[str, float]) -> dict[str, float]:
+        """Per analyzer, how far its metric terms move the fused log-odds from where a
+        file without the answer usually puts them: the sum over its metrics of
+        ``contribution - coef * reference``. Only analyzers whose every metric has a
+        reference are given (a calibration file written before references has none)."""
+        coef = dict(zip(self.features, self.coef, strict=True))
+        lean: dict[str, float] = {}
+        for analyzer, names in self.blocks.items():
+            metrics = [f for f in names if ":metric:" in f]
+            if not metrics or any(f not in self.reference for f in metrics):
+                continue
+            lean[analyzer] = sum(
+                contributions.get(f, 0.0) - coef[f] * self.reference[f] for f in metrics
+            )
+        return lean
 
     # ---------------------------------------------------------------- fused score
     def vector(self, ev: FileEvidence) -> list[float]:

@@ -71,6 +71,7 @@ class AnalyzerOutcome:
     status: str  # ok / skipped / error / unavailable / excluded
     examined: dict[str, float]
     reason: str | None = None  # why it could not examine (for the statement)
+    metrics_title: str = ""  # plain words for its metrics (Analyzer.metrics_title)
 
 
 def score_question(
@@ -122,7 +123,15 @@ def score_question(
         # model's score (provenance: a lookup that found nothing) is not one.
         bands_cfg = {k: v for k, v in bands_cfg.items() if k not in SCORE_THRESHOLDS}
     band = _band(score, interval, coverage, clear_allowed, bands_cfg)
-    drivers = [(abs(f.llr), f) for f in findings if f.question == question and f.llr != 0]
+    drivers = [(f.llr, _lc(f.title), f.analyzer) for f in findings if f.question == question]
+    if est is not None and model is not None and cover_num > 0:
+        # An analyzer whose finding already says it on the same side is named once.
+        said = {(a, llr > 0) for llr, _, a in drivers if llr != 0}
+        drivers += [
+            d
+            for d in metric_drivers(question, model.metric_lean(est.contributions), outcomes)
+            if (d[2], d[0] > 0) not in said
+        ]
     unknown = est.unknown if est is not None else []
     statement = _statement(question, band, score, interval, drivers, gaps, coverage, unknown)
     return QuestionResult(
@@ -197,28 +206,61 @@ _ASKS = {
 }
 
 
+# What the negative calibration files of each question are, for "higher than on most ...".
+_WITHOUT = {
+    "manipulation": "unedited files",
+    "synthetic": "files not made by a generator",
+    "provenance": "files",
+}
+# A metric block is named in the statement when it moves the log-odds this far from
+# where the negative calibration files usually put it (a factor of 1.65 on the odds).
+METRIC_DRIVER_LLR = 0.5
+
+
+def metric_drivers(
+    question: str, lean: dict[str, float], outcomes: list[AnalyzerOutcome]
+) -> list[tuple[float, str, str]]:
+    """The analyzers whose metrics lean the fused log-odds by at least
+    ``METRIC_DRIVER_LLR`` from where the question's negative calibration files usually
+    put them (``QuestionModel.metric_lean``), as statement drivers: (log-odds, words,
+    analyzer). An analyzer that did not examine the question is left out: its
+    metrics then read nothing."""
+    out = []
+    for o in outcomes:
+        llr = lean.get(o.name, 0.0)
+        if o.status != "ok" or o.examined.get(question, 0.0) <= 0.0:
+            continue
+        if abs(llr) < METRIC_DRIVER_LLR:
+            continue
+        title = o.metrics_title or f"the {o.name} analyzer's measurements"
+        side = "higher" if llr > 0 else "lower"
+        out.append((llr, f"{title}, {side} than on most {_WITHOUT[question]}", o.name))
+    return out
+
+
 def _statement(
     question: str,
     band: Band,
     score: float,
     interval: tuple[float, float],
-    drivers: list[tuple[float, Finding]],
+    drivers: list[tuple[float, str, str]],
     gaps: list[tuple[float, str]],
     coverage: float,
     unknown: list[str],
 ) -> str:
-    drivers.sort(key=lambda d: -d[0])
-    pos = [f for _, f in drivers if f.llr > 0][:2]
-    neg = [f for _, f in drivers if f.llr < 0][:1]
+    """``drivers``: (signed log-odds, words, analyzer) of the findings and of the metric
+    blocks that lean the score (:func:`metric_drivers`); the two strongest for and the
+    strongest against are named."""
+    drivers.sort(key=lambda d: -abs(d[0]))
+    pos = [words for llr, words, _ in drivers if llr > 0][:2]
+    neg = [words for llr, words, _ in drivers if llr < 0][:1]
     parts: list[str] = []
     if pos:
-        parts.append(
-            "Evidence for " + _ASKS[question] + ": " + "; ".join(_lc(f.title) for f in pos) + "."
-        )
+        parts.append("Evidence for " + _ASKS[question] + ": " + "; ".join(pos) + ".")
     else:
-        parts.append(f"No finding points to {_ASKS[question]}.")
+        parts.append(f"No finding or measurement points to {_ASKS[question]}.")
     if neg:
-        parts.append("Against: " + _lc(neg[0].title) + ".")
+        parts.append("Against: " + neg[0] + ".")
     doubt: list[str] = []
     if band == "insufficient-evidence" and coverage < 1:
         doubt.append(f"only {coverage:.0%} of the checks for this question could run")

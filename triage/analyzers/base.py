@@ -105,6 +105,9 @@ class Analyzer:
     # a line in the card (tests/test_layout.py checks both ways); the pipeline refuses
     # an undeclared id, so a typo is an error instead of a silent zero weight.
     finding_ids: ClassVar[tuple[str, ...]] = ()
+    # Plain words for what this analyzer's metrics measure, for the report's statement
+    # when the calibration reads them as leaning one way (scoring.metric_drivers).
+    metrics_title: ClassVar[str] = ""
 
     def applies_to(self, media: Media) -> bool:
         if media.kind not in self.kinds:

@@ -35,6 +35,7 @@ class NoiseAnalyzer(Analyzer):
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Local noise level per block (Immerkær residual); regions that stand out."
+    metrics_title = "how much the noise level varies across the image"
 
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         from triage.forensics.noise import block_noise_map, heatmap, outlier_regions

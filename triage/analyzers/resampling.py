@@ -40,6 +40,7 @@ class ResamplingAnalyzer(Analyzer):
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Periodic interpolation traces (resize/rotate) per block; odd regions."
+    metrics_title = "periodic resampling traces over the whole image"
 
     def preload(self) -> None:
         import scipy.fft  # noqa: F401

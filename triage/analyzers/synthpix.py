@@ -79,6 +79,7 @@ class SynthpixAnalyzer(Analyzer):
     kinds = ("image",)
     finding_ids: ClassVar[tuple[str, ...]] = ("synthpix.generated_pixels",)
     description = "Generated-pixel traces in the high-pass residual (patch model, trained here)."
+    metrics_title = "the generated-pixel model's reading of the image's patches"
 
     def preload(self) -> None:
         load()

@@ -62,6 +62,7 @@ class TamperAnalyzer(Analyzer):
     kinds = ("image",)
     description = "Learned local tamper detector over per-tile block features (trained here)."
     finding_ids: ClassVar[tuple[str, ...]] = ("tamper.local_region",)
+    metrics_title = "the tamper model's reading of the whole image"
 
     def available(self) -> str | None:
         try:

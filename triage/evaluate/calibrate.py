@@ -721,6 +721,46 @@ def metric_bounds(
 
 
 # ------------------------------------------------------------------------------- fit
+def metric_reference(
+    X: Any, y: Any, features: Sequence[str], evs: Sequence[FileEvidence], question: str
+) -> dict[str, float]:
+    """Per metric feature, its median over the negative calibration files whose analyzer
+    examined the question (on the scale it enters the fit on): what a file without the
+    answer usually reads, so a report can say which measurements lean which way.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_files, n_features)
+        The design matrix the question is fitted on.
+    y : ndarray, shape (n_files,)
+        1 for the files with the answer, 0 for the others.
+    features : sequence of str
+        Column names of ``X``.
+    evs : sequence of FileEvidence
+        Each file's evidence (which analyzers examined the question).
+    question : str
+        The question fitted.
+
+    Returns
+    -------
+    dict
+        Metric feature name -> median, for the metrics with at least one such file.
+    """
+    import numpy as np
+
+    out: dict[str, float] = {}
+    for c, name in enumerate(features):
+        if ":metric:" not in name:
+            continue
+        analyzer = name.split(":", 1)[0]
+        rows = [
+            i for i, ev in enumerate(evs) if y[i] == 0 and ev.examined(analyzer, question) > 0.0
+        ]
+        if rows:
+            out[name] = round(float(np.median(X[rows, c])), 4)
+    return out
+
+
 def fit_question(
     records: Sequence[Record], question: str, cfg: FitConfig, config: dict[str, Any]
 ) -> dict[str, Any] | None:
@@ -806,6 +846,7 @@ def fit_question(
         cols = [features.index(n) for n in names]
         redraw[a] = [[round(float(X[i, c]), 4) for c in cols] for i in chosen]
     return {
+        "metric_reference": metric_reference(X, y, features, evs, question),
         "features": features,
         "metric_transforms": transforms,
         "metric_bounds": bounds,
