@@ -743,3 +743,25 @@ def test_the_shipped_calibration_has_a_reference_for_every_metric() -> None:
     for question, model in load().models.items():
         metrics = [f for f in model.features if ":metric:" in f]
         assert set(model.reference) == set(metrics), question
+
+
+def test_a_term_against_its_own_analyzer_is_not_named() -> None:
+    """A finding with a small negative fitted term beside its analyzer's positive metric
+    is not "against": the analyzer, taken whole, points the other way."""
+    from triage.scoring import Driver, consistent_drivers
+
+    finding = Driver(-0.2, "fine pixel detail like a generator's decoder", "synthpix")
+    metric = Driver(1.4, "the generated-pixel model's reading", "synthpix", measured=True)
+    other = Driver(-0.9, "camera origin in the metadata", "metadata")
+    kept = consistent_drivers([finding, metric, other], {"synthpix": 1.4})
+    assert kept == [metric, other]
+    # a lean weaker than the finding does not outweigh it
+    assert consistent_drivers([finding], {"synthpix": 0.1}) == [finding]
+    # findings of one analyzer are not weighed against each other
+    region = Driver(1.2, "region with an outlying error level", "compression")
+    twice = Driver(-0.6, "compressed twice (aligned double JPEG)", "compression")
+    assert consistent_drivers([region, twice], {}) == [region, twice]
+    # a metric block outweighed by its analyzer's findings on the other side goes
+    low = Driver(-0.7, "the tamper model's reading", "tamper", measured=True)
+    found = Driver(1.5, "region that the tamper model finds unlike the rest", "tamper")
+    assert consistent_drivers([low, found], {"tamper": -0.7}) == [found]

@@ -20,6 +20,7 @@ packaged one or the file named by ``--calibration`` / ``TRIAGE_CALIBRATION``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from triage.analyzers.base import RawFinding
 from triage.calibration import (
@@ -123,15 +124,17 @@ def score_question(
         # model's score (provenance: a lookup that found nothing) is not one.
         bands_cfg = {k: v for k, v in bands_cfg.items() if k not in SCORE_THRESHOLDS}
     band = _band(score, interval, coverage, clear_allowed, bands_cfg)
-    drivers = [(f.llr, _lc(f.title), f.analyzer) for f in findings if f.question == question]
+    drivers = [Driver(f.llr, _lc(f.title), f.analyzer) for f in findings if f.question == question]
     if est is not None and model is not None and cover_num > 0:
+        lean = model.metric_lean(est.contributions)
         # An analyzer whose finding already says it on the same side is named once.
-        said = {(a, llr > 0) for llr, _, a in drivers if llr != 0}
+        said = {(d.analyzer, d.llr > 0) for d in drivers if d.llr != 0}
         drivers += [
             d
-            for d in metric_drivers(question, model.metric_lean(est.contributions), outcomes)
-            if (d[2], d[0] > 0) not in said
+            for d in metric_drivers(question, lean, outcomes)
+            if (d.analyzer, d.llr > 0) not in said
         ]
+        drivers = consistent_drivers(drivers, lean)
     unknown = est.unknown if est is not None else []
     statement = _statement(question, band, score, interval, drivers, gaps, coverage, unknown)
     return QuestionResult(
@@ -217,13 +220,22 @@ _WITHOUT = {
 METRIC_DRIVER_LLR = 0.5
 
 
+class Driver(NamedTuple):
+    """A term the statement may name: its signed log-odds, its words, its analyzer, and
+    whether it is a metric block (True) or a finding."""
+
+    llr: float
+    words: str
+    analyzer: str
+    measured: bool = False
+
+
 def metric_drivers(
     question: str, lean: dict[str, float], outcomes: list[AnalyzerOutcome]
-) -> list[tuple[float, str, str]]:
+) -> list[Driver]:
     """The analyzers whose metrics lean the fused log-odds by at least
     ``METRIC_DRIVER_LLR`` from where the question's negative calibration files usually
-    put them (``QuestionModel.metric_lean``), as statement drivers: (log-odds, words,
-    analyzer). An analyzer that did not examine the question is left out: its
+    put them (``QuestionModel.metric_lean``), as statement drivers. An analyzer that did not examine the question is left out: its
     metrics then read nothing."""
     out = []
     for o in outcomes:
@@ -234,8 +246,45 @@ def metric_drivers(
             continue
         title = o.metrics_title or f"the {o.name} analyzer's measurements"
         side = "higher" if llr > 0 else "lower"
-        out.append((llr, f"{title}, {side} than on most {_WITHOUT[question]}", o.name))
+        words = f"{title}, {side} than on most {_WITHOUT[question]}"
+        out.append(Driver(llr, words, o.name, measured=True))
     return out
+
+
+def consistent_drivers(drivers: list[Driver], lean: dict[str, float]) -> list[Driver]:
+    """``drivers`` without the findings outweighed by their own analyzer's metrics
+    pointing the other way, and the metric blocks outweighed by their analyzer's
+    findings.
+
+    A finding fitted alongside its analyzer's metric can take a small negative
+    coefficient (the metric already carries the signal); naming it "against" would
+    read as the analyzer disagreeing with itself ("Against: fine pixel detail like a
+    generator's decoder") when, taken whole, it points the other way. Findings of one
+    analyzer are not weighed against each other: each says something of its own.
+
+    Parameters
+    ----------
+    drivers : list of Driver
+        Findings and metric blocks.
+    lean : dict
+        Analyzer -> its metrics' lean (``QuestionModel.metric_lean``).
+
+    Returns
+    -------
+    list of Driver
+        The drivers that the other kind of term of their analyzer does not outweigh on
+        the other side.
+    """
+    found: dict[str, float] = {}
+    for d in drivers:
+        if not d.measured:
+            found[d.analyzer] = found.get(d.analyzer, 0.0) + d.llr
+
+    def outweighed(d: Driver) -> bool:
+        other = found.get(d.analyzer, 0.0) if d.measured else lean.get(d.analyzer, 0.0)
+        return d.llr * other < 0 and abs(other) > abs(d.llr)
+
+    return [d for d in drivers if not outweighed(d)]
 
 
 def _statement(
@@ -243,17 +292,17 @@ def _statement(
     band: Band,
     score: float,
     interval: tuple[float, float],
-    drivers: list[tuple[float, str, str]],
+    drivers: list[Driver],
     gaps: list[tuple[float, str]],
     coverage: float,
     unknown: list[str],
 ) -> str:
-    """``drivers``: (signed log-odds, words, analyzer) of the findings and of the metric
-    blocks that lean the score (:func:`metric_drivers`); the two strongest for and the
-    strongest against are named."""
-    drivers.sort(key=lambda d: -abs(d[0]))
-    pos = [words for llr, words, _ in drivers if llr > 0][:2]
-    neg = [words for llr, words, _ in drivers if llr < 0][:1]
+    """``drivers``: the findings and the metric blocks that lean the score
+    (:func:`metric_drivers`); the two strongest for and the strongest against are
+    named."""
+    drivers.sort(key=lambda d: -abs(d.llr))
+    pos = [d.words for d in drivers if d.llr > 0][:2]
+    neg = [d.words for d in drivers if d.llr < 0][:1]
     parts: list[str] = []
     if pos:
         parts.append("Evidence for " + _ASKS[question] + ": " + "; ".join(pos) + ".")
