@@ -608,6 +608,17 @@ def _probability_records(seed: int = 5) -> list[dict]:
     return recs
 
 
+def _logit_fit_config() -> FitConfig:
+    """beta's probability ``p`` entering as log-odds, its share ``a`` as reported."""
+    return FitConfig(
+        n_boot=5,
+        penalties=(1.0,),
+        metrics={"beta": ("p", "a")},
+        transforms={"beta": {"p": "logit"}},
+        clipped=("beta",),
+    )
+
+
 def test_a_metric_transform_is_computed_alike_in_the_fit_and_in_every_report() -> None:
     """A learned probability enters as log-odds when the fit says so; the calibration
     file names the transform of every metric, and a report computes exactly the fit's
@@ -615,13 +626,7 @@ def test_a_metric_transform_is_computed_alike_in_the_fit_and_in_every_report() -
     from triage.calibration import LOGIT_FLOOR, metric_feature, transform_metric
 
     recs = _probability_records()
-    cfg = FitConfig(
-        n_boot=5,
-        penalties=(1.0,),
-        metrics={"beta": ("p", "a")},
-        transforms={"beta": {"p": "logit"}},
-        clipped=("beta",),
-    )
+    cfg = _logit_fit_config()
     data = fit_calibration(recs, cfg, name="logit", config=CONFIG)
     m = data["questions"]["manipulation"]
     assert m["metric_transforms"] == {"beta:metric:p": "logit", "beta:metric:a": "identity"}
@@ -700,13 +705,7 @@ def test_the_statement_names_a_metric_that_leans_the_score_either_way() -> None:
     read (the calibration's reference), and says nothing of it where it reads as they
     do or where its analyzer did not run."""
     recs = _probability_records()
-    cfg = FitConfig(
-        n_boot=5,
-        penalties=(1.0,),
-        metrics={"beta": ("p", "a")},
-        transforms={"beta": {"p": "logit"}},
-        clipped=("beta",),
-    )
+    cfg = _logit_fit_config()
     data = fit_calibration(recs, cfg, name="lean", config=CONFIG)
     ref = data["questions"]["manipulation"]["metric_reference"]
     negatives = [r["analyzers"]["beta"]["metrics"]["p"] for r in recs if r["label"] == "authentic"]
