@@ -431,3 +431,19 @@ def test_the_photo_of_a_screenshot_saved_as_a_jpeg_is_found(seed: int, quality: 
     box = framed_photo_box(shot)
     x, y = PHOTO_AT
     _assert_inside(box, (x, y, x + photo.shape[1], y + photo.shape[0]))
+
+
+def test_on_ground_is_the_largest_channel_difference_within_the_tolerance() -> None:
+    """The pairwise channel maximum gives what ``max(axis=-1)`` gave, in any dtype."""
+    import numpy as np
+
+    from triage.forensics.layout import GROUND_TOLERANCE, _on_ground
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.int16, np.float64):
+        pixels = rng.integers(0, 256, (40, 60, 3)).astype(np.uint8)
+        colour = rng.integers(0, 256, 3).astype(dtype)
+        pixels[:10] = np.clip(colour + rng.integers(-20, 21, (10, 60, 3)), 0, 255)
+        want = np.abs(np.asarray(pixels, dtype) - colour).max(axis=-1) <= GROUND_TOLERANCE
+        got = _on_ground(pixels, colour)
+        assert got.dtype == bool and (got == want).all() and want.any()

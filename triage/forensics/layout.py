@@ -209,7 +209,9 @@ def _on_ground(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
     import numpy as np
 
     diff = np.abs(np.asarray(pixels, colour.dtype) - colour)
-    return diff.max(axis=-1) <= GROUND_TOLERANCE
+    # The channels' maximum pairwise: numpy's reduction over a last axis of 3 walks it
+    # element by element (~8x slower on a 1024-px copy); same values.
+    return np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2]) <= GROUND_TOLERANCE
 
 
 def _framed_edges(
