@@ -497,6 +497,9 @@ def test_an_ensemble_validates_and_writes_every_member(tmp_path: Path) -> None:
         )
     figures = train.validate(members, samples)
     assert figures["members"] == 2 and 0 <= figures["image_auc_all"] <= 1
+    # the regions reports draw: only where the finding is given
+    assert figures["finding_files"] <= figures["files"]
+    assert figures["finding_files"] == 0 or 0 <= figures["finding_pixel_iou"] <= 1
     manifest = train.write_model(members, figures, {}, tmp_path / "out", 0, 1.0)
     names = {m["tile_model"] for m in manifest["members"]} | {
         m["image_model"] for m in manifest["members"]

@@ -437,6 +437,12 @@ def validate(
     neg = scores.get("none", [])
     per_kind, per_chain = _per_kind_and_chain(scores, chains, ious, threshold)
     every = _pixel_figures(per_kind, second, fraction)
+    # The regions a report draws: the analyzer shows one only with its finding.
+    shown = [
+        _pixel_iou(prob, sm, fraction, True)
+        for (sm, prob), v in zip(second, second_scores, strict=True)
+        if sm.kind != "none" and score(prob, v) >= threshold
+    ]
     edited = [s for k, v in scores.items() if k != "none" for s in v]
     return {
         "files": len(second),
@@ -469,6 +475,9 @@ def validate(
         # In pixels: the tile region, and the analyzer's (its border on the block grid).
         "mean_pixel_iou_tiles": _nanmean([a for a, _ in every]),
         "mean_pixel_iou": _nanmean([b for _, b in every]),
+        # ... over the edited files that get the finding (the regions reports show).
+        "finding_pixel_iou": _nanmean(shown),
+        "finding_files": len(shown),
         # The tile-map rule alone (video frames use it with these two thresholds).
         "score_rule": rule,
         "score_rule_auc_first_half": rule_aucs,
@@ -816,6 +825,11 @@ def summary(manifest: dict[str, Any]) -> str:
         f"the map's median to its top); at threshold {h['image_threshold']}: unedited "
         f"{h['unedited_at_or_above_threshold']}, edited {h['edited_at_or_above_threshold']}",
     ]
+    if "finding_pixel_iou" in h:  # manifests before 2026-12-06 lack it
+        lines.append(
+            f"regions shown with the finding ({h['finding_files']} edited files): "
+            f"pixel IoU {h['finding_pixel_iou']}; every edited file {h['mean_pixel_iou']}"
+        )
     for k, v in h["per_kind"].items():
         lines.append(f"  {k:9s} n={v['n']:3d} AUC {v['auc']} IoU {v['mean_iou']}")
     for k, v in h["per_chain"].items():
