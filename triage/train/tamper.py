@@ -389,30 +389,13 @@ def validate(
         v for (sm, _), v in zip(rows, ensemble_scores, strict=True) if _half(sm.source_id) == 1
     ]
 
-    def rule_auc(rule: str) -> float:
-        pos = [image_score(p, rule) for sm, p in first if sm.kind != "none"]
-        neg = [image_score(p, rule) for sm, p in first if sm.kind == "none"]
-        return _auc(pos, neg) or 0.0
-
-    rule_aucs = {r: rule_auc(r) for r in SCORE_RULES}
+    rule_aucs, fixed, relative = _first_half_choices(first)
     # With an image model the tile-map rule only serves video frames, which use max3.
     rule = "max3" if with_image else max(SCORE_RULES, key=lambda r: rule_aucs[r])
 
     def score(p: np.ndarray, ensemble_score: float) -> float:
         return ensemble_score if with_image else image_score(p, rule)
 
-    edited_first = [(sm, p) for sm, p in first if sm.kind != "none"]
-
-    def mean_iou(fn: Any, values: tuple[float, ...]) -> dict[float, float]:
-        return {
-            v: float(np.mean([fn(p, sm.share, v) for sm, p in edited_first]))
-            if edited_first
-            else 0.0
-            for v in values
-        }
-
-    fixed = mean_iou(_iou, REGION_THRESHOLDS)
-    relative = mean_iou(_iou_relative, REGION_FRACTIONS)
     fraction = max(REGION_FRACTIONS, key=lambda v: relative[v])
     threshold = _quantile_threshold(
         [score(p, v) for (sm, p), v in zip(first, first_scores, strict=True) if sm.kind == "none"],
@@ -492,6 +475,29 @@ def validate(
         ),
         "region_threshold": max(REGION_THRESHOLDS, key=lambda v: fixed[v]),
     }
+
+
+def _first_half_choices(
+    first: list[tuple[Sample, np.ndarray]],
+) -> tuple[dict[str, float], dict[float, float], dict[float, float]]:
+    """What :func:`validate` chooses on the first half: each tile-map rule's image AUC,
+    and the mean IoU of the edited files' regions at each fixed threshold and at each
+    relative fraction."""
+    edited = [(sm, p) for sm, p in first if sm.kind != "none"]
+
+    def rule_auc(rule: str) -> float:
+        pos = [image_score(p, rule) for _, p in edited]
+        neg = [image_score(p, rule) for sm, p in first if sm.kind == "none"]
+        return _auc(pos, neg) or 0.0
+
+    def mean_iou(fn: Any, values: tuple[float, ...]) -> dict[float, float]:
+        return {
+            v: float(np.mean([fn(p, sm.share, v) for sm, p in edited])) if edited else 0.0
+            for v in values
+        }
+
+    rule_aucs = {r: rule_auc(r) for r in SCORE_RULES}
+    return rule_aucs, mean_iou(_iou, REGION_THRESHOLDS), mean_iou(_iou_relative, REGION_FRACTIONS)
 
 
 def _pixel_figures(
