@@ -40,6 +40,7 @@ import os
 import pickle
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ TRAINING = ROOT.parent / "shared" / "training"
 MODELS = ROOT / "triage" / "data" / "models"
 CFA_CACHE = Path("/tmp/triage-tamper-cfa")
 FRACTION = 0.4
+FRACTIONS = tuple(round(0.1 * k, 1) for k in range(1, 10))  # region fractions read
 BOOTSTRAP = 1000
 CNN_FOLDS = 2
 FOLD_RECIPE = (4, 15_000)  # epochs, patches per class and epoch (card: 4 x 30,000)
@@ -262,7 +264,7 @@ def report(
             print(
                 f"  CNN alone, seed {seed}: image AUC (highest 3x3 mean) "
                 f"{auc(r['cnn_score'][idx][edited[idx]], r['cnn_score'][idx][~edited[idx]]):.3f}, "
-                f"pixel IoU {np.nanmean(r['cnn_pixel'][idx]):.3f}"
+                f"pixel IoU {np.nanmean(r['pixel']['CNN alone'][idx]):.3f}"
             )
 
 
@@ -281,11 +283,11 @@ def stacked_reading(
     sets: list[dict[str, Any]],
     tree_oof: list[list[np.ndarray]],
     ho: dict[str, Any],
-) -> dict[str, np.ndarray]:
+) -> dict[str, Any]:
     """Image scores and pixel IoU of the trees stacked with CNN seed ``seed``'s maps,
     and of the CNN alone (its highest 3x3 mean; its own map's region)."""
     from tamper_cnn_net import sigmoid
-    from tamper_regions import per_file
+    from tamper_regions import auc, per_file
 
     from triage.forensics.tampermap import ensemble_map, map_statistics
 
@@ -315,21 +317,96 @@ def stacked_reading(
             ys.append((s[idx] >= 0.5).astype(np.float64))
     beta = fit_logistic(np.concatenate(xs), np.concatenate(ys))
     print(f"seed {seed}: region logistic {np.round(beta, 3).tolist()}", flush=True)
-    pixel, alone_pixel = [], []
+    pixel: dict[str, list[float]] = defaultdict(list)
+    tiles: dict[str, list[np.ndarray]] = defaultdict(list)
     for maps, c, sm in zip(ho["maps"], cnn_val, ho["samples"], strict=True):
+        trees = ensemble_map(maps)
+        stacked = stacked_tile_map(beta, trees, c)
+        # The analyzer's way for an ensemble: each member's map stacked, then their mean.
+        members = ensemble_map([stacked_tile_map(beta, m, c) for m in maps])
+        share = sm.share.ravel()
+        known = (share >= 0.5) | (share == 0)
+        tiles["label"].append(share[known] >= 0.5)
+        for name, m in (("trees", trees), ("CNN", c), ("stacked", stacked), ("members", members)):
+            tiles[name].append(m.ravel()[known])
         if sm.kind == "none":
-            pixel.append(np.nan)
-            alone_pixel.append(np.nan)
             continue
-        stacked = stacked_tile_map(beta, ensemble_map(maps), c)
-        pixel.append(per_file(stacked, sm, FRACTION)["refined_pixel"])
-        alone_pixel.append(per_file(sigmoid(c), sm, FRACTION)["refined_pixel"])
+        for name, m in (("stacked", stacked), ("members", members), ("CNN alone", sigmoid(c))):
+            for f in FRACTIONS:
+                pixel[f"{name} {f}"].append(per_file(m, sm, f)["refined_pixel"])
+            pixel[name] = pixel[f"{name} {FRACTION}"]
+    label = np.concatenate(tiles.pop("label"))
+    edited = np.array([sm.kind != "none" for sm in ho["samples"]])
+
+    def on_all(values: list[float]) -> np.ndarray:
+        out = np.full(len(edited), np.nan)
+        out[edited] = values
+        return out
+
     return {
         "score": score,
-        "pixel": np.array(pixel),
         "cnn_score": cnn_val_stats[:, 0],
-        "cnn_pixel": np.array(alone_pixel),
+        "pixel": {k: on_all(v) for k, v in pixel.items()},
+        "tile_auc": {
+            k: auc(np.concatenate(v)[label], np.concatenate(v)[~label]) for k, v in tiles.items()
+        },
     }
+
+
+def shipped_pixel(ho: dict[str, Any]) -> dict[float, np.ndarray]:
+    """Pixel IoU of the shipped ensemble map's refined peak region at each of
+    :data:`FRACTIONS` (NaN on unedited files)."""
+    from tamper_regions import per_file
+
+    from triage.forensics.tampermap import ensemble_map
+
+    return {
+        f: np.array(
+            [
+                per_file(ensemble_map(m), sm, f)["refined_pixel"] if sm.kind != "none" else np.nan
+                for m, sm in zip(ho["maps"], ho["samples"], strict=True)
+            ]
+        )
+        for f in FRACTIONS
+    }
+
+
+def region_report(
+    shipped: dict[float, np.ndarray], alone: dict[int, dict[str, Any]], ho: dict[str, Any]
+) -> None:
+    """Per seed: held-out tile AUC of each map, and the pixel IoU of each stacked
+    region reading against the shipped region (5-95% bootstrap over sources): both at
+    the shipped fraction, and each at its best fraction on the first half."""
+    from tamper_regions import bootstrap
+
+    from triage.train import tamper as tr
+
+    sources = np.array([sm.source_id for sm in ho["samples"]])
+    half = np.array([tr._half(s) for s in sources])
+    edited = np.isfinite(shipped[FRACTION])
+    first = (half == 0) & edited
+
+    def best(values: dict[float, np.ndarray]) -> float:
+        return max(FRACTIONS, key=lambda f: float(np.mean(values[f][first])))
+
+    fs = best(shipped)
+    print(
+        "\nregions: pixel IoU of the refined peak region (edited files) minus the shipped "
+        f"map's (5-95%); shipped at {FRACTION} and at its first-half best {fs}"
+    )
+    for seed, r in alone.items():
+        tile = ", ".join(f"{k} {v:.3f}" for k, v in r["tile_auc"].items())
+        print(f"seed {seed}: held-out tile AUC {tile}")
+        for name in ("stacked", "members", "CNN alone"):
+            values = {f: r["pixel"][f"{name} {f}"] for f in FRACTIONS}
+            for f, base in ((FRACTION, shipped[FRACTION]), (best(values), shipped[fs])):
+                for label, sel in (("all 34", edited), ("reporting half", edited & (half == 1))):
+                    new, old = values[f][sel], base[sel]
+                    lo, hi = bootstrap(new - old, sources[sel], BOOTSTRAP)
+                    print(
+                        f"  {name:9s} at {f} {label:14s}: {new.mean():.3f} against "
+                        f"{old.mean():.3f} ({new.mean() - old.mean():+.3f}, {lo:+.3f}..{hi:+.3f})"
+                    )
 
 
 def cost(net: Any, repeat: int) -> None:
@@ -377,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/tamper-cnn"))
     parser.add_argument("--repeat", type=int, default=7, help="rounds of the cost reading")
     parser.add_argument("--cost-only", action="store_true")
+    parser.add_argument("--no-cost", action="store_true", help="skip the cost reading")
     args = parser.parse_args(argv)
     if not (TRAINING / "MANIFEST.tsv").is_file():
         print(f"skipped: {TRAINING} not found")
@@ -432,28 +510,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"control (16 trees' statistics refitted) against shipped: max |diff| {np.abs(control - shipped).max():.2e}"
     )
-    from tamper_regions import per_file
 
-    from triage.forensics.tampermap import ensemble_map
-
-    readings = {
-        "shipped": {
-            "score": shipped,
-            "pixel": np.array(
-                [
-                    per_file(ensemble_map(m), sm, FRACTION)["refined_pixel"]
-                    if sm.kind != "none"
-                    else np.nan
-                    for m, sm in zip(ho["maps"], ho["samples"], strict=True)
-                ]
-            ),
-        }
-    }
+    by_fraction = shipped_pixel(ho)
+    readings = {"shipped": {"score": shipped, "pixel": by_fraction[FRACTION]}}
     alone = {}
     for seed in args.seeds:
         cm = cnn_maps(seed, sets, vals, args.cache)
         r = stacked_reading(seed, cm, sets, trees, ho)
-        readings[f"stacked s{seed}"] = {"score": r["score"], "pixel": r["pixel"]}
+        readings[f"stacked s{seed}"] = {"score": r["score"], "pixel": r["pixel"]["stacked"]}
         alone[seed] = r
     if len(args.seeds) > 1:
         readings["mean of seeds"] = {
@@ -461,6 +525,9 @@ def main(argv: list[str] | None = None) -> int:
             "pixel": np.mean([readings[f"stacked s{s}"]["pixel"] for s in args.seeds], axis=0),
         }
     report(readings, alone, ho, GROUPS, figures)
+    region_report(by_fraction, alone, ho)
+    if args.no_cost:
+        return 0
     net = make_net(args.seeds[0])
     net.load_state_dict(torch.load(args.cache / f"cnn-s{args.seeds[0]}-all.pt"))
     cost(net.eval(), args.repeat)
