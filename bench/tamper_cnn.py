@@ -216,6 +216,10 @@ def trees_out_of_fold(cache: Path) -> list[list[tuple[np.ndarray, bool]]]:
     edited (``bench/tamper_map_content.py``'s cache, without the features)."""
     path = cache / "oof-trees.pkl"
     if not path.is_file():
+        if not (CFA_CACHE / "oof-maps.pkl").is_file():
+            sys.exit(
+                f"{CFA_CACHE / 'oof-maps.pkl'} not found: run bench/tamper_map_content.py first"
+            )
         with (CFA_CACHE / "oof-maps.pkl").open("rb") as fh:
             oof = pickle.load(fh)
         path.write_bytes(pickle.dumps([[(m, bool(e)) for m, _, e in member] for member in oof]))
@@ -399,7 +403,8 @@ def region_report(
         print(f"seed {seed}: held-out tile AUC {tile}")
         for name in ("stacked", "members", "CNN alone"):
             values = {f: r["pixel"][f"{name} {f}"] for f in FRACTIONS}
-            for f, base in ((FRACTION, shipped[FRACTION]), (best(values), shipped[fs])):
+            pairs = [(FRACTION, shipped[FRACTION]), (best(values), shipped[fs])]
+            for f, base in pairs[: 1 if pairs[1][0] == FRACTION else 2]:
                 for label, sel in (("all 34", edited), ("reporting half", edited & (half == 1))):
                     new, old = values[f][sel], base[sel]
                     lo, hi = bootstrap(new - old, sources[sel], BOOTSTRAP)
