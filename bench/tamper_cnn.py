@@ -2,7 +2,7 @@
 """Benchmark: the small CNN of the tamper card stacked with model 4.3's trees, over CNN
 seeds.
 
-    python bench/tamper_cnn.py [--seeds 0 1] [--cache DIR] [--cost-only]
+    python bench/tamper_cnn.py [--seeds 0 1] [--members 0 1 2] [--cache DIR] [--cost-only]
 
 The CNN (``bench/tamper_cnn_net.py``; the card's "A small CNN beside the trees": luma
 of the served file, 64-px patches on the 32-px grid, SRM + Bayar filters, one logit per
@@ -19,11 +19,14 @@ the 16 trees' statistics alone, must give back the shipped image scores (printed
 region: a stacked tile map, a logistic model per tile over the trees' logit, the CNN
 logit, the CNN logit minus the photo's median and its 3x3 mean minus the median, fitted
 on the out-of-fold tiles; the pixel IoU of its refined peak region (fraction 0.4,
-``tamper_regions.per_file``) against the shipped ensemble map's. Printed per seed and
+``tamper_regions.per_file``) against the shipped ensemble map's; then each region
+reading (also each member's map stacked and averaged) at every fraction 0.1-0.9, at its
+best on the first half, and the held-out tile AUC of each map. Printed per seed and
 for the mean of the seeds' stacked scores: image AUC (all, per kind, per chain group),
 pixel IoU, unedited flagged at a threshold chosen on the first half; on all 34 sources
 and on the reporting half (``train._half``), each with a 5-95% bootstrap over sources of
-stacked minus shipped. Last, the CNN map's cost on a 12 MP JPEG in onnxruntime on one
+stacked minus shipped. ``--members 0`` reads member 0 alone (model 4.2, the prototype's
+baseline) in place of the ensemble, the CNN unchanged. Last, the CNN map's cost on a 12 MP JPEG in onnxruntime on one
 thread, in decodes of the same file.
 
 torch is not a project dependency: the bench skips without it (and without
@@ -287,9 +290,11 @@ def stacked_reading(
     sets: list[dict[str, Any]],
     tree_oof: list[list[np.ndarray]],
     ho: dict[str, Any],
+    members: list[int],
 ) -> dict[str, Any]:
-    """Image scores and pixel IoU of the trees stacked with CNN seed ``seed``'s maps,
-    and of the CNN alone (its highest 3x3 mean; its own map's region)."""
+    """Image scores and pixel IoU of the trees (``members`` of the shipped model)
+    stacked with CNN seed ``seed``'s maps, and of the CNN alone (its highest 3x3 mean;
+    its own map's region)."""
     from tamper_cnn_net import sigmoid
     from tamper_regions import auc, per_file
 
@@ -300,7 +305,8 @@ def stacked_reading(
     rng = np.random.default_rng(seed)
     score = np.zeros(len(cnn_val))
     xs, ys = [], []
-    for k, (data, trees) in enumerate(zip(sets, tree_oof, strict=True)):
+    for k in members:
+        data, trees = sets[k], tree_oof[k]
         x = np.array(
             [
                 np.concatenate([map_statistics(t), map_statistics(sigmoid(c))])
@@ -310,7 +316,7 @@ def stacked_reading(
         y = np.array([kind != "none" for kind in data["kind"]], np.float64)
         model = image_model(x, y, k)
         val_x = np.hstack([np.array([map_statistics(m[k]) for m in ho["maps"]]), cnn_val_stats])
-        score += model.predict(val_x) / len(sets)
+        score += model.predict(val_x) / len(members)
         for t, c, share in zip(trees, cm["train"][k], data["share"], strict=True):
             s = share.ravel()
             pos, neg = np.nonzero(s >= 0.5)[0], np.nonzero(s == 0)[0]
@@ -323,19 +329,20 @@ def stacked_reading(
     print(f"seed {seed}: region logistic {np.round(beta, 3).tolist()}", flush=True)
     pixel: dict[str, list[float]] = defaultdict(list)
     tiles: dict[str, list[np.ndarray]] = defaultdict(list)
-    for maps, c, sm in zip(ho["maps"], cnn_val, ho["samples"], strict=True):
+    for all_maps, c, sm in zip(ho["maps"], cnn_val, ho["samples"], strict=True):
+        maps = [all_maps[k] for k in members]
         trees = ensemble_map(maps)
         stacked = stacked_tile_map(beta, trees, c)
         # The analyzer's way for an ensemble: each member's map stacked, then their mean.
-        members = ensemble_map([stacked_tile_map(beta, m, c) for m in maps])
+        by_member = ensemble_map([stacked_tile_map(beta, m, c) for m in maps])
         share = sm.share.ravel()
         known = (share >= 0.5) | (share == 0)
         tiles["label"].append(share[known] >= 0.5)
-        for name, m in (("trees", trees), ("CNN", c), ("stacked", stacked), ("members", members)):
+        for name, m in (("trees", trees), ("CNN", c), ("stacked", stacked), ("members", by_member)):
             tiles[name].append(m.ravel()[known])
         if sm.kind == "none":
             continue
-        for name, m in (("stacked", stacked), ("members", members), ("CNN alone", sigmoid(c))):
+        for name, m in (("stacked", stacked), ("members", by_member), ("CNN alone", sigmoid(c))):
             for f in FRACTIONS:
                 pixel[f"{name} {f}"].append(per_file(m, sm, f)["refined_pixel"])
             pixel[name] = pixel[f"{name} {FRACTION}"]
@@ -357,9 +364,9 @@ def stacked_reading(
     }
 
 
-def shipped_pixel(ho: dict[str, Any]) -> dict[float, np.ndarray]:
-    """Pixel IoU of the shipped ensemble map's refined peak region at each of
-    :data:`FRACTIONS` (NaN on unedited files)."""
+def shipped_pixel(ho: dict[str, Any], members: list[int]) -> dict[float, np.ndarray]:
+    """Pixel IoU of the refined peak region of the shipped ``members``' ensemble map at
+    each of :data:`FRACTIONS` (NaN on unedited files)."""
     from tamper_regions import per_file
 
     from triage.forensics.tampermap import ensemble_map
@@ -367,7 +374,9 @@ def shipped_pixel(ho: dict[str, Any]) -> dict[float, np.ndarray]:
     return {
         f: np.array(
             [
-                per_file(ensemble_map(m), sm, f)["refined_pixel"] if sm.kind != "none" else np.nan
+                per_file(ensemble_map([m[k] for k in members]), sm, f)["refined_pixel"]
+                if sm.kind != "none"
+                else np.nan
                 for m, sm in zip(ho["maps"], ho["samples"], strict=True)
             ]
         )
@@ -460,6 +469,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7, help="rounds of the cost reading")
     parser.add_argument("--cost-only", action="store_true")
     parser.add_argument("--no-cost", action="store_true", help="skip the cost reading")
+    parser.add_argument(
+        "--members",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2],
+        help="the shipped members read (--members 0: model 4.2 alone, the prototype's baseline)",
+    )
     args = parser.parse_args(argv)
     if not (TRAINING / "MANIFEST.tsv").is_file():
         print(f"skipped: {TRAINING} not found")
@@ -506,22 +522,28 @@ def main(argv: list[str] | None = None) -> int:
     shipped_models = [
         lgb.Booster(model_file=str(MODELS / m["image_model"])) for m in manifest["members"]
     ]
-    shipped = np.array([ensemble_probability(m, shipped_models) for m in ho["maps"]])
+    chosen = args.members
+    shipped = np.array(
+        [
+            ensemble_probability([m[k] for k in chosen], [shipped_models[k] for k in chosen])
+            for m in ho["maps"]
+        ]
+    )
     control = np.zeros(len(shipped))
-    for k, (data, member) in enumerate(zip(sets, trees, strict=True)):
-        y = np.array([kind != "none" for kind in data["kind"]], np.float64)
-        model = image_model(np.array([map_statistics(t) for t in member]), y, k)
-        control += model.predict(np.array([map_statistics(m[k]) for m in ho["maps"]])) / len(sets)
+    for k in chosen:
+        y = np.array([kind != "none" for kind in sets[k]["kind"]], np.float64)
+        model = image_model(np.array([map_statistics(t) for t in trees[k]]), y, k)
+        control += model.predict(np.array([map_statistics(m[k]) for m in ho["maps"]])) / len(chosen)
     print(
         f"control (16 trees' statistics refitted) against shipped: max |diff| {np.abs(control - shipped).max():.2e}"
     )
 
-    by_fraction = shipped_pixel(ho)
+    by_fraction = shipped_pixel(ho, chosen)
     readings = {"shipped": {"score": shipped, "pixel": by_fraction[FRACTION]}}
     alone = {}
     for seed in args.seeds:
         cm = cnn_maps(seed, sets, vals, args.cache)
-        r = stacked_reading(seed, cm, sets, trees, ho)
+        r = stacked_reading(seed, cm, sets, trees, ho, chosen)
         readings[f"stacked s{seed}"] = {"score": r["score"], "pixel": r["pixel"]["stacked"]}
         alone[seed] = r
     if len(args.seeds) > 1:
