@@ -7,10 +7,8 @@ the reference store's caches.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,6 +61,8 @@ def file_digest(
     Raises ``OSError`` (``PermissionError``, ``FileNotFoundError``...) when the file
     cannot be read; the caller words the error for its user.
     """
+    import hashlib  # here, not at import: `triage --help` reads no file (bench/startup.py)
+
     digest = hashlib.new(algorithm, usedforsecurity=False)
     head = b""
     with open_input(path) as fh:
@@ -92,6 +92,8 @@ def atomic_file(path: str | os.PathLike[str], fsync: bool = False) -> Iterator[B
     ``mkstemp`` creates 0600, which would hide reports from the group that shares a
     desk folder.
     """
+    import tempfile  # here, not at import: `triage --help` writes no file
+
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
