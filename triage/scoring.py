@@ -235,8 +235,8 @@ def metric_drivers(
 ) -> list[Driver]:
     """The analyzers whose metrics lean the fused log-odds by at least
     ``METRIC_DRIVER_LLR`` from where the question's negative calibration files usually
-    put them (``QuestionModel.metric_lean``), as statement drivers. An analyzer that did not examine the question is left out: its
-    metrics then read nothing."""
+    put them (``QuestionModel.metric_lean``), as statement drivers. An analyzer that
+    did not examine the question is left out: its metrics then read nothing."""
     out = []
     for o in outcomes:
         llr = lean.get(o.name, 0.0)

@@ -419,12 +419,13 @@ def validate(
         tile_neg += prob[sm.share == 0].tolist()[:200]
     neg = scores.get("none", [])
     per_kind, per_chain = _per_kind_and_chain(scores, chains, ious, threshold)
-    every = _pixel_figures(per_kind, second, fraction)
+    per_row = _pixel_figures(per_kind, second, fraction)
+    every = [pair for pair in per_row if pair is not None]
     # The regions a report draws: the analyzer shows one only with its finding.
     shown = [
-        _pixel_iou(prob, sm, fraction, True)
-        for (sm, prob), v in zip(second, second_scores, strict=True)
-        if sm.kind != "none" and score(prob, v) >= threshold
+        pair[1]
+        for pair, (_, prob), v in zip(per_row, second, second_scores, strict=True)
+        if pair is not None and score(prob, v) >= threshold
     ]
     edited = [s for k, v in scores.items() if k != "none" for s in v]
     return {
@@ -502,20 +503,25 @@ def _first_half_choices(
 
 def _pixel_figures(
     per_kind: dict[str, Any], rows: list[tuple[Sample, np.ndarray]], fraction: float
-) -> list[tuple[float, float]]:
+) -> list[tuple[float, float] | None]:
     """Pixel IoU of the tile region and of the refined region for every edited sample
     of ``rows`` (NaN without cell shares), added to ``per_kind`` as
-    ``pixel_iou_tiles`` and ``pixel_iou``; returns the pairs."""
+    ``pixel_iou_tiles`` and ``pixel_iou``; returns the pair of each row (None for an
+    unedited one)."""
+    pairs = [
+        (_pixel_iou(prob, sm, fraction, False), _pixel_iou(prob, sm, fraction, True))
+        if sm.kind != "none"
+        else None
+        for sm, prob in rows
+    ]
     pixel: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for sm, prob in rows:
-        if sm.kind != "none":
-            pixel[sm.kind].append(
-                (_pixel_iou(prob, sm, fraction, False), _pixel_iou(prob, sm, fraction, True))
-            )
-    for kind, pairs in pixel.items():
-        per_kind[kind]["pixel_iou_tiles"] = _nanmean([a for a, _ in pairs])
-        per_kind[kind]["pixel_iou"] = _nanmean([b for _, b in pairs])
-    return [v for pairs in pixel.values() for v in pairs]
+    for (sm, _), pair in zip(rows, pairs, strict=True):
+        if pair is not None:
+            pixel[sm.kind].append(pair)
+    for kind, kept in pixel.items():
+        per_kind[kind]["pixel_iou_tiles"] = _nanmean([a for a, _ in kept])
+        per_kind[kind]["pixel_iou"] = _nanmean([b for _, b in kept])
+    return pairs
 
 
 def _nanmean(values: list[float]) -> float | None:
