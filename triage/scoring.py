@@ -127,14 +127,7 @@ def score_question(
     drivers = [Driver(f.llr, _lc(f.title), f.analyzer) for f in findings if f.question == question]
     if est is not None and model is not None and cover_num > 0:
         lean = model.metric_lean(est.contributions)
-        # An analyzer whose finding already says it on the same side is named once.
-        said = {(d.analyzer, d.llr > 0) for d in drivers if d.llr != 0}
-        drivers += [
-            d
-            for d in metric_drivers(question, lean, outcomes)
-            if (d.analyzer, d.llr > 0) not in said
-        ]
-        drivers = consistent_drivers(drivers, lean)
+        drivers = consistent_drivers(drivers + metric_drivers(question, lean, outcomes), lean)
     unknown = est.unknown if est is not None else []
     statement = _statement(question, band, score, interval, drivers, gaps, coverage, unknown)
     return QuestionResult(
@@ -254,7 +247,8 @@ def metric_drivers(
 def consistent_drivers(drivers: list[Driver], lean: dict[str, float]) -> list[Driver]:
     """``drivers`` without the findings outweighed by their own analyzer's metrics
     pointing the other way, and the metric blocks outweighed by their analyzer's
-    findings.
+    findings or already said by one of them on the same side (an analyzer is named
+    once, by its finding).
 
     A finding fitted alongside its analyzer's metric can take a small negative
     coefficient (the metric already carries the signal); naming it "against" would
@@ -276,15 +270,20 @@ def consistent_drivers(drivers: list[Driver], lean: dict[str, float]) -> list[Dr
         the other side.
     """
     found: dict[str, float] = {}
+    said: set[tuple[str, bool]] = set()  # (analyzer, for) of its non-zero findings
     for d in drivers:
         if not d.measured:
             found[d.analyzer] = found.get(d.analyzer, 0.0) + d.llr
+            if d.llr != 0:
+                said.add((d.analyzer, d.llr > 0))
 
-    def outweighed(d: Driver) -> bool:
+    def dropped(d: Driver) -> bool:
+        if d.measured and (d.analyzer, d.llr > 0) in said:
+            return True
         other = found.get(d.analyzer, 0.0) if d.measured else lean.get(d.analyzer, 0.0)
         return d.llr * other < 0 and abs(other) > abs(d.llr)
 
-    return [d for d in drivers if not outweighed(d)]
+    return [d for d in drivers if not dropped(d)]
 
 
 def _statement(
