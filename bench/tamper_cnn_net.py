@@ -32,10 +32,11 @@ def luma_from_rgb(rgb: np.ndarray) -> np.ndarray:
 
 
 def cell_shares(mask: np.ndarray) -> np.ndarray:
-    """Edited share of every whole 32-px cell of a bool mask (rows, cols)."""
-    r, c = mask.shape[0] // CELL, mask.shape[1] // CELL
-    m = mask[: r * CELL, : c * CELL].astype(np.float32)
-    return m.reshape(r, CELL, c, CELL).mean(axis=(1, 3))
+    """Edited share of every whole 32-px cell of a bool mask (rows, cols): the tile
+    shares of ``train.tamper.mask_shares`` with 32-px tiles."""
+    from triage.train.tamper import mask_shares
+
+    return mask_shares(mask, mask.shape[0] // CELL, mask.shape[1] // CELL, CELL)[0]
 
 
 def cell_labels(share: np.ndarray) -> np.ndarray:
