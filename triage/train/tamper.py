@@ -25,12 +25,15 @@ import numpy as np
 from triage.forensics.blockfeatures import (
     CONTENT_FEATURE_NAMES,
     FEATURE_NAMES,
+    FULL_PIXELS,
+    SAMPLED_PIXELS,
     SCORE_RULES,
     TILE,
     TileFeatures,
     image_score,
     region_mask,
     rgb_tile_features,
+    stride_for,
 )
 from triage.forensics.tampermap import MAP_STATISTICS
 from triage.train.edits import (
@@ -46,7 +49,9 @@ from triage.train.edits import (
 MODEL_FILE = "tamper.txt"
 CELL = 8  # px: the side of the cells the edit masks are measured on (one JPEG block)
 MANIFEST_FILE = "tamper.manifest.json"
-VERSION = "4.3"
+# 4.5: 4.3's trees (the same training, byte for byte), validated and thresholded on
+# files read as analyzer 4.5 reads them (every block up to 2048 x 2048).
+VERSION = "4.5"
 # Models trained with seeds seed .. seed + MEMBERS - 1 (each on its own generated edits of
 # the same training sources); the analyzer averages their tile maps and image scores.
 # Measured on one set of 34 validation sources: single models 0.802-0.812 image AUC,
@@ -74,6 +79,12 @@ NEW_EXTRA = (2, 1)  # (edits, unedited copies) per training source through NEW_C
 # "Content features"), so off: then the samples are made without them. A model is
 # fitted on the first len(feature_names()) columns.
 CONTENT = False
+# Training files are read as before analyzer 4.5 (every block up to 2.5 MP; a
+# 2048 x 1536 copy at every second block), the analyzer reads every block up to
+# 2048 x 2048. Measured over four validation seeds (docs/analyzers/tamper.md, "Every
+# block of a web copy"): 4.3's trees read densely 0.825 image AUC, the same trees
+# trained on dense readings 0.811 (0.810 with negatives scaled to the tiles).
+TRAINING_READING = SAMPLED_PIXELS
 REGION_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 REGION_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 FRAME_FPR = 0.01
@@ -108,23 +119,31 @@ def feature_names() -> list[str]:
     return [*FEATURE_NAMES, *(CONTENT_FEATURE_NAMES if CONTENT else ())]
 
 
-def jpeg_features(data: bytes, content: bool | None = None) -> TileFeatures:
+def jpeg_features(
+    data: bytes, content: bool | None = None, full_pixels: int = FULL_PIXELS
+) -> TileFeatures:
     """Tile features of JPEG bytes, with the file's own luma table (as the analyzer);
-    the content features after them with ``content`` (default :data:`CONTENT`)."""
+    the content features after them with ``content`` (default :data:`CONTENT`);
+    every block is read up to ``full_pixels`` (by default as the analyzer reads;
+    training files pass :data:`TRAINING_READING`)."""
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as im:
         tables = getattr(im, "quantization", None) or {}
         rgb = np.asarray(im.convert("RGB"))
-    return rgb_tile_features(rgb, tables.get(0), content=CONTENT if content is None else content)
+    step = stride_for(rgb.shape[0], rgb.shape[1], full_pixels)
+    return rgb_tile_features(
+        rgb, tables.get(0), step, content=CONTENT if content is None else content
+    )
 
 
 def example_arrays(
-    ex: Example, content: bool | None = None
+    ex: Example, content: bool | None = None, full_pixels: int = FULL_PIXELS
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features (rows, cols, F), edited share per tile (rows, cols), edited share per
-    cell of :data:`CELL` px) of one example (``content``: :func:`jpeg_features`)."""
-    tf = jpeg_features(ex.jpeg, content)
+    cell of :data:`CELL` px) of one example (``content``, ``full_pixels``:
+    :func:`jpeg_features`)."""
+    tf = jpeg_features(ex.jpeg, content, full_pixels)
     share, cells = mask_shares(ex.mask, *tf.shape, tf.tile)
     return tf.values, share, cells
 
@@ -153,12 +172,14 @@ class Sample:
     cells: np.ndarray | None = None
 
 
-def featurize(examples: Iterable[Example], content: bool | None = None) -> list[Sample]:
+def featurize(
+    examples: Iterable[Example], content: bool | None = None, full_pixels: int = FULL_PIXELS
+) -> list[Sample]:
     """Tile features of every example (computed once; the JPEG bytes are dropped;
-    ``content``: :func:`jpeg_features`)."""
+    ``content``, ``full_pixels``: :func:`jpeg_features`)."""
     out = []
     for ex in examples:
-        feats, share, cells = example_arrays(ex, content)
+        feats, share, cells = example_arrays(ex, content, full_pixels)
         out.append(Sample(feats, share, ex.kind, ex.chain, ex.source_id, cells))
     return out
 
@@ -559,10 +580,11 @@ def _per_kind_and_chain(
 
 
 def _featurize_one(
-    args: tuple[list[Path], int, int, int, int, bool, str, bool],
+    args: tuple[list[Path], int, int, int, int, bool, str, bool, int],
 ) -> list[Sample]:
-    sources, i, seed, edits, unedited, original, chains, content = args
-    return featurize(examples_of(sources, i, seed, edits, unedited, original, chains), content)
+    sources, i, seed, edits, unedited, original, chains, content, full_pixels = args
+    examples = examples_of(sources, i, seed, edits, unedited, original, chains)
+    return featurize(examples, content, full_pixels)
 
 
 def featurize_sources(
@@ -574,15 +596,28 @@ def featurize_sources(
     jobs: int = 2,
     chains: str | None = None,
     content: bool | None = None,
+    full_pixels: int = FULL_PIXELS,
 ) -> list[Sample]:
     """:func:`featurize` of :func:`triage.train.edits.generate`'s examples, made and
     featurized per source in ``jobs`` processes (the same samples in the same order
     as one process makes them); ``chains`` defaults to :data:`CHAINS`, ``content`` to
-    :data:`CONTENT` (read here: the spawned workers do not see a changed module)."""
+    :data:`CONTENT` (read here: the spawned workers do not see a changed module);
+    ``full_pixels``: :func:`jpeg_features` (the analyzer's reading by default, as
+    validation files are read; training files pass :data:`TRAINING_READING`)."""
     chains = chains or CHAINS
     content = CONTENT if content is None else content
     tasks = [
-        (sources, i, seed, edits_per_source, unedited_per_source, original, chains, content)
+        (
+            sources,
+            i,
+            seed,
+            edits_per_source,
+            unedited_per_source,
+            original,
+            chains,
+            content,
+            full_pixels,
+        )
         for i in range(len(sources))
     ]
     if jobs <= 1:
@@ -633,16 +668,33 @@ def member_sets(
     train_sets = []
     for member in range(MEMBERS):
         train = featurize_sources(
-            train_src, seed + member, edits_per_source, jobs=jobs, chains=PLATFORM_CHAINS
+            train_src,
+            seed + member,
+            edits_per_source,
+            jobs=jobs,
+            chains=PLATFORM_CHAINS,
+            full_pixels=TRAINING_READING,
         )
         if CHAINS == MIXED_CHAINS:
             train += featurize_sources(
-                train_src, seed + member + 100, NEW_EXTRA[0], NEW_EXTRA[1], False, jobs, NEW_CHAINS
+                train_src,
+                seed + member + 100,
+                *NEW_EXTRA,
+                False,
+                jobs,
+                NEW_CHAINS,
+                full_pixels=TRAINING_READING,
             )
         for extra in range(1, TRAIN_VARIANTS):
             # More edits of the same sources, no more originals.
             train += featurize_sources(
-                train_src, seed + member + 1 + extra, edits_per_source, 0, original=False, jobs=jobs
+                train_src,
+                seed + member + 1 + extra,
+                edits_per_source,
+                0,
+                original=False,
+                jobs=jobs,
+                full_pixels=TRAINING_READING,
             )
         train_sets.append(train)
     return train_sets
@@ -756,6 +808,9 @@ def data_info(
         "content_features": CONTENT,
         "new_chains_extra_per_source": list(NEW_EXTRA) if CHAINS == MIXED_CHAINS else None,
         "generator": "triage/train/edits.py",
+        # Largest image read whole: the training files, and the validation files
+        # (read as the analyzer reads them).
+        "read_whole_up_to_pixels": {"training": TRAINING_READING, "validation": FULL_PIXELS},
     }
 
 
