@@ -20,12 +20,11 @@ web copy".
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
-from tamper_regions import auc
+from tamper_regions import auc, load_members
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -67,18 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     if not TRAINING.is_dir():
         print(f"skipped: {TRAINING} not found")
         return 0
-    import lightgbm as lgb
-
     from triage.forensics.blockfeatures import FULL_PIXELS, SAMPLED_PIXELS
     from triage.forensics.tampermap import ensemble_probability
     from triage.train import tamper as train
     from triage.train.edits import list_sources, split_sources
 
-    manifest = json.loads((args.model / "tamper.manifest.json").read_text("utf-8"))
-    boosters, image_models = (
-        [lgb.Booster(model_file=str(args.model / m[key])) for m in manifest["members"]]
-        for key in ("tile_model", "image_model")
-    )
+    _, boosters, image_models = load_members(args.model)
     _, val_src = split_sources(list_sources(TRAINING))
     readings = {"sampled over 2.5 MP": SAMPLED_PIXELS, "whole up to 2048 x 2048": FULL_PIXELS}
     scores: dict[str, list[float]] = {name: [] for name in readings}

@@ -149,6 +149,18 @@ def compare_table(
         print(f"| {key} | {v:.3f} | " + " | ".join(cells) + " |")
 
 
+def load_members(model: Path) -> tuple[dict[str, Any], list[Any], list[Any]]:
+    """The manifest in the folder ``model`` and its members' tile and image boosters."""
+    import lightgbm as lgb
+
+    manifest = json.loads((model / "tamper.manifest.json").read_text("utf-8"))
+    tiles, images = (
+        [lgb.Booster(model_file=str(model / m[key])) for m in manifest["members"]]
+        for key in ("tile_model", "image_model")
+    )
+    return manifest, tiles, images
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=MODELS)
@@ -160,17 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     if not TRAINING.is_dir():
         print(f"skipped: {TRAINING} not found")
         return 0
-    import lightgbm as lgb
-
     from triage.forensics.tampermap import ensemble_map, ensemble_probability
     from triage.train import tamper as train
     from triage.train.edits import list_sources, split_sources
 
-    manifest = json.loads((args.model / "tamper.manifest.json").read_text("utf-8"))
-    boosters, image_models = (
-        [lgb.Booster(model_file=str(args.model / m[key])) for m in manifest["members"]]
-        for key in ("tile_model", "image_model")
-    )
+    manifest, boosters, image_models = load_members(args.model)
     fraction = float(manifest["held_out"]["region_fraction"])
     _, val_src = split_sources(list_sources(TRAINING))
     rows = []
