@@ -3,10 +3,11 @@
 
     python bench/tamper_reading.py [--model DIR] [--seeds 1 11 2 3] [--jobs 2]
 
-Since analyzer 4.5 every 8x8 block of an image up to 2048 x 2048 px is read
-(``blockfeatures.FULL_PIXELS``); before, only up to 2.5 MP, so a 2048 x 1536 web copy
-was read at every second block row and column (64-px tiles). This reads the same
-held-out files both ways with the same trees (``--model``, default the shipped ones):
+The analyzer reads every 8x8 block of an image up to 2.5 MP
+(``blockfeatures.FULL_PIXELS``), so a 2048 x 1536 web copy is read at every second
+block row and column (64-px tiles). The alternative measured here reads every block up
+to 2048 x 2048 (``blockfeatures.WHOLE_WEB_COPY``). This reads the same held-out files
+both ways with the same trees (``--model``, default the shipped ones):
 the validation sources of ``python -m triage.train tamper`` (never trained on), 4.3's
 chains, generator seeds ``--seeds`` (1 is the manifest's own validation set), the
 camera file, three unedited copies and four edits per source and seed. Per edit kind,
@@ -66,14 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     if not TRAINING.is_dir():
         print(f"skipped: {TRAINING} not found")
         return 0
-    from triage.forensics.blockfeatures import FULL_PIXELS, SAMPLED_PIXELS
+    from triage.forensics.blockfeatures import FULL_PIXELS, WHOLE_WEB_COPY
     from triage.forensics.tampermap import ensemble_probability
     from triage.train import tamper as train
     from triage.train.edits import list_sources, split_sources
 
     _, boosters, image_models = load_members(args.model)
     _, val_src = split_sources(list_sources(TRAINING))
-    readings = {"sampled over 2.5 MP": SAMPLED_PIXELS, "whole up to 2048 x 2048": FULL_PIXELS}
+    readings = {"sampled over 2.5 MP": FULL_PIXELS, "whole up to 2048 x 2048": WHOLE_WEB_COPY}
     scores: dict[str, list[float]] = {name: [] for name in readings}
     grids: dict[str, list[tuple[int, ...]]] = {name: [] for name in readings}
     kinds, sources = [], []

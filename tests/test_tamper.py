@@ -18,6 +18,7 @@ from triage.analyzers.tamper import TamperAnalyzer, load_model
 from triage.forensics.blockfeatures import (
     FEATURE_NAMES,
     TILE,
+    WHOLE_WEB_COPY,
     _flat_blocks,
     _mosaic,
     block_dct,
@@ -90,10 +91,13 @@ def test_zigzag_dct_matches_the_shared_block_dct() -> None:
 
 def test_stride_bounds_the_work_on_large_images() -> None:
     assert stride_for(1200, 1600) == 1
-    assert stride_for(1536, 2048) == 1  # a 2048-px web copy is read whole
-    assert stride_for(2048, 2048) == 1
-    assert stride_for(2048, 2056) == 2
+    assert stride_for(1536, 2048) == 2
     assert stride_for(2736, 3648) == 2
+    # the measured alternative (not the analyzer's): every 2048-px copy read whole
+    assert stride_for(1536, 2048, WHOLE_WEB_COPY) == 1
+    assert stride_for(2048, 2048, WHOLE_WEB_COPY) == 1
+    assert stride_for(2048, 2056, WHOLE_WEB_COPY) == 2
+    assert stride_for(3000, 4000, WHOLE_WEB_COPY) == 3
     assert stride_for(3000, 4000) == 3
     rgb = scene(768, 512, 4)
     tf = rgb_tile_features(rgb, step=2)

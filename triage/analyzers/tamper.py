@@ -10,8 +10,8 @@ region threshold and a heatmap.
 Size policy: the features need the file's own 8x8 grid, so the image is read at
 native resolution, but on large images only every ``step``-th block row and column
 is transformed (tiles of ``32 * step`` px, see
-:func:`triage.forensics.blockfeatures.stride_for`): a copy of up to 2048 x 2048 px is
-read whole, larger images at about 2.5 MP of blocks, and the whole frame is examined.
+:func:`triage.forensics.blockfeatures.stride_for`): the work stays near that of a
+2.5 MP image and the whole frame is examined.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def load_model() -> tuple[list[Any], dict[str, Any], list[Any] | None]:
 
 class TamperAnalyzer(Analyzer):
     name = "tamper"
-    version = "4.5"
+    version = "4.4"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Learned local tamper detector over per-tile block features (trained here)."

@@ -10,10 +10,9 @@ tile does not look like the rest of this photo" rather than "this photo was
 re-saved".
 
 Cost: on a large image not every block is read. A tile always pools 4 x 4 blocks;
-on images over :data:`FULL_PIXELS` (any 2048-px web copy is under it) the tile grows
-to ``32 * step`` pixels and only every ``step``-th block row and column is
-transformed (a stride, about :data:`SAMPLED_PIXELS` pixels' worth of blocks), so the
-work is bounded by about :data:`FULL_PIXELS` pixels whatever the image size.
+on images over :data:`FULL_PIXELS` the tile grows to ``32 * step`` pixels and only
+every ``step``-th block row and column is transformed (a stride), so the work is
+bounded by about :data:`FULL_PIXELS` pixels whatever the image size.
 
 All functions are pure and vectorised (no per-block Python loops).
 """
@@ -38,14 +37,12 @@ from triage.forensics.tilecontent import (
 BLOCK = 8
 TILE = 32  # pixels at stride 1; 4 x 4 JPEG blocks per tile
 BLOCKS = TILE // BLOCK
-# Every block is read up to a 2048 x 2048 image: the largest copy social platforms
-# serve, i.e. what a desk mostly gets. Reading a 2048 x 1536 copy whole instead of
-# a quarter of its blocks raised the held-out image AUC by 0.010 (0.004..0.015 over
-# sources) with model 4.3 unchanged (docs/analyzers/tamper.md, "Every block of a web
-# copy"). Above, blocks are sampled with a stride so that about SAMPLED_PIXELS
-# pixels' blocks are read: a 12 MP photo keeps every third block row and column.
-FULL_PIXELS = 2048 * 2048
-SAMPLED_PIXELS = 2_500_000
+FULL_PIXELS = 2_500_000  # above this, blocks are sampled with a stride
+# Reading every block up to 2048 x 2048 instead (a 2048 x 1536 web copy whole rather
+# than at every second block) was measured and not kept: +0.010 image AUC on the
+# training's validation files, -0.003 on the calibration's camera files, at four times
+# the cost on such a copy (docs/analyzers/tamper.md, "Every block of a web copy").
+WHOLE_WEB_COPY = 2048 * 2048
 ELA_QUALITY = 85
 DQ_TERMS = 10  # zig-zag AC terms 1..DQ_TERMS enter the double-quantization test
 DQ_KMAX = 40
@@ -129,20 +126,20 @@ def stride_for(height: int, width: int, full_pixels: int = FULL_PIXELS) -> int:
     height, width : int
         Image size in pixels.
     full_pixels : int
-        Largest size read whole (the tamper model is trained with
-        :data:`SAMPLED_PIXELS` here, the reading of the images it learned from).
+        Largest size read whole (:data:`WHOLE_WEB_COPY` reads every 2048-px copy
+        whole; measured, not the analyzer's reading).
 
     Returns
     -------
     int
         1 up to ``full_pixels``, then at least 2, growing with the square root of the
-        size over :data:`SAMPLED_PIXELS` (a 12 MP photo reads every third block row
-        and column, in 96-px tiles).
+        size over :data:`FULL_PIXELS` (a 2048 x 1536 copy reads every second block row
+        and column, in 64-px tiles; a 12 MP photo every third, in 96-px tiles).
     """
     pixels = height * width
     if pixels <= full_pixels:
         return 1
-    return max(2, math.ceil(math.sqrt(pixels / SAMPLED_PIXELS) - 1e-9))
+    return max(2, math.ceil(math.sqrt(pixels / FULL_PIXELS) - 1e-9))
 
 
 @cache

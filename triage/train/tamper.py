@@ -26,7 +26,6 @@ from triage.forensics.blockfeatures import (
     CONTENT_FEATURE_NAMES,
     FEATURE_NAMES,
     FULL_PIXELS,
-    SAMPLED_PIXELS,
     SCORE_RULES,
     TILE,
     TileFeatures,
@@ -49,9 +48,7 @@ from triage.train.edits import (
 MODEL_FILE = "tamper.txt"
 CELL = 8  # px: the side of the cells the edit masks are measured on (one JPEG block)
 MANIFEST_FILE = "tamper.manifest.json"
-# 4.5: 4.3's trees (the same training, byte for byte), validated and thresholded on
-# files read as analyzer 4.5 reads them (every block up to 2048 x 2048).
-VERSION = "4.5"
+VERSION = "4.3"
 # Models trained with seeds seed .. seed + MEMBERS - 1 (each on its own generated edits of
 # the same training sources); the analyzer averages their tile maps and image scores.
 # Measured on one set of 34 validation sources: single models 0.802-0.812 image AUC,
@@ -79,12 +76,6 @@ NEW_EXTRA = (2, 1)  # (edits, unedited copies) per training source through NEW_C
 # "Content features"), so off: then the samples are made without them. A model is
 # fitted on the first len(feature_names()) columns.
 CONTENT = False
-# Training files are read as before analyzer 4.5 (every block up to 2.5 MP; a
-# 2048 x 1536 copy at every second block), the analyzer reads every block up to
-# 2048 x 2048. Measured over four validation seeds (docs/analyzers/tamper.md, "Every
-# block of a web copy"): 4.3's trees read densely 0.825 image AUC, the same trees
-# trained on dense readings 0.811 (0.810 with negatives scaled to the tiles).
-TRAINING_READING = SAMPLED_PIXELS
 REGION_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 REGION_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 FRAME_FPR = 0.01
@@ -124,8 +115,7 @@ def jpeg_features(
 ) -> TileFeatures:
     """Tile features of JPEG bytes, with the file's own luma table (as the analyzer);
     the content features after them with ``content`` (default :data:`CONTENT`);
-    every block is read up to ``full_pixels`` (by default as the analyzer reads;
-    training files pass :data:`TRAINING_READING`)."""
+    every block is read up to ``full_pixels`` pixels (default: as the analyzer reads)."""
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as im:
@@ -602,8 +592,7 @@ def featurize_sources(
     featurized per source in ``jobs`` processes (the same samples in the same order
     as one process makes them); ``chains`` defaults to :data:`CHAINS`, ``content`` to
     :data:`CONTENT` (read here: the spawned workers do not see a changed module);
-    ``full_pixels``: :func:`jpeg_features` (the analyzer's reading by default, as
-    validation files are read; training files pass :data:`TRAINING_READING`)."""
+    ``full_pixels``: :func:`jpeg_features`."""
     chains = chains or CHAINS
     content = CONTENT if content is None else content
     tasks = [
@@ -668,33 +657,16 @@ def member_sets(
     train_sets = []
     for member in range(MEMBERS):
         train = featurize_sources(
-            train_src,
-            seed + member,
-            edits_per_source,
-            jobs=jobs,
-            chains=PLATFORM_CHAINS,
-            full_pixels=TRAINING_READING,
+            train_src, seed + member, edits_per_source, jobs=jobs, chains=PLATFORM_CHAINS
         )
         if CHAINS == MIXED_CHAINS:
             train += featurize_sources(
-                train_src,
-                seed + member + 100,
-                *NEW_EXTRA,
-                False,
-                jobs,
-                NEW_CHAINS,
-                full_pixels=TRAINING_READING,
+                train_src, seed + member + 100, NEW_EXTRA[0], NEW_EXTRA[1], False, jobs, NEW_CHAINS
             )
         for extra in range(1, TRAIN_VARIANTS):
             # More edits of the same sources, no more originals.
             train += featurize_sources(
-                train_src,
-                seed + member + 1 + extra,
-                edits_per_source,
-                0,
-                original=False,
-                jobs=jobs,
-                full_pixels=TRAINING_READING,
+                train_src, seed + member + 1 + extra, edits_per_source, 0, original=False, jobs=jobs
             )
         train_sets.append(train)
     return train_sets
@@ -808,9 +780,6 @@ def data_info(
         "content_features": CONTENT,
         "new_chains_extra_per_source": list(NEW_EXTRA) if CHAINS == MIXED_CHAINS else None,
         "generator": "triage/train/edits.py",
-        # Largest image read whole: the training files, and the validation files
-        # (read as the analyzer reads them).
-        "read_whole_up_to_pixels": {"training": TRAINING_READING, "validation": FULL_PIXELS},
     }
 
 
