@@ -23,7 +23,6 @@ another ``--old``). Nothing here is a target. Skips cleanly when
 from __future__ import annotations
 
 import argparse
-import json
 import pickle
 import sys
 from collections import defaultdict
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tamper_regions import auc
+from tamper_regions import load_members as load_ensemble
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,17 +40,8 @@ TRAINING = ROOT.parent / "shared" / "training"
 
 def load_members(folder: Path) -> tuple[list[tuple[Any, Any]], float]:
     """The (tile, image) boosters of a model folder and its image threshold."""
-    import lightgbm as lgb
-
-    manifest = json.loads((folder / "tamper.manifest.json").read_text("utf-8"))
-    members = [
-        (
-            lgb.Booster(model_file=str(folder / m["tile_model"])),
-            lgb.Booster(model_file=str(folder / m["image_model"])),
-        )
-        for m in manifest["members"]
-    ]
-    return members, float(manifest["held_out"]["image_threshold"])
+    manifest, tiles, images = load_ensemble(folder)
+    return list(zip(tiles, images, strict=True)), float(manifest["held_out"]["image_threshold"])
 
 
 def model_outputs(members: list[tuple[Any, Any]], samples: list[Any]) -> dict[str, Any]:
@@ -71,12 +63,6 @@ def model_outputs(members: list[tuple[Any, Any]], samples: list[Any]) -> dict[st
         ]
     )
     return {"score": np.asarray(scores), "iou": iou, "fraction": frac}
-
-
-def auc(pos: np.ndarray, neg: np.ndarray) -> float:
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    return float(((pos[:, None] > neg[None]) + 0.5 * (pos[:, None] == neg[None])).mean())
 
 
 def figures(

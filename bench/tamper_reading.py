@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from tamper_cfa import auc_interval
 from tamper_regions import auc, load_members
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,30 +33,6 @@ sys.path.insert(0, str(ROOT))
 TRAINING = ROOT.parent / "shared" / "training"
 MODELS = ROOT / "triage" / "data" / "models"
 KINDS = ("splice", "copymove", "inpaint", "retouch", "overlay")
-
-
-def auc_interval(
-    scores: tuple[np.ndarray, np.ndarray], kinds: np.ndarray, sources: np.ndarray, kind: str
-) -> tuple[float, float, float]:
-    """AUC difference (second scores minus first) of ``kind`` (or every edit, "all")
-    over the unedited files, and its 5-95% interval over a bootstrap of the sources."""
-    rng = np.random.default_rng(0)
-    names = np.unique(sources)
-    groups = [np.nonzero(sources == n)[0] for n in names]
-
-    def diff(idx: np.ndarray) -> float:
-        k = kinds[idx]
-        pos = k != "none" if kind == "all" else k == kind
-        neg = k == "none"
-        a, b = (s[idx] for s in scores)
-        return auc(b[pos], b[neg]) - auc(a[pos], a[neg])
-
-    rounds = [
-        diff(np.concatenate([groups[i] for i in rng.integers(0, len(names), len(names))]))
-        for _ in range(1000)
-    ]
-    lo, hi = np.nanquantile(rounds, [0.05, 0.95])
-    return diff(np.arange(len(kinds))), float(lo), float(hi)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,10 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     neg = k == "none"
     for kind in (*KINDS, "all"):
         pos = ~neg if kind == "all" else k == kind
-        d, lo, hi = auc_interval((first, second), k, s, kind)
+        before, after = auc(first[pos], first[neg]), auc(second[pos], second[neg])
+        lo, hi = auc_interval(second, first, pos, neg, s)
         print(
-            f"| {kind} ({pos.sum()}) | {auc(first[pos], first[neg]):.3f} | "
-            f"{auc(second[pos], second[neg]):.3f} | {d:+.3f} ({lo:+.3f}..{hi:+.3f}) |"
+            f"| {kind} ({pos.sum()}) | {before:.3f} | {after:.3f} | "
+            f"{after - before:+.3f} ({lo:+.3f}..{hi:+.3f}) |"
         )
     return 0
 
