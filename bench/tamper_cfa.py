@@ -254,12 +254,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{f.mean() - c.mean():+.3f} ({lo:+.3f}..{hi:+.3f}) |"
         )
         first = (half == 0) & ~edited
-        for n in readings:
-            t = float(np.quantile(readings[n]["score"][first], 0.95))
-            flagged = readings[n]["score"][sel_half & ~edited] >= t
-            hit = readings[n]["score"][sel] >= t
+        for name in readings:
+            t = float(np.quantile(readings[name]["score"][first], 0.95))
+            flagged = readings[name]["score"][sel_half & ~edited] >= t
+            hit = readings[name]["score"][sel] >= t
             print(
-                f"  {n}: threshold {t:.3f}, unedited {flagged.mean():.1%}, edited {hit.mean():.1%}"
+                f"  {name}: threshold {t:.3f}, unedited {flagged.mean():.1%}, edited {hit.mean():.1%}"
             )
     return 0
 

@@ -516,6 +516,23 @@ def test_an_ensemble_validates_and_writes_every_member(tmp_path: Path) -> None:
     assert all((tmp_path / "out" / n).is_file() for n in names)
 
 
+def test_manifest_names_a_listed_source_that_gives_no_file(tmp_path: Path) -> None:
+    """A truncated camera JPEG among the sources gives no example; the manifest's data
+    section names it instead of counting it as seen."""
+    from triage.train import tamper as train
+    from triage.train.edits import generate
+
+    whole = _jpeg(scene(512, 384, 610), 90)
+    sources = []
+    for name, data in (("a", whole), ("b", _jpeg(scene(512, 384, 611), 90)), ("cut", whole[:-40])):
+        sources.append(tmp_path / f"{name}.jpg")
+        sources[-1].write_bytes(data)
+    samples = train.featurize(generate(sources, seed=0, edits_per_source=1))
+    info = train.data_info(tmp_path, sources[:2], sources[2:], samples, [], 1)
+    assert {sm.source_id for sm in samples} == {"a", "b"}
+    assert info["sources_without_files"] == ["cut"]
+
+
 def test_fold_models_never_see_their_fold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``python -m triage.train tamper --folds K --out DIR``: the training sources split
     into K folds by source, one model per fold trained without that fold's photos (not
