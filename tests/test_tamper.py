@@ -516,6 +516,20 @@ def test_an_ensemble_validates_and_writes_every_member(tmp_path: Path) -> None:
     assert all((tmp_path / "out" / n).is_file() for n in names)
 
 
+def test_tile_weights_cap_what_one_image_s_edited_tiles_weigh() -> None:
+    """With a cap, a large edit's tiles together weigh as much as the cap, a small
+    edit's tiles 1 each, clean tiles always 1; without one (model 4.3), every tile 1."""
+    from triage.train import tamper as train
+
+    large = np.array([1] * 40 + [0] * 300, np.int8)
+    w = train.tile_weights(large, 10.0)
+    assert w[large == 1].sum() == pytest.approx(10.0)
+    assert (w[large == 0] == 1).all()
+    assert (train.tile_weights(np.array([1] * 4 + [0] * 10, np.int8), 10.0) == 1).all()
+    assert train.POSITIVE_WEIGHT_CAP is None
+    assert (train.tile_weights(large) == 1).all()
+
+
 def test_manifest_names_a_listed_source_that_gives_no_file(tmp_path: Path) -> None:
     """A truncated camera JPEG among the sources gives no example; the manifest's data
     section names it instead of counting it as seen."""
