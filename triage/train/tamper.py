@@ -69,8 +69,8 @@ POSITIVE_WEIGHT_CAP: float | None = None
 ROUNDS = 300
 VALIDATION_UNEDITED = 3  # unedited copies per validation source, each through its own chain
 # Rounds of edits per training source (each: other crops, kinds, chains). Measured
-# (card, "Source photos or edits"): a second round cost 0.016 image AUC, half a round
-# 0.024; the data is short of distinct photos, not of edits of the same ones.
+# (card, "Source photos or edits"): a second round cost 0.016 image AUC, two edits per
+# source instead of four 0.024, half the photos 0.04; more of either gives nothing.
 TRAIN_VARIANTS = 1
 # The generator's chains (triage.train.edits; `--chains` of `python -m triage.train
 # tamper`). PLATFORM_CHAINS: model 4.3's, for training and validation (the default).
@@ -220,8 +220,8 @@ def fit(
 
 def tile_weights(labels: np.ndarray, cap: float | None = None) -> np.ndarray:
     """Fit weights of one image's tiles (``labels``: 1 edited, 0 clean): clean tiles
-    weigh 1; the edited ones share at most ``cap`` (default
-    :data:`POSITIVE_WEIGHT_CAP`; None: each weighs 1)."""
+    weigh 1; the edited ones share at most ``cap`` (None: :data:`POSITIVE_WEIGHT_CAP`;
+    when that is None too, each weighs 1)."""
     cap = POSITIVE_WEIGHT_CAP if cap is None else cap
     w = np.ones(len(labels), np.float32)
     edited = int(labels.sum())
