@@ -26,6 +26,8 @@ from edit_kinds import KINDS, _kind, chain_of
 from tamper_cfa import auc_interval
 from tamper_regions import auc
 
+from triage.forensics.blockfeatures import FULL_PIXELS, WHOLE_WEB_COPY
+
 
 def tamper_scores(work: Path) -> dict[str, tuple[float, int, dict]]:
     """Path -> (tamper image score, pixels, record) of every record of the cache that has one."""
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     pixels = np.array([old[p][1] for p in paths])
     before, after = (np.array([scores[p][0] for p in paths]) for scores in (old, new))
     routes = np.array([chain_of(p.rsplit("/", 1)[-1]) for p in paths])
-    web = (pixels > 2_500_000) & (pixels <= 2048 * 2048)
+    web = (pixels > FULL_PIXELS) & (pixels <= WHOLE_WEB_COPY)
     neg = kinds == "unedited"
     for label, sel in (("every camera file", np.ones(len(paths), bool)), ("2.5-4.2 MP", web)):
         print(

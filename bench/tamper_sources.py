@@ -30,7 +30,6 @@ docs/analyzers/tamper.md, "Source photos or edits".
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,12 +46,12 @@ HALF_EDITS = 2  # edits kept per source in the "half the edits" variant (of 4)
 
 def corpus_sources() -> list[Path]:
     """Camera photos of ../shared/corpus/camera fit to edit and not a training photo."""
-    from calibrate import _editable
+    from calibrate import _editable, _md5, training_photo_hashes
     from PIL import Image
 
     from triage.train.edits import MIN_PIXELS
 
-    seen = {_md5(p) for p in (SHARED / "training" / "camera").rglob("*") if p.is_file()}
+    seen = training_photo_hashes()
     out = []
     for collection in sorted(p for p in (SHARED / "corpus" / "camera").iterdir() if p.is_dir()):
         for path in _editable(collection):
@@ -64,10 +63,6 @@ def corpus_sources() -> list[Path]:
                 seen.add(digest)
                 out.append(path)
     return sorted(out)
-
-
-def _md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
 
 
 def half_edits(samples: list[Any]) -> list[Any]:

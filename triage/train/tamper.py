@@ -206,15 +206,15 @@ def fit(
     import lightgbm as lgb
 
     rng = np.random.default_rng(seed)
-    xs, ys, ws = [], [], []
+    xs, ys = [], []
     for sm in samples:
         x, y = _tile_rows(sm.feats, sm.share, rng)
         xs.append(x)
         ys.append(y)
-        ws.append(tile_weights(y))
     x = np.concatenate(xs)
     y = np.concatenate(ys)
-    weight = None if POSITIVE_WEIGHT_CAP is None else np.concatenate(ws)
+    cap = POSITIVE_WEIGHT_CAP
+    weight = None if cap is None else np.concatenate([tile_weights(t, cap) for t in ys])
     data = lgb.Dataset(x, y, weight=weight, feature_name=feature_names(), free_raw_data=True)
     return lgb.train({**(params or PARAMS), "seed": seed}, data, num_boost_round=rounds)
 
