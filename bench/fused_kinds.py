@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Benchmark: the fused manipulation AUC per edit kind of two calibration caches, with
+the difference's interval over sources.
+
+    python bench/fused_kinds.py OLD_WORK NEW_WORK
+
+Each argument is a ``bench/calibrate.py --work`` folder holding the same files, one
+analyzer re-run differently in the second (``--rerun NAME`` in a copy of the cache).
+Each cache's calibration is fitted as ``bench/calibrate.py`` fits it (on its own
+records), the held-out camera files are scored with it, and per edit kind the AUC of
+the edited copies against every unedited copy is printed, old and new, with a 5-95%
+bootstrap over the camera sources of new minus old; then per route
+(``edit_kinds.chain_of``). ``bench/edit_kinds.py`` prints one cache's figures;
+``bench/tamper_caches.py`` the tamper score alone. Results: docs/analyzers/tamper.md.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def held_out_scores(work: Path) -> dict[str, tuple[str, str, str, float]]:
+    """Path -> (source, kind, route, fused manipulation score) of every held-out camera
+    file of the cache at ``work``, under the calibration fitted on its fit split."""
+    import argparse
+
+    import calibrate
+    from edit_kinds import _kind, chain_of
+
+    from triage.evaluate.calibrate import FitConfig, fit_calibration, load_fitted, rescore_all
+
+    out: dict[str, tuple[str, str, str, float]] = {}
+
+    def collect(records: list[dict[str, Any]], args: argparse.Namespace) -> int:
+        ok = [r for r in records if r.get("outcome") in ("ok", "error") and r.get("questions")]
+        cfg = FitConfig(seed=args.seed, folds=args.folds, interval_mass=args.mass)
+        fit = [r for r in ok if r["split"] == "fit"]
+        cal = load_fitted(fit_calibration(fit, cfg, name="fused-kinds"))
+        for r in rescore_all([r for r in ok if r["split"] == "heldout"], cal):
+            if str(r.get("source", "")).startswith("camera:"):
+                name = r["path"].rsplit("/", 1)[-1]
+                score = float(r["questions"]["manipulation"]["score"])
+                out[r["path"]] = (r["source"], _kind(r), chain_of(name), score)
+        return 0
+
+    report: Callable[..., int] = calibrate.fit_and_report
+    calibrate.fit_and_report = collect
+    try:
+        calibrate.main(["--cached-only", "--work", str(work)])
+    finally:
+        calibrate.fit_and_report = report
+    return out
+
+
+def compare(
+    old: np.ndarray, new: np.ndarray, pos: np.ndarray, neg: np.ndarray, sources: np.ndarray
+) -> str:
+    """'old | new | new - old (lo..hi)' for ``pos`` against ``neg``."""
+    from tamper_cfa import auc_interval
+    from tamper_regions import auc
+
+    a, b = auc(old[pos], old[neg]), auc(new[pos], new[neg])
+    lo, hi = auc_interval(new, old, pos, neg, sources)
+    return f"{a:.3f} | {b:.3f} | {b - a:+.3f} ({lo:+.3f}..{hi:+.3f})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print(__doc__)
+        return 2
+    if not (ROOT.parent / "shared" / "training").is_dir():
+        print("../shared not found: skipped")
+        return 0
+    first, second = held_out_scores(Path(args[0])), held_out_scores(Path(args[1]))
+    paths = sorted(set(first) & set(second))
+    sources = np.array([first[p][0] for p in paths])
+    kinds = np.array([first[p][1] for p in paths])
+    routes = np.array([first[p][2] for p in paths])
+    old = np.array([first[p][3] for p in paths])
+    new = np.array([second[p][3] for p in paths])
+    unedited = kinds == "unedited"
+    print(f"{len(paths)} held-out camera files in both caches, {len(set(sources))} sources")
+    print("| edit kind | old | new | new - old (5-95% over sources) |\n|---|---|---|---|")
+    for kind in [*sorted(set(kinds) - {"unedited"}), "all"]:
+        pos = ~unedited if kind == "all" else kinds == kind
+        print(f"| {kind} ({int(pos.sum())}) | {compare(old, new, pos, unedited, sources)} |")
+    print("| route (edited / unedited) | old | new | new - old |\n|---|---|---|---|")
+    for route in sorted(set(routes)):
+        on = routes == route
+        pos, neg = on & ~unedited, on & unedited
+        if pos.any() and neg.any():
+            label = f"{route} ({int(pos.sum())} / {int(neg.sum())})"
+            print(f"| {label} | {compare(old, new, pos, neg, sources)} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
