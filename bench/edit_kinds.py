@@ -105,15 +105,26 @@ def ceiling(held: list[dict], cfg: Any) -> dict[str, float]:
     return out
 
 
-def report(records: list[dict], args: argparse.Namespace) -> int:
+def fit_held_out(
+    records: list[dict], args: argparse.Namespace, name: str
+) -> tuple[Any, Any, list[dict], list[dict]]:
+    """The fit settings, the calibration fitted on the fit split as
+    ``bench/calibrate.py`` fits it, the held-out records as cached, and the held-out
+    camera files rescored with that calibration."""
     from triage.evaluate.calibrate import FitConfig, fit_calibration, load_fitted, rescore_all
 
     ok = [r for r in records if r.get("outcome") in ("ok", "error") and r.get("questions")]
     fit = [r for r in ok if r["split"] == "fit"]
     cfg = FitConfig(seed=args.seed, folds=args.folds, interval_mass=args.mass)
-    cal = load_fitted(fit_calibration(fit, cfg, name="edit-kinds"))
-    held = rescore_all([r for r in ok if r["split"] == "heldout"], cal)
-    camera = [r for r in held if str(r.get("source", "")).startswith("camera:")]
+    cal = load_fitted(fit_calibration(fit, cfg, name=name))
+    held = [r for r in ok if r["split"] == "heldout"]
+    rescored = rescore_all(held, cal)
+    camera = [r for r in rescored if str(r.get("source", "")).startswith("camera:")]
+    return cfg, cal, held, camera
+
+
+def report(records: list[dict], args: argparse.Namespace) -> int:
+    cfg, cal, held, camera = fit_held_out(records, args, "edit-kinds")
     fused: dict[str, list[float]] = defaultdict(list)
     alone: dict[str, list[float]] = defaultdict(list)
     chains: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -135,7 +146,7 @@ def report(records: list[dict], args: argparse.Namespace) -> int:
             )
         cells[(kind, chain_of(name))].append(score)
     sources = len({r["source"] for r in camera})
-    top = ceiling([r for r in ok if r["split"] == "heldout"], cfg) if args.ceiling else {}
+    top = ceiling(held, cfg) if args.ceiling else {}
     extra = " fused, fitted within held-out (ceiling) |" if top else ""
     print(f"held-out camera sources: {sources}; unedited copies {len(fused['unedited'])}")
     print("| edit kind | edited | fused manipulation AUC | tamper image_score AUC |" + extra)
@@ -165,7 +176,7 @@ def report(records: list[dict], args: argparse.Namespace) -> int:
     print(f"| all | | | {sum(every)} / {len(every)} ({sum(every) / max(1, len(every)):.1%}) |")
     print_kind_by_chain(cells)
     if args.analyzers:
-        print_analyzer_shares([r for r in ok if r["split"] == "heldout"], cal)
+        print_analyzer_shares(held, cal)
     return 0
 
 

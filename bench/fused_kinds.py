@@ -34,22 +34,15 @@ def held_out_scores(work: Path) -> dict[str, tuple[str, str, str, float]]:
     import argparse
 
     import calibrate
-    from edit_kinds import _kind, chain_of
-
-    from triage.evaluate.calibrate import FitConfig, fit_calibration, load_fitted, rescore_all
+    from edit_kinds import _kind, chain_of, fit_held_out
 
     out: dict[str, tuple[str, str, str, float]] = {}
 
     def collect(records: list[dict[str, Any]], args: argparse.Namespace) -> int:
-        ok = [r for r in records if r.get("outcome") in ("ok", "error") and r.get("questions")]
-        cfg = FitConfig(seed=args.seed, folds=args.folds, interval_mass=args.mass)
-        fit = [r for r in ok if r["split"] == "fit"]
-        cal = load_fitted(fit_calibration(fit, cfg, name="fused-kinds"))
-        for r in rescore_all([r for r in ok if r["split"] == "heldout"], cal):
-            if str(r.get("source", "")).startswith("camera:"):
-                name = r["path"].rsplit("/", 1)[-1]
-                score = float(r["questions"]["manipulation"]["score"])
-                out[r["path"]] = (r["source"], _kind(r), chain_of(name), score)
+        for r in fit_held_out(records, args, "fused-kinds")[3]:
+            name = r["path"].rsplit("/", 1)[-1]
+            score = float(r["questions"]["manipulation"]["score"])
+            out[r["path"]] = (r["source"], _kind(r), chain_of(name), score)
         return 0
 
     report: Callable[..., int] = calibrate.fit_and_report
