@@ -26,6 +26,7 @@ import os
 import pickle
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,14 @@ def _featurize_source(args: tuple[list[Path], int, int, int, int, bool]) -> list
 
 
 def featurize(
-    sources: list[Path], seed: int, edits: int, unedited: int, jobs: int, cache: Path, name: str
+    sources: list[Path],
+    seed: int,
+    edits: int,
+    unedited: int,
+    jobs: int,
+    cache: Path,
+    name: str,
+    worker: Callable[[Any], list[Any]] = _featurize_source,
 ) -> list[Any]:
     path = cache / f"{name}.pkl"
     if path.is_file():
@@ -84,12 +92,12 @@ def featurize(
             return list(pickle.load(fh))
     tasks = [(sources, i, seed, edits, unedited, True) for i in range(len(sources))]
     if jobs <= 1:
-        parts = [_featurize_source(t) for t in tasks]
+        parts = [worker(t) for t in tasks]
     else:
         from multiprocessing import get_context
 
         with get_context("spawn").Pool(jobs) as pool:
-            parts = pool.map(_featurize_source, tasks, chunksize=1)
+            parts = pool.map(worker, tasks, chunksize=1)
     samples = [sm for part in parts for sm in part]
     with path.open("wb") as fh:
         pickle.dump(samples, fh)
@@ -97,10 +105,15 @@ def featurize(
 
 
 def train_members(
-    sets: list[list[Any]], seed: int, n_features: int, rounds: int | None = None
+    sets: list[list[Any]],
+    seed: int,
+    n_features: int,
+    rounds: int | None = None,
+    extra_names: tuple[str, ...] | None = None,
 ) -> list[tuple[Any, Any]]:
     """4.3's recipe per member on the first ``n_features`` columns (``rounds`` trees,
-    default 4.3's), with ``triage.train.tamper.PARAMS`` as they are."""
+    default 4.3's), with ``triage.train.tamper.PARAMS`` as they are; the columns after
+    the block features are named ``extra_names`` (default: the CFA features)."""
     from dataclasses import replace
 
     from triage.forensics.blockfeatures import FEATURE_NAMES
@@ -108,7 +121,8 @@ def train_members(
     from triage.train import tamper as train
 
     rounds = rounds or train.ROUNDS
-    names = [*FEATURE_NAMES, *CFA_FEATURE_NAMES][:n_features]
+    names = [*FEATURE_NAMES, *(CFA_FEATURE_NAMES if extra_names is None else extra_names)]
+    names = names[:n_features]
     train.feature_names = lambda: names  # type: ignore[assignment]
     members = []
     for k, samples in enumerate(sets):
@@ -143,12 +157,16 @@ def read_held_out(
 
 
 def experiment_data(
-    seed: int, rounds: list[int], jobs: int, cache: Path
+    seed: int,
+    rounds: list[int],
+    jobs: int,
+    cache: Path,
+    worker: Callable[[Any], list[Any]] = _featurize_source,
 ) -> tuple[list[list[Any]], list[Any]]:
-    """The three members' training samples (seeds ``seed`` + 0..2, the 84 training
+    """The three members' training samples (seeds ``seed`` + 0..2, the training
     sources) and the held-out samples (the 34 validation sources, generator seeds
-    ``rounds``), both with the CFA columns after the block features; lightgbm set to
-    ``jobs`` threads."""
+    ``rounds``), each made by ``worker`` (default: with the CFA columns after the block
+    features); lightgbm set to ``jobs`` threads."""
     from triage.train import tamper as train
     from triage.train.edits import list_sources, split_sources
 
@@ -158,13 +176,15 @@ def experiment_data(
     cache.mkdir(parents=True, exist_ok=True)
     train_src, val_src = split_sources(list_sources(TRAINING))
     sets = [
-        featurize(train_src, seed + k, 4, 1, jobs, cache, f"train-{seed + k}")
+        featurize(train_src, seed + k, 4, 1, jobs, cache, f"train-{seed + k}", worker)
         for k in range(train.MEMBERS)
     ]
     val = [
         sm
         for r in rounds
-        for sm in featurize(val_src, r, 4, train.VALIDATION_UNEDITED, jobs, cache, f"val-{r}")
+        for sm in featurize(
+            val_src, r, 4, train.VALIDATION_UNEDITED, jobs, cache, f"val-{r}", worker
+        )
     ]
     return sets, val
 
@@ -187,40 +207,48 @@ def auc_interval(
     return float(lo), float(hi)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--rounds", type=int, nargs="+", default=[1, 11])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-tamper-cfa"))
-    args = parser.parse_args(argv)
-    if not TRAINING.is_dir():
-        print(f"skipped: {TRAINING} not found")
-        return 0
-    from tamper_regions import bootstrap
-
+def read_arms(
+    sets: list[list[Any]],
+    val: list[Any],
+    seed: int,
+    arms: dict[str, int],
+    extra_names: tuple[str, ...] | None = None,
+    check_shipped: bool = False,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per arm (name: how many feature columns it reads), the held-out image scores
+    and pixel IoU of 4.3's recipe trained on ``sets``. With ``check_shipped`` (seed 0,
+    the generator as shipped) the first arm's member 0 is compared with the shipped one."""
     from triage.train import tamper as train
 
-    sets, val = experiment_data(args.seed, args.rounds, args.jobs, args.cache)
-    n_block = len(train.FEATURE_NAMES)
-    print(f"{sum(map(len, sets))} training files, {len(val)} held-out files", flush=True)
     readings: dict[str, dict[str, np.ndarray]] = {}
-    for name, n in (("control", n_block), ("cfa", n_block + 5)):
-        members = train_members(sets, args.seed, n)
+    for i, (name, n) in enumerate(arms.items()):
+        members = train_members(sets, seed, n, extra_names=extra_names)
         scores, pixel = read_held_out(members, val, n)
         readings[name] = {"score": scores, "pixel": pixel}
-        if name == "control" and args.seed == 0:
+        if i == 0 and check_shipped:
             import lightgbm as lgb
 
             shipped = lgb.Booster(model_file=str(MODELS / "tamper.txt"))
             diff = max(
-                float(np.abs(train.predict_map(shipped, sm.feats) - maps0).max())
+                float(np.abs(train.predict_map(shipped, sm.feats[..., :n]) - maps0).max())
                 for sm, maps0 in (
                     (sm, train.predict_map(members[0][0], sm.feats[..., :n])) for sm in val[:5]
                 )
             )
-            print(f"control member 0 against the shipped member 0: max |diff| {diff:.2e}")
+            print(f"{name} member 0 against the shipped member 0: max |diff| {diff:.2e}")
         print(f"{name}: trained and read", flush=True)
+    return readings
+
+
+def print_comparison(readings: dict[str, dict[str, np.ndarray]], val: list[Any]) -> None:
+    """Image AUC (all, per kind, per chain group) of the two arms of ``readings`` and
+    their difference (5-95% over sources), pixel IoU, and unedited files flagged at a
+    threshold chosen on the first half; on all sources and on the reporting half."""
+    from tamper_regions import bootstrap
+
+    from triage.train import tamper as train
+
+    old, new = list(readings)
     kinds = np.array([sm.kind for sm in val])
     sources = np.array([sm.source_id for sm in val])
     half = np.array([train._half(s) for s in sources])
@@ -233,21 +261,19 @@ def main(argv: list[str] | None = None) -> int:
     rows += [(f"kind {k}", kinds == k, ~edited) for k in sorted(set(kinds) - {"none"})]
     rows += [(f"chain {g}", s & edited, s & ~edited) for g, s in sorted(chain_sets.items())]
     for label, sel_half in (("all 34 sources", half >= 0), ("reporting half", half == 1)):
-        print(f"\n| {label} | control | CFA | CFA - control (5-95%) |\n|---|---|---|---|")
+        print(f"\n| {label} | {old} | {new} | {new} - {old} (5-95%) |\n|---|---|---|---|")
         for row, pos, neg in rows:
             pos, neg = pos & sel_half, neg & sel_half
             if not pos.any() or not neg.any():
                 continue
             a = [auc(readings[n]["score"][pos], readings[n]["score"][neg]) for n in readings]
-            lo, hi = auc_interval(
-                readings["cfa"]["score"], readings["control"]["score"], pos, neg, sources
-            )
+            lo, hi = auc_interval(readings[new]["score"], readings[old]["score"], pos, neg, sources)
             print(
                 f"| AUC {row} ({int(pos.sum())}/{int(neg.sum())}) | {a[0]:.3f} | {a[1]:.3f} | "
                 f"{a[1] - a[0]:+.3f} ({lo:+.3f}..{hi:+.3f}) |"
             )
         sel = edited & sel_half
-        c, f = readings["control"]["pixel"][sel], readings["cfa"]["pixel"][sel]
+        c, f = readings[old]["pixel"][sel], readings[new]["pixel"][sel]
         lo, hi = bootstrap(f - c, sources[sel], BOOTSTRAP)
         print(
             f"| pixel IoU ({int(sel.sum())}) | {c.mean():.3f} | {f.mean():.3f} | "
@@ -261,6 +287,27 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"  {name}: threshold {t:.3f}, unedited {flagged.mean():.1%}, edited {hit.mean():.1%}"
             )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--rounds", type=int, nargs="+", default=[1, 11])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-tamper-cfa"))
+    args = parser.parse_args(argv)
+    if not TRAINING.is_dir():
+        print(f"skipped: {TRAINING} not found")
+        return 0
+
+    from triage.train import tamper as train
+
+    sets, val = experiment_data(args.seed, args.rounds, args.jobs, args.cache)
+    n_block = len(train.FEATURE_NAMES)
+    print(f"{sum(map(len, sets))} training files, {len(val)} held-out files", flush=True)
+    arms = {"control": n_block, "cfa": n_block + 5}
+    readings = read_arms(sets, val, args.seed, arms, check_shipped=args.seed == 0)
+    print_comparison(readings, val)
     return 0
 
 
