@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
 """Benchmark: which edits inside a kind the shipped tamper model misses.
 
-    python bench/tamper_ops.py [--rounds 1 11] [--jobs 2]
+    python bench/tamper_ops.py [--rounds 1 11] [--jobs 2] [--model DIR]
 
 The files: the validation sources of ``python -m triage.train tamper`` (never trained
 on), generator seeds ``--rounds``, 4.3's chains, as the manifest's validation. The
 generator is not changed: each retouch and removal is read back by replaying the
 first draws of its random generator (the mask, then the operation), and every edit's
-size is its mask's share of the served image. Printed, for the shipped ensemble's
-image score: AUC against every unedited file and the share of edited files at or
-above the manifest's image threshold (what gets a finding), per retouch operation
-(blur, sharpen, brightness/contrast), per removal method (Telea, Navier-Stokes, patch
-copy), and per kind by thirds of the edited area; with a 5-95% bootstrap over
-sources of the AUC.
+size is its mask's share of the served image. Printed, for the ensemble's image score
+(the shipped model, or the one in ``--model``): AUC against every unedited file and
+the share of edited files at or above the manifest's image threshold (what gets a
+finding), over all edits, per retouch operation (blur, sharpen, brightness/contrast),
+per removal method (Telea, Navier-Stokes, patch copy), and per kind by thirds of the
+edited area; with a 5-95% bootstrap over sources of the AUC.
 Skips cleanly when ../shared/training is absent. Results: docs/analyzers/tamper.md,
 "Where it fails (measured)".
 """
@@ -139,18 +139,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, nargs="+", default=[1, 11])
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--model", type=Path, default=ROOT / "triage" / "data" / "models")
     args = parser.parse_args(argv)
     if not TRAINING.is_dir():
         print(f"skipped: {TRAINING} not found")
         return 0
     from tamper_cfa import read_held_out
-
-    from triage.analyzers.tamper import load_model
+    from tamper_regions import load_members
 
     rows = held_out(args.rounds, args.jobs)
-    boosters, manifest, image_models = load_model()
+    manifest, boosters, image_models = load_members(args.model)
     samples = [sm for sm, _, _ in rows]
-    members = list(zip(boosters, image_models or [], strict=True))
+    members = list(zip(boosters, image_models, strict=True))
     scores, _ = read_held_out(members, samples, boosters[0].num_feature())
     labels = np.array([label for _, label, _ in rows])
     area = np.array([a for _, _, a in rows])
@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{threshold:.3f} (unedited at or above: {(scores[unedited] >= threshold).mean():.1%})"
     )
     groups: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(rows), bool))
+    groups["all edits"] = ~unedited
     for kind in sorted(set(kinds) - {"none"}):
         sel = kinds == kind
         groups[f"{kind}, all"] = sel

@@ -59,7 +59,7 @@ class CompressionAnalyzer(Analyzer):
         "compression.ghost_region",
         "compression.grid_shift_region",
     )
-    version: ClassVar[str] = "1.2"
+    version: ClassVar[str] = "1.3"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds: ClassVar[tuple[str, ...]] = ("image",)
     formats = None

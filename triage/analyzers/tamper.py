@@ -57,7 +57,7 @@ def load_model() -> tuple[list[Any], dict[str, Any], list[Any] | None]:
 
 class TamperAnalyzer(Analyzer):
     name = "tamper"
-    version = "4.4"
+    version = "4.5"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Learned local tamper detector over per-tile block features (trained here)."

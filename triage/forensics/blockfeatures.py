@@ -144,13 +144,14 @@ def stride_for(height: int, width: int, full_pixels: int = FULL_PIXELS) -> int:
 
 @cache
 def _dct_basis() -> np.ndarray:
-    """(64, 64) matrix mapping a flattened 8x8 block to its zig-zag DCT terms."""
+    """(64, 64) float64 matrix mapping a flattened 8x8 block to its zig-zag DCT terms
+    (the products of :func:`triage.forensics.dct.dct_matrix`'s float32 entries)."""
     from triage.forensics.dct import dct_matrix
     from triage.forensics.jpeg import ZIGZAG
 
     d = dct_matrix().astype(np.float64)
     full = np.kron(d, d)  # row u*8+v: coefficient (u, v) of a row-major block
-    return np.ascontiguousarray(full[list(ZIGZAG)].T.astype(np.float32))
+    return np.ascontiguousarray(full[list(ZIGZAG)].T.astype(np.float32).astype(np.float64))
 
 
 def _sampled_blocks(
@@ -224,7 +225,15 @@ def zigzag_dct(blocks: np.ndarray) -> np.ndarray:
 
     _opencv_blas_on_one_thread()
     gemm: Any = cv2.gemm
-    out: np.ndarray = gemm(np.ascontiguousarray(blocks, np.float32), _dct_basis(), 1.0, None, 0.0)
+    # In float64, then rounded to float32: BLAS kernels sum in their own order (one
+    # CPU's float32 result differs from another's in the last bits), and the features
+    # that round coefficients onto the quantization lattice turn those bits into other
+    # counts; a file's report then depends on the laptop it was checked on (measured:
+    # the tamper score of 44 of 122 photos moved by up to 0.04 between two OpenBLAS
+    # kernels). Float64 sums differ by about 1e-16, which the rounding to float32
+    # removes. See docs/analyzers/tamper.md, "The same report on every machine".
+    prod: np.ndarray = gemm(np.ascontiguousarray(blocks, np.float64), _dct_basis(), 1.0, None, 0.0)
+    out = prod.astype(np.float32)
     out[:, 0] -= np.float32(1024.0)  # 128 * 8: the level shift only moves the DC
     return out
 
@@ -287,8 +296,9 @@ def block_dct(gray: np.ndarray, terms: int = BLOCK) -> np.ndarray:
     h, w = gray.shape[0] // BLOCK, gray.shape[1] // BLOCK
     x = (gray[: h * BLOCK, : w * BLOCK].astype(np.float32) - 128.0).reshape(h, BLOCK, w, BLOCK)
     flat = np.ascontiguousarray(x.transpose(0, 2, 1, 3)).reshape(h * w, BLOCK * BLOCK)
-    basis = np.kron(d, d).T.astype(np.float32)
-    return (flat @ basis).reshape(h, w, terms, terms)
+    basis = np.kron(d.astype(np.float64), d.astype(np.float64)).T
+    # float64 sums, then float32: the same bits on every CPU (see zigzag_dct).
+    return (flat.astype(np.float64) @ basis).astype(np.float32).reshape(h, w, terms, terms)
 
 
 def _log_mean(a: np.ndarray, lo: int, hi: int) -> np.ndarray:

@@ -66,6 +66,10 @@ def dct_matrix() -> np.ndarray:
     return m.astype(np.float32)
 
 
+# Block rows per band of block_dct's float64 transform (512 px: 16 MB of a 4000-px row).
+_DCT_BAND_ROWS = 64
+
+
 @cache
 def _zz_uv(terms: int) -> tuple[np.ndarray, np.ndarray]:
     zz = np.array(ZIGZAG[:terms], dtype=np.intp)
@@ -156,23 +160,29 @@ def block_dct(
         x = x.reshape(h8, 8, w8, 8)[::row_step, :, ::col_step]
         w8 = x.shape[2]
         x = x.reshape(-1, 8 * w8)
-    x = np.ascontiguousarray(x, dtype=np.float32)
     hb = x.shape[0] // 8
     us, vs = _zz_uv(terms)
     n = int(max(us.max(), vs.max())) + 1  # frequencies needed per axis
-    basis = np.ascontiguousarray(dct_matrix()[:n].T)  # (8, n)
+    basis = np.ascontiguousarray(dct_matrix()[:n].T, dtype=np.float64)  # (8, n)
     # Separable transform as small matrix products (cv2.gemm, SIMD, one call
-    # each) with whole-image transposes between them, keeping only the n lowest
-    # frequencies per axis: columns first, then rows, which leaves the result
-    # laid out as [block row, u, block col, v].
+    # each) with transposes between them, keeping only the n lowest frequencies
+    # per axis: columns first, then rows, which leaves the result laid out as
+    # [block row, u, block col, v]. In float64, rounded to float32 at the end: a
+    # BLAS kernel's float32 sums differ from another CPU's in the last bits, and the
+    # compression tests that round coefficients onto a lattice would read other
+    # counts on another laptop (blockfeatures.zigzag_dct says more). In bands of
+    # block rows, so the float64 copy of a large image is never whole.
     gemm: Any = cv2.gemm  # (src3 None = no addend; the stubs insist on an array)
-    xt = cv2.transpose(x)  # [x, y]
-    a = gemm(xt.reshape(-1, 8), basis, 1.0, None, 0.0)  # [x, (by, u)]
-    b = cv2.transpose(a.reshape(w8 * 8, hb * n))  # [(by, u), x]
-    c = gemm(b.reshape(-1, 8), basis, 1.0, None, 0.0).reshape(hb, n, w8, n)
     out = np.empty((terms, hb, w8), np.float32)
-    for k in range(terms):
-        out[k] = c[:, us[k], :, vs[k]]
+    for r0 in range(0, hb, _DCT_BAND_ROWS):
+        r1 = min(hb, r0 + _DCT_BAND_ROWS)
+        band = np.ascontiguousarray(x[r0 * 8 : r1 * 8], dtype=np.float64)
+        xt = cv2.transpose(band)  # [x, y]
+        a = gemm(xt.reshape(-1, 8), basis, 1.0, None, 0.0)  # [x, (by, u)]
+        b = cv2.transpose(a.reshape(w8 * 8, (r1 - r0) * n))  # [(by, u), x]
+        c = gemm(b.reshape(-1, 8), basis, 1.0, None, 0.0).reshape(r1 - r0, n, w8, n)
+        for k in range(terms):
+            out[k, r0:r1] = c[:, us[k], :, vs[k]]
     # The level shift only moves the DC term (by 128 * 64 / 8 = 1024): apply it there.
     out[0] -= np.float32(1024.0)
     return out
@@ -511,7 +521,11 @@ _IPM_STEPS = np.arange(2, 65)
 def _ipm_kernel() -> tuple[np.ndarray, np.ndarray]:
     x = (np.arange(_IPM_BINS) - _IPM_BINS // 2) / 4.0
     ang = 2.0 * np.pi * x[:, None] / _IPM_STEPS[None, :]  # (bins, steps)
-    return np.cos(ang).astype(np.float32), np.sin(ang).astype(np.float32)
+    # float32 entries, used in float64 products (the same bits on every CPU).
+    return (
+        np.cos(ang).astype(np.float32).astype(np.float64),
+        np.sin(ang).astype(np.float32).astype(np.float64),
+    )
 
 
 def integer_periodicity(coeffs: np.ndarray, n_terms: int = 10) -> float:
@@ -549,8 +563,8 @@ def integer_periodicity(coeffs: np.ndarray, n_terms: int = 10) -> float:
     b += _IPM_BINS // 2 + (np.arange(nt) * _IPM_BINS)[None, :]
     hist = np.bincount(b.ravel(), minlength=nt * _IPM_BINS).reshape(nt, _IPM_BINS)
     kc, ks = _ipm_kernel()
-    h32 = hist.astype(np.float32)
-    mags = np.hypot(h32 @ kc, h32 @ ks) / n  # (terms, steps)
+    h64 = hist.astype(np.float64)
+    mags = (np.hypot(h64 @ kc, h64 @ ks) / n).astype(np.float32)  # (terms, steps)
     allowed = _IPM_STEPS[None, :] <= spread[:, None] / 1.5
     usable = allowed.any(axis=1)
     if usable.sum() < 3:
