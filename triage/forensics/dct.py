@@ -165,24 +165,25 @@ def block_dct(
     n = int(max(us.max(), vs.max())) + 1  # frequencies needed per axis
     basis = np.ascontiguousarray(dct_matrix()[:n].T, dtype=np.float64)  # (8, n)
     # Separable transform as small matrix products (cv2.gemm, SIMD, one call
-    # each) with transposes between them, keeping only the n lowest frequencies
-    # per axis: columns first, then rows, which leaves the result laid out as
-    # [block row, u, block col, v]. In float64, rounded to float32 at the end: a
-    # BLAS kernel's float32 sums differ from another CPU's in the last bits, and the
-    # compression tests that round coefficients onto a lattice would read other
-    # counts on another laptop (blockfeatures.zigzag_dct says more). In bands of
-    # block rows, so the float64 copy of a large image is never whole.
+    # each), keeping only the n lowest frequencies per axis: along each row first
+    # (the band needs no transpose), then down the columns of each block row, which
+    # leaves the result laid out as [block row, block col, v, u]. In float64, rounded
+    # to float32 at the end: a BLAS kernel's float32 sums differ from another CPU's
+    # in the last bits, and the compression tests that round coefficients onto a
+    # lattice would read other counts on another laptop (blockfeatures.zigzag_dct
+    # says more). In bands of block rows, so the float64 copy of a large image is
+    # never whole.
     gemm: Any = cv2.gemm  # (src3 None = no addend; the stubs insist on an array)
     out = np.empty((terms, hb, w8), np.float32)
     for r0 in range(0, hb, _DCT_BAND_ROWS):
-        r1 = min(hb, r0 + _DCT_BAND_ROWS)
-        band = np.ascontiguousarray(x[r0 * 8 : r1 * 8], dtype=np.float64)
-        xt = cv2.transpose(band)  # [x, y]
-        a = gemm(xt.reshape(-1, 8), basis, 1.0, None, 0.0)  # [x, (by, u)]
-        b = cv2.transpose(a.reshape(w8 * 8, (r1 - r0) * n))  # [(by, u), x]
-        c = gemm(b.reshape(-1, 8), basis, 1.0, None, 0.0).reshape(r1 - r0, n, w8, n)
+        rows = min(hb, r0 + _DCT_BAND_ROWS) - r0
+        band = np.ascontiguousarray(x[r0 * 8 : (r0 + rows) * 8], dtype=np.float64)
+        a = gemm(band.reshape(-1, 8), basis, 1.0, None, 0.0)  # [(y, bx), v]
+        # [(by, bx, v), y within the block]
+        b = np.ascontiguousarray(a.reshape(rows, 8, w8 * n).transpose(0, 2, 1)).reshape(-1, 8)
+        c = gemm(b, basis, 1.0, None, 0.0).reshape(rows, w8, n, n)  # [by, bx, v, u]
         for k in range(terms):
-            out[k, r0:r1] = c[:, us[k], :, vs[k]]
+            out[k, r0 : r0 + rows] = c[:, :, vs[k], us[k]]
     # The level shift only moves the DC term (by 128 * 64 / 8 = 1024): apply it there.
     out[0] -= np.float32(1024.0)
     return out
