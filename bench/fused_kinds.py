@@ -2,7 +2,7 @@
 """Benchmark: the fused manipulation AUC per edit kind of two calibration caches, with
 the difference's interval over sources.
 
-    python bench/fused_kinds.py OLD_WORK NEW_WORK
+    python bench/fused_kinds.py OLD_WORK NEW_WORK [--shipped]
 
 Each argument is a ``bench/calibrate.py --work`` folder holding the same files, one
 analyzer re-run differently in the second (``--rerun NAME`` in a copy of the cache).
@@ -10,7 +10,10 @@ Each cache's calibration is fitted as ``bench/calibrate.py`` fits it (on its own
 records), the held-out camera files are scored with it, and per edit kind the AUC of
 the edited copies against every unedited copy is printed, old and new, with a 5-95%
 bootstrap over the camera sources of new minus old; then per route
-(``edit_kinds.chain_of``). ``bench/edit_kinds.py`` prints one cache's figures;
+(``edit_kinds.chain_of``). With ``--shipped`` both caches are scored with the shipped
+calibration (triage/data/calibration.json) as it is, not refitted: what a changed
+analyzer does to the reports before any refit; and the unedited copies each cache
+puts at notable or strong are counted. ``bench/edit_kinds.py`` prints one cache's figures;
 ``bench/tamper_caches.py`` the tamper score alone. Results: docs/analyzers/tamper.md.
 """
 
@@ -28,21 +31,39 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-def held_out_scores(work: Path) -> dict[str, tuple[str, str, str, float]]:
-    """Path -> (source, kind, route, fused manipulation score) of every held-out camera
-    file of the cache at ``work``, under the calibration fitted on its fit split."""
+def held_out_scores(
+    work: Path, shipped: bool = False
+) -> dict[str, tuple[str, str, str, float, str]]:
+    """Path -> (source, kind, route, fused manipulation score, band) of every held-out
+    camera file of the cache at ``work``, under the calibration fitted on its fit split
+    (``shipped``: under the shipped calibration)."""
     import argparse
 
     import calibrate
     from edit_kinds import _kind, chain_of, fit_held_out
 
-    out: dict[str, tuple[str, str, str, float]] = {}
+    from triage import calibration
+    from triage.evaluate.calibrate import rescore_all
+
+    out: dict[str, tuple[str, str, str, float, str]] = {}
 
     def collect(records: list[dict[str, Any]], args: argparse.Namespace) -> int:
-        for r in fit_held_out(records, args, "fused-kinds")[3]:
+        if shipped:
+            ok = [r for r in records if r.get("outcome") in ("ok", "error") and r.get("questions")]
+            held = rescore_all([r for r in ok if r["split"] == "heldout"], calibration.packaged())
+            camera = [r for r in held if str(r.get("source", "")).startswith("camera:")]
+        else:
+            camera = fit_held_out(records, args, "fused-kinds")[3]
+        for r in camera:
             name = r["path"].rsplit("/", 1)[-1]
-            score = float(r["questions"]["manipulation"]["score"])
-            out[r["path"]] = (r["source"], _kind(r), chain_of(name), score)
+            answer = r["questions"]["manipulation"]
+            out[r["path"]] = (
+                r["source"],
+                _kind(r),
+                chain_of(name),
+                answer["score"],
+                answer["band"],
+            )
         return 0
 
     report: Callable[..., int] = calibrate.fit_and_report
@@ -68,13 +89,15 @@ def compare(
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    shipped = "--shipped" in args
+    args = [a for a in args if a != "--shipped"]
     if len(args) != 2:
         print(__doc__)
         return 2
     if not (ROOT.parent / "shared" / "training").is_dir():
         print("../shared not found: skipped")
         return 0
-    first, second = held_out_scores(Path(args[0])), held_out_scores(Path(args[1]))
+    first, second = (held_out_scores(Path(a), shipped) for a in args)
     paths = sorted(set(first) & set(second))
     sources = np.array([first[p][0] for p in paths])
     kinds = np.array([first[p][1] for p in paths])
@@ -83,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     new = np.array([second[p][3] for p in paths])
     unedited = kinds == "unedited"
     print(f"{len(paths)} held-out camera files in both caches, {len(set(sources))} sources")
+    if shipped:
+        claimed = {"notable-indicators", "strong-indicators"}
+        for name, table in (("old", first), ("new", second)):
+            n = sum(table[p][1] == "unedited" and table[p][4] in claimed for p in paths)
+            print(f"{name}: unedited copies at notable or strong {n} of {int(unedited.sum())}")
     print("| edit kind | old | new | new - old (5-95% over sources) |\n|---|---|---|---|")
     for kind in [*sorted(set(kinds) - {"unedited"}), "all"]:
         pos = ~unedited if kind == "all" else kinds == kind
