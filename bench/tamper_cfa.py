@@ -64,16 +64,11 @@ def features_with_cfa(data: bytes) -> tuple[np.ndarray, int]:
 
 
 def _featurize_source(args: tuple[list[Path], int, int, int, int, bool]) -> list[Any]:
-    from triage.train import tamper as train
     from triage.train.edits import PLATFORM_CHAINS, examples_of
 
     sources, i, seed, edits, unedited, original = args
-    out = []
-    for ex in examples_of(sources, i, seed, edits, unedited, original, PLATFORM_CHAINS):
-        feats, t = features_with_cfa(ex.jpeg)
-        share, cells = train.mask_shares(ex.mask, feats.shape[0], feats.shape[1], t)
-        out.append(train.Sample(feats, share, ex.kind, ex.chain, ex.source_id, cells))
-    return out
+    examples = examples_of(sources, i, seed, edits, unedited, original, PLATFORM_CHAINS)
+    return samples_of(examples, features_with_cfa)
 
 
 def featurize(
@@ -189,22 +184,48 @@ def experiment_data(
     return sets, val
 
 
+def source_bootstrap(
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    pos: np.ndarray,
+    neg: np.ndarray,
+    sources: np.ndarray,
+) -> tuple[float, float]:
+    """5-95% interval of ``statistic(p, q)`` (indices of ``pos`` and of ``neg`` files)
+    over a bootstrap of the sources (seed 0, :data:`BOOTSTRAP` draws)."""
+    rng = np.random.default_rng(0)
+    names = np.unique(sources[pos | neg])
+    where = {s: np.nonzero(sources == s)[0] for s in names}
+    draws = []
+    for _ in range(BOOTSTRAP):
+        w = np.concatenate([where[s] for s in rng.choice(names, len(names))])
+        p, q = w[pos[w]], w[neg[w]]
+        if len(p) and len(q):
+            draws.append(statistic(p, q))
+    lo, hi = np.quantile(draws, [0.05, 0.95])
+    return float(lo), float(hi)
+
+
 def auc_interval(
     new: np.ndarray, old: np.ndarray, pos: np.ndarray, neg: np.ndarray, sources: np.ndarray
 ) -> tuple[float, float]:
     """5-95% interval of AUC(new) - AUC(old) on ``pos`` against ``neg`` over a
     bootstrap of the sources."""
-    rng = np.random.default_rng(0)
-    names = np.unique(sources[pos | neg])
-    where = {s: np.nonzero(sources == s)[0] for s in names}
-    diffs = []
-    for _ in range(BOOTSTRAP):
-        w = np.concatenate([where[s] for s in rng.choice(names, len(names))])
-        p, q = w[pos[w]], w[neg[w]]
-        if len(p) and len(q):
-            diffs.append(auc(new[p], new[q]) - auc(old[p], old[q]))
-    lo, hi = np.quantile(diffs, [0.05, 0.95])
-    return float(lo), float(hi)
+    return source_bootstrap(
+        lambda p, q: auc(new[p], new[q]) - auc(old[p], old[q]), pos, neg, sources
+    )
+
+
+def samples_of(examples: Any, features: Callable[[bytes], tuple[np.ndarray, int]]) -> list[Any]:
+    """Training samples of generated ``examples``, each featurized by ``features``
+    (served bytes -> (tile features, tile side))."""
+    from triage.train import tamper as train
+
+    out = []
+    for ex in examples:
+        feats, t = features(ex.jpeg)
+        share, cells = train.mask_shares(ex.mask, feats.shape[0], feats.shape[1], t)
+        out.append(train.Sample(feats, share, ex.kind, ex.chain, ex.source_id, cells))
+    return out
 
 
 def read_arms(

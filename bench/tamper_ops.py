@@ -120,19 +120,11 @@ def held_out(rounds: list[int], jobs: int) -> list[tuple[Any, str, float]]:
 def _auc_with_interval(
     scores: np.ndarray, pos: np.ndarray, neg: np.ndarray, sources: np.ndarray
 ) -> tuple[float, float, float]:
+    from tamper_cfa import source_bootstrap
     from tamper_regions import auc
 
-    rng = np.random.default_rng(0)
-    names = np.unique(sources[pos | neg])
-    where = {s: np.nonzero(sources == s)[0] for s in names}
-    draws = []
-    for _ in range(BOOTSTRAP):
-        w = np.concatenate([where[s] for s in rng.choice(names, len(names))])
-        p, q = w[pos[w]], w[neg[w]]
-        if len(p) and len(q):
-            draws.append(auc(scores[p], scores[q]))
-    lo, hi = np.quantile(draws, [0.05, 0.95])
-    return auc(scores[pos], scores[neg]), float(lo), float(hi)
+    lo, hi = source_bootstrap(lambda p, q: auc(scores[p], scores[q]), pos, neg, sources)
+    return auc(scores[pos], scores[neg]), lo, hi
 
 
 def main(argv: list[str] | None = None) -> int:

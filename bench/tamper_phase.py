@@ -156,19 +156,14 @@ def features_with_phase(data: bytes) -> tuple[np.ndarray, int]:
 
 def _featurize_source(args: tuple[list[Path], int, int, int, int, bool]) -> list[Any]:
     from triage.train import edits
-    from triage.train import tamper as train
     from triage.train.edits import PLATFORM_CHAINS, examples_of
 
     if not getattr(edits._splice, "patched", False):
         edits._splice = patched_splice(DONOR_SHARE)
         edits._splice.patched = True  # type: ignore[attr-defined]
     sources, i, seed, n_edits, unedited, original = args
-    out = []
-    for ex in examples_of(sources, i, seed, n_edits, unedited, original, PLATFORM_CHAINS):
-        feats, t = features_with_phase(ex.jpeg)
-        share, cells = train.mask_shares(ex.mask, feats.shape[0], feats.shape[1], t)
-        out.append(train.Sample(feats, share, ex.kind, ex.chain, ex.source_id, cells))
-    return out
+    examples = examples_of(sources, i, seed, n_edits, unedited, original, PLATFORM_CHAINS)
+    return tamper_cfa.samples_of(examples, features_with_phase)
 
 
 def main(argv: list[str] | None = None) -> int:
