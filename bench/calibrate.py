@@ -1404,7 +1404,7 @@ def nested_report(records: list[dict], args: argparse.Namespace) -> int:
 
     from triage.evaluate.calibrate import FitConfig, fit_calibration, load_fitted, rescore_all
 
-    ok = [r for r in records if r.get("outcome") in ("ok", "error") and r.get("questions")]
+    ok = scored_records(records)
     fit = [r for r in ok if r["split"] == "fit"]
     sources = sorted({r["source"] for r in fit})
     for deal in range(NESTED_DEALINGS):
@@ -1625,6 +1625,12 @@ def _rr(xs: list[float] | None) -> list[float] | None:
     return None if xs is None else [round(float(x), 3) for x in xs]
 
 
+def scored_records(records: list[dict]) -> list[dict]:
+    """The records a fit and its figures use: analyzed (or failed with a report) and
+    with questions answered."""
+    return [r for r in records if r.get("outcome") in ("ok", "error") and r.get("questions")]
+
+
 def fit_and_report(records: list[dict], args: argparse.Namespace) -> int:
     from collections import Counter
 
@@ -1637,7 +1643,7 @@ def fit_and_report(records: list[dict], args: argparse.Namespace) -> int:
     )
     from triage.fileio import write_atomic
 
-    ok = [r for r in records if r.get("outcome") in ("ok", "error") and r.get("questions")]
+    ok = scored_records(records)
     fit = [r for r in ok if r["split"] == "fit"]
     held = [r for r in ok if r["split"] == "heldout"]
 

@@ -111,9 +111,11 @@ def fit_held_out(
     """The fit settings, the calibration fitted on the fit split as
     ``bench/calibrate.py`` fits it, the held-out records as cached, and the held-out
     camera files rescored with that calibration."""
+    from calibrate import scored_records
+
     from triage.evaluate.calibrate import FitConfig, fit_calibration, load_fitted, rescore_all
 
-    ok = [r for r in records if r.get("outcome") in ("ok", "error") and r.get("questions")]
+    ok = scored_records(records)
     fit = [r for r in ok if r["split"] == "fit"]
     cfg = FitConfig(seed=args.seed, folds=args.folds, interval_mass=args.mass)
     cal = load_fitted(fit_calibration(fit, cfg, name=name))

@@ -49,7 +49,7 @@ def held_out_scores(
 
     def collect(records: list[dict[str, Any]], args: argparse.Namespace) -> int:
         if shipped:
-            ok = [r for r in records if r.get("outcome") in ("ok", "error") and r.get("questions")]
+            ok = calibrate.scored_records(records)
             held = rescore_all([r for r in ok if r["split"] == "heldout"], calibration.packaged())
             camera = [r for r in held if str(r.get("source", "")).startswith("camera:")]
         else:
