@@ -89,6 +89,23 @@ def test_zigzag_dct_matches_the_shared_block_dct() -> None:
     assert np.allclose(ours.T.reshape(64, 8, 8), ref, atol=1e-2)
 
 
+def test_zigzag_dct_in_runs_and_fewer_terms_is_the_same_transform() -> None:
+    """More blocks than one run of the transform, and its first 28 terms alone, give
+    the same bits as one product of every block with the whole basis."""
+    import cv2
+
+    from triage.forensics import blockfeatures
+
+    rng = np.random.default_rng(2)
+    blocks = rng.integers(0, 256, (2 * blockfeatures._DCT_RUN + 37, 64)).astype(np.float32)
+    whole = cv2.gemm(blocks.astype(np.float64), blockfeatures._dct_basis(), 1.0, None, 0.0)
+    whole = whole.astype(np.float32)
+    whole[:, 0] -= np.float32(1024.0)
+    ours = zigzag_dct(blocks)
+    assert np.array_equal(ours, whole)
+    assert np.array_equal(zigzag_dct(blocks.astype(np.uint8), terms=28), whole[:, :28])
+
+
 def test_stride_bounds_the_work_on_large_images() -> None:
     assert stride_for(1200, 1600) == 1
     assert stride_for(1536, 2048) == 2

@@ -142,16 +142,22 @@ def stride_for(height: int, width: int, full_pixels: int = FULL_PIXELS) -> int:
     return max(2, math.ceil(math.sqrt(pixels / FULL_PIXELS) - 1e-9))
 
 
+# Blocks per run of :func:`zigzag_dct`: 1 MB of float64 in and out, within a core's cache.
+_DCT_RUN = 2048
+
+
 @cache
-def _dct_basis() -> np.ndarray:
-    """(64, 64) float64 matrix mapping a flattened 8x8 block to its zig-zag DCT terms
-    (the products of :func:`triage.forensics.dct.dct_matrix`'s float32 entries)."""
+def _dct_basis(terms: int = 64) -> np.ndarray:
+    """(64, terms) float64 matrix mapping a flattened 8x8 block to its first ``terms``
+    zig-zag DCT terms (the products of :func:`triage.forensics.dct.dct_matrix`'s float32
+    entries)."""
     from triage.forensics.dct import dct_matrix
     from triage.forensics.jpeg import ZIGZAG
 
     d = dct_matrix().astype(np.float64)
     full = np.kron(d, d)  # row u*8+v: coefficient (u, v) of a row-major block
-    return np.ascontiguousarray(full[list(ZIGZAG)].T.astype(np.float32).astype(np.float64))
+    zigzag = full[list(ZIGZAG)[:terms]].T
+    return np.ascontiguousarray(zigzag.astype(np.float32).astype(np.float64))
 
 
 def _sampled_blocks(
@@ -202,17 +208,20 @@ def _flat_blocks(plane: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(b, dtype=np.float32).reshape(-1, 64)
 
 
-def zigzag_dct(blocks: np.ndarray) -> np.ndarray:
+def zigzag_dct(blocks: np.ndarray, terms: int = 64) -> np.ndarray:
     """Orthonormal 2-D DCT of flattened 8x8 blocks, in zig-zag order.
 
     Parameters
     ----------
     blocks : ndarray, shape (N, 64)
         Row-major 8x8 blocks of pixel values in 0..255.
+    terms : int
+        How many zig-zag terms to compute (the first ``terms``); each comes out the
+        same as in the whole transform.
 
     Returns
     -------
-    ndarray, shape (N, 64), float32
+    ndarray, shape (N, terms), float32
         Term k is zig-zag coefficient k; the DC is level-shifted by 128 as JPEG
         does, so a decoded JPEG's coefficients divided by the file's table sit
         close to integers.
@@ -232,8 +241,13 @@ def zigzag_dct(blocks: np.ndarray) -> np.ndarray:
     # the tamper score of 44 of 122 photos moved by up to 0.04 between two OpenBLAS
     # kernels). Float64 sums differ by about 1e-16, which the rounding to float32
     # removes. See docs/analyzers/tamper.md, "The same report on every machine".
-    prod: np.ndarray = gemm(np.ascontiguousarray(blocks, np.float64), _dct_basis(), 1.0, None, 0.0)
-    out = prod.astype(np.float32)
+    basis = _dct_basis(terms)
+    out = np.empty((blocks.shape[0], terms), np.float32)
+    # In runs of blocks whose float64 copy and product stay in the core's cache: a
+    # 12 MP photo's sampled blocks transformed at once ran 1.5x slower (measured).
+    for start in range(0, blocks.shape[0], _DCT_RUN):
+        run = np.asarray(blocks[start : start + _DCT_RUN], np.float64)
+        out[start : start + _DCT_RUN] = gemm(run, basis, 1.0, None, 0.0)
     out[:, 0] -= np.float32(1024.0)  # 128 * 8: the level shift only moves the DC
     return out
 
@@ -518,7 +532,7 @@ def block_statistics(
     out[7] = out[3] - _zeros(a_shift, qz)
     out[8] = out[0] - _log_mean(a_shift, 28, 64)
     del a_shift, cs
-    cc = zigzag_dct(cr)
+    cc = zigzag_dct(cr, terms=28)  # Cr's activity reads terms 1-27 only
     out[9] = _log_mean(np.abs(cc[:, 1:28]), 0, 27)
     return out, gain
 
