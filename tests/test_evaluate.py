@@ -167,6 +167,29 @@ RECORDS = [
 ]
 
 
+def test_auc_interval_holds_the_auc_and_narrows_with_more_files() -> None:
+    rng = np.random.default_rng(3)
+
+    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
+        scores = np.r_[rng.normal(1.0, 1.0, n), rng.normal(0.0, 1.0, n)]
+        return scores, np.r_[np.ones(n, bool), np.zeros(n, bool)]
+
+    small, large = draw(20), draw(2000)
+    lo_s, hi_s = M.auc_interval(*small)
+    lo_l, hi_l = M.auc_interval(*large)
+    assert lo_s <= M.roc_auc(*small) <= hi_s
+    assert lo_l <= M.roc_auc(*large) <= hi_l
+    assert hi_s - lo_s > 5 * (hi_l - lo_l)
+    # Two classes of 2,000 with AUC about 0.76: the normal approximation's 95% half-width
+    # (Hanley & McNeil 1982) is about 0.015.
+    assert 0.02 < hi_l - lo_l < 0.04
+    assert M.auc_interval(*small) == (lo_s, hi_s)  # seeded: the same records, the same interval
+    assert M.auc_interval([0.2, 0.4], [False, False]) is None
+    assert M.auc_interval([0.9, 0.8, 0.2, 0.1], [True, True, False, False]) is None
+    perfect = M.auc_interval([0.9, 0.8, 0.2, 0.1], [True, True, False, False], min_class=1)
+    assert perfect == (1.0, 1.0)
+
+
 def test_band_rates_per_label() -> None:
     rates = M.band_rates(RECORDS, "manipulation")
     assert rates["authentic"]["n"] == 4  # the timed-out file has no report
@@ -181,6 +204,7 @@ def test_auc_and_claims_on_records() -> None:
     assert (res["n_pos"], res["n_neg"]) == (3, 4)
     scores = [0.9, 0.7, 0.4, 0.6, 0.2, 0.1, 0.5]
     assert res["auc"] == pytest.approx(_brute_auc(scores, [True] * 3 + [False] * 4))
+    assert res["auc_interval"] is None  # 3 and 4 files: too few for a bootstrap
     claims = M.claim_coverage(RECORDS, "manipulation")
     assert claims["bands"]["strong-indicators"]["correct"] == 1
     assert claims["bands"]["notable-indicators"]["n"] == 2

@@ -79,6 +79,71 @@ def roc_auc(scores: Sequence[float], positive: Sequence[bool]) -> float | None:
     return u / (n_pos * n_neg)
 
 
+def auc_interval(
+    scores: Sequence[float],
+    positive: Sequence[bool],
+    level: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+    min_class: int = 5,
+) -> tuple[float, float] | None:
+    """Percentile interval of the Mann-Whitney AUC over a stratified bootstrap of files.
+
+    Parameters
+    ----------
+    scores, positive : sequences
+        One score and one label per file.
+    level : float
+        Central share of the bootstrap distribution the interval holds.
+    resamples : int
+        Bootstrap draws; positives and negatives are each drawn with replacement at
+        their own count, so every draw has both classes.
+    seed : int
+        Seed of the draws (the same records give the same interval).
+    min_class : int
+        Fewer files in either class give no interval: a bootstrap of one to four
+        files mostly redraws the same few and reads far narrower than the truth.
+
+    Returns
+    -------
+    (low, high) or None
+        None when either class has fewer than ``min_class`` files.
+
+    Notes
+    -----
+    A draw's AUC is ``w @ C @ v / (n_pos * n_neg)`` with ``C`` the pairwise win matrix
+    (1 when the positive scores higher, 1/2 on a tie) and ``w``, ``v`` the draw's
+    multiplicities of each positive and negative: no pair is compared twice. Files of
+    one source (a photo and its edit) are drawn independently, which makes the
+    interval somewhat wider than a paired analysis would.
+
+    References
+    ----------
+    .. [1] B. Efron and R. J. Tibshirani, "An Introduction to the Bootstrap",
+       Chapman & Hall, 1993, ch. 13 (percentile intervals).
+    """
+    import numpy as np
+
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(positive, dtype=bool)
+    pos, neg = s[y], s[~y]
+    if min(pos.size, neg.size) < max(min_class, 1):
+        return None
+    wins = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+    rng = np.random.default_rng(seed)
+    aucs = np.empty(resamples)
+    # In batches, so that a large evaluation's draws never sit in memory at once.
+    batch = max(1, min(resamples, 2_000_000 // max(pos.size, neg.size)))
+    for start in range(0, resamples, batch):
+        k = min(batch, resamples - start)
+        w = rng.multinomial(pos.size, np.full(pos.size, 1.0 / pos.size), size=k)
+        v = rng.multinomial(neg.size, np.full(neg.size, 1.0 / neg.size), size=k)
+        aucs[start : start + k] = np.einsum("kj,kj->k", w @ wins, v) / (pos.size * neg.size)
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(aucs, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """Wilson score interval for a proportion k/n (95% by default); (0, 1) when n = 0."""
     if n <= 0:
@@ -144,12 +209,16 @@ def examined_share(record: Record, analyzer: str, question: str) -> float:
 
 # ----------------------------------------------------------------------------- metrics
 def auc_for(records: Iterable[Record], question: str, key: str = "score") -> dict[str, Any]:
-    """ROC AUC of the point score (``key='score'``) or of the interval's low end (``'low'``)."""
+    """ROC AUC of the point score (``key='score'``) or of the interval's low end (``'low'``),
+    its 95% interval over a stratified bootstrap of files (:func:`auc_interval`) and the
+    class counts."""
     pairs = scored(records, question)
     scores = [_value(r, question, key) for r, _ in pairs]
     labels = [t for _, t in pairs]
+    interval = auc_interval(scores, labels)
     return {
         "auc": roc_auc(scores, labels),
+        "auc_interval": None if interval is None else [round(x, 4) for x in interval],
         "n_pos": sum(labels),
         "n_neg": len(labels) - sum(labels),
     }
