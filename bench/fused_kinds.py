@@ -8,8 +8,8 @@ Each argument is a ``bench/calibrate.py --work`` folder holding the same files, 
 analyzer re-run differently in the second (``--rerun NAME`` in a copy of the cache).
 Each cache's calibration is fitted as ``bench/calibrate.py`` fits it (on its own
 records), the held-out camera files are scored with it, and per edit kind the AUC of
-the edited copies against every unedited copy is printed, old and new, with a 5-95%
-bootstrap over the camera sources of new minus old; then per route
+the edited copies against every unedited copy is printed, old and new, with 5-95%
+bootstraps over the camera sources of new and of new minus old; then per route
 (``edit_kinds.chain_of``). With ``--shipped`` both caches are scored with the shipped
 calibration (triage/data/calibration.json) as it is, not refitted: what a changed
 analyzer does to the reports before any refit; and the unedited copies each cache
@@ -78,13 +78,15 @@ def held_out_scores(
 def compare(
     old: np.ndarray, new: np.ndarray, pos: np.ndarray, neg: np.ndarray, sources: np.ndarray
 ) -> str:
-    """'old | new | new - old (lo..hi)' for ``pos`` against ``neg``."""
-    from tamper_cfa import auc_interval
+    """'old | new (lo..hi) | new - old (lo..hi)' for ``pos`` against ``neg``: the new
+    AUC's own 5-95% interval over sources, then the difference's."""
+    from tamper_cfa import auc_interval, source_bootstrap
     from tamper_regions import auc
 
     a, b = auc(old[pos], old[neg]), auc(new[pos], new[neg])
     lo, hi = auc_interval(new, old, pos, neg, sources)
-    return f"{a:.3f} | {b:.3f} | {b - a:+.3f} ({lo:+.3f}..{hi:+.3f})"
+    own_lo, own_hi = source_bootstrap(lambda p, q: auc(new[p], new[q]), pos, neg, sources)
+    return f"{a:.3f} | {b:.3f} ({own_lo:.3f}..{own_hi:.3f}) | {b - a:+.3f} ({lo:+.3f}..{hi:+.3f})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,11 +113,16 @@ def main(argv: list[str] | None = None) -> int:
         for name, table in (("old", first), ("new", second)):
             n = sum(table[p][1] == "unedited" and table[p][4] in claimed for p in paths)
             print(f"{name}: unedited copies at notable or strong {n} of {int(unedited.sum())}")
-    print("| edit kind | old | new | new - old (5-95% over sources) |\n|---|---|---|---|")
+    print(
+        "| edit kind | old | new (5-95% over sources) | new - old (5-95% over sources) |"
+        "\n|---|---|---|---|"
+    )
     for kind in [*sorted(set(kinds) - {"unedited"}), "all"]:
         pos = ~unedited if kind == "all" else kinds == kind
         print(f"| {kind} ({int(pos.sum())}) | {compare(old, new, pos, unedited, sources)} |")
-    print("| route (edited / unedited) | old | new | new - old |\n|---|---|---|---|")
+    print(
+        "| route (edited / unedited) | old | new (5-95%) | new - old (5-95%) |\n|---|---|---|---|"
+    )
     for route in sorted(set(routes)):
         on = routes == route
         pos, neg = on & ~unedited, on & unedited

@@ -11,6 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from triage.analyzers.base import Context
@@ -633,3 +635,66 @@ def test_mixed_chains_are_deterministic_and_alike_for_both_classes(tmp_path: Pat
                 assert min(im.size) >= 256 and max(im.size) <= 1000
     new_only = [ex for i in range(3) for ex in examples_of(sources, i, 6, 4, 2, False, NEW_CHAINS)]
     assert all(_chain_groups(e.chain)[0].startswith("new: ") for e in new_only)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    height=st.integers(1, 400),
+    width=st.integers(1, 400),
+    content=st.sampled_from(["flat", "noise", "stripes", "clipped"]),
+    table=st.one_of(st.none(), st.lists(st.integers(1, 255), min_size=64, max_size=64)),
+    step=st.sampled_from([None, 1, 2]),
+    seed=st.integers(0, 2**16),
+)
+def test_tile_features_are_finite_and_shaped_on_any_image(
+    height: int, width: int, content: str, table: list[int] | None, step: int | None, seed: int
+) -> None:
+    """Whatever the size (smaller than a tile included), content (flat, clipped, pure
+    noise) and quantization table, every tile feature is a finite number and the map has
+    one row per whole tile: the trees never see a NaN a real file could provoke."""
+    rng = np.random.default_rng(seed)
+    if content == "flat":
+        rgb = np.full((height, width, 3), rng.integers(0, 256), np.uint8)
+    elif content == "noise":
+        rgb = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    elif content == "stripes":
+        rgb = np.zeros((height, width, 3), np.uint8)
+        rgb[:, ::3] = 255
+    else:
+        rgb = np.where(rng.random((height, width, 1)) < 0.5, 0, 255).astype(np.uint8)
+        rgb = np.repeat(rgb, 3, axis=2)
+    tf = rgb_tile_features(rgb, table, step=step)
+    tile = TILE * (step or stride_for(height, width))
+    assert tf.tile == tile
+    assert tf.values.shape == (height // tile, width // tile, len(FEATURE_NAMES))
+    assert np.isfinite(tf.values).all()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    height=st.integers(256, 700),
+    width=st.integers(256, 700),
+    quality=st.integers(30, 100),
+    seed=st.integers(0, 2**16),
+    noise=st.sampled_from([0.0, 3.0, 40.0]),
+)
+def test_shipped_model_reads_any_photo_like_jpeg_within_bounds(
+    height: int, width: int, quality: int, seed: int, noise: float
+) -> None:
+    """The shipped model on JPEGs of any size and quality: a probability for the image,
+    finite metrics, and a region (when reported) inside the picture."""
+    import tempfile
+
+    rgb = scene(width, height, seed, noise_sigma=noise)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "photo.jpg"
+        path.write_bytes(_jpeg(rgb, quality))
+        result = TamperAnalyzer().run(Media.open(path), Context())
+    if result.skipped_reason:  # a flat generated scene can read as a graphic
+        return
+    assert 0.0 <= result.metrics["image_score"] <= 1.0
+    assert all(np.isfinite(v) for v in result.metrics.values() if isinstance(v, float | int))
+    for finding in result.findings:
+        assert 0.0 < finding.evidence["area_fraction"] <= 1.0
+        for x0, y0, x1, y1 in finding.evidence["boxes"]:
+            assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
