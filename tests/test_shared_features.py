@@ -159,3 +159,23 @@ def test_tile_dct_does_not_depend_on_blas_threads() -> None:
         assert out.returncode == 0, out.stderr[-500:]
         digests.add(out.stdout)
     assert len(digests) == 1
+
+
+def test_compression_transform_holds_opencv_blas_to_one_thread() -> None:
+    """The compression analyzer's block transform puts OpenCV's OpenBLAS on one
+    thread, as the tamper tiles' does: the grid-phase scan's many small products
+    spent most of their time waking a second thread (264 -> 36 ms on a 12 MP photo),
+    and one thread keeps every report's sums in one order."""
+    import numpy as np
+
+    from triage import blas
+    from triage.forensics.dct import block_dct
+
+    pools = blas._opencv_blas_pools()
+    if not pools:
+        pytest.skip("OpenCV's bundled OpenBLAS is not visible to threadpoolctl here")
+    for pool in pools:
+        pool.set_num_threads(2)
+    rng = np.random.default_rng(4)
+    block_dct(rng.uniform(0, 255, (64, 64)).astype(np.float32), terms=6)
+    assert all(pool.num_threads == 1 for pool in pools)

@@ -232,7 +232,9 @@ def zigzag_dct(blocks: np.ndarray, terms: int = 64) -> np.ndarray:
     """
     import cv2
 
-    _opencv_blas_on_one_thread()
+    from triage.blas import opencv_blas_on_one_thread
+
+    opencv_blas_on_one_thread()
     gemm: Any = cv2.gemm
     # In float64, then rounded to float32: BLAS kernels sum in their own order (one
     # CPU's float32 result differs from another's in the last bits), and the features
@@ -250,40 +252,6 @@ def zigzag_dct(blocks: np.ndarray, terms: int = 64) -> np.ndarray:
         out[start : start + _DCT_RUN] = gemm(run, basis, 1.0, None, 0.0)
     out[:, 0] -= np.float32(1024.0)  # 128 * 8: the level shift only moves the DC
     return out
-
-
-def _opencv_blas_on_one_thread() -> None:
-    """Run OpenCV's bundled OpenBLAS on one thread, for the rest of the process.
-
-    ``cv2.gemm`` hands this product to OpenBLAS, whose float32 sums come out in a
-    different order with a different number of threads, and the tile features that
-    round coefficients onto the quantization lattice can then flip: the tamper
-    image score of one corpus photo read 0.56 with two threads and 0.48 with one. A
-    report must not depend on the core count of the machine that made it. One
-    thread costs nothing here: a file's analyzers already run side by side, and
-    the extra BLAS threads mostly spin. The setting is process-wide (OpenBLAS has no
-    per-call one). It is checked on every call, not once: ``cv2.setNumThreads`` (which
-    ``check --jobs`` and the scan workers call) sets that pool's size too, so a
-    once-only setting was undone by a later ``--jobs`` in the same process (the golden
-    tamper record failed after tests/test_core_cli.py had run ``check --jobs``).
-    """
-    for pool in _opencv_blas_pools():
-        if pool.num_threads != 1:
-            pool.set_num_threads(1)
-
-
-@cache
-def _opencv_blas_pools() -> tuple[Any, ...]:
-    """threadpoolctl's controllers of OpenCV's bundled OpenBLAS (found once)."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # a declared dependency; without it results follow the core count
-        return ()
-    return tuple(
-        pool
-        for pool in ThreadpoolController().lib_controllers
-        if pool.internal_api == "openblas" and "opencv" in pool.filepath.lower()
-    )
 
 
 def block_dct(gray: np.ndarray, terms: int = BLOCK) -> np.ndarray:

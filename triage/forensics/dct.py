@@ -151,6 +151,8 @@ def block_dct(
     """
     import cv2
 
+    from triage.blas import opencv_blas_on_one_thread
+
     g = gray[y0:, x0:]
     h8, w8 = g.shape[0] // 8, g.shape[1] // 8
     if h8 == 0 or w8 == 0 or terms == 0:
@@ -173,6 +175,9 @@ def block_dct(
     # lattice would read other counts on another laptop (blockfeatures.zigzag_dct
     # says more). In bands of block rows, so the float64 copy of a large image is
     # never whole.
+    # One BLAS thread: waking a second for each small product cost more than the
+    # product (the 64-phase grid scan: 264 -> 36 ms on a 12 MP photo; triage.blas).
+    opencv_blas_on_one_thread()
     gemm: Any = cv2.gemm  # (src3 None = no addend; the stubs insist on an array)
     out = np.empty((terms, hb, w8), np.float32)
     for r0 in range(0, hb, _DCT_BAND_ROWS):

@@ -181,14 +181,14 @@ def twin_distance(descriptor: np.ndarray, gap: int = TWIN_GAP) -> np.ndarray:
         return np.zeros((rows, cols), np.float32)
     import cv2
 
-    from triage.forensics.blockfeatures import _opencv_blas_on_one_thread
+    from triage.blas import opencv_blas_on_one_thread
 
     x = np.ascontiguousarray(descriptor.reshape(t, d), np.float32)
     sq = (x * x).sum(axis=1)
     # -2 x x^T by OpenCV's BLAS on one thread (numpy's spreads 13 MFLOP over threads
     # that mostly wait: 12 ms against 1 under load; one thread also keeps the sums'
     # order, so the result does not depend on the machine's core count).
-    _opencv_blas_on_one_thread()
+    opencv_blas_on_one_thread()
     gemm: Any = cv2.gemm
     dist: np.ndarray = gemm(x, x, -2.0, None, 0.0, flags=cv2.GEMM_2_T)
     dist += sq[:, None]
