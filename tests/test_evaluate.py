@@ -200,7 +200,7 @@ def test_band_rates_per_label() -> None:
 
 
 def test_auc_and_claims_on_records() -> None:
-    res = M.auc_for(RECORDS, "manipulation")
+    res = M.auc_for(RECORDS, "manipulation", interval=True)
     assert (res["n_pos"], res["n_neg"]) == (3, 4)
     scores = [0.9, 0.7, 0.4, 0.6, 0.2, 0.1, 0.5]
     assert res["auc"] == pytest.approx(_brute_auc(scores, [True] * 3 + [False] * 4))

@@ -79,13 +79,18 @@ def roc_auc(scores: Sequence[float], positive: Sequence[bool]) -> float | None:
     return u / (n_pos * n_neg)
 
 
+# The bootstrap of :func:`auc_interval`: draws, and the fewest files of a class it reads.
+AUC_RESAMPLES = 2000
+AUC_MIN_CLASS = 5
+
+
 def auc_interval(
     scores: Sequence[float],
     positive: Sequence[bool],
     level: float = 0.95,
-    resamples: int = 2000,
+    resamples: int = AUC_RESAMPLES,
     seed: int = 0,
-    min_class: int = 5,
+    min_class: int = AUC_MIN_CLASS,
 ) -> tuple[float, float] | None:
     """Percentile interval of the Mann-Whitney AUC over a stratified bootstrap of files.
 
@@ -208,20 +213,23 @@ def examined_share(record: Record, analyzer: str, question: str) -> float:
 
 
 # ----------------------------------------------------------------------------- metrics
-def auc_for(records: Iterable[Record], question: str, key: str = "score") -> dict[str, Any]:
-    """ROC AUC of the point score (``key='score'``) or of the interval's low end (``'low'``),
-    its 95% interval over a stratified bootstrap of files (:func:`auc_interval`) and the
-    class counts."""
+def auc_for(
+    records: Iterable[Record], question: str, key: str = "score", interval: bool = False
+) -> dict[str, Any]:
+    """ROC AUC of the point score (``key='score'``) or of the interval's low end (``'low'``)
+    and the class counts; with ``interval``, also its 95% interval over a stratified
+    bootstrap of files (:func:`auc_interval`; None for too few files), which costs up
+    to a second on thousands of files, so only the figures a report shows ask for it."""
     pairs = scored(records, question)
     scores = [_value(r, question, key) for r, _ in pairs]
     labels = [t for _, t in pairs]
-    interval = auc_interval(scores, labels)
-    return {
-        "auc": roc_auc(scores, labels),
-        "auc_interval": None if interval is None else [round(x, 4) for x in interval],
-        "n_pos": sum(labels),
-        "n_neg": len(labels) - sum(labels),
-    }
+    out: dict[str, Any] = {"auc": roc_auc(scores, labels)}
+    if interval:
+        span = auc_interval(scores, labels)
+        out["auc_interval"] = None if span is None else [round(x, 4) for x in span]
+    out["n_pos"] = sum(labels)
+    out["n_neg"] = len(labels) - sum(labels)
+    return out
 
 
 def _value(record: Record, question: str, key: str) -> float:
@@ -720,7 +728,7 @@ def auc_by_group(records: Iterable[Record], question: str) -> dict[str, dict[str
         groups[r.get("group", ".")].append(r)
     out = {}
     for g, rs in sorted(groups.items()):
-        res = auc_for(rs, question)
+        res = auc_for(rs, question, interval=True)
         if res["auc"] is not None:
             out[g] = res
     return out
@@ -731,7 +739,7 @@ def evaluate(records: Sequence[Record]) -> dict[str, Any]:
     questions: dict[str, Any] = {}
     for q in QUESTIONS:
         questions[q] = {
-            "auc": auc_for(records, q),
+            "auc": auc_for(records, q, interval=True),
             "auc_low": auc_for(records, q, key="low"),
             "auc_by_group": auc_by_group(records, q),
             "band_rates": band_rates(records, q),

@@ -286,6 +286,8 @@ def render_markdown(
     records: Sequence[Record],
     meta: dict[str, Any] | None = None,
 ) -> str:
+    from triage.evaluate import metrics as M
+
     meta = meta or {}
     lines = ["# Evaluation", ""]
     if meta.get("command"):
@@ -305,8 +307,10 @@ def render_markdown(
         "manipulated vs authentic; synthetic = synthetic vs authentic + manipulated; malformed "
         "and unknown files enter no score (malformed ones are counted under robustness). "
         "AUC is the Mann-Whitney AUC of the point score (ties count 1/2), with its 95% interval "
-        "over a bootstrap of files (positives and negatives drawn apart, 2,000 draws, seed 0; "
-        "none under 5 files of a class; with a few dozen files it is wide); AUC(low) ranks by the interval's low end. *Claims right*: notable/strong claim the indicators are real, "
+        "over a bootstrap of files (positives and negatives drawn apart, "
+        f"{M.AUC_RESAMPLES:,} draws, seed 0; none under {M.AUC_MIN_CLASS} files of a class; "
+        "with a few dozen files it is wide); AUC(low) ranks by the interval's low end. "
+        "*Claims right*: notable/strong claim the indicators are real, "
         "no-indicators claims there are none; the share of those claims that match the label.",
         "",
         "## Targets",
