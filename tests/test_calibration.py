@@ -764,3 +764,41 @@ def test_a_term_against_its_own_analyzer_is_not_named() -> None:
     low = Driver(-0.7, "the tamper model's reading", "tamper", measured=True)
     found = Driver(1.5, "region that the tamper model finds unlike the rest", "tamper")
     assert consistent_drivers([low, found], {"tamper": -0.7}) == [found]
+
+
+def test_a_trait_of_the_file_that_leans_the_score_is_named_as_a_trait() -> None:
+    """The fit's term for an analyzer having examined a question is a base rate (camera
+    metadata is rare on generated files): named apart from the evidence, by its
+    analyzer's words, where it leans the log-odds at least METRIC_DRIVER_LLR."""
+    from triage.scoring import METRIC_DRIVER_LLR, trait_drivers
+
+    words = {"synthetic": "its metadata names a camera"}
+    ran = AnalyzerOutcome("metadata", "ok", {"synthetic": 1.0}, trait_words=words)
+    strong = {"metadata:examined": -3.4, "faces:examined": 0.2}
+    (driver,) = trait_drivers("synthetic", strong, [ran])
+    assert (driver.llr, driver.words, driver.analyzer) == (-3.4, words["synthetic"], "metadata")
+    weak = {"metadata:examined": -0.99 * METRIC_DRIVER_LLR}
+    assert trait_drivers("synthetic", weak, [ran]) == []
+    assert trait_drivers("manipulation", strong, [ran]) == []  # no words for that question
+    failed = AnalyzerOutcome("metadata", "error", {}, "unreadable", trait_words=words)
+    assert trait_drivers("synthetic", strong, [failed]) == []
+
+
+def test_the_shipped_statements_name_the_traits_that_carry_a_score() -> None:
+    """A camera photo's synthetic score sits near 0 mostly because its metadata names a
+    camera; a PNG's leans up because generators' output seldom is a JPEG. The statement
+    says so (before, it named only the generated-pixel model, "for", at 0.005), and a
+    trait that a finding of its analyzer already states is not named twice."""
+    from triage import analyze
+
+    dated = analyze(ROOT / "fixtures" / "core" / "dates_forged.jpg").questions["synthetic"]
+    assert dated.score < 0.05
+    assert "Weighed as a trait of files like this one: its metadata names a camera" in (
+        dated.statement
+    )
+    assert "(against)" in dated.statement
+    png = analyze(ROOT / "fixtures" / "core" / "scene.png").questions["synthetic"]
+    assert "Weighed as a trait of files like this one: not a JPEG (for)." in png.statement
+    camera = analyze(ROOT / "fixtures" / "core" / "camera_original.jpg").questions["synthetic"]
+    assert "Against: metadata of a camera capture." in camera.statement
+    assert "trait" not in camera.statement

@@ -193,6 +193,7 @@ def analyze_media_with_pictures(
                 result.examined,
                 result.skipped_reason or (result.not_checked[0] if result.not_checked else None),
                 analyzer.metrics_title,
+                dict(analyzer.trait_words),
             )
         )
         findings.extend(to_finding(analyzer.name, raw, calibration) for raw in result.findings)

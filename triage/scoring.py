@@ -19,7 +19,8 @@ packaged one or the file named by ``--calibration`` / ``TRIAGE_CALIBRATION``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from triage.analyzers.base import RawFinding
@@ -73,6 +74,9 @@ class AnalyzerOutcome:
     examined: dict[str, float]
     reason: str | None = None  # why it could not examine (for the statement)
     metrics_title: str = ""  # plain words for its metrics (Analyzer.metrics_title)
+    # Plain words, per question, for what its having examined the file says about the
+    # file (Analyzer.trait_words).
+    trait_words: dict[str, str] = field(default_factory=dict)
 
 
 def score_question(
@@ -125,11 +129,21 @@ def score_question(
         bands_cfg = {k: v for k, v in bands_cfg.items() if k not in SCORE_THRESHOLDS}
     band = _band(score, interval, coverage, clear_allowed, bands_cfg)
     drivers = [Driver(f.llr, _lc(f.title), f.analyzer) for f in findings if f.question == question]
+    traits: list[Driver] = []
     if est is not None and model is not None and cover_num > 0:
         lean = model.metric_lean(est.contributions)
         drivers = consistent_drivers(drivers + metric_drivers(question, lean, outcomes), lean)
+        # A trait is named once: not where its analyzer's finding already says it on the
+        # same side ("metadata of a camera capture").
+        traits = [
+            t
+            for t in trait_drivers(question, est.contributions, outcomes)
+            if not any(d.analyzer == t.analyzer and d.llr * t.llr > 0 for d in drivers)
+        ]
     unknown = est.unknown if est is not None else []
-    statement = _statement(question, band, score, interval, drivers, gaps, coverage, unknown)
+    statement = _statement(
+        question, band, score, interval, (drivers, traits), gaps, coverage, unknown
+    )
     return QuestionResult(
         score=round(score, 4),
         interval=(round(interval[0], 4), round(interval[1], 4)),
@@ -244,6 +258,43 @@ def metric_drivers(
     return out
 
 
+def trait_drivers(
+    question: str, contributions: Mapping[str, float], outcomes: list[AnalyzerOutcome]
+) -> list[Driver]:
+    """The traits of the file that lean the fused log-odds by at least
+    ``METRIC_DRIVER_LLR``, as statement drivers.
+
+    The fit gives each analyzer a term for having examined the question: a base rate of
+    the calibration files, not a sign in the file (metadata that names a camera is
+    rare on generated files; a face, common). Such a term can outweigh every finding,
+    and a statement that names only findings then reads against its own score
+    ("Evidence for generation", at 0.01). A trait is named where its analyzer gives
+    it words (``Analyzer.trait_words``), against the same file without it (the term at
+    zero: a stripped file has no camera metadata, a picture without a face no face).
+
+    Parameters
+    ----------
+    question : str
+        The question scored.
+    contributions : dict
+        The fused model's terms of this file (``QuestionEstimate.contributions``).
+    outcomes : list of AnalyzerOutcome
+        The analyzers' runs, with their ``trait_words``.
+
+    Returns
+    -------
+    list of Driver
+        One per analyzer whose trait leans the score, in its words.
+    """
+    out = []
+    for o in outcomes:
+        words = o.trait_words.get(question)
+        llr = contributions.get(f"{o.name}:examined", 0.0)
+        if words and o.status == "ok" and abs(llr) >= METRIC_DRIVER_LLR:
+            out.append(Driver(llr, words, o.name))
+    return out
+
+
 def consistent_drivers(drivers: list[Driver], lean: dict[str, float]) -> list[Driver]:
     """``drivers`` without the findings outweighed by their own analyzer's metrics
     pointing the other way, and the metric blocks outweighed by their analyzer's
@@ -291,14 +342,16 @@ def _statement(
     band: Band,
     score: float,
     interval: tuple[float, float],
-    drivers: list[Driver],
+    terms: tuple[list[Driver], list[Driver]],
     gaps: list[tuple[float, str]],
     coverage: float,
     unknown: list[str],
 ) -> str:
-    """``drivers``: the findings and the metric blocks that lean the score
-    (:func:`metric_drivers`); the two strongest for and the strongest against are
-    named."""
+    """``terms``: the findings and the metric blocks that lean the score
+    (:func:`metric_drivers`), of which the two strongest for and the strongest against
+    are named; and the file's traits that lean it (:func:`trait_drivers`), the two
+    strongest named apart, as what they are."""
+    drivers, traits = terms
     drivers.sort(key=lambda d: -abs(d.llr))
     pos = [d.words for d in drivers if d.llr > 0][:2]
     neg = [d.words for d in drivers if d.llr < 0][:1]
@@ -309,6 +362,13 @@ def _statement(
         parts.append(f"No finding or measurement points to {_ASKS[question]}.")
     if neg:
         parts.append("Against: " + neg[0] + ".")
+    if traits:
+        traits.sort(key=lambda d: -abs(d.llr))
+        parts.append(
+            "Weighed as a trait of files like this one: "
+            + "; ".join(f"{d.words} ({'for' if d.llr > 0 else 'against'})" for d in traits[:2])
+            + "."
+        )
     doubt: list[str] = []
     if band == "insufficient-evidence" and coverage < 1:
         doubt.append(f"only {coverage:.0%} of the checks for this question could run")

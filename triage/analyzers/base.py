@@ -108,6 +108,10 @@ class Analyzer:
     # Plain words for what this analyzer's metrics measure, for the report's statement
     # when the calibration reads them as leaning one way (scoring.metric_drivers).
     metrics_title: ClassVar[str] = ""
+    # Plain words, per question, for the trait of a file this analyzer could examine
+    # (a camera named in its metadata, a face), for the statement when the
+    # calibration's term for that examination leans the score (scoring.trait_drivers).
+    trait_words: ClassVar[dict[str, str]] = {}
 
     def applies_to(self, media: Media) -> bool:
         if media.kind not in self.kinds:

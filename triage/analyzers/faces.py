@@ -41,6 +41,7 @@ class FacesAnalyzer(Analyzer):
     kinds = ("image",)
     finding_ids: ClassVar[tuple[str, ...]] = ("faces.face_unlike_rest",)
     description = "Faces whose noise and coding cost disagree with the rest of the photo."
+    trait_words: ClassVar[dict[str, str]] = {"synthetic": "a face is in the picture"}
 
     def available(self) -> str | None:
         from triage.forensics.camera import _face_cascade

@@ -59,6 +59,10 @@ class MetadataAnalyzer(Analyzer):
     )
     version = "2"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation", "synthetic")
+    trait_words: ClassVar[dict[str, str]] = {
+        "manipulation": "it keeps its metadata, which can be rewritten",
+        "synthetic": "its metadata names a camera, which can be copied",
+    }
     kinds = ("image",)
     description = (
         "EXIF/XMP/PNG metadata: editing software, date consistency, stale thumbnail, "

@@ -34,6 +34,7 @@ class SpectralAnalyzer(Analyzer):
     questions: ClassVar[tuple[Question, ...]] = ("synthetic",)
     kinds = ("image",)
     description = "Periodic up-sampling peaks in the residual spectrum (weak generator cue)."
+    trait_words: ClassVar[dict[str, str]] = {"synthetic": "not a JPEG"}
 
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         import numpy as np
