@@ -802,3 +802,12 @@ def test_the_shipped_statements_name_the_traits_that_carry_a_score() -> None:
     camera = analyze(ROOT / "fixtures" / "core" / "camera_original.jpg").questions["synthetic"]
     assert "Against: metadata of a camera capture." in camera.statement
     assert "trait" not in camera.statement
+
+
+def test_a_finding_named_inside_a_sentence_keeps_only_its_acronyms() -> None:
+    from triage.scoring import _lc
+
+    assert _lc("A region appears twice (copy-move)") == "a region appears twice (copy-move)"
+    assert _lc("No metadata") == "no metadata"
+    for kept in ("EXIF thumbnail does not match the image", "XMP edit history", "C2PA manifest"):
+        assert _lc(kept) == kept

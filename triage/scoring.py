@@ -389,7 +389,11 @@ def _statement(
 
 
 def _lc(text: str) -> str:
-    return text[:1].lower() + text[1:] if text and not text[:2].isupper() else text
+    """``text`` with its first letter in lower case, inside a sentence; an acronym that
+    opens it (EXIF, XMP, C2PA) is kept."""
+    first = text.split(" ", 1)[0]
+    acronym = (text[:2].isalpha() and text[:2].isupper()) or (len(first) > 1 and first.isupper())
+    return text if acronym else text[:1].lower() + text[1:]
 
 
 def score_all(
