@@ -811,3 +811,10 @@ def test_a_finding_named_inside_a_sentence_keeps_only_its_acronyms() -> None:
     assert _lc("No metadata") == "no metadata"
     for kept in ("EXIF thumbnail does not match the image", "XMP edit history", "C2PA manifest"):
         assert _lc(kept) == kept
+
+
+def test_a_question_nothing_examined_says_none_of_its_checks_ran() -> None:
+    outcomes = [AnalyzerOutcome("provenance", "ok", {}, "no reference hashes to compare with")]
+    result = score_question("provenance", [], outcomes, FileEvidence(), load())
+    assert "Uncertain because none of the checks for this question could run" in result.statement
+    assert "0%" not in result.statement

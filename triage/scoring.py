@@ -371,7 +371,11 @@ def _statement(
         )
     doubt: list[str] = []
     if band == "insufficient-evidence" and coverage < 1:
-        doubt.append(f"only {coverage:.0%} of the checks for this question could run")
+        doubt.append(
+            f"only {coverage:.0%} of the checks for this question could run"
+            if round(coverage, 2) > 0
+            else "none of the checks for this question could run"
+        )
     gaps.sort(key=lambda g: -g[0])
     if gaps:
         doubt.append("not checked: " + "; ".join(g[1] for g in gaps[:2]))
