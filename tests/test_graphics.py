@@ -84,3 +84,24 @@ def test_a_photo_is_examined_by_every_region_analyzer(tmp_path: Path) -> None:
     report = triage.analyze(path)
     for a in report.analyzers:
         assert not (a.message or "").startswith("a graphic"), a.name
+
+
+def test_a_mask_or_line_art_is_not_read_as_a_photo(tmp_path: Path) -> None:
+    """A binary mask is mostly black, which the flat-colour share leaves out (dark flat
+    blocks are a photo's clipped shadows), and the tamper model read one as 'higher than
+    on most unedited files'; the spectrum read its hard edges as a lossless file's. A
+    few grey levels say graphic whatever the colour."""
+    yy, xx = np.mgrid[:480, :640]
+    mask = (((yy - 200) ** 2 + (xx - 300) ** 2) < 90**2) | ((xx // 40) % 7 == 0)
+    report = triage.analyze(
+        _save(np.repeat(mask[..., None] * 255, 3, 2).astype(np.uint8), tmp_path / "mask.png", "PNG")
+    )
+    by_name = {a.name: a for a in report.analyzers}
+    for name in (*REGION_ANALYZERS, "spectral"):
+        assert by_name[name].status == "skipped", name
+        assert (by_name[name].message or "").startswith("a graphic with only 2 grey levels"), name
+    assert report.questions["manipulation"].band == "insufficient-evidence"
+    # A dark photo, under-exposed to a few dozen levels, is still a photo.
+    dark = (camera_like(480, 640, seed=3).astype(np.float32) * 0.12).astype(np.uint8)
+    dim = triage.analyze(_save(dark, tmp_path / "dark.png", "PNG"))
+    assert not any((a.message or "").startswith("a graphic") for a in dim.analyzers)

@@ -102,6 +102,10 @@ LAYOUT_SIDE = 1024
 # A quarter of the blocks decides "not a graphic" when its share is this far under
 # GRAPHIC_SHARE (graphic_share).
 PRESCREEN_MARGIN = 0.2
+# Photographs, even dark, flat or tiny ones, hold far more distinct grey levels than
+# this; a binary mask, line art or a few-colour chart does not (and is dark enough
+# that flat_colour_share, which leaves dark blocks out as clipped shadows, misses it).
+MAX_GRAPHIC_LEVELS = 16
 
 
 def framed_photo(media: Media, min_side: int = 0) -> tuple[int, int, int, int] | None:
@@ -202,9 +206,41 @@ def _every_other_block(rgb: np.ndarray, block: int = 8) -> np.ndarray:
     return kept.reshape(kept.shape[0] * block, kept.shape[2] * block, 3)
 
 
+def grey_levels(media: Media) -> int:
+    """How many distinct grey levels (BT.601 luma, 8 bits) the copy the frame and
+    graphic checks read holds; computed once per file."""
+    import cv2
+    import numpy
+
+    def make() -> numpy.ndarray:
+        sub = _layout_copy(media)
+        luma = sub if sub.ndim == 2 else cv2.cvtColor(sub, cv2.COLOR_RGB2GRAY)
+        counts = cv2.calcHist([numpy.ascontiguousarray(luma)], [0], None, [256], [0, 256])
+        return numpy.array([numpy.count_nonzero(counts)])
+
+    return int(media.shared(("layout.grey_levels", LAYOUT_SIDE), make)[0])
+
+
+def declined_for_few_levels(media: Media, result: AnalyzerResult, method: str) -> bool:
+    """Whether ``media`` holds at most ``MAX_GRAPHIC_LEVELS`` grey levels (a mask, line
+    art, a few-colour chart); if so, ``result`` says the analyzer did not examine it,
+    and why: ``method`` names what it reads."""
+    levels = grey_levels(media)
+    if levels > MAX_GRAPHIC_LEVELS:
+        return False
+    result.skipped_reason = (
+        f"a graphic with only {levels} grey level{'s' if levels != 1 else ''} (line art, "
+        f"a mask, a chart): {method} are read from the texture of photographs"
+    )
+    return True
+
+
 def declined_as_graphic(media: Media, result: AnalyzerResult, method: str) -> bool:
-    """Whether ``media`` is a graphic (``graphic_share``); if so, ``result`` says the
-    analyzer did not examine it, and why: ``method`` names what it reads."""
+    """Whether ``media`` is a graphic: a few grey levels (:func:`declined_for_few_levels`)
+    or mostly flat colour (``graphic_share``); if so, ``result`` says the analyzer did
+    not examine it, and why: ``method`` names what it reads."""
+    if declined_for_few_levels(media, result, method):
+        return True
     share = graphic_share(media)
     if share is None:
         return False

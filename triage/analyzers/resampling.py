@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from triage.analyzers.base import Analyzer, AnalyzerResult, Context, RawFinding
 from triage.analyzers.common import (
+    MAX_GRAPHIC_LEVELS,
     centred_window,
     declined_as_graphic,
     framed_photo,
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 
 MAX_PIXELS = 1536 * 1536
 MIN_SIDE = 128
-# Photographs, even dark or flat ones, hold far more distinct grey levels than this.
-MAX_GRAPHIC_LEVELS = 16
 
 
 class ResamplingAnalyzer(Analyzer):

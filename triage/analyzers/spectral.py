@@ -39,6 +39,7 @@ class SpectralAnalyzer(Analyzer):
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         import numpy as np
 
+        from triage.analyzers.common import declined_for_few_levels
         from triage.forensics.spectral import (
             azimuthal_profile,
             grid_peaks,
@@ -57,6 +58,10 @@ class SpectralAnalyzer(Analyzer):
         tile = 128 if (w // 128) * (h // 128) >= 12 else 64
         if (w // tile) * (h // tile) < MIN_TILES:
             result.skipped_reason = f"image too small for a stable spectrum ({w}x{h})"
+            return result
+        # A mask or line art: hard edges between flat areas put sharp peaks in any
+        # spectrum, with no interpolation behind them.
+        if declined_for_few_levels(media, result, "up-sampling peaks"):
             return result
         origins = tile_origins(h, w, tile, MAX_TILES)
         tiles = np.stack([native_gray(media, (x, y, x + tile, y + tile)) for y, x in origins])
