@@ -135,3 +135,29 @@ def test_readme_example_compiles_and_names_real_api() -> None:
     assert "triage.analyze(" in code and "triage.analyze_many(" in code
     for name in ("camera_edited.jpg", "stripped.jpg"):
         assert (CORE / name).is_file()
+
+
+@pytest.mark.parametrize("how", ["script without a main guard", "script on standard input"])
+def test_analyze_many_works_from_any_caller_script(tmp_path: Path, how: str) -> None:
+    """A newsroom's quick script has no ``if __name__ == "__main__":`` guard, or is
+    piped to python: its workers used to import it again (or fail to find it) and every
+    file read "the worker process exited (code 1)"."""
+    code = (
+        "import triage\n"
+        f"paths = [{str(ROOT / 'fixtures/core/scene.png')!r}, "
+        f"{str(ROOT / 'fixtures/core/stripped.jpg')!r}]\n"
+        "reports = list(triage.analyze_many(paths, jobs=2))\n"
+        "print('errors:', sum(len(r.errors) for r in reports), 'reports:', len(reports))\n"
+    )
+    if how.startswith("script without"):
+        script = tmp_path / "quick.py"
+        script.write_text(code)
+        run = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+        )
+    else:
+        run = subprocess.run(
+            [sys.executable, "-"], input=code, capture_output=True, text=True, timeout=300
+        )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "errors: 0 reports: 2" in run.stdout, run.stderr[-2000:]

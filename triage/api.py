@@ -131,8 +131,9 @@ def analyze_many(
 
     Notes
     -----
-    Workers come from a ``forkserver``: call this under ``if __name__ ==
-    "__main__":`` in a script, as for any multiprocessing code.
+    Workers come from a ``forkserver`` (``spawn`` off Linux). They never import the
+    caller's main module, so a script without an ``if __name__ == "__main__":``
+    guard, a script piped on standard input and a notebook all work as they are.
     """
     from triage.scan.runner import IsolatedPool, default_jobs
 

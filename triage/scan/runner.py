@@ -292,6 +292,29 @@ def _context(fork: bool = False) -> BaseContext:
     return mp.get_context("spawn")
 
 
+@contextlib.contextmanager
+def _caller_main_hidden() -> Iterator[None]:
+    """A blank ``__main__`` while a forkserver or spawned worker is started.
+
+    Such a child imports its parent's main module before it runs (multiprocessing's
+    "safe importing of the main module"): a caller's script without an ``if __name__
+    == "__main__":`` guard then ran again in every worker and failed there, and a
+    script piped on standard input could not be found at all; every file got "the
+    worker process exited (code 1)". The worker runs triage's own code only (extra
+    analyzers come by module name, TRIAGE_EXTRA_ANALYZERS), so it needs nothing of
+    the caller's main module.
+    """
+    import types
+
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
 # ----------------------------------------------------------------- parent side
 @dataclass
 class _Worker:
@@ -344,7 +367,11 @@ class IsolatedPool:
             daemon=True,
             name="triage-scan-worker",
         )
-        proc.start()
+        if self._ctx.get_start_method() == "fork":
+            proc.start()
+        else:
+            with _caller_main_hidden():
+                proc.start()
         child_conn.close()
         return _Worker(proc, parent_conn)
 
