@@ -194,3 +194,36 @@ def test_failed_files_are_named_on_stderr_when_stdout_is_machine_output(tmp_path
     assert len(lines) == 1
     assert "\x1b" not in out.stderr and "\\x1b[31mname.jpg" in lines[0]
     assert len(json.loads(out.stdout)) == 2
+
+
+def test_check_reads_one_file_piped_on_standard_input(tmp_path: Path) -> None:
+    """`curl -s URL | triage check -`: the same report as the file's, named "-", in a
+    worker as any file (its copy is private and removed)."""
+    data = (CORE / "camera_original.jpg").read_bytes()
+    env = {**os.environ, "NO_COLOR": "1", "TRIAGE_DB": str(ROOT / "no-such-store.sqlite")}
+    env["TMPDIR"] = str(tmp_path)
+    piped = subprocess.run(
+        [sys.executable, "-m", "triage", "check", "-", str(CORE / "scene.png"), "-f", "jsonl"],
+        input=data,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
+    assert piped.returncode == 0, piped.stderr
+    stdin_report, other = (json.loads(line) for line in piped.stdout.splitlines())
+    assert stdin_report["file"]["path"] == "-" and stdin_report["file"]["mtime"] is None
+    assert other["file"]["path"].endswith("scene.png")
+    direct = json.loads(run_cli("check", str(CORE / "camera_original.jpg"), "-f", "json").stdout)
+    assert stdin_report["file"]["sha256"] == direct["file"]["sha256"]
+    assert stdin_report["questions"] == direct["questions"]
+    assert not list(tmp_path.glob("triage-*"))  # the private copy is gone
+    twice = subprocess.run(
+        [sys.executable, "-m", "triage", "check", "-", "-"],
+        input=data,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
+    assert twice.returncode == 2 and b"can be given once" in twice.stderr

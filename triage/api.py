@@ -8,6 +8,7 @@ Only misuse (an unknown analyzer name, an unknown option) raises ``ValueError`` 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -78,7 +79,7 @@ def analyze(source: Source, *, name: str | None = None, **options: Any) -> Repor
         with _spilled(label) as (fh, path):
             fh.write(data)
             fh.close()
-            return _relabel(analyze_path(path, opts), label)
+            return relabel(analyze_path(path, opts), label)
     if hasattr(source, "read"):
         stream_name = getattr(source, "name", None)
         label = name or (stream_name if isinstance(stream_name, str) else "<stream>")
@@ -94,7 +95,7 @@ def analyze(source: Source, *, name: str | None = None, **options: Any) -> Repor
             fh.close()
             if copied is None:
                 return _too_large(label, opts)
-            return _relabel(analyze_path(path, opts), label)
+            return relabel(analyze_path(path, opts), label)
     raise TypeError(
         f"analyze() takes a path, bytes or a binary stream, not {type(source).__name__}"
     )
@@ -188,7 +189,19 @@ def _copy_bounded(src: IO[bytes], dst: IO[bytes], limit: int) -> int | None:
     return total
 
 
-def _relabel(report: Report, label: str) -> Report:
+@contextlib.contextmanager
+def spooled(stream: IO[bytes], max_bytes: int) -> Iterator[str | None]:
+    """A private temporary copy of ``stream``, read to its end, for a caller that needs
+    a path (the command line's ``-``, standard input): its path, or None when the
+    stream holds more than ``max_bytes``; removed on exit. Name the reports of that
+    path with :func:`relabel`."""
+    with _spilled("") as (fh, path):
+        copied = _copy_bounded(stream, fh, max_bytes)
+        fh.close()
+        yield None if copied is None else path
+
+
+def relabel(report: Report, label: str) -> Report:
     """The report of a temporary copy, named as the caller named the content."""
     report.file.path = label
     report.file.extension = Path(label).suffix.lower() or None
@@ -209,4 +222,4 @@ def _too_large(label: str, opts: Options) -> Report:
     )
 
 
-__all__ = ["analyze", "analyze_many"]
+__all__ = ["analyze", "analyze_many", "relabel", "spooled"]

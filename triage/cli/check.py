@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,6 +65,7 @@ EXAMPLES = """Examples:
   triage check photo.jpg --only metadata,compression
   triage check photo.jpg -f json --with-metadata | jq '.metadata["GPS:GPSPosition"]'
   triage check photo.jpg --prior manipulation=0.1   # a desk where edits are rare
+  curl -s "$URL" | triage check -                 # a file piped in (named "-")
 """
 
 
@@ -74,7 +76,8 @@ def register(app: typer.Typer) -> None:
 def check_command(
     paths: list[Path] = typer.Argument(
         ...,
-        help="Image or video files to analyze.",
+        help="Image or video files to analyze; - reads one piped on standard input "
+        "(curl -s URL | triage check -).",
         show_default=False,
         # Not click's check: an unreadable file is a per-file error (exit 1), not a
         # usage error that loses every other file's report.
@@ -162,43 +165,79 @@ def check_command(
     )
     # JSONL on stdout streams: each report is written as soon as its file is done.
     stream = fmt is OutputFormat.jsonl and output is None
-    analyses = _collect(paths, options, timeout or None, stream)
-    reports = [a.report for a in analyses]
-    if fmt is OutputFormat.text and output is None:
-        from rich.console import Console
+    with ExitStack() as stack:
+        paths, labels = _stdin_as_file(paths, options.max_bytes, stack)
+        analyses = _collect(paths, options, timeout or None, stream, labels)
+        reports = [a.report for a in analyses]
+        if fmt is OutputFormat.text and output is None:
+            from rich.console import Console
 
-        from triage.render.text import print_reports
+            from triage.render.text import print_reports
 
-        print_reports(reports, Console(highlight=False))
-    elif not stream:
-        text = _render(analyses, fmt, no_pixels=no_pixels)
-        if output is not None:
-            write_atomic(output, text)
-        else:
-            # As write_atomic writes it: a non-UTF-8 file name as \udcXX, never a raw
-            # byte that makes the page or the JSON invalid UTF-8.
-            typer.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"), nl=False)
-    if csv is not None:
-        from triage.render.csv import csv_text, rows_from_reports
+            print_reports(reports, Console(highlight=False))
+        elif not stream:
+            text = _render(analyses, fmt, no_pixels=no_pixels)
+            if output is not None:
+                write_atomic(output, text)
+            else:
+                # As write_atomic writes it: a non-UTF-8 file name as \udcXX, never a raw
+                # byte that makes the page or the JSON invalid UTF-8.
+                typer.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"), nl=False)
+        if csv is not None:
+            from triage.render.csv import csv_text, rows_from_reports
 
-        write_atomic(csv, csv_text(rows_from_reports(reports)))
-    if html is not None:
-        from triage.render.html import write_html
+            write_atomic(csv, csv_text(rows_from_reports(reports)))
+        if html is not None:
+            from triage.render.html import write_html
 
-        write_html(analyses, html, no_pixels=no_pixels)
-    failed = [r for r in reports if r.failed]
-    if failed and not (fmt is OutputFormat.text and output is None):
-        _name_failures(failed)
-    if failed:
-        raise typer.Exit(code=1)
+            write_html(analyses, html, no_pixels=no_pixels)
+        failed = [r for r in reports if r.failed]
+        if failed and not (fmt is OutputFormat.text and output is None):
+            _name_failures(failed)
+        if failed:
+            raise typer.Exit(code=1)
 
 
-def _collect(paths, options, timeout, stream):  # type: ignore[no-untyped-def]
+def _stdin_as_file(
+    paths: list[Path], max_bytes: int, stack: ExitStack
+) -> tuple[list[Path], dict[str, str]]:
+    """``paths`` with ``-`` replaced by a private copy of standard input (a file piped
+    in: ``curl -s URL | triage check -``), and the label its report takes."""
+    import sys
+
+    from triage.api import spooled
+
+    at = [i for i, p in enumerate(paths) if str(p) == "-"]
+    if not at:
+        return paths, {}
+    if len(at) > 1:
+        raise typer.BadParameter("'-' (standard input) can be given once", param_hint="PATHS")
+    if sys.stdin is None or sys.stdin.isatty():
+        raise typer.BadParameter(
+            "'-' reads a file piped on standard input, and nothing is piped in "
+            "(e.g. `curl -s URL | triage check -`)",
+            param_hint="PATHS",
+        )
+    copy = stack.enter_context(spooled(sys.stdin.buffer, max_bytes))
+    if copy is None:
+        raise typer.BadParameter(
+            f"standard input holds more than {max_bytes:,} bytes, the limit of one file",
+            param_hint="PATHS",
+        )
+    return [Path(copy) if i in at else p for i, p in enumerate(paths)], {copy: "-"}
+
+
+def _collect(paths, options, timeout, stream, labels):  # type: ignore[no-untyped-def]
     """Every file's analysis, in input order; with ``stream`` each report goes to
-    stdout as a JSONL line as soon as its file is done."""
+    stdout as a JSONL line as soon as its file is done. A report whose path is in
+    ``labels`` (standard input's copy) is named by its label."""
+    from triage.api import relabel
+
     analyses = []
     try:
         for analysis in _iter_reports(paths, options, timeout):
+            if analysis.report.file.path in labels:
+                relabel(analysis.report, labels[analysis.report.file.path])
             if stream:
                 _emit_line(analysis.report)
             analyses.append(analysis)
