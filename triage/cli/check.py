@@ -169,33 +169,41 @@ def check_command(
         paths, labels = _stdin_as_file(paths, options.max_bytes, stack)
         analyses = _collect(paths, options, timeout or None, stream, labels)
         reports = [a.report for a in analyses]
-        if fmt is OutputFormat.text and output is None:
-            from rich.console import Console
-
-            from triage.render.text import print_reports
-
-            print_reports(reports, Console(highlight=False))
-        elif not stream:
-            text = _render(analyses, fmt, no_pixels=no_pixels)
-            if output is not None:
-                write_atomic(output, text)
-            else:
-                # As write_atomic writes it: a non-UTF-8 file name as \udcXX, never a raw
-                # byte that makes the page or the JSON invalid UTF-8.
-                typer.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"), nl=False)
-        if csv is not None:
-            from triage.render.csv import csv_text, rows_from_reports
-
-            write_atomic(csv, csv_text(rows_from_reports(reports)))
-        if html is not None:
-            from triage.render.html import write_html
-
-            write_html(analyses, html, no_pixels=no_pixels)
+        _write(analyses, fmt, (output, csv, html), stream, no_pixels)
         failed = [r for r in reports if r.failed]
         if failed and not (fmt is OutputFormat.text and output is None):
             _name_failures(failed)
         if failed:
             raise typer.Exit(code=1)
+
+
+def _write(analyses, fmt, paths, stream, no_pixels):  # type: ignore[no-untyped-def]
+    """The reports in ``fmt`` on stdout or to ``--output`` (unless JSONL already went to
+    stdout as each file finished), and the ``--csv`` and ``--html`` copies."""
+    output, csv, html = paths
+    reports = [a.report for a in analyses]
+    if fmt is OutputFormat.text and output is None:
+        from rich.console import Console
+
+        from triage.render.text import print_reports
+
+        print_reports(reports, Console(highlight=False))
+    elif not stream:
+        text = _render(analyses, fmt, no_pixels=no_pixels)
+        if output is not None:
+            write_atomic(output, text)
+        else:
+            # As write_atomic writes it: a non-UTF-8 file name as \udcXX, never a raw
+            # byte that makes the page or the JSON invalid UTF-8.
+            typer.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"), nl=False)
+    if csv is not None:
+        from triage.render.csv import csv_text, rows_from_reports
+
+        write_atomic(csv, csv_text(rows_from_reports(reports)))
+    if html is not None:
+        from triage.render.html import write_html
+
+        write_html(analyses, html, no_pixels=no_pixels)
 
 
 def _stdin_as_file(
