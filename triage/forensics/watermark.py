@@ -245,6 +245,69 @@ def block_agreement(votes: np.ndarray, bits: np.ndarray) -> tuple[float, float]:
     return z, 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
+def shifted_null(votes: np.ndarray, bits: np.ndarray, shifts: int = 48) -> float:
+    """Root mean square of the block association z over the payload's schedule shifted
+    by 1..``shifts`` blocks (whole periods of the payload left out): this image's own
+    spread of z where no mark is aligned.
+
+    :func:`block_agreement`'s chance assumes independent blocks. Content and a codec's
+    block structure make neighbouring votes agree, so a camera photo can reach z = 7.5
+    against a payload it never carried (a WebP copy at quality 80) and z of several at
+    every shift alike; a mark reaches its z at the aligned schedule only. Dividing z by
+    this spread (1 under independence) is a variance-inflation correction, as genomic
+    control applies to association statistics.
+
+    Parameters
+    ----------
+    votes : ndarray
+        Block votes (0/1) in embedding order.
+    bits : ndarray
+        The payload's bits.
+    shifts : int
+        Schedule shifts to read.
+
+    Returns
+    -------
+    float
+        The RMS of z over the shifted schedules (0 when none could be read).
+
+    References
+    ----------
+    B. Devlin & K. Roeder, "Genomic control for association studies", Biometrics
+    55(4), 1999 (inflation of an association statistic estimated from the data).
+    """
+    zs = [
+        block_agreement(votes, np.roll(bits, shift))[0]
+        for shift in range(1, shifts + 1)
+        if shift % bits.size
+    ]
+    return float(np.sqrt(np.mean(np.square(zs)))) if zs else 0.0
+
+
+def aligned_z(rgb: np.ndarray, match: PayloadMatch) -> tuple[float, float]:
+    """``match``'s block z divided by :func:`shifted_null` on the same reading of
+    ``rgb`` (at least 1), and that null's spread.
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (H, W, 3)
+        The decoded image, RGB, as given to :func:`match_payloads`.
+    match : PayloadMatch
+        One of its matches.
+
+    Returns
+    -------
+    z : float
+        The association z in units of the image's own null spread.
+    spread : float
+        That spread (the RMS of z over shifted schedules).
+    """
+    bgr = rgb[..., ::-1] if match.channel_order == "bgr" else rgb
+    votes = block_votes(np.ascontiguousarray(bgr), floating=match.floating)
+    spread = shifted_null(votes, np.asarray(KNOWN_PAYLOADS[match.payload][1], np.uint8))
+    return match.block_z / max(1.0, spread), spread
+
+
 @dataclass(frozen=True)
 class PayloadMatch:
     payload: str
