@@ -46,6 +46,7 @@ class SpectralAnalyzer(Analyzer):
             power_spectra,
             tile_origins,
         )
+        from triage.forensics.webp import webp_is_lossy
 
         result = AnalyzerResult()
         w, h = media.width or 0, media.height or 0
@@ -53,6 +54,12 @@ class SpectralAnalyzer(Analyzer):
             result.skipped_reason = (
                 "JPEG: its 8x8 block grid puts peaks on the up-sampling frequencies, "
                 "so they cannot be told apart"
+            )
+            return result
+        if media.format == "webp" and webp_is_lossy(media.data):
+            result.skipped_reason = (
+                "lossy WebP: its 4x4 transforms in 16x16 macroblocks put peaks on the "
+                "up-sampling frequencies, so they cannot be told apart"
             )
             return result
         tile = 128 if (w // 128) * (h // 128) >= 12 else 64
