@@ -394,10 +394,14 @@ def _statement(
 
 def _lc(text: str) -> str:
     """``text`` with its first letter in lower case, inside a sentence; an acronym that
-    opens it (EXIF, XMP, C2PA) is kept."""
-    first = text.split(" ", 1)[0]
-    acronym = (text[:2].isalpha() and text[:2].isupper()) or (len(first) > 1 and first.isupper())
-    return text if acronym else text[:1].lower() + text[1:]
+    opens it (EXIF, XMP, C2PA) or a name of two capitalised words (Stable Diffusion)
+    is kept."""
+    words = text.split(" ", 2)
+    acronym = (text[:2].isalpha() and text[:2].isupper()) or (
+        len(words[0]) > 1 and words[0].isupper()
+    )
+    name = len(words) > 1 and words[0][:1].isupper() and words[1][:1].isupper()
+    return text if acronym or name else text[:1].lower() + text[1:]
 
 
 def score_all(
