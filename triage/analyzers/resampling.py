@@ -13,7 +13,9 @@ from triage.analyzers.base import Analyzer, AnalyzerResult, Context, RawFinding
 from triage.analyzers.common import (
     MAX_GRAPHIC_LEVELS,
     centred_window,
+    count_grey_levels,
     declined_as_graphic,
+    few_levels_reason,
     framed_photo,
     native_luma,
     note_framed_photo,
@@ -66,15 +68,13 @@ class ResamplingAnalyzer(Analyzer):
             x0, y0, x1, y1 = centred_window(bw, bh, MAX_PIXELS)
             win = (bx + x0, by + y0, bx + x1, by + y1)
         luma = native_luma(media, None if win == (0, 0, w, h) else win)
-        levels = _grey_levels(luma)
+        levels = count_grey_levels(luma)
         if levels <= MAX_GRAPHIC_LEVELS:
-            # Line art, masks, charts: flat areas and hard edges give sharp spectral
-            # peaks with no interpolation behind them (a binary mask read as strongly
+            # Line art, masks, charts in the window read (the whole image passed
+            # declined_as_graphic): flat areas and hard edges give sharp spectral peaks
+            # with no interpolation behind them (a binary mask read as strongly
             # resampled), and nothing calibrated this analyzer on such images.
-            result.skipped_reason = (
-                f"a graphic with only {levels} grey levels (line art, a mask, a chart): "
-                "resampling traces are read from the texture of photographs"
-            )
+            result.skipped_reason = few_levels_reason(levels, "resampling traces")
             return result
         gray = luma.astype(np.float32)
         gh, gw = gray.shape
@@ -171,14 +171,3 @@ def _p90(values: np.ndarray) -> float:
     import numpy
 
     return float(numpy.percentile(values, 90)) if len(values) else 0.0
-
-
-def _grey_levels(luma: np.ndarray) -> int:
-    """How many distinct values the 8-bit luma holds."""
-    import cv2
-    import numpy as np
-
-    # OpenCV's histogram of 8-bit values: exact counts (float32, under 2**24 pixels in
-    # a window of MAX_PIXELS), 6x faster than np.bincount, which converts to intp.
-    counts = cv2.calcHist([np.ascontiguousarray(luma, np.uint8)], [0], None, [256], [0, 256])
-    return int(np.count_nonzero(counts))

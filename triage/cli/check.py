@@ -177,10 +177,11 @@ def check_command(
             raise typer.Exit(code=1)
 
 
-def _write(analyses, fmt, paths, stream, no_pixels):  # type: ignore[no-untyped-def]
+def _write(analyses, fmt, destinations, stream, no_pixels):  # type: ignore[no-untyped-def]
     """The reports in ``fmt`` on stdout or to ``--output`` (unless JSONL already went to
-    stdout as each file finished), and the ``--csv`` and ``--html`` copies."""
-    output, csv, html = paths
+    stdout as each file finished), and the ``--csv`` and ``--html`` copies:
+    ``destinations`` is (``--output``, ``--csv``, ``--html``), each None when not given."""
+    output, csv, html = destinations
     reports = [a.report for a in analyses]
     if fmt is OutputFormat.text and output is None:
         from rich.console import Console
