@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -63,3 +64,22 @@ def test_the_spectrum_skips_a_lossy_webp_and_reads_a_lossless_one(tmp_path: Path
     assert skipped.examined == {}
     read = SpectralAnalyzer().run(Media.open(lossless), Context())
     assert read.skipped_reason is None and read.examined == {"synthetic": 0.5}
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_the_tamper_model_declines_lossy_webp_and_reads_lossless(
+    tmp_path: Path, lossless: bool
+) -> None:
+    """Lossy WebP smooths and quantizes each macroblock by its own rule; unedited photos
+    served so read as edited 2-4 times as often as JPEG copies (bench/tamper_codecs.py).
+    A lossless WebP holds the pixels as they were, like a PNG."""
+    import triage
+
+    path = tmp_path / "photo.webp"
+    Image.fromarray(camera_like(480, 640, seed=5)).save(path, "WEBP", quality=80, lossless=lossless)
+    tamper = {a.name: a for a in triage.analyze(path, only=["tamper"]).analyzers}["tamper"]
+    if lossless:
+        assert tamper.status == "ok"
+    else:
+        assert tamper.status == "skipped"
+        assert (tamper.message or "").startswith("lossy WebP (VP8): its codec")

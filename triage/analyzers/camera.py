@@ -24,7 +24,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from triage.analyzers.base import Analyzer, AnalyzerResult, Context, RawFinding
-from triage.analyzers.common import camera_planes
+from triage.analyzers.common import camera_planes, declined_as_palette
 from triage.report import Question
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def load() -> tuple[CodingModel, Fusion, dict[str, Any]]:
 
 class CameraAnalyzer(Analyzer):
     name = "camera"
-    version = "1"
+    version = "1.1"
     questions: ClassVar[tuple[Question, ...]] = ("synthetic",)
     kinds = ("image",)
     finding_ids: ClassVar[tuple[str, ...]] = ("camera.smooth_region",)
@@ -75,6 +75,8 @@ class CameraAnalyzer(Analyzer):
         w, h = media.width or 0, media.height or 0
         if min(w, h) < MIN_SIDE:
             result.skipped_reason = f"image too small for the camera statistics ({w}x{h})"
+            return result
+        if declined_as_palette(media, result, "a camera's noise and coding cost"):
             return result
         model, fusion, manifest = load()
         x0, y0, x1, y1 = centre_window(h, w)

@@ -106,6 +106,12 @@ PRESCREEN_MARGIN = 0.2
 # this; a binary mask, line art or a few-colour chart does not (and is dark enough
 # that flat_colour_share, which leaves dark blocks out as clipped shadows, misses it).
 MAX_GRAPHIC_LEVELS = 16
+# A palette file (a GIF, a PNG-8) holds at most this many colours; a colour photo,
+# even a dark or tiny one, holds thousands.
+MAX_PALETTE_COLOURS = 256
+# Pixels of the layout copy whose colours are counted first: past MAX_PALETTE_COLOURS
+# among them, the image is no palette's, and the whole copy is never counted.
+PALETTE_PRESCREEN = 8192
 
 
 def framed_photo(media: Media, min_side: int = 0) -> tuple[int, int, int, int] | None:
@@ -248,6 +254,92 @@ def declined_for_few_levels(media: Media, result: AnalyzerResult, method: str) -
         return False
     result.skipped_reason = few_levels_reason(levels, method)
     return True
+
+
+def count_palette_colours(rgb: np.ndarray, prescreen: int = PALETTE_PRESCREEN) -> int | None:
+    """How many distinct colours an RGB image holds when it could be a palette's.
+
+    Parameters
+    ----------
+    rgb : ndarray
+        H x W x 3 uint8 pixels.
+    prescreen : int
+        About this many pixels, evenly spread, are counted first; when they alone hold
+        more than ``MAX_PALETTE_COLOURS`` colours, every pixel is not counted.
+
+    Returns
+    -------
+    int or None
+        The number of distinct colours, or None when it exceeds
+        ``MAX_PALETTE_COLOURS`` or the image is grey (the prescreened pixels have
+        R = G = B: an 8-bit grey photo holds at most 256 levels without any palette).
+    """
+    import numpy
+
+    def distinct(pixels: np.ndarray) -> np.ndarray:
+        packed = pixels[:, 0].astype(numpy.uint32) << 16
+        packed |= pixels[:, 1].astype(numpy.uint32) << 8
+        packed |= pixels[:, 2]
+        return numpy.unique(packed)
+
+    def grey(colours: np.ndarray) -> bool:
+        r, g, b = colours >> 16, (colours >> 8) & 255, colours & 255
+        return bool(numpy.array_equal(r, g) and numpy.array_equal(g, b))
+
+    flat = numpy.asarray(rgb, numpy.uint8).reshape(-1, 3)
+    sample = distinct(flat[:: max(1, len(flat) // prescreen)])
+    if sample.size > MAX_PALETTE_COLOURS or grey(sample):
+        return None
+    colours = distinct(flat)
+    if colours.size > MAX_PALETTE_COLOURS or grey(colours):
+        return None
+    return int(colours.size)
+
+
+def palette_colours(media: Media) -> int | None:
+    """The number of colours of a palette image (:func:`count_palette_colours` on the
+    copy the frame and graphic checks read), or None for any other; computed once per
+    file."""
+    import numpy
+
+    def make() -> numpy.ndarray:
+        return numpy.array([count_palette_colours(_layout_copy(media)) or 0])
+
+    colours = int(media.shared(("layout.palette_colours", LAYOUT_SIDE), make)[0])
+    return colours or None
+
+
+def declined_as_palette(media: Media, result: AnalyzerResult, method: str) -> bool:
+    """Whether ``media`` is a colour image of at most ``MAX_PALETTE_COLOURS`` colours
+    (a GIF, a PNG-8); if so, ``result`` says the analyzer did not examine it, and why:
+    ``method`` names what it reads. Its fine detail is the palette's steps (and
+    dithering), not a camera's noise or a generator's decoder, and no model here was
+    fitted on such files."""
+    colours = palette_colours(media)
+    if colours is None:
+        return False
+    result.skipped_reason = (
+        f"a palette image of {colours} colour{'s' if colours != 1 else ''} (a GIF, an 8-bit PNG or BMP): "
+        f"{method} are read from "
+        "fine pixel detail, which the palette replaced with its own steps"
+    )
+    return True
+
+
+def adaptive_codec(media: Media) -> str | None:
+    """The name of the still-image codec of a video family that coded ``media`` (lossy
+    WebP: VP8; AVIF: AV1; HEIF: HEVC), or None for any other file. Such codecs choose
+    block sizes, quantizers and in-loop smoothing region by region, so a region that
+    reads unlike the rest is ordinary in them."""
+    from triage.forensics.webp import webp_is_lossy
+
+    if media.format == "avif":
+        return "AVIF (AV1)"
+    if media.format == "heif":
+        return "HEIF (HEVC)"
+    if media.format == "webp" and webp_is_lossy(media.data):
+        return "lossy WebP (VP8)"
+    return None
 
 
 def declined_as_graphic(media: Media, result: AnalyzerResult, method: str) -> bool:

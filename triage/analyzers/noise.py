@@ -14,6 +14,7 @@ from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context, R
 from triage.analyzers.common import (
     WORK_SIDE,
     declined_as_graphic,
+    declined_as_palette,
     framed_photo,
     note_framed_photo,
     to_full,
@@ -31,7 +32,7 @@ MIN_SIDE = 128
 class NoiseAnalyzer(Analyzer):
     name = "noise"
     finding_ids = ("noise.inconsistent_region",)
-    version = "1.2"
+    version = "1.3"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Local noise level per block (Immerkær residual); regions that stand out."
@@ -45,7 +46,9 @@ class NoiseAnalyzer(Analyzer):
         if min(w, h) < MIN_SIDE:
             result.skipped_reason = f"image too small for noise statistics ({w}x{h})"
             return result
-        if declined_as_graphic(media, result, "noise levels"):
+        if declined_as_graphic(media, result, "noise levels") or declined_as_palette(
+            media, result, "noise levels"
+        ):
             return result
         gray, scale = working_gray(media, WORK_SIDE)
         residual = media.noise_residual(WORK_SIDE)

@@ -30,7 +30,7 @@ GRID_FORMATS = ("jpeg",)
 class SpectralAnalyzer(Analyzer):
     name = "spectral"
     finding_ids = ("spectral.upsampling_peaks",)
-    version = "1"
+    version = "1.1"
     questions: ClassVar[tuple[Question, ...]] = ("synthetic",)
     kinds = ("image",)
     description = "Periodic up-sampling peaks in the residual spectrum (weak generator cue)."
@@ -39,7 +39,7 @@ class SpectralAnalyzer(Analyzer):
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         import numpy as np
 
-        from triage.analyzers.common import declined_for_few_levels
+        from triage.analyzers.common import declined_as_palette, declined_for_few_levels
         from triage.forensics.spectral import (
             azimuthal_profile,
             grid_peaks,
@@ -68,7 +68,9 @@ class SpectralAnalyzer(Analyzer):
             return result
         # A mask or line art: hard edges between flat areas put sharp peaks in any
         # spectrum, with no interpolation behind them.
-        if declined_for_few_levels(media, result, "up-sampling peaks"):
+        if declined_for_few_levels(media, result, "up-sampling peaks") or declined_as_palette(
+            media, result, "up-sampling peaks"
+        ):
             return result
         origins = tile_origins(h, w, tile, MAX_TILES)
         tiles = np.stack([native_gray(media, (x, y, x + tile, y + tile)) for y, x in origins])

@@ -19,6 +19,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from triage.analyzers.base import Analyzer, AnalyzerResult, Context, RawFinding
+from triage.analyzers.common import declined_as_palette
 from triage.report import Question
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def patch_log_odds(model: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarra
 
 class SynthpixAnalyzer(Analyzer):
     name = "synthpix"
-    version = "1.1"
+    version = "1.2"
     questions: ClassVar[tuple[Question, ...]] = ("synthetic",)
     kinds = ("image",)
     finding_ids: ClassVar[tuple[str, ...]] = ("synthpix.generated_pixels",)
@@ -93,6 +94,8 @@ class SynthpixAnalyzer(Analyzer):
         w, h = media.width or 0, media.height or 0
         if min(w, h) < PATCH:
             result.skipped_reason = f"image too small for 128-px patches ({w}x{h})"
+            return result
+        if declined_as_palette(media, result, "a generator's decoder traces"):
             return result
         model, manifest = load()
         img = media.image()

@@ -57,7 +57,7 @@ def load_model() -> tuple[list[Any], dict[str, Any], list[Any] | None]:
 
 class TamperAnalyzer(Analyzer):
     name = "tamper"
-    version = "4.5"
+    version = "4.6"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Learned local tamper detector over per-tile block features (trained here)."
@@ -78,7 +78,9 @@ class TamperAnalyzer(Analyzer):
         import numpy as np
 
         from triage.analyzers.common import (
+            adaptive_codec,
             declined_as_graphic,
+            declined_as_palette,
             framed_photo,
             note_framed_photo,
         )
@@ -90,10 +92,20 @@ class TamperAnalyzer(Analyzer):
         if min(w, h) < MIN_SIDE:
             result.skipped_reason = f"image too small for the tamper model ({w}x{h})"
             return result
+        codec = adaptive_codec(media)
+        if codec is not None:
+            result.skipped_reason = (
+                f"{codec}: its codec smooths and quantizes each region by its own rule, "
+                "which the tamper model, trained on JPEG copies, reads as a region unlike "
+                "the rest (unedited photos as such copies read as edited 2-4 times as "
+                "often as JPEG copies)"
+            )
+            return result
         # A photo in a screenshot's frame is compared with itself: the flat interface
         # around it is unlike any photo, and the model would say so.
         box = framed_photo(media, MIN_SIDE)
-        if declined_as_graphic(media, result, "the tamper model's block statistics"):
+        method = "the tamper model's block statistics"
+        if declined_as_graphic(media, result, method) or declined_as_palette(media, result, method):
             return result
         boosters, manifest, image_models = load_model()
         rgb = media.rgb
