@@ -12,7 +12,7 @@ import os
 import stat
 import threading
 from collections.abc import Callable
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -190,6 +190,8 @@ class Media:
         from PIL import ExifTags, Image, UnidentifiedImageError
 
         Image.MAX_IMAGE_PIXELS = None  # our own limit is checked before any decode
+        if self.format == "heif" and not heif_decoder():
+            raise MediaError(HEIF_MISSING)
         try:
             img = Image.open(io.BytesIO(self.data))
         except UnidentifiedImageError:
@@ -609,6 +611,25 @@ def to_rgb(img: Image.Image) -> Image.Image:
         canvas.paste(rgba, mask=rgba.getchannel("A"))
         return canvas
     return img.convert("RGB")
+
+
+HEIF_MISSING = (
+    "a HEIF/HEIC image (the photo format of iPhones and many Android phones): its decoder "
+    "is optional and not installed here; install it with: pip install pillow-heif "
+    "(or the triage[heif] extra), then check the file again"
+)
+
+
+@cache
+def heif_decoder() -> bool:
+    """Whether HEIF/HEIC images can be decoded: pillow-heif (optional, the ``heif`` extra)
+    is installed, and its Pillow plugin is registered (once per process)."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
 
 
 def _decode_reason(exc: BaseException) -> str:

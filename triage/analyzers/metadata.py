@@ -57,7 +57,7 @@ class MetadataAnalyzer(Analyzer):
         "metadata.camera_origin",
         "metadata.no_metadata",
     )
-    version = "2"
+    version = "2.1"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation", "synthetic")
     trait_words: ClassVar[dict[str, str]] = {
         "manipulation": "it keeps its metadata, which can be rewritten",

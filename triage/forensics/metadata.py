@@ -98,6 +98,10 @@ def read_metadata(data: bytes, pil_image: Any | None) -> Metadata:
             meta.exif[key] = str(value)[:2000]
     except Exception:  # exifread raises a variety of errors on malformed EXIF
         meta.exif = {}
+    if not meta.exif and pil_image is not None:
+        # A container exifread cannot walk (a HEIF whose Exif item lacks the header it
+        # expects): the EXIF block as the Pillow plugin found it.
+        meta.exif = _exif_block_tags(getattr(pil_image, "info", {}).get("exif"))
     if pil_image is not None:
         try:
             exif = pil_image.getexif()
@@ -125,6 +129,22 @@ def read_metadata(data: bytes, pil_image: Any | None) -> Metadata:
     except Exception:
         meta.xmp = {}
     return meta
+
+
+def _exif_block_tags(block: object) -> dict[str, str]:
+    """exifread's tags (thumbnail and maker note left out) of a raw EXIF block, the TIFF
+    structure optionally behind an ``Exif\\0\\0`` header; empty when it reads none."""
+    if not isinstance(block, bytes | bytearray) or len(block) < 8:
+        return {}
+    import exifread
+
+    tiff = bytes(block[6:] if block[:6] == b"Exif\x00\x00" else block)
+    try:
+        tags = exifread.process_file(io.BytesIO(tiff), details=False)
+    except Exception:  # exifread raises a variety of errors on malformed EXIF
+        return {}
+    skip = ("JPEGThumbnail", "TIFFThumbnail", "Filename", "EXIF MakerNote")
+    return {key: str(value)[:2000] for key, value in tags.items() if key not in skip}
 
 
 # ----------------------------------------------------------------- software
