@@ -137,7 +137,7 @@ def test_write_atomic_gives_the_mode_open_would(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "shared.json").stat().st_mode) == 0o644
 
 
-def test_a_1_0_consumer_validates_a_1_1_report() -> None:
+def test_a_1_0_consumer_validates_a_current_report() -> None:
     """tests/data/report-schema-1.0.json is the 1.0 contract as it is meant: the 1.0
     schema with its `additionalProperties: false` taken out (issue 17). A consumer holding
     it validates what this version writes, and the current schema accepts additions a
@@ -146,7 +146,7 @@ def test_a_1_0_consumer_validates_a_1_1_report() -> None:
     from triage import analyze
     from triage.report import SCHEMA_VERSION, report_json_schema
 
-    assert SCHEMA_VERSION == "1.1"
+    assert SCHEMA_VERSION == "1.2"
     report = analyze(str(CORE / "camera_edited.jpg")).model_dump(mode="json")
     old = json.loads((ROOT / "tests" / "data" / "report-schema-1.0.json").read_text())
     jsonschema.validate(report, old)
@@ -246,3 +246,21 @@ def test_text_report_keeps_wrapped_details_and_gaps_indented() -> None:
         after_dash = True
     detail = next(i for i, line in enumerate(inner) if "carries no EXIF" in line)
     assert inner[detail].startswith("       ") and inner[detail + 1].startswith("       ")
+
+
+def test_an_animated_image_says_how_many_frames_and_that_the_first_is_examined(
+    tmp_path: Path,
+) -> None:
+    from PIL import Image
+
+    from triage import analyze
+    from triage.render.text import render_reports
+
+    frames = [Image.new("RGB", (320, 240), (40 * i, 90, 200 - 40 * i)) for i in range(5)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=80)
+    frames[0].save(tmp_path / "still.gif")
+    animated, still = analyze(tmp_path / "anim.gif"), analyze(tmp_path / "still.gif")
+    assert animated.file.frames == 5 and still.file.frames is None
+    assert "5 frames, the first examined" in render_reports([animated], width=400)
+    assert "frames" not in still.model_dump(mode="json")["file"]
+    assert animated.model_dump(mode="json")["file"]["frames"] == 5

@@ -20,7 +20,7 @@ from pydantic import (
     model_serializer,
 )
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 Question = Literal["manipulation", "synthetic", "provenance"]
 QUESTIONS: tuple[Question, ...] = ("manipulation", "synthetic", "provenance")
@@ -62,7 +62,20 @@ class FileInfo(_Model):
     width: int | None = None
     height: int | None = None
     duration: float | None = Field(default=None, description="Seconds, for video.")
+    frames: int | None = Field(
+        default=None,
+        description="Frames of an animated image (GIF, WebP, PNG) or pages of a TIFF, when "
+        "more than one: only the first is examined.",
+    )
     mtime: float | None = Field(default=None, description="Modification time, Unix seconds.")
+
+    @model_serializer(mode="wrap")
+    def _leave_out_one_frame(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Added in 1.2 and absent for most files: reports of stills look as in 1.1.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("frames") is None:
+            data.pop("frames", None)
+        return data
 
 
 class Finding(_Model):

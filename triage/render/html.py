@@ -321,6 +321,8 @@ def _facts(report: Report) -> list[tuple[str, str]]:
         facts.append(("size", f"{f.width} × {f.height} px ({f.width * f.height / 1e6:.1f} MP)"))
     if f.duration:
         facts.append(("duration", f"{f.duration:.2f} s"))
+    if f.frames:
+        facts.append(("frames", f"{f.frames} (only the first was examined)"))
     if f.bytes is not None:
         facts.append(("bytes", f"{f.bytes:,}"))
     if f.sha256:

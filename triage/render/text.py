@@ -51,6 +51,7 @@ def report_renderable(report: Report) -> Group:
             f.format,
             f"{f.width}x{f.height}" if f.width and f.height else None,
             f"{f.duration:.1f} s" if f.duration else None,
+            f"{f.frames} frames, the first examined" if f.frames else None,
             f"{f.bytes:,} bytes" if f.bytes is not None else None,
             f"sha256 {f.sha256[:16]}…" if f.sha256 else None,
         )
