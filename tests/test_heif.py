@@ -70,3 +70,11 @@ def test_exif_block_tags_reads_a_bare_or_headed_block() -> None:
         assert _exif_block_tags(raw).get("Image Make") == "Maker"
     for junk in (None, b"", b"Exif\x00\x00", np.arange(40, dtype=np.uint8).tobytes()):
         assert _exif_block_tags(junk) == {}
+
+
+def test_meta_lists_a_heic_photos_exif(tmp_path: Path) -> None:
+    from triage.metadump import dump_path
+
+    tags = dump_path(_heic(tmp_path))
+    assert (tags["EXIF:Make"], tags["EXIF:Model"]) == ("Apple", "iPhone 15")
+    assert "ExifTool:Warning" not in tags

@@ -165,8 +165,19 @@ def _clip(value: Any) -> Any:
 def _exif(media: Media, data: bytes, tags: dict[str, Any]) -> None:
     import exifread
 
+    from triage.forensics.metadata import exif_tiff
+
     logging.getLogger("exifread").setLevel(logging.CRITICAL)
-    raw = exifread.process_file(io.BytesIO(data), details=True)
+    try:
+        raw = exifread.process_file(io.BytesIO(data), details=True)
+    except Exception:  # a container exifread cannot walk; its plugin's block is tried next
+        raw = {}
+    if not raw:
+        # The EXIF block as the Pillow plugin found it (a HEIF whose Exif item lacks the
+        # header exifread expects); a failure here is the section's warning.
+        tiff = exif_tiff((getattr(media.pil_header, "info", {}) or {}).get("exif"))
+        if tiff is not None:
+            raw = exifread.process_file(io.BytesIO(tiff), details=True)
     gps: dict[str, Any] = {}
     for key, value in raw.items():
         if key in _SKIP_EXIF:

@@ -131,14 +131,40 @@ def read_metadata(data: bytes, pil_image: Any | None) -> Metadata:
     return meta
 
 
+def exif_tiff(block: object) -> bytes | None:
+    """The TIFF structure of a raw EXIF block as an image plugin hands it over.
+
+    Parameters
+    ----------
+    block : object
+        Pillow's ``info["exif"]``: bytes, the TIFF structure optionally behind an
+        ``Exif\\0\\0`` header (JPEG APP1, HEIF and WebP plugins differ), or anything
+        else when the file has none.
+
+    Returns
+    -------
+    bytes or None
+        The TIFF bytes, starting at its byte-order mark; None when ``block`` holds no
+        TIFF header.
+
+    References
+    ----------
+    CIPA DC-008 (Exif 2.32), 4.5.4 (the APP1 marker's identifier code).
+    """
+    if not isinstance(block, bytes | bytearray):
+        return None
+    tiff = bytes(block[6:] if block[:6] == b"Exif\x00\x00" else block)
+    return tiff if len(tiff) >= 8 and tiff[:4] in (b"II*\x00", b"MM\x00*") else None
+
+
 def _exif_block_tags(block: object) -> dict[str, str]:
-    """exifread's tags (thumbnail and maker note left out) of a raw EXIF block, the TIFF
-    structure optionally behind an ``Exif\\0\\0`` header; empty when it reads none."""
-    if not isinstance(block, bytes | bytearray) or len(block) < 8:
+    """exifread's tags (thumbnail and maker note left out) of a raw EXIF block
+    (:func:`exif_tiff`); empty when it reads none."""
+    tiff = exif_tiff(block)
+    if tiff is None:
         return {}
     import exifread
 
-    tiff = bytes(block[6:] if block[:6] == b"Exif\x00\x00" else block)
     try:
         tags = exifread.process_file(io.BytesIO(tiff), details=False)
     except Exception:  # exifread raises a variety of errors on malformed EXIF
