@@ -264,3 +264,16 @@ def test_an_animated_image_says_how_many_frames_and_that_the_first_is_examined(
     assert "5 frames, the first examined" in render_reports([animated], width=400)
     assert "frames" not in still.model_dump(mode="json")["file"]
     assert animated.model_dump(mode="json")["file"]["frames"] == 5
+
+
+def test_a_jpeg_with_a_second_mpf_image_is_not_counted_as_frames(tmp_path: Path) -> None:
+    """A phone's JPEG often carries a gain map or a depth map as a second MPF image."""
+    from PIL import Image
+
+    from triage import analyze
+
+    photo = Image.new("RGB", (320, 240), (120, 90, 60))
+    path = tmp_path / "phone.jpg"
+    photo.save(path, "MPO", save_all=True, append_images=[photo.convert("L").convert("RGB")])
+    assert Image.open(path).n_frames == 2
+    assert analyze(path).file.frames is None

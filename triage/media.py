@@ -127,8 +127,10 @@ class Media:
         self.mode = str(img.mode)
         try:
             # Read from the frame headers (an animated GIF's 150 frames, 53 MB: 50 ms),
-            # no frame is decoded.
-            self.frames = int(getattr(img, "n_frames", 1))
+            # no frame is decoded. A JPEG's further MPF images are a phone's gain or
+            # depth map or a second view, not frames: not counted.
+            if self.format != "jpeg":
+                self.frames = int(getattr(img, "n_frames", 1))
         except Exception:  # a damaged later frame: the first is still examined
             self.frames = None
         if w <= 0 or h <= 0:
