@@ -17,15 +17,15 @@ cleanly when the corpus is absent.
 
 from __future__ import annotations
 
-import argparse
-import csv
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from corpus_photos import arguments, check_copies, long_side, pictures, stem  # noqa: E402
 
 # (long side, JPEG quality) of each platform copy.
 CHAINS = ((1080, 80), (1600, 85), (2048, 75))
@@ -33,45 +33,21 @@ CLAIMS = ("notable-indicators", "strong-indicators")
 
 
 def platform_copies(corpus: Path, out: Path) -> list[Path]:
-    """The corpus's camera photos saved into ``out`` through every chain of ``CHAINS``;
-    photos that do not decode are left out (the corpus's malformed files are elsewhere)."""
-    from PIL import Image
-
-    with (corpus / "labels.tsv").open(newline="") as fh:
-        rows = [r for r in csv.DictReader(fh, delimiter="\t") if r["path"].startswith("camera/")]
+    """The corpus's camera photos saved into ``out`` through every chain of ``CHAINS``."""
     made = []
-    for row in rows:
-        try:
-            with Image.open(corpus / row["path"]) as im:
-                rgb = im.convert("RGB")
-        except Exception:  # not decodable: not a photo a desk would receive
-            continue
-        stem = row["path"].replace("/", "_").rsplit(".", 1)[0]
+    for path, rgb in pictures(corpus, ("camera",)):
         for side, quality in CHAINS:
-            scale = side / max(rgb.size)
-            copy = rgb
-            if scale < 1:
-                size = (round(rgb.width * scale), round(rgb.height * scale))
-                copy = rgb.resize(size, Image.Resampling.LANCZOS)
-            path = out / f"{stem}-{side}q{quality}.jpg"
-            copy.save(path, "JPEG", quality=quality)
-            made.append(path)
+            copy = out / f"{stem(path)}-{side}q{quality}.jpg"
+            long_side(rgb, side).save(copy, "JPEG", quality=quality)
+            made.append(copy)
     return made
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
-    parser.add_argument("--jobs", type=int, default=2)
-    args = parser.parse_args()
-    if not (args.corpus / "labels.tsv").is_file():
-        print(f"{args.corpus}: no corpus here: skipped")
+    args = arguments(__doc__.splitlines()[0])
+    if args is None:
         return 0
-    from triage.api import analyze_many
-
-    with tempfile.TemporaryDirectory() as tmp:
-        copies = platform_copies(args.corpus, Path(tmp))
-        reports = list(analyze_many(copies, jobs=args.jobs))
+    reports = list(check_copies(lambda out: platform_copies(args.corpus, out), args.jobs).values())
     bands: dict[str, Counter[str]] = {"manipulation": Counter(), "synthetic": Counter()}
     claimed = []
     for report in reports:

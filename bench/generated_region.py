@@ -18,16 +18,17 @@ chosen here. Skips cleanly when the corpus or the generator samples are absent.
 
 from __future__ import annotations
 
-import argparse
-import csv
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from corpus_photos import arguments, check_copies, long_side, pictures  # noqa: E402
+
 GENERATOR = ROOT.parent / "shared" / "training" / "generator"
 SIDE = 1600
 CLAIMS = ("notable-indicators", "strong-indicators")
@@ -55,20 +56,10 @@ def pairs(corpus: Path, out: Path, seed: int = 0) -> list[tuple[Path, Path]]:
     from PIL import Image, ImageDraw, ImageFilter
 
     samples = _generator_samples()
-    with (corpus / "labels.tsv").open(newline="") as fh:
-        rows = [r for r in csv.DictReader(fh, delimiter="\t") if r["path"].startswith("camera/")]
     rng = np.random.default_rng(seed)
     made = []
-    for n, row in enumerate(rows):
-        try:
-            with Image.open(corpus / row["path"]) as im:
-                rgb = im.convert("RGB")
-        except Exception:  # not decodable: not a photo a desk would receive
-            continue
-        scale = SIDE / max(rgb.size)
-        if scale < 1:
-            size = (round(rgb.width * scale), round(rgb.height * scale))
-            rgb = rgb.resize(size, Image.Resampling.LANCZOS)
+    for n, (_, picture) in enumerate(pictures(corpus, ("camera",))):
+        rgb = long_side(picture, SIDE)
         donor = samples[n % len(samples)]
         w, h = rgb.size
         area = rng.uniform(0.08, 0.25) * w * h
@@ -102,20 +93,19 @@ def auc(pos: list[float], neg: list[float]) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
-    parser.add_argument("--jobs", type=int, default=2)
-    args = parser.parse_args()
-    if not (args.corpus / "labels.tsv").is_file() or not GENERATOR.is_dir():
-        print("no corpus or generator samples here: skipped")
+    args = arguments(__doc__.splitlines()[0])
+    if args is None:
         return 0
-    from triage.api import analyze_many
+    if not GENERATOR.is_dir():
+        print(f"{GENERATOR}: no generator samples here: skipped")
+        return 0
+    made: list[tuple[Path, Path]] = []
 
-    with tempfile.TemporaryDirectory() as tmp:
-        made = pairs(args.corpus, Path(tmp))
-        reports = {
-            r.file.path: r for r in analyze_many([p for pair in made for p in pair], jobs=args.jobs)
-        }
+    def make(out: Path) -> list[Path]:
+        made.extend(pairs(args.corpus, out))
+        return [p for pair in made for p in pair]
+
+    reports = check_copies(make, args.jobs)
     both = [
         (reports[str(a)], reports[str(b)])
         for a, b in made

@@ -18,67 +18,46 @@ cleanly when the corpus is absent.
 
 from __future__ import annotations
 
-import argparse
-import csv
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from corpus_photos import arguments, check_copies, long_side, pictures, stem  # noqa: E402
 
 SIDE = 1080
 CLAIMS = ("notable-indicators", "strong-indicators")
 GROUPS = ("camera", "generator")
 
 
-def palette_copies(corpus: Path, out: Path) -> list[tuple[str, Path]]:
-    """(group, path) of the corpus's camera and generator images saved into ``out`` as
-    GIFs, undithered and dithered; images that do not decode are left out."""
+def palette_copies(corpus: Path, out: Path) -> list[Path]:
+    """The corpus's camera and generator images saved into ``out`` as GIFs, undithered
+    and dithered, each named after its group first."""
     from PIL import Image
 
-    with (corpus / "labels.tsv").open(newline="") as fh:
-        rows = [r for r in csv.DictReader(fh, delimiter="\t") if r["path"].split("/")[0] in GROUPS]
     made = []
-    for row in rows:
-        try:
-            with Image.open(corpus / row["path"]) as im:
-                rgb = im.convert("RGB")
-        except Exception:  # not decodable: not a picture a desk would receive
-            continue
-        scale = SIDE / max(rgb.size)
-        if scale < 1:
-            rgb = rgb.resize(
-                (round(rgb.width * scale), round(rgb.height * scale)), Image.Resampling.LANCZOS
-            )
-        stem = row["path"].replace("/", "_").rsplit(".", 1)[0]
+    for source, picture in pictures(corpus, GROUPS):
+        rgb = long_side(picture, SIDE)
         flat = rgb.quantize(256)
         # Pillow dithers only onto a given palette: the median cut's own, here.
         dithered = rgb.quantize(palette=flat, dither=Image.Dither.FLOYDSTEINBERG)
         for name, image in (("flat", flat), ("dither", dithered)):
-            path = out / f"{stem}-{name}.gif"
+            path = out / f"{stem(source)}-{name}.gif"
             image.save(path, "GIF")
-            made.append((row["path"].split("/")[0], path))
+            made.append(path)
     return made
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
-    parser.add_argument("--jobs", type=int, default=2)
-    args = parser.parse_args()
-    if not (args.corpus / "labels.tsv").is_file():
-        print(f"{args.corpus}: no corpus here: skipped")
+    args = arguments(__doc__.splitlines()[0])
+    if args is None:
         return 0
-    from triage.api import analyze_many
-
-    with tempfile.TemporaryDirectory() as tmp:
-        copies = palette_copies(args.corpus, Path(tmp))
-        group_of = {str(path): group for group, path in copies}
-        reports = list(analyze_many([path for _, path in copies], jobs=args.jobs))
+    reports = check_copies(lambda out: palette_copies(args.corpus, out), args.jobs)
     for group in GROUPS:
-        mine = [r for r in reports if group_of.get(r.file.path) == group]
+        mine = [r for path, r in reports.items() if Path(path).name.startswith(f"{group}_")]
         n = len(mine)
         print(f"{group}: {n // 2} images x 2 GIFs = {n} files")
         for question in ("manipulation", "synthetic"):
