@@ -60,16 +60,23 @@ def test_without_the_decoder_the_error_says_what_to_install(
     assert "pip install pillow-heif" in HEIF_MISSING
 
 
-def test_exif_block_tags_reads_a_bare_or_headed_block() -> None:
-    from triage.forensics.metadata import _exif_block_tags
+def test_the_exif_block_a_plugin_found_is_read_bare_or_headed() -> None:
+    import io
+
+    from triage.forensics.metadata import exif_tiff, read_metadata
 
     exif = Image.Exif()
     exif[0x010F] = "Maker"
     block = exif.tobytes()
+    # A PNG's pixels without EXIF, opened by a plugin that found this block.
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(png, "PNG")
     for raw in (block, block[6:] if block.startswith(b"Exif") else b"Exif\x00\x00" + block):
-        assert _exif_block_tags(raw).get("Image Make") == "Maker"
+        opened = Image.open(io.BytesIO(png.getvalue()))
+        opened.info["exif"] = raw
+        assert read_metadata(png.getvalue(), opened).exif.get("Image Make") == "Maker"
     for junk in (None, b"", b"Exif\x00\x00", np.arange(40, dtype=np.uint8).tobytes()):
-        assert _exif_block_tags(junk) == {}
+        assert exif_tiff(junk) is None
 
 
 def test_meta_lists_a_heic_photos_exif(tmp_path: Path) -> None:

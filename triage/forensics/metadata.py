@@ -83,25 +83,13 @@ def read_metadata(data: bytes, pil_image: Any | None) -> Metadata:
     from triage.xmp import read_xmp
 
     meta = Metadata()
-    try:
-        import exifread
-
-        logging.getLogger("exifread").setLevel(logging.CRITICAL)
-        tags = exifread.process_file(io.BytesIO(data), details=False)
-        for key, value in tags.items():
-            if key == "JPEGThumbnail":
-                if isinstance(value, bytes | bytearray) and value[:2] == b"\xff\xd8":
-                    meta.thumbnail = bytes(value)
-                continue
-            if key in ("TIFFThumbnail", "Filename", "EXIF MakerNote"):
-                continue
-            meta.exif[key] = str(value)[:2000]
-    except Exception:  # exifread raises a variety of errors on malformed EXIF
-        meta.exif = {}
+    _read_exif(meta, data, thumbnail=True)
     if not meta.exif and pil_image is not None:
         # A container exifread cannot walk (a HEIF whose Exif item lacks the header it
         # expects): the EXIF block as the Pillow plugin found it.
-        meta.exif = _exif_block_tags(getattr(pil_image, "info", {}).get("exif"))
+        tiff = exif_tiff(getattr(pil_image, "info", {}).get("exif"))
+        if tiff is not None:
+            _read_exif(meta, tiff, thumbnail=False)
     if pil_image is not None:
         try:
             exif = pil_image.getexif()
@@ -157,20 +145,25 @@ def exif_tiff(block: object) -> bytes | None:
     return tiff if len(tiff) >= 8 and tiff[:4] in (b"II*\x00", b"MM\x00*") else None
 
 
-def _exif_block_tags(block: object) -> dict[str, str]:
-    """exifread's tags (thumbnail and maker note left out) of a raw EXIF block
-    (:func:`exif_tiff`); empty when it reads none."""
-    tiff = exif_tiff(block)
-    if tiff is None:
-        return {}
-    import exifread
-
+def _read_exif(meta: Metadata, data: bytes, thumbnail: bool) -> None:
+    """Fill ``meta.exif`` (exifread names; thumbnails, file name and maker note left
+    out) and, when ``thumbnail``, ``meta.thumbnail`` from a file's bytes or a bare TIFF
+    block; ``meta.exif`` stays empty when exifread fails on it."""
     try:
-        tags = exifread.process_file(io.BytesIO(tiff), details=False)
+        import exifread
+
+        logging.getLogger("exifread").setLevel(logging.CRITICAL)
+        tags = exifread.process_file(io.BytesIO(data), details=False)
+        for key, value in tags.items():
+            if key == "JPEGThumbnail":
+                if thumbnail and isinstance(value, bytes | bytearray) and value[:2] == b"\xff\xd8":
+                    meta.thumbnail = bytes(value)
+                continue
+            if key in ("TIFFThumbnail", "Filename", "EXIF MakerNote"):
+                continue
+            meta.exif[key] = str(value)[:2000]
     except Exception:  # exifread raises a variety of errors on malformed EXIF
-        return {}
-    skip = ("JPEGThumbnail", "TIFFThumbnail", "Filename", "EXIF MakerNote")
-    return {key: str(value)[:2000] for key, value in tags.items() if key not in skip}
+        meta.exif = {}
 
 
 # ----------------------------------------------------------------- software
