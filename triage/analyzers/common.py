@@ -342,17 +342,20 @@ def adaptive_codec(media: Media) -> str | None:
     return None
 
 
-def declined_as_graphic(media: Media, result: AnalyzerResult, method: str) -> bool:
+def declined_as_graphic(
+    media: Media, result: AnalyzerResult, method: str, palette: bool = True
+) -> bool:
     """Whether ``media`` is a graphic: a few grey levels (:func:`declined_for_few_levels`)
-    or mostly flat colour (``graphic_share``); if so, ``result`` says the analyzer did
-    not examine it, and why: ``method`` names what it reads."""
+    or mostly flat colour (``graphic_share``), or, when ``palette``, a palette image
+    (:func:`declined_as_palette`); if so, ``result`` says the analyzer did not examine
+    it, and why: ``method`` names what it reads."""
     if declined_for_few_levels(media, result, method):
         return True
     share = graphic_share(media)
-    if share is None:
-        return False
-    result.skipped_reason = graphic_reason(share, method)
-    return True
+    if share is not None:
+        result.skipped_reason = graphic_reason(share, method)
+        return True
+    return palette and declined_as_palette(media, result, method)
 
 
 def graphic_reason(share: float, method: str) -> str:

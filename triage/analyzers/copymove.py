@@ -119,7 +119,8 @@ class CopyMoveAnalyzer(Analyzer):
             result.skipped_reason = f"image too small to look for cloned regions ({w}x{h})"
             return result
         # Charts and slides repeat their marks, icons and letters by design.
-        if declined_as_graphic(media, result, "cloned regions"):
+        # Keypoints survive a palette's colour steps: a GIF is still searched.
+        if declined_as_graphic(media, result, "cloned regions", palette=False):
             return result
         gray, scale = working_image(media)
         gh, gw = gray.shape

@@ -14,7 +14,6 @@ from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context, R
 from triage.analyzers.common import (
     WORK_SIDE,
     declined_as_graphic,
-    declined_as_palette,
     framed_photo,
     note_framed_photo,
     to_full,
@@ -46,9 +45,7 @@ class NoiseAnalyzer(Analyzer):
         if min(w, h) < MIN_SIDE:
             result.skipped_reason = f"image too small for noise statistics ({w}x{h})"
             return result
-        if declined_as_graphic(media, result, "noise levels") or declined_as_palette(
-            media, result, "noise levels"
-        ):
+        if declined_as_graphic(media, result, "noise levels"):
             return result
         gray, scale = working_gray(media, WORK_SIDE)
         residual = media.noise_residual(WORK_SIDE)

@@ -15,7 +15,6 @@ from triage.analyzers.common import (
     centred_window,
     count_grey_levels,
     declined_as_graphic,
-    declined_as_palette,
     few_levels_reason,
     framed_photo,
     native_luma,
@@ -60,9 +59,7 @@ class ResamplingAnalyzer(Analyzer):
         # A photo in a screenshot's frame is compared with itself: it was resized, the
         # interface around it was not, and that difference is no edit.
         box = framed_photo(media, MIN_SIDE)
-        if declined_as_graphic(media, result, "resampling traces") or declined_as_palette(
-            media, result, "resampling traces"
-        ):
+        if declined_as_graphic(media, result, "resampling traces"):
             return result
         if box is None:
             win = centred_window(w, h, MAX_PIXELS)

@@ -80,7 +80,6 @@ class TamperAnalyzer(Analyzer):
         from triage.analyzers.common import (
             adaptive_codec,
             declined_as_graphic,
-            declined_as_palette,
             framed_photo,
             note_framed_photo,
         )
@@ -104,8 +103,7 @@ class TamperAnalyzer(Analyzer):
         # A photo in a screenshot's frame is compared with itself: the flat interface
         # around it is unlike any photo, and the model would say so.
         box = framed_photo(media, MIN_SIDE)
-        method = "the tamper model's block statistics"
-        if declined_as_graphic(media, result, method) or declined_as_palette(media, result, method):
+        if declined_as_graphic(media, result, "the tamper model's block statistics"):
             return result
         boosters, manifest, image_models = load_model()
         rgb = media.rgb
