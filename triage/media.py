@@ -58,7 +58,9 @@ class Media:
         self.width: int | None = None
         self.height: int | None = None
         self.duration: float | None = None
-        self.frames: int | None = None  # frames or pages an image holds (first examined)
+        # Frames or pages of an animated or multi-page image, when more than one (only
+        # the first is examined); None for a still.
+        self.frames: int | None = None
         # Shared per-file features (reduced copies, block DCTs...), each computed once
         # whichever analyzer thread asks first; see :meth:`_memo`.
         self._memo_lock = threading.Lock()
@@ -125,14 +127,13 @@ class Media:
         w, h = img.size
         self.width, self.height = int(w), int(h)
         self.mode = str(img.mode)
-        try:
-            # Read from the frame headers (an animated GIF's 150 frames, 53 MB: 50 ms),
-            # no frame is decoded. A JPEG's further MPF images are a phone's gain or
-            # depth map or a second view, not frames: not counted.
-            if self.format != "jpeg":
-                self.frames = int(getattr(img, "n_frames", 1))
-        except Exception:  # a damaged later frame: the first is still examined
-            self.frames = None
+        # Read from the frame headers (an animated GIF's 150 frames, 53 MB: 50 ms), no
+        # frame is decoded. A JPEG's further MPF images are a phone's gain or depth map
+        # or a second view, not frames: not counted. A damaged later frame leaves the
+        # count unknown; the first frame is still examined.
+        with contextlib.suppress(Exception):
+            frames = int(getattr(img, "n_frames", 1)) if self.format != "jpeg" else 1
+            self.frames = frames if frames > 1 else None
         if w <= 0 or h <= 0:
             raise MediaError(f"the image declares an impossible size {w}x{h}")
         if w * h > self.max_pixels:

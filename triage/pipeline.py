@@ -443,7 +443,7 @@ def _file_info(media: Media, display_path: str | None) -> FileInfo:
         width=media.width,
         height=media.height,
         duration=media.duration,
-        frames=media.frames if media.frames and media.frames > 1 else None,
+        frames=media.frames,
         mtime=media.mtime,
     )
 
