@@ -146,7 +146,7 @@ def test_a_1_0_consumer_validates_a_current_report() -> None:
     from triage import analyze
     from triage.report import SCHEMA_VERSION, report_json_schema
 
-    assert SCHEMA_VERSION == "1.2"
+    assert SCHEMA_VERSION == "1.3"
     report = analyze(str(CORE / "camera_edited.jpg")).model_dump(mode="json")
     old = json.loads((ROOT / "tests" / "data" / "report-schema-1.0.json").read_text())
     jsonschema.validate(report, old)

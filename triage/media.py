@@ -61,6 +61,9 @@ class Media:
         # Frames or pages of an animated or multi-page image, when more than one (only
         # the first is examined); None for a still.
         self.frames: int | None = None
+        # The EXIF orientation tag (2-8) when it asks viewers to turn or mirror the
+        # picture; None when it is shown as stored. Analyzers read the stored grid.
+        self.orientation: int | None = None
         # Shared per-file features (reduced copies, block DCTs...), each computed once
         # whichever analyzer thread asks first; see :meth:`_memo`.
         self._memo_lock = threading.Lock()
@@ -134,6 +137,11 @@ class Media:
         with contextlib.suppress(Exception):
             frames = int(getattr(img, "n_frames", 1)) if self.format != "jpeg" else 1
             self.frames = frames if frames > 1 else None
+        # pillow-heif turns a HEIF's pixels itself and sets the tag to 1, so a HEIF's
+        # decode is already upright.
+        with contextlib.suppress(Exception):
+            tag = int(img.getexif().get(0x0112, 1))
+            self.orientation = tag if 2 <= tag <= 8 else None
         if w <= 0 or h <= 0:
             raise MediaError(f"the image declares an impossible size {w}x{h}")
         if w * h > self.max_pixels:

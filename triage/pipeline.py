@@ -444,6 +444,7 @@ def _file_info(media: Media, display_path: str | None) -> FileInfo:
         height=media.height,
         duration=media.duration,
         frames=media.frames,
+        orientation=media.orientation,
         mtime=media.mtime,
     )
 

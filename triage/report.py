@@ -20,7 +20,7 @@ from pydantic import (
     model_serializer,
 )
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 Question = Literal["manipulation", "synthetic", "provenance"]
 QUESTIONS: tuple[Question, ...] = ("manipulation", "synthetic", "provenance")
@@ -67,14 +67,24 @@ class FileInfo(_Model):
         description="Frames of an animated image (GIF, WebP, PNG) or pages of a TIFF, when "
         "more than one: only the first is examined.",
     )
+    orientation: int | None = Field(
+        default=None,
+        ge=2,
+        le=8,
+        description="The EXIF orientation tag (2-8), when it asks viewers to turn or mirror "
+        "the picture (6: a phone's portrait photo, turned 90 degrees clockwise). Analyzers "
+        "read the pixels as stored, and every coordinate in this report is in that grid.",
+    )
     mtime: float | None = Field(default=None, description="Modification time, Unix seconds.")
 
     @model_serializer(mode="wrap")
-    def _leave_out_one_frame(self, handler: SerializerFunctionWrapHandler) -> Any:
-        # Added in 1.2 and absent for most files: reports of stills look as in 1.1.
+    def _leave_out_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Added in 1.2 and 1.3 and absent for most files: such reports look as in 1.1.
         data = handler(self)
-        if isinstance(data, dict) and data.get("frames") is None:
-            data.pop("frames", None)
+        if isinstance(data, dict):
+            for name in ("frames", "orientation"):
+                if data.get(name) is None:
+                    data.pop(name, None)
         return data
 
 

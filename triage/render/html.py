@@ -27,6 +27,13 @@ from typing import TYPE_CHECKING, Any
 from triage.fileio import write_atomic
 from triage.hashing import NEAR_DUPLICATE_RADIUS
 from triage.pipeline import THUMBNAIL_SIDE, Analysis
+from triage.render.upright import (
+    ORIENTATION_WORDS,
+    turns,
+    upright_box,
+    upright_pixels,
+    upright_size,
+)
 from triage.report import BANDS, QUESTIONS, Finding, Report
 
 if TYPE_CHECKING:
@@ -199,6 +206,7 @@ def _file_view(
     thumb: dict[str, Any] | None = None
     why_not = ""  # why there is no thumbnail
     omitted = 0
+    orientation = f.orientation if f.kind == "image" and turns(f.orientation) else None
     for i, ref in enumerate(report.artifacts):
         png = pngs[i] if i < len(pngs) else b""
         item: dict[str, Any] = {
@@ -213,7 +221,9 @@ def _file_view(
             omitted += 1
             continue
         if png:
-            item["image"] = _embed_artifact(png, artifact_width, quality)
+            # Maps of a still are drawn on its stored grid: shown upright like the thumbnail.
+            turn = orientation if ref.contains_pixels else None
+            item["image"] = _embed_artifact(png, artifact_width, quality, turn)
         if thumb is None and f.kind == "video" and png and _is_contact_sheet(ref.kind):
             # a video's thumbnail: its contact sheet, small (the sheet itself follows)
             small = _embed_artifact(png, THUMB_SIDE, 75)
@@ -221,10 +231,10 @@ def _file_view(
                 thumb = {**small, "caption": f"{ref.title} (small; full size beside)", "boxes": []}
         artifacts.append(item)
     if thumb is None and not no_pixels and f.kind == "image":
-        made = _thumbnail(analysis.thumbnail, report) if analysis.thumbnail else None
+        made = _thumbnail(analysis.thumbnail, report, orientation) if analysis.thumbnail else None
         if made is not None:
-            thumb = {**made, "caption": "The file as analyzed (EXIF rotation not applied)"}
-            thumb["boxes"] = _boxes(report) if f.width and f.height else []
+            thumb = {**made, "caption": _thumbnail_caption(orientation)}
+            thumb["boxes"] = _boxes(report, orientation) if f.width and f.height else []
         elif report.errors:
             why_not = "The picture could not be decoded."
         else:
@@ -323,6 +333,14 @@ def _facts(report: Report) -> list[tuple[str, str]]:
         facts.append(("duration", f"{f.duration:.2f} s"))
     if f.frames:
         facts.append(("frames", f"{f.frames} (only the first was examined)"))
+    if turns(f.orientation) and f.orientation is not None:
+        facts.append(
+            (
+                "orientation",
+                f"EXIF {f.orientation}: viewers show it {ORIENTATION_WORDS[f.orientation]}; "
+                "the analyzers read it as stored",
+            )
+        )
     if f.bytes is not None:
         facts.append(("bytes", f"{f.bytes:,}"))
     if f.sha256:
@@ -469,8 +487,19 @@ def _rounded(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def _boxes(report: Report) -> list[dict[str, Any]]:
-    """Regions named by findings (``evidence["boxes"]``), in original pixel coordinates."""
+def _thumbnail_caption(orientation: int | None) -> str:
+    if orientation is None:
+        return "The file as analyzed"
+    return (
+        f"The file as analyzed, shown upright as viewers show it ({ORIENTATION_WORDS[orientation]}"
+        f", EXIF orientation {orientation}), and so are the maps beside it; the analyzers "
+        "read the pixels as stored, and the coordinates in the JSON report are in that grid"
+    )
+
+
+def _boxes(report: Report, orientation: int | None = None) -> list[dict[str, Any]]:
+    """Regions named by findings (``evidence["boxes"]``), in the coordinates of the
+    thumbnail's full-size picture: the stored grid, turned upright for ``orientation``."""
     w, h = report.file.width or 0, report.file.height or 0
     out: list[dict[str, Any]] = []
     for x in report.findings:
@@ -486,31 +515,46 @@ def _boxes(report: Report) -> list[dict[str, Any]]:
             y0, y1 = sorted((min(max(y0, 0), h), min(max(y1, 0), h)))
             if x1 - x0 < 1 or y1 - y0 < 1:
                 continue
+            x0, y0, x1, y1 = upright_box((x0, y0, x1, y1), w, h, orientation)
             out.append({"x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0, "label": x.title, "id": x.id})
     return out[:40]
 
 
 # ------------------------------------------------------------------ pixels
-def _thumbnail(jpeg: bytes, report: Report) -> dict[str, Any] | None:
-    """The thumbnail the pipeline kept (a small JPEG of the analyzed picture)."""
+def _thumbnail(jpeg: bytes, report: Report, orientation: int | None) -> dict[str, Any] | None:
+    """The thumbnail the pipeline kept (a small JPEG of the analyzed picture), turned
+    upright for ``orientation``."""
     try:
         from PIL import Image
 
         with Image.open(io.BytesIO(jpeg)) as img:
-            w, h = img.size
+            if orientation is not None:
+                import numpy as np
+
+                turned = upright_pixels(np.asarray(img.convert("RGB")), orientation)
+                buf = io.BytesIO()
+                Image.fromarray(np.ascontiguousarray(turned)).save(buf, "JPEG", quality=85)
+                jpeg = buf.getvalue()
+                w, h = turned.shape[1], turned.shape[0]
+            else:
+                w, h = img.size
     except Exception:
         return None
+    orig_w, orig_h = upright_size(report.file.width or w, report.file.height or h, orientation)
     return {
         "src": _data_uri(jpeg, "image/jpeg"),
         "width": w,
         "height": h,
-        "orig_w": report.file.width or w,
-        "orig_h": report.file.height or h,
+        "orig_w": orig_w,
+        "orig_h": orig_h,
     }
 
 
-def _embed_artifact(png: bytes, max_width: int, quality: int = 82) -> dict[str, Any] | None:
-    """An artifact as a data URI, at most ``max_width`` wide.
+def _embed_artifact(
+    png: bytes, max_width: int, quality: int = 82, orientation: int | None = None
+) -> dict[str, Any] | None:
+    """An artifact as a data URI, at most ``max_width`` wide, turned upright for
+    ``orientation`` (a map drawn on the stored grid).
 
     Flat charts stay PNG (sharp text); photographic maps become JPEG when that is
     much smaller. Decoded with OpenCV, which is faster than Pillow on the large
@@ -531,13 +575,15 @@ def _embed_artifact(png: bytes, max_width: int, quality: int = 82) -> dict[str, 
         if arr.ndim == 3 and arr.shape[2] == 4:  # BGRA over white
             alpha = arr[..., 3:].astype(np.float32) / 255.0
             arr = (arr[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+        if orientation is not None:
+            arr = np.ascontiguousarray(upright_pixels(arr, orientation))
         h, w = arr.shape[:2]
         if w > max_width:
             size = (max_width, max(1, round(h * max_width / w)))
             arr = cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
         out_h, out_w = arr.shape[:2]
-        if (out_w, out_h) == (w, h):
-            data = png  # not resized: the analyzer's own PNG
+        if (out_w, out_h) == (w, h) and orientation is None:
+            data = png  # not resized or turned: the analyzer's own PNG
         else:
             ok, enc = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, 6])
             if not ok:

@@ -41,6 +41,17 @@ def interval_bar(low: float, point: float, high: float, width: int = BAR_WIDTH) 
     return "".join(cells)
 
 
+def _orientation(tag: int | None) -> str | None:
+    from triage.render.upright import ORIENTATION_WORDS
+
+    if tag not in ORIENTATION_WORDS:
+        return None
+    return (
+        f"viewers show it {ORIENTATION_WORDS[tag]} (EXIF orientation {tag}; "
+        "coordinates here are in the stored grid)"
+    )
+
+
 def report_renderable(report: Report) -> Group:
     f = report.file
     head = Text()
@@ -52,6 +63,7 @@ def report_renderable(report: Report) -> Group:
             f"{f.width}x{f.height}" if f.width and f.height else None,
             f"{f.duration:.1f} s" if f.duration else None,
             f"{f.frames} frames, the first examined" if f.frames else None,
+            _orientation(f.orientation),
             f"{f.bytes:,} bytes" if f.bytes is not None else None,
             f"sha256 {f.sha256[:16]}…" if f.sha256 else None,
         )
