@@ -166,6 +166,7 @@ class Media:
                     else:
                         self.width = int(vs.codec_context.width or 0) or None
                         self.height = int(vs.codec_context.height or 0) or None
+                        self.orientation = _video_orientation(container, vs)
                 if container.duration is not None:
                     self.duration = float(container.duration) / 1_000_000
                 elif streams and streams[0].duration and streams[0].time_base:
@@ -539,6 +540,22 @@ _REDUCIBLE = {"L", "LA", "RGB", "RGBA", "RGBX", "I", "F", "CMYK"}
 # Bytes per pixel of a Pillow image in each mode ("1" and "P" take a byte per pixel).
 _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "RGB": 3, "YCbCr": 3}
 _MODE_BYTES |= {"LAB": 3, "HSV": 3, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+
+
+def _video_orientation(container: Any, stream: Any) -> int | None:
+    """The EXIF orientation tag of the turn a player gives the video (a phone's
+    portrait video is stored landscape with a display matrix: 6), or None. Reads the
+    header, or decodes the first frame (within 64 packets: milliseconds); the
+    container's packets are consumed."""
+    from triage.video.container import ORIENTATION_OF_TURN, first_frame_rotation, header_rotation
+
+    with contextlib.suppress(Exception):
+        meta = {str(k): str(v) for k, v in (stream.metadata or {}).items()}
+        turn = header_rotation(stream, meta)
+        if turn is None:
+            turn = first_frame_rotation(container, stream)
+        return ORIENTATION_OF_TURN.get(turn) if turn is not None else None
+    return None
 
 
 def decoded_bytes(mode: str, pixels: int, working: bool = True) -> int:

@@ -72,7 +72,8 @@ class FileInfo(_Model):
         ge=2,
         le=8,
         description="The EXIF orientation tag (2-8), when it asks viewers to turn or mirror "
-        "the picture (6: a phone's portrait photo, turned 90 degrees clockwise). Analyzers "
+        "the picture (6: a phone's portrait photo, turned 90 degrees clockwise); for a video, "
+        "the quarter turn of its display matrix as the same tag value (6, 3 or 8). Analyzers "
         "read the pixels as stored, and every coordinate in this report is in that grid.",
     )
     mtime: float | None = Field(default=None, description="Modification time, Unix seconds.")

@@ -104,7 +104,7 @@ class FramesAnalyzer(Analyzer):
         share = 1.0 if stream.decoded_all else 0.5
         result.examined = {"manipulation": 0.6 * share, "synthetic": 0.3 * share}
         if ctx.want_artifacts:
-            _artifacts(ctx, stream, samples, result, a.spans)
+            _artifacts(ctx, stream, samples, result, a.spans, media.orientation)
         return result
 
 
@@ -550,7 +550,12 @@ def _outside_level(maps: list[Any], track: Any) -> float | None:
 
 
 def _artifacts(
-    ctx: Context, stream: Any, samples: Any, result: AnalyzerResult, spans: list[dict[str, Any]]
+    ctx: Context,
+    stream: Any,
+    samples: Any,
+    result: AnalyzerResult,
+    spans: list[dict[str, Any]],
+    orientation: int | None,
 ) -> None:
     from triage.video import timeline as tl
 
@@ -569,6 +574,7 @@ def _artifacts(
         [(f.time, f.thumb) for f in samples.frames],
         [(s["start_s"], s["end_s"], s["box"]) for s in spans],
         (stream.width, stream.height),
+        orientation=orientation,
     )
     result.artifacts.append(
         Artifact("frame_thumbnails", "Sampled frames with flagged regions", ctx.png(sheet))

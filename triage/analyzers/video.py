@@ -20,6 +20,7 @@ import numpy as np
 from triage.analyzers.base import Analyzer, AnalyzerResult, Artifact, Context, RawFinding
 from triage.errors import MediaError
 from triage.media import Media
+from triage.orientation import upright_pixels
 from triage.report import Question
 
 MAX_EVENTS_PER_KIND = 10
@@ -524,6 +525,8 @@ def _artifacts(
     thumbs = tl.collect_frames(
         media.path, wanted, backend=stream.backend, times=stream.frame_time, start=stream.start_time
     )
+    # Shown as a player shows the video (a phone's portrait video is stored sideways).
+    thumbs = {i: upright_pixels(t, media.orientation) for i, t in thumbs.items()}
     sheet = tl.contact_sheet(rows, thumbs)
     result.artifacts.append(
         Artifact("contact_sheet", "Frames around each flagged event", ctx.png(sheet))

@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 from triage.fileio import write_atomic
 from triage.hashing import NEAR_DUPLICATE_RADIUS
-from triage.pipeline import THUMBNAIL_SIDE, Analysis
-from triage.render.upright import (
+from triage.orientation import (
     ORIENTATION_WORDS,
     turns,
     upright_box,
     upright_pixels,
     upright_size,
 )
+from triage.pipeline import THUMBNAIL_SIDE, Analysis
 from triage.report import BANDS, QUESTIONS, Finding, Report
 
 if TYPE_CHECKING:
@@ -337,8 +337,9 @@ def _facts(report: Report) -> list[tuple[str, str]]:
         facts.append(
             (
                 "orientation",
-                f"EXIF {f.orientation}: viewers show it {ORIENTATION_WORDS[f.orientation]}; "
-                "the analyzers read it as stored",
+                f"{'display matrix' if f.kind == 'video' else f'EXIF {f.orientation}'}: "
+                f"viewers show it {ORIENTATION_WORDS[f.orientation]}; the analyzers read it "
+                "as stored",
             )
         )
     if f.bytes is not None:

@@ -41,13 +41,14 @@ def interval_bar(low: float, point: float, high: float, width: int = BAR_WIDTH) 
     return "".join(cells)
 
 
-def _orientation(tag: int | None) -> str | None:
-    from triage.render.upright import ORIENTATION_WORDS
+def _orientation(tag: int | None, kind: str | None) -> str | None:
+    from triage.orientation import ORIENTATION_WORDS
 
     if tag not in ORIENTATION_WORDS:
         return None
+    source = "its display matrix" if kind == "video" else f"EXIF orientation {tag}"
     return (
-        f"viewers show it {ORIENTATION_WORDS[tag]} (EXIF orientation {tag}; "
+        f"viewers show it {ORIENTATION_WORDS[tag]} ({source}; "
         "coordinates here are in the stored grid)"
     )
 
@@ -63,7 +64,7 @@ def report_renderable(report: Report) -> Group:
             f"{f.width}x{f.height}" if f.width and f.height else None,
             f"{f.duration:.1f} s" if f.duration else None,
             f"{f.frames} frames, the first examined" if f.frames else None,
-            _orientation(f.orientation),
+            _orientation(f.orientation, f.kind),
             f"{f.bytes:,} bytes" if f.bytes is not None else None,
             f"sha256 {f.sha256[:16]}…" if f.sha256 else None,
         )

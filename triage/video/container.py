@@ -81,7 +81,7 @@ def read_container(container: Any, first_packets: list[bytes] | None = None) -> 
                     "duration_s": float(s.duration * s.time_base)
                     if s.duration and s.time_base
                     else None,
-                    "rotation": _rotation(s, smeta),
+                    "rotation": header_rotation(s, smeta),
                 }
             )
         info["streams"].append(entry)
@@ -99,19 +99,50 @@ def _num(value: Any) -> float | None:
         return None
 
 
-def _rotation(stream: Any, smeta: dict[str, str]) -> int | None:
+def header_rotation(stream: Any, smeta: dict[str, str]) -> int | None:
+    """Degrees clockwise a player turns the picture, from the header alone: an old
+    muxer's ``rotate`` tag, or the display matrix where PyAV exposes it on the stream
+    (13); else None (:func:`first_frame_rotation` reads it from a decoded frame)."""
     if "rotate" in smeta:
         try:
-            return int(float(smeta["rotate"]))
+            return int(float(smeta["rotate"])) % 360
         except ValueError:
             return None
-    try:  # PyAV >= 13 exposes the display matrix as side data on the stream
+    try:
         sd = getattr(stream, "side_data", None)
         if sd and "DISPLAYMATRIX" in sd:
-            return round(float(sd["DISPLAYMATRIX"]))
+            return clockwise(float(sd["DISPLAYMATRIX"]))
     except Exception:
         return None
     return None
+
+
+def clockwise(anticlockwise: float) -> int:
+    """The display matrix's angle (FFmpeg's ``av_display_rotation_get`` and PyAV's
+    ``VideoFrame.rotation``, degrees anticlockwise) as the quarter turn clockwise a
+    player applies (0, 90, 180 or 270), as FFmpeg's own players do."""
+    return round(-anticlockwise / 90) % 4 * 90
+
+
+def first_frame_rotation(container: Any, stream: Any, max_packets: int = 64) -> int | None:
+    """Degrees clockwise (0, 90, 180, 270) a player turns the picture of ``stream``, read
+    from the display matrix FFmpeg attaches to its first decoded frame (PyAV 14 and
+    later show it there only); None when no frame decodes within ``max_packets``
+    packets, so a damaged file costs little. Consumes packets of the open container."""
+    for n, packet in enumerate(container.demux(stream)):
+        if n >= max_packets:
+            return None
+        try:
+            frames = packet.decode()
+        except Exception:
+            continue
+        for frame in frames:
+            angle = getattr(frame, "rotation", None)
+            return clockwise(float(angle)) if angle is not None else None
+    return None
+
+
+ORIENTATION_OF_TURN = {90: 6, 180: 3, 270: 8}  # the EXIF orientation tag of each turn
 
 
 def parse_date(text: str | None) -> datetime | None:

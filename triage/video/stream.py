@@ -249,7 +249,7 @@ def read_pyav(
     """
     import av
 
-    from triage.video.container import read_container
+    from triage.video.container import clockwise, read_container
 
     notes: list[str] = []
     with av.open(str(path), mode="r", metadata_errors="replace") as container:
@@ -286,6 +286,7 @@ def read_pyav(
         decoding = True
         decoded_all = True
         t_first: float | None = None
+        first_rotation: float | None = None  # the display matrix, on decoded frames only
         for packet in container.demux(vs):
             if packet.size == 0 and packet.pts is None and packet.dts is None:
                 frames_out = _decode(packet, notes) if decoding else []  # the flush packet
@@ -303,6 +304,7 @@ def read_pyav(
                     t = len(series.diff) / (fps or 30.0)
                 if t_first is None:
                     t_first = t
+                    first_rotation = getattr(frame, "rotation", None)
                 if t - t_first > max_seconds:
                     decoding = False
                     decoded_all = False
@@ -325,6 +327,9 @@ def read_pyav(
                     cheap_luma=frame.format.name in _PLANAR_8BIT,
                 )
         info = read_container(container, first_packets)
+        for entry in info["streams"]:
+            if entry["index"] == vs.index and entry.get("rotation") is None and first_rotation:
+                entry["rotation"] = clockwise(float(first_rotation))
     if not decoded_all:
         notes.append(
             f"frames after {max_seconds:g} s were not decoded (budget); timestamps cover the whole file"

@@ -328,22 +328,28 @@ def sampled_strip(
     frame_size: tuple[int, int],
     columns: int = 8,
     max_thumbs: int = 32,
+    orientation: int | None = None,
 ) -> np.ndarray:
-    """Thumbnails of sampled frames in time order, flagged boxes drawn on the frames
-    inside their span (red frame around a thumbnail inside any span)."""
+    """Thumbnails of sampled frames in time order, flagged boxes (stored frame
+    coordinates) drawn on the frames inside their span (red frame around a thumbnail
+    inside any span); each thumbnail then turned upright for ``orientation`` (the EXIF
+    tag value of the video's display turn)."""
     import cv2
+
+    from triage.orientation import upright_pixels, upright_size
 
     if len(thumbs) > max_thumbs:
         keep = np.linspace(0, len(thumbs) - 1, max_thumbs).round().astype(int)
         thumbs = [thumbs[i] for i in keep]
-    th, tw = thumbs[0][1].shape[:2]
+    stored_h, stored_w = thumbs[0][1].shape[:2]
+    tw, th = upright_size(stored_w, stored_h, orientation)
     rows = (len(thumbs) + columns - 1) // columns
     cell_h = th + 16
     sheet = np.full((rows * cell_h, columns * (tw + 4), 3), 255, np.uint8)
-    sx, sy = tw / frame_size[0], th / frame_size[1]
+    sx, sy = stored_w / frame_size[0], stored_h / frame_size[1]
     for k, (t, img) in enumerate(thumbs):
         r, c = divmod(k, columns)
-        tile = np.ascontiguousarray(img[:th, :tw]).copy()
+        tile = np.ascontiguousarray(img[:stored_h, :stored_w]).copy()
         flagged = False
         for t0, t1, box in spans:
             if t0 - 1e-6 <= t <= t1 + 1e-6:
@@ -351,6 +357,7 @@ def sampled_strip(
                 p0 = (int(box[0] * sx), int(box[1] * sy))
                 p1 = (int(box[2] * sx), int(box[3] * sy))
                 cv2.rectangle(tile, p0, p1, (255, 230, 0), 1)
+        tile = upright_pixels(tile, orientation)
         y, x = r * cell_h, c * (tw + 4)
         sheet[y : y + tile.shape[0], x : x + tile.shape[1]] = tile
         if flagged:

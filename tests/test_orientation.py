@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from triage.orientation import upright_box, upright_pixels, upright_size
 from triage.pipeline import Options, analyze_path_with_pictures
 from triage.render.html import render_html
 from triage.render.text import render_reports
-from triage.render.upright import upright_box, upright_pixels, upright_size
 from triage.report import ArtifactRef, Finding
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,3 +111,53 @@ def test_a_sideways_photo_is_named_and_shown_upright_with_its_boxes(tmp_path: Pa
     assert (rows.min(), rows.max() + 1, cols.min(), cols.max() + 1) == (40, 100, 300, 420)
     assert "EXIF 6: viewers show it turned 90° clockwise" in html
     assert html.count("shown upright as viewers show it") == 1  # the plain file: no note
+
+
+def portrait_video(path: Path, rotation: int | None) -> None:
+    """A 2 s video stored landscape (320 x 240), a magenta block at its top right;
+    ``rotation`` is the display matrix's angle (anticlockwise, as PyAV writes it)."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        if rotation is not None:
+            stream.set_display_rotation(rotation)
+        for i in range(50):
+            frame = np.full((240, 320, 3), 90, np.uint8)
+            frame[20:60, 200:300] = (255, 0, 255)
+            frame[100:140, i * 4 : i * 4 + 20] = 255
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def test_a_portrait_video_is_named_and_its_frames_shown_upright(tmp_path: Path) -> None:
+    import av
+
+    if not hasattr(av.video.stream.VideoStream, "set_display_rotation"):
+        pytest.skip("this PyAV cannot write a display matrix (PyAV 17 and older)")
+    portrait_video(tmp_path / "portrait.mp4", -90)  # a phone's: turned clockwise to show
+    portrait_video(tmp_path / "plain.mp4", None)
+    options = Options(keep_artifacts=True, only=["video", "frames"])
+    turned = analyze_path_with_pictures(tmp_path / "portrait.mp4", options)
+    plain = analyze_path_with_pictures(tmp_path / "plain.mp4", options)
+    assert turned.report.file.orientation == 6 and plain.report.file.orientation is None
+    assert (turned.report.file.width, turned.report.file.height) == (320, 240)
+    assert "turned 90° clockwise (its display matrix" in render_reports([turned.report], width=400)
+    video = next(r for r in turned.report.analyzers if r.name == "video")
+    assert isinstance(video.metrics, dict)
+    assert [s.get("rotation") for s in video.metrics["container"]["streams"]] == [90]
+
+    def strip(analysis) -> np.ndarray:  # type: ignore[no-untyped-def]
+        i = next(i for i, a in enumerate(analysis.report.artifacts) if a.kind == "frame_thumbnails")
+        return np.asarray(Image.open(io.BytesIO(analysis.artifacts[i])).convert("RGB"))
+
+    upright, stored = strip(turned), strip(plain)
+    assert upright.shape[1] < stored.shape[1]  # portrait tiles: a narrower strip
+    # The first tile: the magenta block moved from the top right to the bottom right.
+    magenta = (upright[..., 0] > 200) & (upright[..., 1] < 60) & (upright[..., 2] > 200)
+    tile = magenta[: upright.shape[0] // 4, : upright.shape[1] // 8]
+    rows, cols = np.nonzero(tile)
+    assert rows.min() > tile.shape[0] / 2 and cols.min() > tile.shape[1] / 2

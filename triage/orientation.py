@@ -3,9 +3,12 @@
 The analyzers read the pixels as stored, and every coordinate in a report is in that
 grid (a script that crops the file without turning it lands on the same spot). A phone
 stores a portrait photo sideways and sets the tag instead; a desk looking at the HTML
-report should see it upright, with the region boxes on the same content. These pure
-functions turn pictures and boxes from the stored grid to the upright view. The tag's
-values are those of the TIFF 6.0 and EXIF 2.3 specifications (tag 274, 0x0112).
+report should see it upright, with the region boxes on the same content. A phone's
+portrait video is stored landscape with a display matrix instead; its quarter turn is
+named by the same tag value (6 for a quarter turn clockwise). These pure functions
+turn pictures and boxes from the stored grid to the upright view, for the renderers
+and for the contact sheets the video analyzers draw. The tag's values are those of
+the TIFF 6.0 and EXIF 2.3 specifications (tag 274, 0x0112).
 """
 
 from __future__ import annotations
