@@ -161,3 +161,38 @@ def test_a_portrait_video_is_named_and_its_frames_shown_upright(tmp_path: Path) 
     tile = magenta[: upright.shape[0] // 4, : upright.shape[1] // 8]
     rows, cols = np.nonzero(tile)
     assert rows.min() > tile.shape[0] / 2 and cols.min() > tile.shape[1] / 2
+
+
+def test_a_video_gets_a_poster_that_is_not_its_black_first_frames(tmp_path: Path) -> None:
+    import av
+
+    from triage.video.poster import poster_frame
+
+    with av.open(str(tmp_path / "fade.mp4"), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        for i in range(30):
+            frame = np.zeros((360, 640, 3), np.uint8)
+            if i >= 10:  # a fade-in: ten black frames first
+                frame[:] = scene(640, 360, 3)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    poster = poster_frame(tmp_path / "fade.mp4", 320)
+    assert poster is not None and poster.shape == (180, 320, 3) and poster.mean() > 40
+    (tmp_path / "junk.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
+    assert poster_frame(tmp_path / "junk.mp4", 320) is None
+
+
+def test_a_portrait_video_poster_is_shown_upright_in_the_html_report(tmp_path: Path) -> None:
+    import av
+
+    if not hasattr(av.video.stream.VideoStream, "set_display_rotation"):
+        pytest.skip("this PyAV cannot write a display matrix (PyAV 17 and older)")
+    portrait_video(tmp_path / "portrait.mp4", -90)
+    options = Options(keep_artifacts=True, only=["video"])
+    html = render_html([analyze_path_with_pictures(tmp_path / "portrait.mp4", options)])
+    poster = embedded(html, "Thumbnail of portrait.mp4")
+    assert poster.height > poster.width  # stored landscape, shown as a player shows it
+    assert "first frame that is not dark, shown upright as players show it" in html

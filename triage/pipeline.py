@@ -78,8 +78,8 @@ class Analysis:
     """A report and the pictures that travel with it in memory (never serialized).
 
     ``artifacts`` holds the PNG bytes of each ``report.artifacts`` entry, and
-    ``thumbnail`` a small JPEG of the picture as analyzed (EXIF rotation not
-    applied), both only with ``Options.keep_artifacts`` and never with
+    ``thumbnail`` a small JPEG of the picture as analyzed or of a video's poster
+    frame (in the stored grid: a display turn is the renderer's), both only with ``Options.keep_artifacts`` and never with
     ``no_pixels``. Renderers take them from here and never open the input again.
     """
 
@@ -234,17 +234,26 @@ def analyze_media_with_pictures(
 
 
 def _thumbnail(media: Media, opts: Options) -> bytes | None:
-    """A small JPEG of the decoded picture, or None (video, --no-pixels, undecodable)."""
-    if media.kind != "image" or opts.no_pixels:
+    """A small JPEG of the decoded picture or of a video's poster frame, in the stored
+    grid; None with --no-pixels or when nothing decodes."""
+    if opts.no_pixels:
         return None
     import io
 
     from PIL import Image
 
-    try:
-        rgb = media.reduced(THUMBNAIL_SIDE)
-    except MediaError:
-        return None
+    if media.kind == "video":
+        from triage.video.poster import poster_frame
+
+        poster = poster_frame(media.path, THUMBNAIL_SIDE)
+        if poster is None:
+            return None
+        rgb = poster
+    else:
+        try:
+            rgb = media.reduced(THUMBNAIL_SIDE)
+        except MediaError:
+            return None
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "JPEG", quality=80, optimize=True)
     return buf.getvalue()

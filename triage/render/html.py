@@ -206,7 +206,9 @@ def _file_view(
     thumb: dict[str, Any] | None = None
     why_not = ""  # why there is no thumbnail
     omitted = 0
-    orientation = f.orientation if f.kind == "image" and turns(f.orientation) else None
+    orientation = f.orientation if turns(f.orientation) else None
+    # The maps of a still are drawn on its stored grid; a video's sheets come upright.
+    map_turn = orientation if f.kind == "image" else None
     for i, ref in enumerate(report.artifacts):
         png = pngs[i] if i < len(pngs) else b""
         item: dict[str, Any] = {
@@ -222,19 +224,27 @@ def _file_view(
             continue
         if png:
             # Maps of a still are drawn on its stored grid: shown upright like the thumbnail.
-            turn = orientation if ref.contains_pixels else None
+            turn = map_turn if ref.contains_pixels else None
             item["image"] = _embed_artifact(png, artifact_width, quality, turn)
-        if thumb is None and f.kind == "video" and png and _is_contact_sheet(ref.kind):
-            # a video's thumbnail: its contact sheet, small (the sheet itself follows)
+        poster = analysis.thumbnail is not None
+        if (
+            thumb is None
+            and not poster
+            and f.kind == "video"
+            and png
+            and _is_contact_sheet(ref.kind)
+        ):
+            # no poster frame decoded: the contact sheet, small (the sheet itself follows)
             small = _embed_artifact(png, THUMB_SIDE, 75)
             if small is not None:
                 thumb = {**small, "caption": f"{ref.title} (small; full size beside)", "boxes": []}
         artifacts.append(item)
-    if thumb is None and not no_pixels and f.kind == "image":
+    if thumb is None and not no_pixels and f.kind in ("image", "video"):
         made = _thumbnail(analysis.thumbnail, report, orientation) if analysis.thumbnail else None
         if made is not None:
-            thumb = {**made, "caption": _thumbnail_caption(orientation)}
-            thumb["boxes"] = _boxes(report, orientation) if f.width and f.height else []
+            thumb = {**made, "caption": _thumbnail_caption(orientation, f.kind)}
+            boxes = f.kind == "image" and f.width and f.height
+            thumb["boxes"] = _boxes(report, orientation) if boxes else []
         elif report.errors:
             why_not = "The picture could not be decoded."
         else:
@@ -488,7 +498,16 @@ def _rounded(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def _thumbnail_caption(orientation: int | None) -> str:
+def _thumbnail_caption(orientation: int | None, kind: str | None) -> str:
+    if kind == "video":
+        what = "The video's first frame that is not dark"
+        if orientation is None:
+            return what
+        return (
+            f"{what}, shown upright as players show it ({ORIENTATION_WORDS[orientation]}, its "
+            "display matrix), as are the frames beside it; the analyzers read the frames as "
+            "stored, and the coordinates in the JSON report are in that grid"
+        )
     if orientation is None:
         return "The file as analyzed"
     return (
