@@ -421,7 +421,7 @@ _CONTAINER_IDS = {
 
 
 _CONTAINER_TITLES = {
-    "reencoded": "Re-encoded or re-muxed by software (FFmpeg/x264 tags)",
+    "reencoded": "Re-encoded or re-muxed by software (writer or encoder tags)",
     "dates_inconsistent": "Creation dates in the container disagree",
     "dates_future": "A creation date lies in the future",
     "duration_mismatch": "Declared duration or frame count differs from the frames",
