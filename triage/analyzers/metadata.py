@@ -57,7 +57,7 @@ class MetadataAnalyzer(Analyzer):
         "metadata.camera_origin",
         "metadata.no_metadata",
     )
-    version = "2.1"
+    version = "2.2"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation", "synthetic")
     trait_words: ClassVar[dict[str, str]] = {
         "manipulation": "it keeps its metadata, which can be rewritten",
@@ -88,6 +88,7 @@ class MetadataAnalyzer(Analyzer):
             "has_maker_note": meta.has_maker_note,
         }
         findings.extend(_extension(media))
+        _embedded_video(media, meta, result)
         if meta.cut:
             result.metrics["truncated"] = meta.cut
             result.not_checked.append(f"metadata after the cut: {meta.cut}")
@@ -229,6 +230,49 @@ def _dates(meta: md.Metadata) -> list[RawFinding]:
             )
         )
     return out
+
+
+def _embedded_video(media: Media, meta: md.Metadata, result: AnalyzerResult) -> None:
+    """Name a video that follows a JPEG's picture (a motion photo): it is evidence of
+    neither question, but it is in the file, no analyzer examines it, and it may show
+    the moments around the shot. A desk should know it is there and how to get it."""
+    if media.format != "jpeg":
+        return
+    from triage.forensics.embedded import embedded_video
+    from triage.forensics.jpeg import JpegError, parse_jpeg
+
+    try:
+        info = parse_jpeg(media.data)
+    except JpegError:
+        return
+    if not info.eoi or not info.trailing_bytes:
+        return
+    found = embedded_video(media.data, len(media.data) - info.trailing_bytes)
+    if found is None:
+        return
+    google = any(
+        "1" in meta.xmp.get(key, []) for key in ("GCamera:MotionPhoto", "GCamera:MicroVideo")
+    )
+    if google:
+        kind = "a Google motion photo"
+    elif b"MotionPhoto_Data" in media.data[found.offset - 64 : found.offset]:
+        kind = "a Samsung motion photo"
+    else:
+        kind = "not a known motion-photo layout"
+    result.metrics["embedded_video"] = {
+        "offset": found.offset,
+        "bytes": found.size,
+        "brand": found.brand,
+        "duration_s": None if found.duration is None else round(found.duration, 3),
+        "kind": kind,
+    }
+    length = f"a {found.duration:.1f}-s video" if found.duration else "a video"
+    size = f"{found.size / 1e6:.1f} MB" if found.size >= 1e6 else f"{found.size / 1e3:.0f} kB"
+    result.not_checked.append(
+        f"{length} follows the picture inside the file ({kind}; {size} from byte "
+        f"{found.offset}), not examined: it may show the moments around the shot; "
+        f"`tail -c +{found.offset + 1} FILE > clip.mp4` extracts it for `triage check`"
+    )
 
 
 def _thumbnail(media: Media, meta: md.Metadata, result: AnalyzerResult) -> list[RawFinding]:
