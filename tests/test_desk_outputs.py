@@ -264,6 +264,11 @@ def test_an_animated_image_says_how_many_frames_and_that_the_first_is_examined(
     assert "5 frames, the first examined" in render_reports([animated], width=400)
     assert "frames" not in still.model_dump(mode="json")["file"]
     assert animated.model_dump(mode="json")["file"]["frames"] == 5
+    from triage.render.csv import csv_text, rows_from_reports
+
+    table = csv_text(rows_from_reports([animated, still])).splitlines()
+    column = table[0].split(",").index("frames")
+    assert sorted(line.split(",")[column] for line in table[1:]) == ["", "5"]
 
 
 def test_a_jpeg_with_a_second_mpf_image_is_not_counted_as_frames(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ the picture, its maps and its region boxes upright."""
 from __future__ import annotations
 
 import base64
+import csv
 import io
 import re
 import sys
@@ -71,6 +72,13 @@ def test_a_sideways_photo_is_named_and_shown_upright_with_its_boxes(tmp_path: Pa
     assert report.model_dump(mode="json")["file"]["orientation"] == 6
     assert "orientation" not in plain.report.model_dump(mode="json")["file"]
     assert "viewers show it turned 90° clockwise" in render_reports([report], width=400)
+    from triage.render.csv import csv_text, rows_from_reports
+
+    table = list(csv.DictReader(io.StringIO(csv_text(rows_from_reports([report, plain.report])))))
+    assert {row["path"].rsplit("/", 1)[-1]: row["orientation"] for row in table} == {
+        "portrait.jpg": "6",
+        "plain.jpg": "",
+    }
 
     # The marker in the stored grid, as a finding would name it, and a map of the stored
     # grid with the marker's spot lit.

@@ -3,8 +3,10 @@
 Columns: path, sha256, format, status (ok / failed / skipped), the score and band
 of each question, attention, the top finding, the error or skip reason; then kind,
 width, height, duration (seconds, video), the interval low and high of each question,
-the C2PA state (absent, unreadable, valid, trusted, invalid ...) and the generator
-names that metadata or content credentials give. Text
+the C2PA state (absent, unreadable, valid, trusted, invalid ...), the generator
+names that metadata or content credentials give, an animated image's frames (only the
+first is examined) and the EXIF orientation tag viewers apply (a video's display
+turn as the same value; coordinates stay in the stored grid). Text
 cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
 ``@``) are prefixed with ``'``: file names in a downloaded archive are untrusted.
 """
@@ -41,6 +43,8 @@ COLUMNS = [
     *[f"{q}_{part}" for q in QUESTIONS for part in ("low", "high")],
     "c2pa_state",
     "generator",
+    "frames",
+    "orientation",
 ]
 
 
@@ -84,7 +88,7 @@ def csv_text(rows: Iterable[FileRow], skipped: Iterable[tuple[str, str]] = ()) -
         for q in QUESTIONS:
             low, high = r.intervals.get(q, (None, None))
             cells += [_num(low), _num(high)]
-        cells += [r.c2pa_state, r.generator]
+        cells += [r.c2pa_state, r.generator, r.frames, r.orientation]
         writer.writerow([_cell(c) for c in cells])
     status = COLUMNS.index("status")
     for path, reason in skipped:

@@ -40,6 +40,8 @@ class FileRow:
     duration: float | None = None
     c2pa_state: str = ""  # absent / unreadable / remote / the C2PA validation state
     generator: str = ""  # generators named by metadata or the C2PA claim, ";"-joined
+    frames: int | None = None  # an animated image's frames (only the first examined)
+    orientation: int | None = None  # the EXIF orientation tag viewers apply (2-8)
 
     @property
     def failed(self) -> bool:
@@ -90,6 +92,8 @@ def row_from_report(report: dict[str, Any]) -> FileRow:
         duration=file.get("duration"),
         c2pa_state=c2pa_state,
         generator=";".join(dict.fromkeys(generators)),
+        frames=file.get("frames"),
+        orientation=file.get("orientation"),
     )
 
 
