@@ -79,8 +79,8 @@ class Analysis:
 
     ``artifacts`` holds the PNG bytes of each ``report.artifacts`` entry, and
     ``thumbnail`` a small JPEG of the picture as analyzed or of a video's poster
-    frame (in the stored grid: a display turn is the renderer's), both only with ``Options.keep_artifacts`` and never with
-    ``no_pixels``. Renderers take them from here and never open the input again.
+    frame (in the stored grid: a display turn is the renderer's), both only with
+    ``Options.keep_artifacts`` and never with ``no_pixels``. Renderers take them from here and never open the input again.
     """
 
     report: Report

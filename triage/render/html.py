@@ -209,6 +209,7 @@ def _file_view(
     orientation = f.orientation if turns(f.orientation) else None
     # The maps of a still are drawn on its stored grid; a video's sheets come upright.
     map_turn = orientation if f.kind == "image" else None
+    poster = analysis.thumbnail is not None  # a video's poster frame, when one decoded
     for i, ref in enumerate(report.artifacts):
         png = pngs[i] if i < len(pngs) else b""
         item: dict[str, Any] = {
@@ -223,10 +224,8 @@ def _file_view(
             omitted += 1
             continue
         if png:
-            # Maps of a still are drawn on its stored grid: shown upright like the thumbnail.
             turn = map_turn if ref.contains_pixels else None
             item["image"] = _embed_artifact(png, artifact_width, quality, turn)
-        poster = analysis.thumbnail is not None
         if (
             thumb is None
             and not poster

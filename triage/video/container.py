@@ -35,6 +35,8 @@ _SW_ENCODER = re.compile(rb"(x264 - core \d+|x265 \(build \d+|libvpx|Lavc\d+\.\d
 _APPLE_DATE_KEYS = ("com.apple.quicktime.creationdate", "date", "creation_date")
 # Dates a muxer writes when it has none (QuickTime epoch, Unix epoch).
 _NULL_DATES = ("1904-01-01", "1970-01-01")
+# The EXIF orientation tag value of each quarter turn clockwise a player applies.
+ORIENTATION_OF_TURN = {90: 6, 180: 3, 270: 8}
 
 
 @dataclass
@@ -140,9 +142,6 @@ def first_frame_rotation(container: Any, stream: Any, max_packets: int = 64) -> 
             angle = getattr(frame, "rotation", None)
             return clockwise(float(angle)) if angle is not None else None
     return None
-
-
-ORIENTATION_OF_TURN = {90: 6, 180: 3, 270: 8}  # the EXIF orientation tag of each turn
 
 
 def parse_date(text: str | None) -> datetime | None:
