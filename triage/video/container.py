@@ -131,16 +131,11 @@ def first_frame_rotation(container: Any, stream: Any, max_packets: int = 64) -> 
     from the display matrix FFmpeg attaches to its first decoded frame (PyAV 14 and
     later show it there only); None when no frame decodes within ``max_packets``
     packets, so a damaged file costs little. Consumes packets of the open container."""
-    for n, packet in enumerate(container.demux(stream)):
-        if n >= max_packets:
-            return None
-        try:
-            frames = packet.decode()
-        except Exception:
-            continue
-        for frame in frames:
-            angle = getattr(frame, "rotation", None)
-            return clockwise(float(angle)) if angle is not None else None
+    from triage.video.stream import first_frames
+
+    for frame in first_frames(container, stream, max_packets):
+        angle = getattr(frame, "rotation", None)
+        return clockwise(float(angle)) if angle is not None else None
     return None
 
 

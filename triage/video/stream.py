@@ -23,7 +23,7 @@ import functools
 import math
 import threading
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -366,6 +366,16 @@ def _rgb_cv(bgr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
     out: np.ndarray = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     return out
+
+
+def first_frames(container: Any, stream: Any, max_packets: int) -> Iterator[Any]:
+    """The frames of ``stream`` that decode from its first ``max_packets`` packets, in
+    order (damaged packets skipped): a bounded look at a video's start for its header
+    facts and its poster. Consumes packets of the open container."""
+    for n, packet in enumerate(container.demux(stream)):
+        if n >= max_packets:
+            return
+        yield from _decode(packet)
 
 
 def _decode(packet: Any, notes: list[str] | None = None) -> list[Any]:
