@@ -282,3 +282,23 @@ def test_a_jpeg_with_a_second_mpf_image_is_not_counted_as_frames(tmp_path: Path)
     photo.save(path, "MPO", save_all=True, append_images=[photo.convert("L").convert("RGB")])
     assert Image.open(path).n_frames == 2
     assert analyze(path).file.frames is None
+
+
+def test_score_table_keeps_its_words_and_numbers_whole_at_80_columns() -> None:
+    # 80 columns is a default terminal and any pipe: the bar used to squeeze the table
+    # until the question, band and interval read "manip…", "insuf…", "[0.0…".
+    from triage.pipeline import analyze_path
+    from triage.render.text import bar_scale, render_reports
+
+    report = analyze_path(str(CORE / "stripped.jpg"))
+    for width, with_bar in ((80, False), (110, True)):
+        text = render_reports([report], width=width)
+        assert "…" not in text.split("┏")[1].split("manipulation:")[0], width
+        for q in ("manipulation", "synthetic", "provenance"):
+            r = report.questions[q]
+            row = next(line for line in text.splitlines() if line.startswith(f"│ │{q} "))
+            assert r.band in row and f"[{r.interval[0]:.2f}, {r.interval[1]:.2f}]" in row
+            assert ("|" in row.split("]")[1]) is with_bar, row
+    scale = bar_scale(21)
+    assert len(scale) == 21 and scale.startswith("0") and scale.endswith("1")
+    assert scale[9:12] == "0.5"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
@@ -39,6 +39,80 @@ def interval_bar(low: float, point: float, high: float, width: int = BAR_WIDTH) 
         else:
             cells.append("·")
     return "".join(cells)
+
+
+def bar_scale(width: int) -> str:
+    """Header of a bar `width` cells wide: 0 at the first cell, 0.5 at the middle one
+    (where `interval_bar` puts its ':'), 1 at the last."""
+    if width < 5:
+        return ""
+    cells = [" "] * width
+    mid = round(0.5 * (width - 1))
+    cells[0], cells[-1] = "0", "1"
+    cells[mid - 1 : mid + 2] = "0.5"
+    return "".join(cells)
+
+
+# Widest bar drawn, and the narrowest worth drawing: below it the ticks no longer say
+# where an interval sits, and the numbers beside it say it better.
+MIN_BAR_WIDTH = 12
+
+
+class ScoreTable:
+    """The three questions' table, fitted to the width it is printed at.
+
+    At 80 columns (a default terminal, and any pipe) the bar used to squeeze the other
+    columns until the question, band and interval were cut to "manip…", "insuf…" and
+    "[0.0… 0.39]": the numbers a reader came for. Now the words and numbers keep their
+    full width and the bar takes what is left, or is left out.
+    """
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        rows = []
+        for q in QUESTIONS:
+            r = self.report.questions[q]
+            rows.append(
+                (
+                    q,
+                    r.band,
+                    f"{r.score:.2f}",
+                    f"[{r.interval[0]:.2f}, {r.interval[1]:.2f}]",
+                    f"{r.coverage:.0%}",
+                    r,
+                )
+            )
+        headers = ("question", "band", "score", "interval", "coverage")
+        fixed = sum(max(len(h), *(len(str(row[i])) for row in rows)) for i, h in enumerate(headers))
+        # Six columns: seven rules and two cells of padding each, less the outer padding.
+        bar = min(BAR_WIDTH, options.max_width - fixed - (7 + 12 - 2))
+        table = Table(show_header=True, header_style="bold", expand=False, pad_edge=False)
+        widths = [max(len(h), *(len(str(row[i])) for row in rows)) for i, h in enumerate(headers)]
+        for h, w in zip(headers[:4], widths, strict=False):
+            # Below 80 columns the band, a word the reader can guess from its start,
+            # is the one that gives way; the numbers never do.
+            table.add_column(
+                h,
+                no_wrap=h != "band",
+                min_width=None if h == "band" else w,
+                justify="right" if h == "score" else "left",
+            )
+        if bar >= MIN_BAR_WIDTH:
+            table.add_column(bar_scale(bar), no_wrap=True)
+        table.add_column("coverage", justify="right", no_wrap=True, min_width=widths[4])
+        # Five columns without the bar: six rules, two cells of padding each, less two.
+        cramped = options.max_width < fixed + (6 + 10 - 2)
+        for q, band, score, interval, coverage, r in rows:
+            # Cramped, "insufficient evidence" wraps between its words rather than mid-word.
+            shown = Text(band.replace("-", " ") if cramped else band, style=BAND_STYLE[band])
+            cells: list[str | Text] = [q, shown, score, interval]
+            if bar >= MIN_BAR_WIDTH:
+                cells.append(interval_bar(r.interval[0], r.score, r.interval[1], bar))
+            cells.append(coverage)
+            table.add_row(*cells)
+        yield table
 
 
 def _orientation(tag: int | None, kind: str | None) -> str | None:
@@ -83,24 +157,7 @@ def report_renderable(report: Report) -> Group:
     for warning in report.warnings:
         parts.append(Text(f"decoder warning: {warning}", style="yellow"))
 
-    table = Table(show_header=True, header_style="bold", expand=False, pad_edge=False)
-    table.add_column("question")
-    table.add_column("band")
-    table.add_column("score", justify="right")
-    table.add_column("interval", justify="center")
-    table.add_column("0 ······ 0.5 ······ 1", no_wrap=True)
-    table.add_column("coverage", justify="right")
-    for q in QUESTIONS:
-        r = report.questions[q]
-        table.add_row(
-            q,
-            Text(r.band, style=BAND_STYLE[r.band]),
-            f"{r.score:.2f}",
-            f"[{r.interval[0]:.2f}, {r.interval[1]:.2f}]",
-            interval_bar(r.interval[0], r.score, r.interval[1]),
-            f"{r.coverage:.0%}",
-        )
-    parts.append(table)
+    parts.append(ScoreTable(report))
     for q in QUESTIONS:
         parts.append(Text.assemble((f"{q}: ", "bold"), report.questions[q].statement))
 
