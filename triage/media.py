@@ -215,10 +215,14 @@ class Media:
             img = Image.open(io.BytesIO(self.data))
         except UnidentifiedImageError:
             raise MediaError(
-                f"the {self.format.upper()} header is damaged; no decoder accepts it"
+                _truncated(self.data, self.format)
+                or f"the {self.format.upper()} header is damaged; no decoder accepts it"
             ) from None
         except Exception as exc:
-            raise MediaError(f"the {self.format.upper()} header cannot be parsed: {exc}") from None
+            raise MediaError(
+                _truncated(self.data, self.format, _short(exc))
+                or f"the {self.format.upper()} header cannot be parsed: {exc}"
+            ) from None
         # Pillow's getexif() marks its cache as loaded before it parses, so an analyzer
         # thread asking while another one's call is parsing got an empty EXIF (seen on
         # PNGs whose EXIF is a text chunk: the generator analyzer's containers changed
@@ -306,7 +310,7 @@ class Media:
             img = Image.open(io.BytesIO(self.data))
             img.load()
         except Exception as exc:
-            raise MediaError(_decode_reason(exc)) from None
+            raise MediaError(_decode_reason(exc, self.data, self.format)) from None
         return img
 
     def image(self) -> Image.Image:
@@ -491,7 +495,7 @@ class Media:
             small = img.reduce(factor)
             del img
         except Exception as exc:
-            raise MediaError(_decode_reason(exc)) from None
+            raise MediaError(_decode_reason(exc, self.data, self.format)) from None
         return np.asarray(to_rgb(small))
 
     def _draft_reduces(self, max_side: int) -> bool:
@@ -529,7 +533,7 @@ class Media:
             src.draft("RGB", (max_side, max_side))
             img = src.convert("RGB")
         except Exception as exc:
-            raise MediaError(_decode_reason(exc)) from None
+            raise MediaError(_decode_reason(exc, self.data, self.format)) from None
         return np.asarray(img)
 
 
@@ -667,13 +671,31 @@ def heif_decoder() -> bool:
     return True
 
 
-def _decode_reason(exc: BaseException) -> str:
+def _decode_reason(exc: BaseException, data: bytes, fmt: str | None) -> str:
     from triage.limits import out_of_memory
 
     oom = out_of_memory(exc)
     if oom is not None:
         return f"the image could not be decoded: {oom}"
-    return f"the image data cannot be decoded ({_short(exc)})"
+    return _truncated(data, fmt, _short(exc)) or f"the image data cannot be decoded ({_short(exc)})"
+
+
+def _truncated(data: bytes, fmt: str | None, decoder: str | None = None) -> str | None:
+    """The error for a file cut short, or None when its container is whole.
+
+    A partial picture is not analyzed: the part a viewer fills in (grey, or the last
+    row repeated) would read as an edit to every pixel analyzer.
+    """
+    from triage.forensics.truncation import ends_early
+
+    short = ends_early(data, fmt)
+    if short is None:
+        return None
+    said = f" (decoder: {decoder})" if decoder else ""
+    return (
+        f"the file is truncated: {short} (cut short in a download or copy?); "
+        f"get the complete file and check it again{said}"
+    )
 
 
 def _short(exc: BaseException) -> str:
