@@ -56,3 +56,50 @@ def test_a_cut_short_file_gets_one_error_that_says_to_get_the_complete_file(
     assert any(
         m.startswith("the file is truncated: it") and "get the complete file" in m for m in messages
     ), messages
+
+
+def _faststart_mp4(path: Path, frames: int = 60) -> None:
+    """An H.264 MP4 with its index (moov) first, as a platform serves it for streaming."""
+    import av
+
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.options = {"g": "15", "threads": "1"}
+        rng = np.random.default_rng(3)
+        for i in range(frames):
+            rgb = np.full((120, 160, 3), 40 + 2 * i, np.uint8)
+            rgb[:, (i * 2) % 160 :] += rng.integers(0, 30, (120, 1, 3), dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def test_a_video_cut_short_says_so_and_what_can_be_read_is_still_examined(tmp_path: Path) -> None:
+    whole = tmp_path / "whole.mp4"
+    _faststart_mp4(whole)
+    data = whole.read_bytes()
+    assert data[4:8] == b"ftyp" and b"moov" in data[:4096]  # the index comes first
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    report = analyze_path(cut, Options(threads=1))
+    messages = [e.message for e in report.errors]
+    assert messages[0].startswith("the file is truncated: its mdat box declares"), messages
+    assert "what could be read of it is examined below" in messages[0]
+    runs = {r.name: r for r in report.analyzers}
+    # The keyframes before the cut still answer "seen before?", and the video is read.
+    assert runs["provenance"].status == "ok", runs["provenance"].message
+    assert runs["video"].status == "ok"
+    assert not analyze_path(whole, Options(threads=1)).errors
+
+
+def test_a_video_whose_index_was_never_reached_says_it_is_truncated(tmp_path: Path) -> None:
+    clean = Path(__file__).resolve().parent.parent / "fixtures" / "video" / "clean.mp4"
+    data = clean.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])  # the moov, written last, is gone
+    report = analyze_path(cut, Options(threads=1))
+    first = report.errors[0].message
+    assert first.startswith("the file is truncated: its mdat box declares"), first
+    assert "get the complete file" in first and "could not be read" in first

@@ -175,6 +175,30 @@ class Media:
             from triage.errors import ffmpeg_reason
 
             self.video_header_error = f"the container could not be read ({ffmpeg_reason(exc)})"
+        self._check_video_length()
+
+    def _check_video_length(self) -> None:
+        """A video cut short in a download or copy is an error of the file, said in those
+        words; what can be read of it is still examined."""
+        from triage.fileio import open_input
+        from triage.forensics.truncation import video_ends_early
+
+        try:
+            with open_input(self.path) as fh:
+                short = video_ends_early(fh, self.size, self.format)
+        except OSError:
+            return
+        if short is None:
+            return
+        read = (
+            "; what could be read of it is examined below"
+            if self.video_header_error is None
+            else f" (decoder: {self.video_header_error})"
+        )
+        self.video_header_error = (
+            f"the file is truncated: {short} (cut short in a download or copy?); "
+            f"get the complete file and check it again{read}"
+        )
 
     # --------------------------------------------------------------- raw data
     @property

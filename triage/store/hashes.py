@@ -9,6 +9,7 @@ and by the provenance analyzer and ``triage db lookup`` to query it.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -215,17 +216,30 @@ def _keep(out: list[FrameHashes], frame: Any, reference: bool) -> None:
 def _keyframes_forward(
     container: Any, stream: Any, duration: float, max_keyframes: int, reference: bool
 ) -> list[FrameHashes]:
+    import av
+
     out: list[FrameHashes] = []
     min_gap = duration / max(1, max_keyframes)
     last_time = -1e18
-    for decoded, frame in enumerate(container.decode(stream), start=1):
-        t = float(frame.time) if frame.time is not None else 0.0
-        if decoded > 1 and t - last_time < min_gap:
-            continue
-        last_time = t
-        _keep(out, frame, reference)
-        if len(out) >= max_keyframes or decoded >= 20 * max_keyframes:
-            break
+    try:
+        for decoded, frame in enumerate(container.decode(stream), start=1):
+            t = float(frame.time) if frame.time is not None else 0.0
+            if decoded > 1 and t - last_time < min_gap:
+                continue
+            last_time = t
+            _keep(out, frame, reference)
+            if len(out) >= max_keyframes or decoded >= 20 * max_keyframes:
+                break
+    except (av.error.FFmpegError, OSError):
+        # A file cut short (or damaged) part-way: the keyframes before the damage still
+        # say whether the video was seen before, the ones the decoder holds included
+        # (a cut packet fails before the decoder hands out its first frame).
+        with contextlib.suppress(av.error.FFmpegError, OSError):
+            for frame in stream.codec_context.decode(None):
+                if len(out) < max_keyframes:
+                    _keep(out, frame, reference)
+        if not out:
+            raise
     return out
 
 
