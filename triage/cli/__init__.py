@@ -15,7 +15,8 @@ app = typer.Typer(
         "and why it is not more certain. It never says 'fake' or 'real'. Nothing leaves "
         "this machine.\n\n"
         "Start with: triage check FILE (one file), triage scan DIR (a folder), "
-        "triage analyzers (what is checked).\n\n"
+        "triage compare A B (two copies of one picture), triage analyzers (what is "
+        "checked).\n\n"
         "Exit codes: 0 every file analyzed, 1 some file could not be analyzed, 2 usage error."
     ),
     no_args_is_help=True,
@@ -44,13 +45,14 @@ def _root(
 # One line per command module; each module adds its commands to ``app``.
 from triage.cli import calibrate as _calibrate  # noqa: E402
 from triage.cli import check as _check  # noqa: E402
+from triage.cli import compare as _compare  # noqa: E402
 from triage.cli import db as _db  # noqa: E402
 from triage.cli import evaluate as _evaluate  # noqa: E402
 from triage.cli import info as _info  # noqa: E402
 from triage.cli import meta as _meta  # noqa: E402
 from triage.cli import scan as _scan  # noqa: E402
 
-for _module in (_check, _calibrate, _db, _evaluate, _info, _meta, _scan):
+for _module in (_check, _compare, _calibrate, _db, _evaluate, _info, _meta, _scan):
     _module.register(app)
 
 

@@ -1,0 +1,182 @@
+"""`triage compare A B`: two copies of one picture, made here from a generated scene."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from triage.compare import compare_paths
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENE = ROOT / "fixtures" / "core" / "scene.png"
+ENV = {**os.environ, "NO_COLOR": "1"}
+
+
+def _scene() -> np.ndarray:
+    return np.asarray(Image.open(SCENE).convert("RGB"))
+
+
+def _repost(rgb: np.ndarray, path: Path, quality: int = 75) -> None:
+    """Crop 10% off the left and top, shrink to 0.8x, save as JPEG: a platform copy."""
+    h, w = rgb.shape[:2]
+    crop = rgb[h // 10 :, w // 10 :]
+    small = cv2.resize(
+        crop, (round(crop.shape[1] * 0.8), round(crop.shape[0] * 0.8)), interpolation=cv2.INTER_AREA
+    )
+    Image.fromarray(small).save(path, quality=quality)
+
+
+def _pasted(rgb: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The scene with a 120x90 block from elsewhere pasted in; the block's box in it."""
+    out = rgb.copy()
+    x, y, w, h = 420, 330, 120, 90
+    out[y : y + h, x : x + w] = rgb[40 : 40 + h, 360 : 360 + w]
+    return out, (x, y, w, h)
+
+
+def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    return inter / float(aw * ah + bw * bh - inter)
+
+
+def test_a_clean_repost_is_aligned_as_a_smaller_crop_with_no_differing_region(
+    tmp_path: Path,
+) -> None:
+    _repost(_scene(), tmp_path / "b.jpg")
+    result = compare_paths(SCENE, tmp_path / "b.jpg")
+    assert result.aligned and not result.failed
+    assert result.scale == pytest.approx(0.8, abs=0.02)
+    assert result.b_shown_in_a == pytest.approx(1.0, abs=0.02)
+    assert result.a_shown_in_b == pytest.approx(0.81, abs=0.03)  # 0.9 x 0.9 of A
+    assert not result.mirrored and abs(result.rotation_degrees or 0.0) < 0.5
+    assert not result.regions and not result.tone_changed
+    assert any("B is a crop of A's framing" in s for s in result.statements)
+    assert any(
+        s.startswith("Signs usual of the earlier copy") and "A: wider framing" in s
+        for s in result.statements
+    )
+
+
+def test_a_block_pasted_before_the_repost_is_boxed_in_both_files(tmp_path: Path) -> None:
+    edited, box = _pasted(_scene())
+    _repost(edited, tmp_path / "b.jpg")
+    result = compare_paths(SCENE, tmp_path / "b.jpg", artifacts_dir=tmp_path / "out")
+    assert result.aligned and result.regions
+    assert _iou(result.regions[0].box_a, box) >= 0.5, result.regions
+    # In B the block was moved by the crop (-64, -48) and shrunk by 0.8.
+    x, y, w, h = box
+    in_b = (round((x - 64) * 0.8), round((y - 48) * 0.8), round(w * 0.8), round(h * 0.8))
+    assert _iou(result.regions[0].box_b, in_b) >= 0.5, result.regions
+    assert result.artifact and Path(result.artifact).is_file()
+    assert Path(result.artifact).parent == tmp_path / "out"
+
+
+def test_a_brighter_mirrored_copy_is_a_tone_change_and_a_mirror_not_an_edit(tmp_path: Path) -> None:
+    rgb = _scene().astype(np.float32)
+    copy = np.clip(rgb * 1.12 + 6, 0, 255).astype(np.uint8)[:, ::-1]
+    Image.fromarray(copy).save(tmp_path / "b.jpg", quality=85)
+    result = compare_paths(SCENE, tmp_path / "b.jpg")
+    assert result.aligned and result.mirrored
+    assert result.tone_changed and (result.tone_gain or 0) > 1.0
+    assert not result.regions, result.regions
+
+
+def test_a_turned_copy_says_which_way(tmp_path: Path) -> None:
+    rgb = _scene()
+    h, w = rgb.shape[:2]
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), 6, 1.0)  # OpenCV: positive is anticlockwise
+    Image.fromarray(cv2.warpAffine(rgb, turn, (w, h))).save(tmp_path / "b.jpg", quality=90)
+    result = compare_paths(SCENE, tmp_path / "b.jpg")
+    assert result.aligned and result.rotation_degrees == pytest.approx(-6, abs=0.5)
+    assert any("turned 6° anticlockwise" in s for s in result.statements)
+
+
+def test_different_pictures_are_not_aligned_and_exit_3(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    noise = cv2.GaussianBlur(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8), (0, 0), 3)
+    Image.fromarray(noise).save(tmp_path / "other.png")
+    result = compare_paths(SCENE, tmp_path / "other.png")
+    assert not result.aligned and not result.regions and result.scale is None
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "triage",
+            "compare",
+            str(SCENE),
+            str(tmp_path / "other.png"),
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
+    assert run.returncode == 3, run.stderr
+    assert json.loads(run.stdout)["aligned"] is False
+
+
+def test_an_unreadable_file_is_an_error_line_and_exit_1(tmp_path: Path) -> None:
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "triage",
+            "compare",
+            str(SCENE),
+            str(tmp_path / "empty.jpg"),
+            "-f",
+            "text",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "the file is empty" in run.stdout
+
+
+def test_json_is_the_documented_model(tmp_path: Path) -> None:
+    _repost(_scene(), tmp_path / "b.jpg")
+    run = subprocess.run(
+        [sys.executable, "-m", "triage", "compare", str(SCENE), str(tmp_path / "b.jpg")],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    for key in ("schema_version", "a", "b", "aligned", "scale", "regions", "statements", "caveats"):
+        assert key in out
+    assert out["a"]["width"] == 640 and out["b"]["jpeg_quality"] == 75
+
+
+def test_a_phone_photo_stored_sideways_is_compared_as_viewers_show_it(tmp_path: Path) -> None:
+    # A phone stores a portrait photo sideways with EXIF orientation 6; its repost is
+    # stored upright. Compared as seen, they are the same picture, not turned.
+    upright = _scene()
+    stored = np.ascontiguousarray(np.rot90(upright, 1))  # turned back 90° clockwise on view
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(tmp_path / "phone.jpg", quality=95, exif=exif)
+    Image.fromarray(upright).save(tmp_path / "repost.jpg", quality=80)
+    result = compare_paths(tmp_path / "phone.jpg", tmp_path / "repost.jpg")
+    assert (result.a.width, result.a.height) == (640, 480)
+    assert result.aligned and abs(result.rotation_degrees or 0.0) < 0.5
+    assert not result.regions

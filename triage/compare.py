@@ -1,0 +1,456 @@
+"""Two copies of one picture: how they relate and where they differ.
+
+A desk that finds an earlier or larger copy of a viral picture (by reverse image search,
+in an archive, from the person who took it) asks three things: is it the same picture,
+how was one made from the other (crop, resize, flip, tone), and what is in one and not
+in the other. `triage compare A B` answers them from the pixels, in the viewed
+orientation, and says which signs usual of an earlier copy each file has, without
+saying which one is earlier: that is not something two files can prove.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from triage.forensics.align import Alignment
+    from triage.media import Media
+
+COMPARE_SCHEMA_VERSION = "1.0"
+# Long side of the copies that are aligned and compared: enough for SIFT to find a
+# crop of a tenth of the picture, and for a region of 0.1% of it to be 30 pixels.
+WORK_SIDE = 1024
+# A framing counts as whole when this much of a picture is in the other one.
+WHOLE = 0.97
+# Over this share of the shared area differing, no region is singled out: the whole
+# picture differs (a filter, another moment of a burst, a redrawn picture).
+WIDESPREAD = 0.25
+# Mean shift of the tone curves (8-bit levels) from which the tone counts as changed:
+# a JPEG re-save moves them by under one level.
+TONE_CHANGE = 3.0
+# Less than this share of a picture in common: too little to compare.
+TOO_LITTLE = 0.05
+
+CAVEATS = [
+    "Which copy is earlier is not shown by this: a repost can be larger (upscaled) or "
+    "wider (padded) than its source, and a difference can be an edit in either copy.",
+    "Another photo taken a moment apart from the same place (a burst) aligns too, and "
+    "differs where things moved.",
+    "Differences finer than about 1/1000 of the picture, or within what the weaker "
+    "copy's compression blurs, are not seen; a shift of a few pixels of one object is "
+    "seen only at its edges.",
+]
+
+
+class CopyFacts(BaseModel):
+    """One of the two files, as far as the comparison needs it."""
+
+    path: str
+    format: str | None = None
+    width: int | None = Field(
+        default=None, description="As viewers show it (EXIF orientation applied)."
+    )
+    height: int | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    jpeg_quality: int | None = Field(default=None, description="IJG quality of the luma table.")
+    camera: str | None = Field(default=None, description="EXIF Make and Model.")
+    software: str | None = None
+    taken: str | None = Field(default=None, description="EXIF DateTimeOriginal, as written.")
+    shared_pixels: int | None = Field(
+        default=None, description="This file's pixels that show the part both files show."
+    )
+    error: str | None = None
+
+
+class DifferingRegion(BaseModel):
+    """An area where the copies differ beyond what copying explains."""
+
+    box_a: tuple[int, int, int, int] = Field(description="x, y, width, height in A (viewed).")
+    box_b: tuple[int, int, int, int] = Field(description="x, y, width, height in B (viewed).")
+    share: float = Field(description="Of the area both files show.")
+    strength: float = Field(description="Mean colour distance over the threshold (1 = at it).")
+
+
+class Comparison(BaseModel):
+    """The result of `triage compare A B`."""
+
+    schema_version: str = COMPARE_SCHEMA_VERSION
+    a: CopyFacts
+    b: CopyFacts
+    aligned: bool = Field(description="A crop/resize/turn/flip of one matches the other.")
+    inliers: int | None = Field(
+        default=None, description="Keypoint matches agreeing on the alignment."
+    )
+    scale: float | None = Field(
+        default=None, description="B's linear size over A's, on shared content."
+    )
+    rotation_degrees: float | None = Field(
+        default=None, description="B's content turned clockwise from A's (negative: anticlockwise)."
+    )
+    mirrored: bool | None = None
+    a_shown_in_b: float | None = Field(
+        default=None, description="Share of A's picture that B shows."
+    )
+    b_shown_in_a: float | None = Field(
+        default=None, description="Share of B's picture that A shows."
+    )
+    tone_gain: float | None = Field(default=None, description="B's lightness as A's times this...")
+    tone_offset: float | None = Field(default=None, description="... plus this (CIELAB L units).")
+    tone_changed: bool | None = None
+    differing_share: float | None = Field(
+        default=None, description="Share of the shared area whose colour differs beyond copying."
+    )
+    regions: list[DifferingRegion] = Field(default_factory=list)
+    statements: list[str] = Field(default_factory=list, description="What was found, in words.")
+    caveats: list[str] = Field(default_factory=list)
+    artifact: str | None = Field(default=None, description="Side-by-side PNG with the differences.")
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.a.error or self.b.error)
+
+
+def compare_paths(
+    path_a: str | Path, path_b: str | Path, artifacts_dir: str | Path | None = None
+) -> Comparison:
+    """Compare two still pictures; never raises for a bad file (its ``error`` says why)."""
+    from triage.errors import MediaError
+    from triage.media import Media
+
+    start = time.perf_counter()
+    opened: list[Media | None] = []
+    facts: list[CopyFacts] = []
+    for path in (path_a, path_b):
+        try:
+            media = Media.open(path)
+            if media.kind != "image":
+                raise MediaError("compare reads still pictures; for a video, compare a frame")
+            opened.append(media)
+            facts.append(_facts(media))
+        except MediaError as exc:
+            opened.append(None)
+            facts.append(CopyFacts(path=str(path), error=str(exc)))
+    result = Comparison(a=facts[0], b=facts[1], aligned=False, caveats=list(CAVEATS))
+    media_a, media_b = opened
+    if media_a is not None and media_b is not None:
+        try:
+            _compare(media_a, media_b, result, artifacts_dir)
+        except MediaError as exc:
+            result.statements.append(f"The pixels could not be compared: {exc}.")
+    for label, fact in (("A", result.a), ("B", result.b)):
+        if fact.error:
+            result.statements.append(f"{label} could not be read: {fact.error}.")
+    result.seconds = round(time.perf_counter() - start, 3)
+    return result
+
+
+def _facts(media: Media) -> CopyFacts:
+    from triage.orientation import upright_size
+
+    width, height = upright_size(media.width or 0, media.height or 0, media.orientation)
+    out = CopyFacts(
+        path=str(media.path),
+        format=media.format,
+        width=width or None,
+        height=height or None,
+        bytes=media.size,
+        sha256=media.sha256,
+    )
+    if media.format == "jpeg":
+        from triage.forensics.jpeg import JpegError, parse_jpeg, quality_estimate
+
+        try:
+            table = parse_jpeg(media.data).luma_table()
+            out.jpeg_quality = int(quality_estimate(table)["quality"]) if table else None
+        except (JpegError, ValueError):
+            pass
+    tags = _exif(media)
+    make, model = tags.get("Make", ""), tags.get("Model", "")
+    camera = model if make and model.lower().startswith(make.lower()) else f"{make} {model}"
+    out.camera = camera.strip() or None
+    out.software = tags.get("Software")
+    out.taken = tags.get("DateTimeOriginal")
+    return out
+
+
+def _exif(media: Media) -> dict[str, str]:
+    from PIL import ExifTags
+
+    try:
+        exif = media.pil_header.getexif()
+        items = dict(exif.items())
+        items.update(exif.get_ifd(0x8769))  # the Exif sub-IFD: DateTimeOriginal
+    except Exception:  # a damaged EXIF block says nothing here; check and meta say more
+        return {}
+    return {
+        ExifTags.TAGS.get(k, str(k)): v.strip("\0 ").strip()
+        for k, v in items.items()
+        if isinstance(v, str)
+    }
+
+
+def _viewed(media: Media) -> np.ndarray:
+    import numpy as np
+
+    from triage.orientation import upright_pixels
+
+    return np.ascontiguousarray(upright_pixels(media.reduced(WORK_SIDE), media.orientation))
+
+
+def _compare(
+    media_a: Media, media_b: Media, result: Comparison, artifacts_dir: str | Path | None
+) -> None:
+    import cv2
+    import numpy as np
+
+    from triage.forensics.align import align_similarity
+    from triage.forensics.difference import difference_map
+
+    small_a, small_b = _viewed(media_a), _viewed(media_b)
+    grey_a = cv2.cvtColor(small_a, cv2.COLOR_RGB2GRAY)
+    grey_b = cv2.cvtColor(small_b, cv2.COLOR_RGB2GRAY)
+    found = align_similarity(grey_a, grey_b)
+    if found is None:
+        result.statements.append(
+            "No alignment found: no crop, resize, turn or mirror of one matches the other. "
+            "They look like different pictures, or one was changed too much to align (a "
+            "crop of under a tenth, a strong filter or warp, a collage)."
+        )
+        return
+    # Full-size (viewed) pixels per pixel of the small copies.
+    ratio_a = (result.a.width or 1) / small_a.shape[1]
+    ratio_b = (result.b.width or 1) / small_b.shape[1]
+    result.aligned, result.inliers = True, found.inliers
+    result.scale = round(ratio_b / (found.scale * ratio_a), 4)
+    # The matrix turns b's grid onto a's; B's content is turned the other way (in
+    # image coordinates, y down, a positive angle of the matrix is clockwise).
+    result.rotation_degrees = round(-found.rotation_degrees, 2) + 0.0
+    result.mirrored = found.mirrored
+    shown_a, shown_b = _overlap(found, small_a.shape[:2], small_b.shape[:2])
+    result.a_shown_in_b, result.b_shown_in_a = round(shown_a, 4), round(shown_b, 4)
+    area_a = (result.a.width or 0) * (result.a.height or 0)
+    area_b = (result.b.width or 0) * (result.b.height or 0)
+    result.a.shared_pixels = round(shown_a * area_a)
+    result.b.shared_pixels = round(shown_b * area_b)
+    result.statements.extend(_relation_statements(result))
+    if min(shown_a, shown_b) < TOO_LITTLE:
+        result.statements.append("Too little of the pictures is shared to compare their content.")
+        return
+    # The common grid: a's small copy, no finer than b samples it.
+    fine = min(1.0, 1.0 / found.scale)
+    height = max(8, round(small_a.shape[0] * fine))
+    width = max(8, round(small_a.shape[1] * fine))
+    work_a = cv2.resize(small_a, (width, height), interpolation=cv2.INTER_AREA)
+    to_work = np.diag([width / small_a.shape[1], height / small_a.shape[0], 1.0])
+    matrix = (to_work @ np.vstack([found.matrix, [0.0, 0.0, 1.0]]))[:2]
+    source = small_b
+    shrink = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    if shrink < 0.8:  # b is sampled down onto the grid: blur first, or it aliases
+        source = cv2.GaussianBlur(small_b, (0, 0), 0.5 / shrink)
+    work_b = cv2.warpAffine(source, matrix, (width, height), flags=cv2.INTER_LINEAR)
+    cover = cv2.warpAffine(
+        np.full(small_b.shape[:2], 255, np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST
+    )
+    diff = difference_map(work_a, work_b, cover > 0)
+    # The fit maps b's lightness onto a's; the report says how B differs from A.
+    result.tone_gain = round(1.0 / diff.gain[0], 4) if diff.gain[0] else None
+    result.tone_offset = round(-diff.offset[0] / diff.gain[0], 3) if diff.gain[0] else None
+    result.tone_changed = diff.tone_change > TONE_CHANGE
+    result.differing_share = diff.differing_share
+    to_a = (result.a.width or 1) / width
+    back = np.linalg.inv(np.vstack([matrix, [0.0, 0.0, 1.0]]))
+    if diff.differing_share <= WIDESPREAD:
+        for region in diff.regions:
+            x, y, w, h = region.box
+            box_a = tuple(round(v * to_a) for v in (x, y, w, h))
+            result.regions.append(
+                DifferingRegion(
+                    box_a=box_a,  # type: ignore[arg-type]
+                    box_b=_box_through(back, (x, y, w, h), ratio_b, result.b),
+                    share=region.share,
+                    strength=region.strength,
+                )
+            )
+    result.statements.extend(_difference_statements(result))
+    if artifacts_dir is not None:
+        result.artifact = _write_artifact(
+            Path(artifacts_dir), media_a, media_b, work_a, work_b, diff, result
+        )
+
+
+def _overlap(
+    found: Alignment, shape_a: tuple[int, int], shape_b: tuple[int, int]
+) -> tuple[float, float]:
+    """Share of a's picture that b shows, and of b's that a shows (small grids)."""
+    import cv2
+    import numpy as np
+
+    ha, wa = shape_a
+    hb, wb = shape_b
+    corners_b = np.array([[0, 0], [wb, 0], [wb, hb], [0, hb]], np.float64)
+    in_a = (found.matrix[:, :2] @ corners_b.T).T + found.matrix[:, 2]
+    if found.mirrored:
+        in_a = in_a[::-1]  # keep the polygon's winding for the intersection
+    rect_a = np.array([[0, 0], [wa, 0], [wa, ha], [0, ha]], np.float32)
+    polygon = np.ascontiguousarray(in_a, np.float32)
+    if cv2.contourArea(polygon, oriented=True) < 0:
+        polygon = polygon[::-1].copy()
+    common, _ = cv2.intersectConvexConvex(rect_a, polygon)
+    footprint = abs(cv2.contourArea(polygon))
+    if common <= 0 or footprint <= 0:
+        return 0.0, 0.0
+    return min(1.0, common / (wa * ha)), min(1.0, common / footprint)
+
+
+def _box_through(
+    back: np.ndarray, box: tuple[int, int, int, int], ratio_b: float, facts: CopyFacts
+) -> tuple[int, int, int, int]:
+    import numpy as np
+
+    x, y, w, h = box
+    corners = np.array([[x, y, 1], [x + w, y, 1], [x + w, y + h, 1], [x, y + h, 1]], np.float64)
+    pts = (back @ corners.T).T[:, :2] * ratio_b
+    x0, y0 = np.clip(pts.min(axis=0), 0, None)
+    x1 = min(float(pts[:, 0].max()), float(facts.width or 0))
+    y1 = min(float(pts[:, 1].max()), float(facts.height or 0))
+    return round(x0), round(y0), max(0, round(x1 - x0)), max(0, round(y1 - y0))
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%" if x < 0.995 else "all"
+
+
+def _relation_statements(r: Comparison) -> list[str]:
+    out = []
+    a_in, b_in = r.a_shown_in_b or 0.0, r.b_shown_in_a or 0.0
+    if a_in >= WHOLE and b_in >= WHOLE:
+        out.append("A and B show the same framing.")
+    elif b_in >= WHOLE:
+        out.append(
+            f"B shows part of A's picture ({_pct(a_in)} of it), and nothing A does not: "
+            "B is a crop of A's framing."
+        )
+    elif a_in >= WHOLE:
+        out.append(
+            f"A shows part of B's picture ({_pct(b_in)} of it), and nothing B does not: "
+            "A is a crop of B's framing."
+        )
+    else:
+        out.append(
+            f"Each shows parts the other does not: B shows {_pct(a_in)} of A's picture, "
+            f"A shows {_pct(b_in)} of B's."
+        )
+    scale = r.scale or 1.0
+    size = (
+        "the same size"
+        if 0.97 <= scale <= 1.03
+        else f"{scale:.2f}x A's size" + (" (smaller)" if scale < 1 else " (larger)")
+    )
+    geometry = [f"On what they share, B is {size}"]
+    if r.rotation_degrees is not None and abs(r.rotation_degrees) >= 1.0:
+        way = "anticlockwise" if r.rotation_degrees < 0 else "clockwise"
+        geometry.append(f"turned {abs(r.rotation_degrees):.0f}° {way}")
+    if r.mirrored:
+        geometry.append("mirrored left to right")
+    out.append(", ".join(geometry) + ".")
+    return out
+
+
+def _difference_statements(r: Comparison) -> list[str]:
+    out = []
+    if r.tone_changed:
+        out.append(
+            f"B's brightness, contrast or colour differs from A's over the whole picture "
+            f"(lightness x{r.tone_gain:.2f} {r.tone_offset:+.1f}); this is set aside before "
+            "comparing content."
+        )
+    share = r.differing_share or 0.0
+    if share > WIDESPREAD:
+        out.append(
+            f"Their content differs over {100 * share:.0f}% of what they share: a filter, "
+            "another moment (e.g. a burst), or a redrawn picture. No region is singled out."
+        )
+    elif not r.regions:
+        out.append("No region differs beyond what resizing and recompression explain.")
+    else:
+        largest = r.regions[0]
+        x, y, w, h = largest.box_a
+        xb, yb, wb, hb = largest.box_b
+        many = "1 region differs" if len(r.regions) == 1 else f"{len(r.regions)} regions differ"
+        out.append(
+            f"{many} beyond what resizing and recompression explain; the largest covers "
+            f"{100 * largest.share:.1f}% of the shared area, at x={x} y={y} {w}x{h} in A "
+            f"and x={xb} y={yb} {wb}x{hb} in B."
+        )
+    out.append(_source_signs(r))
+    return out
+
+
+def _source_signs(r: Comparison) -> str:
+    signs: dict[str, list[str]] = {"A": [], "B": []}
+    a_in, b_in = r.a_shown_in_b or 0.0, r.b_shown_in_a or 0.0
+    if b_in >= WHOLE > a_in:
+        signs["A"].append("wider framing")
+    elif a_in >= WHOLE > b_in:
+        signs["B"].append("wider framing")
+    pa, pb = r.a.shared_pixels or 0, r.b.shared_pixels or 0
+    if pa > 1.2 * pb:
+        signs["A"].append(f"more pixels of the shared part ({pa / 1e6:.1f} vs {pb / 1e6:.1f} MP)")
+    elif pb > 1.2 * pa:
+        signs["B"].append(f"more pixels of the shared part ({pb / 1e6:.1f} vs {pa / 1e6:.1f} MP)")
+    qa, qb = r.a.jpeg_quality, r.b.jpeg_quality
+    if qa is not None and qb is not None and abs(qa - qb) >= 5:
+        signs["A" if qa > qb else "B"].append(
+            f"lighter JPEG compression (q{max(qa, qb)} vs q{min(qa, qb)})"
+        )
+    for label, facts in (("A", r.a), ("B", r.b)):
+        if facts.camera:
+            signs[label].append(f"camera metadata ({facts.camera})")
+    words = "; ".join(
+        f"{label}: {', '.join(items) if items else 'none'}" for label, items in signs.items()
+    )
+    return f"Signs usual of the earlier copy (none is proof): {words}."
+
+
+def _write_artifact(
+    folder: Path,
+    media_a: Media,
+    media_b: Media,
+    work_a: np.ndarray,
+    work_b: np.ndarray,
+    diff: Any,
+    result: Comparison,
+) -> str:
+    """A | B on A's grid | where they differ: one PNG in ``folder``."""
+    import cv2
+    import numpy as np
+
+    from triage.fileio import write_atomic
+
+    grey = cv2.cvtColor(cv2.cvtColor(work_a, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    heat = np.clip(diff.significance / 2.0, 0.0, 1.0)
+    colour = cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)[..., ::-1]
+    alpha = np.clip(heat * 1.5, 0.0, 0.85)[..., None]
+    overlay = (grey * (1 - alpha) + colour * alpha).astype(np.uint8)
+    scale = work_a.shape[1] / (result.a.width or 1)
+    for region in result.regions:
+        x, y, w, h = (round(v * scale) for v in region.box_a)
+        cv2.rectangle(overlay, (x, y), (x + w, y + h), (0, 200, 255), 2)
+    gap = np.full((work_a.shape[0], 8, 3), 255, np.uint8)
+    panel = np.hstack([work_a, gap, work_b, gap, overlay])
+    ok, png = cv2.imencode(".png", panel[..., ::-1])
+    if not ok:
+        return ""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{Path(media_a.path).stem}__{Path(media_b.path).stem}.compare.png"
+    target = folder / name
+    write_atomic(target, png.tobytes())
+    return str(target)
