@@ -10,11 +10,13 @@ edit generator lists them, seeded sample) the copy A is the photo (cropped to at
 2048 px square, as the generator does) saved at JPEG q95. Copy B is A's pixels, edited
 with one of the generator's edit kinds or not at all, then cropped to 60-100% of the
 area, turned up to 3 degrees one time in four, mirrored one time in six, its tone
-changed (gain 0.85-1.2, offset -10..+10) one time in three, and sent through the
+changed (gain 0.85-1.2, offset -10..+10) one time in three, given grain (Gaussian noise,
+sigma 2-6) or sharpened (unsharp mask) one time in six each, and sent through the
 platform chain (resize to 1080/1600/2048 or not, JPEG q65-95). Printed per kind: how
 often B is aligned, how often any region is reported (for unedited copies, a false
-region), how often a reported box covers the edit (boxes cover >= 30% of the edited
-pixels, and >= 30% of the boxes' area is edited), and the seconds per comparison.
+region), how often a box lands on the edit (>= 30% of its area edited), how often the
+boxes cover the edit ("found": they cover >= 30% of the edited pixels, and >= 30% of
+their area is edited), and the seconds per comparison.
 Nothing is fitted here; the module's constants were set on two photos that are left
 out (their names are in EXCLUDED). Skips cleanly when the training photos are absent.
 """
@@ -34,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TRAINING = ROOT.parent / "shared" / "training"
+COMOFOD = ROOT.parent / "shared" / "corpus" / "manipulated" / "comofod"
 KINDS = ("none", "splice", "copymove", "inpaint", "retouch", "overlay")
 EXCLUDED = ("jpg_Canon_EOS_20D_(2).jpg", "jpg_Apple_iPhone_4.jpg")
 
@@ -66,7 +69,21 @@ def _copy_of(
     if rng.random() < 1 / 3:
         gain, offset = float(rng.uniform(0.85, 1.2)), float(rng.uniform(-10, 10))
         out = np.clip(out.astype(np.float32) * gain + offset, 0, 255).astype(np.uint8)
+    texture = rng.random()
+    if texture < 1 / 6:  # a grain filter
+        grain = rng.normal(0.0, float(rng.uniform(2, 6)), out.shape)
+        out = np.clip(out.astype(np.float32) + grain, 0, 255).astype(np.uint8)
+    elif texture < 1 / 3:  # a sharpening filter
+        amount = float(rng.uniform(0.5, 1.5))
+        soft = cv2.GaussianBlur(out, (0, 0), float(rng.uniform(1.0, 2.5)))
+        out = cv2.addWeighted(out, 1 + amount, soft, -amount, 0)
     return np.ascontiguousarray(out), mask, matrix
+
+
+def _edited_share(mask: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    x, y, w, h = box
+    inside = mask[y : y + h, x : x + w]
+    return float(inside.mean()) if inside.size else 0.0
 
 
 def _covered(mask: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> tuple[float, float]:
@@ -78,24 +95,70 @@ def _covered(mask: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> tuple[
     return inside / max(1.0, float(mask.sum())), inside / max(1.0, float(drawn.sum()))
 
 
+def comofod(folder: Path) -> None:
+    """CoMoFoD's copy-move pairs (NNN_orig.png, NNN_forged.png, NNN_mask.png), measured
+    only: the original against the forgery as published and against a repost of it
+    (5% cropped off each side, 0.75x, JPEG q75)."""
+    import cv2
+    from PIL import Image
+
+    from triage.comparison import compare_paths
+
+    stems = sorted(p.name.split("_")[0] for p in folder.glob("*_orig.png"))
+    if not stems:
+        print(f"skipped CoMoFoD: no pairs at {folder}")
+        return
+    rows: dict[str, list[float]] = defaultdict(list)
+    with tempfile.TemporaryDirectory() as tmp:
+        for stem in stems:
+            mask = np.asarray(Image.open(folder / f"{stem}_mask.png").convert("L")) > 127
+            forged = np.asarray(Image.open(folder / f"{stem}_forged.png").convert("RGB"))
+            h, w = mask.shape
+            crop = forged[h // 20 : h - h // 20, w // 20 : w - w // 20]
+            size = (round(crop.shape[1] * 0.75), round(crop.shape[0] * 0.75))
+            repost = Path(tmp) / f"{stem}.jpg"
+            Image.fromarray(cv2.resize(crop, size, interpolation=cv2.INTER_AREA)).save(
+                repost, quality=75
+            )
+            for name, copy in (("as published", folder / f"{stem}_forged.png"), ("repost", repost)):
+                result = compare_paths(folder / f"{stem}_orig.png", copy)
+                recall, precision = _covered(mask, [r.box_a for r in result.regions])
+                shares = [_edited_share(mask, r.box_a) for r in result.regions]
+                rows[name] += [
+                    float(result.aligned),
+                    float(any(v >= 0.3 for v in shares)),
+                    float(recall >= 0.3 and precision >= 0.3),
+                    float(any(v < 0.3 for v in shares)),
+                ]
+    print(f"CoMoFoD pairs ({len(stems)}):")
+    print(f"  {'copy':13} {'aligned':>8} {'a box on it':>12} {'found':>6} {'a box off it':>13}")
+    for name, values in rows.items():
+        v = np.array(values).reshape(-1, 4).mean(axis=0)
+        print(f"  {name:13} {v[0]:8.2f} {v[1]:12.2f} {v[2]:6.2f} {v[3]:13.2f}")
+    print()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--training", type=Path, default=TRAINING)
     parser.add_argument("--sources", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--comofod", type=Path, default=COMOFOD)
     args = parser.parse_args()
+    comofod(args.comofod)
     if not (args.training / "MANIFEST.tsv").is_file():
         print(f"skipped: no training photos at {args.training}")
         return 0
     from PIL import Image
 
-    from triage.compare import compare_paths
+    from triage.comparison import compare_paths
     from triage.train.edits import decode, list_sources, platform_chain
 
     sources = [p for p in list_sources(args.training) if p.name not in EXCLUDED]
     rng = np.random.default_rng(args.seed)
     picked = [sources[i] for i in rng.permutation(len(sources))[: args.sources]]
     stats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    strengths: dict[str, list[float]] = {"edit": [], "other": []}
     with tempfile.TemporaryDirectory() as tmp:
         for n, source in enumerate(picked):
             rgb = decode(source, rng)
@@ -116,21 +179,38 @@ def main() -> int:
                 s["seconds"] += time.perf_counter() - start
                 s["aligned"] += result.aligned
                 s["regions"] += bool(result.regions)
+                if not result.aligned or (kind == "none" and result.regions):
+                    what = "not aligned" if not result.aligned else "regions on a clean copy"
+                    print(f"  {what}: {source.name} {kind}", file=sys.stderr)
                 s["widespread"] += (result.differing_share or 0.0) > 0.25
                 if kind != "none" and mask.any():
                     recall, precision = _covered(mask, [r.box_a for r in result.regions])
                     s["found"] += recall >= 0.3 and precision >= 0.3
+                    s["pointed"] += any(_edited_share(mask, r.box_a) >= 0.3 for r in result.regions)
                     s["edited"] += 1
+                for region in result.regions:
+                    x, y, w, h = region.box_a
+                    edited = mask[y : y + h, x : x + w].mean() >= 0.3 if mask.any() else False
+                    strengths["edit" if edited else "other"].append(region.strength)
             print(f"  {n + 1}/{len(picked)} {source.name}", file=sys.stderr)
-    print(f"{'kind':10} {'files':>5} {'aligned':>8} {'any region':>11} {'found':>8} {'s/file':>7}")
+    print(
+        f"{'kind':10} {'files':>5} {'aligned':>8} {'any region':>11} {'a box on it':>12} "
+        f"{'found':>6} {'s/file':>7}"
+    )
     for kind in KINDS:
         s = stats[kind]
         files = max(1.0, s["files"])
-        found = f"{s['found'] / max(1.0, s['edited']):.2f}" if kind != "none" else "-"
+        edited = max(1.0, s["edited"])
+        pointed = f"{s['pointed'] / edited:.2f}" if kind != "none" else "-"
+        found = f"{s['found'] / edited:.2f}" if kind != "none" else "-"
         print(
             f"{kind:10} {int(s['files']):5d} {s['aligned'] / files:8.2f} "
-            f"{s['regions'] / files:11.2f} {found:>8} {s['seconds'] / files:7.2f}"
+            f"{s['regions'] / files:11.2f} {pointed:>12} {found:>6} {s['seconds'] / files:7.2f}"
         )
+    for name, values in strengths.items():
+        if values:
+            q = np.percentile(values, [5, 25, 50, 75, 95]).round(2).tolist()
+            print(f"region strength, {name} regions ({len(values)}): p5/25/50/75/95 {q}")
     return 0
 
 

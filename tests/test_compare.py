@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from triage.compare import compare_paths
+from triage.comparison import compare_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENE = ROOT / "fixtures" / "core" / "scene.png"
@@ -180,3 +180,42 @@ def test_a_phone_photo_stored_sideways_is_compared_as_viewers_show_it(tmp_path: 
     assert (result.a.width, result.a.height) == (640, 480)
     assert result.aligned and abs(result.rotation_degrees or 0.0) < 0.5
     assert not result.regions
+
+
+def test_a_picture_without_detail_says_so_rather_than_calling_them_different(
+    tmp_path: Path,
+) -> None:
+    ramp = np.tile(np.linspace(20, 200, 640, dtype=np.uint8)[None, :, None], (480, 1, 3))
+    Image.fromarray(cv2.GaussianBlur(ramp, (0, 0), 8)).save(tmp_path / "fog.png")
+    result = compare_paths(tmp_path / "fog.png", SCENE)
+    assert not result.aligned
+    assert "A has too little distinct detail to align" in result.statements[0]
+
+
+def test_identical_files_are_said_to_be_identical(tmp_path: Path) -> None:
+    result = compare_paths(SCENE, SCENE)
+    assert result.statements[0] == "A and B are the same file: their bytes are identical."
+    assert result.aligned and not result.regions and result.scale == pytest.approx(1.0)
+
+
+def test_output_file_is_written_and_stdout_stays_empty(tmp_path: Path) -> None:
+    _repost(_scene(), tmp_path / "b.jpg")
+    target = tmp_path / "cmp.json"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "triage",
+            "compare",
+            str(SCENE),
+            str(tmp_path / "b.jpg"),
+            "-o",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
+    assert run.returncode == 0 and run.stdout == "", run.stderr
+    assert json.loads(target.read_text())["aligned"] is True

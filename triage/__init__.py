@@ -11,10 +11,13 @@ Library entry points::
     print(report.questions["manipulation"].band)
     for report in triage.analyze_many(paths, jobs=2):  # worker processes, one per file
         print(report.file.path, report.attention)
+    result = triage.compare("viral.jpg", "found.jpg")  # two copies of one picture
+    print(result.statements, [r.box_a for r in result.regions])
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from triage.version import __version__
@@ -23,9 +26,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from triage.api import Source
+    from triage.comparison import Comparison
     from triage.report import Report
 
-__all__ = ["__version__", "analyze", "analyze_many"]
+__all__ = ["__version__", "analyze", "analyze_many", "compare"]
 
 
 def analyze(source: Source, *, name: str | None = None, **options: Any) -> Report:
@@ -45,3 +49,15 @@ def analyze_many(
     from triage.api import analyze_many as _analyze_many
 
     return _analyze_many(paths, jobs=jobs, timeout=timeout, **options)
+
+
+def compare(
+    a: str | os.PathLike[str], b: str | os.PathLike[str], *, artifacts_dir: Any = None
+) -> Comparison:
+    """Compare two copies of one picture; see :func:`triage.comparison.compare_paths`.
+
+    A file that cannot be read never raises: its ``error`` says why.
+    """
+    from triage.comparison import compare_paths
+
+    return compare_paths(a, b, artifacts_dir=artifacts_dir)

@@ -45,6 +45,12 @@ def compare_command(
         help="text (default on a terminal) or json (default otherwise).",
         case_sensitive=False,
     ),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write the result here (atomically) instead of stdout; JSON unless -f text.",
+    ),
     artifacts: Path | None = typer.Option(
         None,
         "--artifacts",
@@ -57,18 +63,24 @@ def compare_command(
     them). It lists the signs usual of an earlier copy that each file has (wider
     framing, more pixels, lighter compression, camera metadata) and never says which
     one is earlier: a difference can be an edit in either file."""
-    from triage.compare import compare_paths
+    from triage.comparison import compare_paths
 
-    fmt = fmt or (CompareFormat.text if stdout_is_terminal() else CompareFormat.json)
+    if fmt is None:
+        terminal = output is None and stdout_is_terminal()
+        fmt = CompareFormat.text if terminal else CompareFormat.json
     result = compare_paths(a, b, artifacts_dir=artifacts)
     if fmt is CompareFormat.json:
-        typer.echo(result.model_dump_json(indent=2))
+        text = result.model_dump_json(indent=2) + "\n"
     else:
-        from rich.console import Console
+        from triage.render.comparetext import render_comparison
 
-        from triage.render.comparetext import print_comparison
+        text = render_comparison(result, to_terminal=output is None and stdout_is_terminal())
+    if output is not None:
+        from triage.fileio import write_atomic
 
-        print_comparison(result, Console(highlight=False))
+        write_atomic(output, text)
+    else:
+        typer.echo(text, nl=False)
     if result.failed:
         raise typer.Exit(code=1)
     if not result.aligned:

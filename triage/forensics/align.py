@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Alignment", "align_similarity"]
+__all__ = ["Alignment", "NoAlignment", "align_similarity"]
 
 # Matches that must agree with one transform before two pictures count as aligned:
 # unrelated photos reach 5-8 by chance under RANSAC at this tolerance.
@@ -38,9 +38,27 @@ class Alignment:
         return float(math.degrees(math.atan2(linear[1, 0], linear[0, 0])))
 
 
+@dataclass(frozen=True)
+class NoAlignment:
+    """Why no transform was found: too few keypoints in a picture, or no agreement."""
+
+    keypoints_a: int
+    keypoints_b: int
+    best_inliers: int
+
+    @property
+    def featureless(self) -> bool:
+        """One picture has too little distinct detail (blur, fog, a flat graphic)."""
+        return min(self.keypoints_a, self.keypoints_b) < FEW_KEYPOINTS
+
+
+# Under this many keypoints a picture has too little distinct detail to align at all.
+FEW_KEYPOINTS = 60
+
+
 def align_similarity(
     a_gray: np.ndarray, b_gray: np.ndarray, max_features: int = 3000
-) -> Alignment | None:
+) -> Alignment | NoAlignment:
     """Find the similarity transform (scale, rotation, shift) that puts ``b`` on ``a``.
 
     SIFT keypoints of both pictures are matched (Lowe's ratio test) and a similarity
@@ -58,9 +76,10 @@ def align_similarity(
 
     Returns
     -------
-    Alignment or None
-        The transform from ``b``'s grid to ``a``'s, with its inlier count; None when
-        fewer than ``MIN_INLIERS`` matches agree on one transform.
+    Alignment or NoAlignment
+        The transform from ``b``'s grid to ``a``'s, with its inlier count; or, when
+        fewer than ``MIN_INLIERS`` matches agree on one transform, the keypoint counts
+        and the best inlier count reached.
 
     References
     ----------
@@ -72,13 +91,16 @@ def align_similarity(
 
     sift = cv2.SIFT_create(nfeatures=max_features)  # type: ignore[attr-defined]
     kp_a, desc_a = sift.detectAndCompute(a_gray, None)
+    counts = [len(kp_a), 0]
+    most = 0
     if desc_a is None or len(kp_a) < MIN_INLIERS:
-        return None
+        return NoAlignment(len(kp_a), len(sift.detect(b_gray, None)), 0)
     pts_a = np.array([k.pt for k in kp_a], np.float32)
     best: Alignment | None = None
     for mirrored in (False, True):
         b = b_gray[:, ::-1].copy() if mirrored else b_gray
         kp_b, desc_b = sift.detectAndCompute(b, None)
+        counts[1] = len(kp_b)
         if desc_b is None or len(kp_b) < MIN_INLIERS:
             continue
         pts_b = np.array([k.pt for k in kp_b], np.float32)
@@ -94,6 +116,7 @@ def align_similarity(
         if matrix is None or inlier_mask is None:
             continue
         inliers = int(inlier_mask.sum())
+        most = max(most, inliers)
         if mirrored:  # put the flip into the matrix: it maps b's own grid to a's
             width = b_gray.shape[1]
             flip = np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
@@ -101,4 +124,4 @@ def align_similarity(
         found = Alignment(np.asarray(matrix, np.float64), mirrored, inliers, len(good))
         if inliers >= MIN_INLIERS and (best is None or inliers > best.inliers):
             best = found
-    return best
+    return best if best is not None else NoAlignment(counts[0], counts[1], most)

@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from triage.compare import Comparison, CopyFacts
+from triage.comparison import Comparison, CopyFacts
 
 
 def _file_line(label: str, facts: CopyFacts) -> Text:
@@ -46,6 +46,22 @@ def _bullets(items: list[str], mark: str) -> Table:
     for item in items:
         grid.add_row(f"{mark} ", Text(escape_control(item)))  # wraps beside its mark
     return grid
+
+
+def render_comparison(result: Comparison, to_terminal: bool = False, width: int = 100) -> str:
+    """The text rendering as a string: with colour on a terminal, plain otherwise."""
+    import io
+
+    buf = io.StringIO()
+    if to_terminal:
+        import shutil
+
+        columns = shutil.get_terminal_size((width, 24)).columns
+        console = Console(file=buf, force_terminal=True, width=columns, highlight=False)
+    else:
+        console = Console(file=buf, width=width, no_color=True, highlight=False)
+    print_comparison(result, console)
+    return buf.getvalue()
 
 
 def print_comparison(result: Comparison, console: Console) -> None:

@@ -10,6 +10,7 @@ saying which one is earlier: that is not something two files can prove.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,9 +120,25 @@ class Comparison(BaseModel):
 
 
 def compare_paths(
-    path_a: str | Path, path_b: str | Path, artifacts_dir: str | Path | None = None
+    path_a: str | os.PathLike[str],
+    path_b: str | os.PathLike[str],
+    artifacts_dir: str | os.PathLike[str] | None = None,
 ) -> Comparison:
-    """Compare two still pictures; never raises for a bad file (its ``error`` says why)."""
+    """Compare two still pictures; never raises for a bad file (its ``error`` says why).
+
+    Parameters
+    ----------
+    path_a, path_b : path
+        The two files (any still format `triage check` reads).
+    artifacts_dir : path, optional
+        Folder for a side-by-side PNG (A, B aligned onto A, the differences boxed).
+
+    Returns
+    -------
+    Comparison
+        How B relates to A (framing, size, turn, mirror, tone), the regions that differ
+        with their boxes in both files, statements in words and caveats.
+    """
     from triage.errors import MediaError
     from triage.media import Media
 
@@ -140,6 +157,8 @@ def compare_paths(
             facts.append(CopyFacts(path=str(path), error=str(exc)))
     result = Comparison(a=facts[0], b=facts[1], aligned=False, caveats=list(CAVEATS))
     media_a, media_b = opened
+    if media_a is not None and media_b is not None and media_a.sha256 == media_b.sha256:
+        result.statements.append("A and B are the same file: their bytes are identical.")
     if media_a is not None and media_b is not None:
         try:
             _compare(media_a, media_b, result, artifacts_dir)
@@ -206,24 +225,34 @@ def _viewed(media: Media) -> np.ndarray:
 
 
 def _compare(
-    media_a: Media, media_b: Media, result: Comparison, artifacts_dir: str | Path | None
+    media_a: Media, media_b: Media, result: Comparison, artifacts_dir: str | os.PathLike[str] | None
 ) -> None:
     import cv2
     import numpy as np
 
-    from triage.forensics.align import align_similarity
+    from triage.forensics.align import MIN_INLIERS, NoAlignment, align_similarity
     from triage.forensics.difference import difference_map
 
     small_a, small_b = _viewed(media_a), _viewed(media_b)
     grey_a = cv2.cvtColor(small_a, cv2.COLOR_RGB2GRAY)
     grey_b = cv2.cvtColor(small_b, cv2.COLOR_RGB2GRAY)
     found = align_similarity(grey_a, grey_b)
-    if found is None:
-        result.statements.append(
-            "No alignment found: no crop, resize, turn or mirror of one matches the other. "
-            "They look like different pictures, or one was changed too much to align (a "
-            "crop of under a tenth, a strong filter or warp, a collage)."
-        )
+    if isinstance(found, NoAlignment):
+        if found.featureless:
+            which = "A" if found.keypoints_a <= found.keypoints_b else "B"
+            result.statements.append(
+                f"No alignment found: {which} has too little distinct detail to align "
+                f"({min(found.keypoints_a, found.keypoints_b)} keypoints; blur, fog, night "
+                "or a flat graphic). This says nothing about whether they are the same picture."
+            )
+        else:
+            result.statements.append(
+                "No alignment found: no crop, resize, turn or mirror of one matches the "
+                f"other (at most {found.best_inliers} keypoint matches agreed, "
+                f"{MIN_INLIERS} are needed). They look like different pictures, or one was "
+                "changed too much to align (a crop of under a tenth, a strong filter or "
+                "warp, a collage)."
+            )
         return
     # Full-size (viewed) pixels per pixel of the small copies.
     ratio_a = (result.a.width or 1) / small_a.shape[1]
