@@ -29,8 +29,8 @@ COMPARE_SCHEMA_VERSION = "1.0"
 WORK_SIDE = 1024
 # A framing counts as whole when this much of a picture is in the other one.
 WHOLE = 0.97
-# Over this share of the shared area differing, no region is singled out: the whole
-# picture differs (a filter, another moment of a burst, a redrawn picture).
+# Over this share of the shared area differing, mostly outside the regions, no region
+# is singled out: the whole picture differs (a filter, another moment, a redrawn one).
 WIDESPREAD = 0.25
 # Mean shift of the tone curves (8-bit levels) from which the tone counts as changed:
 # a JPEG re-save moves them by under one level.
@@ -107,6 +107,11 @@ class Comparison(BaseModel):
     tone_changed: bool | None = None
     differing_share: float | None = Field(
         default=None, description="Share of the shared area whose colour differs beyond copying."
+    )
+    widespread: bool | None = Field(
+        default=None,
+        description="Over 25% of the shared area differs, mostly outside any region: no "
+        "region is singled out.",
     )
     regions: list[DifferingRegion] = Field(default_factory=list)
     statements: list[str] = Field(default_factory=list, description="What was found, in words.")
@@ -296,7 +301,11 @@ def _compare(
     result.differing_share = diff.differing_share
     to_a = (result.a.width or 1) / width
     back = np.linalg.inv(np.vstack([matrix, [0.0, 0.0, 1.0]]))
-    if diff.differing_share <= WIDESPREAD:
+    # Many differing pixels are an edit when they gather in a few regions (a large
+    # splice), and the whole picture's when they are scattered (a filter, a burst).
+    gathered = sum(region.share for region in diff.regions)
+    result.widespread = diff.differing_share > WIDESPREAD and gathered < 0.5 * diff.differing_share
+    if not result.widespread:
         for region in diff.regions:
             x, y, w, h = region.box
             box_a = tuple(round(v * to_a) for v in (x, y, w, h))
@@ -402,7 +411,7 @@ def _difference_statements(r: Comparison) -> list[str]:
             "comparing content."
         )
     share = r.differing_share or 0.0
-    if share > WIDESPREAD:
+    if r.widespread:
         out.append(
             f"Their content differs over {100 * share:.0f}% of what they share: a filter, "
             "another moment (e.g. a burst), or a redrawn picture. No region is singled out."

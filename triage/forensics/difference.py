@@ -20,6 +20,8 @@ FLOOR = 6.0
 MIN_SHARE = 0.001
 MIN_PIXELS = 48
 MAX_REGIONS = 20
+# Knots of the tone curve, evenly spaced over 0-255 (every 32 levels).
+KNOTS = 9
 # A region's mean distance must be this far over the threshold: a grain or sharpening
 # filter leaves scattered spots just over it (bench/compare_copies.py: the regions on
 # edits have strength >= 1.5 in 95 cases of 100; a third of the others are below it).
@@ -173,19 +175,20 @@ def _tone_fit(source: np.ndarray, target: np.ndarray) -> tuple[float, float]:
 
 
 def _tone_curve(source: np.ndarray, target: np.ndarray, bins: int = 32) -> np.ndarray:
-    """A smooth, monotone 256-level curve taking ``source`` levels to ``target`` ones.
+    """A monotone 256-level curve taking ``source`` levels to ``target`` ones.
 
     The median target of each bin of source levels (bins with under 20 pixels are
-    skipped) is fitted by a cubic, weighted by the bin's pixel count, and refitted
-    without the bins it misses by more than 6 levels (or three times the typical
-    miss). A global tone change moves every bin alike; an edit fills a few bins of
-    levels that the rest of the picture hardly has (a dark suit pasted on snow), which
-    would drag a bin-by-bin curve with it.
+    skipped) is fitted by a piecewise-linear curve with a knot every 32 levels (least
+    squares weighted by the square root of the bin's pixel count, never falling, held
+    lightly towards the identity where no bin speaks), then refitted without the bins it misses by more
+    than 6 levels (or three times the typical miss). A global tone change moves every
+    bin alike, and the knots follow a gamma or the knee where one copy clipped; an edit
+    fills a few bins of levels that the rest of the picture hardly has (a dark suit
+    pasted on snow), which would drag a bin-by-bin curve with it.
     """
     levels = np.arange(256, dtype=np.float64)
-    identity = levels.astype(np.float32)
     if source.size < 64:
-        return identity
+        return levels.astype(np.float32)
     edges = np.linspace(0, 256, bins + 1)
     which = np.clip(np.digitize(source, edges) - 1, 0, bins - 1)
     counts = np.bincount(which, minlength=bins)
@@ -198,22 +201,40 @@ def _tone_curve(source: np.ndarray, target: np.ndarray, bins: int = 32) -> np.nd
         if counts[b] >= 20:
             centres.append(float(sorted_source[start:stop].mean()))
             medians.append(float(np.median(sorted_target[start:stop])))
-            weights.append(float(counts[b]))
+            weights.append(float(np.sqrt(counts[b])))
         start = stop
-    x, y, w = np.array(centres) / 255.0, np.array(medians), np.array(weights)
-    if x.size < 4:
+    if len(centres) < 2:
         shift = float(np.median(target.astype(np.float64) - source))
         return np.clip(levels + shift, 0, 255).astype(np.float32)
+    x, y, w = np.array(centres), np.array(medians), np.array(weights)
+    from scipy.optimize import lsq_linear
+
+    knots = np.linspace(0.0, 255.0, KNOTS)
+    # Knot values as the first one plus non-negative steps: the curve cannot fall, so
+    # it cannot bend down to a few bins that an edit filled with other levels.
+    rising = np.tril(np.ones((KNOTS, KNOTS)))
+    lower = np.r_[-255.0, np.zeros(KNOTS - 1)]
+    upper = np.r_[255.0, np.full(KNOTS - 1, 510.0)]
+    hats = _hats(x, knots) @ rising
+    # The identity pull is weak (a hundredth of a typical bin's weight): it only decides
+    # the knots that no bin reaches.
+    pull = 0.01 * float(np.median(w))
     keep = np.ones(x.size, bool)
-    coef = np.zeros(4)
+    steps = np.r_[0.0, np.full(KNOTS - 1, knots[1])]
     for _ in range(5):
-        coef = np.polyfit(x[keep], y[keep], deg=min(3, int(keep.sum()) - 1), w=w[keep])
-        miss = np.abs(np.polyval(coef, x) - y)
+        rows = np.vstack([hats[keep] * w[keep, None], pull * rising])
+        rhs = np.concatenate([y[keep] * w[keep], pull * knots])
+        steps = lsq_linear(rows, rhs, bounds=(lower, upper), method="bvls").x
+        miss = np.abs(hats @ steps - y)
         again = miss <= max(6.0, 3.0 * float(np.median(miss[keep])))
-        if again.sum() < 4 or (again == keep).all():
+        if again.sum() < 2 or (again == keep).all():
             break
         keep = again
-    lo, hi = float(x[keep].min()) * 255, float(x[keep].max()) * 255
-    inside = np.clip(levels, lo, hi)
-    curve = np.polyval(coef, inside / 255.0) + (levels - inside)  # slope 1 beyond the data
-    return np.clip(np.maximum.accumulate(curve), 0, 255).astype(np.float32)
+    curve = _hats(levels, knots) @ (rising @ steps)
+    return np.clip(curve, 0, 255).astype(np.float32)
+
+
+def _hats(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """Piecewise-linear (hat) basis: row i holds the weights of each knot at x[i]."""
+    step = knots[1] - knots[0]
+    return np.clip(1.0 - np.abs(x[:, None] - knots[None, :]) / step, 0.0, None)
