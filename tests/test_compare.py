@@ -219,3 +219,18 @@ def test_output_file_is_written_and_stdout_stays_empty(tmp_path: Path) -> None:
     )
     assert run.returncode == 0 and run.stdout == "", run.stderr
     assert json.loads(target.read_text())["aligned"] is True
+
+
+def test_a_large_splice_is_a_region_and_a_stylizing_filter_is_called_spread(tmp_path: Path) -> None:
+    rgb = _scene()
+    big = rgb.copy()
+    big[200:460, 300:620] = rgb[0:260, 0:320][::-1]  # over a quarter of the picture
+    Image.fromarray(big).save(tmp_path / "big.jpg", quality=85)
+    result = compare_paths(SCENE, tmp_path / "big.jpg")
+    assert not result.widespread and len(result.regions) == 1
+    assert _iou(result.regions[0].box_a, (300, 200, 320, 260)) >= 0.8
+    styled = cv2.stylization(np.ascontiguousarray(rgb[..., ::-1]))[..., ::-1]
+    Image.fromarray(np.ascontiguousarray(styled)).save(tmp_path / "styled.jpg", quality=85)
+    result = compare_paths(SCENE, tmp_path / "styled.jpg")
+    assert result.aligned
+    assert not result.regions or any("many, small and spread" in s for s in result.statements)

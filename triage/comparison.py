@@ -32,6 +32,8 @@ WHOLE = 0.97
 # Over this share of the shared area differing, mostly outside the regions, no region
 # is singled out: the whole picture differs (a filter, another moment, a redrawn one).
 WIDESPREAD = 0.25
+# This many regions, none over 1% of the shared area, read as a filter's, not an edit's.
+SCATTERED = 6
 # Mean shift of the tone curves (8-bit levels) from which the tone counts as changed:
 # a JPEG re-save moves them by under one level.
 TONE_CHANGE = 3.0
@@ -428,6 +430,12 @@ def _difference_statements(r: Comparison) -> list[str]:
             f"{100 * largest.share:.1f}% of the shared area, at x={x} y={y} {w}x{h} in A "
             f"and x={xb} y={yb} {wb}x{hb} in B."
         )
+        if len(r.regions) >= SCATTERED and largest.share < 0.01:
+            out.append(
+                "These differences are many, small and spread over the picture: that is "
+                "more like a filter, sharpening or another resampling of the whole picture "
+                "than an edit of one place."
+            )
     out.append(_source_signs(r))
     return out
 
