@@ -17,8 +17,10 @@ often B is aligned, how often any region is reported (for unedited copies, a fal
 region), how often a box lands on the edit (>= 30% of its area edited), how often the
 boxes cover the edit ("found": they cover >= 30% of the edited pixels, and >= 30% of
 their area is edited), and the seconds per comparison.
-Nothing is fitted here; the module's constants were set on two photos that are left
-out (their names are in EXCLUDED). Skips cleanly when the training photos are absent.
+Also printed: how often a crop of a photo against the photo (a wider framing) and the
+photo against a phone screenshot, a letterboxed copy or a bordered copy of it (frames)
+are read as a frame. Nothing is fitted here; the module's constants were set on two
+photos that are left out (their names are in EXCLUDED). Skips cleanly when the training photos are absent.
 """
 
 from __future__ import annotations
@@ -138,12 +140,61 @@ def comofod(folder: Path) -> None:
     print()
 
 
+def framing(sources: list[Path], rng: np.random.Generator) -> None:
+    """A crop of a photo against the photo (a wider framing: not a frame), and the photo
+    against a phone screenshot holding it, a letterboxed copy and a copy with a grey
+    border (frames). Prints how often each is read as a frame."""
+    from PIL import Image, ImageDraw
+
+    from triage.comparison import compare_paths
+
+    read: dict[str, list[bool]] = defaultdict(list)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for source in sources:
+            try:
+                photo = Image.open(source).convert("RGB")
+            except Exception:
+                continue
+            photo.thumbnail((1600, 1600))
+            rgb = np.asarray(photo)
+            h, w = rgb.shape[:2]
+            photo.save(folder / "a.jpg", quality=92)
+            f = float(rng.uniform(0.05, 0.25))
+            crop = rgb[int(h * f) : h - int(h * f * 0.7), int(w * f * 0.5) : w - int(w * f)]
+            Image.fromarray(crop).save(folder / "crop.jpg", quality=85)
+            read["wider framing"].append(
+                compare_paths(folder / "crop.jpg", folder / "a.jpg").framed is not None
+            )
+            tall = round(h * 1080 / w)
+            shot = Image.new("RGB", (1080, tall + 900), (255, 255, 255))
+            shot.paste(photo.resize((1080, tall)), (0, 400))
+            draw = ImageDraw.Draw(shot)
+            for i in range(6):
+                draw.text((30, 60 + 40 * i), "user name  caption text " * 3, fill=(0, 0, 0))
+            shot.save(folder / "shot.jpg", quality=85)
+            letter = np.zeros((h + h // 3, w, 3), np.uint8)
+            letter[h // 6 : h // 6 + h] = rgb
+            Image.fromarray(letter).save(folder / "letter.jpg", quality=85)
+            border = np.full((h + 80, w + 80, 3), 235, np.uint8)
+            border[40 : 40 + h, 40 : 40 + w] = rgb
+            Image.fromarray(border).save(folder / "border.jpg", quality=85)
+            for name in ("shot", "letter", "border"):
+                framed = compare_paths(folder / "a.jpg", folder / f"{name}.jpg").framed
+                read[f"{name} (a frame)"].append(framed == "B")
+    print(f"Framing ({len(read['wider framing'])} photos): read as a frame")
+    for name, values in read.items():
+        print(f"  {name:22} {np.mean(values):.2f}")
+    print()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--training", type=Path, default=TRAINING)
     parser.add_argument("--sources", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--comofod", type=Path, default=COMOFOD)
+    parser.add_argument("--framing", type=int, default=40, help="photos for the framing check")
     args = parser.parse_args()
     comofod(args.comofod)
     if not (args.training / "MANIFEST.tsv").is_file():
@@ -156,6 +207,7 @@ def main() -> int:
 
     sources = [p for p in list_sources(args.training) if p.name not in EXCLUDED]
     rng = np.random.default_rng(args.seed)
+    framing([sources[i] for i in rng.permutation(len(sources))[: args.framing]], rng)
     picked = [sources[i] for i in rng.permutation(len(sources))[: args.sources]]
     stats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     strengths: dict[str, list[float]] = {"edit": [], "other": []}

@@ -234,3 +234,25 @@ def test_a_large_splice_is_a_region_and_a_stylizing_filter_is_called_spread(tmp_
     result = compare_paths(SCENE, tmp_path / "styled.jpg")
     assert result.aligned
     assert not result.regions or any("many, small and spread" in s for s in result.statements)
+
+
+def test_a_screenshot_holding_the_picture_is_a_frame_not_a_wider_framing(tmp_path: Path) -> None:
+    from PIL import ImageDraw
+
+    picture = Image.open(SCENE).convert("RGB")
+    shot = Image.new("RGB", (640, 900), (255, 255, 255))
+    shot.paste(picture, (0, 220))
+    draw = ImageDraw.Draw(shot)
+    for i in range(4):
+        draw.text((20, 40 + 40 * i), "name  caption of the post  12:04", fill=(10, 10, 10))
+    shot.save(tmp_path / "shot.jpg", quality=85)
+    result = compare_paths(SCENE, tmp_path / "shot.jpg")
+    assert result.aligned and result.framed == "B"
+    assert any("inside a border, page or interface" in s for s in result.statements)
+    assert not any("wider framing" in s for s in result.statements)
+    # The scene cropped is a narrower framing of the same scene, not a picture on a page.
+    rgb = _scene()
+    Image.fromarray(rgb[60:420, 40:560]).save(tmp_path / "crop.jpg", quality=90)
+    result = compare_paths(tmp_path / "crop.jpg", SCENE)
+    assert result.framed is None
+    assert any("B: wider framing" in s for s in result.statements)

@@ -104,6 +104,11 @@ class Comparison(BaseModel):
     b_shown_in_a: float | None = Field(
         default=None, description="Share of B's picture that A shows."
     )
+    framed: str | None = Field(
+        default=None,
+        description="'A' or 'B' when that file shows the other's whole picture inside a "
+        "border, page or interface (a screenshot, a letterbox, a post), not more scene.",
+    )
     tone_gain: float | None = Field(default=None, description="B's lightness as A's times this...")
     tone_offset: float | None = Field(default=None, description="... plus this (CIELAB L units).")
     tone_changed: bool | None = None
@@ -272,6 +277,7 @@ def _compare(
     result.mirrored = found.mirrored
     shown_a, shown_b = _overlap(found, small_a.shape[:2], small_b.shape[:2])
     result.a_shown_in_b, result.b_shown_in_a = round(shown_a, 4), round(shown_b, 4)
+    result.framed = _which_framed(found, grey_a, grey_b, shown_a, shown_b)
     area_a = (result.a.width or 0) * (result.a.height or 0)
     area_b = (result.b.width or 0) * (result.b.height or 0)
     result.a.shared_pixels = round(shown_a * area_a)
@@ -350,6 +356,32 @@ def _overlap(
     return min(1.0, common / (wa * ha)), min(1.0, common / footprint)
 
 
+def _which_framed(
+    found: Alignment, grey_a: np.ndarray, grey_b: np.ndarray, shown_a: float, shown_b: float
+) -> str | None:
+    """'B' when B holds all of A's picture inside a border or page, 'A' the other way."""
+    import numpy as np
+
+    if found.mirrored or abs(found.rotation_degrees) > 1.0:
+        return None  # a turned picture on a page: not told apart here
+    forward = np.vstack([found.matrix, [0.0, 0.0, 1.0]])
+    if shown_a >= WHOLE > shown_b:  # A inside B: A's corners in B's grid
+        outer, grid, matrix = grey_b, grey_a.shape, np.linalg.inv(forward)
+        label = "B"
+    elif shown_b >= WHOLE > shown_a:  # B inside A
+        outer, grid, matrix = grey_a, grey_b.shape, forward
+        label = "A"
+    else:
+        return None
+    h, w = grid
+    corners = np.array([[0, 0, 1], [w, 0, 1], [w, h, 1], [0, h, 1]], np.float64)
+    mapped = (matrix @ corners.T).T[:, :2]
+    box = (*mapped.min(axis=0), *mapped.max(axis=0))
+    from triage.forensics.framing import is_framed
+
+    return label if is_framed(outer, box) else None  # type: ignore[arg-type]
+
+
 def _box_through(
     back: np.ndarray, box: tuple[int, int, int, int], ratio_b: float, facts: CopyFacts
 ) -> tuple[int, int, int, int]:
@@ -373,6 +405,16 @@ def _relation_statements(r: Comparison) -> list[str]:
     a_in, b_in = r.a_shown_in_b or 0.0, r.b_shown_in_a or 0.0
     if a_in >= WHOLE and b_in >= WHOLE:
         out.append("A and B show the same framing.")
+    elif r.framed == "B":
+        out.append(
+            "B shows all of A's picture inside a border, page or interface (a screenshot, "
+            "a letterbox, a post): what B has around it is not more of the scene."
+        )
+    elif r.framed == "A":
+        out.append(
+            "A shows all of B's picture inside a border, page or interface (a screenshot, "
+            "a letterbox, a post): what A has around it is not more of the scene."
+        )
     elif b_in >= WHOLE:
         out.append(
             f"B shows part of A's picture ({_pct(a_in)} of it), and nothing A does not: "
@@ -443,9 +485,9 @@ def _difference_statements(r: Comparison) -> list[str]:
 def _source_signs(r: Comparison) -> str:
     signs: dict[str, list[str]] = {"A": [], "B": []}
     a_in, b_in = r.a_shown_in_b or 0.0, r.b_shown_in_a or 0.0
-    if b_in >= WHOLE > a_in:
+    if b_in >= WHOLE > a_in and r.framed is None:
         signs["A"].append("wider framing")
-    elif a_in >= WHOLE > b_in:
+    elif a_in >= WHOLE > b_in and r.framed is None:
         signs["B"].append("wider framing")
     pa, pb = r.a.shared_pixels or 0, r.b.shared_pixels or 0
     if pa > 1.2 * pb:
