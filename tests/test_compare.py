@@ -20,6 +20,16 @@ SCENE = ROOT / "fixtures" / "core" / "scene.png"
 ENV = {**os.environ, "NO_COLOR": "1"}
 
 
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "triage", "compare", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
+
+
 def _scene() -> np.ndarray:
     return np.asarray(Image.open(SCENE).convert("RGB"))
 
@@ -109,57 +119,21 @@ def test_different_pictures_are_not_aligned_and_exit_3(tmp_path: Path) -> None:
     Image.fromarray(noise).save(tmp_path / "other.png")
     result = compare_paths(SCENE, tmp_path / "other.png")
     assert not result.aligned and not result.regions and result.scale is None
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "triage",
-            "compare",
-            str(SCENE),
-            str(tmp_path / "other.png"),
-            "-f",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=120,
-    )
+    run = _cli(str(SCENE), str(tmp_path / "other.png"), "-f", "json")
     assert run.returncode == 3, run.stderr
     assert json.loads(run.stdout)["aligned"] is False
 
 
 def test_an_unreadable_file_is_an_error_line_and_exit_1(tmp_path: Path) -> None:
     (tmp_path / "empty.jpg").write_bytes(b"")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "triage",
-            "compare",
-            str(SCENE),
-            str(tmp_path / "empty.jpg"),
-            "-f",
-            "text",
-        ],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=120,
-    )
+    run = _cli(str(SCENE), str(tmp_path / "empty.jpg"), "-f", "text")
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert "the file is empty" in run.stdout
 
 
 def test_json_is_the_documented_model(tmp_path: Path) -> None:
     _repost(_scene(), tmp_path / "b.jpg")
-    run = subprocess.run(
-        [sys.executable, "-m", "triage", "compare", str(SCENE), str(tmp_path / "b.jpg")],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=120,
-    )
+    run = _cli(str(SCENE), str(tmp_path / "b.jpg"))
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     for key in ("schema_version", "a", "b", "aligned", "scale", "regions", "statements", "caveats"):
@@ -201,22 +175,7 @@ def test_identical_files_are_said_to_be_identical(tmp_path: Path) -> None:
 def test_output_file_is_written_and_stdout_stays_empty(tmp_path: Path) -> None:
     _repost(_scene(), tmp_path / "b.jpg")
     target = tmp_path / "cmp.json"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "triage",
-            "compare",
-            str(SCENE),
-            str(tmp_path / "b.jpg"),
-            "-o",
-            str(target),
-        ],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=120,
-    )
+    run = _cli(str(SCENE), str(tmp_path / "b.jpg"), "-o", str(target))
     assert run.returncode == 0 and run.stdout == "", run.stderr
     assert json.loads(target.read_text())["aligned"] is True
 
