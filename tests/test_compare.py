@@ -215,3 +215,20 @@ def test_a_screenshot_holding_the_picture_is_a_frame_not_a_wider_framing(tmp_pat
     result = compare_paths(tmp_path / "crop.jpg", SCENE)
     assert result.framed is None
     assert any("B: wider framing" in s for s in result.statements)
+
+
+def test_html_page_embeds_the_picture_escapes_names_and_loads_nothing(tmp_path: Path) -> None:
+    edited, _ = _pasted(_scene())
+    hostile = tmp_path / "<img src=x onerror=alert(1)>.jpg"
+    _repost(edited, hostile)
+    page = tmp_path / "cmp.html"
+    run = _cli(str(SCENE), str(hostile), "--html", str(page), "-f", "json")
+    assert run.returncode == 0, run.stderr
+    html = page.read_text(encoding="utf-8")
+    assert "<img src=x" not in html and "&lt;img src=x" in html
+    assert 'src="data:image/jpeg;base64,' in html and "Content-Security-Policy" in html
+    assert "http://" not in html and "https://" not in html
+    assert "1 region differs" in html and "box in B" in html
+    bare = tmp_path / "bare.html"
+    assert _cli(str(SCENE), str(hostile), "--html", str(bare), "--no-pixels").returncode == 0
+    assert "data:image/jpeg" not in bare.read_text(encoding="utf-8")

@@ -125,6 +125,8 @@ class Comparison(BaseModel):
     caveats: list[str] = Field(default_factory=list)
     artifact: str | None = Field(default=None, description="Side-by-side PNG with the differences.")
     seconds: float = 0.0
+    # The side-by-side PNG, in memory when asked for (never in the JSON).
+    panel: bytes | None = Field(default=None, exclude=True)
 
     @property
     def failed(self) -> bool:
@@ -135,6 +137,7 @@ def compare_paths(
     path_a: str | os.PathLike[str],
     path_b: str | os.PathLike[str],
     artifacts_dir: str | os.PathLike[str] | None = None,
+    keep_panel: bool = False,
 ) -> Comparison:
     """Compare two still pictures; never raises for a bad file (its ``error`` says why).
 
@@ -144,6 +147,8 @@ def compare_paths(
         The two files (any still format `triage check` reads).
     artifacts_dir : path, optional
         Folder for a side-by-side PNG (A, B aligned onto A, the differences boxed).
+    keep_panel : bool
+        Keep that PNG's bytes in memory (``Comparison.panel``), e.g. for an HTML page.
 
     Returns
     -------
@@ -173,7 +178,7 @@ def compare_paths(
         result.statements.append("A and B are the same file: their bytes are identical.")
     if media_a is not None and media_b is not None:
         try:
-            _compare(media_a, media_b, result, artifacts_dir)
+            _compare(media_a, media_b, result, artifacts_dir, keep_panel)
         except MediaError as exc:
             result.statements.append(f"The pixels could not be compared: {exc}.")
     for label, fact in (("A", result.a), ("B", result.b)):
@@ -237,7 +242,11 @@ def _viewed(media: Media) -> np.ndarray:
 
 
 def _compare(
-    media_a: Media, media_b: Media, result: Comparison, artifacts_dir: str | os.PathLike[str] | None
+    media_a: Media,
+    media_b: Media,
+    result: Comparison,
+    artifacts_dir: str | os.PathLike[str] | None,
+    keep_panel: bool,
 ) -> None:
     import cv2
     import numpy as np
@@ -326,10 +335,12 @@ def _compare(
                 )
             )
     result.statements.extend(_difference_statements(result))
-    if artifacts_dir is not None:
-        result.artifact = _write_artifact(
-            Path(artifacts_dir), media_a, media_b, work_a, work_b, diff, result
-        )
+    if artifacts_dir is not None or keep_panel:
+        png = _panel_png(work_a, work_b, diff, result)
+        if keep_panel:
+            result.panel = png
+        if artifacts_dir is not None and png:
+            result.artifact = _write_artifact(Path(artifacts_dir), media_a, media_b, png)
 
 
 def _overlap(
@@ -508,20 +519,10 @@ def _source_signs(r: Comparison) -> str:
     return f"Signs usual of the earlier copy (none is proof): {words}."
 
 
-def _write_artifact(
-    folder: Path,
-    media_a: Media,
-    media_b: Media,
-    work_a: np.ndarray,
-    work_b: np.ndarray,
-    diff: Any,
-    result: Comparison,
-) -> str:
-    """A | B on A's grid | where they differ: one PNG in ``folder``."""
+def _panel_png(work_a: np.ndarray, work_b: np.ndarray, diff: Any, result: Comparison) -> bytes:
+    """A | B on A's grid | where they differ (heat over grey A, regions boxed), as PNG."""
     import cv2
     import numpy as np
-
-    from triage.fileio import write_atomic
 
     grey = cv2.cvtColor(cv2.cvtColor(work_a, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
     heat = np.clip(diff.significance / 2.0, 0.0, 1.0)
@@ -534,11 +535,15 @@ def _write_artifact(
         cv2.rectangle(overlay, (x, y), (x + w, y + h), (0, 200, 255), 2)
     gap = np.full((work_a.shape[0], 8, 3), 255, np.uint8)
     panel = np.hstack([work_a, gap, work_b, gap, overlay])
-    ok, png = cv2.imencode(".png", panel[..., ::-1])
-    if not ok:
-        return ""
+    ok, png = cv2.imencode(".png", np.ascontiguousarray(panel[..., ::-1]))
+    return png.tobytes() if ok else b""
+
+
+def _write_artifact(folder: Path, media_a: Media, media_b: Media, png: bytes) -> str:
+    """The side-by-side PNG in ``folder``, named after both files."""
+    from triage.fileio import write_atomic
+
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{Path(media_a.path).stem}__{Path(media_b.path).stem}.compare.png"
-    target = folder / name
-    write_atomic(target, png.tobytes())
+    target = folder / f"{Path(media_a.path).stem}__{Path(media_b.path).stem}.compare.png"
+    write_atomic(target, png)
     return str(target)

@@ -15,6 +15,7 @@ EXAMPLES = """Examples:
   triage compare viral.jpg found_original.jpg            # read on the terminal
   triage compare viral.jpg original.jpg --artifacts out/ # also a side-by-side PNG
   triage compare a.jpg b.jpg -f json | jq '.regions[0].box_a'
+  triage compare viral.jpg original.jpg --html compare.html  # one page to share
 
 Exit codes: 0 the two were aligned and compared, 3 no alignment was found (different
 pictures, or changed too much to align), 1 a file could not be read, 2 usage error.
@@ -56,6 +57,17 @@ def compare_command(
         "--artifacts",
         help="Folder for a PNG: A, B aligned onto A, and where they differ (boxed).",
     ),
+    html: Path | None = typer.Option(
+        None,
+        "--html",
+        help="Also write a self-contained HTML page (the picture embedded; share it as is).",
+    ),
+    no_pixels: bool = typer.Option(
+        False,
+        "--no-pixels",
+        envvar="TRIAGE_NO_PIXELS",
+        help="Put no picture in the HTML page (sensitive material).",
+    ),
 ) -> None:
     """Compare two copies of one picture: whether one is a crop, resize, turn or mirror
     of the other, whether the tone changed, and which regions differ beyond what
@@ -68,7 +80,14 @@ def compare_command(
     if fmt is None:
         terminal = output is None and stdout_is_terminal()
         fmt = CompareFormat.text if terminal else CompareFormat.json
-    result = compare_paths(a, b, artifacts_dir=artifacts)
+    result = compare_paths(
+        a, b, artifacts_dir=artifacts, keep_panel=html is not None and not no_pixels
+    )
+    if html is not None:
+        from triage.fileio import write_atomic
+        from triage.render.comparehtml import render_compare_html
+
+        write_atomic(html, render_compare_html(result, no_pixels=no_pixels))
     if fmt is CompareFormat.json:
         text = result.model_dump_json(indent=2) + "\n"
     else:
