@@ -11,6 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from triage.comparison import compare_paths
@@ -232,3 +234,36 @@ def test_html_page_embeds_the_picture_escapes_names_and_loads_nothing(tmp_path: 
     bare = tmp_path / "bare.html"
     assert _cli(str(SCENE), str(hostile), "--html", str(bare), "--no-pixels").returncode == 0
     assert "data:image/jpeg" not in bare.read_text(encoding="utf-8")
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    keep=st.floats(0.55, 1.0),
+    scale=st.floats(0.5, 1.6),
+    mirrored=st.booleans(),
+    quality=st.integers(60, 95),
+)
+def test_any_crop_scale_and_mirror_of_the_scene_is_aligned_and_measured(
+    keep: float, scale: float, mirrored: bool, quality: int
+) -> None:
+    import tempfile
+
+    # The generated scene is mostly flat shapes: under about 290 px wide its copy keeps
+    # too few keypoints (camera photos align down to 160 px thumbnails, docs/compare.md).
+    assume(keep * scale >= 0.45)
+    rgb = _scene()
+    h, w = rgb.shape[:2]
+    ch, cw = round(h * keep), round(w * keep)
+    copy = rgb[(h - ch) // 2 : (h - ch) // 2 + ch, :cw]
+    copy = cv2.resize(copy, (round(cw * scale), round(ch * scale)), interpolation=cv2.INTER_AREA)
+    if mirrored:
+        copy = copy[:, ::-1]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "copy.jpg"
+        Image.fromarray(np.ascontiguousarray(copy)).save(path, quality=quality)
+        result = compare_paths(SCENE, path)
+    assert result.aligned, result.statements
+    assert result.scale == pytest.approx(scale, rel=0.03)
+    assert result.mirrored is mirrored
+    assert result.a_shown_in_b == pytest.approx(keep * keep, abs=0.04)
+    assert not result.regions, result.regions
