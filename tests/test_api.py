@@ -120,6 +120,7 @@ def test_scan_group_distance_sets_the_near_duplicate_threshold(tmp_path: Path) -
 
     default = summary()
     assert "Near-duplicate groups (pHash within 8 bits): 1" in default
+    assert "triage compare FILE1 FILE2" in default  # the next step, named
     strict = summary("--group-distance", "3")
     assert "Near-duplicate groups: none" in strict
     loose = summary("--group-distance", "40")

@@ -81,6 +81,11 @@ def render_summary(summary: ScanSummary, console: Console, top: int = TOP_ROWS) 
         )
         for i, g in enumerate(groups[:top], 1):
             console.print(f"  {i}. " + "\n     ".join(printable(p) for p in g), markup=False)
+        console.print(
+            "  How two of them relate, and where they differ: triage compare FILE1 FILE2",
+            style="dim",
+            markup=False,
+        )
     elif any(r.phash for r in summary.rows):
         console.print("Near-duplicate groups: none")
 
