@@ -267,3 +267,13 @@ def test_any_crop_scale_and_mirror_of_the_scene_is_aligned_and_measured(
     assert result.mirrored is mirrored
     assert result.a_shown_in_b == pytest.approx(keep * keep, abs=0.04)
     assert not result.regions, result.regions
+
+
+@pytest.mark.parametrize("name", ["truncated.jpg", "bad_crc.png"])
+def test_a_file_whose_pixels_are_broken_carries_its_own_error_and_exits_1(name: str) -> None:
+    broken = ROOT / "fixtures" / "bad" / name
+    result = compare_paths(SCENE, broken)
+    assert result.failed and result.b.error and not result.a.error
+    assert result.b.format is not None  # its header was read
+    run = _cli(str(SCENE), str(broken), "-f", "json")
+    assert run.returncode == 1 and "Traceback" not in run.stderr

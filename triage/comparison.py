@@ -160,27 +160,29 @@ def compare_paths(
     from triage.media import Media
 
     start = time.perf_counter()
-    opened: list[Media | None] = []
+    opened: list[tuple[Media, np.ndarray] | None] = []
     facts: list[CopyFacts] = []
     for path in (path_a, path_b):
+        media = None
         try:
             media = Media.open(path)
             if media.kind != "image":
                 raise MediaError("compare reads still pictures; for a video, compare a frame")
-            opened.append(media)
+            # Decoded here, so that a file whose pixels are broken (truncated, a bad CRC)
+            # carries its own error, as the header's would.
+            opened.append((media, _viewed(media)))
             facts.append(_facts(media))
         except MediaError as exc:
             opened.append(None)
-            facts.append(CopyFacts(path=str(path), error=str(exc)))
+            fact = _facts(media) if media is not None else CopyFacts(path=str(path))
+            fact.error = str(exc)
+            facts.append(fact)
     result = Comparison(a=facts[0], b=facts[1], aligned=False, caveats=list(CAVEATS))
-    media_a, media_b = opened
-    if media_a is not None and media_b is not None and media_a.sha256 == media_b.sha256:
-        result.statements.append("A and B are the same file: their bytes are identical.")
-    if media_a is not None and media_b is not None:
-        try:
-            _compare(media_a, media_b, result, artifacts_dir, keep_panel)
-        except MediaError as exc:
-            result.statements.append(f"The pixels could not be compared: {exc}.")
+    first, second = opened
+    if first is not None and second is not None:
+        if first[0].sha256 == second[0].sha256:
+            result.statements.append("A and B are the same file: their bytes are identical.")
+        _compare(first, second, result, artifacts_dir, keep_panel)
     for label, fact in (("A", result.a), ("B", result.b)):
         if fact.error:
             result.statements.append(f"{label} could not be read: {fact.error}.")
@@ -242,8 +244,8 @@ def _viewed(media: Media) -> np.ndarray:
 
 
 def _compare(
-    media_a: Media,
-    media_b: Media,
+    first: tuple[Media, np.ndarray],
+    second: tuple[Media, np.ndarray],
     result: Comparison,
     artifacts_dir: str | os.PathLike[str] | None,
     keep_panel: bool,
@@ -254,7 +256,7 @@ def _compare(
     from triage.forensics.align import MIN_INLIERS, NoAlignment, align_similarity
     from triage.forensics.difference import difference_map
 
-    small_a, small_b = _viewed(media_a), _viewed(media_b)
+    (media_a, small_a), (media_b, small_b) = first, second
     grey_a = cv2.cvtColor(small_a, cv2.COLOR_RGB2GRAY)
     grey_b = cv2.cvtColor(small_b, cv2.COLOR_RGB2GRAY)
     found = align_similarity(grey_a, grey_b)
