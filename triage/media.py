@@ -195,10 +195,7 @@ class Media:
             if self.video_header_error is None
             else f" (decoder: {self.video_header_error})"
         )
-        self.video_header_error = (
-            f"the file is truncated: {short} (cut short in a download or copy?); "
-            f"get the complete file and check it again{read}"
-        )
+        self.video_header_error = _cut_short(short, read)
 
     # --------------------------------------------------------------- raw data
     @property
@@ -715,10 +712,14 @@ def _truncated(data: bytes, fmt: str | None, decoder: str | None = None) -> str 
     short = ends_early(data, fmt)
     if short is None:
         return None
-    said = f" (decoder: {decoder})" if decoder else ""
+    return _cut_short(short, f" (decoder: {decoder})" if decoder else "")
+
+
+def _cut_short(short: str, after: str) -> str:
+    """The one wording of a truncated file's error, image or video; ``after`` ends it."""
     return (
         f"the file is truncated: {short} (cut short in a download or copy?); "
-        f"get the complete file and check it again{said}"
+        f"get the complete file and check it again{after}"
     )
 
 

@@ -53,8 +53,8 @@ def bar_scale(width: int) -> str:
     return "".join(cells)
 
 
-# Widest bar drawn, and the narrowest worth drawing: below it the ticks no longer say
-# where an interval sits, and the numbers beside it say it better.
+# The narrowest bar worth drawing (BAR_WIDTH is the widest): below it the ticks no
+# longer say where an interval sits, and the numbers beside it say it better.
 MIN_BAR_WIDTH = 12
 
 
@@ -85,11 +85,12 @@ class ScoreTable:
                 )
             )
         headers = ("question", "band", "score", "interval", "coverage")
-        fixed = sum(max(len(h), *(len(str(row[i])) for row in rows)) for i, h in enumerate(headers))
+        widths = [max(len(h), *(len(str(row[i])) for row in rows)) for i, h in enumerate(headers)]
+        fixed = sum(widths)
         # Six columns: seven rules and two cells of padding each, less the outer padding.
         bar = min(BAR_WIDTH, options.max_width - fixed - (7 + 12 - 2))
+        with_bar = bar >= MIN_BAR_WIDTH
         table = Table(show_header=True, header_style="bold", expand=False, pad_edge=False)
-        widths = [max(len(h), *(len(str(row[i])) for row in rows)) for i, h in enumerate(headers)]
         for h, w in zip(headers[:4], widths, strict=False):
             # Below 80 columns the band, a word the reader can guess from its start,
             # is the one that gives way; the numbers never do.
@@ -99,7 +100,7 @@ class ScoreTable:
                 min_width=None if h == "band" else w,
                 justify="right" if h == "score" else "left",
             )
-        if bar >= MIN_BAR_WIDTH:
+        if with_bar:
             table.add_column(bar_scale(bar), no_wrap=True)
         table.add_column("coverage", justify="right", no_wrap=True, min_width=widths[4])
         # Five columns without the bar: six rules, two cells of padding each, less two.
@@ -108,7 +109,7 @@ class ScoreTable:
             # Cramped, "insufficient evidence" wraps between its words rather than mid-word.
             shown = Text(band.replace("-", " ") if cramped else band, style=BAND_STYLE[band])
             cells: list[str | Text] = [q, shown, score, interval]
-            if bar >= MIN_BAR_WIDTH:
+            if with_bar:
                 cells.append(interval_bar(r.interval[0], r.score, r.interval[1], bar))
             cells.append(coverage)
             table.add_row(*cells)
