@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         "--no-smooth",
         dest="smooth",
         action="store_false",
-        help="leave out the smoothed chains (model 3's rows instead of the shipped 3s's)",
+        help="leave out the smoothed chains (model 3's rows instead of the shipped 5s's)",
     )
     ap.add_argument(
         "--denoise",

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from triage.analyzers.base import Context
@@ -157,6 +159,31 @@ def test_analyzer_metrics_on_a_camera_like_photo(tmp_path: Path) -> None:
         assert f.id in SynthpixAnalyzer.finding_ids
 
 
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(1, 3), st.booleans())
+def test_patch_features_are_the_same_for_a_quarter_turn_and_a_mirror(
+    seed: int, turns: int, mirror: bool
+) -> None:
+    """A picture posted sideways or flipped reads as it did (model 5s; before, the
+    level statistics read rows only and a quarter turn moved a picture's log-odds by
+    up to 1.6)."""
+    rgb = np.random.default_rng(seed).integers(0, 256, (PATCH, PATCH, 3), np.uint8)
+    moved = np.rot90(rgb, turns)
+    moved = np.ascontiguousarray(moved[:, ::-1] if mirror else moved)
+    np.testing.assert_allclose(patch_features(moved), patch_features(rgb), atol=1e-5)
+    assert informative(moved) == informative(rgb)
+
+
+def test_analyzer_reads_a_picture_turned_a_quarter_as_it_did(tmp_path: Path) -> None:
+    rgb = camera_like(512, 512, seed=5)  # 4 x 4 patches: a turn maps the grid onto itself
+    read = []
+    for turns in (0, 1):
+        path = tmp_path / f"t{turns}.png"  # lossless: the same pixels, turned
+        Image.fromarray(np.ascontiguousarray(np.rot90(rgb, turns))).save(path)
+        read.append(SynthpixAnalyzer().run(Media.open(path), Context()).metrics["log_odds"])
+    assert read[1] == pytest.approx(read[0], abs=0.01)
+
+
 def test_analyzer_skips_small_and_flat_images(tmp_path: Path) -> None:
     small = SynthpixAnalyzer().run(
         _media(tmp_path, camera_like(64, 64, seed=1), "s.jpg"), Context()
@@ -245,8 +272,8 @@ def test_smooth_chains_keep_the_size_and_are_deterministic() -> None:
         assert rough(v) < rough(rgb)
 
 
-def test_smoothed_chains_are_the_default_and_no_smooth_rebuilds_model_3(tmp_path: Path) -> None:
-    """The shipped 3s fits on smoothed chains of each class (more patches of each) and
+def test_smoothed_chains_are_the_default_and_no_smooth_leaves_them_out(tmp_path: Path) -> None:
+    """The shipped 5s fits on smoothed chains of each class (more patches of each) and
     says so in the manifest; ``--no-smooth`` gives model 3's rows and command."""
     from triage.train.__main__ import main
 
@@ -257,8 +284,8 @@ def test_smoothed_chains_are_the_default_and_no_smooth_rebuilds_model_3(tmp_path
     assert main(["synthpix", *base, "--out", str(tmp_path / "b")]) == 0
     a = json.loads((tmp_path / "a" / "synthpix.manifest.json").read_text())
     b = json.loads((tmp_path / "b" / "synthpix.manifest.json").read_text())
-    assert a["version"] == "3" and a["command"].endswith("--no-smooth")
-    assert b["version"] == "3s" and b["command"] == "python -m triage.train synthpix"
+    assert a["version"] == "5" and a["command"].endswith("--no-smooth")
+    assert b["version"] == "5s" and b["command"] == "python -m triage.train synthpix"
     assert b["data"]["smoothed_chains"] and not a["data"]["smoothed_chains"]
     for kind in ("generated", "camera", "graphics"):
         assert b["data"]["patches"][kind] > a["data"]["patches"][kind]
@@ -282,7 +309,7 @@ def test_denoise_option_adds_denoised_rows_to_every_class(tmp_path: Path) -> Non
     base = [*("--training", str(training)), *("--variants", "2", "--graphics", "1")]
     assert main(["synthpix", *base, "--out", str(tmp_path / "d"), "--denoise"]) == 0
     m = json.loads((tmp_path / "d" / "synthpix.manifest.json").read_text())
-    assert m["version"] == "3sd" and m["command"].endswith("--denoise")
+    assert m["version"] == "5sd" and m["command"].endswith("--denoise")
     assert m["data"]["denoised_chains"] and m["data"]["patches"]["camera"] > 0
 
 

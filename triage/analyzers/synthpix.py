@@ -75,7 +75,7 @@ def patch_log_odds(model: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarra
 
 class SynthpixAnalyzer(Analyzer):
     name = "synthpix"
-    version = "1.2"
+    version = "1.3"
     questions: ClassVar[tuple[Question, ...]] = ("synthetic",)
     kinds = ("image",)
     finding_ids: ClassVar[tuple[str, ...]] = ("synthpix.generated_pixels",)

@@ -39,6 +39,7 @@ import numpy as np
 
 PATCH = 128
 TRUNC = 2
+LUMA_GRID = np.float32(64.0)
 # (residual kind, quantisation step): the co-occurrence sets.
 COOC_SETS: tuple[tuple[str, float], ...] = (
     ("d1", 1.0),
@@ -237,29 +238,32 @@ def channel_stats(rgb: np.ndarray) -> np.ndarray:
     )
 
 
-def level_stats(d1h: np.ndarray, d2h: np.ndarray) -> np.ndarray:
+def level_stats(d1: tuple[np.ndarray, np.ndarray], d2: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Level and shape of the residual: log sd, share of zero first differences,
-    log kurtosis of the second differences.
+    log kurtosis of the second differences, rows and columns pooled.
 
     Parameters
     ----------
-    d1h, d2h : ndarray
-        First and second horizontal differences.
+    d1, d2 : tuple of ndarray
+        First and second differences, ``(horizontal, vertical)``.
 
     Returns
     -------
     ndarray
-        Three values.
+        Three values, the same for a patch and its transpose (a picture turned a
+        quarter turn reads as it did).
 
     References
     ----------
     J. Fridrich, J. Kodovsky, "Rich models for steganalysis of digital images",
     IEEE TIFS 7(3), 2012.
     """
-    sd = float(d2h.std())
-    zero = float(np.mean(np.abs(d1h) < 0.5))
-    m2 = float(np.mean((d2h - d2h.mean()) ** 2)) + 1e-6
-    kurt = float(np.mean((d2h - d2h.mean()) ** 4)) / (m2 * m2)
+    a1 = np.concatenate([d1[0].ravel(), d1[1].ravel()])
+    a2 = np.concatenate([d2[0].ravel(), d2[1].ravel()])
+    sd = float(a2.std())
+    zero = float(np.mean(np.abs(a1) < 0.5))
+    m2 = float(np.mean((a2 - a2.mean()) ** 2)) + 1e-6
+    kurt = float(np.mean((a2 - a2.mean()) ** 4)) / (m2 * m2)
     return np.array([np.log(sd + 0.1), zero, np.log(kurt + 1e-3)])
 
 
@@ -304,11 +308,15 @@ def patch_features(rgb: np.ndarray) -> np.ndarray:
     """
     x = rgb.astype(np.float32)
     y = 0.299 * x[..., 0] + 0.587 * x[..., 1] + 0.114 * x[..., 2]
+    # On a grid of 1/64 level every residual below is exact in float32, so a turned or
+    # mirrored patch quantises alike: unrounded, a grey pixel's residual sits at a
+    # rounding tie decided by float error in the order of the sums.
+    y = np.rint(y * LUMA_GRID) / LUMA_GRID
     res = residuals(y)
     parts = [cooccurrence(res[k][0], res[k][1], q) for k, q in COOC_SETS]
     parts.append(spectral_peaks(*res["d2"]))
     parts.append(channel_stats(rgb))
-    parts.append(level_stats(res["d1"][0], res["d2"][0]))
+    parts.append(level_stats(res["d1"], res["d2"]))
     return np.concatenate(parts)
 
 
@@ -356,8 +364,8 @@ def informative(rgb: np.ndarray) -> bool:
     Returns
     -------
     bool
-        True when at least 20% of the luma's first differences are non-zero and the
-        patch is not mostly clipped to black or white.
+        True when at least 20% of the luma's first differences (rows and columns
+        alike) are non-zero and the patch is not mostly clipped to black or white.
 
     References
     ----------
@@ -366,5 +374,7 @@ def informative(rgb: np.ndarray) -> bool:
     """
     y = rgb.astype(np.float32).mean(axis=2)
     clipped = float(np.mean((y <= 2) | (y >= 253)))
-    moving = float(np.mean(np.abs(np.diff(y, axis=1)) >= 0.5))
+    moving = 0.5 * float(np.mean(np.abs(np.diff(y, axis=1)) >= 0.5)) + 0.5 * float(
+        np.mean(np.abs(np.diff(y, axis=0)) >= 0.5)
+    )
     return clipped < 0.5 and moving >= 0.2

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         dest="smooth",
         action="store_false",
         help="synthpix: leave out the smoothed chains (down-up 1.5-4x, blur) that every "
-        "class gets, i.e. rebuild model 3 instead of the shipped 3s",
+        "class gets (model 3's rows, version 5, instead of the shipped 5s)",
     )
     parser.add_argument(
         "--denoise",

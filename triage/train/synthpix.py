@@ -18,10 +18,11 @@ is the model; an image's score is the mean patch log-odds.
 load average of 17 on 2 cores, most of it patch features). ``python bench/synthpix.py
 --write-model triage/data/models`` fits the same model from the same rows and also
 measures it (leaving one generator family out, and on the corpus panels) and writes
-those held-out figures into the manifest, as shipped. Model 3s (shipped) adds
-smoothed chains to every class (:func:`add_smooth`): without them, upscaled and
-blurred camera photos read as generated (docs/analyzers/synthpix.md); ``--no-smooth``
-rebuilds model 3.
+those held-out figures into the manifest, as shipped. Model 3s added smoothed chains
+to every class (:func:`add_smooth`): without them, upscaled and blurred camera photos
+read as generated (docs/analyzers/synthpix.md); ``--no-smooth`` leaves them out (model
+3's rows). Model 5s (shipped) is 3s's rows and fit on features that read a patch and
+its quarter turns and mirrors alike; versions are "5", "5s", "5sd".
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from triage.forensics.genresidual import (
     patch_grid,
 )
 
-VERSION = "3"
+VERSION = "5"
 MODEL_FILE = "synthpix.npz"
 MANIFEST_FILE = "synthpix.manifest.json"
 CROP = 768
@@ -61,7 +62,7 @@ SIM_CROP = 512
 SIM_VARIANTS = 4
 # Chain kinds: png, JPEG, resize + JPEG, screenshot-like (downscaled, lossless).
 KINDS = 4
-# Smoothed chains (model "3s", shipped; ``smooth_rows=False`` rebuilds model 3):
+# Smoothed chains (since model "3s"; ``smooth_rows=False`` gives model 3's rows):
 # extra chains per generated panel / camera photo / graphic, downscaled 1.5-4x and
 # upscaled back or blurred (sigma 0.6-1.5), then lossless or JPEG q75-95. The same
 # steps for every class, so "smooth" cannot become the class signal.
