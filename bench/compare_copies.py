@@ -17,10 +17,12 @@ often B is aligned, how often any region is reported (for unedited copies, a fal
 region), how often a box lands on the edit (>= 30% of its area edited), how often the
 boxes cover the edit ("found": they cover >= 30% of the edited pixels, and >= 30% of
 their area is edited), and the seconds per comparison.
-Also printed: how often a crop of a photo against the photo (a wider framing) and the
-photo against a phone screenshot, a letterboxed copy or a bordered copy of it (frames)
-are read as a frame. Nothing is fitted here; the module's constants were set on two
-photos that are left out (their names are in EXCLUDED). Skips cleanly when the training photos are absent.
+Also printed: how often thumbnails of a photo (96-320 px) are aligned with it, and how
+often a crop of a photo against the photo (a wider framing) and the photo against a
+phone screenshot, a letterboxed copy or a bordered copy of it (frames) are read as a
+frame. Nothing is fitted here; the module's constants were set on two photos that are
+left out (their names are in EXCLUDED). Skips cleanly when the training photos are
+absent.
 """
 
 from __future__ import annotations
@@ -188,6 +190,41 @@ def framing(sources: list[Path], rng: np.random.Generator) -> None:
     print()
 
 
+THUMB_SIDES = (96, 128, 160, 200, 240, 320)
+
+
+def thumbnails(sources: list[Path]) -> None:
+    """Each photo (long side 1600 px) against thumbnails of it (a search engine's or a
+    feed's), long side THUMB_SIDES, JPEG q80: how often they are aligned, and how often
+    a region is reported on these unedited copies."""
+    from PIL import Image
+
+    from triage.comparison import compare_paths
+
+    aligned: dict[int, list[bool]] = defaultdict(list)
+    regions: dict[int, list[bool]] = defaultdict(list)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for source in sources:
+            try:
+                photo = Image.open(source).convert("RGB")
+            except Exception:
+                continue
+            photo.thumbnail((1600, 1600))
+            photo.save(folder / "a.jpg", quality=92)
+            for side in THUMB_SIDES:
+                small = photo.copy()
+                small.thumbnail((side, side), Image.Resampling.LANCZOS)
+                small.save(folder / "t.jpg", quality=80)
+                result = compare_paths(folder / "a.jpg", folder / "t.jpg")
+                aligned[side].append(result.aligned)
+                regions[side].append(bool(result.regions))
+    print(f"Thumbnails ({len(aligned[THUMB_SIDES[0]])} photos): long side, aligned, any region")
+    for side in THUMB_SIDES:
+        print(f"  {side:4d} px  {np.mean(aligned[side]):.2f}  {np.mean(regions[side]):.2f}")
+    print()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--training", type=Path, default=TRAINING)
@@ -195,6 +232,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--comofod", type=Path, default=COMOFOD)
     parser.add_argument("--framing", type=int, default=40, help="photos for the framing check")
+    parser.add_argument("--thumbnails", type=int, default=15, help="photos for the thumbnails")
     args = parser.parse_args()
     comofod(args.comofod)
     if not (args.training / "MANIFEST.tsv").is_file():
@@ -207,7 +245,11 @@ def main() -> int:
 
     sources = [p for p in list_sources(args.training) if p.name not in EXCLUDED]
     rng = np.random.default_rng(args.seed)
-    framing([sources[i] for i in rng.permutation(len(sources))[: args.framing]], rng)
+    if args.framing:
+        framing([sources[i] for i in rng.permutation(len(sources))[: args.framing]], rng)
+    if args.thumbnails:  # its own draw: the kinds below pick the same photos with or without it
+        order = np.random.default_rng(args.seed + 1000).permutation(len(sources))
+        thumbnails([sources[i] for i in order[: args.thumbnails]])
     picked = [sources[i] for i in rng.permutation(len(sources))[: args.sources]]
     stats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     strengths: dict[str, list[float]] = {"edit": [], "other": []}

@@ -266,7 +266,10 @@ def test_any_crop_scale_and_mirror_of_the_scene_is_aligned_and_measured(
     assert result.scale == pytest.approx(scale, rel=0.03)
     assert result.mirrored is mirrored
     assert result.a_shown_in_b == pytest.approx(keep * keep, abs=0.04)
-    assert not result.regions, result.regions
+    # The scene's small coloured caption, in a copy enlarged 1.25x and saved at q60-70,
+    # can leave a speck of 0.1-0.3% on its strokes (docs/compare.md, "Where it fails");
+    # nothing larger appears on a clean copy.
+    assert not [r for r in result.regions if r.share >= 0.005], result.regions
 
 
 @pytest.mark.parametrize("name", ["truncated.jpg", "bad_crc.png"])
@@ -277,3 +280,119 @@ def test_a_file_whose_pixels_are_broken_carries_its_own_error_and_exits_1(name: 
     assert result.b.format is not None  # its header was read
     run = _cli(str(SCENE), str(broken), "-f", "json")
     assert run.returncode == 1 and "Traceback" not in run.stderr
+
+
+FPS = 20
+
+
+def _pan_video(path: Path, frames: int = 40, portrait: bool = False) -> list[np.ndarray]:
+    """A 2 s clip panning over the scene, 6 px a frame (H.264); its frames, as written.
+    ``portrait``: stored landscape with a display matrix that turns it a quarter turn
+    clockwise, as a phone writes a portrait video."""
+    import struct
+
+    import av
+
+    rgb = _scene()
+    shots = []
+    for k in range(frames):
+        shot = np.ascontiguousarray(rgb[80:400, 6 * k : 6 * k + 400])
+        # Something that moves through the scene, so that each frame differs from its
+        # neighbours where a still crop of it lies (a pan alone repeats the scene).
+        cv2.circle(shot, (60 + 8 * k, 120 + 3 * k), 30, (250, 240, 120), -1)
+        shots.append(shot)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 400, 320, "yuv420p"
+        stream.options = {"crf": "18"}
+        for shot in shots:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(shot, format="rgb24")))
+        out.mux(stream.encode(None))
+    if portrait:  # the track header's matrix (ISO 14496-12 tkhd, version 0)
+        data = bytearray(path.read_bytes())
+        matrix = data.find(b"tkhd") + 4 + 4 + 8 + 4 + 4 + 4 + 8 + 8
+        turn = (0, 1 << 16, 0, -(1 << 16), 0, 0, 320 << 16, 0, 1 << 30)
+        data[matrix : matrix + 36] = struct.pack(">9i", *turn)
+        path.write_bytes(bytes(data))
+    return shots
+
+
+def test_a_still_from_a_video_is_matched_to_its_frame_and_its_edit_boxed(tmp_path: Path) -> None:
+    shots = _pan_video(tmp_path / "clip.mp4")
+    still, (x, y, w, h) = _pasted_into(shots[27])
+    _repost(still, tmp_path / "still.jpg", quality=85)
+    result = compare_paths(tmp_path / "clip.mp4", tmp_path / "still.jpg")
+    assert result.aligned and not result.failed
+    assert result.a.frame_seconds == pytest.approx(27 / FPS, abs=0.5 / FPS)
+    assert result.frames_searched and result.frames_searched >= 20
+    assert (result.a.width, result.a.height) == (400, 320)
+    assert any("is a video: its frame at 0:01.35" in s for s in result.statements)
+    assert result.regions and _iou(result.regions[0].box_a, (x, y, w, h)) >= 0.5
+    assert "video" in result.caveats[0]
+    # The other way round, and the frame's time in the text the CLI prints.
+    run = _cli(str(tmp_path / "still.jpg"), str(tmp_path / "clip.mp4"), "-f", "text")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "frame at 0:01.35" in run.stdout
+
+
+def _pasted_into(rgb: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """``rgb`` with a 70x50 block from elsewhere in it pasted at (250, 180)."""
+    out = rgb.copy()
+    x, y, w, h = 250, 180, 70, 50
+    out[y : y + h, x : x + w] = rgb[20 : 20 + h, 20 : 20 + w]
+    return out, (x, y, w, h)
+
+
+def test_a_portrait_video_is_searched_as_players_show_it(tmp_path: Path) -> None:
+    shots = _pan_video(tmp_path / "clip.mp4", frames=20, portrait=True)
+    Image.fromarray(np.rot90(shots[8], -1)).save(tmp_path / "shown.png")
+    result = compare_paths(tmp_path / "shown.png", tmp_path / "clip.mp4")
+    assert result.aligned
+    assert result.b.frame_seconds == pytest.approx(8 / FPS, abs=0.5 / FPS)
+    assert (result.b.width, result.b.height) == (320, 400)
+    assert abs(result.rotation_degrees or 0.0) < 1.0 and result.scale == pytest.approx(
+        1.0, abs=0.02
+    )
+
+
+def test_a_still_from_elsewhere_matches_no_frame_and_two_videos_are_an_error(
+    tmp_path: Path,
+) -> None:
+    _pan_video(tmp_path / "clip.mp4", frames=20)
+    rng = np.random.default_rng(3)
+    other = cv2.GaussianBlur(rng.integers(0, 255, (300, 400, 3), np.uint8), (0, 0), 1.5)
+    Image.fromarray(other).save(tmp_path / "other.png")
+    run = _cli(str(tmp_path / "clip.mp4"), str(tmp_path / "other.png"), "-f", "json")
+    assert run.returncode == 3, run.stdout + run.stderr
+    out = json.loads(run.stdout)
+    assert out["a"]["frame_seconds"] is None and out["frames_searched"] >= 10
+    assert any(s.startswith("No frame of A matches B") for s in out["statements"])
+    run = _cli(str(tmp_path / "clip.mp4"), str(tmp_path / "clip.mp4"), "-f", "json")
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "compare reads one video at most" in json.loads(run.stdout)["b"]["error"]
+
+
+def test_times_read_as_players_show_them() -> None:
+    from triage.comparison import clock
+
+    assert clock(0.0) == "0:00.00"
+    assert clock(4.0) == "0:04.00"
+    assert clock(59.999) == "1:00.00"  # rounded before it is split: never 0:60.00
+    assert clock(3725.04) == "1:02:05.04"
+
+
+def test_a_long_video_is_searched_by_seeking_and_finds_the_same_frame(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triage.video import stillsearch
+
+    shots = _pan_video(tmp_path / "clip.mp4")
+    Image.fromarray(shots[31]).save(tmp_path / "still.png")
+    calls: list[tuple[int, int]] = []
+    # As if the 2 s clip were over the length from which frames are reached by seeking.
+    monkeypatch.setattr(stillsearch, "FORWARD_SECONDS", 0.5)
+    result = compare_paths(
+        tmp_path / "clip.mp4", tmp_path / "still.png", progress=lambda *a: calls.append(a)
+    )
+    assert result.aligned and result.a.frame_seconds == pytest.approx(31 / FPS, abs=0.5 / FPS)
+    assert calls and calls[-1][0] == result.frames_searched and calls[-1][1] == 64

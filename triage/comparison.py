@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
     from triage.forensics.align import Alignment
     from triage.media import Media
 
-COMPARE_SCHEMA_VERSION = "1.0"
+COMPARE_SCHEMA_VERSION = "1.1"
 # Long side of the copies that are aligned and compared: enough for SIFT to find a
 # crop of a tenth of the picture, and for a region of 0.1% of it to be 30 pixels.
 WORK_SIDE = 1024
@@ -39,6 +41,12 @@ SCATTERED = 6
 TONE_CHANGE = 3.0
 # Less than this share of a picture in common: too little to compare.
 TOO_LITTLE = 0.05
+
+VIDEO_CAVEAT = (
+    "The video's frames were searched at spread times and then one by one near the best "
+    "match: a shot that appears twice, or a still scene, can match an equally good frame "
+    "at another time."
+)
 
 CAVEATS = [
     "Which copy is earlier is not shown by this: a repost can be larger (upscaled) or "
@@ -68,6 +76,11 @@ class CopyFacts(BaseModel):
     taken: str | None = Field(default=None, description="EXIF DateTimeOriginal, as written.")
     shared_pixels: int | None = Field(
         default=None, description="This file's pixels that show the part both files show."
+    )
+    frame_seconds: float | None = Field(
+        default=None,
+        description="A video: the time (seconds from its start) of the frame that was "
+        "found to match the other file, and compared with it.",
     )
     error: str | None = None
 
@@ -121,6 +134,11 @@ class Comparison(BaseModel):
         "region is singled out.",
     )
     regions: list[DifferingRegion] = Field(default_factory=list)
+    frames_searched: int | None = Field(
+        default=None,
+        description="A video: frames matched against the still, spread over the clip, "
+        "before every frame near the best one was read.",
+    )
     statements: list[str] = Field(default_factory=list, description="What was found, in words.")
     caveats: list[str] = Field(default_factory=list)
     artifact: str | None = Field(default=None, description="Side-by-side PNG with the differences.")
@@ -138,6 +156,7 @@ def compare_paths(
     path_b: str | os.PathLike[str],
     artifacts_dir: str | os.PathLike[str] | None = None,
     keep_panel: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Comparison:
     """Compare two still pictures; never raises for a bad file (its ``error`` says why).
 
@@ -149,6 +168,9 @@ def compare_paths(
         Folder for a side-by-side PNG (A, B aligned onto A, the differences boxed).
     keep_panel : bool
         Keep that PNG's bytes in memory (``Comparison.panel``), e.g. for an HTML page.
+    progress : callable, optional
+        With a video: called with (frames searched, frames planned) as its frames are
+        searched for the still.
 
     Returns
     -------
@@ -160,17 +182,28 @@ def compare_paths(
     from triage.media import Media
 
     start = time.perf_counter()
-    opened: list[tuple[Media, np.ndarray] | None] = []
+    opened: list[tuple[Media, np.ndarray | None] | None] = []
     facts: list[CopyFacts] = []
     for path in (path_a, path_b):
         media = None
         try:
             media = Media.open(path)
-            if media.kind != "image":
-                raise MediaError("compare reads still pictures; for a video, compare a frame")
-            # Decoded here, so that a file whose pixels are broken (truncated, a bad CRC)
-            # carries its own error, as the header's would.
-            opened.append((media, _viewed(media)))
+            if media.kind == "video":
+                if media.video_header_error:
+                    raise MediaError(media.video_header_error)
+                if opened and opened[0] is not None and opened[0][1] is None:
+                    raise MediaError(
+                        "compare reads one video at most: compare a still of one video "
+                        "(a frame or a screenshot) with the other video"
+                    )
+                # The frame is decoded once the still is known: it is searched for.
+                opened.append((media, None))
+            elif media.kind == "image":
+                # Decoded here, so that a file whose pixels are broken (truncated, a bad
+                # CRC) carries its own error, as the header's would.
+                opened.append((media, _viewed(media)))
+            else:
+                raise MediaError("compare reads still pictures and videos")
             facts.append(_facts(media))
         except MediaError as exc:
             opened.append(None)
@@ -182,12 +215,84 @@ def compare_paths(
     if first is not None and second is not None:
         if first[0].sha256 == second[0].sha256:
             result.statements.append("A and B are the same file: their bytes are identical.")
-        _compare(first, second, result, artifacts_dir, keep_panel)
+        if first[1] is None or second[1] is None:
+            result.caveats.insert(0, VIDEO_CAVEAT)
+            pair = _frame_of_video(first, second, result, progress)
+            if pair is not None:
+                _compare(*pair, result, artifacts_dir, keep_panel)
+        else:
+            _compare(
+                (first[0], first[1]), (second[0], second[1]), result, artifacts_dir, keep_panel
+            )
     for label, fact in (("A", result.a), ("B", result.b)):
         if fact.error:
             result.statements.append(f"{label} could not be read: {fact.error}.")
     result.seconds = round(time.perf_counter() - start, 3)
     return result
+
+
+def _frame_of_video(
+    first: tuple[Media, np.ndarray | None],
+    second: tuple[Media, np.ndarray | None],
+    result: Comparison,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[tuple[Media, np.ndarray], tuple[Media, np.ndarray]] | None:
+    """The video's frame that the still shows, put in the video's place; None (with a
+    statement, or the video's error) when none matches."""
+    import cv2
+
+    from triage.forensics.align import FEW_KEYPOINTS, MIN_INLIERS
+    from triage.video.stillsearch import FrameNotFound, find_frame
+
+    video_first = first[1] is None
+    (video, _), (still, pixels) = (first, second) if video_first else (second, first)
+    assert pixels is not None
+    label, other = ("A", "B") if video_first else ("B", "A")
+    facts = result.a if video_first else result.b
+    gray = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
+    found = find_frame(
+        video.path, gray, video.orientation, video.duration, WORK_SIDE, progress=progress
+    )
+    result.frames_searched = found.searched
+    if isinstance(found, FrameNotFound):
+        if found.reason:
+            facts.error = found.reason
+        elif found.searched and min(found.still_keypoints, found.frame_keypoints) < FEW_KEYPOINTS:
+            which = other if found.still_keypoints <= found.frame_keypoints else f"{label}'s frames"
+            result.statements.append(
+                f"No frame of {label} was matched to {other}: {which} "
+                f"{'has' if which == other else 'have'} too little distinct detail to align "
+                f"({min(found.still_keypoints, found.frame_keypoints)} keypoints at most; blur, "
+                "fog, night or a flat graphic). This says nothing about whether "
+                f"{other} comes from {label}."
+            )
+        elif found.searched:
+            result.statements.append(
+                f"No frame of {label} matches {other}: {found.searched} frames were "
+                f"searched, spread over the video (every {found.step:.2f} s); at most "
+                f"{found.best_inliers} keypoint matches agreed, {MIN_INLIERS} are needed. "
+                f"{other} may come from another video, from a part between the frames "
+                "searched that differs from both neighbours, or be changed too much to align."
+            )
+        else:
+            facts.error = "no frame of the video could be decoded"
+        return None
+    facts.frame_seconds = round(found.seconds, 3)
+    result.statements.append(
+        f"{label} is a video: its frame at {clock(found.seconds)} is the one that matches "
+        f"{other} ({found.searched} frames searched over the video, then each frame near "
+        "the best); that frame is compared below."
+    )
+    frame = (video, found.rgb)
+    picture = (still, pixels)
+    return (frame, picture) if video_first else (picture, frame)
+
+
+def clock(seconds: float) -> str:
+    """0:05.00 / 1:02:03.04: a time as players show it, to the hundredth."""
+    minutes, rest = divmod(round(seconds * 100) / 100, 60.0)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{rest:05.2f}" if hours else f"{minutes}:{rest:05.2f}"
 
 
 def _facts(media: Media) -> CopyFacts:
@@ -202,6 +307,8 @@ def _facts(media: Media) -> CopyFacts:
         bytes=media.size,
         sha256=media.sha256,
     )
+    if media.kind != "image":
+        return out
     if media.format == "jpeg":
         from triage.forensics.jpeg import JpegError, parse_jpeg, quality_estimate
 
@@ -495,6 +602,11 @@ def _difference_statements(r: Comparison) -> list[str]:
     return out
 
 
+def _mp(pixels: int) -> str:
+    """Megapixels to two significant digits (a thumbnail's 0.045, not 0.0)."""
+    return f"{pixels / 1e6:.2g}" if pixels < 10e6 else f"{pixels / 1e6:.0f}"
+
+
 def _source_signs(r: Comparison) -> str:
     signs: dict[str, list[str]] = {"A": [], "B": []}
     a_in, b_in = r.a_shown_in_b or 0.0, r.b_shown_in_a or 0.0
@@ -504,9 +616,9 @@ def _source_signs(r: Comparison) -> str:
         signs["B"].append("wider framing")
     pa, pb = r.a.shared_pixels or 0, r.b.shared_pixels or 0
     if pa > 1.2 * pb:
-        signs["A"].append(f"more pixels of the shared part ({pa / 1e6:.1f} vs {pb / 1e6:.1f} MP)")
+        signs["A"].append(f"more pixels of the shared part ({_mp(pa)} vs {_mp(pb)} MP)")
     elif pb > 1.2 * pa:
-        signs["B"].append(f"more pixels of the shared part ({pb / 1e6:.1f} vs {pa / 1e6:.1f} MP)")
+        signs["B"].append(f"more pixels of the shared part ({_mp(pb)} vs {_mp(pa)} MP)")
     qa, qb = r.a.jpeg_quality, r.b.jpeg_quality
     if qa is not None and qb is not None and abs(qa - qb) >= 5:
         signs["A" if qa > qb else "B"].append(

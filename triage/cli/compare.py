@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
@@ -16,6 +18,7 @@ EXAMPLES = """Examples:
   triage compare viral.jpg original.jpg --artifacts out/ # also a side-by-side PNG
   triage compare a.jpg b.jpg -f json | jq '.regions[0].box_a'
   triage compare viral.jpg original.jpg --html compare.html  # one page to share
+  triage compare clip.mp4 still.jpg                      # which frame the still shows
 
 Exit codes: 0 the two were aligned and compared, 3 no alignment was found (different
 pictures, or changed too much to align), 1 a file could not be read, 2 usage error.
@@ -37,7 +40,10 @@ def register(app: typer.Typer) -> None:
 def compare_command(
     a: Path = typer.Argument(..., help="One copy (e.g. the one circulating).", show_default=False),
     b: Path = typer.Argument(
-        ..., help="The other (e.g. an earlier or larger copy found).", show_default=False
+        ...,
+        help="The other (e.g. an earlier or larger copy found). One of A and B may be a "
+        "video: the frame the still shows is found and compared.",
+        show_default=False,
     ),
     fmt: CompareFormat | None = typer.Option(
         None,
@@ -74,15 +80,21 @@ def compare_command(
     resizing and recompression explain, with their boxes in both files (as viewers show
     them). It lists the signs usual of an earlier copy that each file has (wider
     framing, more pixels, lighter compression, camera metadata) and never says which
-    one is earlier: a difference can be an edit in either file."""
+    one is earlier: a difference can be an edit in either file. With a video and a
+    still, it first finds the frame the still shows (its time is reported)."""
     from triage.comparison import compare_paths
 
     if fmt is None:
         terminal = output is None and stdout_is_terminal()
         fmt = CompareFormat.text if terminal else CompareFormat.json
-    result = compare_paths(
-        a, b, artifacts_dir=artifacts, keep_panel=html is not None and not no_pixels
-    )
+    with _frame_progress() as progress:
+        result = compare_paths(
+            a,
+            b,
+            artifacts_dir=artifacts,
+            keep_panel=html is not None and not no_pixels,
+            progress=progress,
+        )
     if html is not None:
         from triage.fileio import write_atomic
         from triage.render.comparehtml import render_compare_html
@@ -104,3 +116,26 @@ def compare_command(
         raise typer.Exit(code=1)
     if not result.aligned:
         raise typer.Exit(code=EXIT_NOT_ALIGNED)
+
+
+@contextmanager
+def _frame_progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on a terminal's stderr while a video's frames are searched."""
+    import sys
+
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = None
+
+        def advance(done: int, planned: int) -> None:
+            nonlocal task
+            if task is None:
+                task = bar.add_task("searching the video's frames", total=planned)
+            bar.update(task, completed=done)
+
+        yield advance

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Alignment", "NoAlignment", "align_similarity"]
+__all__ = [
+    "Alignment",
+    "Keypoints",
+    "NoAlignment",
+    "align_keypoints",
+    "align_similarity",
+    "keypoints",
+]
 
 # Matches that must agree with one transform before two pictures count as aligned:
 # unrelated photos reach 5-8 by chance under RANSAC at this tolerance.
@@ -15,6 +22,12 @@ MIN_INLIERS = 15
 # Lowe's ratio test: a match is kept when its nearest descriptor is clearly nearer
 # than the second nearest.
 RATIO = 0.8
+# Pictures smaller than this (long side, px) are enlarged for keypoints, at most
+# MAX_ENLARGE times.
+ENLARGE_BELOW = 480
+MAX_ENLARGE = 2.0
+# Scales beyond this (either way) between two copies are a degenerate fit, not a resize.
+MIN_SCALE = 1 / 40
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,64 @@ class NoAlignment:
 FEW_KEYPOINTS = 60
 
 
+@dataclass(frozen=True)
+class Keypoints:
+    """SIFT keypoints of one picture, and of its left-right mirror when asked for."""
+
+    points: np.ndarray  # N x 2, float32, (x, y)
+    descriptors: np.ndarray | None  # N x 128, float32
+    width: int
+    mirror: Keypoints | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.points)
+
+
+def keypoints(gray: np.ndarray, max_features: int = 3000, mirror: bool = False) -> Keypoints:
+    """SIFT keypoints and descriptors of a grey picture.
+
+    A picture whose long side is under ``ENLARGE_BELOW`` is enlarged (at most
+    ``MAX_ENLARGE`` times) before keypoints are found, as Lowe doubles the input: a
+    200-px thumbnail has too few keypoints at its own size. Positions are given in
+    the picture's own grid.
+
+    Parameters
+    ----------
+    gray : ndarray
+        Grey picture, uint8.
+    max_features : int
+        Keypoints kept.
+    mirror : bool
+        Also find those of the picture mirrored left to right (``Keypoints.mirror``).
+
+    Returns
+    -------
+    Keypoints
+        Their positions and descriptors (``descriptors`` None when none were found).
+
+    References
+    ----------
+    D. G. Lowe, "Distinctive image features from scale-invariant keypoints", IJCV 60,
+    91-110, 2004.
+    """
+    import cv2
+
+    sift = cv2.SIFT_create(nfeatures=max_features)  # type: ignore[attr-defined]
+    h, w = gray.shape[:2]
+    factor = min(MAX_ENLARGE, ENLARGE_BELOW / max(h, w, 1))
+    seen = gray
+    if factor > 1.0:
+        size = (round(w * factor), round(h * factor))
+        seen = cv2.resize(gray, size, interpolation=cv2.INTER_CUBIC)
+    found, desc = sift.detectAndCompute(seen, None)
+    points = np.array([k.pt for k in found], np.float32).reshape(-1, 2)
+    if factor > 1.0:  # back to the picture's own grid (pixel centres)
+        points = (points + 0.5) / np.float32(factor) - 0.5
+    flipped = keypoints(gray[:, ::-1].copy(), max_features) if mirror else None
+    return Keypoints(points, desc, w, flipped)
+
+
 def align_similarity(
     a_gray: np.ndarray, b_gray: np.ndarray, max_features: int = 3000
 ) -> Alignment | NoAlignment:
@@ -87,29 +158,47 @@ def align_similarity(
     91-110, 2004; M. A. Fischler and R. C. Bolles, "Random sample consensus", CACM 24,
     381-395, 1981.
     """
+    found_a = keypoints(a_gray, max_features)
+    if found_a.descriptors is None or found_a.count < MIN_INLIERS:
+        return NoAlignment(found_a.count, keypoints(b_gray, max_features).count, 0)
+    return align_keypoints(found_a, keypoints(b_gray, max_features, mirror=True))
+
+
+def align_keypoints(a: Keypoints, b: Keypoints) -> Alignment | NoAlignment:
+    """The similarity transform that puts ``b`` on ``a``, from their keypoints
+    (:func:`align_similarity` once the keypoints are found; ``b.mirror``, when
+    present, is tried too).
+
+    Parameters
+    ----------
+    a, b : Keypoints
+        From :func:`keypoints`; ``b`` with ``mirror=True`` to find mirrored copies.
+
+    Returns
+    -------
+    Alignment or NoAlignment
+        As :func:`align_similarity`.
+
+    References
+    ----------
+    D. G. Lowe, IJCV 60, 2004; M. A. Fischler and R. C. Bolles, CACM 24, 1981.
+    """
     import cv2
 
-    sift = cv2.SIFT_create(nfeatures=max_features)  # type: ignore[attr-defined]
-    kp_a, desc_a = sift.detectAndCompute(a_gray, None)
-    counts = [len(kp_a), 0]
     most = 0
-    if desc_a is None or len(kp_a) < MIN_INLIERS:
-        return NoAlignment(len(kp_a), len(sift.detect(b_gray, None)), 0)
-    pts_a = np.array([k.pt for k in kp_a], np.float32)
+    if a.descriptors is None or a.count < MIN_INLIERS:
+        return NoAlignment(a.count, b.count, 0)
     best: Alignment | None = None
-    for mirrored in (False, True):
-        b = b_gray[:, ::-1].copy() if mirrored else b_gray
-        kp_b, desc_b = sift.detectAndCompute(b, None)
-        counts[1] = len(kp_b)
-        if desc_b is None or len(kp_b) < MIN_INLIERS:
+    for side in (b, b.mirror):
+        if side is None or side.descriptors is None or side.count < MIN_INLIERS:
             continue
-        pts_b = np.array([k.pt for k in kp_b], np.float32)
-        pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(desc_b, desc_a, k=2)
+        mirrored = side is b.mirror
+        pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(side.descriptors, a.descriptors, k=2)
         good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
         if len(good) < MIN_INLIERS:
             continue
-        src = pts_b[[m.queryIdx for m in good]]
-        dst = pts_a[[m.trainIdx for m in good]]
+        src = side.points[[m.queryIdx for m in good]]
+        dst = a.points[[m.trainIdx for m in good]]
         matrix, inlier_mask = cv2.estimateAffinePartial2D(
             src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0, maxIters=4000, confidence=0.999
         )
@@ -118,10 +207,12 @@ def align_similarity(
         inliers = int(inlier_mask.sum())
         most = max(most, inliers)
         if mirrored:  # put the flip into the matrix: it maps b's own grid to a's
-            width = b_gray.shape[1]
-            flip = np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+            flip = np.array([[-1.0, 0.0, b.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
             matrix = (np.vstack([matrix, [0.0, 0.0, 1.0]]) @ flip)[:2]
         found = Alignment(np.asarray(matrix, np.float64), mirrored, inliers, len(good))
+        # A collapsed fit (matches piled on a few points) is no alignment of pictures.
+        if not MIN_SCALE < found.scale < 1.0 / MIN_SCALE:
+            continue
         if inliers >= MIN_INLIERS and (best is None or inliers > best.inliers):
             best = found
-    return best if best is not None else NoAlignment(counts[0], counts[1], most)
+    return best if best is not None else NoAlignment(a.count, b.count, most)

@@ -8,7 +8,7 @@ import base64
 from datetime import UTC, datetime
 from typing import Any
 
-from triage.comparison import Comparison, CopyFacts
+from triage.comparison import Comparison, CopyFacts, clock
 
 # The embedded picture: as wide as a wide screen shows it, as JPEG (a 3 x 1024 px PNG
 # panel is 3 MB; this is about 300 KB).
@@ -40,7 +40,8 @@ def render_compare_html(result: Comparison, no_pixels: bool = False) -> str:
             "label": label,
             "path": f.path,
             "error": f.error,
-            "format": f.format or "",
+            "format": (f.format or "")
+            + (f", frame at {clock(f.frame_seconds)}" if f.frame_seconds is not None else ""),
             "size": f"{f.width}x{f.height}" if f.width and f.height else "",
             "quality": f"q{f.jpeg_quality}" if f.jpeg_quality else "",
             "camera": f.camera or "",

@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from triage.comparison import Comparison, CopyFacts
+from triage.comparison import Comparison, CopyFacts, clock
 
 
 def _file_line(label: str, facts: CopyFacts) -> Text:
@@ -19,6 +19,7 @@ def _file_line(label: str, facts: CopyFacts) -> Text:
         x
         for x in (
             facts.format,
+            f"frame at {clock(facts.frame_seconds)}" if facts.frame_seconds is not None else None,
             size,
             quality,
             f"{facts.bytes:,} bytes" if facts.bytes else None,
