@@ -32,7 +32,9 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -142,6 +144,19 @@ def comofod(folder: Path) -> None:
     print()
 
 
+def _photos(sources: list[Path]) -> Iterator[Any]:
+    """Each source photo that decodes, as an RGB Pillow image of at most 1600 px."""
+    from PIL import Image
+
+    for source in sources:
+        try:
+            photo = Image.open(source).convert("RGB")
+        except Exception:
+            continue
+        photo.thumbnail((1600, 1600))
+        yield photo
+
+
 def framing(sources: list[Path], rng: np.random.Generator) -> None:
     """A crop of a photo against the photo (a wider framing: not a frame), and the photo
     against a phone screenshot holding it, a letterboxed copy and a copy with a grey
@@ -153,12 +168,7 @@ def framing(sources: list[Path], rng: np.random.Generator) -> None:
     read: dict[str, list[bool]] = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for source in sources:
-            try:
-                photo = Image.open(source).convert("RGB")
-            except Exception:
-                continue
-            photo.thumbnail((1600, 1600))
+        for photo in _photos(sources):
             rgb = np.asarray(photo)
             h, w = rgb.shape[:2]
             photo.save(folder / "a.jpg", quality=92)
@@ -205,12 +215,7 @@ def thumbnails(sources: list[Path]) -> None:
     regions: dict[int, list[bool]] = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for source in sources:
-            try:
-                photo = Image.open(source).convert("RGB")
-            except Exception:
-                continue
-            photo.thumbnail((1600, 1600))
+        for photo in _photos(sources):
             photo.save(folder / "a.jpg", quality=92)
             for side in THUMB_SIDES:
                 small = photo.copy()
