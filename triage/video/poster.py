@@ -24,16 +24,14 @@ def poster_frame(path: str | Path, max_side: int, max_packets: int = 90) -> np.n
     when PyAV decodes no frame within ``max_packets`` packets."""
     import av
 
-    from triage.video.stream import first_frames
+    from triage.video.stream import first_frames, reduced_frame
 
     first: np.ndarray | None = None
     try:
         with av.open(str(path), mode="r", metadata_errors="replace") as container:
             stream = container.streams.video[0]
             for frame in first_frames(container, stream, max_packets):
-                scale = min(1.0, max_side / max(frame.width, frame.height, 1))
-                size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
-                rgb = frame.reformat(*size, "rgb24", interpolation="AREA").to_ndarray()
+                rgb = reduced_frame(frame, max_side)
                 if first is None:
                     first = rgb
                 if float(rgb.mean()) > DARK_LEVEL:

@@ -114,9 +114,11 @@ def find_frame(
     D. G. Lowe, "Distinctive image features from scale-invariant keypoints", IJCV 60,
     91-110, 2004.
     """
-    from triage.forensics.align import MIN_INLIERS, Alignment, keypoints
+    from triage.forensics.align import MIN_INLIERS, keypoints
+    from triage.video.stream import _shrink
 
-    coarse = _to_side(still_gray, SEARCH_SIDE)
+    # Small stills are not enlarged here: align.keypoints enlarges them for keypoints.
+    coarse = _shrink(still_gray, SEARCH_SIDE)
     coarse_points = keypoints(coarse, SEARCH_FEATURES, mirror=True)
     span = duration if duration and duration > 0 else _packet_span(path)
     step = span / SAMPLES if span else 0.0
@@ -142,7 +144,6 @@ def find_frame(
     if refined is None:
         return FrameNotFound(searched, spacing, best_inliers, coarse_points.count, richest)
     seconds, rgb, found, agreement = refined
-    assert isinstance(found, Alignment)
     return FrameFound(seconds, rgb, found.inliers, agreement, searched, spacing)
 
 
@@ -245,6 +246,7 @@ def _refine(
 
     from triage.forensics.align import Alignment, align_keypoints, keypoints
     from triage.orientation import upright_pixels
+    from triage.video.stream import reduced_frame
 
     best: tuple[float, np.ndarray, Alignment, float] | None = None
     with av.open(str(path), mode="r", metadata_errors="replace") as container:
@@ -269,7 +271,7 @@ def _refine(
                 continue
             agreement = _agreement(gray, still, found)
             if best is None or agreement > best[3]:
-                rgb = upright_pixels(_frame_rgb(frame, max_side), orientation)
+                rgb = upright_pixels(reduced_frame(frame, max_side), orientation)
                 best = (seconds, np.ascontiguousarray(rgb), found, agreement)
     return best
 
@@ -337,30 +339,10 @@ def _seconds(frame: Any, start: float) -> float | None:
 
 def _frame_gray(frame: Any, orientation: int | None, side: int) -> np.ndarray:
     from triage.orientation import upright_pixels
+    from triage.video.stream import reduced_frame
 
-    scale = min(1.0, side / max(frame.width, frame.height, 1))
-    size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
-    gray = frame.reformat(*size, "gray", interpolation="AREA").to_ndarray()
+    gray = reduced_frame(frame, side, "gray")
     return np.ascontiguousarray(upright_pixels(gray, orientation))
-
-
-def _frame_rgb(frame: Any, max_side: int) -> np.ndarray:
-    scale = min(1.0, max_side / max(frame.width, frame.height, 1))
-    size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
-    return frame.reformat(*size, "rgb24", interpolation="AREA").to_ndarray()
-
-
-def _to_side(gray: np.ndarray, side: int) -> np.ndarray:
-    """``gray`` with its long side at most ``side`` (small pictures are enlarged for
-    keypoints only, by :func:`triage.forensics.align.keypoints`)."""
-    import cv2
-
-    h, w = gray.shape[:2]
-    scale = side / max(h, w)
-    if scale >= 1.0:
-        return gray
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA))
 
 
 def _short(exc: BaseException) -> str:

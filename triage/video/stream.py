@@ -352,6 +352,16 @@ def read_pyav(
     )
 
 
+def reduced_frame(frame: Any, max_side: int, fmt: str = "rgb24") -> np.ndarray:
+    """A PyAV frame as an array of long side at most ``max_side``, shrunk by the
+    decoder's scaler (area average) before it is converted, so a 4K frame costs one
+    small array; ``fmt`` is the pixel format ("rgb24", "gray")."""
+    scale = min(1.0, max_side / max(frame.width, frame.height, 1))
+    size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
+    arr: np.ndarray = frame.reformat(*size, fmt, interpolation="AREA").to_ndarray()
+    return arr
+
+
 def _rgb_pyav(frame: Any, size: tuple[int, int]) -> np.ndarray:
     arr: np.ndarray = frame.reformat(size[0], size[1], "rgb24", interpolation="AREA").to_ndarray()
     return arr
