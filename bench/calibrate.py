@@ -918,8 +918,10 @@ def synthpix_crossfit(rows: list[dict[str, str]], work: Path) -> dict[str, dict]
     from triage.train import synthpix as train
 
     model_bytes = resources.files("triage.data").joinpath("models", "synthpix.npz").read_bytes()
-    # One table per shipped model: a retrained synthpix gets its own.
-    cache = work / f"synthpix-crossfit-{hashlib.sha256(model_bytes).hexdigest()[:12]}.json"
+    # One table per shipped model and analyzer version: a retrained synthpix, or the same
+    # model read on other patches, gets its own.
+    key = hashlib.sha256(model_bytes + analyzer.SynthpixAnalyzer.version.encode()).hexdigest()
+    cache = work / f"synthpix-crossfit-{key[:12]}.json"
     table: dict[str, dict] = {}
     if cache.is_file():  # computed before: only files added since are run
         table = json.loads(cache.read_text("utf-8"))

@@ -19,8 +19,8 @@ bicubic kept lossless, and ``post``: the long side to at most 1080 px pasted int
 drawn interface with text (triage.train.screens.post_canvas, its own seed per image),
 the whole composite scored. Held-out graphics drawn by code (``held_out_graphics``,
 seeds the training never draws) go through the same steps; they are never in an AUC,
-only counted above the finding's threshold. An image's score is the mean log-odds of up to
-``EVAL_PATCHES`` informative 128-px patches on a spread grid. Prints AUC per family and
+only counted above the finding's threshold. An image's score is the mean log-odds of the
+informative 128-px patches of the analyzer's grid (genresidual.patch_grid). Prints AUC per family and
 step, and the share of camera photos above the finding's threshold at each step (on
 the screenshot steps: the false-positive rate a downscaled lossless copy gets).
 """
@@ -39,7 +39,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-EVAL_PATCHES = 16
 # Held-out graphics (triage.train.graphics): the training draws seeds 0..GRAPHICS-1.
 GRAPHICS_SEED = 2_000_000
 GRAPHICS = 42
@@ -98,7 +97,7 @@ def eval_features(shared: Path, steps: tuple[str, ...]) -> list[dict[str, object
     """Patch features of every evaluation image through each of ``steps``."""
     from camera_likeness import load, through
 
-    from triage.train.synthpix import image_patches
+    from triage.train.synthpix import grid_patches
 
     out = []
     for name, group, label, src in eval_items(shared):
@@ -111,7 +110,7 @@ def eval_features(shared: Path, steps: tuple[str, ...]) -> list[dict[str, object
             continue
         for cond in steps:
             v = screen(rgb, cond, name) if cond in SCREEN_STEPS else through(rgb, cond)
-            f = image_patches(v, EVAL_PATCHES)
+            f = grid_patches(v)
             out.append({"name": name, "group": group, "label": label, "cond": cond, "x": f})
     return out
 

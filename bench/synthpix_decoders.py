@@ -171,7 +171,7 @@ def features_rows(shared: Path, cache: Path, seed: int) -> None:
 def features_simeval(shared: Path, cache: Path) -> None:
     """Held-out camera photos rebuilt by each design, through ``SIM_STEPS``."""
     from triage.train import decoders as dec
-    from triage.train.synthpix import SIM_CROP, image_patches
+    from triage.train.synthpix import SIM_CROP, grid_patches
 
     nets = dec.load_all(cache / "dec")
     out = []
@@ -179,7 +179,7 @@ def features_simeval(shared: Path, cache: Path) -> None:
         for d, net in nets.items():
             sim = dec.apply(net, rgb)
             for cond in SIM_STEPS:
-                x = image_patches(step(sim, cond, name), 16)
+                x = grid_patches(step(sim, cond, name))
                 out.append({"name": name, "group": f"sim-{d}", "cond": cond, "x": x})
         print(name, file=sys.stderr, flush=True)
     (cache / "simeval.pkl").write_bytes(pickle.dumps(out))
@@ -187,14 +187,14 @@ def features_simeval(shared: Path, cache: Path) -> None:
 
 def features_innocent(shared: Path, cache: Path) -> None:
     """Held-out camera photos through the innocent causes, then ``INNOCENT_STEPS``."""
-    from triage.train.synthpix import image_patches
+    from triage.train.synthpix import grid_patches
 
     out = []
     for name, rgb in held_crops(shared, INNOCENT_CROP):
         for kind in ("crop", *INNOCENT):
             v0 = rgb if kind == "crop" else innocent(rgb, kind)
             for cond in INNOCENT_STEPS:
-                x = image_patches(step(v0, cond, name), 16)
+                x = grid_patches(step(v0, cond, name))
                 out.append({"name": name, "group": kind, "cond": cond, "x": x})
         print(name, file=sys.stderr, flush=True)
     (cache / "innocent.pkl").write_bytes(pickle.dumps(out))

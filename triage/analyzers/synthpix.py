@@ -6,8 +6,10 @@ and held-out figures in its manifest): a logistic regression on residual
 co-occurrences, up-sampling spectral peaks and cross-channel residual statistics of
 128-px patches, fitted on generated panels of open latent-diffusion models against
 camera photos, both classes through the same platform chains. The image's score is the
-mean log-odds of at most ``MAX_PATCHES`` informative patches spread over the image at
-native resolution (no resize: the traces live at the pixel scale).
+mean log-odds of the informative patches of a grid spread over the image
+(:func:`~triage.forensics.genresidual.patch_grid`: at most 36, and the same patches,
+turned, when the picture is turned or mirrored) at native resolution (no resize: the
+traces live at the pixel scale).
 
 Nothing here reads the file format or metadata. The model was trained on 3-4 open
 latent-diffusion families only (see the card for what it was measured on).
@@ -27,7 +29,6 @@ if TYPE_CHECKING:
 
     from triage.media import Media
 
-MAX_PATCHES = 16
 MIN_PATCHES = 2
 # Mean patch log-odds at which the finding is raised, and the log-odds at strength 1
 # (docs/analyzers/synthpix.md). Set for model 1 above all but one of its 46 held-out
@@ -75,7 +76,7 @@ def patch_log_odds(model: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarra
 
 class SynthpixAnalyzer(Analyzer):
     name = "synthpix"
-    version = "1.3"
+    version = "1.4"
     questions: ClassVar[tuple[Question, ...]] = ("synthetic",)
     kinds = ("image",)
     finding_ids: ClassVar[tuple[str, ...]] = ("synthpix.generated_pixels",)
@@ -88,7 +89,7 @@ class SynthpixAnalyzer(Analyzer):
     def run(self, media: Media, ctx: Context) -> AnalyzerResult:
         import numpy as np
 
-        from triage.forensics.genresidual import PATCH, informative, patch_features, patch_grid
+        from triage.forensics.genresidual import PATCH, grid_patch_features
 
         result = AnalyzerResult()
         w, h = media.width or 0, media.height or 0
@@ -99,19 +100,18 @@ class SynthpixAnalyzer(Analyzer):
             return result
         model, manifest = load()
         img = media.image()
-        rows = []
-        # Patches are cropped from the shared decode: no full-size array is made.
-        for y, x in patch_grid(h, w, 4 * MAX_PATCHES):
-            p = np.asarray(img.crop((x, y, x + PATCH, y + PATCH)).convert("RGB"))
-            if informative(p):
-                rows.append(patch_features(p))
-            if len(rows) >= MAX_PATCHES:
-                break
-        result.metrics = {"model_version": manifest.get("version"), "patches": len(rows)}
-        if len(rows) < MIN_PATCHES:
+
+        def crop(y: int, x: int) -> np.ndarray:
+            # Patches are cut from the shared decode: no full-size array is made.
+            return np.asarray(img.crop((x, y, x + PATCH, y + PATCH)).convert("RGB"))
+
+        feats = grid_patch_features(crop, h, w)
+        n = len(feats)
+        result.metrics = {"model_version": manifest.get("version"), "patches": n}
+        if n < MIN_PATCHES:
             result.skipped_reason = "too few patches with fine detail (flat or clipped image)"
             return result
-        lo = patch_log_odds(model, np.vstack(rows))
+        lo = patch_log_odds(model, feats)
         mean = float(lo.mean())
         result.metrics.update(
             {
@@ -126,7 +126,7 @@ class SynthpixAnalyzer(Analyzer):
             "latent diffusion, FLUX samples); GANs and closed models were not measured"
         )
         if mean >= THRESHOLD:
-            result.findings.append(_finding(mean, float(np.mean(lo > 0)), len(rows)))
+            result.findings.append(_finding(mean, float(np.mean(lo > 0)), n))
         return result
 
 

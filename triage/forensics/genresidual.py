@@ -33,11 +33,15 @@ frequency analysis for deep fake image recognition", ICML 2020.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
 
 PATCH = 128
+# Cells read along each side of an image (at most GRID_SIDE ** 2 patches); even, so the
+# grid a turn or a mirror maps onto itself never needs a middle cell.
+GRID_SIDE = 6
 TRUNC = 2
 LUMA_GRID = np.float32(64.0)
 # (residual kind, quantisation step): the co-occurrence sets.
@@ -320,37 +324,103 @@ def patch_features(rgb: np.ndarray) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def patch_grid(h: int, w: int, limit: int, patch: int = PATCH) -> list[tuple[int, int]]:
-    """Top-left corners of up to ``limit`` non-overlapping patches spread over the image.
+def grid_patch_features(
+    crop: Callable[[int, int], np.ndarray], h: int, w: int, per_side: int = GRID_SIDE
+) -> np.ndarray:
+    """Feature rows of every informative patch of :func:`patch_grid`.
 
     Parameters
     ----------
+    crop : callable
+        ``crop(y, x)`` gives the RGB patch whose top-left corner is (y, x), so a caller
+        can cut patches from a lazy decode without making a full-size array.
     h, w : int
         Image size.
-    limit : int
-        Most patches to return; when the grid holds more, an evenly spaced subset.
-    patch : int
-        Patch side.
+    per_side : int
+        Most cells along each side (:func:`patch_grid`).
 
     Returns
     -------
-    list of (y, x)
-        Corners, row-major; empty when the image is smaller than one patch.
+    ndarray
+        ``(patches, len(feature_names()))``; no rows when no patch is informative.
 
     References
     ----------
     D. Cozzolino, G. Poggi, L. Verdoliva, "Zero-shot detection of AI-generated
     images", ECCV 2024 (image score from many local decisions).
     """
-    ny, nx = h // patch, w // patch
-    if ny == 0 or nx == 0:
-        return []
-    oy, ox = (h - ny * patch) // 2, (w - nx * patch) // 2
-    cells = [(oy + i * patch, ox + j * patch) for i in range(ny) for j in range(nx)]
-    if len(cells) <= limit:
-        return cells
-    pick = np.linspace(0, len(cells) - 1, limit).round().astype(int)
-    return [cells[i] for i in pick]
+    rows = []
+    for y, x in patch_grid(h, w, per_side):
+        p = crop(y, x)
+        if informative(p):
+            rows.append(patch_features(p))
+    return np.vstack(rows) if rows else np.zeros((0, len(feature_names())))
+
+
+def patch_grid(h: int, w: int, per_side: int, patch: int = PATCH) -> list[tuple[int, int]]:
+    """Top-left corners of non-overlapping patches that a turn or a mirror maps onto itself.
+
+    The image holds ``h // patch`` rows of cells; up to ``per_side`` of them are taken,
+    evenly spread and symmetric about the middle, and their columns alike. A cell in the
+    lower half is placed as the mirror of its upper twin, so a quarter turn, a half turn
+    or a mirror of the picture gives the same patches, turned. (The one exception: the
+    middle cell of an odd row count, taken only when every row is, moves by one pixel when
+    the remainder of the side is odd.)
+
+    Parameters
+    ----------
+    h, w : int
+        Image size.
+    per_side : int
+        Most cells to take along each side, an even number: an odd one would need the
+        middle cell of an even count.
+    patch : int
+        Patch side.
+
+    Returns
+    -------
+    list of (y, x)
+        Corners, row-major; at most ``per_side ** 2``; empty when the image is smaller
+        than one patch.
+
+    Raises
+    ------
+    ValueError
+        When ``per_side`` is odd or below 2.
+
+    References
+    ----------
+    D. Cozzolino, G. Poggi, L. Verdoliva, "Zero-shot detection of AI-generated
+    images", ECCV 2024 (image score from many local decisions).
+    """
+    if per_side < 2 or per_side % 2:
+        raise ValueError(f"per_side must be even and at least 2, not {per_side}")
+    ys = _symmetric_starts(h, per_side, patch)
+    xs = _symmetric_starts(w, per_side, patch)
+    return [(y, x) for y in ys for x in xs]
+
+
+def _symmetric_starts(length: int, count: int, patch: int) -> list[int]:
+    """Starts of up to ``count`` (even) cells along one side, symmetric about its middle."""
+    n = length // patch
+    if n <= count:
+        picked = list(range(n))
+    else:
+        # Evenly spaced indices, rounded half up in the first half and mirrored into the
+        # second: a rounding rule applied to both halves alike would break the symmetry.
+        # With more cells than picks, the first half stays over half a cell from the middle.
+        half = [int(np.floor(m * (n - 1) / (count - 1) + 0.5)) for m in range(count // 2)]
+        picked = [*half, *(n - 1 - i for i in reversed(half))]
+    margin = (length - n * patch) // 2
+
+    def start(i: int) -> int:
+        if 2 * i < n - 1:
+            return margin + i * patch
+        if 2 * i > n - 1:
+            return length - patch - (margin + (n - 1 - i) * patch)
+        return (length - patch) // 2
+
+    return [start(i) for i in picked]
 
 
 def informative(rgb: np.ndarray) -> bool:

@@ -41,9 +41,9 @@ import numpy as np
 from triage.forensics.genresidual import (
     PATCH,
     feature_names,
+    grid_patch_features,
     informative,
     patch_features,
-    patch_grid,
 )
 
 VERSION = "5"
@@ -368,14 +368,14 @@ def add_panels_and_photos(
     each (:func:`chains`, :func:`smooth_chains`), ``per_panel`` and ``per_photo`` of them."""
     for name, family, rgb in generated_panels(training):
         for _, v in make(rgb, per_panel, rng):
-            add(image_patches(v, PATCHES_PER_VARIANT, rng), 1, family, name)
+            add(random_patches(v, PATCHES_PER_VARIANT, rng), 1, family, name)
     for path in sources:
         try:
             rgb = load_rgb(path)
         except Exception:
             continue
         for _, v in make(rgb, per_photo, rng):
-            add(image_patches(v, PATCHES_PER_VARIANT, rng), 0, "camera", path.name)
+            add(random_patches(v, PATCHES_PER_VARIANT, rng), 0, "camera", path.name)
 
 
 def add_smooth(
@@ -412,20 +412,17 @@ def add_denoise(
     add_graphics(add, graphics, seed, per[2], denoise_chains, rng)
 
 
-def image_patches(
-    rgb: np.ndarray, limit: int, rng: np.random.Generator | None = None
-) -> np.ndarray:
-    """Feature rows of up to ``limit`` informative patches: on a spread grid, or at
-    random places (overlap allowed) when ``rng`` is given (training)."""
+def random_patches(rgb: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:
+    """Feature rows of up to ``limit`` informative patches at random places (overlap
+    allowed; training)."""
     rows = []
     h, w = rgb.shape[:2]
-    if rng is None:
-        corners = patch_grid(h, w, 4 * limit)
-    else:
-        corners = [
-            (int(rng.integers(0, h - PATCH + 1)), int(rng.integers(0, w - PATCH + 1)))
-            for _ in range(2 * limit)
-        ]
+    # Every corner is drawn first, so the generator's state after an image does not
+    # depend on how many of its patches were informative.
+    corners = [
+        (int(rng.integers(0, h - PATCH + 1)), int(rng.integers(0, w - PATCH + 1)))
+        for _ in range(2 * limit)
+    ]
     for y, x in corners:
         p = rgb[y : y + PATCH, x : x + PATCH]
         if informative(p):
@@ -435,6 +432,11 @@ def image_patches(
     if not rows:
         return np.zeros((0, len(feature_names())))
     return np.vstack(rows)
+
+
+def grid_patches(rgb: np.ndarray) -> np.ndarray:
+    """Feature rows of the patches the analyzer reads (evaluation)."""
+    return grid_patch_features(lambda y, x: rgb[y : y + PATCH, x : x + PATCH], *rgb.shape[:2])
 
 
 def build_rows(
@@ -487,7 +489,7 @@ def add_graphics(
     for i in range(count):
         rgb = graphic(i, KINDS[i % len(KINDS)])
         for _, v in make(rgb, variants, rng):
-            add(image_patches(v, PATCHES_PER_VARIANT, rng), 0, "graphics", f"graphic-{i}")
+            add(random_patches(v, PATCHES_PER_VARIANT, rng), 0, "graphics", f"graphic-{i}")
 
 
 def add_simulated(
@@ -517,7 +519,7 @@ def add_simulated(
         for d, net in nets.items():
             sim = dec.apply(net, np.ascontiguousarray(_crop(rgb, SIM_CROP, rng)))
             for _, v in chains(sim, variants, rng):
-                add(image_patches(v, PATCHES_PER_VARIANT, rng), 1, f"sim-{d}", f"{path.name}@{d}")
+                add(random_patches(v, PATCHES_PER_VARIANT, rng), 1, f"sim-{d}", f"{path.name}@{d}")
 
 
 def logistic(z: np.ndarray, y: np.ndarray, lam: float, iters: int = 30) -> np.ndarray:
