@@ -483,6 +483,29 @@ def test_a_record_enters_only_the_fits_it_names() -> None:
     assert len(fitted_pairs(recs[:40], "manipulation")) == 0
 
 
+def test_a_content_gated_analyzer_enters_by_its_findings_not_by_having_run() -> None:
+    """faces runs only on a picture with a detected face: that it ran says what the
+    picture shows. Here beta runs on positives far more often than on negatives; as a
+    content-gated analyzer its examined share gets no weight, its finding still does."""
+    recs = _records()
+    for i, r in enumerate(recs):
+        if i % 2 and i % 6:  # most negatives: beta did not run
+            r["analyzers"]["beta"] = {"status": "skipped", "examined": {}, "metrics": {}}
+    quick = FitConfig(n_boot=5, penalties=(1.0,))
+    plain = fit_calibration(recs, quick, name="t", config=CONFIG)["questions"]["manipulation"]
+    assert "beta:examined" in plain["features"]
+    gated_cfg = FitConfig(n_boot=5, penalties=(1.0,), content_gated=("beta",))
+    gated = fit_calibration(recs, gated_cfg, name="t", config=CONFIG)["questions"]["manipulation"]
+    assert "beta:examined" not in gated["features"]
+    assert "beta.y" in gated["features"] and "alpha:examined" in gated["features"]
+
+
+def test_the_packaged_fusion_gives_no_weight_to_a_detected_face() -> None:
+    cal = json.loads((ROOT / "triage" / "data" / "calibration.json").read_text("utf-8"))
+    assert "faces:examined" not in cal["questions"]["synthetic"]["features"]
+    assert "faces.face_unlike_rest" in cal["questions"]["synthetic"]["features"]
+
+
 def test_a_source_holding_most_of_a_label_is_cross_fitted_by_its_folders() -> None:
     # bench/calibrate.py's fit side has one generator repository, 51 of its 52 generated
     # files: dealt out whole, its fold's model saw one generated file, and the calibration

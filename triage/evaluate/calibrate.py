@@ -66,6 +66,13 @@ class FitConfig:
     # are the evidence it was trained to give, and clipping synthpix's log-odds cost
     # held-out synthetic ECE 0.102 -> 0.150 (docs/scoring.md).
     clipped: tuple[str, ...] = ("noise", "resampling")
+    # Analyzers that run only when the picture shows something (faces: a detected face).
+    # Their examined share enters no fit: it says what the picture shows, not how it was
+    # made, and a weight on it is the share of that content in the calibration's
+    # collections (with faces, a face read +0.59 log-odds towards "synthetic" for every
+    # portrait, and a face the detector misses when the photo is turned lost it;
+    # docs/scoring.md). Their findings and metrics still enter.
+    content_gated: tuple[str, ...] = ("faces",)
     # Maps from the cross-fitted fused score to a probability, compared on the fit side
     # (:func:`choose_map`); Venn-Abers is kept unless another beats it beyond the spread
     # of a bootstrap over sources.
@@ -654,7 +661,10 @@ def design(
         stated = config.get("stated", {})
         ids = [fid for fid in ids if fid.split(".", 1)[0] == a and fid not in stated]
         mets = [m for m in cfg.metrics.get(a, ()) if m in seen_metrics.get(a, set())]
-        blocks[a] = feature_names(a, ids, mets)
+        names = feature_names(a, ids, mets)
+        if a in cfg.content_gated:
+            names = [f for f in names if f != f"{a}:examined"]
+        blocks[a] = names
     features = [f for a in speaking for f in blocks[a]]
     return features, blocks
 
