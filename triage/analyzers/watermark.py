@@ -34,7 +34,7 @@ MIN_ALIGNED_Z = 4.0
 
 class WatermarkAnalyzer(Analyzer):
     name = "watermark"
-    version = "1"
+    version = "1.1"
     questions: ClassVar[tuple[Question, ...]] = ("synthetic",)
     kinds = ("image",)
     finding_ids: ClassVar[tuple[str, ...]] = ("watermark.dwtdct_payload",)
@@ -50,8 +50,14 @@ class WatermarkAnalyzer(Analyzer):
             return result
         rows = max(MIN_SIDE, min(h, MAX_PIXELS // max(w, 1)) // 4 * 4)
         rgb = media.rgb[:rows]
-        matches = match_payloads(rgb)
+        matches = match_payloads(rgb, full_height=h)
         best = matches[0]
+        if best.chance_any >= CLAIM_CHANCE:
+            # A picture turned or mirrored without loss keeps its mark on another
+            # schedule: read so only when the picture as stored shows none.
+            turned = [m for m in matches[1:] if m.orientation != "as stored"]
+            if turned and turned[0].chance_any < CLAIM_CHANCE:
+                best = turned[0]
         result.metrics = {
             "rows_read": int(rgb.shape[0]),
             "best_payload": best.payload,
@@ -63,12 +69,14 @@ class WatermarkAnalyzer(Analyzer):
             "block_z": round(best.block_z, 2),
             "chance_any": float(f"{best.chance_any:.3g}"),
         }
+        if best.orientation != "as stored":
+            result.metrics["orientation"] = best.orientation
         # Small: only a found mark speaks; most generators embed none, and resizing or
         # re-encoding removes it.
         result.examined = {"synthetic": 0.2}
         aligned = None
         if best.chance_any < CLAIM_CHANCE:
-            aligned, spread = aligned_z(rgb, best)
+            aligned, spread = aligned_z(rgb, best, full_height=h)
             result.metrics["aligned_z"] = round(aligned, 2)
             result.metrics["null_spread"] = round(spread, 2)
         if aligned is None or aligned < MIN_ALIGNED_Z:
@@ -89,7 +97,13 @@ class WatermarkAnalyzer(Analyzer):
                     f"{best.bit_error_rate:.0%}); over {best.blocks} blocks the marks follow "
                     f"the payload with a chance of {best.chance_any:.1e} for an unmarked image, "
                     f"{aligned:.1f} times the spread the image shows where no mark is aligned. "
-                    "The mark is put there by the generation script, not by a camera; "
+                    + (
+                        f"The picture has been {best.orientation} since it was marked: the "
+                        "mark reads once that is undone (a lossless turn or mirror keeps it). "
+                        if best.orientation != "as stored"
+                        else ""
+                    )
+                    + "The mark is put there by the generation script, not by a camera; "
                     "anyone who has the open encoder can also add it to any image."
                 ),
                 evidence={
@@ -104,6 +118,9 @@ class WatermarkAnalyzer(Analyzer):
                     "block_z": round(best.block_z, 2),
                     "chance_any": float(f"{best.chance_any:.3g}"),
                     "aligned_z": round(aligned, 2),
+                    **(
+                        {"orientation": best.orientation} if best.orientation != "as stored" else {}
+                    ),
                 },
             )
         )
