@@ -80,7 +80,7 @@ def block_votes(bgr: np.ndarray, scale: float = SCALE, floating: bool = False) -
     .. [2] I. Cox, M. Miller, J. Bloom, J. Fridrich, T. Kalker, "Digital Watermarking
        and Steganography", 2nd ed., 2008, ch. 5 (quantisation index modulation).
     """
-    return votes_of(block_values(bgr, floating), scale).ravel()
+    return corner_votes(block_values(bgr, floating), scale)[0]
 
 
 def block_values(bgr: np.ndarray, floating: bool = False) -> np.ndarray:
@@ -117,35 +117,6 @@ def block_values(bgr: np.ndarray, floating: bool = False) -> np.ndarray:
     bh, bw = ll.shape[0] // BLOCK, ll.shape[1] // BLOCK
     blocks = ll[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK)
     return blocks.transpose(0, 2, 1, 3)
-
-
-def votes_of(blocks: np.ndarray, scale: float = SCALE) -> np.ndarray:
-    """Each block's vote (0/1): ``|v| mod scale > scale / 2`` for its largest-magnitude
-    coefficient ``v`` other than the first (the first maximum wins ties).
-
-    Parameters
-    ----------
-    blocks : ndarray, shape (rows, columns, 4, 4)
-        :func:`block_values`.
-    scale : float
-        Quantisation step of the scheme.
-
-    Returns
-    -------
-    ndarray of uint8, shape (rows, columns)
-
-    References
-    ----------
-    .. [1] ShieldMnt, invisible-watermark, ``dwtDct`` decoder.
-    """
-    bh, bw = blocks.shape[:2]
-    flat = blocks.reshape(bh * bw, BLOCK * BLOCK)
-    if flat.shape[0] == 0:
-        return np.zeros((bh, bw), np.uint8)
-    # The first coefficient never carries the mark; the first maximum wins ties.
-    pos = np.argmax(np.abs(flat[:, 1:]), axis=1) + 1
-    val = np.abs(flat[np.arange(flat.shape[0]), pos])
-    return (np.mod(val, scale) > 0.5 * scale).astype(np.uint8).reshape(bh, bw)
 
 
 # The ways a picture can be turned or mirrored without loss: (quarter turns
@@ -230,8 +201,11 @@ def first_corner(orientation: str) -> int:
 
 
 def corner_votes(blocks: np.ndarray, scale: float = SCALE) -> dict[int, np.ndarray]:
-    """:func:`votes_of` with each corner of the block in turn left out instead of the
-    first coefficient, flattened row-major: the votes under every turn and mirror.
+    """Each block's vote with each corner of the block in turn taken as the coefficient
+    the mark never uses: the votes under every turn and mirror.
+
+    A block votes 1 when ``|v| mod scale > scale / 2`` for its largest-magnitude
+    coefficient ``v`` other than the first (the reference decoder's rule, corner 0).
 
     Parameters
     ----------
@@ -243,8 +217,11 @@ def corner_votes(blocks: np.ndarray, scale: float = SCALE) -> dict[int, np.ndarr
     Returns
     -------
     dict
-        Corner (0, 3, 12 or 15) -> votes (uint8, rows x columns); corner 0 equals
-        ``votes_of(blocks).ravel()``.
+        Corner (0, 3, 12 or 15) -> votes (uint8, one per block, row-major).
+
+    References
+    ----------
+    .. [1] ShieldMnt, invisible-watermark, ``dwtDct`` decoder.
     """
     bh, bw = blocks.shape[:2]
     flat = np.abs(blocks.reshape(bh * bw, BLOCK * BLOCK))
