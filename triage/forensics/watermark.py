@@ -367,6 +367,11 @@ def decode_bits(votes: np.ndarray, n_bits: int, index: np.ndarray | None = None)
     .. [1] ShieldMnt, invisible-watermark, ``dwtDct`` decoder.
     """
     means, _ = bit_scores(votes, n_bits, index)
+    return _majority(means)
+
+
+def _majority(means: np.ndarray) -> np.ndarray:
+    """Bits from mean votes, as the reference decoder rounds them."""
     return (means * 255 > 127).astype(np.uint8)
 
 
@@ -582,9 +587,9 @@ def match_payloads(
     grid_turns = height % PIXELS_PER_BLOCK == 0 and rgb.shape[1] % PIXELS_PER_BLOCK == 0
     orientations = list(ORIENTATIONS) if turned and grid_turns else ["as stored"]
     out: list[PayloadMatch] = []
-    # Schedules depend on the orientation and payload length only: made once, read by
-    # all four readings.
-    positions: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+    # A turned schedule depends on the orientation only: made once, read by all four
+    # readings and every payload.
+    schedules: dict[str, np.ndarray] = {}
     for order, floating in readings:
         blocks = block_values(orders[order], floating)
         votes_by_corner = corner_votes(blocks)
@@ -596,18 +601,16 @@ def match_payloads(
             for name, (source, payload) in KNOWN_PAYLOADS.items():
                 bits = np.asarray(payload, np.uint8)
                 if orientation == "as stored":
+                    # Block by block, as before turns were read: the same bits out.
                     k = int(np.sum(decode_bits(votes, bits.size) == bits))
                     z, p = block_agreement(votes, bits)
                 else:
-                    key = (orientation, bits.size)
-                    if key not in positions:
-                        index = schedule_index(orientation, blocks.shape[:2], height, rgb.shape[1])
-                        where = index % bits.size
-                        positions[key] = (where, np.bincount(where, minlength=bits.size))
-                    where, counts = positions[key]
-                    sums = np.bincount(where, weights=votes, minlength=bits.size)
-                    means = sums / np.maximum(counts, 1)
-                    k = int(np.sum((means * 255 > 127).astype(np.uint8) == bits))
+                    if orientation not in schedules:
+                        schedules[orientation] = schedule_index(
+                            orientation, blocks.shape[:2], height, rgb.shape[1]
+                        )
+                    means, counts = bit_scores(votes, bits.size, schedules[orientation])
+                    k = int(np.sum(_majority(means) == bits))
                     z, p = _position_agreement(means, counts, bits.astype(np.float64))
                 out.append(
                     PayloadMatch(

@@ -358,12 +358,11 @@ def reduced_frame(frame: Any, max_side: int, fmt: str = "rgb24") -> np.ndarray:
     small array; ``fmt`` is the pixel format ("rgb24", "gray")."""
     scale = min(1.0, max_side / max(frame.width, frame.height, 1))
     size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
-    arr: np.ndarray = frame.reformat(*size, fmt, interpolation="AREA").to_ndarray()
-    return arr
+    return _rgb_pyav(frame, size, fmt)
 
 
-def _rgb_pyav(frame: Any, size: tuple[int, int]) -> np.ndarray:
-    arr: np.ndarray = frame.reformat(size[0], size[1], "rgb24", interpolation="AREA").to_ndarray()
+def _rgb_pyav(frame: Any, size: tuple[int, int], fmt: str = "rgb24") -> np.ndarray:
+    arr: np.ndarray = frame.reformat(size[0], size[1], fmt, interpolation="AREA").to_ndarray()
     return arr
 
 
