@@ -122,6 +122,33 @@ def test_repeated_text_is_not_a_clone(reports) -> None:
         assert not _findings(reports[name], "copymove."), name
 
 
+def test_spectral_reads_a_turned_or_mirrored_picture_alike(
+    fixtures_dir: Path, tmp_path: Path
+) -> None:
+    """The same pixels turned or mirrored are read on the same tiles, turned: a picture
+    that is not square and larger than the tile budget gives the same peaks."""
+    from triage.analyzers.spectral import SpectralAnalyzer
+
+    rgb = np.asarray(Image.open(fixtures_dir / "pixels" / "synthetic_upsampled.png").convert("RGB"))
+    # Larger than 8 x 8 tiles along one side, so a subset is read.
+    big = np.tile(rgb, (4, 5, 1))[:, :-40]
+    readings = []
+    for name, pixels in (
+        ("upright", big),
+        ("quarter", np.rot90(big)),
+        ("mirrored", big[:, ::-1]),
+    ):
+        path = tmp_path / f"{name}.png"
+        Image.fromarray(np.ascontiguousarray(pixels)).save(path)
+        result = SpectralAnalyzer().run(Media.open(path), Context())
+        readings.append(
+            (result.metrics["tiles"], result.metrics["up2_ratio"], result.metrics["up4_ratio"])
+        )
+        assert [f.id for f in result.findings] == ["spectral.upsampling_peaks"], name
+    assert readings[0][0] == 64
+    assert readings[1] == readings[0] and readings[2] == readings[0]
+
+
 def test_spectral_does_not_judge_jpeg(reports) -> None:
     run = next(a for a in reports["clean.jpg"].analyzers if a.name == "spectral")
     assert run.status == "skipped" and "JPEG" in (run.message or "")
@@ -221,13 +248,14 @@ def test_resampling_region_on_a_resized_patch() -> None:
 
 
 def test_spectral_peaks_of_a_checkerboard() -> None:
-    from triage.forensics.spectral import grid_peaks, tile_origins, tile_power_spectra
+    from triage.forensics.cellgrid import symmetric_cells
+    from triage.forensics.spectral import grid_peaks, tile_power_spectra
 
     rng = np.random.default_rng(3)
     noise = rng.normal(128, 4, (512, 512)).astype(np.float32)
-    quiet = grid_peaks(tile_power_spectra(noise, tile_origins(512, 512, 128, 16), 128))
+    quiet = grid_peaks(tile_power_spectra(noise, symmetric_cells(512, 512, 4, 128), 128))
     checker = noise + 1.5 * ((np.indices((512, 512)).sum(axis=0) % 2) * 2 - 1)
-    loud = grid_peaks(tile_power_spectra(checker, tile_origins(512, 512, 128, 16), 128))
+    loud = grid_peaks(tile_power_spectra(checker, symmetric_cells(512, 512, 4, 128), 128))
     assert max(quiet.up2, quiet.up4) < 4
     assert loud.up2 > 10 and loud.ratios["-4/8,4/8"] == pytest.approx(loud.up2, rel=0.01)
 

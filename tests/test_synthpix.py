@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,6 @@ from triage.forensics.genresidual import (
     feature_names,
     informative,
     patch_features,
-    patch_grid,
     residuals,
     spectral_peaks,
 )
@@ -82,41 +80,9 @@ def test_spectral_peak_at_a_period_8_pattern() -> None:
     assert periodic > plain + 1.0
 
 
-def test_patch_grid_and_informative() -> None:
-    cells = patch_grid(600, 900, 6)
-    assert len(cells) == 4 * 6  # 4 rows of cells fit in 600 px, 7 columns in 900
-    assert all(0 <= y <= 600 - PATCH and 0 <= x <= 900 - PATCH for y, x in cells)
-    assert len(patch_grid(4000, 3000, 6)) == 36
-    assert patch_grid(100, 900, 6) == []
-    with pytest.raises(ValueError, match="even"):
-        patch_grid(600, 900, 5)
+def test_informative() -> None:
     assert not informative(np.full((PATCH, PATCH, 3), 255, np.uint8))
     assert informative(camera_like(PATCH, PATCH, seed=2))
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.integers(0, 5000), st.integers(0, 5000), st.integers(1, 6))
-def test_patch_grid_is_mapped_onto_itself_by_turns_and_mirrors(
-    h: int, w: int, half_side: int
-) -> None:
-    """The patches of a turned or mirrored picture are its patches, turned (exactly,
-    except the middle cell of an odd count when the side's remainder is odd)."""
-    per_side = 2 * half_side
-    cells = patch_grid(h, w, per_side)
-    boxes = {(y, x, y + PATCH, x + PATCH) for y, x in cells}
-    assert len(boxes) == len(cells)
-    assert all(0 <= y <= h - PATCH and 0 <= x <= w - PATCH for y, x in cells)
-    ys = sorted({y for y, _ in cells})
-    assert all(b - a >= PATCH for a, b in pairwise(ys))
-    assert len(cells) <= per_side**2
-    exact = all(
-        n > per_side or n % 2 == 0 or (side - n * PATCH) % 2 == 0
-        for side, n in ((h, h // PATCH), (w, w // PATCH))
-    )
-    if exact:
-        flipped = {(h - PATCH - y, x) for y, x in cells}
-        assert flipped == set(cells)
-        assert {(x, y) for y, x in cells} == set(patch_grid(w, h, per_side))
 
 
 def _write_training(root: Path) -> None:

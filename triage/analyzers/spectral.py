@@ -1,8 +1,10 @@
 """Spectral up-sampling peaks: a weak cue for generator output (``synthetic``).
 
 Wraps :mod:`triage.forensics.spectral`. Size policy: up-sampling patterns live at the
-pixel scale, so tiles are read at native resolution; at most ``MAX_TILES`` tiles spread
-over the image are averaged, whatever its size.
+pixel scale, so tiles are read at native resolution; at most ``TILES_PER_SIDE`` squared
+tiles spread over the image are averaged, whatever its size, on a grid that a turn or a
+mirror maps onto itself (:func:`~triage.forensics.cellgrid.symmetric_cells`), so a
+picture turned or mirrored is read on the same tiles, turned.
 
 A clean spectrum proves nothing: most generator images that were resized or
 recompressed show no peaks, and JPEG files cannot be judged at all (their 8x8 block
@@ -20,7 +22,7 @@ from triage.report import Question
 if TYPE_CHECKING:
     from triage.media import Media
 
-MAX_TILES = 48
+TILES_PER_SIDE = 8  # at most 64 tiles
 MIN_TILES = 8
 PEAK_THRESHOLD = 4.5  # median-over-tiles ratio at 1/2 or 1/4 cycles/pixel (noise floor ~1-2.5)
 # Formats whose block transform puts peaks on the up-sampling frequencies.
@@ -30,7 +32,7 @@ GRID_FORMATS = ("jpeg",)
 class SpectralAnalyzer(Analyzer):
     name = "spectral"
     finding_ids = ("spectral.upsampling_peaks",)
-    version = "1.1"
+    version = "1.2"
     questions: ClassVar[tuple[Question, ...]] = ("synthetic",)
     kinds = ("image",)
     description = "Periodic up-sampling peaks in the residual spectrum (weak generator cue)."
@@ -40,11 +42,11 @@ class SpectralAnalyzer(Analyzer):
         import numpy as np
 
         from triage.analyzers.common import declined_as_palette, declined_for_few_levels
+        from triage.forensics.cellgrid import symmetric_cells
         from triage.forensics.spectral import (
             azimuthal_profile,
             grid_peaks,
             power_spectra,
-            tile_origins,
         )
         from triage.forensics.webp import webp_is_lossy
 
@@ -72,7 +74,7 @@ class SpectralAnalyzer(Analyzer):
             media, result, "up-sampling peaks"
         ):
             return result
-        origins = tile_origins(h, w, tile, MAX_TILES)
+        origins = symmetric_cells(h, w, TILES_PER_SIDE, tile)
         tiles = np.stack([native_gray(media, (x, y, x + tile, y + tile)) for y, x in origins])
         power = power_spectra(tiles)
         gp = grid_peaks(power)

@@ -7,7 +7,7 @@ co-occurrences, up-sampling spectral peaks and cross-channel residual statistics
 128-px patches, fitted on generated panels of open latent-diffusion models against
 camera photos, both classes through the same platform chains. The image's score is the
 mean log-odds of the informative patches of a grid spread over the image
-(:func:`~triage.forensics.genresidual.patch_grid`: at most 36, and the same patches,
+(:func:`~triage.forensics.cellgrid.symmetric_cells`: at most 36, and the same patches,
 turned, when the picture is turned or mirrored) at native resolution (no resize: the
 traces live at the pixel scale).
 

@@ -327,7 +327,7 @@ def patch_features(rgb: np.ndarray) -> np.ndarray:
 def grid_patch_features(
     crop: Callable[[int, int], np.ndarray], h: int, w: int, per_side: int = GRID_SIDE
 ) -> np.ndarray:
-    """Feature rows of every informative patch of :func:`patch_grid`.
+    """Feature rows of every informative patch of a symmetric grid.
 
     Parameters
     ----------
@@ -337,7 +337,8 @@ def grid_patch_features(
     h, w : int
         Image size.
     per_side : int
-        Most cells along each side (:func:`patch_grid`).
+        Most cells along each side
+        (:func:`triage.forensics.cellgrid.symmetric_cells`).
 
     Returns
     -------
@@ -349,78 +350,14 @@ def grid_patch_features(
     D. Cozzolino, G. Poggi, L. Verdoliva, "Zero-shot detection of AI-generated
     images", ECCV 2024 (image score from many local decisions).
     """
+    from triage.forensics.cellgrid import symmetric_cells
+
     rows = []
-    for y, x in patch_grid(h, w, per_side):
+    for y, x in symmetric_cells(h, w, per_side, PATCH):
         p = crop(y, x)
         if informative(p):
             rows.append(patch_features(p))
     return np.vstack(rows) if rows else np.zeros((0, len(feature_names())))
-
-
-def patch_grid(h: int, w: int, per_side: int, patch: int = PATCH) -> list[tuple[int, int]]:
-    """Top-left corners of non-overlapping patches that a turn or a mirror maps onto itself.
-
-    The image holds ``h // patch`` rows of cells; up to ``per_side`` of them are taken,
-    evenly spread and symmetric about the middle, and their columns alike. A cell in the
-    lower half is placed as the mirror of its upper twin, so a quarter turn, a half turn
-    or a mirror of the picture gives the same patches, turned. (The one exception: the
-    middle cell of an odd row count, taken only when every row is, moves by one pixel when
-    the remainder of the side is odd.)
-
-    Parameters
-    ----------
-    h, w : int
-        Image size.
-    per_side : int
-        Most cells to take along each side, an even number: an odd one would need the
-        middle cell of an even count.
-    patch : int
-        Patch side.
-
-    Returns
-    -------
-    list of (y, x)
-        Corners, row-major; at most ``per_side ** 2``; empty when the image is smaller
-        than one patch.
-
-    Raises
-    ------
-    ValueError
-        When ``per_side`` is odd or below 2.
-
-    References
-    ----------
-    D. Cozzolino, G. Poggi, L. Verdoliva, "Zero-shot detection of AI-generated
-    images", ECCV 2024 (image score from many local decisions).
-    """
-    if per_side < 2 or per_side % 2:
-        raise ValueError(f"per_side must be even and at least 2, not {per_side}")
-    ys = _symmetric_starts(h, per_side, patch)
-    xs = _symmetric_starts(w, per_side, patch)
-    return [(y, x) for y in ys for x in xs]
-
-
-def _symmetric_starts(length: int, count: int, patch: int) -> list[int]:
-    """Starts of up to ``count`` (even) cells along one side, symmetric about its middle."""
-    n = length // patch
-    if n <= count:
-        picked = list(range(n))
-    else:
-        # Evenly spaced indices, rounded half up in the first half and mirrored into the
-        # second: a rounding rule applied to both halves alike would break the symmetry.
-        # With more cells than picks, the first half stays over half a cell from the middle.
-        half = [int(np.floor(m * (n - 1) / (count - 1) + 0.5)) for m in range(count // 2)]
-        picked = [*half, *(n - 1 - i for i in reversed(half))]
-    margin = (length - n * patch) // 2
-
-    def start(i: int) -> int:
-        if 2 * i < n - 1:
-            return margin + i * patch
-        if 2 * i > n - 1:
-            return length - patch - (margin + (n - 1 - i) * patch)
-        return (length - patch) // 2
-
-    return [start(i) for i in picked]
 
 
 def informative(rgb: np.ndarray) -> bool:

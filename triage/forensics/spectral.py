@@ -90,7 +90,7 @@ def tile_power_spectra(gray: np.ndarray, origins: list[tuple[int, int]], tile: i
     gray : ndarray
         H x W luma at native resolution.
     origins : list of (int, int)
-        (y, x) of each tile (see :func:`tile_origins`).
+        (y, x) of each tile (see :func:`triage.forensics.cellgrid.symmetric_cells`).
     tile : int
         Tile side in pixels.
 
@@ -207,31 +207,3 @@ def grid_peaks(spectra: np.ndarray, min_ratio: float = 1.5) -> GridPeaks:
                 peaks.append({"fy": i / 8, "fx": j / 8, "ratio": round(ratio, 2)})
     peaks.sort(key=lambda p: -p["ratio"])
     return GridPeaks(ratios, up2, up4, up8, peaks[:8])
-
-
-def tile_origins(h: int, w: int, tile: int, max_tiles: int) -> list[tuple[int, int]]:
-    """Up to ``max_tiles`` tile origins spread evenly over an image.
-
-    Parameters
-    ----------
-    h, w : int
-        Image height and width.
-    tile : int
-        Tile side.
-    max_tiles : int
-        Most tiles returned.
-
-    Returns
-    -------
-    list of (int, int)
-        (y, x) of whole tiles on the grid, every k-th when there are more than
-        ``max_tiles``; empty when the image is smaller than one tile.
-    """
-    ny, nx = h // tile, w // tile
-    if ny == 0 or nx == 0:
-        return []
-    all_o = [(y * tile, x * tile) for y in range(ny) for x in range(nx)]
-    if len(all_o) <= max_tiles:
-        return all_o
-    step = len(all_o) / max_tiles
-    return [all_o[int(k * step)] for k in range(max_tiles)]
