@@ -26,6 +26,7 @@ from triage.forensics.blockfeatures import (
     block_dct,
     double_quantization,
     image_score,
+    lattice_start,
     probability_regions,
     rgb_tile_features,
     stride_for,
@@ -426,6 +427,52 @@ def test_splice_scores_above_its_untouched_twin(tmp_path: Path, seed: int) -> No
         scores[name] = result.metrics["image_score"]
         assert result.examined == {"manipulation": 1.0}
     assert scores["spliced"] > scores["twin"]
+
+
+def _png(rgb: np.ndarray, path: Path) -> Path:
+    Image.fromarray(np.ascontiguousarray(rgb)).save(path)
+    return path
+
+
+def test_a_png_of_a_cropped_jpeg_is_read_on_the_jpeg_s_grid(tmp_path: Path) -> None:
+    """A JPEG cropped by a few pixels and saved as PNG keeps its grid, off the PNG's
+    corner: the model reads it there, and the paste still scores above its twin."""
+    spliced, twin, _ = _splice_pair(311)
+    scores = {}
+    for name, data in (("spliced", spliced), ("twin", twin)):
+        path = _png(_decode(data)[3:, 5:], tmp_path / f"{name}.png")
+        result = TamperAnalyzer().run(Media.open(path), Context())
+        x, y = result.metrics["read_from"]
+        assert (x % 8, y % 8) == (3, 5)  # the JPEG's column 8 is the PNG's column 3
+        scores[name] = result.metrics["image_score"]
+    assert scores["spliced"] > scores["twin"] + 0.1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(8, 3000), st.sampled_from([32, 64, 96]), st.integers(0, 7))
+def test_lattice_start_is_mirrored_with_the_picture(length: int, tile: int, phase: int) -> None:
+    """Mirrored, the picture's earlier grid starts at the other end's remainder; the
+    tiles read then cover the same pixels, mirrored, whenever the spare blocks are even."""
+    start = lattice_start(length, tile, phase)
+    assert 0 <= start - phase < tile and (start - phase) % 8 == 0
+    blocks = (length - phase) // 8
+    used = tile * (blocks // (tile // 8))
+    assert start + used <= length
+    mirrored_phase = (length - phase) % 8
+    if (blocks % (tile // 8)) % 2 == 0:
+        assert length - (start + used) == lattice_start(length, tile, mirrored_phase)
+
+
+def test_a_mirrored_png_reads_alike(tmp_path: Path) -> None:
+    """The same lossless pixels mirrored give the same image score (the spare blocks
+    are even: 94 whole blocks across, two more than 23 tiles hold)."""
+    spliced, _, _ = _splice_pair(523)
+    rgb = _decode(spliced)[3:, 5:-8]
+    scores = []
+    for name, pixels in (("upright", rgb), ("mirrored", rgb[:, ::-1])):
+        result = TamperAnalyzer().run(Media.open(_png(pixels, tmp_path / f"{name}.png")), Context())
+        scores.append(result.metrics["image_score"])
+    assert scores[0] == pytest.approx(scores[1], abs=0.02)
 
 
 def test_small_image_is_skipped_with_a_reason(tmp_path: Path) -> None:

@@ -36,7 +36,6 @@ DOUBLE_RATIO_SPARSE = 0.3  # the same when < SPARSE of the AC terms are non-zero
 SPARSE = 0.2
 MIN_SCALE_GAP = 1.25  # primary and current IJG table scales must differ by this factor
 NONALIGNED_FIT = 0.25  # integer periodicity on the best shifted grid
-HISTORY_FIT = 0.3  # integer periodicity that marks earlier JPEG compression
 ELA_Z = 4.0  # lossless file with a known earlier quality (confirmed by lattice)
 ELA_Z_JPEG = 6.0  # JPEG: error levels vary more with content there, so stricter
 GHOST_Z = 4.0
@@ -280,10 +279,11 @@ class CompressionAnalyzer(Analyzer):
     def _run_other(self, media: Media, ctx: Context, res: AnalyzerResult) -> None:
         import numpy as np
 
-        from triage.forensics.dct import phase_scan, prior_quality
+        from triage.forensics.dct import earlier_grid, phase_scan, prior_quality
 
         gray = media.luma
-        scan = phase_scan(gray)
+        # The tamper model reads a lossless picture on the same grid.
+        scan = media.shared(("dct.phase_scan",), lambda: phase_scan(gray))
         dy, dx = (int(v) for v in np.unravel_index(int(scan.argmax()), scan.shape))
         best = float(scan.max())
         med = float(np.median(scan))
@@ -298,7 +298,7 @@ class CompressionAnalyzer(Analyzer):
         )
         measurable = int((scan > 0).sum())
         res.metrics["grid_scan"]["measurable_phases"] = measurable
-        if best < HISTORY_FIT or best < 3.0 * med or measurable < scan.size // 2:
+        if earlier_grid(scan) is None:
             res.not_checked.append(
                 "double compression, error levels and ghosts: no trace of earlier JPEG "
                 "compression in the pixels"

@@ -57,7 +57,7 @@ def load_model() -> tuple[list[Any], dict[str, Any], list[Any] | None]:
 
 class TamperAnalyzer(Analyzer):
     name = "tamper"
-    version = "4.6"
+    version = "4.7"
     questions: ClassVar[tuple[Question, ...]] = ("manipulation",)
     kinds = ("image",)
     description = "Learned local tamper detector over per-tile block features (trained here)."
@@ -83,7 +83,14 @@ class TamperAnalyzer(Analyzer):
             framed_photo,
             note_framed_photo,
         )
-        from triage.forensics.blockfeatures import image_score, reads_content, rgb_tile_features
+        from triage.forensics.blockfeatures import (
+            TILE,
+            image_score,
+            lattice_start,
+            reads_content,
+            rgb_tile_features,
+            stride_for,
+        )
         from triage.forensics.tampermap import ensemble_map, peak_region, refined_region
 
         result = AnalyzerResult()
@@ -107,12 +114,22 @@ class TamperAnalyzer(Analyzer):
             return result
         boosters, manifest, image_models = load_model()
         rgb = media.rgb
-        origin = None
+        x0, y0 = (box[0], box[1]) if box is not None else (0, 0)
         if box is not None:
-            rgb, origin = rgb[box[1] : box[3], box[0] : box[2]], (box[0], box[1])
-            w, h = box[2] - box[0], box[3] - box[1]
+            rgb = rgb[box[1] : box[3], box[0] : box[2]]
+        step = stride_for(*rgb.shape[:2])
+        table: list[int] | tuple[int, ...] | None = _luma_table(media)
+        if media.format != "jpeg":
+            # Read as the JPEG it was, when it was one: on that grid, with that table.
+            earlier = _earlier_jpeg(media)
+            gy, gx = (0, 0) if earlier is None else earlier[0]
+            table = None if earlier is None else earlier[1]
+            sy = lattice_start(rgb.shape[0], TILE * step, (gy - y0) % 8)
+            sx = lattice_start(rgb.shape[1], TILE * step, (gx - x0) % 8)
+            rgb, x0, y0 = rgb[sy:, sx:], x0 + sx, y0 + sy
+        h, w = rgb.shape[:2]
         content = reads_content(boosters[0].num_feature())
-        feats = rgb_tile_features(rgb, _luma_table(media), content=content)
+        feats = rgb_tile_features(rgb, table, step=step, content=content)
         tile = feats.tile
         r, c, f = feats.values.shape
         rows = feats.values.reshape(-1, f)
@@ -132,6 +149,9 @@ class TamperAnalyzer(Analyzer):
             "tiles": int(r * c),
             "tile": tile,
             "block_stride": feats.step,
+            # Image position of the first tile: a lossless picture is read on the grid
+            # of its earlier JPEG compression when one shows.
+            "read_from": [x0, y0],
             "threshold": threshold,
             "region_threshold": round(region_threshold, 4),
             "region_tiles": int(hot.sum()),
@@ -142,7 +162,14 @@ class TamperAnalyzer(Analyzer):
         if score >= threshold:
             result.findings.append(
                 _finding(
-                    prob, (hot, fine), score, (threshold, region_threshold), tile, (w, h), origin
+                    prob,
+                    (hot, fine),
+                    score,
+                    (threshold, region_threshold),
+                    tile,
+                    (w, h),
+                    (x0, y0),
+                    framed=box is not None,
                 )
             )
         if ctx.want_artifacts and prob.size:
@@ -186,6 +213,23 @@ def _score_and_regions(
     return score, threshold, float(held.get("region_threshold", threshold))
 
 
+def _earlier_jpeg(media: Media) -> tuple[tuple[int, int], tuple[int, ...] | None] | None:
+    """The grid (rows, columns offset) of the JPEG compression a picture that is not a
+    JPEG had before, and that compression's luma table (None when no IJG quality fits);
+    None when the pixels show no earlier grid. The phase scan is the compression
+    analyzer's, shared."""
+    from triage.forensics.dct import earlier_grid, earlier_table, phase_scan
+
+    gray = media.luma
+    grid = earlier_grid(media.shared(("dct.phase_scan",), lambda: phase_scan(gray)))
+    if grid is None:
+        return None
+    # The compression analyzer's transform of the same grid (cached once per file).
+    step = 1 if gray.shape[0] * gray.shape[1] <= 4_000_000 else 2
+    coeffs = media.block_dct(*grid, terms=21, row_step=step, col_step=step)
+    return grid, earlier_table(coeffs)
+
+
 def _luma_table(media: Media) -> list[int] | None:
     """The file's luma quantization table (natural order), None when not a JPEG."""
     if media.format != "jpeg":
@@ -205,19 +249,21 @@ def _finding(
     thresholds: tuple[float, float],
     tile: int,
     size: tuple[int, int],
-    origin: tuple[int, int] | None = None,
+    origin: tuple[int, int] = (0, 0),
+    framed: bool = False,
 ) -> RawFinding:
     """The finding for a map whose score passed the threshold. ``regions`` is the
     peak region on the tile grid and the same region refined on the block grid
-    (:func:`triage.forensics.tampermap.refined_region`); ``origin`` is the corner of
-    the framed photo the map covers (None: the whole image)."""
+    (:func:`triage.forensics.tampermap.refined_region`); ``origin`` is the image
+    position of the map's first tile, ``size`` the pixels read from there; ``framed``:
+    the map covers a photo inside a frame, not the whole image."""
     import numpy as np
 
     hot, fine = regions
     w, h = size
     threshold, _ = thresholds
     cell = tile * hot.shape[0] // fine.shape[0] if fine.shape[0] else tile
-    ox, oy = origin or (0, 0)
+    ox, oy = origin
     boxes, described = [], []
     if fine.any():
         ys, xs = np.nonzero(fine)
@@ -245,7 +291,7 @@ def _finding(
         title="Region that the tamper model finds unlike the rest of the photo",
         detail=(
             f"The local tamper model scores a region of about {area:.1%} of the "
-            f"{'image' if origin is None else 'photo inside the frame'} at "
+            f"{'photo inside the frame' if framed else 'image'} at "
             f"{score:.2f} (threshold {threshold:.2f}). It was trained on splices, copy-moves, "
             "removals, retouches and overlays made from real photos and re-saved as "
             "platforms do; strong local filters, HDR tone mapping and text also raise it."

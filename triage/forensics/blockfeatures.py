@@ -142,6 +142,39 @@ def stride_for(height: int, width: int, full_pixels: int = FULL_PIXELS) -> int:
     return max(2, math.ceil(math.sqrt(pixels / FULL_PIXELS) - 1e-9))
 
 
+def lattice_start(length: int, tile: int, phase: int = 0) -> int:
+    """Where the tile lattice starts along one side of a picture that is not a JPEG.
+
+    A JPEG is read on its own grid from its corner. A lossless picture has no grid of
+    its own: it is read on the grid of an earlier JPEG compression when one shows
+    (``phase``), and the whole blocks that do not fill a tile are split between both
+    ends, so that the same picture mirrored or turned is read on the same blocks,
+    pooled into the same tiles (exactly when the spare block count is even).
+
+    Parameters
+    ----------
+    length : int
+        The side in pixels.
+    tile : int
+        Tile side in pixels (a multiple of 8).
+    phase : int
+        Offset of the first whole block of the earlier grid (0-7); 0 when none shows.
+
+    Returns
+    -------
+    int
+        Pixels to skip before the first tile.
+
+    References
+    ----------
+    T. Bianchi, A. Piva, "Detection of nonaligned double JPEG compression based on
+    integer periodicity maps", IEEE TIFS 7(2), 2012 (the earlier grid's phase).
+    """
+    blocks = max(0, length - phase) // BLOCK
+    spare = blocks % (tile // BLOCK)
+    return phase + BLOCK * (spare // 2)
+
+
 # Blocks per run of :func:`zigzag_dct`: 1 MB of float64 in and out, within a core's cache.
 _DCT_RUN = 2048
 

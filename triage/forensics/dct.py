@@ -35,6 +35,8 @@ __all__ = [
     "block_dct",
     "dct_matrix",
     "double_compression",
+    "earlier_grid",
+    "earlier_table",
     "integer_periodicity",
     "local_grid",
     "phase_scan",
@@ -614,3 +616,81 @@ def phase_scan(gray: np.ndarray, max_blocks: int = 1000, interior_only: bool = F
             c = block_dct(gray[: (h8 + 1) * 8], dy, dx, row_step=row_step, terms=11)[:, :, :w8]
             out[dy, dx] = integer_periodicity(c)
     return out
+
+
+EARLIER_GRID_FIT = 0.3  # integer periodicity that marks earlier JPEG compression
+
+
+def earlier_grid(scan: np.ndarray, min_fit: float = EARLIER_GRID_FIT) -> tuple[int, int] | None:
+    """The 8x8 grid of an earlier JPEG compression in a file that is not a JPEG.
+
+    A picture decoded from a JPEG and stored losslessly keeps that JPEG's block grid:
+    its coefficients sit on integer multiples of the quantization steps on one of the
+    64 phases, and on none of the others.
+
+    Parameters
+    ----------
+    scan : ndarray
+        (8, 8) :func:`phase_scan` of the picture's luma.
+    min_fit : float
+        Integer periodicity the best phase must reach.
+
+    Returns
+    -------
+    (int, int) or None
+        (rows, columns) offset of the grid's first whole block; None when no phase
+        stands out: the best under ``min_fit`` or under 3 times the median phase, or
+        fewer than half the phases measurable (too little texture to tell).
+
+    References
+    ----------
+    T. Bianchi, A. Piva, "Detection of nonaligned double JPEG compression based on
+    integer periodicity maps", IEEE TIFS 7(2), 2012.
+    """
+    best = float(scan.max())
+    if best < min_fit or best < 3.0 * float(np.median(scan)) or (scan > 0).sum() < scan.size // 2:
+        return None
+    dy, dx = np.unravel_index(int(scan.argmax()), scan.shape)
+    return int(dy), int(dx)
+
+
+def _transposed_terms(terms: int) -> list[int]:
+    """Zig-zag index of each zig-zag term's transpose: (u, v) -> (v, u)."""
+    where = {n: k for k, n in enumerate(ZIGZAG)}
+    return [where[(n % 8) * 8 + n // 8] for n in ZIGZAG[:terms]]
+
+
+def earlier_table(coeffs: np.ndarray) -> tuple[int, ...] | None:
+    """The luma table of an earlier JPEG compression, read from the coefficients of a
+    picture stored losslessly since, in the orientation the picture has now.
+
+    The IJG quality is estimated by :func:`prior_quality`, on the coefficients as they
+    are and transposed: a picture turned a quarter after its compression carries the
+    table transposed (the standard tables are not symmetric).
+
+    Parameters
+    ----------
+    coeffs : ndarray
+        Zig-zag block DCT on the earlier grid (:func:`block_dct`), 21 terms or more
+        (whole anti-diagonals: 21 terms are closed under transposition).
+
+    Returns
+    -------
+    tuple of int or None
+        64 steps, natural order; None when no IJG quality fits.
+
+    References
+    ----------
+    Z. Fan, R. L. de Queiroz, "Identification of bitmap compression history: JPEG
+    detection and quantizer estimation", IEEE TIP 12(2), 2003.
+    """
+    c = coeffs[:21]
+    upright = prior_quality(c)
+    turned = prior_quality(c[_transposed_terms(21)])
+    best = upright if upright["fit"] >= turned["fit"] or turned["quality"] is None else turned
+    if best["quality"] is None:
+        return None
+    table = libjpeg_table(int(best["quality"]))
+    if best is upright:
+        return table
+    return tuple(table[(n % 8) * 8 + n // 8] for n in range(64))
