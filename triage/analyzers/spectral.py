@@ -1,8 +1,9 @@
 """Spectral up-sampling peaks: a weak cue for generator output (``synthetic``).
 
 Wraps :mod:`triage.forensics.spectral`. Size policy: up-sampling patterns live at the
-pixel scale, so tiles are read at native resolution; at most ``TILES_PER_SIDE`` squared
-tiles spread over the image are averaged, whatever its size, on a grid that a turn or a
+pixel scale, so tiles are read at native resolution: every tile while there are at most
+``TILES_PER_SIDE`` squared, else that many rows and columns of them spread over the image,
+whatever its size, on a grid that a turn or a
 mirror maps onto itself (:func:`~triage.forensics.cellgrid.symmetric_cells`), so a
 picture turned or mirrored is read on the same tiles, turned.
 
@@ -22,7 +23,7 @@ from triage.report import Question
 if TYPE_CHECKING:
     from triage.media import Media
 
-TILES_PER_SIDE = 8  # at most 64 tiles
+TILES_PER_SIDE = 8  # at most 64 tiles, all of them up to 64
 MIN_TILES = 8
 PEAK_THRESHOLD = 4.5  # median-over-tiles ratio at 1/2 or 1/4 cycles/pixel (noise floor ~1-2.5)
 # Formats whose block transform puts peaks on the up-sampling frequencies.
@@ -74,7 +75,11 @@ class SpectralAnalyzer(Analyzer):
             media, result, "up-sampling peaks"
         ):
             return result
-        origins = symmetric_cells(h, w, TILES_PER_SIDE, tile)
+        # Every tile while they are few (a strip of panels is read whole); else an
+        # 8 x 8 sample.
+        ny, nx = h // tile, w // tile
+        per_side = TILES_PER_SIDE if ny * nx > TILES_PER_SIDE**2 else max(ny, nx) + max(ny, nx) % 2
+        origins = symmetric_cells(h, w, per_side, tile)
         tiles = np.stack([native_gray(media, (x, y, x + tile, y + tile)) for y, x in origins])
         power = power_spectra(tiles)
         gp = grid_peaks(power)
