@@ -19,6 +19,8 @@ from triage.forensics.dct import (
     block_dct,
     dct_matrix,
     double_compression,
+    earlier_grid,
+    earlier_table,
     integer_periodicity,
     phase_scan,
     prior_quality,
@@ -255,6 +257,25 @@ def test_quantization_lattice_found_on_the_grid_only(scene_rgb: np.ndarray) -> N
     assert prior_quality(raw)["quality"] is None
     scan = phase_scan(_gray(_jpeg(scene_rgb, 80))[3:, 5:])
     assert np.unravel_index(int(scan.argmax()), scan.shape) == (5, 3)
+
+
+def test_earlier_grid_and_table_of_a_turned_png(scene_rgb: np.ndarray) -> None:
+    """A JPEG decoded, cropped and turned a quarter keeps its grid (moved) and its
+    table (transposed): both are read back."""
+    g = _gray(_jpeg(scene_rgb, 80))[3:, 5:]
+    upright = earlier_grid(phase_scan(g))
+    assert upright == (5, 3)
+    table = earlier_table(block_dct(g, *upright, terms=21))
+    assert table is not None and table == libjpeg_table(
+        prior_quality(block_dct(g, *upright, terms=21))["quality"]
+    )
+    turned = np.ascontiguousarray(np.rot90(g))  # the last column is the first row now
+    grid = earlier_grid(phase_scan(turned))
+    assert grid == ((g.shape[1] - 3) % 8, 5)
+    again = earlier_table(block_dct(turned, *grid, terms=21))
+    assert again == tuple(table[(n % 8) * 8 + n // 8] for n in range(64))
+    raw = cv2.cvtColor(scene_rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    assert earlier_grid(phase_scan(raw)) is None
 
 
 def test_double_compression_model(scene_rgb: np.ndarray) -> None:
