@@ -84,7 +84,8 @@ def png_scores(rows: list[dict[str, str]]) -> list[float]:
             path = Path(tmp) / f"{k}.png"
             with Image.open(row["path"]) as im:
                 rgb = im.convert("RGB")
-                rgb.crop((CROP[1], CROP[0], rgb.width, rgb.height)).save(path)
+                crop = rgb.crop((CROP[1], CROP[0], rgb.width, rgb.height))
+                crop.save(path, compress_level=1)  # the pixels are the same at any level
             metrics = TamperAnalyzer().run(Media.open(path), Context()).metrics
             out.append(float(metrics.get("image_score", float("nan"))))
             path.unlink()
@@ -99,7 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--save", type=Path)
     ap.add_argument("--compare", type=Path)
     args = ap.parse_args(argv)
-    sys.path[:0] = [str(args.root), str(BENCH)]
+    # The analyzer is imported before the bench's helpers, which put this checkout first
+    # on the path: once imported, the version that reads is the one of --root.
+    sys.path.insert(0, str(args.root))
+    import triage.analyzers.tamper
+
+    sys.path.insert(1, str(BENCH))
     if not (args.work / "records.jsonl").is_file():
         print(f"no calibration cache in {args.work}: run bench/calibrate.py first; skipped")
         return 0
@@ -121,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     cached = cached_scores(args.work)
     as_jpeg = np.array([cached.get(r["path"], np.nan) for r in rows])
     scores = np.array(png_scores(rows))
+    print(f"read by {Path(triage.analyzers.tamper.__file__).parents[2]}")
     if args.save:
         args.save.write_text(
             json.dumps({r["path"]: s for r, s in zip(rows, scores, strict=True)}), "utf-8"
