@@ -115,10 +115,10 @@ def find_frame(
     91-110, 2004.
     """
     from triage.forensics.align import MIN_INLIERS, keypoints
-    from triage.video.stream import _shrink
+    from triage.video.stream import shrink
 
     # Small stills are not enlarged here: align.keypoints enlarges them for keypoints.
-    coarse = _shrink(still_gray, SEARCH_SIDE)
+    coarse = shrink(still_gray, SEARCH_SIDE)
     coarse_points = keypoints(coarse, SEARCH_FEATURES, mirror=True)
     span = duration if duration and duration > 0 else _packet_span(path)
     step = span / SAMPLES if span else 0.0

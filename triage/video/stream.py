@@ -172,7 +172,7 @@ class FrameSeries:
         if key and self._phash is not None and len(self.keyframe_hashes) < MAX_KEYFRAME_HASHES:
             y = luma() if y is None else y
             self.keyframe_hashes.append(
-                {"frame": i, "time": round(t, 3), "phash": self._phash(_shrink(y, 512))}
+                {"frame": i, "time": round(t, 3), "phash": self._phash(shrink(y, 512))}
             )
         self._prev2, self._prev = self._prev, sig
 
@@ -198,7 +198,9 @@ def _same(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _shrink(luma: np.ndarray, max_side: int) -> np.ndarray:
+def shrink(luma: np.ndarray, max_side: int) -> np.ndarray:
+    """``luma`` with its long side brought down to ``max_side`` (area averaging), or
+    itself (contiguous) when it is no larger."""
     import cv2
 
     h, w = luma.shape
