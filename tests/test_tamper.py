@@ -448,6 +448,22 @@ def test_a_png_of_a_cropped_jpeg_is_read_on_the_jpeg_s_grid(tmp_path: Path) -> N
     assert scores["spliced"] > scores["twin"] + 0.1
 
 
+def test_training_reads_a_png_where_the_analyzer_does(tmp_path: Path) -> None:
+    """The training featurizes a lossless copy as the analyzer reads it: same first
+    tile, same tiles (no skew between what is learned and what is read)."""
+    from triage.train import tamper as train
+
+    spliced, _, _ = _splice_pair(7)
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(_decode(spliced)[3:, 5:])).save(buf, "PNG")
+    feats = train.jpeg_features(buf.getvalue())
+    path = tmp_path / "copy.png"
+    path.write_bytes(buf.getvalue())
+    result = TamperAnalyzer().run(Media.open(path), Context())
+    assert list(feats.origin[::-1]) == result.metrics["read_from"]
+    assert feats.values.shape[0] * feats.values.shape[1] == result.metrics["tiles"]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.integers(8, 3000), st.sampled_from([32, 64, 96]), st.integers(0, 7))
 def test_lattice_start_is_mirrored_with_the_picture(length: int, tile: int, phase: int) -> None:

@@ -84,9 +84,7 @@ class TamperAnalyzer(Analyzer):
             note_framed_photo,
         )
         from triage.forensics.blockfeatures import (
-            TILE,
             image_score,
-            lattice_start,
             reads_content,
             rgb_tile_features,
             stride_for,
@@ -121,11 +119,7 @@ class TamperAnalyzer(Analyzer):
         table: list[int] | tuple[int, ...] | None = _luma_table(media)
         if media.format != "jpeg":
             # Read as the JPEG it was, when it was one: on that grid, with that table.
-            earlier = _earlier_jpeg(media)
-            gy, gx = (0, 0) if earlier is None else earlier[0]
-            table = None if earlier is None else earlier[1]
-            sy = lattice_start(rgb.shape[0], TILE * step, (gy - y0) % 8)
-            sx = lattice_start(rgb.shape[1], TILE * step, (gx - x0) % 8)
+            (sy, sx), table = _lossless_reading(media, box, step)
             rgb, x0, y0 = rgb[sy:, sx:], x0 + sx, y0 + sy
         h, w = rgb.shape[:2]
         content = reads_content(boosters[0].num_feature())
@@ -213,21 +207,21 @@ def _score_and_regions(
     return score, threshold, float(held.get("region_threshold", threshold))
 
 
-def _earlier_jpeg(media: Media) -> tuple[tuple[int, int], tuple[int, ...] | None] | None:
-    """The grid (rows, columns offset) of the JPEG compression a picture that is not a
-    JPEG had before, and that compression's luma table (None when no IJG quality fits);
-    None when the pixels show no earlier grid. The phase scan is the compression
-    analyzer's, shared."""
-    from triage.forensics.dct import earlier_grid, earlier_table, phase_scan
+def _lossless_reading(
+    media: Media, box: tuple[int, int, int, int] | None, step: int
+) -> tuple[tuple[int, int], tuple[int, ...] | None]:
+    """:func:`triage.forensics.blockfeatures.lossless_reading` of a file, with the
+    compression analyzer's phase scan and block transform (computed once per file)."""
+    from triage.forensics.blockfeatures import lossless_reading
+    from triage.forensics.dct import phase_scan
 
     gray = media.luma
-    grid = earlier_grid(media.shared(("dct.phase_scan",), lambda: phase_scan(gray)))
-    if grid is None:
-        return None
-    # The compression analyzer's transform of the same grid (cached once per file).
-    step = 1 if gray.shape[0] * gray.shape[1] <= 4_000_000 else 2
-    coeffs = media.block_dct(*grid, terms=21, row_step=step, col_step=step)
-    return grid, earlier_table(coeffs)
+    scan = media.shared(("dct.phase_scan",), lambda: phase_scan(gray))
+
+    def coeffs(grid: tuple[int, int], stride: int) -> np.ndarray:
+        return media.block_dct(*grid, terms=21, row_step=stride, col_step=stride)
+
+    return lossless_reading(gray, box, step, scan, coeffs)
 
 
 def _luma_table(media: Media) -> list[int] | None:

@@ -112,6 +112,7 @@ class TileFeatures:
     values: np.ndarray
     tile: int
     step: int = 1
+    origin: tuple[int, int] = (0, 0)  # (rows, columns) of the first tile in the image
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -173,6 +174,52 @@ def lattice_start(length: int, tile: int, phase: int = 0) -> int:
     blocks = max(0, length - phase) // BLOCK
     spare = blocks % (tile // BLOCK)
     return phase + BLOCK * (spare // 2)
+
+
+def lossless_reading(
+    luma: np.ndarray,
+    box: tuple[int, int, int, int] | None = None,
+    step: int | None = None,
+    scan: np.ndarray | None = None,
+    coeffs: Any = None,
+) -> tuple[tuple[int, int], tuple[int, ...] | None]:
+    """Where and with which table to read a picture that is not a JPEG: as the JPEG it
+    was, when its pixels show one.
+
+    Parameters
+    ----------
+    luma : ndarray
+        H x W luma of the whole picture.
+    box : (x0, y0, x1, y1), optional
+        The part to read (default the whole picture).
+    step : int, optional
+        Block stride (default :func:`stride_for` the part's size).
+    scan, coeffs : optional
+        A cached phase scan and block transform (:func:`triage.forensics.dct.earlier_jpeg`).
+
+    Returns
+    -------
+    ((int, int), tuple of int or None)
+        Rows and columns to skip in the part before its first tile: on the earlier
+        JPEG's grid (phase 0 when none shows), spare blocks split between both ends
+        (:func:`lattice_start`); and the earlier JPEG's luma table, natural order (None
+        when no earlier compression or quality shows: a stand-in table is read and no
+        double-quantization test).
+
+    References
+    ----------
+    T. Bianchi, A. Piva, IEEE TIFS 7(2), 2012; Z. Fan, R. L. de Queiroz, IEEE TIP
+    12(2), 2003.
+    """
+    from triage.forensics.dct import earlier_jpeg
+
+    x0, y0, x1, y1 = box if box is not None else (0, 0, luma.shape[1], luma.shape[0])
+    h, w = y1 - y0, x1 - x0
+    tile = TILE * (step or stride_for(h, w))
+    earlier = earlier_jpeg(luma, scan, coeffs)
+    (gy, gx), table = earlier if earlier is not None else ((0, 0), None)
+    start = lattice_start(h, tile, (gy - y0) % BLOCK), lattice_start(w, tile, (gx - x0) % BLOCK)
+    return start, table
 
 
 # Blocks per run of :func:`zigzag_dct`: 1 MB of float64 in and out, within a core's cache.

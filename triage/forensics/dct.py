@@ -24,6 +24,7 @@ based on integer periodicity maps. IEEE TIFS 7(2).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -36,6 +37,7 @@ __all__ = [
     "dct_matrix",
     "double_compression",
     "earlier_grid",
+    "earlier_jpeg",
     "earlier_table",
     "integer_periodicity",
     "local_grid",
@@ -700,3 +702,45 @@ def earlier_table(coeffs: np.ndarray) -> tuple[int, ...] | None:
         return None if q is None else libjpeg_table(int(q))
     table = libjpeg_table(int(turned["quality"]))
     return tuple(table[(n % 8) * 8 + n // 8] for n in range(64))
+
+
+def earlier_jpeg(
+    luma: np.ndarray,
+    scan: np.ndarray | None = None,
+    coeffs: Callable[[tuple[int, int], int], np.ndarray] | None = None,
+) -> tuple[tuple[int, int], tuple[int, ...] | None] | None:
+    """The grid and the luma table of the JPEG compression a lossless picture had before.
+
+    Parameters
+    ----------
+    luma : ndarray
+        H x W luma of the picture.
+    scan : ndarray, optional
+        Its :func:`phase_scan`, when already computed.
+    coeffs : callable, optional
+        ``coeffs(grid, step)`` gives 21 zig-zag terms of the block DCT on ``grid``,
+        every ``step``-th block row and column (a cache of :func:`block_dct`).
+
+    Returns
+    -------
+    ((int, int), tuple of int or None) or None
+        The grid's (rows, columns) offset (:func:`earlier_grid`) and the table
+        (:func:`earlier_table`; None when no IJG quality fits); None when the pixels show
+        no earlier grid.
+
+    References
+    ----------
+    T. Bianchi, A. Piva, IEEE TIFS 7(2), 2012 (the grid); Z. Fan, R. L. de Queiroz,
+    IEEE TIP 12(2), 2003 (the table).
+    """
+    grid = earlier_grid(phase_scan(luma) if scan is None else scan)
+    if grid is None:
+        return None
+    # Every block up to 4 MP, every other beyond: the compression analyzer's transform
+    # of the same grid, so a caller's cache serves both.
+    step = 1 if luma.shape[0] * luma.shape[1] <= 4_000_000 else 2
+    if coeffs is None:
+        c = block_dct(luma, *grid, terms=21, row_step=step, col_step=step)
+    else:
+        c = coeffs(grid, step)
+    return grid, earlier_table(c)

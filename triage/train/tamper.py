@@ -30,6 +30,7 @@ from triage.forensics.blockfeatures import (
     TILE,
     TileFeatures,
     image_score,
+    lossless_reading,
     region_mask,
     rgb_tile_features,
     stride_for,
@@ -128,18 +129,25 @@ def feature_names() -> list[str]:
 def jpeg_features(
     data: bytes, content: bool | None = None, full_pixels: int = FULL_PIXELS
 ) -> TileFeatures:
-    """Tile features of JPEG bytes, with the file's own luma table (as the analyzer);
-    the content features after them with ``content`` (default :data:`CONTENT`);
-    every block is read up to ``full_pixels`` pixels (default: as the analyzer reads)."""
+    """Tile features of served bytes as the analyzer reads them: a JPEG with its own
+    luma table; a lossless picture on the grid and table of the JPEG it was, when its
+    pixels show one (``origin`` says where its first tile starts). The content
+    features after them with ``content`` (default :data:`CONTENT`); every block is read
+    up to ``full_pixels`` pixels (default: as the analyzer reads)."""
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as im:
         tables = getattr(im, "quantization", None) or {}
         rgb = np.asarray(im.convert("RGB"))
+        luma = None if im.format == "JPEG" else np.asarray(im.convert("L"))
     step = stride_for(rgb.shape[0], rgb.shape[1], full_pixels)
-    return rgb_tile_features(
-        rgb, tables.get(0), step, content=CONTENT if content is None else content
-    )
+    table = tables.get(0)
+    origin = (0, 0)
+    if luma is not None:
+        origin, table = lossless_reading(luma, None, step)
+        rgb = rgb[origin[0] :, origin[1] :]
+    feats = rgb_tile_features(rgb, table, step, content=CONTENT if content is None else content)
+    return TileFeatures(feats.values, feats.tile, feats.step, origin)
 
 
 def example_arrays(
@@ -149,7 +157,8 @@ def example_arrays(
     cell of :data:`CELL` px) of one example (``content``, ``full_pixels``:
     :func:`jpeg_features`)."""
     tf = jpeg_features(ex.jpeg, content, full_pixels)
-    share, cells = mask_shares(ex.mask, *tf.shape, tf.tile)
+    y0, x0 = tf.origin
+    share, cells = mask_shares(ex.mask[y0:, x0:], *tf.shape, tf.tile)
     return tf.values, share, cells
 
 
