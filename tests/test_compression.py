@@ -463,7 +463,7 @@ def test_camera_originals_never_notable(corpus_dir: Path) -> None:
 def test_coarse_block_maps_for_large_images_still_localize(monkeypatch: pytest.MonkeyPatch) -> None:
     # Above LARGE_PIXELS the maps sample every other block (16-px cells); lower the
     # threshold so the 512x384 fixture takes that path.
-    import triage.analyzers.compression as mod
+    import triage.forensics.dct as mod
 
     monkeypatch.setattr(mod, "LARGE_PIXELS", 100_000)
     result, _ = _run("paste_q55_into_q90.jpg", artifacts=True)

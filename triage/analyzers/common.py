@@ -367,6 +367,16 @@ def graphic_reason(share: float, method: str) -> str:
     )
 
 
+def phase_scan_of(media: Media) -> np.ndarray:
+    """:func:`triage.forensics.dct.phase_scan` of the file's luma, computed once per file
+    for the analyzers that ask (compression; tamper, which reads a lossless picture on
+    the grid it finds)."""
+    from triage.forensics.dct import phase_scan
+
+    gray = media.luma
+    return media.shared(("dct.phase_scan",), lambda: phase_scan(gray))
+
+
 def note_framed_photo(result: AnalyzerResult, box: tuple[int, int, int, int]) -> None:
     """Say in ``result`` that only the framed photo at ``box`` was examined."""
     result.metrics["framed_photo"] = list(box)

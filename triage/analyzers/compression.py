@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 MIN_SIDE = 64
 TERMS = 21  # zig-zag DCT terms kept per block (DC + 20 AC carry the evidence)
-LARGE_PIXELS = 4_000_000  # above this, the block maps sample every other block
 # Thresholds measured on fixtures/compression and scenes (see the card).
 DOUBLE_RATIO = 0.85  # best double model / single model distance (singles >= 1.0)
 DOUBLE_RATIO_SPARSE = 0.3  # the same when < SPARSE of the AC terms are non-zero
@@ -279,11 +278,11 @@ class CompressionAnalyzer(Analyzer):
     def _run_other(self, media: Media, ctx: Context, res: AnalyzerResult) -> None:
         import numpy as np
 
-        from triage.forensics.dct import earlier_grid, phase_scan, prior_quality
+        from triage.analyzers.common import phase_scan_of
+        from triage.forensics.dct import earlier_grid, prior_quality
 
         gray = media.luma
-        # The tamper model reads a lossless picture on the same grid.
-        scan = media.shared(("dct.phase_scan",), lambda: phase_scan(gray))
+        scan = phase_scan_of(media)
         dy, dx = (int(v) for v in np.unravel_index(int(scan.argmax()), scan.shape))
         best = float(scan.max())
         med = float(np.median(scan))
@@ -589,12 +588,11 @@ def _graphic(media: Media, res: AnalyzerResult) -> bool:
 
 
 def _block_stride(gray: np.ndarray) -> int:
-    """Map every block up to ~4 MP; beyond, every other block row and column.
+    """Every block up to ~4 MP; beyond, every other block row and column
+    (:func:`triage.forensics.dct.map_stride`)."""
+    from triage.forensics.dct import map_stride
 
-    Regions that matter cover >= 1% of the image, so a 16-pixel map of a large
-    image localizes them as well and costs a quarter of the DCT work.
-    """
-    return 1 if gray.shape[0] * gray.shape[1] <= LARGE_PIXELS else 2
+    return map_stride(*gray.shape[:2])
 
 
 class _Clock:

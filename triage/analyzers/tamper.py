@@ -212,16 +212,13 @@ def _lossless_reading(
 ) -> tuple[tuple[int, int], tuple[int, ...] | None]:
     """:func:`triage.forensics.blockfeatures.lossless_reading` of a file, with the
     compression analyzer's phase scan and block transform (computed once per file)."""
+    from triage.analyzers.common import phase_scan_of
     from triage.forensics.blockfeatures import lossless_reading
-    from triage.forensics.dct import phase_scan
-
-    gray = media.luma
-    scan = media.shared(("dct.phase_scan",), lambda: phase_scan(gray))
 
     def coeffs(grid: tuple[int, int], stride: int) -> np.ndarray:
         return media.block_dct(*grid, terms=21, row_step=stride, col_step=stride)
 
-    return lossless_reading(gray, box, step, scan, coeffs)
+    return lossless_reading(media.luma, box, step, phase_scan_of(media), coeffs)
 
 
 def _luma_table(media: Media) -> list[int] | None:

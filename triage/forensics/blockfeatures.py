@@ -20,6 +20,7 @@ All functions are pure and vectorised (no per-block Python loops).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -181,7 +182,7 @@ def lossless_reading(
     box: tuple[int, int, int, int] | None = None,
     step: int | None = None,
     scan: np.ndarray | None = None,
-    coeffs: Any = None,
+    coeffs: Callable[[tuple[int, int], int], np.ndarray] | None = None,
 ) -> tuple[tuple[int, int], tuple[int, ...] | None]:
     """Where and with which table to read a picture that is not a JPEG: as the JPEG it
     was, when its pixels show one.

@@ -41,6 +41,7 @@ __all__ = [
     "earlier_table",
     "integer_periodicity",
     "local_grid",
+    "map_stride",
     "phase_scan",
     "prior_quality",
     "requant_error",
@@ -622,6 +623,26 @@ def phase_scan(gray: np.ndarray, max_blocks: int = 1000, interior_only: bool = F
 
 EARLIER_GRID_FIT = 0.3  # integer periodicity that marks earlier JPEG compression
 EARLIER_TABLE_BLOCKS = 2000
+LARGE_PIXELS = 4_000_000  # above this, the block maps sample every other block
+
+
+def map_stride(height: int, width: int) -> int:
+    """Block stride of the block maps (error levels, ghosts, earlier tables).
+
+    Parameters
+    ----------
+    height, width : int
+        Image size in pixels.
+
+    Returns
+    -------
+    int
+        1 (every block) up to :data:`LARGE_PIXELS`; beyond, 2 (every other block row
+        and column). Regions that matter cover >= 1% of the image, so a 16-pixel map of
+        a large image localizes them as well at a quarter of the DCT work; one rule, so
+        that a cached transform serves every analyzer that asks for it.
+    """
+    return 1 if height * width <= LARGE_PIXELS else 2
 
 
 def earlier_grid(scan: np.ndarray, min_fit: float = EARLIER_GRID_FIT) -> tuple[int, int] | None:
@@ -736,9 +757,7 @@ def earlier_jpeg(
     grid = earlier_grid(phase_scan(luma) if scan is None else scan)
     if grid is None:
         return None
-    # Every block up to 4 MP, every other beyond: the compression analyzer's transform
-    # of the same grid, so a caller's cache serves both.
-    step = 1 if luma.shape[0] * luma.shape[1] <= 4_000_000 else 2
+    step = map_stride(*luma.shape[:2])
     if coeffs is None:
         c = block_dct(luma, *grid, terms=21, row_step=step, col_step=step)
     else:
