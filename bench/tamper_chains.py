@@ -38,10 +38,16 @@ sys.path.insert(0, str(ROOT))
 TRAINING = ROOT.parent / "shared" / "training"
 
 
-def load_members(folder: Path) -> tuple[list[tuple[Any, Any]], float]:
-    """The (tile, image) boosters of a model folder and its image threshold."""
+def load_members(folder: Path) -> tuple[list[tuple[Any, Any]], float, int]:
+    """The (tile, image) boosters of a model folder, its image threshold and the block
+    form its features are read in."""
     manifest, tiles, images = load_ensemble(folder)
-    return list(zip(tiles, images, strict=True)), float(manifest["held_out"]["image_threshold"])
+    members = list(zip(tiles, images, strict=True))
+    return (
+        members,
+        float(manifest["held_out"]["image_threshold"]),
+        manifest.get("block_features", 1),
+    )
 
 
 def model_outputs(members: list[tuple[Any, Any]], samples: list[Any]) -> dict[str, Any]:
@@ -120,6 +126,30 @@ def compare(
         )
 
 
+def _samples(
+    val: list[Path], chains: str, rounds: list[int], form: int, jobs: int, cache: Path | None
+) -> list[Any]:
+    """The held-out files of ``chains`` for the generator seeds ``rounds``, featurized in
+    block form ``form`` (kept in ``cache`` when given)."""
+    from triage.train.tamper import VALIDATION_UNEDITED, featurize_sources
+
+    name = f"{chains}-{'-'.join(map(str, rounds))}" + (f"-form{form}" if form != 1 else "")
+    cached = cache / f"{name}.pkl" if cache else None
+    if cached and cached.is_file():
+        return list(pickle.loads(cached.read_bytes()))
+    samples = [
+        sm
+        for seed in rounds
+        for sm in featurize_sources(
+            val, seed, 4, VALIDATION_UNEDITED, True, jobs, chains=chains, form=form
+        )
+    ]
+    if cached:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(pickle.dumps(samples))
+    return samples
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--new", type=Path, nargs="+", required=True)
@@ -135,7 +165,7 @@ def main() -> int:
         print("../shared/training is absent: skipped")
         return 0
     from triage.train.edits import MIXED_CHAINS, PLATFORM_CHAINS, list_sources, split_sources
-    from triage.train.tamper import VALIDATION_UNEDITED, _half, featurize_sources
+    from triage.train.tamper import _half
 
     _, val = split_sources(list_sources(TRAINING))
     old = load_members(args.old)
@@ -144,24 +174,16 @@ def main() -> int:
     if not args.platform_only:
         sets.append((MIXED_CHAINS, args.rounds))
     for chains, rounds in sets:
-        cached = args.cache / f"{chains}-{'-'.join(map(str, rounds))}.pkl" if args.cache else None
-        if cached and cached.is_file():
-            samples = pickle.loads(cached.read_bytes())
-        else:
-            samples = [
-                sm
-                for seed in rounds
-                for sm in featurize_sources(
-                    val, seed, 4, VALIDATION_UNEDITED, True, args.jobs, chains=chains
-                )
-            ]
-            if cached:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                cached.write_bytes(pickle.dumps(samples))
+        # The same files, read in each block form a model asks for.
+        by_form = {
+            form: _samples(val, chains, rounds, form, args.jobs, args.cache)
+            for form in sorted({old[2], *(n[2] for n in news)})
+        }
+        samples = by_form[old[2]]
         old_out = model_outputs(old[0], samples)
         sources = sorted({s.source_id for s in samples})
-        for folder, (members, threshold) in zip(args.new, news, strict=True):
-            outs = {"old": old_out, "new": model_outputs(members, samples)}
+        for folder, (members, threshold, form) in zip(args.new, news, strict=True):
+            outs = {"old": old_out, "new": model_outputs(members, by_form[form])}
             thresholds = {"old": old[1], "new": threshold}
             print(f"\n{chains} chains, rounds {rounds}: {len(samples)} files of {len(val)} sources")
             print(f"old {args.old} ({len(old[0])} members), new {folder} ({len(members)} members)")

@@ -123,7 +123,8 @@ class TamperAnalyzer(Analyzer):
             rgb, x0, y0 = rgb[sy:, sx:], x0 + sx, y0 + sy
         h, w = rgb.shape[:2]
         content = reads_content(boosters[0].num_feature())
-        feats = rgb_tile_features(rgb, table, step=step, content=content)
+        form = int(manifest.get("block_features", 1))
+        feats = rgb_tile_features(rgb, table, step=step, content=content, form=form)
         tile = feats.tile
         r, c, f = feats.values.shape
         rows = feats.values.reshape(-1, f)

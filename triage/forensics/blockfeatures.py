@@ -45,9 +45,43 @@ FULL_PIXELS = 2_500_000  # above this, blocks are sampled with a stride
 # the cost on such a copy (docs/analyzers/tamper.md, "Every block of a web copy").
 WHOLE_WEB_COPY = 2048 * 2048
 ELA_QUALITY = 85
-DQ_TERMS = 10  # zig-zag AC terms 1..DQ_TERMS enter the double-quantization test
+DQ_TERMS = 10  # zig-zag AC terms 1..DQ_TERMS enter the double-quantization test (form 1)
 DQ_KMAX = 40
 _EPS = 1e-3
+
+
+@dataclass(frozen=True)
+class BlockForm:
+    """How the block statistics are read; a model is read with the form it was fitted on
+    (its manifest's ``block_features``, 1 when absent).
+
+    Form 1 (tamper models up to 4.3, the video frame model) reads the low terms 1-15 and
+    the double-quantization terms 1-10 in zig-zag order, whose last term has no
+    transposed twin, compares each block with the grid shifted 4 px right and down,
+    and samples blocks at the start of each stride. So a picture turned a quarter or
+    mirrored is read differently.
+
+    Form 2 reads whole anti-diagonals of the DCT (terms 1-14, the first four; a
+    transposition maps each onto itself), compares each block alternately with the
+    shifted block after and before it (by its index in the tile, so that a mirror maps
+    the one onto the other), and samples the blocks of a tile symmetrically about its
+    middle (:func:`tile_block_offsets`). A turn or mirror of a picture read on the same
+    tiles then reads the same values in each tile.
+    """
+
+    low_terms: int  # zig-zag terms 1 .. low_terms - 1 enter zeros, lattice and file_step
+    dq_terms: int  # zig-zag terms 1 .. dq_terms enter the double-quantization test
+    symmetric: bool  # symmetric sampling and shifted-grid comparison
+
+    @property
+    def version(self) -> int:
+        return 2 if self.symmetric else 1
+
+
+FORMS = {
+    1: BlockForm(low_terms=16, dq_terms=DQ_TERMS, symmetric=False),
+    2: BlockForm(low_terms=15, dq_terms=14, symmetric=True),
+}
 
 # Per-block statistics, in the order of the first axis of ``block_statistics``.
 STATISTICS = (
@@ -369,10 +403,10 @@ def _log_mean(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return np.log(a[:, lo:hi].mean(axis=1) + _EPS)
 
 
-def _zeros(a: np.ndarray, qz: np.ndarray) -> np.ndarray:
-    """Share of terms 1-15 of the absolute coefficients ``a`` that ``qz`` rounds to 0
-    (float64, as the mean of the booleans)."""
-    return np.count_nonzero(a[:, 1:16] < 0.5 * qz[1:16], axis=1) / 15
+def _zeros(a: np.ndarray, qz: np.ndarray, hi: int = 16) -> np.ndarray:
+    """Share of terms 1 .. hi - 1 of the absolute coefficients ``a`` that ``qz`` rounds
+    to 0 (float64, as the mean of the booleans)."""
+    return np.count_nonzero(a[:, 1:hi] < 0.5 * qz[1:hi], axis=1) / (hi - 1)
 
 
 def _multiplicity(q1: int, q2: int, kmax: int) -> np.ndarray:
@@ -395,7 +429,7 @@ def _multiplicities(q2: int) -> np.ndarray:
 
 
 def double_quantization(
-    c: np.ndarray, qz: np.ndarray, calibrated: np.ndarray
+    c: np.ndarray, qz: np.ndarray, calibrated: np.ndarray, terms: int = DQ_TERMS
 ) -> tuple[np.ndarray, float]:
     """Per-block aligned double-quantization log-likelihood and its image-level gain.
 
@@ -420,6 +454,8 @@ def double_quantization(
         The file's luma quantization table in zig-zag order.
     calibrated : ndarray, shape (M, 64)
         Zig-zag DCT of blocks on the grid shifted by (4, 4).
+    terms : int
+        Zig-zag AC terms 1 .. ``terms`` are tested.
 
     Returns
     -------
@@ -445,10 +481,10 @@ def double_quantization(
     total_gain = 0.0
     # Quantized values and their histograms for all the terms at once (column j is
     # term j + 1); the histogram of term j counts k + j * bins.
-    steps = qz[1 : DQ_TERMS + 1]
+    steps = qz[1 : terms + 1]
     k_all, hist = _quantized_histograms(c, steps)
     _, hist_cal = _quantized_histograms(calibrated, steps)
-    for t in range(1, DQ_TERMS + 1):
+    for t in range(1, terms + 1):
         q2 = float(qz[t])
         if q2 < 2:
             continue
@@ -495,10 +531,16 @@ def _quantized_histograms(c: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray,
 
 
 @cache
-def _ela_table() -> np.ndarray:
-    from triage.forensics.dct import zz_table
+def _ela_table(symmetric: bool = False) -> np.ndarray:
+    """The requantization table of the error level, zig-zag order: IJG quality
+    :data:`ELA_QUALITY`, or (``symmetric``, form 2) the mean of it and its transpose,
+    so that a transposed block requantizes alike."""
+    from triage.forensics.jpeg import ZIGZAG, libjpeg_table
 
-    return zz_table(ELA_QUALITY)
+    table = np.array(libjpeg_table(ELA_QUALITY), np.float32).reshape(BLOCK, BLOCK)
+    if symmetric:
+        table = ((table + table.T) / 2).astype(np.float32)
+    return table.ravel()[list(ZIGZAG)]
 
 
 def block_statistics(
@@ -507,6 +549,8 @@ def block_statistics(
     cr: np.ndarray,
     qz: np.ndarray,
     use_dq: bool = True,
+    form: BlockForm = FORMS[1],
+    shift_of: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """The statistics of :data:`STATISTICS` for flattened blocks.
 
@@ -520,6 +564,11 @@ def block_statistics(
         files that carry none).
     use_dq : bool
         Run the double-quantization test (only meaningful for JPEG files).
+    form : BlockForm
+        The terms read (:data:`FORMS`).
+    shift_of : ndarray of int, shape (N,), optional
+        Per block, the row of ``luma_shift`` it is compared with (default: the same
+        row). Each shifted block is transformed once, however many blocks read it.
 
     Returns
     -------
@@ -550,16 +599,17 @@ def block_statistics(
     # Each plane's coefficients live only as long as they are read, and absolute
     # values are taken in place: fresh memory is mapped page by page, and on a
     # 12 MP photo that cost as much as the arithmetic.
+    hi = form.low_terms
     c = zigzag_dct(luma)
     out = np.zeros((_POOLED, c.shape[0]), np.float32)
-    ratio = c[:, 1:16] / qz[1:16]
+    ratio = c[:, 1:hi] / qz[1:hi]
     dist = np.rint(ratio)
     np.subtract(ratio, dist, out=dist)
     np.abs(dist, out=dist)
     dist[np.abs(ratio) < 0.5] = 0.0  # a term rounded to zero is not off the lattice
     out[4] = dist.mean(axis=1)
     del ratio, dist
-    t = _ela_table()[1:28]
+    t = _ela_table(form.symmetric)[1:28]
     err = c[:, 1:28] / t
     np.rint(err, out=err)
     np.multiply(err, t, out=err)
@@ -570,16 +620,19 @@ def block_statistics(
     cs = zigzag_dct(luma_shift)
     gain = 0.0
     if use_dq:
-        out[5], gain = double_quantization(c, qz, cs)
+        out[5], gain = double_quantization(c, qz, cs, form.dq_terms)
     a = np.abs(c, out=c)
     out[0] = _log_mean(a, 28, 64)
     out[1] = _log_mean(a, 6, 28)
     out[2] = _log_mean(a, 1, 6)
-    out[3] = _zeros(a, qz)
+    out[3] = _zeros(a, qz, hi)
     del a, c
     a_shift = np.abs(cs, out=cs)
-    out[7] = out[3] - _zeros(a_shift, qz)
-    out[8] = out[0] - _log_mean(a_shift, 28, 64)
+    zeros_shift, hf_shift = _zeros(a_shift, qz, hi), _log_mean(a_shift, 28, 64)
+    if shift_of is not None:
+        zeros_shift, hf_shift = zeros_shift[shift_of], hf_shift[shift_of]
+    out[7] = out[3] - zeros_shift
+    out[8] = out[0] - hf_shift
     del a_shift, cs
     cc = zigzag_dct(cr, terms=28)  # Cr's activity reads terms 1-27 only
     out[9] = _log_mean(np.abs(cc[:, 1:28]), 0, 27)
@@ -644,11 +697,73 @@ def _block_ycrcb(rgb: np.ndarray, rows: int, cols: int, step: int, offset: int =
     return cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb).reshape(n, BLOCK, BLOCK, 3)
 
 
+def tile_block_offsets(step: int, symmetric: bool = False) -> np.ndarray:
+    """Which blocks of a tile are read, along one side.
+
+    Parameters
+    ----------
+    step : int
+        Block stride: a tile is ``4 * step`` blocks on a side, of which 4 are read.
+    symmetric : bool
+        Place the 4 symmetrically about the tile's middle (form 2), so that a mirrored
+        tile reads the mirrored blocks; else every ``step``-th from the tile's start.
+
+    Returns
+    -------
+    ndarray of int, shape (4,)
+        Offsets in blocks from the tile's first block, increasing.
+    """
+    if not symmetric:
+        return np.arange(BLOCKS) * step
+    first = np.arange(BLOCKS // 2) * step + (step - 1) // 2
+    return np.concatenate([first, BLOCKS * step - 1 - first[::-1]])
+
+
+def _picked_ycrcb(rgb: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """OpenCV's YCrCb of the 8x8 blocks whose first pixels are at rows ``ys`` and
+    columns ``xs`` (every pair), shape (len(ys) * len(xs), 8, 8, 3) uint8, in (row,
+    column) order."""
+    import cv2
+
+    r = (ys[:, None] + np.arange(BLOCK)).ravel()
+    c = (xs[:, None] + np.arange(BLOCK)).ravel()
+    ycc = cv2.cvtColor(np.ascontiguousarray(rgb[r][:, c]), cv2.COLOR_RGB2YCrCb)
+    blocks = ycc.reshape(len(ys), BLOCK, len(xs), BLOCK, 3).transpose(0, 2, 1, 3, 4)
+    return np.ascontiguousarray(blocks).reshape(-1, BLOCK, BLOCK, 3)
+
+
+def _symmetric_blocks(
+    rgb: np.ndarray, rows: int, cols: int, step: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Form 2's blocks: the YCrCb of the read blocks (:func:`tile_block_offsets`,
+    symmetric), in (block row, block column) order; the luma of the shifted blocks
+    they are compared with (the 4 px diagonal neighbour after a block of even index in
+    its tile and before one of odd index, so that a mirror maps each pairing onto
+    another; always inside the tile), each once; and per read block its shifted row."""
+    offsets = tile_block_offsets(step, symmetric=True)
+    side = np.where(np.arange(BLOCKS) % 2 == 0, 4, -4)
+
+    def starts(n: int) -> tuple[np.ndarray, np.ndarray]:
+        first = (np.arange(n)[:, None] * BLOCKS * step + offsets[None, :]) * BLOCK
+        return first.ravel(), (first + side[None, :]).ravel()
+
+    ys, ys_shift = starts(rows)
+    xs, xs_shift = starts(cols)
+    ycc = _picked_ycrcb(rgb, ys, xs)
+    # At stride 1 two read blocks share each shifted block: it is transformed once.
+    uy, iy = np.unique(ys_shift, return_inverse=True)
+    ux, ix = np.unique(xs_shift, return_inverse=True)
+    shifted = _picked_ycrcb(rgb, uy, ux)[:, :, :, 0].reshape(-1, 64)
+    shift_of = (iy[:, None] * len(ux) + ix[None, :]).ravel()
+    return ycc, shifted, shift_of
+
+
 def rgb_tile_features(
     rgb: np.ndarray,
     qtable: list[int] | tuple[int, ...] | None = None,
     step: int | None = None,
     content: bool = False,
+    form: int = 1,
 ) -> TileFeatures:
     """Per-tile features (see :data:`FEATURE_NAMES`) of an RGB image.
 
@@ -665,6 +780,9 @@ def rgb_tile_features(
     content : bool
         Append :data:`CONTENT_FEATURE_NAMES` (:mod:`triage.forensics.tilecontent`)
         after the block features; they leave the block features unchanged.
+    form : int
+        The block form (:data:`FORMS`, :class:`BlockForm`): 1 for the models fitted
+        before it, 2 for features that a turn or mirror leaves unchanged.
 
     Returns
     -------
@@ -697,11 +815,18 @@ def rgb_tile_features(
     # out block after block, so that each plane's blocks are rows of 64 values
     # without another transposition; Cr and the shifted luma stay 8-bit until their
     # transform converts them.
-    ycc = _block_ycrcb(rgb, rows, cols, step)
+    reading = FORMS[form]
+    shift_of = None
+    if reading.symmetric:
+        ycc, shifted, shift_of = _symmetric_blocks(rgb, rows, cols, step)
+    else:
+        ycc = _block_ycrcb(rgb, rows, cols, step)
+        shifted = _block_ycrcb(rgb, rows, cols, step, offset=4)[:, :, :, 0].reshape(-1, 64)
     luma = ycc[:, :, :, 0].reshape(-1, 64).astype(np.float32)
     cr = ycc[:, :, :, 1].reshape(-1, 64)
-    shifted = _block_ycrcb(rgb, rows, cols, step, offset=4)[:, :, :, 0].reshape(-1, 64)
-    stats, gain = block_statistics(luma, shifted, cr, qz, use_dq=qtable is not None)
+    stats, gain = block_statistics(
+        luma, shifted, cr, qz, use_dq=qtable is not None, form=reading, shift_of=shift_of
+    )
     # Pool 4 x 4 blocks per tile: blocks are ordered (tile row, i, tile col, j).
     pooled = stats.reshape(_POOLED, rows, BLOCKS, cols, BLOCKS).mean(axis=(2, 4))
     parts = _tile_ring_median(pooled)
@@ -711,7 +836,8 @@ def rgb_tile_features(
     # The share of clipped pixels (a count over 1024: the booleans' mean, exactly).
     clipped = np.count_nonzero((px <= 2) | (px >= 253), axis=(1, 3, 4))
     parts.append(clipped / (BLOCKS * BLOCKS * 64))
-    parts.append(np.full((rows, cols), float(np.log(qz[1:16].mean())), np.float32))
+    low = qz[1 : reading.low_terms]
+    parts.append(np.full((rows, cols), float(np.log(low.mean())), np.float32))
     parts.append(np.full((rows, cols), gain, np.float32))
     if content:
         parts += _content_parts(ycc, pooled, parts[-4], rows, cols)

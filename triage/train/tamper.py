@@ -92,6 +92,10 @@ NEW_EXTRA = (2, 1)  # (edits, unedited copies) per training source through NEW_C
 # "Content features"), so off: then the samples are made without them. A model is
 # fitted on the first len(feature_names()) columns.
 CONTENT = False
+# The block form the model reads (blockfeatures.FORMS; `--symmetric` of `python -m
+# triage.train tamper` makes it 2: features a turn or mirror leaves unchanged). Model
+# 4.3 reads form 1.
+FORM = 1
 REGION_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 REGION_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 FRAME_FPR = 0.01
@@ -127,13 +131,17 @@ def feature_names() -> list[str]:
 
 
 def jpeg_features(
-    data: bytes, content: bool | None = None, full_pixels: int = FULL_PIXELS
+    data: bytes,
+    content: bool | None = None,
+    full_pixels: int = FULL_PIXELS,
+    form: int | None = None,
 ) -> TileFeatures:
     """Tile features of served bytes as the analyzer reads them: a JPEG with its own
     luma table; a lossless picture on the grid and table of the JPEG it was, when its
     pixels show one (``origin`` says where its first tile starts). The content
     features after them with ``content`` (default :data:`CONTENT`); every block is read
-    up to ``full_pixels`` pixels (default: as the analyzer reads)."""
+    up to ``full_pixels`` pixels (default: as the analyzer reads); in the block form
+    ``form`` (default :data:`FORM`)."""
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as im:
@@ -146,17 +154,26 @@ def jpeg_features(
     if luma is not None:
         origin, table = lossless_reading(luma, None, step)
         rgb = rgb[origin[0] :, origin[1] :]
-    feats = rgb_tile_features(rgb, table, step, content=CONTENT if content is None else content)
+    feats = rgb_tile_features(
+        rgb,
+        table,
+        step,
+        content=CONTENT if content is None else content,
+        form=FORM if form is None else form,
+    )
     return TileFeatures(feats.values, feats.tile, feats.step, origin)
 
 
 def example_arrays(
-    ex: Example, content: bool | None = None, full_pixels: int = FULL_PIXELS
+    ex: Example,
+    content: bool | None = None,
+    full_pixels: int = FULL_PIXELS,
+    form: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features (rows, cols, F), edited share per tile (rows, cols), edited share per
-    cell of :data:`CELL` px) of one example (``content``, ``full_pixels``:
+    cell of :data:`CELL` px) of one example (``content``, ``full_pixels``, ``form``:
     :func:`jpeg_features`)."""
-    tf = jpeg_features(ex.jpeg, content, full_pixels)
+    tf = jpeg_features(ex.jpeg, content, full_pixels, form)
     y0, x0 = tf.origin
     share, cells = mask_shares(ex.mask[y0:, x0:], *tf.shape, tf.tile)
     return tf.values, share, cells
@@ -187,13 +204,16 @@ class Sample:
 
 
 def featurize(
-    examples: Iterable[Example], content: bool | None = None, full_pixels: int = FULL_PIXELS
+    examples: Iterable[Example],
+    content: bool | None = None,
+    full_pixels: int = FULL_PIXELS,
+    form: int | None = None,
 ) -> list[Sample]:
     """Tile features of every example (computed once; the JPEG bytes are dropped;
-    ``content``, ``full_pixels``: :func:`jpeg_features`)."""
+    ``content``, ``full_pixels``, ``form``: :func:`jpeg_features`)."""
     out = []
     for ex in examples:
-        feats, share, cells = example_arrays(ex, content, full_pixels)
+        feats, share, cells = example_arrays(ex, content, full_pixels, form)
         out.append(Sample(feats, share, ex.kind, ex.chain, ex.source_id, cells))
     return out
 
@@ -608,11 +628,11 @@ def _per_kind_and_chain(
 
 
 def _featurize_one(
-    args: tuple[list[Path], int, int, int, int, bool, str, bool, int],
+    args: tuple[list[Path], int, int, int, int, bool, str, bool, int, int],
 ) -> list[Sample]:
-    sources, i, seed, edits, unedited, original, chains, content, full_pixels = args
+    sources, i, seed, edits, unedited, original, chains, content, full_pixels, form = args
     examples = examples_of(sources, i, seed, edits, unedited, original, chains)
-    return featurize(examples, content, full_pixels)
+    return featurize(examples, content, full_pixels, form)
 
 
 def featurize_sources(
@@ -625,14 +645,16 @@ def featurize_sources(
     chains: str | None = None,
     content: bool | None = None,
     full_pixels: int = FULL_PIXELS,
+    form: int | None = None,
 ) -> list[Sample]:
     """:func:`featurize` of :func:`triage.train.edits.generate`'s examples, made and
     featurized per source in ``jobs`` processes (the same samples in the same order
     as one process makes them); ``chains`` defaults to :data:`CHAINS`, ``content`` to
-    :data:`CONTENT` (read here: the spawned workers do not see a changed module);
-    ``full_pixels``: :func:`jpeg_features`."""
+    :data:`CONTENT`, ``form`` to :data:`FORM` (read here: the spawned workers do not
+    see a changed module); ``full_pixels``: :func:`jpeg_features`."""
     chains = chains or CHAINS
     content = CONTENT if content is None else content
+    form = FORM if form is None else form
     tasks = [
         (
             sources,
@@ -644,6 +666,7 @@ def featurize_sources(
             chains,
             content,
             full_pixels,
+            form,
         )
         for i in range(len(sources))
     ]
@@ -859,6 +882,8 @@ def write_model(
             " (triage/forensics/tampermap.py)"
         ),
         "features": feature_names(),
+        # The reading of blockfeatures.rgb_tile_features the model was fitted on.
+        "block_features": FORM,
         "tile": f"{TILE} px (x block stride on large images)",
         "seed": seed,
         "data": data,
