@@ -491,6 +491,70 @@ def test_a_mirrored_png_reads_alike(tmp_path: Path) -> None:
     assert scores[0] == pytest.approx(scores[1], abs=0.02)
 
 
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(0, 2**16),
+    st.sampled_from([1, 2, 3, 4]),
+    st.sampled_from([60, 85, 95]),
+    st.sampled_from(["mirror", "flip", "transpose", "quarter", "half"]),
+)
+def test_form_2_reads_a_turned_or_mirrored_picture_alike(
+    seed: int, step: int, quality: int, turn: str
+) -> None:
+    """Block form 2: every tile of the same pixels turned or mirrored has the same
+    features, to float rounding (the table turns with the picture); form 1 does not."""
+    from triage.forensics.blockfeatures import tile_block_offsets
+
+    rows, cols = 3, 4
+    rgb = _decode(_jpeg(scene(cols * TILE * step, rows * TILE * step, seed), quality))
+    table = Image.open(io.BytesIO(_jpeg(rgb, quality))).quantization[0]
+    transposed = [table[(i % 8) * 8 + i // 8] for i in range(64)]
+    ops = {
+        "mirror": (lambda a: a[:, ::-1], table),
+        "flip": (lambda a: a[::-1], table),
+        "transpose": (lambda a: a.transpose(1, 0, *range(2, a.ndim)), transposed),
+        "quarter": (lambda a: np.rot90(a), transposed),
+        "half": (lambda a: np.rot90(a, 2), table),
+    }
+    op, turned_table = ops[turn]
+    upright = rgb_tile_features(rgb, table, step=step, form=2).values
+    turned = rgb_tile_features(np.ascontiguousarray(op(rgb)), turned_table, step=step, form=2)
+    assert np.allclose(op(upright), turned.values, atol=1e-4)
+    # The blocks read in a tile are placed symmetrically about its middle.
+    offsets = tile_block_offsets(step, symmetric=True)
+    assert list(offsets) == sorted(4 * step - 1 - offsets)
+    if turn == "mirror":
+        old = rgb_tile_features(np.ascontiguousarray(rgb[:, ::-1]), table, step=step).values
+        assert not np.allclose(rgb_tile_features(rgb, table, step=step).values[:, ::-1], old)
+
+
+def test_a_form_2_model_is_read_in_form_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manifest's block_features picks the form the analyzer reads: a tiny model
+    trained in form 2 is read in form 2 (its features as the training computed them)."""
+    from triage.train import tamper as train
+    from triage.train.edits import generate
+
+    sources = []
+    for i in range(4):
+        p = tmp_path / f"src{i}.jpg"
+        p.write_bytes(_jpeg(scene(512, 384, 700 + i, noise_sigma=2.0 + i % 3), 90))
+        sources.append(p)
+    samples = train.featurize(generate(sources, seed=2, edits_per_source=3), form=2)
+    booster = train.fit(samples, seed=0, rounds=20)
+    spliced, _, _ = _splice_pair(311)
+    path = tmp_path / "spliced.jpg"
+    path.write_bytes(spliced)
+    manifest = {"block_features": 2, "version": "tiny", "held_out": {}}
+    expected = train.predict_map(booster, train.jpeg_features(spliced, form=2).values)
+    other = train.predict_map(booster, train.jpeg_features(spliced, form=1).values)
+    assert not np.allclose(expected, other)
+    import triage.analyzers.tamper as tamper_module
+
+    monkeypatch.setattr(tamper_module, "load_model", lambda: ([booster], manifest, None))
+    result = TamperAnalyzer().run(Media.open(path), Context())
+    assert result.metrics["max_prob"] == pytest.approx(float(expected.max()), abs=1e-4)
+
+
 def test_small_image_is_skipped_with_a_reason(tmp_path: Path) -> None:
     path = tmp_path / "small.jpg"
     path.write_bytes(_jpeg(scene(200, 150, 3), 90))
