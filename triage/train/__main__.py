@@ -72,10 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         "features of triage/forensics/tilecontent.py; measured, not shipped)",
     )
     parser.add_argument(
-        "--symmetric",
-        action="store_true",
-        help="tamper: read the block features in form 2, which a turn or mirror of the "
-        "picture leaves unchanged (triage/forensics/blockfeatures.py, BlockForm)",
+        "--form",
+        type=int,
+        choices=(1, 2),
+        default=None,
+        help="tamper: the block features' form (default the shipped model's; 2: features "
+        "that a turn or mirror of the picture leaves unchanged, "
+        "triage/forensics/blockfeatures.py BlockForm)",
     )
     args = parser.parse_args(argv)
     out = args.out or Path(__file__).resolve().parents[1] / "data" / "models"
@@ -108,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.chains:
         tamper.CHAINS = args.chains
     tamper.CONTENT = args.content
-    tamper.FORM = 2 if args.symmetric else 1
+    if args.form:
+        tamper.FORM = args.form
     if args.folds:
         if args.out is None:
             parser.error("--folds writes cross-fitting models, never the shipped one: give --out")

@@ -92,9 +92,9 @@ NEW_EXTRA = (2, 1)  # (edits, unedited copies) per training source through NEW_C
 # "Content features"), so off: then the samples are made without them. A model is
 # fitted on the first len(feature_names()) columns.
 CONTENT = False
-# The block form the model reads (blockfeatures.FORMS; `--symmetric` of `python -m
-# triage.train tamper` makes it 2: features a turn or mirror leaves unchanged). Model
-# 4.3 reads form 1.
+# The block form the model reads (blockfeatures.FORMS; `--form` of `python -m
+# triage.train tamper`; 2: features a turn or mirror leaves unchanged). Model 4.3
+# reads form 1.
 FORM = 1
 REGION_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 REGION_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
