@@ -550,7 +550,7 @@ def block_statistics(
     qz: np.ndarray,
     use_dq: bool = True,
     form: BlockForm = FORMS[1],
-    shift_of: np.ndarray | None = None,
+    shift_weights: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, float]:
     """The statistics of :data:`STATISTICS` for flattened blocks.
 
@@ -566,9 +566,11 @@ def block_statistics(
         Run the double-quantization test (only meaningful for JPEG files).
     form : BlockForm
         The terms read (:data:`FORMS`).
-    shift_of : ndarray of int, shape (N,), optional
-        Per block, the row of ``luma_shift`` it is compared with (default: the same
-        row). Each shifted block is transformed once, however many blocks read it.
+    shift_weights : (ndarray, ndarray), optional
+        The shifted blocks a block is compared with, when they are not one per block
+        in the same order (form 2): ``luma_shift`` holds a grid of rows x columns of
+        shifted blocks, and a block's comparison is the mean of their statistics with
+        these weights (block rows x shifted rows, block columns x shifted columns).
 
     Returns
     -------
@@ -629,8 +631,13 @@ def block_statistics(
     del a, c
     a_shift = np.abs(cs, out=cs)
     zeros_shift, hf_shift = _zeros(a_shift, qz, hi), _log_mean(a_shift, 28, 64)
-    if shift_of is not None:
-        zeros_shift, hf_shift = zeros_shift[shift_of], hf_shift[shift_of]
+    if shift_weights is not None:
+        wy, wx = shift_weights
+
+        def onto_blocks(stat: np.ndarray) -> np.ndarray:
+            return (wy @ stat.reshape(wy.shape[1], wx.shape[1]) @ wx.T).ravel()
+
+        zeros_shift, hf_shift = onto_blocks(zeros_shift), onto_blocks(hf_shift)
     out[7] = out[3] - zeros_shift
     out[8] = out[0] - hf_shift
     del a_shift, cs
@@ -734,28 +741,41 @@ def _picked_ycrcb(rgb: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray
 
 def _symmetric_blocks(
     rgb: np.ndarray, rows: int, cols: int, step: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Form 2's blocks: the YCrCb of the read blocks (:func:`tile_block_offsets`,
     symmetric), in (block row, block column) order; the luma of the shifted blocks
-    they are compared with (the 4 px diagonal neighbour after a block of even index in
-    its tile and before one of odd index, so that a mirror maps each pairing onto
-    another; always inside the tile), each once; and per read block its shifted row."""
+    they are compared with, each once; and the weights (per axis, read blocks x shifted
+    blocks) that average a shifted statistic onto the read blocks.
+
+    At stride 1 a block is compared with its diagonal neighbours on the grid shifted
+    by 4 px, before and after it along each axis, those inside the tiles read (as every
+    shifted block is read by form 1). At larger strides with one: after a block of even
+    index in its tile and before one of odd index (inside the tile). Either way a
+    mirror maps each pairing onto another."""
     offsets = tile_block_offsets(step, symmetric=True)
     side = np.where(np.arange(BLOCKS) % 2 == 0, 4, -4)
 
-    def starts(n: int) -> tuple[np.ndarray, np.ndarray]:
+    def axis(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         first = (np.arange(n)[:, None] * BLOCKS * step + offsets[None, :]) * BLOCK
-        return first.ravel(), (first + side[None, :]).ravel()
+        read = first.ravel()
+        if step == 1:
+            pairs = np.stack([read - 4, read + 4], axis=1)
+            valid = (pairs >= 0) & (pairs + BLOCK <= n * TILE)
+        else:
+            pairs = (first + side[None, :]).reshape(-1, 1)
+            valid = np.ones_like(pairs, dtype=bool)
+        shifted, index = np.unique(pairs[valid], return_inverse=True)
+        weights = np.zeros((len(read), len(shifted)), np.float32)
+        rows_of = np.nonzero(valid)[0]
+        np.add.at(weights, (rows_of, index), 1.0)
+        weights /= weights.sum(axis=1, keepdims=True)
+        return read, shifted, weights
 
-    ys, ys_shift = starts(rows)
-    xs, xs_shift = starts(cols)
+    ys, uy, wy = axis(rows)
+    xs, ux, wx = axis(cols)
     ycc = _picked_ycrcb(rgb, ys, xs)
-    # At stride 1 two read blocks share each shifted block: it is transformed once.
-    uy, iy = np.unique(ys_shift, return_inverse=True)
-    ux, ix = np.unique(xs_shift, return_inverse=True)
     shifted = _picked_ycrcb(rgb, uy, ux)[:, :, :, 0].reshape(-1, 64)
-    shift_of = (iy[:, None] * len(ux) + ix[None, :]).ravel()
-    return ycc, shifted, shift_of
+    return ycc, shifted, (wy, wx)
 
 
 def rgb_tile_features(
@@ -816,16 +836,16 @@ def rgb_tile_features(
     # without another transposition; Cr and the shifted luma stay 8-bit until their
     # transform converts them.
     reading = FORMS[form]
-    shift_of = None
+    shift_weights: tuple[np.ndarray, np.ndarray] | None = None
     if reading.symmetric:
-        ycc, shifted, shift_of = _symmetric_blocks(rgb, rows, cols, step)
+        ycc, shifted, shift_weights = _symmetric_blocks(rgb, rows, cols, step)
     else:
         ycc = _block_ycrcb(rgb, rows, cols, step)
         shifted = _block_ycrcb(rgb, rows, cols, step, offset=4)[:, :, :, 0].reshape(-1, 64)
     luma = ycc[:, :, :, 0].reshape(-1, 64).astype(np.float32)
     cr = ycc[:, :, :, 1].reshape(-1, 64)
     stats, gain = block_statistics(
-        luma, shifted, cr, qz, use_dq=qtable is not None, form=reading, shift_of=shift_of
+        luma, shifted, cr, qz, use_dq=qtable is not None, form=reading, shift_weights=shift_weights
     )
     # Pool 4 x 4 blocks per tile: blocks are ordered (tile row, i, tile col, j).
     pooled = stats.reshape(_POOLED, rows, BLOCKS, cols, BLOCKS).mean(axis=(2, 4))
