@@ -5,6 +5,8 @@
     python bench/calibrate.py --write               # ... and write triage/data/calibration.json
     python bench/calibrate.py --write --doc docs/scoring.md   # ... and the figures table there
     python bench/calibrate.py --cached-only --nested  # the method on the fit side, nested by source
+    python bench/calibrate.py --cached-only --read triage/data/calibration.json --subsets
+                                                    # a calibration read as it is, per kind of file
 
 Steps, each cached under ``--work`` (default /tmp/triage-calibration) so a refit takes seconds:
 
@@ -1272,6 +1274,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--doc", type=Path, help="rewrite the figures table in this Markdown file")
     ap.add_argument(
+        "--read",
+        type=Path,
+        metavar="CALIBRATION",
+        help="instead of a fit: the held-out figures of this calibration file read as it "
+        "is on the cache (e.g. the shipped one on a model's new outputs), with --subsets",
+    )
+    ap.add_argument(
+        "--subsets",
+        action="store_true",
+        help="also print the held-out manipulation figures per kind of file (camera "
+        "originals and variants, extra copies, new routes, smoothed copies, generator "
+        "files, corpus, fixtures)",
+    )
+    ap.add_argument(
         "--nested",
         action="store_true",
         help="instead of the held-out figures: the fit side alone, nested by source "
@@ -1384,7 +1400,49 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.nested:
         return nested_report(records, args)
+    if args.read:
+        return read_report(records, args)
     return fit_and_report(records, args)
+
+
+def subset_of(path: str) -> str:
+    """The kind of a calibration file, from where it was written: the folder under
+    ``files/`` (``extra``, ``variants``, ``routes``, ``smoothed``, ``camera``,
+    ``generator``), else ``corpus`` or ``fixtures``."""
+    parts = Path(path).parts
+    if "files" in parts[:-1]:
+        return parts[parts.index("files") + 1].split("-v")[0]
+    return "corpus" if "corpus" in parts else "fixtures"
+
+
+def print_subsets(rescored: list[dict]) -> None:
+    """The held-out manipulation figures of :func:`heldout_figures` per :func:`subset_of`."""
+    from collections import defaultdict
+
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for r in rescored:
+        groups[subset_of(r["path"])].append(r)
+    keys = ("auc", "ece_balanced", "bins_in_interval", "notable_strong_right", "log_loss")
+    for name, rs in sorted(groups.items()):
+        f = heldout_figures(rs).get("manipulation", {})
+        print(f"    {name} ({len(rs)}): " + ", ".join(f"{k} {f.get(k)}" for k in keys))
+
+
+def read_report(records: list[dict], args: argparse.Namespace) -> int:
+    """Print the held-out figures of the calibration file ``args.read``, read as it is."""
+    from triage.evaluate.calibrate import load_fitted, rescore_all
+
+    data = json.loads(args.read.read_text("utf-8"))
+    cal = load_fitted(data)
+    held = [r for r in scored_records(records) if r["split"] == "heldout"]
+    rescored = rescore_all(held, cal)
+    figures = heldout_figures(rescored, {q: m.tau for q, m in cal.models.items()})
+    print(f"calibration {data.get('version')} read as it is on {len(held)} held-out files")
+    for q, f in figures.items():
+        print(f"  held-out {q}: " + ", ".join(f"{k} {v}" for k, v in f.items()))
+    if args.subsets:
+        print_subsets(rescored)
+    return 0
 
 
 NESTED_FOLDS = 5
@@ -1689,7 +1747,8 @@ def fit_and_report(records: list[dict], args: argparse.Namespace) -> int:
     cal = load_fitted(cal_data)
     t_fit = time.time() - t0
     taus = {q: m.tau for q, m in cal.models.items()}
-    figures = heldout_figures(rescore_all(held, cal), taus)
+    rescored = rescore_all(held, cal)
+    figures = heldout_figures(rescored, taus)
     cal_data["heldout"] = figures
     cal_data["data"]["fusion_compared"] = compare_trees(fit, held, cal_data, args.seed)
     if args.compare:
@@ -1705,6 +1764,8 @@ def fit_and_report(records: list[dict], args: argparse.Namespace) -> int:
             )
     for q, f in figures.items():
         print(f"  held-out {q}: " + ", ".join(f"{k} {v}" for k, v in f.items()))
+    if args.subsets:
+        print_subsets(rescored)
     if args.write:
         target = ROOT / "triage" / "data" / "calibration.json"
         write_atomic(target, dump(cal_data))
