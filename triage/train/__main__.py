@@ -9,7 +9,8 @@ from pathlib import Path
 MODELS = ("tamper", "camera", "synthpix")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m triage.train``."""
     parser = argparse.ArgumentParser(
         prog="python -m triage.train",
         description="Retrain a model that ships with triage, from real photos on this machine.",
@@ -80,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         "that a turn or mirror of the picture leaves unchanged, "
         "triage/forensics/blockfeatures.py BlockForm)",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     out = args.out or Path(__file__).resolve().parents[1] / "data" / "models"
     if args.name == "synthpix":
