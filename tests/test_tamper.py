@@ -521,7 +521,7 @@ def test_form_2_reads_a_turned_or_mirrored_picture_alike(
     turned = rgb_tile_features(np.ascontiguousarray(op(rgb)), turned_table, step=step, form=2)
     assert np.allclose(op(upright), turned.values, atol=1e-4)
     # The blocks read in a tile are placed symmetrically about its middle.
-    offsets = tile_block_offsets(step, symmetric=True)
+    offsets = tile_block_offsets(step)
     assert list(offsets) == sorted(4 * step - 1 - offsets)
     if turn == "mirror":
         old = rgb_tile_features(np.ascontiguousarray(rgb[:, ::-1]), table, step=step).values

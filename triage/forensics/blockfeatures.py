@@ -62,20 +62,16 @@ class BlockForm:
     mirrored is read differently.
 
     Form 2 reads whole anti-diagonals of the DCT (terms 1-14, the first four; a
-    transposition maps each onto itself), compares each block alternately with the
-    shifted block after and before it (by its index in the tile, so that a mirror maps
-    the one onto the other), and samples the blocks of a tile symmetrically about its
-    middle (:func:`tile_block_offsets`). A turn or mirror of a picture read on the same
-    tiles then reads the same values in each tile.
+    transposition maps each onto itself), requantizes the error level with a table
+    made symmetric, compares each block with shifted blocks on both sides
+    (:func:`_symmetric_blocks`), and samples the blocks of a tile symmetrically about
+    its middle (:func:`tile_block_offsets`). A turn or mirror of a picture read on the
+    same tiles then reads the same values in each tile.
     """
 
     low_terms: int  # zig-zag terms 1 .. low_terms - 1 enter zeros, lattice and file_step
     dq_terms: int  # zig-zag terms 1 .. dq_terms enter the double-quantization test
-    symmetric: bool  # symmetric sampling and shifted-grid comparison
-
-    @property
-    def version(self) -> int:
-        return 2 if self.symmetric else 1
+    symmetric: bool  # symmetric sampling, shifted-grid comparison and error-level table
 
 
 FORMS = {
@@ -704,24 +700,21 @@ def _block_ycrcb(rgb: np.ndarray, rows: int, cols: int, step: int, offset: int =
     return cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb).reshape(n, BLOCK, BLOCK, 3)
 
 
-def tile_block_offsets(step: int, symmetric: bool = False) -> np.ndarray:
-    """Which blocks of a tile are read, along one side.
+def tile_block_offsets(step: int) -> np.ndarray:
+    """Which blocks of a tile form 2 reads, along one side: 4 placed symmetrically
+    about the tile's middle, so that a mirrored tile reads the mirrored blocks (form 1
+    reads every ``step``-th from the tile's start, :func:`_sampled_blocks`).
 
     Parameters
     ----------
     step : int
         Block stride: a tile is ``4 * step`` blocks on a side, of which 4 are read.
-    symmetric : bool
-        Place the 4 symmetrically about the tile's middle (form 2), so that a mirrored
-        tile reads the mirrored blocks; else every ``step``-th from the tile's start.
 
     Returns
     -------
     ndarray of int, shape (4,)
         Offsets in blocks from the tile's first block, increasing.
     """
-    if not symmetric:
-        return np.arange(BLOCKS) * step
     first = np.arange(BLOCKS // 2) * step + (step - 1) // 2
     return np.concatenate([first, BLOCKS * step - 1 - first[::-1]])
 
@@ -742,8 +735,7 @@ def _picked_ycrcb(rgb: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray
 def _symmetric_blocks(
     rgb: np.ndarray, rows: int, cols: int, step: int
 ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """Form 2's blocks: the YCrCb of the read blocks (:func:`tile_block_offsets`,
-    symmetric), in (block row, block column) order; the luma of the shifted blocks
+    """Form 2's blocks: the YCrCb of the read blocks (:func:`tile_block_offsets`), in (block row, block column) order; the luma of the shifted blocks
     they are compared with, each once; and the weights (per axis, read blocks x shifted
     blocks) that average a shifted statistic onto the read blocks.
 
@@ -752,7 +744,7 @@ def _symmetric_blocks(
     shifted block is read by form 1). At larger strides with one: after a block of even
     index in its tile and before one of odd index (inside the tile). Either way a
     mirror maps each pairing onto another."""
-    offsets = tile_block_offsets(step, symmetric=True)
+    offsets = tile_block_offsets(step)
     side = np.where(np.arange(BLOCKS) % 2 == 0, 4, -4)
 
     def axis(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
